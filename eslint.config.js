@@ -1,0 +1,38 @@
+// The core is pure: only the edges (cli, commands, load, write, buildx) touch the file system, processes or the console.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load.ts', 'src/write.ts', 'src/buildx.ts'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'generated/**', 'coverage/**', 'test/fixtures/**/expected/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: EDGES,
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'execa'].map((name) => ({
+            name,
+            message: 'the core is pure: do I/O in load.ts, write.ts, buildx.ts or the commands',
+          })),
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'the core never reads the process: pass what it needs in' }],
+    },
+  },
+  {
+    files: ['bench/**/*.mjs', 'test/**/*.ts', '*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+);

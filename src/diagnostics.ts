@@ -1,0 +1,134 @@
+// Every problem a user can cause, with a stable code. Stages return Diagnostics as data; only the CLI prints them.
+
+export type Severity = 'error' | 'warning';
+
+/** The one list of codes. A code, once published, never changes meaning. */
+export const CODES = {
+  // config and command line
+  KG100: { title: 'config file not found', hint: 'pass an existing file with -c/--config, or drop the flag to use kolla-gen.yaml' },
+  KG101: { title: 'config file is not valid YAML', hint: 'fix the YAML syntax at the marked position' },
+  KG102: { title: 'config value is invalid', hint: 'see the README section "kolla-gen.yaml" for the expected shape' },
+  KG103: { title: 'vars file is invalid', hint: 'a --vars file must hold one YAML or JSON mapping of variable names to values' },
+  KG104: { title: 'unknown base, type or arch', hint: 'bases: ubuntu, debian, rocky, centos; arches: amd64, arm64 (or x86_64, aarch64); types: those in the config' },
+  KG105: { title: 'malformed --build-arg', hint: 'write --build-arg KEY=VALUE' },
+  KG106: { title: 'file not found', hint: 'check the path; it is relative to the directory kolla-gen runs in' },
+  // discovery
+  KG200: { title: 'docker dir not found', hint: 'pass an existing directory with -D/--docker-dir' },
+  KG201: { title: 'two images share one name', hint: 'an image is named after its folder: rename one of the folders' },
+  KG202: { title: 'no images found', hint: 'an image is a folder holding Dockerfile.j2 under a docker dir' },
+  KG203: { title: 'invalid image name', hint: 'image folder names may use only letters, digits, "_", "-" and "."' },
+  // rendering
+  KG300: { title: 'template syntax error', hint: 'fix the Jinja syntax at the marked position' },
+  KG301: { title: 'template render error', hint: 'the template failed while rendering; check the variables it uses' },
+  KG302: { title: 'template reached outside its context', hint: 'templates may read only their variables: no constructors, prototypes, process, require, environment or files' },
+  KG303: { title: 'template not found', hint: 'imports and includes resolve from the root of the docker dirs (for example "macros.j2")' },
+  KG304: { title: 'template raised an error', hint: 'the template called raise_error(); read its message' },
+  // Dockerfile and graph
+  KG400: { title: 'rendered Dockerfile has no FROM', hint: 'every image must start a stage with FROM' },
+  KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
+  KG402: { title: 'FROM names no image of the tree', hint: 'the reference has the tree\'s registry, namespace and tag, so it must name one of its images' },
+  KG500: { title: 'cycle in the image graph', hint: 'an image cannot be its own ancestor: break the cycle by changing one FROM' },
+  KG501: { title: 'image builds FROM itself', hint: 'change the FROM to name the parent image' },
+  // selection
+  KG600: { title: 'invalid regex', hint: 'selectors are JavaScript regular expressions, searched anywhere in the image name' },
+  KG601: { title: 'unknown profile', hint: 'profiles are defined under "profiles" in kolla-gen.yaml' },
+  KG602: { title: 'no image selected', hint: 'no image matched the regexes or profiles for this variant' },
+  KG603: { title: 'unknown image in config', hint: 'names in profiles and unbuildable lists must be images of the tree' },
+  KG604: { title: 'two variants push the same ref', hint: 'put {base} (and {type}) in the tag or the image name prefix, e.g. tag: "2026.1-{base}" or image_name_prefix: "{base}-"' },
+  // output
+  KG700: { title: 'output dir is not kolla-gen\'s', hint: 'kolla-gen replaces its output dir whole; point -o at a new dir or at one kolla-gen wrote' },
+  KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
+  KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
+  KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
+} as const;
+
+export type DiagnosticCode = keyof typeof CODES;
+
+export interface SourceLocation {
+  /** Path relative to the directory kolla-gen runs in. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+}
+
+export interface Diagnostic {
+  code: DiagnosticCode;
+  severity: Severity;
+  message: string;
+  location?: SourceLocation;
+  /** The text of location.file, for the code frame. */
+  source?: string;
+  /** Overrides the code's default hint. */
+  hint?: string;
+  /** Further places that take part (each FROM of a cycle, the other duplicate folder). */
+  related?: { message: string; location?: SourceLocation; source?: string }[];
+}
+
+export function error(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
+  return { code, severity: 'error', message, ...extra };
+}
+
+export function warning(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
+  return { code, severity: 'warning', message, ...extra };
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}
+
+/** A user error that aborts a stage; the CLI prints its diagnostics and exits 1. */
+export class UserError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map((d) => `${d.code}: ${d.message}`).join('\n'));
+    this.name = 'UserError';
+  }
+}
+
+/** Lines around `line` with a caret under `column`, as vite prints them. */
+export function generateCodeFrame(source: string, line: number, column: number, context = 2): string {
+  const lines = source.replace(/\r?\n$/, '').split(/\r?\n/);
+  // An error at the very end (an unclosed bracket) points at the empty line after the last newline.
+  while (lines.length < line) lines.push('');
+  const start = Math.max(1, line - context);
+  const end = Math.min(lines.length, line + context);
+  const width = String(end).length;
+  const out: string[] = [];
+  for (let n = start; n <= end; n++) {
+    const text = lines[n - 1] ?? '';
+    out.push(`${n === line ? '>' : ' '} ${String(n).padStart(width)} | ${text}`);
+    if (n === line) {
+      const pad = text.slice(0, Math.max(0, column - 1)).replace(/[^\t]/g, ' ');
+      out.push(`  ${' '.repeat(width)} | ${pad}^`);
+    }
+  }
+  return out.join('\n');
+}
+
+function formatLocation(loc: SourceLocation): string {
+  return `${loc.file}:${loc.line}:${loc.column}`;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const out = [`${d.severity}[${d.code}]: ${d.message}`];
+  if (d.location) {
+    out.push(`  --> ${formatLocation(d.location)}`);
+    if (d.source !== undefined) out.push(generateCodeFrame(d.source, d.location.line, d.location.column));
+  }
+  for (const r of d.related ?? []) {
+    out.push(`  note: ${r.message}${r.location ? ` (${formatLocation(r.location)})` : ''}`);
+    if (r.location && r.source !== undefined) out.push(generateCodeFrame(r.source, r.location.line, r.location.column, 0));
+  }
+  out.push(`  hint: ${d.hint ?? CODES[d.code].hint}`);
+  return out.join('\n');
+}
+
+export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
+  const { source: _source, related, ...rest } = d;
+  return {
+    ...rest,
+    hint: d.hint ?? CODES[d.code].hint,
+    ...(related ? { related: related.map(({ source: _s, ...r }) => r) } : {}),
+  };
+}
