@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// commander: flags → options, result → output and exit code. Nothing else.
+import { Command, Option } from 'commander';
+import { check } from './commands/check.js';
+import { deps, DEPS_FORMATS, type DepsFormat } from './commands/deps.js';
+import { generate } from './commands/generate.js';
+import { list } from './commands/list.js';
+import type { CommandResult } from './commands/run.js';
+import type { CliOptions } from './config/resolve.js';
+import { diagnosticToJson, formatDiagnostic } from './diagnostics.js';
+
+interface Flags {
+  config?: string;
+  dockerDir: string[];
+  output?: string;
+  base: string[];
+  type: string[];
+  arch: string[];
+  baseArch: string[];
+  profile: string[];
+  skipParents?: boolean;
+  enableUnbuildable?: boolean;
+  templateOverride: string[];
+  vars: string[];
+  namespace?: string;
+  registry?: string;
+  imageNamePrefix?: string;
+  tag?: string;
+  buildArg: string[];
+  passEnv: string[];
+  json?: boolean;
+  quiet?: boolean;
+  format?: DepsFormat;
+}
+
+const repeat = (value: string, previous: string[]) => [...previous, value];
+const commaList = (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+
+function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present)')
+    .option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)', repeat, [])
+    .option('-o, --output <dir>', 'output dir (default: generated)')
+    .option('-b, --base <bases>', 'base distros: ubuntu, debian, rocky, centos (repeatable or comma-separated)', commaList, [])
+    .option('-t, --type <types>', 'install types of the tree, e.g. binary, source', commaList, [])
+    .option('-a, --arch <arches>', 'arches: amd64, arm64 (or x86_64, aarch64)', commaList, [])
+    .addOption(new Option('--base-arch <arches>', 'alias of --arch').argParser(commaList).default([]).hideHelp())
+    .option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)', commaList, [])
+    .option('--skip-parents', 'skip every selected image that has children in the tree')
+    .option('--enable-unbuildable', 'ignore the unbuildable table')
+    .option('--template-override <file>', 'template override ({% extends parent_template %}); repeatable', repeat, [])
+    .option('--vars <file>', 'extra template variables (YAML or JSON mapping); repeatable', repeat, [])
+    .option('-n, --namespace <namespace>', 'image namespace (default: kolla)')
+    .option('--registry <registry>', 'registry host of the images, e.g. localhost:5000')
+    .option('--image-name-prefix <prefix>', 'image name prefix (default: <base>-<type>- with a type axis, else none)')
+    .option('--tag <tag>', 'image tag (default: latest)')
+    .option('--build-arg <KEY=VALUE>', 'build arg for every target; repeatable', repeat, [])
+    .option('--pass-env <names>', 'environment variables templates may read as env.NAME', commaList, [])
+    .option('--json', 'print the result as JSON')
+    .option('--quiet', 'print only errors');
+}
+
+function toCliOptions(regexes: string[], flags: Flags): CliOptions {
+  return {
+    regexes,
+    dockerDirs: flags.dockerDir,
+    output: flags.output,
+    bases: flags.base,
+    types: flags.type,
+    arches: [...flags.arch, ...flags.baseArch],
+    profiles: flags.profile,
+    skipParents: flags.skipParents,
+    enableUnbuildable: flags.enableUnbuildable,
+    templateOverrides: flags.templateOverride,
+    varsFiles: flags.vars,
+    namespace: flags.namespace,
+    registry: flags.registry,
+    imageNamePrefix: flags.imageNamePrefix,
+    tag: flags.tag,
+    buildArgs: flags.buildArg,
+    passEnv: flags.passEnv,
+  };
+}
+
+function report(result: CommandResult, flags: Flags): never {
+  if (flags.json) {
+    const out = { ok: result.exitCode === 0, diagnostics: result.diagnostics.map(diagnosticToJson), result: result.json ?? result.text ?? null };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    for (const d of result.diagnostics) {
+      if (d.severity === 'error' || !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
+    }
+    if (result.text !== undefined && (!flags.quiet || result.listing)) process.stdout.write(`${result.text}\n`);
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+    if (errors > 0) process.stderr.write(`kolla-gen: ${errors} error${errors === 1 ? '' : 's'}\n`);
+  }
+  process.exit(result.exitCode);
+}
+
+function action(run: (regexes: string[], flags: Flags) => CommandResult) {
+  return (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const flags = cmd.opts<Flags>();
+    const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
+    try {
+      report(run(regexes, flags), flags);
+    } catch (e) {
+      process.stderr.write(
+        `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${
+          e instanceof Error ? (e.stack ?? e.message) : String(e)
+        }\n`,
+      );
+      process.exit(2);
+    }
+  };
+}
+
+const env = (): Record<string, string | undefined> => process.env;
+const loadOptions = (flags: Flags) => ({ cwd: process.cwd(), env: env(), configFile: flags.config });
+
+const program = new Command()
+  .name('kolla-gen')
+  .description('Compiles a tree of Jinja-templated Dockerfiles into docker buildx bake files (generated/).')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+withCommonOptions(
+  program
+    .command('generate')
+    .argument('[regex...]', 'build only images whose name matches one of these regexes (and their parents)')
+    .description('render, resolve, select, fold and write the output dir (atomically)'),
+).action(action((regexes, flags) => generate(toCliOptions(regexes, flags), loadOptions(flags))));
+
+withCommonOptions(
+  program
+    .command('check')
+    .argument('[regex...]', 'as for generate')
+    .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file'),
+).action(action((regexes, flags) => check(toCliOptions(regexes, flags), loadOptions(flags))));
+
+withCommonOptions(
+  program.command('list').argument('[regex...]', 'as for generate').description('list the selected images per variant (--json for machines)'),
+).action(
+  action((regexes, flags) => list(toCliOptions(regexes, flags), loadOptions(flags))),
+);
+
+withCommonOptions(
+  program
+    .command('deps')
+    .argument('[regex...]', 'as for generate')
+    .description('print the dependency tree of the selected images')
+    .addOption(new Option('--format <format>', 'output format').choices(DEPS_FORMATS).default('json')),
+).action(
+  action(
+    (regexes, flags) => deps(toCliOptions(regexes, flags), loadOptions(flags), flags.format ?? 'json'),
+  ),
+);
+
+program.parse();

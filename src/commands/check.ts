@@ -1,0 +1,15 @@
+import type { CliOptions } from '../config/resolve.js';
+import type { LoadOptions } from '../load.js';
+import { outputFiles } from '../output.js';
+import { drift, driftDiagnostics, isClean } from '../write.js';
+import { compileProject, failed, type CommandResult } from './run.js';
+
+export function check(cli: CliOptions, options: LoadOptions): CommandResult {
+  const { compiled, diagnostics } = compileProject(cli, options);
+  if (!compiled) return failed(diagnostics);
+  const out = compiled.config.output;
+  const files = outputFiles(compiled);
+  const d = drift(out, files, options.cwd);
+  if (!isClean(d)) return { ...failed([...diagnostics, ...driftDiagnostics(out, d)]), json: { output: out, ...d } };
+  return { exitCode: 0, diagnostics, text: `${out}: up to date (${files.size} files)`, json: { output: out, ...d } };
+}

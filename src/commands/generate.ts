@@ -1,0 +1,27 @@
+import type { CliOptions } from '../config/resolve.js';
+import type { LoadOptions } from '../load.js';
+import { outputFiles } from '../output.js';
+import { drift, isClean, writeOutput } from '../write.js';
+import { compileProject, failed, summarize, type CommandResult } from './run.js';
+
+export function generate(cli: CliOptions, options: LoadOptions): CommandResult {
+  const { compiled, diagnostics } = compileProject(cli, options);
+  if (!compiled) return failed(diagnostics);
+  const files = outputFiles(compiled);
+  const out = compiled.config.output;
+  const before = drift(out, files, options.cwd);
+  if (!isClean(before)) {
+    const problems = writeOutput(out, files, options.cwd);
+    if (problems.length > 0) return failed([...diagnostics, ...problems]);
+  }
+  const s = summarize(compiled);
+  const changes = isClean(before)
+    ? 'up to date'
+    : `${before.stale.length} changed, ${before.missing.length} added, ${before.extra.length} removed`;
+  return {
+    exitCode: 0,
+    diagnostics,
+    text: `${out}: ${s.targets} targets (${s.folded} multi-platform, ${s.split} per-arch) from ${compiled.tree.images.length} images x ${s.variants} variants; ${files.size} files, ${changes}`,
+    json: { output: out, ...s, files: files.size, changed: before.stale, added: before.missing, removed: before.extra },
+  };
+}

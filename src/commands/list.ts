@@ -1,0 +1,33 @@
+import type { CliOptions } from '../config/resolve.js';
+import type { LoadOptions } from '../load.js';
+import { familyId } from '../types.js';
+import { compileProject, failed, type CommandResult } from './run.js';
+
+export function list(cli: CliOptions, options: LoadOptions): CommandResult {
+  const { compiled, diagnostics } = compileProject(cli, options);
+  if (!compiled) return failed(diagnostics);
+  const variants = compiled.families.flatMap((result) =>
+    compiled.config.arches.map((arch) => {
+      const statuses = result.statuses.get(arch) ?? new Map();
+      const order = result.graphs.get(arch)?.order ?? [];
+      return {
+        base: result.family.base,
+        ...(result.family.type !== undefined ? { type: result.family.type } : {}),
+        arch,
+        images: order.filter((name) => statuses.get(name) === 'selected'),
+        skipped: order.filter((name) => statuses.get(name) === 'skipped'),
+        unbuildable: order.filter((name) => statuses.get(name) === 'unbuildable'),
+      };
+    }),
+  );
+  const text = variants
+    .map((v) => {
+      const head = `${familyId(v)}-${v.arch}: ${v.images.length} selected`;
+      const extra = [v.skipped.length ? `${v.skipped.length} skipped` : '', v.unbuildable.length ? `${v.unbuildable.length} unbuildable` : '']
+        .filter(Boolean)
+        .join(', ');
+      return [`${head}${extra ? `, ${extra}` : ''}`, ...v.images.map((name) => `  ${name}`)].join('\n');
+    })
+    .join('\n');
+  return { exitCode: 0, diagnostics, text, json: { variants }, listing: true };
+}

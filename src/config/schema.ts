@@ -1,0 +1,28 @@
+// The shape of kolla-gen.yaml as written (WrittenConfig); resolve.ts turns it into a ResolvedConfig.
+import { z } from 'zod';
+
+const name = z.string().min(1);
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+export const writtenConfigSchema = z
+  .object({
+    docker_dirs: z.array(name).min(1).optional(),
+    output: name.optional(),
+    namespace: name.optional(),
+    registry: z.string().optional(),
+    image_name_prefix: z.string().optional(),
+    tag: name.optional(),
+    maintainer: z.string().optional(),
+    bases: z.array(name).min(1).optional(),
+    types: z.array(name.regex(/^[a-z0-9]+$/, 'a type is lowercase letters and digits')).min(1).optional(),
+    arches: z.array(name).min(1).optional(),
+    base_images: z.record(name, z.object({ image: name, tag: name }).strict()).optional(),
+    profiles: z.record(name.regex(/^[a-zA-Z0-9_-]+$/, 'a profile name uses only [a-zA-Z0-9_-]'), z.array(name)).optional(),
+    unbuildable: z.record(name, z.array(name)).optional(),
+    vars: z.record(z.string(), z.unknown()).optional(),
+    build_args: z.record(name, scalar).optional(),
+    labels: z.record(name, scalar).optional(),
+  })
+  .strict();
+
+export type WrittenConfig = z.infer<typeof writtenConfigSchema>;

@@ -1,0 +1,226 @@
+// The built CLI on copies of the fixtures: what a user sees, exit codes, and an output dir that bad input never touches.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CODES, type DiagnosticCode } from '../src/diagnostics.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+const temps: string[] = [];
+
+afterAll(() => {
+  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh copy of a fixture (its tree and config, not its expected/), in a temp dir. */
+function copyFixture(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kolla-gen-${name}-`));
+  temps.push(dir);
+  fs.cpSync(path.join(FIXTURES, name), dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}expected`) });
+  return dir;
+}
+
+function run(cwd: string, args: string[], env: Record<string, string> = {}) {
+  return execa('node', [CLI, ...args], { cwd, reject: false, env: { ...env }, extendEnv: Object.keys(env).length === 0 });
+}
+
+/** Every file of a dir with its hash: the dir byte for byte. */
+function snapshot(dir: string): Record<string, string> {
+  if (!fs.existsSync(dir)) return {};
+  const out: Record<string, string> = {};
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const file = path.join(e.parentPath, e.name);
+    out[path.relative(dir, file)] = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  }
+  return out;
+}
+
+function write(dir: string, rel: string, text: string) {
+  fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+  fs.writeFileSync(path.join(dir, rel), text);
+}
+
+describe('kolla-gen generate', () => {
+  it('writes the output, then finds it up to date', async () => {
+    const dir = copyFixture('basic');
+    const first = await run(dir, ['generate']);
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toMatch(/^generated: \d+ targets .*files, \d+ changed, \d+ added, 0 removed$/);
+    expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.hcl'))).toBe(true);
+    const second = await run(dir, ['generate']);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toMatch(/up to date$/);
+  });
+
+  it('gives the same bytes whatever the environment, time zone, locale and place of the checkout', async () => {
+    const a = copyFixture('basic');
+    const b = copyFixture('basic');
+    await run(a, ['generate'], { PATH: process.env.PATH ?? '', TZ: 'UTC', LANG: 'C' });
+    await run(b, ['generate'], { PATH: process.env.PATH ?? '', TZ: 'Pacific/Kiritimati', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8', HOME: '/nowhere', PIP_INDEX: 'leak' });
+    expect(snapshot(path.join(b, 'generated'))).toEqual(snapshot(path.join(a, 'generated')));
+    expect(Object.keys(snapshot(path.join(a, 'generated'))).length).toBeGreaterThan(5);
+    const all = fs.readFileSync(path.join(a, 'generated', 'docker-bake.json'), 'utf8');
+    expect(all).not.toContain(a);
+    expect(all).not.toContain('leak');
+  });
+
+  it('removes files that are no longer produced', async () => {
+    const dir = copyFixture('basic');
+    await run(dir, ['generate']);
+    expect(fs.existsSync(path.join(dir, 'generated', 'rocky', 'db', 'Dockerfile'))).toBe(true);
+    const result = await run(dir, ['generate', '-b', 'ubuntu']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/[1-9]\d* removed/);
+    expect(fs.existsSync(path.join(dir, 'generated', 'rocky'))).toBe(false);
+  });
+
+  it('prints --json results', async () => {
+    const dir = copyFixture('basic');
+    const result = await run(dir, ['generate', '--json']);
+    expect(result.exitCode).toBe(0);
+    const out = JSON.parse(result.stdout) as { ok: boolean; result: { targets: number; folded: number } };
+    expect(out.ok).toBe(true);
+    expect(out.result.targets).toBe(out.result.folded);
+  });
+});
+
+describe('kolla-gen check', () => {
+  it('names every stale, missing and extra file and exits 1', async () => {
+    const dir = copyFixture('basic');
+    await run(dir, ['generate']);
+    expect((await run(dir, ['check'])).exitCode).toBe(0);
+    fs.appendFileSync(path.join(dir, 'generated', 'docker-bake.hcl'), '# edited\n');
+    fs.rmSync(path.join(dir, 'generated', 'ubuntu', 'db', 'Dockerfile'));
+    write(dir, 'generated/stray.txt', 'x');
+    const before = snapshot(path.join(dir, 'generated'));
+    const result = await run(dir, ['check']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('error[KG701]: stale: generated/docker-bake.hcl');
+    expect(result.stderr).toContain('error[KG701]: missing: generated/ubuntu/db/Dockerfile');
+    expect(result.stderr).toContain('error[KG701]: extra: generated/stray.txt');
+    expect(snapshot(path.join(dir, 'generated'))).toEqual(before);
+  });
+
+  it('sees a template change', async () => {
+    const dir = copyFixture('basic');
+    await run(dir, ['generate']);
+    fs.appendFileSync(path.join(dir, 'docker', 'db', 'Dockerfile.j2'), 'RUN echo changed\n');
+    const result = await run(dir, ['check']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('stale: generated/ubuntu/db/Dockerfile');
+    expect(result.stderr).toContain('stale: generated/rocky/db/Dockerfile');
+  });
+});
+
+describe('kolla-gen list and deps', () => {
+  it('lists the selected images per variant', async () => {
+    const dir = copyFixture('basic');
+    const result = await run(dir, ['list', 'tools-api', '-b', 'ubuntu', '-a', 'amd64']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toBe('ubuntu-amd64: 3 selected\n  base\n  tools-base\n  tools-api');
+    const json = JSON.parse((await run(dir, ['list', '-b', 'rocky', '--json'])).stdout) as { result: { variants: { base: string; arch: string; images: string[] }[] } };
+    expect(json.result.variants.map((v) => `${v.base}-${v.arch}:${v.images.join(',')}`)).toEqual([
+      'rocky-amd64:base,db,tools-base,tools-api',
+      'rocky-arm64:base,db,tools-base,tools-api',
+    ]);
+  });
+
+  it.each([
+    ['json', '{\n  "base": {\n    "db": {},\n    "tools-base": {\n      "tools-api": {}\n    }\n  }\n}'],
+    ['dot', /^digraph "ubuntu" \{[\s\S]*\n {2}"base" -> "db"\n[\s\S]*\n {2}"tools-base" -> "tools-api"\n\}$/],
+    ['mermaid', /^graph LR\n[\s\S]*\n {2}img_base --> img_db\n[\s\S]*\n {2}img_tools_base --> img_tools_api$/],
+  ])('prints the dependency tree as %s', async (format, expected) => {
+    const dir = copyFixture('basic');
+    const result = await run(dir, ['deps', '-b', 'ubuntu', '--format', format]);
+    expect(result.exitCode).toBe(0);
+    if (typeof expected === 'string') expect(result.stdout).toBe(expected);
+    else expect(result.stdout).toMatch(expected);
+  });
+});
+
+interface ErrorCase {
+  code: DiagnosticCode;
+  args?: string[];
+  files?: Record<string, string>;
+  remove?: string[];
+  /** file:line:col of the first diagnostic, or undefined when it has no place. */
+  at?: string;
+  /** A warning: the run succeeds. */
+  warning?: boolean;
+  message?: RegExp;
+}
+
+const ERROR_CASES: ErrorCase[] = [
+  { code: 'KG100', args: ['-c', 'nope.yaml'] },
+  { code: 'KG101', files: { 'kolla-gen.yaml': 'namespace: acme\nbases: [ubuntu\n' }, at: 'kolla-gen.yaml:3:1' },
+  { code: 'KG102', files: { 'kolla-gen.yaml': 'namespace: acme\nbasez: [ubuntu]\n' }, at: 'kolla-gen.yaml:2:1', message: /basez/ },
+  { code: 'KG103', args: ['--vars', 'vars.yaml'], files: { 'vars.yaml': '- a\n- b\n' }, at: 'vars.yaml:1:1' },
+  { code: 'KG104', args: ['-b', 'ubuntu,suse'], message: /suse/ },
+  { code: 'KG105', args: ['--build-arg', 'NOVALUE'] },
+  { code: 'KG106', args: ['--template-override', 'missing.j2'] },
+  { code: 'KG200', args: ['-D', 'nope'] },
+  { code: 'KG201', files: { 'docker/more/db/Dockerfile.j2': 'FROM scratch\n' }, at: 'docker/more/db/Dockerfile.j2:1:1', message: /db and more\/db/ },
+  { code: 'KG202', args: ['-D', 'empty'], files: { 'empty/README': 'no images here\n' } },
+  { code: 'KG203', files: { 'docker/bad name/Dockerfile.j2': 'FROM scratch\n' }, at: 'docker/bad name/Dockerfile.j2:1:1' },
+  { code: 'KG300', files: { 'docker/db/Dockerfile.j2': 'FROM scratch\n{% if base_distro %}\nRUN true\n' }, at: 'docker/db/Dockerfile.j2:2:' },
+  { code: 'KG301', files: { 'docker/db/Dockerfile.j2': 'FROM scratch\nRUN {{ nothing_here() }}\n' }, at: 'docker/db/Dockerfile.j2:2:' },
+  { code: 'KG302', files: { 'docker/db/Dockerfile.j2': 'FROM scratch\n\nRUN {{ "".constructor.constructor("return process")() }}\n' }, at: 'docker/db/Dockerfile.j2:3:' },
+  { code: 'KG303', files: { 'docker/db/Dockerfile.j2': 'FROM scratch\n{% include "missing.j2" %}\n' }, at: 'docker/db/Dockerfile.j2:2:' },
+  { code: 'KG304', files: { 'docker/db/Dockerfile.j2': 'FROM scratch\n{% if base_distro == "rocky" %}{{ raise_error("db needs a Debian base") }}{% endif %}\n' }, at: 'docker/db/Dockerfile.j2:2:', message: /db needs a Debian base/ },
+  { code: 'KG400', files: { 'docker/db/Dockerfile.j2': '# nothing\nRUN true\n' }, at: 'docker/db/Dockerfile.j2:1:1' },
+  { code: 'KG401', files: { 'docker/db/Dockerfile.j2': 'FROM scratch\nRUN true\nFROM\n' }, at: 'docker/db/Dockerfile.j2:3:' },
+  { code: 'KG402', files: { 'docker/db/Dockerfile.j2': '# db\nFROM {{ namespace }}/{{ image_prefix }}bsae:{{ tag }}\n' }, at: 'docker/db/Dockerfile.j2:2:1', message: /acme\/bsae:1\.0-ubuntu|acme\/bsae:1\.0-rocky/ },
+  { code: 'KG500', files: { 'docker/base/Dockerfile.j2': 'FROM {{ namespace }}/tools-api:{{ tag }}\n' }, at: 'docker/base/Dockerfile.j2:1:1', message: /base → tools-base → tools-api → base|tools-api → base → tools-base → tools-api/ },
+  { code: 'KG501', files: { 'docker/db/Dockerfile.j2': 'FROM {{ namespace }}/db:{{ tag }}\n' }, at: 'docker/db/Dockerfile.j2:1:1' },
+  { code: 'KG600', args: ['generate', 'tools-(api'] },
+  { code: 'KG601', args: ['-p', 'nope'], message: /nope/ },
+  { code: 'KG602', args: ['generate', 'nothing-matches-this'], warning: true },
+  { code: 'KG603', files: { 'kolla-gen.yaml': 'namespace: acme\nunbuildable:\n  arm64: [no-such-image]\n' }, warning: true, at: 'kolla-gen.yaml:3:3' },
+  { code: 'KG604', args: ['--tag', 'same'], warning: true, message: /acme\/base:same by ubuntu-base and rocky-base/ },
+  { code: 'KG700', args: ['-o', 'elsewhere'], files: { 'elsewhere/notes.txt': 'mine\n' } },
+  { code: 'KG702', files: { 'docker/db.x/Dockerfile.j2': 'FROM scratch\n', 'docker/db_x/Dockerfile.j2': 'FROM scratch\n' } },
+  { code: 'KG703', args: ['-o', 'afile/out'], files: { afile: 'a file, not a dir\n' } },
+];
+
+describe('diagnostics', () => {
+  it('has a case below for every code of the list but KG701 (tested with check above)', () => {
+    const tested = new Set<string>([...ERROR_CASES.map((c) => c.code), 'KG701']);
+    expect(Object.keys(CODES).filter((code) => !tested.has(code))).toEqual([]);
+  });
+
+  it.each(ERROR_CASES)('$code', async (c) => {
+    const dir = copyFixture('basic');
+    expect((await run(dir, ['generate', '--quiet'])).exitCode).toBe(0);
+    for (const rel of c.remove ?? []) fs.rmSync(path.join(dir, rel), { recursive: true });
+    for (const [rel, text] of Object.entries(c.files ?? {})) write(dir, rel, text);
+    const before = snapshot(path.join(dir, 'generated'));
+    const args = c.args?.[0] === 'generate' ? c.args : ['generate', ...(c.args ?? [])];
+    const result = await run(dir, [...args, '--json']);
+    const out = JSON.parse(result.stdout) as { ok: boolean; diagnostics: { code: string; message: string; location?: { file: string; line: number; column: number }; hint: string }[] };
+    const first = out.diagnostics.find((d) => d.code === c.code);
+    expect(first, JSON.stringify(out.diagnostics, null, 2)).toBeDefined();
+    if (!first) return;
+    expect(first.hint.length).toBeGreaterThan(10);
+    if (c.at) expect(`${first.location?.file}:${first.location?.line}:${first.location?.column}`).toMatch(new RegExp(`^${c.at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    if (c.message) expect(first.message).toMatch(c.message);
+    if (c.warning) {
+      expect(result.exitCode).toBe(0);
+      return;
+    }
+    expect(result.exitCode).toBe(1);
+    expect(out.ok).toBe(false);
+    // Bad input never touches the output dir.
+    expect(snapshot(path.join(dir, 'generated'))).toEqual(before);
+    // And the text form shows the code, the place and a code frame.
+    const text = await run(dir, args);
+    expect(text.exitCode).toBe(1);
+    expect(text.stderr).toContain(`error[${c.code}]`);
+    if (c.at) expect(text.stderr).toMatch(/\n> +\d+ \| /);
+  });
+});
