@@ -97,13 +97,13 @@ function report(result: CommandResult, flags: Flags): never {
   process.exit(result.exitCode);
 }
 
-function action(run: (regexes: string[], flags: Flags) => CommandResult) {
-  return (...args: unknown[]) => {
+function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>) {
+  return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const flags = cmd.opts<Flags>();
     const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
     try {
-      report(run(regexes, flags), flags);
+      report(await run(regexes, flags), flags);
     } catch (e) {
       process.stderr.write(
         `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${
@@ -157,4 +157,4 @@ withCommonOptions(
   ),
 );
 
-program.parse();
+await program.parseAsync();

@@ -2,14 +2,15 @@
 import { assembleBake, memberKey } from './bake/assemble.js';
 import type { BakeFile } from './bake/model.js';
 import type { ResolvedConfig } from './config/resolve.js';
-import { imagePrefix, imageRef, imageTag, targetName, templateContext } from './context.js';
+import { imagePrefix, imageRef, imageTag, targetName } from './context.js';
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './diagnostics.js';
-import { parseFroms, platformArgs, type FromLine } from './dockerfile.js';
+import type { FromLine } from './dockerfile.js';
 import { foldFamily, type FamilyImage, type PlannedTarget } from './fold.js';
 import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph.js';
 import { buildManifest, type Manifest, type ManifestRow } from './manifest.js';
 import { familiarRef } from './ref.js';
-import { createRenderer, raiseTemplateError, type TemplateSourceFile } from './render/index.js';
+import type { TemplateSourceFile } from './render/index.js';
+import { renderImages, renderJobs, renderKey, type RenderOutcome, type Rendering } from './render-images.js';
 import { compileSelector, selectImages, unbuildableFor, type Selector, type Status } from './select.js';
 import { familyId, type Arch, type Family, type Image, type Tree } from './types.js';
 
@@ -87,25 +88,6 @@ function checkTargetNames(tree: Tree): Diagnostic[] {
   return out;
 }
 
-/** A problem in the rendered text, placed in the template: on the same literal line, or on the n-th FROM line. */
-function locateRenderedLine(template: TemplateSourceFile, rendered: string, line: number, column: number): SourceLocation {
-  const renderedLines = rendered.split('\n');
-  const text = renderedLines[line - 1] ?? '';
-  const lines = template.source.split('\n');
-  const same = lines.findIndex((l) => l.trim() === text.trim() && text.trim() !== '');
-  if (same >= 0) {
-    const shift = (lines[same]?.search(/\S/) ?? 0) - Math.max(0, text.search(/\S/));
-    return { file: template.path, line: same + 1, column: Math.max(1, column + shift) };
-  }
-  const isFrom = (l: string) => /^\s*FROM\b/i.test(l);
-  if (isFrom(text)) {
-    const nth = renderedLines.slice(0, line).filter(isFrom).length;
-    const index = lines.flatMap((l, i) => (isFrom(l) ? [i] : []))[nth - 1];
-    if (index !== undefined) return { file: template.path, line: index + 1, column: 1 };
-  }
-  return { file: template.path, line: 1, column: 1 };
-}
-
 function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   const names = new Set(tree.images.map((i) => i.name));
   return config.unbuildable.flatMap((rule) =>
@@ -117,12 +99,7 @@ function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   );
 }
 
-interface Rendering {
-  text: string;
-  froms: FromLine[];
-}
-
-export function compile(project: Project): Compiled | { diagnostics: Diagnostic[] } {
+export function compile(project: Project, rendered?: RenderOutcome[]): Compiled | { diagnostics: Diagnostic[] } {
   const { config, tree } = project;
   const diagnostics: Keyed[] = [...checkTargetNames(tree), ...checkConfigNames(config, tree)];
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
@@ -130,45 +107,12 @@ export function compile(project: Project): Compiled | { diagnostics: Diagnostic[
   diagnostics.push(...selectorProblems);
   if (!selector) return { diagnostics: dedupe(diagnostics) };
 
-  const renderer = createRenderer({
-    load: (name) => project.templates.get(name),
-    overrides: project.overrides,
-    // kolla-build's way for a template to refuse a variant.
-    globals: { raise_error: (message: unknown) => raiseTemplateError(String(message)) },
-  });
-  const rendered = new Map<string, Rendering>();
-  const key = (image: string, family: Family, arch: Arch) => `${image}|${familyId(family)}|${arch}`;
-  for (const family of config.families) {
-    for (const arch of config.arches) {
-      for (const image of tree.images) {
-        const result = renderer.render(image.template, templateContext(config, image, { ...family, arch }));
-        if (!result.ok) {
-          diagnostics.push(result.diagnostic);
-          continue;
-        }
-        const parsed = parseFroms(result.text, { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
-        const template = project.templates.get(image.template);
-        for (const problem of parsed.problems) {
-          const line = result.text.split('\n')[problem.line - 1] ?? '';
-          const source = template ?? { path: image.template, source: '' };
-          diagnostics.push(
-            error('KG401', `${problem.message} (rendered for ${familyId(family)}-${arch}: "${line.trim()}")`, {
-              location: locateRenderedLine(source, result.text, problem.line, problem.column),
-              source: source.source,
-            }),
-          );
-        }
-        if (parsed.froms.length === 0 && parsed.problems.length === 0) {
-          diagnostics.push(
-            error('KG400', `${image.name} has no FROM when rendered for ${familyId(family)}-${arch}`, {
-              location: { file: template?.path ?? image.template, line: 1, column: 1 },
-              source: template?.source,
-            }),
-          );
-        }
-        rendered.set(key(image.name, family, arch), { text: result.text, froms: parsed.froms });
-      }
-    }
+  // Rendered in worker threads when the caller did it (large trees), else here.
+  const outcomes = [...(rendered ?? renderImages(project, renderJobs(project)))].sort((x, y) => x.job - y.job);
+  const renderings = new Map<string, Rendering>();
+  for (const outcome of outcomes) {
+    diagnostics.push(...outcome.diagnostics);
+    if (outcome.rendering) renderings.set(outcome.key, outcome.rendering);
   }
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
 
@@ -185,7 +129,7 @@ export function compile(project: Project): Compiled | { diagnostics: Diagnostic[
     const graphs = new Map<Arch, VariantGraph>();
     for (const arch of config.arches) {
       const images = tree.images.map((image): RenderedImage => {
-        const r = rendered.get(key(image.name, family, arch)) as Rendering;
+        const r = renderings.get(renderKey(image.name, family, arch)) as Rendering;
         const template = project.templates.get(image.template) ?? { path: image.template, source: '' };
         return { name: image.name, froms: r.froms, locate: (from) => locateInTemplate(template, r.froms, from) };
       });
@@ -207,7 +151,7 @@ export function compile(project: Project): Compiled | { diagnostics: Diagnostic[
     }
     result.images = tree.images.map((image) => ({
       name: image.name,
-      texts: new Map(config.arches.map((arch) => [arch, rendered.get(key(image.name, family, arch))?.text ?? ''])),
+      texts: new Map(config.arches.map((arch) => [arch, renderings.get(renderKey(image.name, family, arch))?.text ?? ''])),
     }));
     const folded = foldFamily(config, { family, arches: config.arches, images: result.images, graphs: result.graphs, statuses: result.statuses });
     result.folded = folded.folded;

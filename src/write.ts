@@ -1,5 +1,6 @@
 // The output dir on disk: the drift check, and the atomic replace that leaves it untouched when anything fails.
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { error, type Diagnostic } from './diagnostics.js';
 import { MANIFEST_VERSION } from './manifest.js';
@@ -64,8 +65,16 @@ function ownedProblem(outDir: string, abs: string): Diagnostic | undefined {
   return error('KG700', `${outDir} holds files kolla-gen did not write (no kolla-gen manifest.json), so it will not replace it`);
 }
 
+async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>, limit = 32): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /** Writes the whole set into a sibling temp dir, then swaps it in: a failure leaves the old dir byte for byte. */
-export function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd: string): Diagnostic[] {
+export async function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd: string): Promise<Diagnostic[]> {
   const abs = path.resolve(cwd, outDir);
   const owned = ownedProblem(outDir, abs);
   if (owned) return [owned];
@@ -81,17 +90,13 @@ export function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd:
   try {
     cleanUp();
     fs.mkdirSync(tmp, { recursive: true });
-    const made = new Set<string>();
-    for (const [rel, file] of files) {
+    // Many small files: make the dirs first, then write with several writes in flight.
+    const dirs = new Set([...files.keys()].map((rel) => path.dirname(path.join(tmp, rel))));
+    await inParallel([...dirs], (dir) => fsp.mkdir(dir, { recursive: true }));
+    await inParallel([...files], ([rel, file]) => {
       const dest = path.join(tmp, rel);
-      const dir = path.dirname(dest);
-      if (!made.has(dir)) {
-        fs.mkdirSync(dir, { recursive: true });
-        made.add(dir);
-      }
-      if ('text' in file) fs.writeFileSync(dest, file.text);
-      else fs.copyFileSync(path.resolve(cwd, file.copyFrom), dest);
-    }
+      return 'text' in file ? fsp.writeFile(dest, file.text) : fsp.copyFile(path.resolve(cwd, file.copyFrom), dest);
+    });
   } catch (e) {
     cleanUp();
     return [error('KG703', `cannot write ${outDir}: ${(e as Error).message}`)];

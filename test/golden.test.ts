@@ -23,7 +23,7 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-describe.each(cases)('fixture %s', (name) => {
+describe.each(cases)('fixture %s', async (name) => {
   const dir = path.join(FIXTURES, name);
   const { config: configFile, ...cli } = JSON.parse(fs.readFileSync(path.join(dir, 'args.json'), 'utf8')) as CliOptions & { config?: string };
   const run = () => compileProject({ output: 'out', ...cli }, { cwd: dir, env: { HOME: '/should/not/leak' }, configFile });
@@ -31,14 +31,14 @@ describe.each(cases)('fixture %s', (name) => {
 
   if (name.startsWith('error-')) {
     it('fails with the golden diagnostics', async () => {
-      const { compiled, diagnostics } = run();
+      const { compiled, diagnostics } = await run();
       expect(compiled).toBeUndefined();
       await expect(diagnostics.map(formatDiagnostic).join('\n\n') + '\n').toMatchFileSnapshot(path.join(expectedDir, 'diagnostics.txt'));
     });
     return;
   }
 
-  const { compiled, diagnostics } = run();
+  const { compiled, diagnostics } = await run();
   it('compiles without errors, with the golden warnings', async () => {
     expect(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic)).toEqual([]);
     expect(compiled).toBeDefined();
@@ -60,8 +60,8 @@ describe.each(cases)('fixture %s', (name) => {
     await expect(text).toMatchFileSnapshot(path.join(expectedDir, rel));
   });
 
-  it('is deterministic: a second run gives the same bytes', () => {
-    const again = run().compiled;
+  it('is deterministic: a second run gives the same bytes', async () => {
+    const again = (await run()).compiled;
     expect(again && [...outputFiles(again)]).toEqual([...files]);
   });
 });

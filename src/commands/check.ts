@@ -4,8 +4,8 @@ import { outputFiles } from '../output.js';
 import { drift, driftDiagnostics, isClean } from '../write.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
-export function check(cli: CliOptions, options: LoadOptions): CommandResult {
-  const { compiled, diagnostics } = compileProject(cli, options);
+export async function check(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
+  const { compiled, diagnostics } = await compileProject(cli, options);
   if (!compiled) return failed(diagnostics);
   const out = compiled.config.output;
   const files = outputFiles(compiled);

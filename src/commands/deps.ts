@@ -8,8 +8,8 @@ export const DEPS_FORMATS = ['json', 'dot', 'mermaid'] as const;
 export type DepsFormat = (typeof DEPS_FORMATS)[number];
 
 /** The dependency tree of the selected images (skipped ones included), per base and type, from the first arch's graph. */
-export function deps(cli: CliOptions, options: LoadOptions, format: DepsFormat): CommandResult {
-  const { compiled, diagnostics } = compileProject(cli, options);
+export async function deps(cli: CliOptions, options: LoadOptions, format: DepsFormat): Promise<CommandResult> {
+  const { compiled, diagnostics } = await compileProject(cli, options);
   if (!compiled) return failed(diagnostics);
   const arch = compiled.config.arches[0];
   const graphs = compiled.families.map((result) => {

@@ -4,14 +4,14 @@ import { outputFiles } from '../output.js';
 import { drift, isClean, writeOutput } from '../write.js';
 import { compileProject, failed, summarize, type CommandResult } from './run.js';
 
-export function generate(cli: CliOptions, options: LoadOptions): CommandResult {
-  const { compiled, diagnostics } = compileProject(cli, options);
+export async function generate(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
+  const { compiled, diagnostics } = await compileProject(cli, options);
   if (!compiled) return failed(diagnostics);
   const files = outputFiles(compiled);
   const out = compiled.config.output;
   const before = drift(out, files, options.cwd);
   if (!isClean(before)) {
-    const problems = writeOutput(out, files, options.cwd);
+    const problems = await writeOutput(out, files, options.cwd);
     if (problems.length > 0) return failed([...diagnostics, ...problems]);
   }
   const s = summarize(compiled);

@@ -3,8 +3,8 @@ import type { LoadOptions } from '../load.js';
 import { familyId } from '../types.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
-export function list(cli: CliOptions, options: LoadOptions): CommandResult {
-  const { compiled, diagnostics } = compileProject(cli, options);
+export async function list(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
+  const { compiled, diagnostics } = await compileProject(cli, options);
   if (!compiled) return failed(diagnostics);
   const variants = compiled.families.flatMap((result) =>
     compiled.config.arches.map((arch) => {

@@ -3,6 +3,7 @@ import type { CliOptions } from '../config/resolve.js';
 import { hasErrors, type Diagnostic } from '../diagnostics.js';
 import { loadProject, type LoadOptions } from '../load.js';
 import { compile, type Compiled } from '../pipeline.js';
+import { renderParallel } from '../render-parallel.js';
 
 export interface CommandResult {
   exitCode: 0 | 1;
@@ -15,10 +16,10 @@ export interface CommandResult {
   listing?: boolean;
 }
 
-export function compileProject(cli: CliOptions, options: LoadOptions): { compiled?: Compiled; diagnostics: Diagnostic[] } {
+export async function compileProject(cli: CliOptions, options: LoadOptions): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
   const loaded = loadProject(cli, options);
   if (!loaded.project) return { diagnostics: loaded.diagnostics };
-  const result = compile(loaded.project);
+  const result = compile(loaded.project, await renderParallel(loaded.project));
   const diagnostics = [...loaded.diagnostics, ...result.diagnostics];
   if (!('bake' in result) || hasErrors(diagnostics)) return { diagnostics };
   return { compiled: result, diagnostics };

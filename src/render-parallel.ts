@@ -1,0 +1,33 @@
+// Shares the rendering of a large tree out to worker threads, one share of the images each.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Project } from './pipeline.js';
+import { renderImages, renderJobs, type RenderOutcome } from './render-images.js';
+
+/** Below this many renders a worker's start-up costs more than it saves. */
+const PARALLEL_FROM = 2000;
+
+export function workerCount(project: Project): number {
+  const renders = project.tree.images.length * project.config.families.length * project.config.arches.length;
+  return renders < PARALLEL_FROM ? 1 : Math.min(4, availableParallelism());
+}
+
+function runWorker(project: Project, images: string[]): Promise<RenderOutcome[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./render-worker.js', import.meta.url), { workerData: { project, images } });
+    worker.once('message', (outcomes: RenderOutcome[]) => resolve(outcomes));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`render worker exited with code ${code}`));
+    });
+  });
+}
+
+/** The outcomes of every render job, in job order whatever the number of workers. */
+export async function renderParallel(project: Project, workers = workerCount(project)): Promise<RenderOutcome[]> {
+  if (workers <= 1) return renderImages(project, renderJobs(project));
+  const shares: string[][] = Array.from({ length: workers }, () => []);
+  project.tree.images.forEach((image, i) => shares[i % workers]?.push(image.name));
+  const results = await Promise.all(shares.filter((s) => s.length > 0).map((share) => runWorker(project, share)));
+  return results.flat().sort((a, b) => a.job - b.job);
+}
