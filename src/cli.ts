@@ -11,51 +11,51 @@ import { diagnosticToJson, formatDiagnostic } from './diagnostics.js';
 
 interface Flags {
   config?: string;
-  dockerDir: string[];
+  dockerDir?: string[];
   output?: string;
-  base: string[];
-  type: string[];
-  arch: string[];
-  baseArch: string[];
-  profile: string[];
+  base?: string[];
+  type?: string[];
+  arch?: string[];
+  baseArch?: string[];
+  profile?: string[];
   skipParents?: boolean;
   enableUnbuildable?: boolean;
-  templateOverride: string[];
-  vars: string[];
+  templateOverride?: string[];
+  vars?: string[];
   namespace?: string;
   registry?: string;
   imageNamePrefix?: string;
   tag?: string;
-  buildArg: string[];
-  passEnv: string[];
+  buildArg?: string[];
+  passEnv?: string[];
   json?: boolean;
   quiet?: boolean;
   format?: DepsFormat;
 }
 
-const repeat = (value: string, previous: string[]) => [...previous, value];
-const commaList = (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+const commaList = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
 function withCommonOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present)')
-    .option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)', repeat, [])
+    .option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)', repeat)
     .option('-o, --output <dir>', 'output dir (default: generated)')
-    .option('-b, --base <bases>', 'base distros: ubuntu, debian, rocky, centos (repeatable or comma-separated)', commaList, [])
-    .option('-t, --type <types>', 'install types of the tree, e.g. binary, source', commaList, [])
-    .option('-a, --arch <arches>', 'arches: amd64, arm64 (or x86_64, aarch64)', commaList, [])
-    .addOption(new Option('--base-arch <arches>', 'alias of --arch').argParser(commaList).default([]).hideHelp())
-    .option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)', commaList, [])
+    .option('-b, --base <bases>', 'base distros: ubuntu, debian, rocky, centos (repeatable or comma-separated)', commaList)
+    .option('-t, --type <types>', 'install types of the tree, e.g. binary, source', commaList)
+    .option('-a, --arch <arches>', 'arches: amd64, arm64 (or x86_64, aarch64)', commaList)
+    .addOption(new Option('--base-arch <arches>', 'alias of --arch').argParser(commaList).hideHelp())
+    .option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)', commaList)
     .option('--skip-parents', 'skip every selected image that has children in the tree')
     .option('--enable-unbuildable', 'ignore the unbuildable table')
-    .option('--template-override <file>', 'template override ({% extends parent_template %}); repeatable', repeat, [])
-    .option('--vars <file>', 'extra template variables (YAML or JSON mapping); repeatable', repeat, [])
+    .option('--template-override <file>', 'template override ({% extends parent_template %}); repeatable', repeat)
+    .option('--vars <file>', 'extra template variables (YAML or JSON mapping); repeatable', repeat)
     .option('-n, --namespace <namespace>', 'image namespace (default: kolla)')
     .option('--registry <registry>', 'registry host of the images, e.g. localhost:5000')
     .option('--image-name-prefix <prefix>', 'image name prefix (default: <base>-<type>- with a type axis, else none)')
     .option('--tag <tag>', 'image tag (default: latest)')
-    .option('--build-arg <KEY=VALUE>', 'build arg for every target; repeatable', repeat, [])
-    .option('--pass-env <names>', 'environment variables templates may read as env.NAME', commaList, [])
+    .option('--build-arg <KEY=VALUE>', 'build arg for every target; repeatable', repeat)
+    .option('--pass-env <names>', 'environment variables templates may read as env.NAME', commaList)
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only errors');
 }
@@ -67,7 +67,7 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
     output: flags.output,
     bases: flags.base,
     types: flags.type,
-    arches: [...flags.arch, ...flags.baseArch],
+    arches: [...(flags.arch ?? []), ...(flags.baseArch ?? [])],
     profiles: flags.profile,
     skipParents: flags.skipParents,
     enableUnbuildable: flags.enableUnbuildable,
@@ -122,7 +122,7 @@ const program = new Command()
   .name('kolla-gen')
   .description('Compiles a tree of Jinja-templated Dockerfiles into docker buildx bake files (generated/).')
   .version('0.1.0')
-  .showHelpAfterError()
+  .showHelpAfterError('(run `kolla-gen <command> --help` for the options)')
   .configureOutput({ outputError: (str, write) => write(str) });
 
 withCommonOptions(
