@@ -31,6 +31,8 @@ interface Flags {
   json?: boolean;
   quiet?: boolean;
   format?: DepsFormat;
+  preset?: string;
+  kollaConfig?: string;
 }
 
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -56,6 +58,8 @@ function withCommonOptions(cmd: Command): Command {
     .option('--tag <tag>', 'image tag (default: latest)')
     .option('--build-arg <KEY=VALUE>', 'build arg for every target; repeatable', repeat)
     .option('--pass-env <names>', 'environment variables templates may read as env.NAME', commaList)
+    .option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)')
+    .option('--kolla-config <file>', 'a kolla-build.conf to read settings from (implies --preset kolla)')
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only errors');
 }
@@ -79,6 +83,7 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
     tag: flags.tag,
     buildArgs: flags.buildArg,
     passEnv: flags.passEnv,
+    preset: flags.preset,
   };
 }
 
@@ -116,7 +121,7 @@ function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>
 }
 
 const env = (): Record<string, string | undefined> => process.env;
-const loadOptions = (flags: Flags) => ({ cwd: process.cwd(), env: env(), configFile: flags.config });
+const loadOptions = (flags: Flags) => ({ cwd: process.cwd(), env: env(), configFile: flags.config, kollaConfigFile: flags.kollaConfig });
 
 const program = new Command()
   .name('kolla-gen')

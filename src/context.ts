@@ -1,5 +1,6 @@
 // What each template sees (kolla-build's variable names), and the refs images are pushed under.
 import type { ResolvedConfig } from './config/resolve.js';
+import { presetContext } from './presets/kolla.js';
 import { KOLLA_ARCH, familyId, type Family, type Image, type Variant } from './types.js';
 
 /** `{base}`, `{type}` and `{base_tag}` in the tag or the prefix name the family, so that bases can share a tree without sharing refs. */
@@ -49,6 +50,7 @@ export function templateContext(config: ResolvedConfig, image: Image, variant: V
     maintainer: config.maintainer,
   };
   if (variant.type !== undefined) context.install_type = variant.type;
+  Object.assign(context, presetContext(config, image, variant));
   // Nested values are cloned so that one render's mutations (list.append, customizable) never leak into the next.
   Object.assign(context, structuredClone(config.vars));
   context.env = { ...config.env };

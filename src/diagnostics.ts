@@ -12,6 +12,12 @@ export const CODES = {
   KG104: { title: 'unknown base, type or arch', hint: 'bases: ubuntu, debian, rocky, centos; arches: amd64, arm64 (or x86_64, aarch64); types: those in the config' },
   KG105: { title: 'malformed --build-arg', hint: 'write --build-arg KEY=VALUE' },
   KG106: { title: 'file not found', hint: 'check the path; it is relative to the directory kolla-gen runs in' },
+  // presets and kolla-build.conf
+  KG110: { title: 'unknown preset', hint: 'the presets are: kolla' },
+  KG111: { title: 'kolla-build.conf cannot be read', hint: 'write INI: [DEFAULT], [profiles] or [<name>-user] sections of `key = value` lines' },
+  KG112: { title: 'kolla-build.conf value is invalid', hint: 'see the README section "Coming from kolla-build"' },
+  KG113: { title: 'kolla-build.conf key ignored', hint: 'kolla-gen reads the keys listed in the README section "Coming from kolla-build"; remove the others or keep them for kolla-build' },
+  KG114: { title: 'kolla checkout incomplete', hint: 'point -D at the docker dir of a kolla git checkout (kolla/docker, or docker on older branches)' },
   // discovery
   KG200: { title: 'docker dir not found', hint: 'pass an existing directory with -D/--docker-dir' },
   KG201: { title: 'two images share one name', hint: 'an image is named after its folder: rename one of the folders' },

@@ -1,8 +1,11 @@
 // Reads what the pipeline needs from disk: the config, the --vars and override files, the docker dirs and their templates.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig, type CliOptions, type SourceText } from './config/resolve.js';
-import { error, hasErrors, type Diagnostic } from './diagnostics.js';
+import { error, hasErrors, warning, type Diagnostic } from './diagnostics.js';
+import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla-config.js';
+import { applyKollaCheckout, type KollaCheckout } from './presets/kolla.js';
 import { discover, type DockerDirListing } from './discover.js';
 import type { Project } from './pipeline.js';
 import type { TemplateSourceFile } from './render/index.js';
@@ -14,6 +17,8 @@ export interface LoadOptions {
   env: Record<string, string | undefined>;
   /** -c/--config; undefined: kolla-gen.yaml when present. */
   configFile?: string;
+  /** --kolla-config: a kolla-build.conf. */
+  kollaConfigFile?: string;
 }
 
 /** A path as the output names it: relative to cwd, "/"-separated. */
@@ -51,9 +56,70 @@ function withSource(cwd: string, d: Diagnostic): Diagnostic {
   }
 }
 
-export function loadProject(cli: CliOptions, options: LoadOptions): { project?: Project; diagnostics: Diagnostic[] } {
+function readOptional(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The kolla checkout around a docker dir: `<checkout>/kolla/docker` today, `<checkout>/docker` on older branches.
+ * Its python package holds the tables kolla-build passes to templates; its git HEAD is kolla_version.
+ */
+function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: string | undefined, diagnostics: Diagnostic[]): KollaCheckout {
+  const checkout: KollaCheckout = {};
+  for (const dir of dockerDirs) {
+    const abs = path.resolve(cwd, dir);
+    const pkg = [path.dirname(abs), path.join(path.dirname(abs), 'kolla')].find((p) => fs.existsSync(path.join(p, 'common', 'users.py')));
+    if (!pkg) continue;
+    checkout.reposYaml = readOptional(path.join(pkg, 'template', 'repos.yaml'));
+    checkout.usersPy = readOptional(path.join(pkg, 'common', 'users.py'));
+    checkout.unbuildablePy = readOptional(path.join(pkg, 'image', 'unbuildable.py'));
+    const root = path.dirname(pkg);
+    if (fs.existsSync(path.join(root, '.git'))) {
+      try {
+        // What pbr runs for kolla-build's kolla_version; the checkout is input, like the templates.
+        checkout.gitShortSha = execFileSync('git', ['--git-dir', path.join(root, '.git'), 'log', '-n1', '--pretty=format:%h'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim();
+      } catch {
+        diagnostics.push(warning('KG114', `cannot read the git HEAD of ${relativeToCwd(cwd, root)}: kolla_version is empty (set it with --vars)`));
+      }
+    } else {
+      diagnostics.push(warning('KG114', `the kolla checkout ${relativeToCwd(cwd, root)} has no .git: kolla_version is empty (set it with --vars)`));
+    }
+    break;
+  }
+  if (checkout.usersPy === undefined) {
+    diagnostics.push(
+      warning('KG114', `no kolla checkout around ${dockerDirs.join(', ')} (kolla/common/users.py): templates see only the users of the kolla-build.conf, and no repos.yaml`),
+    );
+  }
+  if (reposYamlFile) {
+    const text = readOptional(path.resolve(cwd, reposYamlFile));
+    if (text === undefined) diagnostics.push(error('KG106', `cannot read ${relativeToCwd(cwd, reposYamlFile)} (repos_yaml of the kolla-build.conf)`));
+    else checkout.reposOverride = { path: reposYamlFile, text };
+  }
+  return checkout;
+}
+
+export function loadProject(cliFlags: CliOptions, options: LoadOptions): { project?: Project; diagnostics: Diagnostic[] } {
   const { cwd } = options;
   const diagnostics: Diagnostic[] = [];
+  let cli = cliFlags;
+  let kollaConfig: KollaConfigValues | undefined;
+  if (options.kollaConfigFile !== undefined) {
+    const source = readText(cwd, options.kollaConfigFile, diagnostics, 'KG106');
+    if (!source) return { diagnostics };
+    const parsed = parseKollaConfig(source);
+    diagnostics.push(...parsed.diagnostics);
+    if (!parsed.values) return { diagnostics };
+    kollaConfig = parsed.values;
+    cli = withKollaConfig(cli, kollaConfig);
+  }
   let configSource: SourceText | undefined;
   if (options.configFile !== undefined) {
     configSource = readText(cwd, options.configFile, diagnostics, 'KG100');
@@ -67,12 +133,16 @@ export function loadProject(cli: CliOptions, options: LoadOptions): { project?: 
   });
   if (hasErrors(diagnostics)) return { diagnostics };
 
-  const resolved = resolveConfig({ cli, config: configSource, varsFiles, env: options.env });
+  const resolved = resolveConfig({ cli, config: configSource, varsFiles, env: options.env, kollaConfig });
   diagnostics.push(...resolved.diagnostics);
   const config = resolved.config;
   if (!config) return { diagnostics };
   config.dockerDirs = config.dockerDirs.map((d) => relativeToCwd(cwd, d));
   config.output = relativeToCwd(cwd, config.output);
+  if (config.preset === 'kolla') {
+    applyKollaCheckout(config, readKollaCheckout(cwd, config.dockerDirs, kollaConfig?.reposYaml, diagnostics));
+    if (hasErrors(diagnostics)) return { diagnostics };
+  }
 
   const listings: DockerDirListing[] = [];
   for (const dir of config.dockerDirs) {

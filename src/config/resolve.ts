@@ -1,6 +1,8 @@
 // WrittenConfig + command line → ResolvedConfig. Pure: the files arrive as text.
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { error, warning, type Diagnostic, type SourceLocation } from '../diagnostics.js';
+import type { KollaConfigValues } from '../kolla-config.js';
+import { PRESETS, kollaSettings, kollaUnbuildable, presetDefaults, type KollaSettings, type PresetName } from '../presets/kolla.js';
 import { ARCHES, BASES, type Arch, type Base, type Family } from '../types.js';
 import { writtenConfigSchema, type WrittenConfig } from './schema.js';
 
@@ -28,6 +30,8 @@ export interface CliOptions {
   tag?: string;
   buildArgs?: string[];
   passEnv?: string[];
+  /** --preset: the template context and defaults of a known tree (kolla). */
+  preset?: string;
 }
 
 export interface BaseImage {
@@ -70,6 +74,9 @@ export interface ResolvedConfig {
   templateOverrides: string[];
   /** Environment variables the templates see as `env`: only those --pass-env named. */
   env: Record<string, string>;
+  preset?: PresetName;
+  /** --preset kolla: what kolla-build passes to templates beyond kolla-gen's own variables. */
+  kolla?: KollaSettings;
 }
 
 export const DEFAULT_BASE_IMAGES: Record<Base, BaseImage> = {
@@ -89,6 +96,8 @@ export interface ResolveInput {
   varsFiles?: SourceText[];
   /** The process environment; only --pass-env names are read from it. */
   env?: Record<string, string | undefined>;
+  /** --kolla-config, already read (its values for the command line are merged into `cli` by the loader). */
+  kollaConfig?: KollaConfigValues;
 }
 
 export interface ResolveResult {
@@ -266,6 +275,14 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   }
   const configWhere = (key: string) => (file ? () => locate(file, [key]) : undefined);
 
+  const presetName = cli.preset ?? written.preset;
+  if (presetName !== undefined && !(PRESETS as readonly string[]).includes(presetName)) {
+    diagnostics.push(error('KG110', `unknown preset "${presetName}" (expected one of: ${PRESETS.join(', ')})`));
+    return { diagnostics };
+  }
+  const preset = presetName as PresetName | undefined;
+  const defaults = presetDefaults(preset, input.kollaConfig);
+
   const bases = cli.bases?.length
     ? checkNames(cli.bases, BASES, 'base', diagnostics)
     : checkNames(written.bases ?? [...BASES], BASES, 'base', diagnostics, configWhere('bases'));
@@ -276,7 +293,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   const types = cli.types?.length ? checkNames(cli.types, treeTypes, 'type', diagnostics) : treeTypes;
   const hasTypeAxis = treeTypes.length > 0;
 
-  const baseImages = { ...DEFAULT_BASE_IMAGES };
+  const baseImages = { ...(defaults.baseImages ?? DEFAULT_BASE_IMAGES) };
   for (const [base, image] of Object.entries(written.base_images ?? {})) {
     if (!(BASES as readonly string[]).includes(base)) {
       diagnostics.push(
@@ -286,11 +303,16 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     }
     baseImages[base as Base] = image;
   }
+  // kolla-build's base_image and base_tag name the one base it builds: here, every base of the run.
+  for (const base of bases) {
+    const { baseImage, baseTag } = input.kollaConfig ?? {};
+    baseImages[base] = { image: baseImage || baseImages[base].image, tag: baseTag || baseImages[base].tag };
+  }
 
-  const profiles = written.profiles ?? {};
+  const profiles = { ...defaults.profiles, ...input.kollaConfig?.profiles, ...written.profiles };
   const buildArgs = { ...stringify(written.build_args), ...parseBuildArgs(cli.buildArgs ?? [], diagnostics) };
   const vars = { ...(written.vars ?? {}), ...readVarsFiles(input.varsFiles ?? [], diagnostics) };
-  const unbuildable = parseUnbuildable(written.unbuildable ?? {}, file, diagnostics);
+  const unbuildable = [...(preset === 'kolla' ? kollaUnbuildable() : []), ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics)];
 
   const env: Record<string, string> = {};
   for (const name of cli.passEnv ?? []) {
@@ -312,8 +334,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     namespace: cli.namespace ?? written.namespace ?? 'kolla',
     registry: (cli.registry ?? written.registry) || undefined,
     imageNamePrefix: cli.imageNamePrefix ?? written.image_name_prefix,
-    tag: cli.tag ?? written.tag ?? 'latest',
-    maintainer: written.maintainer ?? 'kolla-gen',
+    tag: cli.tag ?? written.tag ?? defaults.tag ?? 'latest',
+    maintainer: input.kollaConfig?.maintainer ?? written.maintainer ?? defaults.maintainer ?? 'kolla-gen',
     families,
     arches,
     hasTypeAxis,
@@ -330,5 +352,9 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     templateOverrides: cli.templateOverrides ?? [],
     env,
   };
+  if (preset) {
+    config.preset = preset;
+    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig);
+  }
   return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
 }

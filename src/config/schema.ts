@@ -1,5 +1,6 @@
 // The shape of kolla-gen.yaml as written (WrittenConfig); resolve.ts turns it into a ResolvedConfig.
 import { z } from 'zod';
+import { PRESETS } from '../presets/kolla.js';
 
 const name = z.string().min(1);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -22,6 +23,7 @@ export const writtenConfigSchema = z
     vars: z.record(z.string(), z.unknown()).optional(),
     build_args: z.record(name, scalar).optional(),
     labels: z.record(name, scalar).optional(),
+    preset: z.enum(PRESETS).optional(),
   })
   .strict();
 
