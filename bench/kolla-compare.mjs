@@ -113,5 +113,53 @@ for (const r of rows) {
   }
 }
 console.log(`total            ${allSame}/${allTotal} identical; kolla-gen generate of ${bases.length * arches.length} variants: ${seconds.toFixed(2)} s`);
+
+// Listing parity: kolla-build's --list-images, --list-dependencies and --save-dependency (when the oracle ran them)
+// against kolla-gen list and deps, as sets of images and of parent → child edges.
+function genRun(base, arch, cmd) {
+  const r = spawnSync(process.execPath, [cli, ...cmd, '--preset', 'kolla', '-D', dockerDir, '-b', base, '-a', arch, ...extra], { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH } });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout;
+}
+function treeEdges(node, parent, edges, nodes) {
+  // kolla-build: {"base": ["leaf", {"mid": [...]}]}; kolla-gen: {"base": {"leaf": {}, "mid": {...}}}
+  const entries = Array.isArray(node) ? node.flatMap((x) => (typeof x === 'string' ? [[x, []]] : Object.entries(x))) : Object.entries(node);
+  for (const [name, children] of entries) {
+    nodes.add(name);
+    if (parent) edges.add(`${parent} -> ${name}`);
+    treeEdges(children, name, edges, nodes);
+  }
+  return { edges, nodes };
+}
+function dotEdges(text) {
+  const unq = (s) => s.replace(/^"|"$/g, '');
+  const edges = new Set();
+  for (const m of text.matchAll(/("[^"]+"|[\w.-]+)\s*->\s*("[^"]+"|[\w.-]+)/g)) edges.add(`${unq(m[1])} -> ${unq(m[2])}`);
+  return edges;
+}
+const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
+let listAgree = 0;
+let listTotal = 0;
+for (const base of bases) {
+  for (const arch of arches) {
+    const dir = path.join(oracleDir, `${base}-${arch}`);
+    if (!fs.existsSync(path.join(dir, 'list-images.txt'))) continue;
+    const listed = new Set(fs.readFileSync(path.join(dir, 'list-images.txt'), 'utf8').split('\n').map((l) => l.split(' : ')[1]).filter(Boolean));
+    const mineListed = new Set(JSON.parse(genRun(base, arch, ['list', '--json'])).result.variants[0].images);
+    const theirs = treeEdges(JSON.parse(fs.readFileSync(path.join(dir, 'list-dependencies.json'), 'utf8')), undefined, new Set(), new Set());
+    const mine = treeEdges(JSON.parse(genRun(base, arch, ['deps', '--format', 'json'])), undefined, new Set(), new Set());
+    const dotTheirs = dotEdges(fs.readFileSync(path.join(dir, 'dependency.dot'), 'utf8'));
+    const dotMine = dotEdges(genRun(base, arch, ['deps', '--format', 'dot']));
+    const checks = [
+      ['list-images', sameSet(listed, mineListed)],
+      ['list-dependencies', sameSet(theirs.edges, mine.edges) && sameSet(theirs.nodes, mine.nodes)],
+      ['save-dependency', sameSet(dotTheirs, dotMine)],
+    ];
+    listTotal += checks.length;
+    listAgree += checks.filter(([, ok]) => ok).length;
+    console.log(`${`${base}-${arch}`.padEnd(16)} ${checks.map(([name, ok]) => `${name} ${ok ? 'same' : 'DIFFERENT'}`).join(', ')} (${listed.size} images, ${dotTheirs.size} edges)`);
+  }
+}
+if (listTotal) console.log(`listings         ${listAgree}/${listTotal} agree`);
 fs.rmSync(out, { recursive: true, force: true });
-process.exit(allSame === allTotal ? 0 : 1);
+process.exit(allSame === allTotal && listAgree === listTotal ? 0 : 1);

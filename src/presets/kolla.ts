@@ -455,9 +455,10 @@ export function presetContext(config: ResolvedConfig, _image: Image, variant: Va
     openstack_branch: settings.openstackBranch,
     openstack_branch_slashed: settings.openstackBranchSlashed,
     kolla_version: settings.kollaVersion,
-    users: structuredClone(settings.users),
+    // Shared, not copied: the renderer copies a context dict or list when a template first reads it.
+    users: settings.users,
     distro_package_manager: manager,
-    rpm_setup: [...settings.rpmSetup],
+    rpm_setup: settings.rpmSetup,
     clean_package_cache: settings.cleanPackageCache,
     patches_path: settings.patchesPath,
     debian_package_install: debianPackageInstall,
