@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Selection parity with kolla-build: for a battery of regexes, profiles, --skip-parents, --enable-unbuildable and a
 // two-file template override, the images kolla-gen selects on an upstream Kolla checkout are the ones kolla-build
-// keeps (the oracle's images.txt: --template-only removes every image it would not build). With the overrides the
-// Dockerfiles are compared byte for byte too.
+// keeps (the oracle's images.txt: --template-only removes every image it would not build), and their Dockerfiles are
+// byte for byte kolla-build's. A kolla-build.conf case checks --kolla-config the same way.
 //
 // usage: node bench/kolla-selection.mjs KOLLA_CHECKOUT WORK_DIR [--variants rocky-x86_64,ubuntu-aarch64]
 //   needs ../shared/tools/kolla-oracle.sh (or KOLLA_ORACLE); oracle runs are cached under WORK_DIR by case.
@@ -40,6 +40,14 @@ fs.writeFileSync(
     '{% block keystone_footer %}\nRUN echo "second override"\n{% endblock %}\n{% block footer %}\nLABEL overridden="yes"\n{% endblock %}\n',
 );
 
+// A kolla-build.conf, read by kolla-build (--config-file) and by kolla-gen (--kolla-config).
+const conf = path.join(work, 'kolla-build.conf');
+fs.writeFileSync(
+  conf,
+  '[DEFAULT]\n# a release branch, a namespace, a profile of our own\nopenstack_release = 2025.2\nnamespace = acme\nmaintainer = Acme Cloud\n' +
+    'profile = mine\nthreads = 4\n\n[profiles]\nmine = keystone,^cron$\n\n[keystone-user]\nuid = 64000\ngid = 64001\n',
+);
+
 /** Each case: its name, kolla-build's arguments, kolla-gen's. */
 const CASES = [
   ['everything', [], []],
@@ -55,6 +63,7 @@ const CASES = [
   ['skip-parents profile infra', ['--skip-parents', '--profile', 'infra'], ['--skip-parents', '-p', 'infra']],
   ['skip-parents everything', ['--skip-parents'], ['--skip-parents']],
   ['enable-unbuildable', ['--enable-unbuildable', 'ovsdpdk|tgtd|bifrost'], ['--enable-unbuildable', 'ovsdpdk|tgtd|bifrost']],
+  ['kolla-build.conf', ['--config-file', conf], ['--kolla-config', conf]],
   ['two template overrides', ['--template-override', over1, '--template-override', over2, 'nova-api|keystone'], ['--template-override', over1, '--template-override', over2, 'nova-api|keystone']],
 ];
 
@@ -85,20 +94,17 @@ for (const variant of variants) {
     const same = JSON.stringify(mine) === JSON.stringify(expected);
     total += 1;
     if (same) agree += 1;
-    let note = '';
-    if (name.includes('override')) {
-      let n = 0;
-      for (const row of selected) {
-        const want = path.join(out, 'dockerfiles', row.image, 'Dockerfile');
-        if (fs.existsSync(want) && Buffer.compare(fs.readFileSync(want), fs.readFileSync(path.join(work, row.dockerfile))) === 0) n += 1;
-      }
-      identical += n;
-      files += expected.length;
-      note = `; Dockerfiles ${n}/${expected.length} identical`;
+    let n = 0;
+    for (const row of selected) {
+      const want = path.join(out, 'dockerfiles', row.image, 'Dockerfile');
+      if (fs.existsSync(want) && Buffer.compare(fs.readFileSync(want), fs.readFileSync(path.join(work, row.dockerfile))) === 0) n += 1;
     }
+    identical += n;
+    files += expected.length;
+    const note = `; Dockerfiles ${n}/${expected.length} identical`;
     const diff = same ? '' : `; only kolla-build: ${expected.filter((i) => !mine.includes(i)).join(' ')}; only kolla-gen: ${mine.filter((i) => !expected.includes(i)).join(' ')}`;
     console.log(`${variant.padEnd(15)} ${name.padEnd(28)} ${same ? 'same' : 'DIFFERENT'} (${expected.length} images)${note}${diff}`);
   }
 }
-console.log(`selection: ${agree}/${total} cases agree; template overrides: ${identical}/${files} Dockerfiles identical`);
+console.log(`selection: ${agree}/${total} cases agree; Dockerfiles of the selected images: ${identical}/${files} identical`);
 process.exit(agree === total && identical === files ? 0 : 1);
