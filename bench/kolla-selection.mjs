@@ -45,7 +45,14 @@ const conf = path.join(work, 'kolla-build.conf');
 fs.writeFileSync(
   conf,
   '[DEFAULT]\n# a release branch, a namespace, a profile of our own\nopenstack_release = 2025.2\nnamespace = acme\nmaintainer = Acme Cloud\n' +
-    'profile = mine\nthreads = 4\n\n[profiles]\nmine = keystone,^cron$\n\n[keystone-user]\nuid = 64000\ngid = 64001\n',
+    `profile = mine\nthreads = 4\nrepos_yaml = ${path.join(work, 'repos-override.yaml')}\n\n` +
+    '[profiles]\nmine = keystone,^cron$,^grafana$\n\n[keystone-user]\nuid = 64000\ngid = 64001\n',
+);
+// A repos.yaml override (kolla-build's repos_yaml), merged section by section over the checkout's.
+fs.writeFileSync(
+  path.join(work, 'repos-override.yaml'),
+  'deb:\n  grafana:\n    url: "https://grafana.internal.invalid/apt"\n    suite: "stable"\n    component: "main"\n    gpg_key: "grafana.asc"\n' +
+    'rpm:\n  grafana:\n    baseurl: "https://grafana.internal.invalid/rpm"\n    gpgkey: "https://grafana.internal.invalid/gpg.key"\n    name: "grafana"\n',
 );
 
 /** Each case: its name, kolla-build's arguments, kolla-gen's. */
