@@ -238,8 +238,6 @@ export function withKollaConfig(cli: CliOptions, values: KollaConfigValues): Cli
     profiles: or(cli.profiles, values.profile.flatMap(list)),
     regexes: or(cli.regexes, values.regex),
     templateOverrides: or(cli.templateOverrides, values.templateOverride),
-    // kolla-build's docker_dir overlays extra dirs on its own tree: here, on the -D dirs.
-    dockerDirs: [...(cli.dockerDirs ?? []), ...values.dockerDir],
     skipParents: cli.skipParents ?? values.skipParents,
     enableUnbuildable: cli.enableUnbuildable ?? values.enableUnbuildable,
     buildArgs: [...buildArgs, ...(cli.buildArgs ?? [])],

@@ -1,5 +1,6 @@
 // --kolla-config: kolla-build.conf (INI) to kolla-gen settings, with every ignored key said.
 import { describe, expect, it } from 'vitest';
+import { resolveConfig, type CliOptions } from '../src/config/resolve.js';
 import { formatDiagnostic } from '../src/diagnostics.js';
 import { parseKollaConfig, withKollaConfig } from '../src/kolla-config.js';
 
@@ -86,8 +87,23 @@ describe('withKollaConfig', () => {
       profiles: ['infra', 'main'],
       regexes: ['nova'],
       tag: 't1',
-      dockerDirs: ['kolla/docker', 'extra'],
     });
+  });
+
+  it("overlays the file's docker_dir on the tree's dirs, whichever gave them", () => {
+    const cases: [CliOptions, string | undefined, string[]][] = [
+      [{ dockerDirs: ['kolla/docker'] }, undefined, ['kolla/docker', 'extra']],
+      [{}, 'docker_dirs: [upstream]\n', ['upstream', 'extra']],
+      [{}, undefined, ['docker', 'extra']],
+    ];
+    for (const [cli, written, expected] of cases) {
+      const { config } = resolveConfig({
+        cli: withKollaConfig(cli, values!),
+        config: written ? { path: 'kolla-gen.yaml', text: written } : undefined,
+        kollaConfig: values,
+      });
+      expect(config?.dockerDirs).toEqual(expected);
+    }
   });
 
   it('lets flags win', () => {

@@ -329,7 +329,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
 
   const config: ResolvedConfig = {
     configPath: input.config?.path,
-    dockerDirs: cli.dockerDirs?.length ? cli.dockerDirs : (written.docker_dirs ?? ['docker']),
+    // kolla-build.conf's docker_dir overlays extra dirs on kolla's own tree: here, on the tree's dirs.
+    dockerDirs: [...(cli.dockerDirs?.length ? cli.dockerDirs : (written.docker_dirs ?? ['docker'])), ...(input.kollaConfig?.dockerDir ?? [])],
     output: cli.output ?? written.output ?? 'generated',
     namespace: cli.namespace ?? written.namespace ?? 'kolla',
     registry: (cli.registry ?? written.registry) || undefined,
