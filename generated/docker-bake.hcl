@@ -5,69 +5,289 @@ group "default" {
   description = "every selected image"
   targets = [
     "centos-binary-base",
+    "centos-binary-chrony",
+    "centos-binary-cinder-api",
+    "centos-binary-cinder-backup",
+    "centos-binary-cinder-base",
+    "centos-binary-cinder-scheduler",
+    "centos-binary-cinder-volume",
+    "centos-binary-cron",
+    "centos-binary-fluentd",
+    "centos-binary-glance-api",
+    "centos-binary-glance-base",
+    "centos-binary-haproxy",
+    "centos-binary-heat-api",
+    "centos-binary-heat-api-cfn",
+    "centos-binary-heat-base",
+    "centos-binary-heat-engine",
     "centos-binary-horizon",
+    "centos-binary-keepalived",
+    "centos-binary-keystone",
+    "centos-binary-keystone-base",
+    "centos-binary-keystone-fernet",
+    "centos-binary-keystone-ssh",
+    "centos-binary-kolla-toolbox",
     "centos-binary-mariadb",
+    "centos-binary-memcached",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-dhcp-agent",
+    "centos-binary-neutron-l3-agent",
+    "centos-binary-neutron-metadata-agent",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-neutron-server",
     "centos-binary-nova-api",
     "centos-binary-nova-base",
-    "centos-binary-nova-compute-amd64",
-    "centos-binary-nova-compute-arm64",
+    "centos-binary-nova-compute",
+    "centos-binary-nova-conductor",
+    "centos-binary-nova-novncproxy",
+    "centos-binary-nova-scheduler",
     "centos-binary-openstack-base",
+    "centos-binary-openvswitch-base",
+    "centos-binary-openvswitch-db-server",
+    "centos-binary-openvswitch-vswitchd",
+    "centos-binary-placement-api",
+    "centos-binary-placement-base",
+    "centos-binary-rabbitmq",
     "centos-source-base",
+    "centos-source-chrony",
+    "centos-source-cinder-api",
+    "centos-source-cinder-backup",
+    "centos-source-cinder-base",
+    "centos-source-cinder-scheduler",
+    "centos-source-cinder-volume",
+    "centos-source-cron",
+    "centos-source-fluentd",
+    "centos-source-glance-api",
+    "centos-source-glance-base",
+    "centos-source-haproxy",
+    "centos-source-heat-api",
+    "centos-source-heat-api-cfn",
+    "centos-source-heat-base",
+    "centos-source-heat-engine",
     "centos-source-horizon",
+    "centos-source-keepalived",
+    "centos-source-keystone",
+    "centos-source-keystone-base",
+    "centos-source-keystone-fernet",
+    "centos-source-keystone-ssh",
+    "centos-source-kolla-toolbox",
     "centos-source-mariadb",
+    "centos-source-memcached",
+    "centos-source-neutron-base",
+    "centos-source-neutron-dhcp-agent",
+    "centos-source-neutron-l3-agent",
+    "centos-source-neutron-metadata-agent",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-neutron-server",
     "centos-source-nova-api",
     "centos-source-nova-base",
-    "centos-source-nova-compute-amd64",
-    "centos-source-nova-compute-arm64",
+    "centos-source-nova-compute",
+    "centos-source-nova-conductor",
+    "centos-source-nova-novncproxy",
+    "centos-source-nova-scheduler",
     "centos-source-openstack-base",
+    "centos-source-openvswitch-base",
+    "centos-source-openvswitch-db-server",
+    "centos-source-openvswitch-vswitchd",
+    "centos-source-placement-api",
+    "centos-source-placement-base",
+    "centos-source-rabbitmq",
     "debian-binary-base",
+    "debian-binary-chrony",
+    "debian-binary-cinder-api",
+    "debian-binary-cinder-backup",
+    "debian-binary-cinder-base",
+    "debian-binary-cinder-scheduler",
+    "debian-binary-cinder-volume",
+    "debian-binary-cron",
+    "debian-binary-fluentd",
+    "debian-binary-glance-api",
+    "debian-binary-glance-base",
+    "debian-binary-haproxy",
+    "debian-binary-heat-api",
+    "debian-binary-heat-api-cfn",
+    "debian-binary-heat-base",
+    "debian-binary-heat-engine",
     "debian-binary-horizon",
+    "debian-binary-keepalived",
+    "debian-binary-keystone",
+    "debian-binary-keystone-base",
+    "debian-binary-keystone-fernet",
+    "debian-binary-keystone-ssh",
+    "debian-binary-kolla-toolbox",
     "debian-binary-mariadb",
+    "debian-binary-memcached",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-dhcp-agent",
+    "debian-binary-neutron-l3-agent",
+    "debian-binary-neutron-metadata-agent",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-neutron-server",
     "debian-binary-nova-api",
     "debian-binary-nova-base",
-    "debian-binary-nova-compute-amd64",
-    "debian-binary-nova-compute-arm64",
+    "debian-binary-nova-compute",
+    "debian-binary-nova-conductor",
+    "debian-binary-nova-novncproxy",
+    "debian-binary-nova-scheduler",
     "debian-binary-openstack-base",
+    "debian-binary-openvswitch-base",
+    "debian-binary-openvswitch-db-server",
+    "debian-binary-openvswitch-vswitchd",
+    "debian-binary-placement-api",
+    "debian-binary-placement-base",
+    "debian-binary-rabbitmq",
     "debian-source-base",
+    "debian-source-chrony",
+    "debian-source-cinder-api",
+    "debian-source-cinder-backup",
+    "debian-source-cinder-base",
+    "debian-source-cinder-scheduler",
+    "debian-source-cinder-volume",
+    "debian-source-cron",
+    "debian-source-fluentd",
+    "debian-source-glance-api",
+    "debian-source-glance-base",
+    "debian-source-haproxy",
+    "debian-source-heat-api",
+    "debian-source-heat-api-cfn",
+    "debian-source-heat-base",
+    "debian-source-heat-engine",
     "debian-source-horizon",
+    "debian-source-keepalived",
+    "debian-source-keystone",
+    "debian-source-keystone-base",
+    "debian-source-keystone-fernet",
+    "debian-source-keystone-ssh",
+    "debian-source-kolla-toolbox",
     "debian-source-mariadb",
+    "debian-source-memcached",
+    "debian-source-neutron-base",
+    "debian-source-neutron-dhcp-agent",
+    "debian-source-neutron-l3-agent",
+    "debian-source-neutron-metadata-agent",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-neutron-server",
     "debian-source-nova-api",
     "debian-source-nova-base",
-    "debian-source-nova-compute-amd64",
-    "debian-source-nova-compute-arm64",
+    "debian-source-nova-compute",
+    "debian-source-nova-conductor",
+    "debian-source-nova-novncproxy",
+    "debian-source-nova-scheduler",
     "debian-source-openstack-base",
+    "debian-source-openvswitch-base",
+    "debian-source-openvswitch-db-server",
+    "debian-source-openvswitch-vswitchd",
+    "debian-source-placement-api",
+    "debian-source-placement-base",
+    "debian-source-rabbitmq",
     "rocky-binary-base",
-    "rocky-binary-horizon",
+    "rocky-binary-chrony",
+    "rocky-binary-cron",
+    "rocky-binary-fluentd",
+    "rocky-binary-haproxy",
+    "rocky-binary-keepalived",
+    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
-    "rocky-binary-nova-api",
-    "rocky-binary-nova-base",
-    "rocky-binary-nova-compute-amd64",
-    "rocky-binary-nova-compute-arm64",
+    "rocky-binary-memcached",
     "rocky-binary-openstack-base",
     "rocky-source-base",
-    "rocky-source-horizon",
+    "rocky-source-chrony",
+    "rocky-source-cron",
+    "rocky-source-fluentd",
+    "rocky-source-haproxy",
+    "rocky-source-keepalived",
+    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
-    "rocky-source-nova-api",
-    "rocky-source-nova-base",
-    "rocky-source-nova-compute-amd64",
-    "rocky-source-nova-compute-arm64",
+    "rocky-source-memcached",
     "rocky-source-openstack-base",
     "ubuntu-binary-base",
+    "ubuntu-binary-chrony",
+    "ubuntu-binary-cinder-api",
+    "ubuntu-binary-cinder-backup",
+    "ubuntu-binary-cinder-base",
+    "ubuntu-binary-cinder-scheduler",
+    "ubuntu-binary-cinder-volume",
+    "ubuntu-binary-cron",
+    "ubuntu-binary-fluentd",
+    "ubuntu-binary-glance-api",
+    "ubuntu-binary-glance-base",
+    "ubuntu-binary-haproxy",
+    "ubuntu-binary-heat-api",
+    "ubuntu-binary-heat-api-cfn",
+    "ubuntu-binary-heat-base",
+    "ubuntu-binary-heat-engine",
     "ubuntu-binary-horizon",
+    "ubuntu-binary-keepalived",
+    "ubuntu-binary-keystone",
+    "ubuntu-binary-keystone-base",
+    "ubuntu-binary-keystone-fernet",
+    "ubuntu-binary-keystone-ssh",
+    "ubuntu-binary-kolla-toolbox",
     "ubuntu-binary-mariadb",
+    "ubuntu-binary-memcached",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-dhcp-agent",
+    "ubuntu-binary-neutron-l3-agent",
+    "ubuntu-binary-neutron-metadata-agent",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-neutron-server",
     "ubuntu-binary-nova-api",
     "ubuntu-binary-nova-base",
-    "ubuntu-binary-nova-compute-amd64",
-    "ubuntu-binary-nova-compute-arm64",
+    "ubuntu-binary-nova-compute",
+    "ubuntu-binary-nova-conductor",
+    "ubuntu-binary-nova-novncproxy",
+    "ubuntu-binary-nova-scheduler",
     "ubuntu-binary-openstack-base",
+    "ubuntu-binary-openvswitch-base",
+    "ubuntu-binary-openvswitch-db-server",
+    "ubuntu-binary-openvswitch-vswitchd",
+    "ubuntu-binary-placement-api",
+    "ubuntu-binary-placement-base",
+    "ubuntu-binary-rabbitmq",
     "ubuntu-source-base",
+    "ubuntu-source-chrony",
+    "ubuntu-source-cinder-api",
+    "ubuntu-source-cinder-backup",
+    "ubuntu-source-cinder-base",
+    "ubuntu-source-cinder-scheduler",
+    "ubuntu-source-cinder-volume",
+    "ubuntu-source-cron",
+    "ubuntu-source-fluentd",
+    "ubuntu-source-glance-api",
+    "ubuntu-source-glance-base",
+    "ubuntu-source-haproxy",
+    "ubuntu-source-heat-api",
+    "ubuntu-source-heat-api-cfn",
+    "ubuntu-source-heat-base",
+    "ubuntu-source-heat-engine",
     "ubuntu-source-horizon",
+    "ubuntu-source-keepalived",
+    "ubuntu-source-keystone",
+    "ubuntu-source-keystone-base",
+    "ubuntu-source-keystone-fernet",
+    "ubuntu-source-keystone-ssh",
+    "ubuntu-source-kolla-toolbox",
     "ubuntu-source-mariadb",
+    "ubuntu-source-memcached",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-dhcp-agent",
+    "ubuntu-source-neutron-l3-agent",
+    "ubuntu-source-neutron-metadata-agent",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-neutron-server",
     "ubuntu-source-nova-api",
     "ubuntu-source-nova-base",
-    "ubuntu-source-nova-compute-amd64",
-    "ubuntu-source-nova-compute-arm64",
+    "ubuntu-source-nova-compute",
+    "ubuntu-source-nova-conductor",
+    "ubuntu-source-nova-novncproxy",
+    "ubuntu-source-nova-scheduler",
     "ubuntu-source-openstack-base",
+    "ubuntu-source-openvswitch-base",
+    "ubuntu-source-openvswitch-db-server",
+    "ubuntu-source-openvswitch-vswitchd",
+    "ubuntu-source-placement-api",
+    "ubuntu-source-placement-base",
+    "ubuntu-source-rabbitmq",
   ]
 }
 
@@ -75,13 +295,49 @@ group "ubuntu-binary" {
   description = "every selected image of ubuntu-binary"
   targets = [
     "ubuntu-binary-base",
+    "ubuntu-binary-chrony",
+    "ubuntu-binary-cinder-api",
+    "ubuntu-binary-cinder-backup",
+    "ubuntu-binary-cinder-base",
+    "ubuntu-binary-cinder-scheduler",
+    "ubuntu-binary-cinder-volume",
+    "ubuntu-binary-cron",
+    "ubuntu-binary-fluentd",
+    "ubuntu-binary-glance-api",
+    "ubuntu-binary-glance-base",
+    "ubuntu-binary-haproxy",
+    "ubuntu-binary-heat-api",
+    "ubuntu-binary-heat-api-cfn",
+    "ubuntu-binary-heat-base",
+    "ubuntu-binary-heat-engine",
     "ubuntu-binary-horizon",
+    "ubuntu-binary-keepalived",
+    "ubuntu-binary-keystone",
+    "ubuntu-binary-keystone-base",
+    "ubuntu-binary-keystone-fernet",
+    "ubuntu-binary-keystone-ssh",
+    "ubuntu-binary-kolla-toolbox",
     "ubuntu-binary-mariadb",
+    "ubuntu-binary-memcached",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-dhcp-agent",
+    "ubuntu-binary-neutron-l3-agent",
+    "ubuntu-binary-neutron-metadata-agent",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-neutron-server",
     "ubuntu-binary-nova-api",
     "ubuntu-binary-nova-base",
-    "ubuntu-binary-nova-compute-amd64",
-    "ubuntu-binary-nova-compute-arm64",
+    "ubuntu-binary-nova-compute",
+    "ubuntu-binary-nova-conductor",
+    "ubuntu-binary-nova-novncproxy",
+    "ubuntu-binary-nova-scheduler",
     "ubuntu-binary-openstack-base",
+    "ubuntu-binary-openvswitch-base",
+    "ubuntu-binary-openvswitch-db-server",
+    "ubuntu-binary-openvswitch-vswitchd",
+    "ubuntu-binary-placement-api",
+    "ubuntu-binary-placement-base",
+    "ubuntu-binary-rabbitmq",
   ]
 }
 
@@ -89,13 +345,49 @@ group "ubuntu-source" {
   description = "every selected image of ubuntu-source"
   targets = [
     "ubuntu-source-base",
+    "ubuntu-source-chrony",
+    "ubuntu-source-cinder-api",
+    "ubuntu-source-cinder-backup",
+    "ubuntu-source-cinder-base",
+    "ubuntu-source-cinder-scheduler",
+    "ubuntu-source-cinder-volume",
+    "ubuntu-source-cron",
+    "ubuntu-source-fluentd",
+    "ubuntu-source-glance-api",
+    "ubuntu-source-glance-base",
+    "ubuntu-source-haproxy",
+    "ubuntu-source-heat-api",
+    "ubuntu-source-heat-api-cfn",
+    "ubuntu-source-heat-base",
+    "ubuntu-source-heat-engine",
     "ubuntu-source-horizon",
+    "ubuntu-source-keepalived",
+    "ubuntu-source-keystone",
+    "ubuntu-source-keystone-base",
+    "ubuntu-source-keystone-fernet",
+    "ubuntu-source-keystone-ssh",
+    "ubuntu-source-kolla-toolbox",
     "ubuntu-source-mariadb",
+    "ubuntu-source-memcached",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-dhcp-agent",
+    "ubuntu-source-neutron-l3-agent",
+    "ubuntu-source-neutron-metadata-agent",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-neutron-server",
     "ubuntu-source-nova-api",
     "ubuntu-source-nova-base",
-    "ubuntu-source-nova-compute-amd64",
-    "ubuntu-source-nova-compute-arm64",
+    "ubuntu-source-nova-compute",
+    "ubuntu-source-nova-conductor",
+    "ubuntu-source-nova-novncproxy",
+    "ubuntu-source-nova-scheduler",
     "ubuntu-source-openstack-base",
+    "ubuntu-source-openvswitch-base",
+    "ubuntu-source-openvswitch-db-server",
+    "ubuntu-source-openvswitch-vswitchd",
+    "ubuntu-source-placement-api",
+    "ubuntu-source-placement-base",
+    "ubuntu-source-rabbitmq",
   ]
 }
 
@@ -103,13 +395,49 @@ group "debian-binary" {
   description = "every selected image of debian-binary"
   targets = [
     "debian-binary-base",
+    "debian-binary-chrony",
+    "debian-binary-cinder-api",
+    "debian-binary-cinder-backup",
+    "debian-binary-cinder-base",
+    "debian-binary-cinder-scheduler",
+    "debian-binary-cinder-volume",
+    "debian-binary-cron",
+    "debian-binary-fluentd",
+    "debian-binary-glance-api",
+    "debian-binary-glance-base",
+    "debian-binary-haproxy",
+    "debian-binary-heat-api",
+    "debian-binary-heat-api-cfn",
+    "debian-binary-heat-base",
+    "debian-binary-heat-engine",
     "debian-binary-horizon",
+    "debian-binary-keepalived",
+    "debian-binary-keystone",
+    "debian-binary-keystone-base",
+    "debian-binary-keystone-fernet",
+    "debian-binary-keystone-ssh",
+    "debian-binary-kolla-toolbox",
     "debian-binary-mariadb",
+    "debian-binary-memcached",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-dhcp-agent",
+    "debian-binary-neutron-l3-agent",
+    "debian-binary-neutron-metadata-agent",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-neutron-server",
     "debian-binary-nova-api",
     "debian-binary-nova-base",
-    "debian-binary-nova-compute-amd64",
-    "debian-binary-nova-compute-arm64",
+    "debian-binary-nova-compute",
+    "debian-binary-nova-conductor",
+    "debian-binary-nova-novncproxy",
+    "debian-binary-nova-scheduler",
     "debian-binary-openstack-base",
+    "debian-binary-openvswitch-base",
+    "debian-binary-openvswitch-db-server",
+    "debian-binary-openvswitch-vswitchd",
+    "debian-binary-placement-api",
+    "debian-binary-placement-base",
+    "debian-binary-rabbitmq",
   ]
 }
 
@@ -117,13 +445,49 @@ group "debian-source" {
   description = "every selected image of debian-source"
   targets = [
     "debian-source-base",
+    "debian-source-chrony",
+    "debian-source-cinder-api",
+    "debian-source-cinder-backup",
+    "debian-source-cinder-base",
+    "debian-source-cinder-scheduler",
+    "debian-source-cinder-volume",
+    "debian-source-cron",
+    "debian-source-fluentd",
+    "debian-source-glance-api",
+    "debian-source-glance-base",
+    "debian-source-haproxy",
+    "debian-source-heat-api",
+    "debian-source-heat-api-cfn",
+    "debian-source-heat-base",
+    "debian-source-heat-engine",
     "debian-source-horizon",
+    "debian-source-keepalived",
+    "debian-source-keystone",
+    "debian-source-keystone-base",
+    "debian-source-keystone-fernet",
+    "debian-source-keystone-ssh",
+    "debian-source-kolla-toolbox",
     "debian-source-mariadb",
+    "debian-source-memcached",
+    "debian-source-neutron-base",
+    "debian-source-neutron-dhcp-agent",
+    "debian-source-neutron-l3-agent",
+    "debian-source-neutron-metadata-agent",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-neutron-server",
     "debian-source-nova-api",
     "debian-source-nova-base",
-    "debian-source-nova-compute-amd64",
-    "debian-source-nova-compute-arm64",
+    "debian-source-nova-compute",
+    "debian-source-nova-conductor",
+    "debian-source-nova-novncproxy",
+    "debian-source-nova-scheduler",
     "debian-source-openstack-base",
+    "debian-source-openvswitch-base",
+    "debian-source-openvswitch-db-server",
+    "debian-source-openvswitch-vswitchd",
+    "debian-source-placement-api",
+    "debian-source-placement-base",
+    "debian-source-rabbitmq",
   ]
 }
 
@@ -131,12 +495,14 @@ group "rocky-binary" {
   description = "every selected image of rocky-binary"
   targets = [
     "rocky-binary-base",
-    "rocky-binary-horizon",
+    "rocky-binary-chrony",
+    "rocky-binary-cron",
+    "rocky-binary-fluentd",
+    "rocky-binary-haproxy",
+    "rocky-binary-keepalived",
+    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
-    "rocky-binary-nova-api",
-    "rocky-binary-nova-base",
-    "rocky-binary-nova-compute-amd64",
-    "rocky-binary-nova-compute-arm64",
+    "rocky-binary-memcached",
     "rocky-binary-openstack-base",
   ]
 }
@@ -145,12 +511,14 @@ group "rocky-source" {
   description = "every selected image of rocky-source"
   targets = [
     "rocky-source-base",
-    "rocky-source-horizon",
+    "rocky-source-chrony",
+    "rocky-source-cron",
+    "rocky-source-fluentd",
+    "rocky-source-haproxy",
+    "rocky-source-keepalived",
+    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
-    "rocky-source-nova-api",
-    "rocky-source-nova-base",
-    "rocky-source-nova-compute-amd64",
-    "rocky-source-nova-compute-arm64",
+    "rocky-source-memcached",
     "rocky-source-openstack-base",
   ]
 }
@@ -159,13 +527,49 @@ group "centos-binary" {
   description = "every selected image of centos-binary"
   targets = [
     "centos-binary-base",
+    "centos-binary-chrony",
+    "centos-binary-cinder-api",
+    "centos-binary-cinder-backup",
+    "centos-binary-cinder-base",
+    "centos-binary-cinder-scheduler",
+    "centos-binary-cinder-volume",
+    "centos-binary-cron",
+    "centos-binary-fluentd",
+    "centos-binary-glance-api",
+    "centos-binary-glance-base",
+    "centos-binary-haproxy",
+    "centos-binary-heat-api",
+    "centos-binary-heat-api-cfn",
+    "centos-binary-heat-base",
+    "centos-binary-heat-engine",
     "centos-binary-horizon",
+    "centos-binary-keepalived",
+    "centos-binary-keystone",
+    "centos-binary-keystone-base",
+    "centos-binary-keystone-fernet",
+    "centos-binary-keystone-ssh",
+    "centos-binary-kolla-toolbox",
     "centos-binary-mariadb",
+    "centos-binary-memcached",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-dhcp-agent",
+    "centos-binary-neutron-l3-agent",
+    "centos-binary-neutron-metadata-agent",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-neutron-server",
     "centos-binary-nova-api",
     "centos-binary-nova-base",
-    "centos-binary-nova-compute-amd64",
-    "centos-binary-nova-compute-arm64",
+    "centos-binary-nova-compute",
+    "centos-binary-nova-conductor",
+    "centos-binary-nova-novncproxy",
+    "centos-binary-nova-scheduler",
     "centos-binary-openstack-base",
+    "centos-binary-openvswitch-base",
+    "centos-binary-openvswitch-db-server",
+    "centos-binary-openvswitch-vswitchd",
+    "centos-binary-placement-api",
+    "centos-binary-placement-base",
+    "centos-binary-rabbitmq",
   ]
 }
 
@@ -173,13 +577,339 @@ group "centos-source" {
   description = "every selected image of centos-source"
   targets = [
     "centos-source-base",
+    "centos-source-chrony",
+    "centos-source-cinder-api",
+    "centos-source-cinder-backup",
+    "centos-source-cinder-base",
+    "centos-source-cinder-scheduler",
+    "centos-source-cinder-volume",
+    "centos-source-cron",
+    "centos-source-fluentd",
+    "centos-source-glance-api",
+    "centos-source-glance-base",
+    "centos-source-haproxy",
+    "centos-source-heat-api",
+    "centos-source-heat-api-cfn",
+    "centos-source-heat-base",
+    "centos-source-heat-engine",
     "centos-source-horizon",
+    "centos-source-keepalived",
+    "centos-source-keystone",
+    "centos-source-keystone-base",
+    "centos-source-keystone-fernet",
+    "centos-source-keystone-ssh",
+    "centos-source-kolla-toolbox",
     "centos-source-mariadb",
+    "centos-source-memcached",
+    "centos-source-neutron-base",
+    "centos-source-neutron-dhcp-agent",
+    "centos-source-neutron-l3-agent",
+    "centos-source-neutron-metadata-agent",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-neutron-server",
     "centos-source-nova-api",
     "centos-source-nova-base",
-    "centos-source-nova-compute-amd64",
-    "centos-source-nova-compute-arm64",
+    "centos-source-nova-compute",
+    "centos-source-nova-conductor",
+    "centos-source-nova-novncproxy",
+    "centos-source-nova-scheduler",
     "centos-source-openstack-base",
+    "centos-source-openvswitch-base",
+    "centos-source-openvswitch-db-server",
+    "centos-source-openvswitch-vswitchd",
+    "centos-source-placement-api",
+    "centos-source-placement-base",
+    "centos-source-rabbitmq",
+  ]
+}
+
+group "profile-all" {
+  description = "the images of profile all and their parents"
+  targets = [
+    "centos-binary-base",
+    "centos-binary-chrony",
+    "centos-binary-cinder-api",
+    "centos-binary-cinder-backup",
+    "centos-binary-cinder-base",
+    "centos-binary-cinder-scheduler",
+    "centos-binary-cinder-volume",
+    "centos-binary-cron",
+    "centos-binary-fluentd",
+    "centos-binary-glance-api",
+    "centos-binary-glance-base",
+    "centos-binary-haproxy",
+    "centos-binary-heat-api",
+    "centos-binary-heat-api-cfn",
+    "centos-binary-heat-base",
+    "centos-binary-heat-engine",
+    "centos-binary-horizon",
+    "centos-binary-keepalived",
+    "centos-binary-keystone",
+    "centos-binary-keystone-base",
+    "centos-binary-keystone-fernet",
+    "centos-binary-keystone-ssh",
+    "centos-binary-kolla-toolbox",
+    "centos-binary-mariadb",
+    "centos-binary-memcached",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-dhcp-agent",
+    "centos-binary-neutron-l3-agent",
+    "centos-binary-neutron-metadata-agent",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-neutron-server",
+    "centos-binary-nova-api",
+    "centos-binary-nova-base",
+    "centos-binary-nova-compute",
+    "centos-binary-nova-conductor",
+    "centos-binary-nova-novncproxy",
+    "centos-binary-nova-scheduler",
+    "centos-binary-openstack-base",
+    "centos-binary-openvswitch-base",
+    "centos-binary-openvswitch-db-server",
+    "centos-binary-openvswitch-vswitchd",
+    "centos-binary-placement-api",
+    "centos-binary-placement-base",
+    "centos-binary-rabbitmq",
+    "centos-source-base",
+    "centos-source-chrony",
+    "centos-source-cinder-api",
+    "centos-source-cinder-backup",
+    "centos-source-cinder-base",
+    "centos-source-cinder-scheduler",
+    "centos-source-cinder-volume",
+    "centos-source-cron",
+    "centos-source-fluentd",
+    "centos-source-glance-api",
+    "centos-source-glance-base",
+    "centos-source-haproxy",
+    "centos-source-heat-api",
+    "centos-source-heat-api-cfn",
+    "centos-source-heat-base",
+    "centos-source-heat-engine",
+    "centos-source-horizon",
+    "centos-source-keepalived",
+    "centos-source-keystone",
+    "centos-source-keystone-base",
+    "centos-source-keystone-fernet",
+    "centos-source-keystone-ssh",
+    "centos-source-kolla-toolbox",
+    "centos-source-mariadb",
+    "centos-source-memcached",
+    "centos-source-neutron-base",
+    "centos-source-neutron-dhcp-agent",
+    "centos-source-neutron-l3-agent",
+    "centos-source-neutron-metadata-agent",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-neutron-server",
+    "centos-source-nova-api",
+    "centos-source-nova-base",
+    "centos-source-nova-compute",
+    "centos-source-nova-conductor",
+    "centos-source-nova-novncproxy",
+    "centos-source-nova-scheduler",
+    "centos-source-openstack-base",
+    "centos-source-openvswitch-base",
+    "centos-source-openvswitch-db-server",
+    "centos-source-openvswitch-vswitchd",
+    "centos-source-placement-api",
+    "centos-source-placement-base",
+    "centos-source-rabbitmq",
+    "debian-binary-base",
+    "debian-binary-chrony",
+    "debian-binary-cinder-api",
+    "debian-binary-cinder-backup",
+    "debian-binary-cinder-base",
+    "debian-binary-cinder-scheduler",
+    "debian-binary-cinder-volume",
+    "debian-binary-cron",
+    "debian-binary-fluentd",
+    "debian-binary-glance-api",
+    "debian-binary-glance-base",
+    "debian-binary-haproxy",
+    "debian-binary-heat-api",
+    "debian-binary-heat-api-cfn",
+    "debian-binary-heat-base",
+    "debian-binary-heat-engine",
+    "debian-binary-horizon",
+    "debian-binary-keepalived",
+    "debian-binary-keystone",
+    "debian-binary-keystone-base",
+    "debian-binary-keystone-fernet",
+    "debian-binary-keystone-ssh",
+    "debian-binary-kolla-toolbox",
+    "debian-binary-mariadb",
+    "debian-binary-memcached",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-dhcp-agent",
+    "debian-binary-neutron-l3-agent",
+    "debian-binary-neutron-metadata-agent",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-neutron-server",
+    "debian-binary-nova-api",
+    "debian-binary-nova-base",
+    "debian-binary-nova-compute",
+    "debian-binary-nova-conductor",
+    "debian-binary-nova-novncproxy",
+    "debian-binary-nova-scheduler",
+    "debian-binary-openstack-base",
+    "debian-binary-openvswitch-base",
+    "debian-binary-openvswitch-db-server",
+    "debian-binary-openvswitch-vswitchd",
+    "debian-binary-placement-api",
+    "debian-binary-placement-base",
+    "debian-binary-rabbitmq",
+    "debian-source-base",
+    "debian-source-chrony",
+    "debian-source-cinder-api",
+    "debian-source-cinder-backup",
+    "debian-source-cinder-base",
+    "debian-source-cinder-scheduler",
+    "debian-source-cinder-volume",
+    "debian-source-cron",
+    "debian-source-fluentd",
+    "debian-source-glance-api",
+    "debian-source-glance-base",
+    "debian-source-haproxy",
+    "debian-source-heat-api",
+    "debian-source-heat-api-cfn",
+    "debian-source-heat-base",
+    "debian-source-heat-engine",
+    "debian-source-horizon",
+    "debian-source-keepalived",
+    "debian-source-keystone",
+    "debian-source-keystone-base",
+    "debian-source-keystone-fernet",
+    "debian-source-keystone-ssh",
+    "debian-source-kolla-toolbox",
+    "debian-source-mariadb",
+    "debian-source-memcached",
+    "debian-source-neutron-base",
+    "debian-source-neutron-dhcp-agent",
+    "debian-source-neutron-l3-agent",
+    "debian-source-neutron-metadata-agent",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-neutron-server",
+    "debian-source-nova-api",
+    "debian-source-nova-base",
+    "debian-source-nova-compute",
+    "debian-source-nova-conductor",
+    "debian-source-nova-novncproxy",
+    "debian-source-nova-scheduler",
+    "debian-source-openstack-base",
+    "debian-source-openvswitch-base",
+    "debian-source-openvswitch-db-server",
+    "debian-source-openvswitch-vswitchd",
+    "debian-source-placement-api",
+    "debian-source-placement-base",
+    "debian-source-rabbitmq",
+    "rocky-binary-base",
+    "rocky-binary-chrony",
+    "rocky-binary-cron",
+    "rocky-binary-fluentd",
+    "rocky-binary-haproxy",
+    "rocky-binary-keepalived",
+    "rocky-binary-kolla-toolbox",
+    "rocky-binary-mariadb",
+    "rocky-binary-memcached",
+    "rocky-binary-openstack-base",
+    "rocky-source-base",
+    "rocky-source-chrony",
+    "rocky-source-cron",
+    "rocky-source-fluentd",
+    "rocky-source-haproxy",
+    "rocky-source-keepalived",
+    "rocky-source-kolla-toolbox",
+    "rocky-source-mariadb",
+    "rocky-source-memcached",
+    "rocky-source-openstack-base",
+    "ubuntu-binary-base",
+    "ubuntu-binary-chrony",
+    "ubuntu-binary-cinder-api",
+    "ubuntu-binary-cinder-backup",
+    "ubuntu-binary-cinder-base",
+    "ubuntu-binary-cinder-scheduler",
+    "ubuntu-binary-cinder-volume",
+    "ubuntu-binary-cron",
+    "ubuntu-binary-fluentd",
+    "ubuntu-binary-glance-api",
+    "ubuntu-binary-glance-base",
+    "ubuntu-binary-haproxy",
+    "ubuntu-binary-heat-api",
+    "ubuntu-binary-heat-api-cfn",
+    "ubuntu-binary-heat-base",
+    "ubuntu-binary-heat-engine",
+    "ubuntu-binary-horizon",
+    "ubuntu-binary-keepalived",
+    "ubuntu-binary-keystone",
+    "ubuntu-binary-keystone-base",
+    "ubuntu-binary-keystone-fernet",
+    "ubuntu-binary-keystone-ssh",
+    "ubuntu-binary-kolla-toolbox",
+    "ubuntu-binary-mariadb",
+    "ubuntu-binary-memcached",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-dhcp-agent",
+    "ubuntu-binary-neutron-l3-agent",
+    "ubuntu-binary-neutron-metadata-agent",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-neutron-server",
+    "ubuntu-binary-nova-api",
+    "ubuntu-binary-nova-base",
+    "ubuntu-binary-nova-compute",
+    "ubuntu-binary-nova-conductor",
+    "ubuntu-binary-nova-novncproxy",
+    "ubuntu-binary-nova-scheduler",
+    "ubuntu-binary-openstack-base",
+    "ubuntu-binary-openvswitch-base",
+    "ubuntu-binary-openvswitch-db-server",
+    "ubuntu-binary-openvswitch-vswitchd",
+    "ubuntu-binary-placement-api",
+    "ubuntu-binary-placement-base",
+    "ubuntu-binary-rabbitmq",
+    "ubuntu-source-base",
+    "ubuntu-source-chrony",
+    "ubuntu-source-cinder-api",
+    "ubuntu-source-cinder-backup",
+    "ubuntu-source-cinder-base",
+    "ubuntu-source-cinder-scheduler",
+    "ubuntu-source-cinder-volume",
+    "ubuntu-source-cron",
+    "ubuntu-source-fluentd",
+    "ubuntu-source-glance-api",
+    "ubuntu-source-glance-base",
+    "ubuntu-source-haproxy",
+    "ubuntu-source-heat-api",
+    "ubuntu-source-heat-api-cfn",
+    "ubuntu-source-heat-base",
+    "ubuntu-source-heat-engine",
+    "ubuntu-source-horizon",
+    "ubuntu-source-keepalived",
+    "ubuntu-source-keystone",
+    "ubuntu-source-keystone-base",
+    "ubuntu-source-keystone-fernet",
+    "ubuntu-source-keystone-ssh",
+    "ubuntu-source-kolla-toolbox",
+    "ubuntu-source-mariadb",
+    "ubuntu-source-memcached",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-dhcp-agent",
+    "ubuntu-source-neutron-l3-agent",
+    "ubuntu-source-neutron-metadata-agent",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-neutron-server",
+    "ubuntu-source-nova-api",
+    "ubuntu-source-nova-base",
+    "ubuntu-source-nova-compute",
+    "ubuntu-source-nova-conductor",
+    "ubuntu-source-nova-novncproxy",
+    "ubuntu-source-nova-scheduler",
+    "ubuntu-source-openstack-base",
+    "ubuntu-source-openvswitch-base",
+    "ubuntu-source-openvswitch-db-server",
+    "ubuntu-source-openvswitch-vswitchd",
+    "ubuntu-source-placement-api",
+    "ubuntu-source-placement-base",
+    "ubuntu-source-rabbitmq",
   ]
 }
 
@@ -187,69 +917,235 @@ group "profile-default" {
   description = "the images of profile default and their parents"
   targets = [
     "centos-binary-base",
+    "centos-binary-chrony",
+    "centos-binary-cron",
+    "centos-binary-fluentd",
+    "centos-binary-glance-api",
+    "centos-binary-glance-base",
+    "centos-binary-haproxy",
     "centos-binary-horizon",
+    "centos-binary-keepalived",
+    "centos-binary-keystone",
+    "centos-binary-keystone-base",
+    "centos-binary-keystone-fernet",
+    "centos-binary-keystone-ssh",
+    "centos-binary-kolla-toolbox",
     "centos-binary-mariadb",
+    "centos-binary-memcached",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-dhcp-agent",
+    "centos-binary-neutron-l3-agent",
+    "centos-binary-neutron-metadata-agent",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-neutron-server",
     "centos-binary-nova-api",
     "centos-binary-nova-base",
-    "centos-binary-nova-compute-amd64",
-    "centos-binary-nova-compute-arm64",
+    "centos-binary-nova-compute",
+    "centos-binary-nova-conductor",
+    "centos-binary-nova-novncproxy",
+    "centos-binary-nova-scheduler",
     "centos-binary-openstack-base",
+    "centos-binary-openvswitch-base",
+    "centos-binary-openvswitch-db-server",
+    "centos-binary-openvswitch-vswitchd",
+    "centos-binary-placement-api",
+    "centos-binary-placement-base",
+    "centos-binary-rabbitmq",
     "centos-source-base",
+    "centos-source-chrony",
+    "centos-source-cron",
+    "centos-source-fluentd",
+    "centos-source-glance-api",
+    "centos-source-glance-base",
+    "centos-source-haproxy",
     "centos-source-horizon",
+    "centos-source-keepalived",
+    "centos-source-keystone",
+    "centos-source-keystone-base",
+    "centos-source-keystone-fernet",
+    "centos-source-keystone-ssh",
+    "centos-source-kolla-toolbox",
     "centos-source-mariadb",
+    "centos-source-memcached",
+    "centos-source-neutron-base",
+    "centos-source-neutron-dhcp-agent",
+    "centos-source-neutron-l3-agent",
+    "centos-source-neutron-metadata-agent",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-neutron-server",
     "centos-source-nova-api",
     "centos-source-nova-base",
-    "centos-source-nova-compute-amd64",
-    "centos-source-nova-compute-arm64",
+    "centos-source-nova-compute",
+    "centos-source-nova-conductor",
+    "centos-source-nova-novncproxy",
+    "centos-source-nova-scheduler",
     "centos-source-openstack-base",
+    "centos-source-openvswitch-base",
+    "centos-source-openvswitch-db-server",
+    "centos-source-openvswitch-vswitchd",
+    "centos-source-placement-api",
+    "centos-source-placement-base",
+    "centos-source-rabbitmq",
     "debian-binary-base",
+    "debian-binary-chrony",
+    "debian-binary-cron",
+    "debian-binary-fluentd",
+    "debian-binary-glance-api",
+    "debian-binary-glance-base",
+    "debian-binary-haproxy",
     "debian-binary-horizon",
+    "debian-binary-keepalived",
+    "debian-binary-keystone",
+    "debian-binary-keystone-base",
+    "debian-binary-keystone-fernet",
+    "debian-binary-keystone-ssh",
+    "debian-binary-kolla-toolbox",
     "debian-binary-mariadb",
+    "debian-binary-memcached",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-dhcp-agent",
+    "debian-binary-neutron-l3-agent",
+    "debian-binary-neutron-metadata-agent",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-neutron-server",
     "debian-binary-nova-api",
     "debian-binary-nova-base",
-    "debian-binary-nova-compute-amd64",
-    "debian-binary-nova-compute-arm64",
+    "debian-binary-nova-compute",
+    "debian-binary-nova-conductor",
+    "debian-binary-nova-novncproxy",
+    "debian-binary-nova-scheduler",
     "debian-binary-openstack-base",
+    "debian-binary-openvswitch-base",
+    "debian-binary-openvswitch-db-server",
+    "debian-binary-openvswitch-vswitchd",
+    "debian-binary-placement-api",
+    "debian-binary-placement-base",
+    "debian-binary-rabbitmq",
     "debian-source-base",
+    "debian-source-chrony",
+    "debian-source-cron",
+    "debian-source-fluentd",
+    "debian-source-glance-api",
+    "debian-source-glance-base",
+    "debian-source-haproxy",
     "debian-source-horizon",
+    "debian-source-keepalived",
+    "debian-source-keystone",
+    "debian-source-keystone-base",
+    "debian-source-keystone-fernet",
+    "debian-source-keystone-ssh",
+    "debian-source-kolla-toolbox",
     "debian-source-mariadb",
+    "debian-source-memcached",
+    "debian-source-neutron-base",
+    "debian-source-neutron-dhcp-agent",
+    "debian-source-neutron-l3-agent",
+    "debian-source-neutron-metadata-agent",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-neutron-server",
     "debian-source-nova-api",
     "debian-source-nova-base",
-    "debian-source-nova-compute-amd64",
-    "debian-source-nova-compute-arm64",
+    "debian-source-nova-compute",
+    "debian-source-nova-conductor",
+    "debian-source-nova-novncproxy",
+    "debian-source-nova-scheduler",
     "debian-source-openstack-base",
+    "debian-source-openvswitch-base",
+    "debian-source-openvswitch-db-server",
+    "debian-source-openvswitch-vswitchd",
+    "debian-source-placement-api",
+    "debian-source-placement-base",
+    "debian-source-rabbitmq",
     "rocky-binary-base",
-    "rocky-binary-horizon",
+    "rocky-binary-chrony",
+    "rocky-binary-cron",
+    "rocky-binary-fluentd",
+    "rocky-binary-haproxy",
+    "rocky-binary-keepalived",
+    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
-    "rocky-binary-nova-api",
-    "rocky-binary-nova-base",
-    "rocky-binary-nova-compute-amd64",
-    "rocky-binary-nova-compute-arm64",
+    "rocky-binary-memcached",
     "rocky-binary-openstack-base",
     "rocky-source-base",
-    "rocky-source-horizon",
+    "rocky-source-chrony",
+    "rocky-source-cron",
+    "rocky-source-fluentd",
+    "rocky-source-haproxy",
+    "rocky-source-keepalived",
+    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
-    "rocky-source-nova-api",
-    "rocky-source-nova-base",
-    "rocky-source-nova-compute-amd64",
-    "rocky-source-nova-compute-arm64",
+    "rocky-source-memcached",
     "rocky-source-openstack-base",
     "ubuntu-binary-base",
+    "ubuntu-binary-chrony",
+    "ubuntu-binary-cron",
+    "ubuntu-binary-fluentd",
+    "ubuntu-binary-glance-api",
+    "ubuntu-binary-glance-base",
+    "ubuntu-binary-haproxy",
     "ubuntu-binary-horizon",
+    "ubuntu-binary-keepalived",
+    "ubuntu-binary-keystone",
+    "ubuntu-binary-keystone-base",
+    "ubuntu-binary-keystone-fernet",
+    "ubuntu-binary-keystone-ssh",
+    "ubuntu-binary-kolla-toolbox",
     "ubuntu-binary-mariadb",
+    "ubuntu-binary-memcached",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-dhcp-agent",
+    "ubuntu-binary-neutron-l3-agent",
+    "ubuntu-binary-neutron-metadata-agent",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-neutron-server",
     "ubuntu-binary-nova-api",
     "ubuntu-binary-nova-base",
-    "ubuntu-binary-nova-compute-amd64",
-    "ubuntu-binary-nova-compute-arm64",
+    "ubuntu-binary-nova-compute",
+    "ubuntu-binary-nova-conductor",
+    "ubuntu-binary-nova-novncproxy",
+    "ubuntu-binary-nova-scheduler",
     "ubuntu-binary-openstack-base",
+    "ubuntu-binary-openvswitch-base",
+    "ubuntu-binary-openvswitch-db-server",
+    "ubuntu-binary-openvswitch-vswitchd",
+    "ubuntu-binary-placement-api",
+    "ubuntu-binary-placement-base",
+    "ubuntu-binary-rabbitmq",
     "ubuntu-source-base",
+    "ubuntu-source-chrony",
+    "ubuntu-source-cron",
+    "ubuntu-source-fluentd",
+    "ubuntu-source-glance-api",
+    "ubuntu-source-glance-base",
+    "ubuntu-source-haproxy",
     "ubuntu-source-horizon",
+    "ubuntu-source-keepalived",
+    "ubuntu-source-keystone",
+    "ubuntu-source-keystone-base",
+    "ubuntu-source-keystone-fernet",
+    "ubuntu-source-keystone-ssh",
+    "ubuntu-source-kolla-toolbox",
     "ubuntu-source-mariadb",
+    "ubuntu-source-memcached",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-dhcp-agent",
+    "ubuntu-source-neutron-l3-agent",
+    "ubuntu-source-neutron-metadata-agent",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-neutron-server",
     "ubuntu-source-nova-api",
     "ubuntu-source-nova-base",
-    "ubuntu-source-nova-compute-amd64",
-    "ubuntu-source-nova-compute-arm64",
+    "ubuntu-source-nova-compute",
+    "ubuntu-source-nova-conductor",
+    "ubuntu-source-nova-novncproxy",
+    "ubuntu-source-nova-scheduler",
     "ubuntu-source-openstack-base",
+    "ubuntu-source-openvswitch-base",
+    "ubuntu-source-openvswitch-db-server",
+    "ubuntu-source-openvswitch-vswitchd",
+    "ubuntu-source-placement-api",
+    "ubuntu-source-placement-base",
+    "ubuntu-source-rabbitmq",
   ]
 }
 
@@ -257,21 +1153,121 @@ group "profile-infra" {
   description = "the images of profile infra and their parents"
   targets = [
     "centos-binary-base",
+    "centos-binary-chrony",
+    "centos-binary-cron",
+    "centos-binary-fluentd",
+    "centos-binary-haproxy",
+    "centos-binary-keepalived",
+    "centos-binary-kolla-toolbox",
     "centos-binary-mariadb",
+    "centos-binary-memcached",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-openstack-base",
+    "centos-binary-openvswitch-base",
+    "centos-binary-openvswitch-db-server",
+    "centos-binary-openvswitch-vswitchd",
+    "centos-binary-rabbitmq",
     "centos-source-base",
+    "centos-source-chrony",
+    "centos-source-cron",
+    "centos-source-fluentd",
+    "centos-source-haproxy",
+    "centos-source-keepalived",
+    "centos-source-kolla-toolbox",
     "centos-source-mariadb",
+    "centos-source-memcached",
+    "centos-source-neutron-base",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-openstack-base",
+    "centos-source-openvswitch-base",
+    "centos-source-openvswitch-db-server",
+    "centos-source-openvswitch-vswitchd",
+    "centos-source-rabbitmq",
     "debian-binary-base",
+    "debian-binary-chrony",
+    "debian-binary-cron",
+    "debian-binary-fluentd",
+    "debian-binary-haproxy",
+    "debian-binary-keepalived",
+    "debian-binary-kolla-toolbox",
     "debian-binary-mariadb",
+    "debian-binary-memcached",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-openstack-base",
+    "debian-binary-openvswitch-base",
+    "debian-binary-openvswitch-db-server",
+    "debian-binary-openvswitch-vswitchd",
+    "debian-binary-rabbitmq",
     "debian-source-base",
+    "debian-source-chrony",
+    "debian-source-cron",
+    "debian-source-fluentd",
+    "debian-source-haproxy",
+    "debian-source-keepalived",
+    "debian-source-kolla-toolbox",
     "debian-source-mariadb",
+    "debian-source-memcached",
+    "debian-source-neutron-base",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-openstack-base",
+    "debian-source-openvswitch-base",
+    "debian-source-openvswitch-db-server",
+    "debian-source-openvswitch-vswitchd",
+    "debian-source-rabbitmq",
     "rocky-binary-base",
+    "rocky-binary-chrony",
+    "rocky-binary-cron",
+    "rocky-binary-fluentd",
+    "rocky-binary-haproxy",
+    "rocky-binary-keepalived",
+    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
+    "rocky-binary-memcached",
+    "rocky-binary-openstack-base",
     "rocky-source-base",
+    "rocky-source-chrony",
+    "rocky-source-cron",
+    "rocky-source-fluentd",
+    "rocky-source-haproxy",
+    "rocky-source-keepalived",
+    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
+    "rocky-source-memcached",
+    "rocky-source-openstack-base",
     "ubuntu-binary-base",
+    "ubuntu-binary-chrony",
+    "ubuntu-binary-cron",
+    "ubuntu-binary-fluentd",
+    "ubuntu-binary-haproxy",
+    "ubuntu-binary-keepalived",
+    "ubuntu-binary-kolla-toolbox",
     "ubuntu-binary-mariadb",
+    "ubuntu-binary-memcached",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-openstack-base",
+    "ubuntu-binary-openvswitch-base",
+    "ubuntu-binary-openvswitch-db-server",
+    "ubuntu-binary-openvswitch-vswitchd",
+    "ubuntu-binary-rabbitmq",
     "ubuntu-source-base",
+    "ubuntu-source-chrony",
+    "ubuntu-source-cron",
+    "ubuntu-source-fluentd",
+    "ubuntu-source-haproxy",
+    "ubuntu-source-keepalived",
+    "ubuntu-source-kolla-toolbox",
     "ubuntu-source-mariadb",
+    "ubuntu-source-memcached",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-openstack-base",
+    "ubuntu-source-openvswitch-base",
+    "ubuntu-source-openvswitch-db-server",
+    "ubuntu-source-openvswitch-vswitchd",
+    "ubuntu-source-rabbitmq",
   ]
 }
 
@@ -279,61 +1275,201 @@ group "profile-main" {
   description = "the images of profile main and their parents"
   targets = [
     "centos-binary-base",
+    "centos-binary-cinder-api",
+    "centos-binary-cinder-backup",
+    "centos-binary-cinder-base",
+    "centos-binary-cinder-scheduler",
+    "centos-binary-cinder-volume",
+    "centos-binary-glance-api",
+    "centos-binary-glance-base",
+    "centos-binary-heat-api",
+    "centos-binary-heat-api-cfn",
+    "centos-binary-heat-base",
+    "centos-binary-heat-engine",
     "centos-binary-horizon",
+    "centos-binary-keystone",
+    "centos-binary-keystone-base",
+    "centos-binary-keystone-fernet",
+    "centos-binary-keystone-ssh",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-dhcp-agent",
+    "centos-binary-neutron-l3-agent",
+    "centos-binary-neutron-metadata-agent",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-neutron-server",
     "centos-binary-nova-api",
     "centos-binary-nova-base",
-    "centos-binary-nova-compute-amd64",
-    "centos-binary-nova-compute-arm64",
+    "centos-binary-nova-compute",
+    "centos-binary-nova-conductor",
+    "centos-binary-nova-novncproxy",
+    "centos-binary-nova-scheduler",
     "centos-binary-openstack-base",
+    "centos-binary-placement-api",
+    "centos-binary-placement-base",
     "centos-source-base",
+    "centos-source-cinder-api",
+    "centos-source-cinder-backup",
+    "centos-source-cinder-base",
+    "centos-source-cinder-scheduler",
+    "centos-source-cinder-volume",
+    "centos-source-glance-api",
+    "centos-source-glance-base",
+    "centos-source-heat-api",
+    "centos-source-heat-api-cfn",
+    "centos-source-heat-base",
+    "centos-source-heat-engine",
     "centos-source-horizon",
+    "centos-source-keystone",
+    "centos-source-keystone-base",
+    "centos-source-keystone-fernet",
+    "centos-source-keystone-ssh",
+    "centos-source-neutron-base",
+    "centos-source-neutron-dhcp-agent",
+    "centos-source-neutron-l3-agent",
+    "centos-source-neutron-metadata-agent",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-neutron-server",
     "centos-source-nova-api",
     "centos-source-nova-base",
-    "centos-source-nova-compute-amd64",
-    "centos-source-nova-compute-arm64",
+    "centos-source-nova-compute",
+    "centos-source-nova-conductor",
+    "centos-source-nova-novncproxy",
+    "centos-source-nova-scheduler",
     "centos-source-openstack-base",
+    "centos-source-placement-api",
+    "centos-source-placement-base",
     "debian-binary-base",
+    "debian-binary-cinder-api",
+    "debian-binary-cinder-backup",
+    "debian-binary-cinder-base",
+    "debian-binary-cinder-scheduler",
+    "debian-binary-cinder-volume",
+    "debian-binary-glance-api",
+    "debian-binary-glance-base",
+    "debian-binary-heat-api",
+    "debian-binary-heat-api-cfn",
+    "debian-binary-heat-base",
+    "debian-binary-heat-engine",
     "debian-binary-horizon",
+    "debian-binary-keystone",
+    "debian-binary-keystone-base",
+    "debian-binary-keystone-fernet",
+    "debian-binary-keystone-ssh",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-dhcp-agent",
+    "debian-binary-neutron-l3-agent",
+    "debian-binary-neutron-metadata-agent",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-neutron-server",
     "debian-binary-nova-api",
     "debian-binary-nova-base",
-    "debian-binary-nova-compute-amd64",
-    "debian-binary-nova-compute-arm64",
+    "debian-binary-nova-compute",
+    "debian-binary-nova-conductor",
+    "debian-binary-nova-novncproxy",
+    "debian-binary-nova-scheduler",
     "debian-binary-openstack-base",
+    "debian-binary-placement-api",
+    "debian-binary-placement-base",
     "debian-source-base",
+    "debian-source-cinder-api",
+    "debian-source-cinder-backup",
+    "debian-source-cinder-base",
+    "debian-source-cinder-scheduler",
+    "debian-source-cinder-volume",
+    "debian-source-glance-api",
+    "debian-source-glance-base",
+    "debian-source-heat-api",
+    "debian-source-heat-api-cfn",
+    "debian-source-heat-base",
+    "debian-source-heat-engine",
     "debian-source-horizon",
+    "debian-source-keystone",
+    "debian-source-keystone-base",
+    "debian-source-keystone-fernet",
+    "debian-source-keystone-ssh",
+    "debian-source-neutron-base",
+    "debian-source-neutron-dhcp-agent",
+    "debian-source-neutron-l3-agent",
+    "debian-source-neutron-metadata-agent",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-neutron-server",
     "debian-source-nova-api",
     "debian-source-nova-base",
-    "debian-source-nova-compute-amd64",
-    "debian-source-nova-compute-arm64",
+    "debian-source-nova-compute",
+    "debian-source-nova-conductor",
+    "debian-source-nova-novncproxy",
+    "debian-source-nova-scheduler",
     "debian-source-openstack-base",
+    "debian-source-placement-api",
+    "debian-source-placement-base",
     "rocky-binary-base",
-    "rocky-binary-horizon",
-    "rocky-binary-nova-api",
-    "rocky-binary-nova-base",
-    "rocky-binary-nova-compute-amd64",
-    "rocky-binary-nova-compute-arm64",
     "rocky-binary-openstack-base",
     "rocky-source-base",
-    "rocky-source-horizon",
-    "rocky-source-nova-api",
-    "rocky-source-nova-base",
-    "rocky-source-nova-compute-amd64",
-    "rocky-source-nova-compute-arm64",
     "rocky-source-openstack-base",
     "ubuntu-binary-base",
+    "ubuntu-binary-cinder-api",
+    "ubuntu-binary-cinder-backup",
+    "ubuntu-binary-cinder-base",
+    "ubuntu-binary-cinder-scheduler",
+    "ubuntu-binary-cinder-volume",
+    "ubuntu-binary-glance-api",
+    "ubuntu-binary-glance-base",
+    "ubuntu-binary-heat-api",
+    "ubuntu-binary-heat-api-cfn",
+    "ubuntu-binary-heat-base",
+    "ubuntu-binary-heat-engine",
     "ubuntu-binary-horizon",
+    "ubuntu-binary-keystone",
+    "ubuntu-binary-keystone-base",
+    "ubuntu-binary-keystone-fernet",
+    "ubuntu-binary-keystone-ssh",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-dhcp-agent",
+    "ubuntu-binary-neutron-l3-agent",
+    "ubuntu-binary-neutron-metadata-agent",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-neutron-server",
     "ubuntu-binary-nova-api",
     "ubuntu-binary-nova-base",
-    "ubuntu-binary-nova-compute-amd64",
-    "ubuntu-binary-nova-compute-arm64",
+    "ubuntu-binary-nova-compute",
+    "ubuntu-binary-nova-conductor",
+    "ubuntu-binary-nova-novncproxy",
+    "ubuntu-binary-nova-scheduler",
     "ubuntu-binary-openstack-base",
+    "ubuntu-binary-placement-api",
+    "ubuntu-binary-placement-base",
     "ubuntu-source-base",
+    "ubuntu-source-cinder-api",
+    "ubuntu-source-cinder-backup",
+    "ubuntu-source-cinder-base",
+    "ubuntu-source-cinder-scheduler",
+    "ubuntu-source-cinder-volume",
+    "ubuntu-source-glance-api",
+    "ubuntu-source-glance-base",
+    "ubuntu-source-heat-api",
+    "ubuntu-source-heat-api-cfn",
+    "ubuntu-source-heat-base",
+    "ubuntu-source-heat-engine",
     "ubuntu-source-horizon",
+    "ubuntu-source-keystone",
+    "ubuntu-source-keystone-base",
+    "ubuntu-source-keystone-fernet",
+    "ubuntu-source-keystone-ssh",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-dhcp-agent",
+    "ubuntu-source-neutron-l3-agent",
+    "ubuntu-source-neutron-metadata-agent",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-neutron-server",
     "ubuntu-source-nova-api",
     "ubuntu-source-nova-base",
-    "ubuntu-source-nova-compute-amd64",
-    "ubuntu-source-nova-compute-arm64",
+    "ubuntu-source-nova-compute",
+    "ubuntu-source-nova-conductor",
+    "ubuntu-source-nova-novncproxy",
+    "ubuntu-source-nova-scheduler",
     "ubuntu-source-openstack-base",
+    "ubuntu-source-placement-api",
+    "ubuntu-source-placement-base",
   ]
 }
 
@@ -341,61 +1477,289 @@ group "arch-amd64" {
   description = "what linux/amd64 builds: folded targets and the amd64 targets of split images"
   targets = [
     "centos-binary-base",
+    "centos-binary-chrony",
+    "centos-binary-cinder-api",
+    "centos-binary-cinder-backup",
+    "centos-binary-cinder-base",
+    "centos-binary-cinder-scheduler",
+    "centos-binary-cinder-volume",
+    "centos-binary-cron",
+    "centos-binary-fluentd",
+    "centos-binary-glance-api",
+    "centos-binary-glance-base",
+    "centos-binary-haproxy",
+    "centos-binary-heat-api",
+    "centos-binary-heat-api-cfn",
+    "centos-binary-heat-base",
+    "centos-binary-heat-engine",
     "centos-binary-horizon",
+    "centos-binary-keepalived",
+    "centos-binary-keystone",
+    "centos-binary-keystone-base",
+    "centos-binary-keystone-fernet",
+    "centos-binary-keystone-ssh",
+    "centos-binary-kolla-toolbox",
     "centos-binary-mariadb",
+    "centos-binary-memcached",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-dhcp-agent",
+    "centos-binary-neutron-l3-agent",
+    "centos-binary-neutron-metadata-agent",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-neutron-server",
     "centos-binary-nova-api",
     "centos-binary-nova-base",
-    "centos-binary-nova-compute-amd64",
+    "centos-binary-nova-compute",
+    "centos-binary-nova-conductor",
+    "centos-binary-nova-novncproxy",
+    "centos-binary-nova-scheduler",
     "centos-binary-openstack-base",
+    "centos-binary-openvswitch-base",
+    "centos-binary-openvswitch-db-server",
+    "centos-binary-openvswitch-vswitchd",
+    "centos-binary-placement-api",
+    "centos-binary-placement-base",
+    "centos-binary-rabbitmq",
     "centos-source-base",
+    "centos-source-chrony",
+    "centos-source-cinder-api",
+    "centos-source-cinder-backup",
+    "centos-source-cinder-base",
+    "centos-source-cinder-scheduler",
+    "centos-source-cinder-volume",
+    "centos-source-cron",
+    "centos-source-fluentd",
+    "centos-source-glance-api",
+    "centos-source-glance-base",
+    "centos-source-haproxy",
+    "centos-source-heat-api",
+    "centos-source-heat-api-cfn",
+    "centos-source-heat-base",
+    "centos-source-heat-engine",
     "centos-source-horizon",
+    "centos-source-keepalived",
+    "centos-source-keystone",
+    "centos-source-keystone-base",
+    "centos-source-keystone-fernet",
+    "centos-source-keystone-ssh",
+    "centos-source-kolla-toolbox",
     "centos-source-mariadb",
+    "centos-source-memcached",
+    "centos-source-neutron-base",
+    "centos-source-neutron-dhcp-agent",
+    "centos-source-neutron-l3-agent",
+    "centos-source-neutron-metadata-agent",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-neutron-server",
     "centos-source-nova-api",
     "centos-source-nova-base",
-    "centos-source-nova-compute-amd64",
+    "centos-source-nova-compute",
+    "centos-source-nova-conductor",
+    "centos-source-nova-novncproxy",
+    "centos-source-nova-scheduler",
     "centos-source-openstack-base",
+    "centos-source-openvswitch-base",
+    "centos-source-openvswitch-db-server",
+    "centos-source-openvswitch-vswitchd",
+    "centos-source-placement-api",
+    "centos-source-placement-base",
+    "centos-source-rabbitmq",
     "debian-binary-base",
+    "debian-binary-chrony",
+    "debian-binary-cinder-api",
+    "debian-binary-cinder-backup",
+    "debian-binary-cinder-base",
+    "debian-binary-cinder-scheduler",
+    "debian-binary-cinder-volume",
+    "debian-binary-cron",
+    "debian-binary-fluentd",
+    "debian-binary-glance-api",
+    "debian-binary-glance-base",
+    "debian-binary-haproxy",
+    "debian-binary-heat-api",
+    "debian-binary-heat-api-cfn",
+    "debian-binary-heat-base",
+    "debian-binary-heat-engine",
     "debian-binary-horizon",
+    "debian-binary-keepalived",
+    "debian-binary-keystone",
+    "debian-binary-keystone-base",
+    "debian-binary-keystone-fernet",
+    "debian-binary-keystone-ssh",
+    "debian-binary-kolla-toolbox",
     "debian-binary-mariadb",
+    "debian-binary-memcached",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-dhcp-agent",
+    "debian-binary-neutron-l3-agent",
+    "debian-binary-neutron-metadata-agent",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-neutron-server",
     "debian-binary-nova-api",
     "debian-binary-nova-base",
-    "debian-binary-nova-compute-amd64",
+    "debian-binary-nova-compute",
+    "debian-binary-nova-conductor",
+    "debian-binary-nova-novncproxy",
+    "debian-binary-nova-scheduler",
     "debian-binary-openstack-base",
+    "debian-binary-openvswitch-base",
+    "debian-binary-openvswitch-db-server",
+    "debian-binary-openvswitch-vswitchd",
+    "debian-binary-placement-api",
+    "debian-binary-placement-base",
+    "debian-binary-rabbitmq",
     "debian-source-base",
+    "debian-source-chrony",
+    "debian-source-cinder-api",
+    "debian-source-cinder-backup",
+    "debian-source-cinder-base",
+    "debian-source-cinder-scheduler",
+    "debian-source-cinder-volume",
+    "debian-source-cron",
+    "debian-source-fluentd",
+    "debian-source-glance-api",
+    "debian-source-glance-base",
+    "debian-source-haproxy",
+    "debian-source-heat-api",
+    "debian-source-heat-api-cfn",
+    "debian-source-heat-base",
+    "debian-source-heat-engine",
     "debian-source-horizon",
+    "debian-source-keepalived",
+    "debian-source-keystone",
+    "debian-source-keystone-base",
+    "debian-source-keystone-fernet",
+    "debian-source-keystone-ssh",
+    "debian-source-kolla-toolbox",
     "debian-source-mariadb",
+    "debian-source-memcached",
+    "debian-source-neutron-base",
+    "debian-source-neutron-dhcp-agent",
+    "debian-source-neutron-l3-agent",
+    "debian-source-neutron-metadata-agent",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-neutron-server",
     "debian-source-nova-api",
     "debian-source-nova-base",
-    "debian-source-nova-compute-amd64",
+    "debian-source-nova-compute",
+    "debian-source-nova-conductor",
+    "debian-source-nova-novncproxy",
+    "debian-source-nova-scheduler",
     "debian-source-openstack-base",
+    "debian-source-openvswitch-base",
+    "debian-source-openvswitch-db-server",
+    "debian-source-openvswitch-vswitchd",
+    "debian-source-placement-api",
+    "debian-source-placement-base",
+    "debian-source-rabbitmq",
     "rocky-binary-base",
-    "rocky-binary-horizon",
+    "rocky-binary-chrony",
+    "rocky-binary-cron",
+    "rocky-binary-fluentd",
+    "rocky-binary-haproxy",
+    "rocky-binary-keepalived",
+    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
-    "rocky-binary-nova-api",
-    "rocky-binary-nova-base",
-    "rocky-binary-nova-compute-amd64",
+    "rocky-binary-memcached",
     "rocky-binary-openstack-base",
     "rocky-source-base",
-    "rocky-source-horizon",
+    "rocky-source-chrony",
+    "rocky-source-cron",
+    "rocky-source-fluentd",
+    "rocky-source-haproxy",
+    "rocky-source-keepalived",
+    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
-    "rocky-source-nova-api",
-    "rocky-source-nova-base",
-    "rocky-source-nova-compute-amd64",
+    "rocky-source-memcached",
     "rocky-source-openstack-base",
     "ubuntu-binary-base",
+    "ubuntu-binary-chrony",
+    "ubuntu-binary-cinder-api",
+    "ubuntu-binary-cinder-backup",
+    "ubuntu-binary-cinder-base",
+    "ubuntu-binary-cinder-scheduler",
+    "ubuntu-binary-cinder-volume",
+    "ubuntu-binary-cron",
+    "ubuntu-binary-fluentd",
+    "ubuntu-binary-glance-api",
+    "ubuntu-binary-glance-base",
+    "ubuntu-binary-haproxy",
+    "ubuntu-binary-heat-api",
+    "ubuntu-binary-heat-api-cfn",
+    "ubuntu-binary-heat-base",
+    "ubuntu-binary-heat-engine",
     "ubuntu-binary-horizon",
+    "ubuntu-binary-keepalived",
+    "ubuntu-binary-keystone",
+    "ubuntu-binary-keystone-base",
+    "ubuntu-binary-keystone-fernet",
+    "ubuntu-binary-keystone-ssh",
+    "ubuntu-binary-kolla-toolbox",
     "ubuntu-binary-mariadb",
+    "ubuntu-binary-memcached",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-dhcp-agent",
+    "ubuntu-binary-neutron-l3-agent",
+    "ubuntu-binary-neutron-metadata-agent",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-neutron-server",
     "ubuntu-binary-nova-api",
     "ubuntu-binary-nova-base",
-    "ubuntu-binary-nova-compute-amd64",
+    "ubuntu-binary-nova-compute",
+    "ubuntu-binary-nova-conductor",
+    "ubuntu-binary-nova-novncproxy",
+    "ubuntu-binary-nova-scheduler",
     "ubuntu-binary-openstack-base",
+    "ubuntu-binary-openvswitch-base",
+    "ubuntu-binary-openvswitch-db-server",
+    "ubuntu-binary-openvswitch-vswitchd",
+    "ubuntu-binary-placement-api",
+    "ubuntu-binary-placement-base",
+    "ubuntu-binary-rabbitmq",
     "ubuntu-source-base",
+    "ubuntu-source-chrony",
+    "ubuntu-source-cinder-api",
+    "ubuntu-source-cinder-backup",
+    "ubuntu-source-cinder-base",
+    "ubuntu-source-cinder-scheduler",
+    "ubuntu-source-cinder-volume",
+    "ubuntu-source-cron",
+    "ubuntu-source-fluentd",
+    "ubuntu-source-glance-api",
+    "ubuntu-source-glance-base",
+    "ubuntu-source-haproxy",
+    "ubuntu-source-heat-api",
+    "ubuntu-source-heat-api-cfn",
+    "ubuntu-source-heat-base",
+    "ubuntu-source-heat-engine",
     "ubuntu-source-horizon",
+    "ubuntu-source-keepalived",
+    "ubuntu-source-keystone",
+    "ubuntu-source-keystone-base",
+    "ubuntu-source-keystone-fernet",
+    "ubuntu-source-keystone-ssh",
+    "ubuntu-source-kolla-toolbox",
     "ubuntu-source-mariadb",
+    "ubuntu-source-memcached",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-dhcp-agent",
+    "ubuntu-source-neutron-l3-agent",
+    "ubuntu-source-neutron-metadata-agent",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-neutron-server",
     "ubuntu-source-nova-api",
     "ubuntu-source-nova-base",
-    "ubuntu-source-nova-compute-amd64",
+    "ubuntu-source-nova-compute",
+    "ubuntu-source-nova-conductor",
+    "ubuntu-source-nova-novncproxy",
+    "ubuntu-source-nova-scheduler",
     "ubuntu-source-openstack-base",
+    "ubuntu-source-openvswitch-base",
+    "ubuntu-source-openvswitch-db-server",
+    "ubuntu-source-openvswitch-vswitchd",
+    "ubuntu-source-placement-api",
+    "ubuntu-source-placement-base",
+    "ubuntu-source-rabbitmq",
   ]
 }
 
@@ -403,61 +1767,289 @@ group "arch-arm64" {
   description = "what linux/arm64 builds: folded targets and the arm64 targets of split images"
   targets = [
     "centos-binary-base",
+    "centos-binary-chrony",
+    "centos-binary-cinder-api",
+    "centos-binary-cinder-backup",
+    "centos-binary-cinder-base",
+    "centos-binary-cinder-scheduler",
+    "centos-binary-cinder-volume",
+    "centos-binary-cron",
+    "centos-binary-fluentd",
+    "centos-binary-glance-api",
+    "centos-binary-glance-base",
+    "centos-binary-haproxy",
+    "centos-binary-heat-api",
+    "centos-binary-heat-api-cfn",
+    "centos-binary-heat-base",
+    "centos-binary-heat-engine",
     "centos-binary-horizon",
+    "centos-binary-keepalived",
+    "centos-binary-keystone",
+    "centos-binary-keystone-base",
+    "centos-binary-keystone-fernet",
+    "centos-binary-keystone-ssh",
+    "centos-binary-kolla-toolbox",
     "centos-binary-mariadb",
+    "centos-binary-memcached",
+    "centos-binary-neutron-base",
+    "centos-binary-neutron-dhcp-agent",
+    "centos-binary-neutron-l3-agent",
+    "centos-binary-neutron-metadata-agent",
+    "centos-binary-neutron-openvswitch-agent",
+    "centos-binary-neutron-server",
     "centos-binary-nova-api",
     "centos-binary-nova-base",
-    "centos-binary-nova-compute-arm64",
+    "centos-binary-nova-compute",
+    "centos-binary-nova-conductor",
+    "centos-binary-nova-novncproxy",
+    "centos-binary-nova-scheduler",
     "centos-binary-openstack-base",
+    "centos-binary-openvswitch-base",
+    "centos-binary-openvswitch-db-server",
+    "centos-binary-openvswitch-vswitchd",
+    "centos-binary-placement-api",
+    "centos-binary-placement-base",
+    "centos-binary-rabbitmq",
     "centos-source-base",
+    "centos-source-chrony",
+    "centos-source-cinder-api",
+    "centos-source-cinder-backup",
+    "centos-source-cinder-base",
+    "centos-source-cinder-scheduler",
+    "centos-source-cinder-volume",
+    "centos-source-cron",
+    "centos-source-fluentd",
+    "centos-source-glance-api",
+    "centos-source-glance-base",
+    "centos-source-haproxy",
+    "centos-source-heat-api",
+    "centos-source-heat-api-cfn",
+    "centos-source-heat-base",
+    "centos-source-heat-engine",
     "centos-source-horizon",
+    "centos-source-keepalived",
+    "centos-source-keystone",
+    "centos-source-keystone-base",
+    "centos-source-keystone-fernet",
+    "centos-source-keystone-ssh",
+    "centos-source-kolla-toolbox",
     "centos-source-mariadb",
+    "centos-source-memcached",
+    "centos-source-neutron-base",
+    "centos-source-neutron-dhcp-agent",
+    "centos-source-neutron-l3-agent",
+    "centos-source-neutron-metadata-agent",
+    "centos-source-neutron-openvswitch-agent",
+    "centos-source-neutron-server",
     "centos-source-nova-api",
     "centos-source-nova-base",
-    "centos-source-nova-compute-arm64",
+    "centos-source-nova-compute",
+    "centos-source-nova-conductor",
+    "centos-source-nova-novncproxy",
+    "centos-source-nova-scheduler",
     "centos-source-openstack-base",
+    "centos-source-openvswitch-base",
+    "centos-source-openvswitch-db-server",
+    "centos-source-openvswitch-vswitchd",
+    "centos-source-placement-api",
+    "centos-source-placement-base",
+    "centos-source-rabbitmq",
     "debian-binary-base",
+    "debian-binary-chrony",
+    "debian-binary-cinder-api",
+    "debian-binary-cinder-backup",
+    "debian-binary-cinder-base",
+    "debian-binary-cinder-scheduler",
+    "debian-binary-cinder-volume",
+    "debian-binary-cron",
+    "debian-binary-fluentd",
+    "debian-binary-glance-api",
+    "debian-binary-glance-base",
+    "debian-binary-haproxy",
+    "debian-binary-heat-api",
+    "debian-binary-heat-api-cfn",
+    "debian-binary-heat-base",
+    "debian-binary-heat-engine",
     "debian-binary-horizon",
+    "debian-binary-keepalived",
+    "debian-binary-keystone",
+    "debian-binary-keystone-base",
+    "debian-binary-keystone-fernet",
+    "debian-binary-keystone-ssh",
+    "debian-binary-kolla-toolbox",
     "debian-binary-mariadb",
+    "debian-binary-memcached",
+    "debian-binary-neutron-base",
+    "debian-binary-neutron-dhcp-agent",
+    "debian-binary-neutron-l3-agent",
+    "debian-binary-neutron-metadata-agent",
+    "debian-binary-neutron-openvswitch-agent",
+    "debian-binary-neutron-server",
     "debian-binary-nova-api",
     "debian-binary-nova-base",
-    "debian-binary-nova-compute-arm64",
+    "debian-binary-nova-compute",
+    "debian-binary-nova-conductor",
+    "debian-binary-nova-novncproxy",
+    "debian-binary-nova-scheduler",
     "debian-binary-openstack-base",
+    "debian-binary-openvswitch-base",
+    "debian-binary-openvswitch-db-server",
+    "debian-binary-openvswitch-vswitchd",
+    "debian-binary-placement-api",
+    "debian-binary-placement-base",
+    "debian-binary-rabbitmq",
     "debian-source-base",
+    "debian-source-chrony",
+    "debian-source-cinder-api",
+    "debian-source-cinder-backup",
+    "debian-source-cinder-base",
+    "debian-source-cinder-scheduler",
+    "debian-source-cinder-volume",
+    "debian-source-cron",
+    "debian-source-fluentd",
+    "debian-source-glance-api",
+    "debian-source-glance-base",
+    "debian-source-haproxy",
+    "debian-source-heat-api",
+    "debian-source-heat-api-cfn",
+    "debian-source-heat-base",
+    "debian-source-heat-engine",
     "debian-source-horizon",
+    "debian-source-keepalived",
+    "debian-source-keystone",
+    "debian-source-keystone-base",
+    "debian-source-keystone-fernet",
+    "debian-source-keystone-ssh",
+    "debian-source-kolla-toolbox",
     "debian-source-mariadb",
+    "debian-source-memcached",
+    "debian-source-neutron-base",
+    "debian-source-neutron-dhcp-agent",
+    "debian-source-neutron-l3-agent",
+    "debian-source-neutron-metadata-agent",
+    "debian-source-neutron-openvswitch-agent",
+    "debian-source-neutron-server",
     "debian-source-nova-api",
     "debian-source-nova-base",
-    "debian-source-nova-compute-arm64",
+    "debian-source-nova-compute",
+    "debian-source-nova-conductor",
+    "debian-source-nova-novncproxy",
+    "debian-source-nova-scheduler",
     "debian-source-openstack-base",
+    "debian-source-openvswitch-base",
+    "debian-source-openvswitch-db-server",
+    "debian-source-openvswitch-vswitchd",
+    "debian-source-placement-api",
+    "debian-source-placement-base",
+    "debian-source-rabbitmq",
     "rocky-binary-base",
-    "rocky-binary-horizon",
+    "rocky-binary-chrony",
+    "rocky-binary-cron",
+    "rocky-binary-fluentd",
+    "rocky-binary-haproxy",
+    "rocky-binary-keepalived",
+    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
-    "rocky-binary-nova-api",
-    "rocky-binary-nova-base",
-    "rocky-binary-nova-compute-arm64",
+    "rocky-binary-memcached",
     "rocky-binary-openstack-base",
     "rocky-source-base",
-    "rocky-source-horizon",
+    "rocky-source-chrony",
+    "rocky-source-cron",
+    "rocky-source-fluentd",
+    "rocky-source-haproxy",
+    "rocky-source-keepalived",
+    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
-    "rocky-source-nova-api",
-    "rocky-source-nova-base",
-    "rocky-source-nova-compute-arm64",
+    "rocky-source-memcached",
     "rocky-source-openstack-base",
     "ubuntu-binary-base",
+    "ubuntu-binary-chrony",
+    "ubuntu-binary-cinder-api",
+    "ubuntu-binary-cinder-backup",
+    "ubuntu-binary-cinder-base",
+    "ubuntu-binary-cinder-scheduler",
+    "ubuntu-binary-cinder-volume",
+    "ubuntu-binary-cron",
+    "ubuntu-binary-fluentd",
+    "ubuntu-binary-glance-api",
+    "ubuntu-binary-glance-base",
+    "ubuntu-binary-haproxy",
+    "ubuntu-binary-heat-api",
+    "ubuntu-binary-heat-api-cfn",
+    "ubuntu-binary-heat-base",
+    "ubuntu-binary-heat-engine",
     "ubuntu-binary-horizon",
+    "ubuntu-binary-keepalived",
+    "ubuntu-binary-keystone",
+    "ubuntu-binary-keystone-base",
+    "ubuntu-binary-keystone-fernet",
+    "ubuntu-binary-keystone-ssh",
+    "ubuntu-binary-kolla-toolbox",
     "ubuntu-binary-mariadb",
+    "ubuntu-binary-memcached",
+    "ubuntu-binary-neutron-base",
+    "ubuntu-binary-neutron-dhcp-agent",
+    "ubuntu-binary-neutron-l3-agent",
+    "ubuntu-binary-neutron-metadata-agent",
+    "ubuntu-binary-neutron-openvswitch-agent",
+    "ubuntu-binary-neutron-server",
     "ubuntu-binary-nova-api",
     "ubuntu-binary-nova-base",
-    "ubuntu-binary-nova-compute-arm64",
+    "ubuntu-binary-nova-compute",
+    "ubuntu-binary-nova-conductor",
+    "ubuntu-binary-nova-novncproxy",
+    "ubuntu-binary-nova-scheduler",
     "ubuntu-binary-openstack-base",
+    "ubuntu-binary-openvswitch-base",
+    "ubuntu-binary-openvswitch-db-server",
+    "ubuntu-binary-openvswitch-vswitchd",
+    "ubuntu-binary-placement-api",
+    "ubuntu-binary-placement-base",
+    "ubuntu-binary-rabbitmq",
     "ubuntu-source-base",
+    "ubuntu-source-chrony",
+    "ubuntu-source-cinder-api",
+    "ubuntu-source-cinder-backup",
+    "ubuntu-source-cinder-base",
+    "ubuntu-source-cinder-scheduler",
+    "ubuntu-source-cinder-volume",
+    "ubuntu-source-cron",
+    "ubuntu-source-fluentd",
+    "ubuntu-source-glance-api",
+    "ubuntu-source-glance-base",
+    "ubuntu-source-haproxy",
+    "ubuntu-source-heat-api",
+    "ubuntu-source-heat-api-cfn",
+    "ubuntu-source-heat-base",
+    "ubuntu-source-heat-engine",
     "ubuntu-source-horizon",
+    "ubuntu-source-keepalived",
+    "ubuntu-source-keystone",
+    "ubuntu-source-keystone-base",
+    "ubuntu-source-keystone-fernet",
+    "ubuntu-source-keystone-ssh",
+    "ubuntu-source-kolla-toolbox",
     "ubuntu-source-mariadb",
+    "ubuntu-source-memcached",
+    "ubuntu-source-neutron-base",
+    "ubuntu-source-neutron-dhcp-agent",
+    "ubuntu-source-neutron-l3-agent",
+    "ubuntu-source-neutron-metadata-agent",
+    "ubuntu-source-neutron-openvswitch-agent",
+    "ubuntu-source-neutron-server",
     "ubuntu-source-nova-api",
     "ubuntu-source-nova-base",
-    "ubuntu-source-nova-compute-arm64",
+    "ubuntu-source-nova-compute",
+    "ubuntu-source-nova-conductor",
+    "ubuntu-source-nova-novncproxy",
+    "ubuntu-source-nova-scheduler",
     "ubuntu-source-openstack-base",
+    "ubuntu-source-openvswitch-base",
+    "ubuntu-source-openvswitch-db-server",
+    "ubuntu-source-openvswitch-vswitchd",
+    "ubuntu-source-placement-api",
+    "ubuntu-source-placement-base",
+    "ubuntu-source-rabbitmq",
   ]
 }
 
@@ -469,6 +2061,96 @@ target "ubuntu-binary-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-chrony" {
+  description = "chrony (ubuntu-binary)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/ubuntu-binary/chrony/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-cron" {
+  description = "cron (ubuntu-binary)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/ubuntu-binary/cron/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-fluentd" {
+  description = "fluentd (ubuntu-binary)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/ubuntu-binary/fluentd/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-haproxy" {
+  description = "haproxy (ubuntu-binary)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/ubuntu-binary/haproxy/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-keepalived" {
+  description = "keepalived (ubuntu-binary)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/ubuntu-binary/keepalived/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-kolla-toolbox" {
+  description = "kolla-toolbox (ubuntu-binary)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/ubuntu-binary/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "ubuntu-binary"
   }
 }
@@ -488,6 +2170,21 @@ target "ubuntu-binary-mariadb" {
   }
 }
 
+target "ubuntu-binary-memcached" {
+  description = "memcached (ubuntu-binary)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/ubuntu-binary/memcached/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
 target "ubuntu-binary-openstack-base" {
   description = "openstack-base (ubuntu-binary)"
   context     = "docker/openstack-base"
@@ -499,6 +2196,81 @@ target "ubuntu-binary-openstack-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-openvswitch-base" {
+  description = "openvswitch-base (ubuntu-binary)"
+  context     = "docker/openvswitch/openvswitch-base"
+  dockerfile  = "../../../generated/ubuntu-binary/openvswitch-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-openvswitch-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-rabbitmq" {
+  description = "rabbitmq (ubuntu-binary)"
+  context     = "docker/rabbitmq"
+  dockerfile  = "../../generated/ubuntu-binary/rabbitmq/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-base:2026.1" = "target:ubuntu-binary-base"
+  }
+  tags      = ["kolla/ubuntu-binary-rabbitmq:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-cinder-base" {
+  description = "cinder-base (ubuntu-binary)"
+  context     = "docker/cinder/cinder-base"
+  dockerfile  = "../../../generated/ubuntu-binary/cinder-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openstack-base:2026.1" = "target:ubuntu-binary-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-binary-cinder-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-glance-base" {
+  description = "glance-base (ubuntu-binary)"
+  context     = "docker/glance/glance-base"
+  dockerfile  = "../../../generated/ubuntu-binary/glance-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openstack-base:2026.1" = "target:ubuntu-binary-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-binary-glance-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-heat-base" {
+  description = "heat-base (ubuntu-binary)"
+  context     = "docker/heat/heat-base"
+  dockerfile  = "../../../generated/ubuntu-binary/heat-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openstack-base:2026.1" = "target:ubuntu-binary-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-binary-heat-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "ubuntu-binary"
   }
 }
@@ -518,6 +2290,36 @@ target "ubuntu-binary-horizon" {
   }
 }
 
+target "ubuntu-binary-keystone-base" {
+  description = "keystone-base (ubuntu-binary)"
+  context     = "docker/keystone/keystone-base"
+  dockerfile  = "../../../generated/ubuntu-binary/keystone-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openstack-base:2026.1" = "target:ubuntu-binary-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-binary-keystone-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-neutron-base" {
+  description = "neutron-base (ubuntu-binary)"
+  context     = "docker/neutron/neutron-base"
+  dockerfile  = "../../../generated/ubuntu-binary/neutron-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openstack-base:2026.1" = "target:ubuntu-binary-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-binary-neutron-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
 target "ubuntu-binary-nova-base" {
   description = "nova-base (ubuntu-binary)"
   context     = "docker/nova/nova-base"
@@ -529,6 +2331,291 @@ target "ubuntu-binary-nova-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-openvswitch-db-server" {
+  description = "openvswitch-db-server (ubuntu-binary)"
+  context     = "docker/openvswitch/openvswitch-db-server"
+  dockerfile  = "../../../generated/ubuntu-binary/openvswitch-db-server/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openvswitch-base:2026.1" = "target:ubuntu-binary-openvswitch-base"
+  }
+  tags      = ["kolla/ubuntu-binary-openvswitch-db-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-openvswitch-vswitchd" {
+  description = "openvswitch-vswitchd (ubuntu-binary)"
+  context     = "docker/openvswitch/openvswitch-vswitchd"
+  dockerfile  = "../../../generated/ubuntu-binary/openvswitch-vswitchd/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openvswitch-base:2026.1" = "target:ubuntu-binary-openvswitch-base"
+  }
+  tags      = ["kolla/ubuntu-binary-openvswitch-vswitchd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-placement-base" {
+  description = "placement-base (ubuntu-binary)"
+  context     = "docker/placement/placement-base"
+  dockerfile  = "../../../generated/ubuntu-binary/placement-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-openstack-base:2026.1" = "target:ubuntu-binary-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-binary-placement-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-cinder-api" {
+  description = "cinder-api (ubuntu-binary)"
+  context     = "docker/cinder/cinder-api"
+  dockerfile  = "../../../generated/ubuntu-binary/cinder-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-cinder-base:2026.1" = "target:ubuntu-binary-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-binary-cinder-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-cinder-backup" {
+  description = "cinder-backup (ubuntu-binary)"
+  context     = "docker/cinder/cinder-backup"
+  dockerfile  = "../../../generated/ubuntu-binary/cinder-backup/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-cinder-base:2026.1" = "target:ubuntu-binary-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-binary-cinder-backup:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-cinder-scheduler" {
+  description = "cinder-scheduler (ubuntu-binary)"
+  context     = "docker/cinder/cinder-scheduler"
+  dockerfile  = "../../../generated/ubuntu-binary/cinder-scheduler/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-cinder-base:2026.1" = "target:ubuntu-binary-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-binary-cinder-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-cinder-volume" {
+  description = "cinder-volume (ubuntu-binary)"
+  context     = "docker/cinder/cinder-volume"
+  dockerfile  = "../../../generated/ubuntu-binary/cinder-volume/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-cinder-base:2026.1" = "target:ubuntu-binary-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-binary-cinder-volume:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-glance-api" {
+  description = "glance-api (ubuntu-binary)"
+  context     = "docker/glance/glance-api"
+  dockerfile  = "../../../generated/ubuntu-binary/glance-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-glance-base:2026.1" = "target:ubuntu-binary-glance-base"
+  }
+  tags      = ["kolla/ubuntu-binary-glance-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-heat-api" {
+  description = "heat-api (ubuntu-binary)"
+  context     = "docker/heat/heat-api"
+  dockerfile  = "../../../generated/ubuntu-binary/heat-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-heat-base:2026.1" = "target:ubuntu-binary-heat-base"
+  }
+  tags      = ["kolla/ubuntu-binary-heat-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-heat-api-cfn" {
+  description = "heat-api-cfn (ubuntu-binary)"
+  context     = "docker/heat/heat-api-cfn"
+  dockerfile  = "../../../generated/ubuntu-binary/heat-api-cfn/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-heat-base:2026.1" = "target:ubuntu-binary-heat-base"
+  }
+  tags      = ["kolla/ubuntu-binary-heat-api-cfn:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-heat-engine" {
+  description = "heat-engine (ubuntu-binary)"
+  context     = "docker/heat/heat-engine"
+  dockerfile  = "../../../generated/ubuntu-binary/heat-engine/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-heat-base:2026.1" = "target:ubuntu-binary-heat-base"
+  }
+  tags      = ["kolla/ubuntu-binary-heat-engine:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-keystone" {
+  description = "keystone (ubuntu-binary)"
+  context     = "docker/keystone/keystone"
+  dockerfile  = "../../../generated/ubuntu-binary/keystone/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-keystone-base:2026.1" = "target:ubuntu-binary-keystone-base"
+  }
+  tags      = ["kolla/ubuntu-binary-keystone:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-keystone-fernet" {
+  description = "keystone-fernet (ubuntu-binary)"
+  context     = "docker/keystone/keystone-fernet"
+  dockerfile  = "../../../generated/ubuntu-binary/keystone-fernet/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-keystone-base:2026.1" = "target:ubuntu-binary-keystone-base"
+  }
+  tags      = ["kolla/ubuntu-binary-keystone-fernet:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-keystone-ssh" {
+  description = "keystone-ssh (ubuntu-binary)"
+  context     = "docker/keystone/keystone-ssh"
+  dockerfile  = "../../../generated/ubuntu-binary/keystone-ssh/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-keystone-base:2026.1" = "target:ubuntu-binary-keystone-base"
+  }
+  tags      = ["kolla/ubuntu-binary-keystone-ssh:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-neutron-dhcp-agent" {
+  description = "neutron-dhcp-agent (ubuntu-binary)"
+  context     = "docker/neutron/neutron-dhcp-agent"
+  dockerfile  = "../../../generated/ubuntu-binary/neutron-dhcp-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-neutron-base:2026.1" = "target:ubuntu-binary-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-binary-neutron-dhcp-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-neutron-l3-agent" {
+  description = "neutron-l3-agent (ubuntu-binary)"
+  context     = "docker/neutron/neutron-l3-agent"
+  dockerfile  = "../../../generated/ubuntu-binary/neutron-l3-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-neutron-base:2026.1" = "target:ubuntu-binary-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-binary-neutron-l3-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-neutron-metadata-agent" {
+  description = "neutron-metadata-agent (ubuntu-binary)"
+  context     = "docker/neutron/neutron-metadata-agent"
+  dockerfile  = "../../../generated/ubuntu-binary/neutron-metadata-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-neutron-base:2026.1" = "target:ubuntu-binary-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-binary-neutron-metadata-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-neutron-openvswitch-agent" {
+  description = "neutron-openvswitch-agent (ubuntu-binary)"
+  context     = "docker/neutron/neutron-openvswitch-agent"
+  dockerfile  = "../../../generated/ubuntu-binary/neutron-openvswitch-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-neutron-base:2026.1" = "target:ubuntu-binary-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-binary-neutron-openvswitch-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-neutron-server" {
+  description = "neutron-server (ubuntu-binary)"
+  context     = "docker/neutron/neutron-server"
+  dockerfile  = "../../../generated/ubuntu-binary/neutron-server/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-neutron-base:2026.1" = "target:ubuntu-binary-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-binary-neutron-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "ubuntu-binary"
   }
 }
@@ -548,32 +2635,77 @@ target "ubuntu-binary-nova-api" {
   }
 }
 
-target "ubuntu-binary-nova-compute-amd64" {
-  description = "nova-compute (ubuntu-binary, amd64 only)"
+target "ubuntu-binary-nova-compute" {
+  description = "nova-compute (ubuntu-binary)"
   context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/ubuntu-binary/nova-compute/Dockerfile.amd64"
+  dockerfile  = "../../../generated/ubuntu-binary/nova-compute/Dockerfile"
   contexts = {
     "kolla/ubuntu-binary-nova-base:2026.1" = "target:ubuntu-binary-nova-base"
   }
-  tags      = ["kolla/ubuntu-binary-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
+  tags      = ["kolla/ubuntu-binary-nova-compute:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
-target "ubuntu-binary-nova-compute-arm64" {
-  description = "nova-compute (ubuntu-binary, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/ubuntu-binary/nova-compute/Dockerfile.arm64"
+target "ubuntu-binary-nova-conductor" {
+  description = "nova-conductor (ubuntu-binary)"
+  context     = "docker/nova/nova-conductor"
+  dockerfile  = "../../../generated/ubuntu-binary/nova-conductor/Dockerfile"
   contexts = {
     "kolla/ubuntu-binary-nova-base:2026.1" = "target:ubuntu-binary-nova-base"
   }
-  tags      = ["kolla/ubuntu-binary-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
+  tags      = ["kolla/ubuntu-binary-nova-conductor:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-nova-novncproxy" {
+  description = "nova-novncproxy (ubuntu-binary)"
+  context     = "docker/nova/nova-novncproxy"
+  dockerfile  = "../../../generated/ubuntu-binary/nova-novncproxy/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-nova-base:2026.1" = "target:ubuntu-binary-nova-base"
+  }
+  tags      = ["kolla/ubuntu-binary-nova-novncproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-nova-scheduler" {
+  description = "nova-scheduler (ubuntu-binary)"
+  context     = "docker/nova/nova-scheduler"
+  dockerfile  = "../../../generated/ubuntu-binary/nova-scheduler/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-nova-base:2026.1" = "target:ubuntu-binary-nova-base"
+  }
+  tags      = ["kolla/ubuntu-binary-nova-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "ubuntu-binary"
+  }
+}
+
+target "ubuntu-binary-placement-api" {
+  description = "placement-api (ubuntu-binary)"
+  context     = "docker/placement/placement-api"
+  dockerfile  = "../../../generated/ubuntu-binary/placement-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-binary-placement-base:2026.1" = "target:ubuntu-binary-placement-base"
+  }
+  tags      = ["kolla/ubuntu-binary-placement-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "ubuntu-binary"
   }
 }
@@ -586,6 +2718,96 @@ target "ubuntu-source-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-chrony" {
+  description = "chrony (ubuntu-source)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/ubuntu-source/chrony/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-cron" {
+  description = "cron (ubuntu-source)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/ubuntu-source/cron/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-fluentd" {
+  description = "fluentd (ubuntu-source)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/ubuntu-source/fluentd/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-haproxy" {
+  description = "haproxy (ubuntu-source)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/ubuntu-source/haproxy/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-keepalived" {
+  description = "keepalived (ubuntu-source)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/ubuntu-source/keepalived/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-kolla-toolbox" {
+  description = "kolla-toolbox (ubuntu-source)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/ubuntu-source/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "ubuntu-source"
   }
 }
@@ -605,6 +2827,21 @@ target "ubuntu-source-mariadb" {
   }
 }
 
+target "ubuntu-source-memcached" {
+  description = "memcached (ubuntu-source)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/ubuntu-source/memcached/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
 target "ubuntu-source-openstack-base" {
   description = "openstack-base (ubuntu-source)"
   context     = "docker/openstack-base"
@@ -616,6 +2853,81 @@ target "ubuntu-source-openstack-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-openvswitch-base" {
+  description = "openvswitch-base (ubuntu-source)"
+  context     = "docker/openvswitch/openvswitch-base"
+  dockerfile  = "../../../generated/ubuntu-source/openvswitch-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-openvswitch-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-rabbitmq" {
+  description = "rabbitmq (ubuntu-source)"
+  context     = "docker/rabbitmq"
+  dockerfile  = "../../generated/ubuntu-source/rabbitmq/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-base:2026.1" = "target:ubuntu-source-base"
+  }
+  tags      = ["kolla/ubuntu-source-rabbitmq:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-cinder-base" {
+  description = "cinder-base (ubuntu-source)"
+  context     = "docker/cinder/cinder-base"
+  dockerfile  = "../../../generated/ubuntu-source/cinder-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openstack-base:2026.1" = "target:ubuntu-source-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-source-cinder-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-glance-base" {
+  description = "glance-base (ubuntu-source)"
+  context     = "docker/glance/glance-base"
+  dockerfile  = "../../../generated/ubuntu-source/glance-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openstack-base:2026.1" = "target:ubuntu-source-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-source-glance-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-heat-base" {
+  description = "heat-base (ubuntu-source)"
+  context     = "docker/heat/heat-base"
+  dockerfile  = "../../../generated/ubuntu-source/heat-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openstack-base:2026.1" = "target:ubuntu-source-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-source-heat-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "ubuntu-source"
   }
 }
@@ -635,6 +2947,36 @@ target "ubuntu-source-horizon" {
   }
 }
 
+target "ubuntu-source-keystone-base" {
+  description = "keystone-base (ubuntu-source)"
+  context     = "docker/keystone/keystone-base"
+  dockerfile  = "../../../generated/ubuntu-source/keystone-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openstack-base:2026.1" = "target:ubuntu-source-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-source-keystone-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-neutron-base" {
+  description = "neutron-base (ubuntu-source)"
+  context     = "docker/neutron/neutron-base"
+  dockerfile  = "../../../generated/ubuntu-source/neutron-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openstack-base:2026.1" = "target:ubuntu-source-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-source-neutron-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
 target "ubuntu-source-nova-base" {
   description = "nova-base (ubuntu-source)"
   context     = "docker/nova/nova-base"
@@ -646,6 +2988,291 @@ target "ubuntu-source-nova-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-openvswitch-db-server" {
+  description = "openvswitch-db-server (ubuntu-source)"
+  context     = "docker/openvswitch/openvswitch-db-server"
+  dockerfile  = "../../../generated/ubuntu-source/openvswitch-db-server/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openvswitch-base:2026.1" = "target:ubuntu-source-openvswitch-base"
+  }
+  tags      = ["kolla/ubuntu-source-openvswitch-db-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-openvswitch-vswitchd" {
+  description = "openvswitch-vswitchd (ubuntu-source)"
+  context     = "docker/openvswitch/openvswitch-vswitchd"
+  dockerfile  = "../../../generated/ubuntu-source/openvswitch-vswitchd/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openvswitch-base:2026.1" = "target:ubuntu-source-openvswitch-base"
+  }
+  tags      = ["kolla/ubuntu-source-openvswitch-vswitchd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-placement-base" {
+  description = "placement-base (ubuntu-source)"
+  context     = "docker/placement/placement-base"
+  dockerfile  = "../../../generated/ubuntu-source/placement-base/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-openstack-base:2026.1" = "target:ubuntu-source-openstack-base"
+  }
+  tags      = ["kolla/ubuntu-source-placement-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-cinder-api" {
+  description = "cinder-api (ubuntu-source)"
+  context     = "docker/cinder/cinder-api"
+  dockerfile  = "../../../generated/ubuntu-source/cinder-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-cinder-base:2026.1" = "target:ubuntu-source-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-source-cinder-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-cinder-backup" {
+  description = "cinder-backup (ubuntu-source)"
+  context     = "docker/cinder/cinder-backup"
+  dockerfile  = "../../../generated/ubuntu-source/cinder-backup/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-cinder-base:2026.1" = "target:ubuntu-source-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-source-cinder-backup:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-cinder-scheduler" {
+  description = "cinder-scheduler (ubuntu-source)"
+  context     = "docker/cinder/cinder-scheduler"
+  dockerfile  = "../../../generated/ubuntu-source/cinder-scheduler/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-cinder-base:2026.1" = "target:ubuntu-source-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-source-cinder-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-cinder-volume" {
+  description = "cinder-volume (ubuntu-source)"
+  context     = "docker/cinder/cinder-volume"
+  dockerfile  = "../../../generated/ubuntu-source/cinder-volume/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-cinder-base:2026.1" = "target:ubuntu-source-cinder-base"
+  }
+  tags      = ["kolla/ubuntu-source-cinder-volume:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-glance-api" {
+  description = "glance-api (ubuntu-source)"
+  context     = "docker/glance/glance-api"
+  dockerfile  = "../../../generated/ubuntu-source/glance-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-glance-base:2026.1" = "target:ubuntu-source-glance-base"
+  }
+  tags      = ["kolla/ubuntu-source-glance-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-heat-api" {
+  description = "heat-api (ubuntu-source)"
+  context     = "docker/heat/heat-api"
+  dockerfile  = "../../../generated/ubuntu-source/heat-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-heat-base:2026.1" = "target:ubuntu-source-heat-base"
+  }
+  tags      = ["kolla/ubuntu-source-heat-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-heat-api-cfn" {
+  description = "heat-api-cfn (ubuntu-source)"
+  context     = "docker/heat/heat-api-cfn"
+  dockerfile  = "../../../generated/ubuntu-source/heat-api-cfn/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-heat-base:2026.1" = "target:ubuntu-source-heat-base"
+  }
+  tags      = ["kolla/ubuntu-source-heat-api-cfn:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-heat-engine" {
+  description = "heat-engine (ubuntu-source)"
+  context     = "docker/heat/heat-engine"
+  dockerfile  = "../../../generated/ubuntu-source/heat-engine/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-heat-base:2026.1" = "target:ubuntu-source-heat-base"
+  }
+  tags      = ["kolla/ubuntu-source-heat-engine:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-keystone" {
+  description = "keystone (ubuntu-source)"
+  context     = "docker/keystone/keystone"
+  dockerfile  = "../../../generated/ubuntu-source/keystone/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-keystone-base:2026.1" = "target:ubuntu-source-keystone-base"
+  }
+  tags      = ["kolla/ubuntu-source-keystone:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-keystone-fernet" {
+  description = "keystone-fernet (ubuntu-source)"
+  context     = "docker/keystone/keystone-fernet"
+  dockerfile  = "../../../generated/ubuntu-source/keystone-fernet/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-keystone-base:2026.1" = "target:ubuntu-source-keystone-base"
+  }
+  tags      = ["kolla/ubuntu-source-keystone-fernet:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-keystone-ssh" {
+  description = "keystone-ssh (ubuntu-source)"
+  context     = "docker/keystone/keystone-ssh"
+  dockerfile  = "../../../generated/ubuntu-source/keystone-ssh/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-keystone-base:2026.1" = "target:ubuntu-source-keystone-base"
+  }
+  tags      = ["kolla/ubuntu-source-keystone-ssh:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-neutron-dhcp-agent" {
+  description = "neutron-dhcp-agent (ubuntu-source)"
+  context     = "docker/neutron/neutron-dhcp-agent"
+  dockerfile  = "../../../generated/ubuntu-source/neutron-dhcp-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-neutron-base:2026.1" = "target:ubuntu-source-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-source-neutron-dhcp-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-neutron-l3-agent" {
+  description = "neutron-l3-agent (ubuntu-source)"
+  context     = "docker/neutron/neutron-l3-agent"
+  dockerfile  = "../../../generated/ubuntu-source/neutron-l3-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-neutron-base:2026.1" = "target:ubuntu-source-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-source-neutron-l3-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-neutron-metadata-agent" {
+  description = "neutron-metadata-agent (ubuntu-source)"
+  context     = "docker/neutron/neutron-metadata-agent"
+  dockerfile  = "../../../generated/ubuntu-source/neutron-metadata-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-neutron-base:2026.1" = "target:ubuntu-source-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-source-neutron-metadata-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-neutron-openvswitch-agent" {
+  description = "neutron-openvswitch-agent (ubuntu-source)"
+  context     = "docker/neutron/neutron-openvswitch-agent"
+  dockerfile  = "../../../generated/ubuntu-source/neutron-openvswitch-agent/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-neutron-base:2026.1" = "target:ubuntu-source-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-source-neutron-openvswitch-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-neutron-server" {
+  description = "neutron-server (ubuntu-source)"
+  context     = "docker/neutron/neutron-server"
+  dockerfile  = "../../../generated/ubuntu-source/neutron-server/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-neutron-base:2026.1" = "target:ubuntu-source-neutron-base"
+  }
+  tags      = ["kolla/ubuntu-source-neutron-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "ubuntu-source"
   }
 }
@@ -665,32 +3292,77 @@ target "ubuntu-source-nova-api" {
   }
 }
 
-target "ubuntu-source-nova-compute-amd64" {
-  description = "nova-compute (ubuntu-source, amd64 only)"
+target "ubuntu-source-nova-compute" {
+  description = "nova-compute (ubuntu-source)"
   context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/ubuntu-source/nova-compute/Dockerfile.amd64"
+  dockerfile  = "../../../generated/ubuntu-source/nova-compute/Dockerfile"
   contexts = {
     "kolla/ubuntu-source-nova-base:2026.1" = "target:ubuntu-source-nova-base"
   }
-  tags      = ["kolla/ubuntu-source-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
+  tags      = ["kolla/ubuntu-source-nova-compute:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
-target "ubuntu-source-nova-compute-arm64" {
-  description = "nova-compute (ubuntu-source, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/ubuntu-source/nova-compute/Dockerfile.arm64"
+target "ubuntu-source-nova-conductor" {
+  description = "nova-conductor (ubuntu-source)"
+  context     = "docker/nova/nova-conductor"
+  dockerfile  = "../../../generated/ubuntu-source/nova-conductor/Dockerfile"
   contexts = {
     "kolla/ubuntu-source-nova-base:2026.1" = "target:ubuntu-source-nova-base"
   }
-  tags      = ["kolla/ubuntu-source-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
+  tags      = ["kolla/ubuntu-source-nova-conductor:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-nova-novncproxy" {
+  description = "nova-novncproxy (ubuntu-source)"
+  context     = "docker/nova/nova-novncproxy"
+  dockerfile  = "../../../generated/ubuntu-source/nova-novncproxy/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-nova-base:2026.1" = "target:ubuntu-source-nova-base"
+  }
+  tags      = ["kolla/ubuntu-source-nova-novncproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-nova-scheduler" {
+  description = "nova-scheduler (ubuntu-source)"
+  context     = "docker/nova/nova-scheduler"
+  dockerfile  = "../../../generated/ubuntu-source/nova-scheduler/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-nova-base:2026.1" = "target:ubuntu-source-nova-base"
+  }
+  tags      = ["kolla/ubuntu-source-nova-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "ubuntu-source"
+  }
+}
+
+target "ubuntu-source-placement-api" {
+  description = "placement-api (ubuntu-source)"
+  context     = "docker/placement/placement-api"
+  dockerfile  = "../../../generated/ubuntu-source/placement-api/Dockerfile"
+  contexts = {
+    "kolla/ubuntu-source-placement-base:2026.1" = "target:ubuntu-source-placement-base"
+  }
+  tags      = ["kolla/ubuntu-source-placement-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "ubuntu-source"
   }
 }
@@ -703,6 +3375,96 @@ target "debian-binary-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-chrony" {
+  description = "chrony (debian-binary)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/debian-binary/chrony/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-cron" {
+  description = "cron (debian-binary)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/debian-binary/cron/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-fluentd" {
+  description = "fluentd (debian-binary)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/debian-binary/fluentd/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-haproxy" {
+  description = "haproxy (debian-binary)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/debian-binary/haproxy/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-keepalived" {
+  description = "keepalived (debian-binary)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/debian-binary/keepalived/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-kolla-toolbox" {
+  description = "kolla-toolbox (debian-binary)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/debian-binary/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "debian-binary"
   }
 }
@@ -722,6 +3484,21 @@ target "debian-binary-mariadb" {
   }
 }
 
+target "debian-binary-memcached" {
+  description = "memcached (debian-binary)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/debian-binary/memcached/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
 target "debian-binary-openstack-base" {
   description = "openstack-base (debian-binary)"
   context     = "docker/openstack-base"
@@ -733,6 +3510,81 @@ target "debian-binary-openstack-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-openvswitch-base" {
+  description = "openvswitch-base (debian-binary)"
+  context     = "docker/openvswitch/openvswitch-base"
+  dockerfile  = "../../../generated/debian-binary/openvswitch-base/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-openvswitch-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-rabbitmq" {
+  description = "rabbitmq (debian-binary)"
+  context     = "docker/rabbitmq"
+  dockerfile  = "../../generated/debian-binary/rabbitmq/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-base:2026.1" = "target:debian-binary-base"
+  }
+  tags      = ["kolla/debian-binary-rabbitmq:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-cinder-base" {
+  description = "cinder-base (debian-binary)"
+  context     = "docker/cinder/cinder-base"
+  dockerfile  = "../../../generated/debian-binary/cinder-base/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openstack-base:2026.1" = "target:debian-binary-openstack-base"
+  }
+  tags      = ["kolla/debian-binary-cinder-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-glance-base" {
+  description = "glance-base (debian-binary)"
+  context     = "docker/glance/glance-base"
+  dockerfile  = "../../../generated/debian-binary/glance-base/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openstack-base:2026.1" = "target:debian-binary-openstack-base"
+  }
+  tags      = ["kolla/debian-binary-glance-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-heat-base" {
+  description = "heat-base (debian-binary)"
+  context     = "docker/heat/heat-base"
+  dockerfile  = "../../../generated/debian-binary/heat-base/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openstack-base:2026.1" = "target:debian-binary-openstack-base"
+  }
+  tags      = ["kolla/debian-binary-heat-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "debian-binary"
   }
 }
@@ -752,6 +3604,36 @@ target "debian-binary-horizon" {
   }
 }
 
+target "debian-binary-keystone-base" {
+  description = "keystone-base (debian-binary)"
+  context     = "docker/keystone/keystone-base"
+  dockerfile  = "../../../generated/debian-binary/keystone-base/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openstack-base:2026.1" = "target:debian-binary-openstack-base"
+  }
+  tags      = ["kolla/debian-binary-keystone-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-neutron-base" {
+  description = "neutron-base (debian-binary)"
+  context     = "docker/neutron/neutron-base"
+  dockerfile  = "../../../generated/debian-binary/neutron-base/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openstack-base:2026.1" = "target:debian-binary-openstack-base"
+  }
+  tags      = ["kolla/debian-binary-neutron-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
 target "debian-binary-nova-base" {
   description = "nova-base (debian-binary)"
   context     = "docker/nova/nova-base"
@@ -763,6 +3645,291 @@ target "debian-binary-nova-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-openvswitch-db-server" {
+  description = "openvswitch-db-server (debian-binary)"
+  context     = "docker/openvswitch/openvswitch-db-server"
+  dockerfile  = "../../../generated/debian-binary/openvswitch-db-server/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openvswitch-base:2026.1" = "target:debian-binary-openvswitch-base"
+  }
+  tags      = ["kolla/debian-binary-openvswitch-db-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-openvswitch-vswitchd" {
+  description = "openvswitch-vswitchd (debian-binary)"
+  context     = "docker/openvswitch/openvswitch-vswitchd"
+  dockerfile  = "../../../generated/debian-binary/openvswitch-vswitchd/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openvswitch-base:2026.1" = "target:debian-binary-openvswitch-base"
+  }
+  tags      = ["kolla/debian-binary-openvswitch-vswitchd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-placement-base" {
+  description = "placement-base (debian-binary)"
+  context     = "docker/placement/placement-base"
+  dockerfile  = "../../../generated/debian-binary/placement-base/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-openstack-base:2026.1" = "target:debian-binary-openstack-base"
+  }
+  tags      = ["kolla/debian-binary-placement-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-cinder-api" {
+  description = "cinder-api (debian-binary)"
+  context     = "docker/cinder/cinder-api"
+  dockerfile  = "../../../generated/debian-binary/cinder-api/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-cinder-base:2026.1" = "target:debian-binary-cinder-base"
+  }
+  tags      = ["kolla/debian-binary-cinder-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-cinder-backup" {
+  description = "cinder-backup (debian-binary)"
+  context     = "docker/cinder/cinder-backup"
+  dockerfile  = "../../../generated/debian-binary/cinder-backup/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-cinder-base:2026.1" = "target:debian-binary-cinder-base"
+  }
+  tags      = ["kolla/debian-binary-cinder-backup:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-cinder-scheduler" {
+  description = "cinder-scheduler (debian-binary)"
+  context     = "docker/cinder/cinder-scheduler"
+  dockerfile  = "../../../generated/debian-binary/cinder-scheduler/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-cinder-base:2026.1" = "target:debian-binary-cinder-base"
+  }
+  tags      = ["kolla/debian-binary-cinder-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-cinder-volume" {
+  description = "cinder-volume (debian-binary)"
+  context     = "docker/cinder/cinder-volume"
+  dockerfile  = "../../../generated/debian-binary/cinder-volume/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-cinder-base:2026.1" = "target:debian-binary-cinder-base"
+  }
+  tags      = ["kolla/debian-binary-cinder-volume:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-glance-api" {
+  description = "glance-api (debian-binary)"
+  context     = "docker/glance/glance-api"
+  dockerfile  = "../../../generated/debian-binary/glance-api/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-glance-base:2026.1" = "target:debian-binary-glance-base"
+  }
+  tags      = ["kolla/debian-binary-glance-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-heat-api" {
+  description = "heat-api (debian-binary)"
+  context     = "docker/heat/heat-api"
+  dockerfile  = "../../../generated/debian-binary/heat-api/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-heat-base:2026.1" = "target:debian-binary-heat-base"
+  }
+  tags      = ["kolla/debian-binary-heat-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-heat-api-cfn" {
+  description = "heat-api-cfn (debian-binary)"
+  context     = "docker/heat/heat-api-cfn"
+  dockerfile  = "../../../generated/debian-binary/heat-api-cfn/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-heat-base:2026.1" = "target:debian-binary-heat-base"
+  }
+  tags      = ["kolla/debian-binary-heat-api-cfn:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-heat-engine" {
+  description = "heat-engine (debian-binary)"
+  context     = "docker/heat/heat-engine"
+  dockerfile  = "../../../generated/debian-binary/heat-engine/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-heat-base:2026.1" = "target:debian-binary-heat-base"
+  }
+  tags      = ["kolla/debian-binary-heat-engine:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-keystone" {
+  description = "keystone (debian-binary)"
+  context     = "docker/keystone/keystone"
+  dockerfile  = "../../../generated/debian-binary/keystone/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-keystone-base:2026.1" = "target:debian-binary-keystone-base"
+  }
+  tags      = ["kolla/debian-binary-keystone:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-keystone-fernet" {
+  description = "keystone-fernet (debian-binary)"
+  context     = "docker/keystone/keystone-fernet"
+  dockerfile  = "../../../generated/debian-binary/keystone-fernet/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-keystone-base:2026.1" = "target:debian-binary-keystone-base"
+  }
+  tags      = ["kolla/debian-binary-keystone-fernet:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-keystone-ssh" {
+  description = "keystone-ssh (debian-binary)"
+  context     = "docker/keystone/keystone-ssh"
+  dockerfile  = "../../../generated/debian-binary/keystone-ssh/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-keystone-base:2026.1" = "target:debian-binary-keystone-base"
+  }
+  tags      = ["kolla/debian-binary-keystone-ssh:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-neutron-dhcp-agent" {
+  description = "neutron-dhcp-agent (debian-binary)"
+  context     = "docker/neutron/neutron-dhcp-agent"
+  dockerfile  = "../../../generated/debian-binary/neutron-dhcp-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-neutron-base:2026.1" = "target:debian-binary-neutron-base"
+  }
+  tags      = ["kolla/debian-binary-neutron-dhcp-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-neutron-l3-agent" {
+  description = "neutron-l3-agent (debian-binary)"
+  context     = "docker/neutron/neutron-l3-agent"
+  dockerfile  = "../../../generated/debian-binary/neutron-l3-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-neutron-base:2026.1" = "target:debian-binary-neutron-base"
+  }
+  tags      = ["kolla/debian-binary-neutron-l3-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-neutron-metadata-agent" {
+  description = "neutron-metadata-agent (debian-binary)"
+  context     = "docker/neutron/neutron-metadata-agent"
+  dockerfile  = "../../../generated/debian-binary/neutron-metadata-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-neutron-base:2026.1" = "target:debian-binary-neutron-base"
+  }
+  tags      = ["kolla/debian-binary-neutron-metadata-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-neutron-openvswitch-agent" {
+  description = "neutron-openvswitch-agent (debian-binary)"
+  context     = "docker/neutron/neutron-openvswitch-agent"
+  dockerfile  = "../../../generated/debian-binary/neutron-openvswitch-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-neutron-base:2026.1" = "target:debian-binary-neutron-base"
+  }
+  tags      = ["kolla/debian-binary-neutron-openvswitch-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-neutron-server" {
+  description = "neutron-server (debian-binary)"
+  context     = "docker/neutron/neutron-server"
+  dockerfile  = "../../../generated/debian-binary/neutron-server/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-neutron-base:2026.1" = "target:debian-binary-neutron-base"
+  }
+  tags      = ["kolla/debian-binary-neutron-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "debian-binary"
   }
 }
@@ -782,32 +3949,77 @@ target "debian-binary-nova-api" {
   }
 }
 
-target "debian-binary-nova-compute-amd64" {
-  description = "nova-compute (debian-binary, amd64 only)"
+target "debian-binary-nova-compute" {
+  description = "nova-compute (debian-binary)"
   context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/debian-binary/nova-compute/Dockerfile.amd64"
+  dockerfile  = "../../../generated/debian-binary/nova-compute/Dockerfile"
   contexts = {
     "kolla/debian-binary-nova-base:2026.1" = "target:debian-binary-nova-base"
   }
-  tags      = ["kolla/debian-binary-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
+  tags      = ["kolla/debian-binary-nova-compute:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "debian-binary"
   }
 }
 
-target "debian-binary-nova-compute-arm64" {
-  description = "nova-compute (debian-binary, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/debian-binary/nova-compute/Dockerfile.arm64"
+target "debian-binary-nova-conductor" {
+  description = "nova-conductor (debian-binary)"
+  context     = "docker/nova/nova-conductor"
+  dockerfile  = "../../../generated/debian-binary/nova-conductor/Dockerfile"
   contexts = {
     "kolla/debian-binary-nova-base:2026.1" = "target:debian-binary-nova-base"
   }
-  tags      = ["kolla/debian-binary-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
+  tags      = ["kolla/debian-binary-nova-conductor:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-nova-novncproxy" {
+  description = "nova-novncproxy (debian-binary)"
+  context     = "docker/nova/nova-novncproxy"
+  dockerfile  = "../../../generated/debian-binary/nova-novncproxy/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-nova-base:2026.1" = "target:debian-binary-nova-base"
+  }
+  tags      = ["kolla/debian-binary-nova-novncproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-nova-scheduler" {
+  description = "nova-scheduler (debian-binary)"
+  context     = "docker/nova/nova-scheduler"
+  dockerfile  = "../../../generated/debian-binary/nova-scheduler/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-nova-base:2026.1" = "target:debian-binary-nova-base"
+  }
+  tags      = ["kolla/debian-binary-nova-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "debian-binary"
+  }
+}
+
+target "debian-binary-placement-api" {
+  description = "placement-api (debian-binary)"
+  context     = "docker/placement/placement-api"
+  dockerfile  = "../../../generated/debian-binary/placement-api/Dockerfile"
+  contexts = {
+    "kolla/debian-binary-placement-base:2026.1" = "target:debian-binary-placement-base"
+  }
+  tags      = ["kolla/debian-binary-placement-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "debian-binary"
   }
 }
@@ -820,6 +4032,96 @@ target "debian-source-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-chrony" {
+  description = "chrony (debian-source)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/debian-source/chrony/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-cron" {
+  description = "cron (debian-source)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/debian-source/cron/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-fluentd" {
+  description = "fluentd (debian-source)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/debian-source/fluentd/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-haproxy" {
+  description = "haproxy (debian-source)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/debian-source/haproxy/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-keepalived" {
+  description = "keepalived (debian-source)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/debian-source/keepalived/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-kolla-toolbox" {
+  description = "kolla-toolbox (debian-source)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/debian-source/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "debian-source"
   }
 }
@@ -839,6 +4141,21 @@ target "debian-source-mariadb" {
   }
 }
 
+target "debian-source-memcached" {
+  description = "memcached (debian-source)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/debian-source/memcached/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
 target "debian-source-openstack-base" {
   description = "openstack-base (debian-source)"
   context     = "docker/openstack-base"
@@ -850,6 +4167,81 @@ target "debian-source-openstack-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-openvswitch-base" {
+  description = "openvswitch-base (debian-source)"
+  context     = "docker/openvswitch/openvswitch-base"
+  dockerfile  = "../../../generated/debian-source/openvswitch-base/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-openvswitch-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-rabbitmq" {
+  description = "rabbitmq (debian-source)"
+  context     = "docker/rabbitmq"
+  dockerfile  = "../../generated/debian-source/rabbitmq/Dockerfile"
+  contexts = {
+    "kolla/debian-source-base:2026.1" = "target:debian-source-base"
+  }
+  tags      = ["kolla/debian-source-rabbitmq:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-cinder-base" {
+  description = "cinder-base (debian-source)"
+  context     = "docker/cinder/cinder-base"
+  dockerfile  = "../../../generated/debian-source/cinder-base/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openstack-base:2026.1" = "target:debian-source-openstack-base"
+  }
+  tags      = ["kolla/debian-source-cinder-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-glance-base" {
+  description = "glance-base (debian-source)"
+  context     = "docker/glance/glance-base"
+  dockerfile  = "../../../generated/debian-source/glance-base/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openstack-base:2026.1" = "target:debian-source-openstack-base"
+  }
+  tags      = ["kolla/debian-source-glance-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-heat-base" {
+  description = "heat-base (debian-source)"
+  context     = "docker/heat/heat-base"
+  dockerfile  = "../../../generated/debian-source/heat-base/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openstack-base:2026.1" = "target:debian-source-openstack-base"
+  }
+  tags      = ["kolla/debian-source-heat-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "debian-source"
   }
 }
@@ -869,6 +4261,36 @@ target "debian-source-horizon" {
   }
 }
 
+target "debian-source-keystone-base" {
+  description = "keystone-base (debian-source)"
+  context     = "docker/keystone/keystone-base"
+  dockerfile  = "../../../generated/debian-source/keystone-base/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openstack-base:2026.1" = "target:debian-source-openstack-base"
+  }
+  tags      = ["kolla/debian-source-keystone-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-neutron-base" {
+  description = "neutron-base (debian-source)"
+  context     = "docker/neutron/neutron-base"
+  dockerfile  = "../../../generated/debian-source/neutron-base/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openstack-base:2026.1" = "target:debian-source-openstack-base"
+  }
+  tags      = ["kolla/debian-source-neutron-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
 target "debian-source-nova-base" {
   description = "nova-base (debian-source)"
   context     = "docker/nova/nova-base"
@@ -880,6 +4302,291 @@ target "debian-source-nova-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-openvswitch-db-server" {
+  description = "openvswitch-db-server (debian-source)"
+  context     = "docker/openvswitch/openvswitch-db-server"
+  dockerfile  = "../../../generated/debian-source/openvswitch-db-server/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openvswitch-base:2026.1" = "target:debian-source-openvswitch-base"
+  }
+  tags      = ["kolla/debian-source-openvswitch-db-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-openvswitch-vswitchd" {
+  description = "openvswitch-vswitchd (debian-source)"
+  context     = "docker/openvswitch/openvswitch-vswitchd"
+  dockerfile  = "../../../generated/debian-source/openvswitch-vswitchd/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openvswitch-base:2026.1" = "target:debian-source-openvswitch-base"
+  }
+  tags      = ["kolla/debian-source-openvswitch-vswitchd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-placement-base" {
+  description = "placement-base (debian-source)"
+  context     = "docker/placement/placement-base"
+  dockerfile  = "../../../generated/debian-source/placement-base/Dockerfile"
+  contexts = {
+    "kolla/debian-source-openstack-base:2026.1" = "target:debian-source-openstack-base"
+  }
+  tags      = ["kolla/debian-source-placement-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-cinder-api" {
+  description = "cinder-api (debian-source)"
+  context     = "docker/cinder/cinder-api"
+  dockerfile  = "../../../generated/debian-source/cinder-api/Dockerfile"
+  contexts = {
+    "kolla/debian-source-cinder-base:2026.1" = "target:debian-source-cinder-base"
+  }
+  tags      = ["kolla/debian-source-cinder-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-cinder-backup" {
+  description = "cinder-backup (debian-source)"
+  context     = "docker/cinder/cinder-backup"
+  dockerfile  = "../../../generated/debian-source/cinder-backup/Dockerfile"
+  contexts = {
+    "kolla/debian-source-cinder-base:2026.1" = "target:debian-source-cinder-base"
+  }
+  tags      = ["kolla/debian-source-cinder-backup:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-cinder-scheduler" {
+  description = "cinder-scheduler (debian-source)"
+  context     = "docker/cinder/cinder-scheduler"
+  dockerfile  = "../../../generated/debian-source/cinder-scheduler/Dockerfile"
+  contexts = {
+    "kolla/debian-source-cinder-base:2026.1" = "target:debian-source-cinder-base"
+  }
+  tags      = ["kolla/debian-source-cinder-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-cinder-volume" {
+  description = "cinder-volume (debian-source)"
+  context     = "docker/cinder/cinder-volume"
+  dockerfile  = "../../../generated/debian-source/cinder-volume/Dockerfile"
+  contexts = {
+    "kolla/debian-source-cinder-base:2026.1" = "target:debian-source-cinder-base"
+  }
+  tags      = ["kolla/debian-source-cinder-volume:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-glance-api" {
+  description = "glance-api (debian-source)"
+  context     = "docker/glance/glance-api"
+  dockerfile  = "../../../generated/debian-source/glance-api/Dockerfile"
+  contexts = {
+    "kolla/debian-source-glance-base:2026.1" = "target:debian-source-glance-base"
+  }
+  tags      = ["kolla/debian-source-glance-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-heat-api" {
+  description = "heat-api (debian-source)"
+  context     = "docker/heat/heat-api"
+  dockerfile  = "../../../generated/debian-source/heat-api/Dockerfile"
+  contexts = {
+    "kolla/debian-source-heat-base:2026.1" = "target:debian-source-heat-base"
+  }
+  tags      = ["kolla/debian-source-heat-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-heat-api-cfn" {
+  description = "heat-api-cfn (debian-source)"
+  context     = "docker/heat/heat-api-cfn"
+  dockerfile  = "../../../generated/debian-source/heat-api-cfn/Dockerfile"
+  contexts = {
+    "kolla/debian-source-heat-base:2026.1" = "target:debian-source-heat-base"
+  }
+  tags      = ["kolla/debian-source-heat-api-cfn:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-heat-engine" {
+  description = "heat-engine (debian-source)"
+  context     = "docker/heat/heat-engine"
+  dockerfile  = "../../../generated/debian-source/heat-engine/Dockerfile"
+  contexts = {
+    "kolla/debian-source-heat-base:2026.1" = "target:debian-source-heat-base"
+  }
+  tags      = ["kolla/debian-source-heat-engine:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-keystone" {
+  description = "keystone (debian-source)"
+  context     = "docker/keystone/keystone"
+  dockerfile  = "../../../generated/debian-source/keystone/Dockerfile"
+  contexts = {
+    "kolla/debian-source-keystone-base:2026.1" = "target:debian-source-keystone-base"
+  }
+  tags      = ["kolla/debian-source-keystone:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-keystone-fernet" {
+  description = "keystone-fernet (debian-source)"
+  context     = "docker/keystone/keystone-fernet"
+  dockerfile  = "../../../generated/debian-source/keystone-fernet/Dockerfile"
+  contexts = {
+    "kolla/debian-source-keystone-base:2026.1" = "target:debian-source-keystone-base"
+  }
+  tags      = ["kolla/debian-source-keystone-fernet:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-keystone-ssh" {
+  description = "keystone-ssh (debian-source)"
+  context     = "docker/keystone/keystone-ssh"
+  dockerfile  = "../../../generated/debian-source/keystone-ssh/Dockerfile"
+  contexts = {
+    "kolla/debian-source-keystone-base:2026.1" = "target:debian-source-keystone-base"
+  }
+  tags      = ["kolla/debian-source-keystone-ssh:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-neutron-dhcp-agent" {
+  description = "neutron-dhcp-agent (debian-source)"
+  context     = "docker/neutron/neutron-dhcp-agent"
+  dockerfile  = "../../../generated/debian-source/neutron-dhcp-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-source-neutron-base:2026.1" = "target:debian-source-neutron-base"
+  }
+  tags      = ["kolla/debian-source-neutron-dhcp-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-neutron-l3-agent" {
+  description = "neutron-l3-agent (debian-source)"
+  context     = "docker/neutron/neutron-l3-agent"
+  dockerfile  = "../../../generated/debian-source/neutron-l3-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-source-neutron-base:2026.1" = "target:debian-source-neutron-base"
+  }
+  tags      = ["kolla/debian-source-neutron-l3-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-neutron-metadata-agent" {
+  description = "neutron-metadata-agent (debian-source)"
+  context     = "docker/neutron/neutron-metadata-agent"
+  dockerfile  = "../../../generated/debian-source/neutron-metadata-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-source-neutron-base:2026.1" = "target:debian-source-neutron-base"
+  }
+  tags      = ["kolla/debian-source-neutron-metadata-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-neutron-openvswitch-agent" {
+  description = "neutron-openvswitch-agent (debian-source)"
+  context     = "docker/neutron/neutron-openvswitch-agent"
+  dockerfile  = "../../../generated/debian-source/neutron-openvswitch-agent/Dockerfile"
+  contexts = {
+    "kolla/debian-source-neutron-base:2026.1" = "target:debian-source-neutron-base"
+  }
+  tags      = ["kolla/debian-source-neutron-openvswitch-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-neutron-server" {
+  description = "neutron-server (debian-source)"
+  context     = "docker/neutron/neutron-server"
+  dockerfile  = "../../../generated/debian-source/neutron-server/Dockerfile"
+  contexts = {
+    "kolla/debian-source-neutron-base:2026.1" = "target:debian-source-neutron-base"
+  }
+  tags      = ["kolla/debian-source-neutron-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "debian-source"
   }
 }
@@ -899,32 +4606,77 @@ target "debian-source-nova-api" {
   }
 }
 
-target "debian-source-nova-compute-amd64" {
-  description = "nova-compute (debian-source, amd64 only)"
+target "debian-source-nova-compute" {
+  description = "nova-compute (debian-source)"
   context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/debian-source/nova-compute/Dockerfile.amd64"
+  dockerfile  = "../../../generated/debian-source/nova-compute/Dockerfile"
   contexts = {
     "kolla/debian-source-nova-base:2026.1" = "target:debian-source-nova-base"
   }
-  tags      = ["kolla/debian-source-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
+  tags      = ["kolla/debian-source-nova-compute:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "debian-source"
   }
 }
 
-target "debian-source-nova-compute-arm64" {
-  description = "nova-compute (debian-source, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/debian-source/nova-compute/Dockerfile.arm64"
+target "debian-source-nova-conductor" {
+  description = "nova-conductor (debian-source)"
+  context     = "docker/nova/nova-conductor"
+  dockerfile  = "../../../generated/debian-source/nova-conductor/Dockerfile"
   contexts = {
     "kolla/debian-source-nova-base:2026.1" = "target:debian-source-nova-base"
   }
-  tags      = ["kolla/debian-source-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
+  tags      = ["kolla/debian-source-nova-conductor:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-nova-novncproxy" {
+  description = "nova-novncproxy (debian-source)"
+  context     = "docker/nova/nova-novncproxy"
+  dockerfile  = "../../../generated/debian-source/nova-novncproxy/Dockerfile"
+  contexts = {
+    "kolla/debian-source-nova-base:2026.1" = "target:debian-source-nova-base"
+  }
+  tags      = ["kolla/debian-source-nova-novncproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-nova-scheduler" {
+  description = "nova-scheduler (debian-source)"
+  context     = "docker/nova/nova-scheduler"
+  dockerfile  = "../../../generated/debian-source/nova-scheduler/Dockerfile"
+  contexts = {
+    "kolla/debian-source-nova-base:2026.1" = "target:debian-source-nova-base"
+  }
+  tags      = ["kolla/debian-source-nova-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "debian-source"
+  }
+}
+
+target "debian-source-placement-api" {
+  description = "placement-api (debian-source)"
+  context     = "docker/placement/placement-api"
+  dockerfile  = "../../../generated/debian-source/placement-api/Dockerfile"
+  contexts = {
+    "kolla/debian-source-placement-base:2026.1" = "target:debian-source-placement-base"
+  }
+  tags      = ["kolla/debian-source-placement-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "debian-source"
   }
 }
@@ -937,6 +4689,96 @@ target "rocky-binary-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "rocky-binary"
+  }
+}
+
+target "rocky-binary-chrony" {
+  description = "chrony (rocky-binary)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/rocky-binary/chrony/Dockerfile"
+  contexts = {
+    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
+  }
+  tags      = ["kolla/rocky-binary-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "rocky-binary"
+  }
+}
+
+target "rocky-binary-cron" {
+  description = "cron (rocky-binary)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/rocky-binary/cron/Dockerfile"
+  contexts = {
+    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
+  }
+  tags      = ["kolla/rocky-binary-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "rocky-binary"
+  }
+}
+
+target "rocky-binary-fluentd" {
+  description = "fluentd (rocky-binary)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/rocky-binary/fluentd/Dockerfile"
+  contexts = {
+    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
+  }
+  tags      = ["kolla/rocky-binary-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "rocky-binary"
+  }
+}
+
+target "rocky-binary-haproxy" {
+  description = "haproxy (rocky-binary)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/rocky-binary/haproxy/Dockerfile"
+  contexts = {
+    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
+  }
+  tags      = ["kolla/rocky-binary-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "rocky-binary"
+  }
+}
+
+target "rocky-binary-keepalived" {
+  description = "keepalived (rocky-binary)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/rocky-binary/keepalived/Dockerfile"
+  contexts = {
+    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
+  }
+  tags      = ["kolla/rocky-binary-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "rocky-binary"
+  }
+}
+
+target "rocky-binary-kolla-toolbox" {
+  description = "kolla-toolbox (rocky-binary)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/rocky-binary/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
+  }
+  tags      = ["kolla/rocky-binary-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "rocky-binary"
   }
 }
@@ -956,6 +4798,21 @@ target "rocky-binary-mariadb" {
   }
 }
 
+target "rocky-binary-memcached" {
+  description = "memcached (rocky-binary)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/rocky-binary/memcached/Dockerfile"
+  contexts = {
+    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
+  }
+  tags      = ["kolla/rocky-binary-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "rocky-binary"
+  }
+}
+
 target "rocky-binary-openstack-base" {
   description = "openstack-base (rocky-binary)"
   context     = "docker/openstack-base"
@@ -971,81 +4828,6 @@ target "rocky-binary-openstack-base" {
   }
 }
 
-target "rocky-binary-horizon" {
-  description = "horizon (rocky-binary)"
-  context     = "docker/horizon"
-  dockerfile  = "../../generated/rocky-binary/horizon/Dockerfile"
-  contexts = {
-    "kolla/rocky-binary-openstack-base:2026.1" = "target:rocky-binary-openstack-base"
-  }
-  tags      = ["kolla/rocky-binary-horizon:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "rocky-binary"
-  }
-}
-
-target "rocky-binary-nova-base" {
-  description = "nova-base (rocky-binary)"
-  context     = "docker/nova/nova-base"
-  dockerfile  = "../../../generated/rocky-binary/nova-base/Dockerfile"
-  contexts = {
-    "kolla/rocky-binary-openstack-base:2026.1" = "target:rocky-binary-openstack-base"
-  }
-  tags      = ["kolla/rocky-binary-nova-base:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "rocky-binary"
-  }
-}
-
-target "rocky-binary-nova-api" {
-  description = "nova-api (rocky-binary)"
-  context     = "docker/nova/nova-api"
-  dockerfile  = "../../../generated/rocky-binary/nova-api/Dockerfile"
-  contexts = {
-    "kolla/rocky-binary-nova-base:2026.1" = "target:rocky-binary-nova-base"
-  }
-  tags      = ["kolla/rocky-binary-nova-api:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "rocky-binary"
-  }
-}
-
-target "rocky-binary-nova-compute-amd64" {
-  description = "nova-compute (rocky-binary, amd64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/rocky-binary/nova-compute/Dockerfile.amd64"
-  contexts = {
-    "kolla/rocky-binary-nova-base:2026.1" = "target:rocky-binary-nova-base"
-  }
-  tags      = ["kolla/rocky-binary-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
-  labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "rocky-binary"
-  }
-}
-
-target "rocky-binary-nova-compute-arm64" {
-  description = "nova-compute (rocky-binary, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/rocky-binary/nova-compute/Dockerfile.arm64"
-  contexts = {
-    "kolla/rocky-binary-nova-base:2026.1" = "target:rocky-binary-nova-base"
-  }
-  tags      = ["kolla/rocky-binary-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "rocky-binary"
-  }
-}
-
 target "rocky-source-base" {
   description = "base (rocky-source)"
   context     = "docker/base"
@@ -1054,6 +4836,96 @@ target "rocky-source-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "rocky-source"
+  }
+}
+
+target "rocky-source-chrony" {
+  description = "chrony (rocky-source)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/rocky-source/chrony/Dockerfile"
+  contexts = {
+    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
+  }
+  tags      = ["kolla/rocky-source-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "rocky-source"
+  }
+}
+
+target "rocky-source-cron" {
+  description = "cron (rocky-source)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/rocky-source/cron/Dockerfile"
+  contexts = {
+    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
+  }
+  tags      = ["kolla/rocky-source-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "rocky-source"
+  }
+}
+
+target "rocky-source-fluentd" {
+  description = "fluentd (rocky-source)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/rocky-source/fluentd/Dockerfile"
+  contexts = {
+    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
+  }
+  tags      = ["kolla/rocky-source-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "rocky-source"
+  }
+}
+
+target "rocky-source-haproxy" {
+  description = "haproxy (rocky-source)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/rocky-source/haproxy/Dockerfile"
+  contexts = {
+    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
+  }
+  tags      = ["kolla/rocky-source-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "rocky-source"
+  }
+}
+
+target "rocky-source-keepalived" {
+  description = "keepalived (rocky-source)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/rocky-source/keepalived/Dockerfile"
+  contexts = {
+    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
+  }
+  tags      = ["kolla/rocky-source-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "rocky-source"
+  }
+}
+
+target "rocky-source-kolla-toolbox" {
+  description = "kolla-toolbox (rocky-source)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/rocky-source/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
+  }
+  tags      = ["kolla/rocky-source-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "rocky-source"
   }
 }
@@ -1073,6 +4945,21 @@ target "rocky-source-mariadb" {
   }
 }
 
+target "rocky-source-memcached" {
+  description = "memcached (rocky-source)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/rocky-source/memcached/Dockerfile"
+  contexts = {
+    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
+  }
+  tags      = ["kolla/rocky-source-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "rocky-source"
+  }
+}
+
 target "rocky-source-openstack-base" {
   description = "openstack-base (rocky-source)"
   context     = "docker/openstack-base"
@@ -1088,81 +4975,6 @@ target "rocky-source-openstack-base" {
   }
 }
 
-target "rocky-source-horizon" {
-  description = "horizon (rocky-source)"
-  context     = "docker/horizon"
-  dockerfile  = "../../generated/rocky-source/horizon/Dockerfile"
-  contexts = {
-    "kolla/rocky-source-openstack-base:2026.1" = "target:rocky-source-openstack-base"
-  }
-  tags      = ["kolla/rocky-source-horizon:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "rocky-source"
-  }
-}
-
-target "rocky-source-nova-base" {
-  description = "nova-base (rocky-source)"
-  context     = "docker/nova/nova-base"
-  dockerfile  = "../../../generated/rocky-source/nova-base/Dockerfile"
-  contexts = {
-    "kolla/rocky-source-openstack-base:2026.1" = "target:rocky-source-openstack-base"
-  }
-  tags      = ["kolla/rocky-source-nova-base:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "rocky-source"
-  }
-}
-
-target "rocky-source-nova-api" {
-  description = "nova-api (rocky-source)"
-  context     = "docker/nova/nova-api"
-  dockerfile  = "../../../generated/rocky-source/nova-api/Dockerfile"
-  contexts = {
-    "kolla/rocky-source-nova-base:2026.1" = "target:rocky-source-nova-base"
-  }
-  tags      = ["kolla/rocky-source-nova-api:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "rocky-source"
-  }
-}
-
-target "rocky-source-nova-compute-amd64" {
-  description = "nova-compute (rocky-source, amd64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/rocky-source/nova-compute/Dockerfile.amd64"
-  contexts = {
-    "kolla/rocky-source-nova-base:2026.1" = "target:rocky-source-nova-base"
-  }
-  tags      = ["kolla/rocky-source-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
-  labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "rocky-source"
-  }
-}
-
-target "rocky-source-nova-compute-arm64" {
-  description = "nova-compute (rocky-source, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/rocky-source/nova-compute/Dockerfile.arm64"
-  contexts = {
-    "kolla/rocky-source-nova-base:2026.1" = "target:rocky-source-nova-base"
-  }
-  tags      = ["kolla/rocky-source-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "rocky-source"
-  }
-}
-
 target "centos-binary-base" {
   description = "base (centos-binary)"
   context     = "docker/base"
@@ -1171,6 +4983,96 @@ target "centos-binary-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-chrony" {
+  description = "chrony (centos-binary)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/centos-binary/chrony/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-cron" {
+  description = "cron (centos-binary)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/centos-binary/cron/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-fluentd" {
+  description = "fluentd (centos-binary)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/centos-binary/fluentd/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-haproxy" {
+  description = "haproxy (centos-binary)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/centos-binary/haproxy/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-keepalived" {
+  description = "keepalived (centos-binary)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/centos-binary/keepalived/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-kolla-toolbox" {
+  description = "kolla-toolbox (centos-binary)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/centos-binary/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "centos-binary"
   }
 }
@@ -1190,6 +5092,21 @@ target "centos-binary-mariadb" {
   }
 }
 
+target "centos-binary-memcached" {
+  description = "memcached (centos-binary)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/centos-binary/memcached/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
 target "centos-binary-openstack-base" {
   description = "openstack-base (centos-binary)"
   context     = "docker/openstack-base"
@@ -1201,6 +5118,81 @@ target "centos-binary-openstack-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-openvswitch-base" {
+  description = "openvswitch-base (centos-binary)"
+  context     = "docker/openvswitch/openvswitch-base"
+  dockerfile  = "../../../generated/centos-binary/openvswitch-base/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-openvswitch-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-rabbitmq" {
+  description = "rabbitmq (centos-binary)"
+  context     = "docker/rabbitmq"
+  dockerfile  = "../../generated/centos-binary/rabbitmq/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-base:2026.1" = "target:centos-binary-base"
+  }
+  tags      = ["kolla/centos-binary-rabbitmq:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-cinder-base" {
+  description = "cinder-base (centos-binary)"
+  context     = "docker/cinder/cinder-base"
+  dockerfile  = "../../../generated/centos-binary/cinder-base/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openstack-base:2026.1" = "target:centos-binary-openstack-base"
+  }
+  tags      = ["kolla/centos-binary-cinder-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-glance-base" {
+  description = "glance-base (centos-binary)"
+  context     = "docker/glance/glance-base"
+  dockerfile  = "../../../generated/centos-binary/glance-base/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openstack-base:2026.1" = "target:centos-binary-openstack-base"
+  }
+  tags      = ["kolla/centos-binary-glance-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-heat-base" {
+  description = "heat-base (centos-binary)"
+  context     = "docker/heat/heat-base"
+  dockerfile  = "../../../generated/centos-binary/heat-base/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openstack-base:2026.1" = "target:centos-binary-openstack-base"
+  }
+  tags      = ["kolla/centos-binary-heat-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "centos-binary"
   }
 }
@@ -1220,6 +5212,36 @@ target "centos-binary-horizon" {
   }
 }
 
+target "centos-binary-keystone-base" {
+  description = "keystone-base (centos-binary)"
+  context     = "docker/keystone/keystone-base"
+  dockerfile  = "../../../generated/centos-binary/keystone-base/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openstack-base:2026.1" = "target:centos-binary-openstack-base"
+  }
+  tags      = ["kolla/centos-binary-keystone-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-neutron-base" {
+  description = "neutron-base (centos-binary)"
+  context     = "docker/neutron/neutron-base"
+  dockerfile  = "../../../generated/centos-binary/neutron-base/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openstack-base:2026.1" = "target:centos-binary-openstack-base"
+  }
+  tags      = ["kolla/centos-binary-neutron-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
 target "centos-binary-nova-base" {
   description = "nova-base (centos-binary)"
   context     = "docker/nova/nova-base"
@@ -1231,6 +5253,291 @@ target "centos-binary-nova-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-openvswitch-db-server" {
+  description = "openvswitch-db-server (centos-binary)"
+  context     = "docker/openvswitch/openvswitch-db-server"
+  dockerfile  = "../../../generated/centos-binary/openvswitch-db-server/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openvswitch-base:2026.1" = "target:centos-binary-openvswitch-base"
+  }
+  tags      = ["kolla/centos-binary-openvswitch-db-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-openvswitch-vswitchd" {
+  description = "openvswitch-vswitchd (centos-binary)"
+  context     = "docker/openvswitch/openvswitch-vswitchd"
+  dockerfile  = "../../../generated/centos-binary/openvswitch-vswitchd/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openvswitch-base:2026.1" = "target:centos-binary-openvswitch-base"
+  }
+  tags      = ["kolla/centos-binary-openvswitch-vswitchd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-placement-base" {
+  description = "placement-base (centos-binary)"
+  context     = "docker/placement/placement-base"
+  dockerfile  = "../../../generated/centos-binary/placement-base/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-openstack-base:2026.1" = "target:centos-binary-openstack-base"
+  }
+  tags      = ["kolla/centos-binary-placement-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-cinder-api" {
+  description = "cinder-api (centos-binary)"
+  context     = "docker/cinder/cinder-api"
+  dockerfile  = "../../../generated/centos-binary/cinder-api/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-cinder-base:2026.1" = "target:centos-binary-cinder-base"
+  }
+  tags      = ["kolla/centos-binary-cinder-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-cinder-backup" {
+  description = "cinder-backup (centos-binary)"
+  context     = "docker/cinder/cinder-backup"
+  dockerfile  = "../../../generated/centos-binary/cinder-backup/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-cinder-base:2026.1" = "target:centos-binary-cinder-base"
+  }
+  tags      = ["kolla/centos-binary-cinder-backup:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-cinder-scheduler" {
+  description = "cinder-scheduler (centos-binary)"
+  context     = "docker/cinder/cinder-scheduler"
+  dockerfile  = "../../../generated/centos-binary/cinder-scheduler/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-cinder-base:2026.1" = "target:centos-binary-cinder-base"
+  }
+  tags      = ["kolla/centos-binary-cinder-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-cinder-volume" {
+  description = "cinder-volume (centos-binary)"
+  context     = "docker/cinder/cinder-volume"
+  dockerfile  = "../../../generated/centos-binary/cinder-volume/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-cinder-base:2026.1" = "target:centos-binary-cinder-base"
+  }
+  tags      = ["kolla/centos-binary-cinder-volume:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-glance-api" {
+  description = "glance-api (centos-binary)"
+  context     = "docker/glance/glance-api"
+  dockerfile  = "../../../generated/centos-binary/glance-api/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-glance-base:2026.1" = "target:centos-binary-glance-base"
+  }
+  tags      = ["kolla/centos-binary-glance-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-heat-api" {
+  description = "heat-api (centos-binary)"
+  context     = "docker/heat/heat-api"
+  dockerfile  = "../../../generated/centos-binary/heat-api/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-heat-base:2026.1" = "target:centos-binary-heat-base"
+  }
+  tags      = ["kolla/centos-binary-heat-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-heat-api-cfn" {
+  description = "heat-api-cfn (centos-binary)"
+  context     = "docker/heat/heat-api-cfn"
+  dockerfile  = "../../../generated/centos-binary/heat-api-cfn/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-heat-base:2026.1" = "target:centos-binary-heat-base"
+  }
+  tags      = ["kolla/centos-binary-heat-api-cfn:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-heat-engine" {
+  description = "heat-engine (centos-binary)"
+  context     = "docker/heat/heat-engine"
+  dockerfile  = "../../../generated/centos-binary/heat-engine/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-heat-base:2026.1" = "target:centos-binary-heat-base"
+  }
+  tags      = ["kolla/centos-binary-heat-engine:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-keystone" {
+  description = "keystone (centos-binary)"
+  context     = "docker/keystone/keystone"
+  dockerfile  = "../../../generated/centos-binary/keystone/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-keystone-base:2026.1" = "target:centos-binary-keystone-base"
+  }
+  tags      = ["kolla/centos-binary-keystone:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-keystone-fernet" {
+  description = "keystone-fernet (centos-binary)"
+  context     = "docker/keystone/keystone-fernet"
+  dockerfile  = "../../../generated/centos-binary/keystone-fernet/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-keystone-base:2026.1" = "target:centos-binary-keystone-base"
+  }
+  tags      = ["kolla/centos-binary-keystone-fernet:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-keystone-ssh" {
+  description = "keystone-ssh (centos-binary)"
+  context     = "docker/keystone/keystone-ssh"
+  dockerfile  = "../../../generated/centos-binary/keystone-ssh/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-keystone-base:2026.1" = "target:centos-binary-keystone-base"
+  }
+  tags      = ["kolla/centos-binary-keystone-ssh:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-neutron-dhcp-agent" {
+  description = "neutron-dhcp-agent (centos-binary)"
+  context     = "docker/neutron/neutron-dhcp-agent"
+  dockerfile  = "../../../generated/centos-binary/neutron-dhcp-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-neutron-base:2026.1" = "target:centos-binary-neutron-base"
+  }
+  tags      = ["kolla/centos-binary-neutron-dhcp-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-neutron-l3-agent" {
+  description = "neutron-l3-agent (centos-binary)"
+  context     = "docker/neutron/neutron-l3-agent"
+  dockerfile  = "../../../generated/centos-binary/neutron-l3-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-neutron-base:2026.1" = "target:centos-binary-neutron-base"
+  }
+  tags      = ["kolla/centos-binary-neutron-l3-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-neutron-metadata-agent" {
+  description = "neutron-metadata-agent (centos-binary)"
+  context     = "docker/neutron/neutron-metadata-agent"
+  dockerfile  = "../../../generated/centos-binary/neutron-metadata-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-neutron-base:2026.1" = "target:centos-binary-neutron-base"
+  }
+  tags      = ["kolla/centos-binary-neutron-metadata-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-neutron-openvswitch-agent" {
+  description = "neutron-openvswitch-agent (centos-binary)"
+  context     = "docker/neutron/neutron-openvswitch-agent"
+  dockerfile  = "../../../generated/centos-binary/neutron-openvswitch-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-neutron-base:2026.1" = "target:centos-binary-neutron-base"
+  }
+  tags      = ["kolla/centos-binary-neutron-openvswitch-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-neutron-server" {
+  description = "neutron-server (centos-binary)"
+  context     = "docker/neutron/neutron-server"
+  dockerfile  = "../../../generated/centos-binary/neutron-server/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-neutron-base:2026.1" = "target:centos-binary-neutron-base"
+  }
+  tags      = ["kolla/centos-binary-neutron-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "centos-binary"
   }
 }
@@ -1250,32 +5557,77 @@ target "centos-binary-nova-api" {
   }
 }
 
-target "centos-binary-nova-compute-amd64" {
-  description = "nova-compute (centos-binary, amd64 only)"
+target "centos-binary-nova-compute" {
+  description = "nova-compute (centos-binary)"
   context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/centos-binary/nova-compute/Dockerfile.amd64"
+  dockerfile  = "../../../generated/centos-binary/nova-compute/Dockerfile"
   contexts = {
     "kolla/centos-binary-nova-base:2026.1" = "target:centos-binary-nova-base"
   }
-  tags      = ["kolla/centos-binary-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
+  tags      = ["kolla/centos-binary-nova-compute:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "centos-binary"
   }
 }
 
-target "centos-binary-nova-compute-arm64" {
-  description = "nova-compute (centos-binary, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/centos-binary/nova-compute/Dockerfile.arm64"
+target "centos-binary-nova-conductor" {
+  description = "nova-conductor (centos-binary)"
+  context     = "docker/nova/nova-conductor"
+  dockerfile  = "../../../generated/centos-binary/nova-conductor/Dockerfile"
   contexts = {
     "kolla/centos-binary-nova-base:2026.1" = "target:centos-binary-nova-base"
   }
-  tags      = ["kolla/centos-binary-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
+  tags      = ["kolla/centos-binary-nova-conductor:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-nova-novncproxy" {
+  description = "nova-novncproxy (centos-binary)"
+  context     = "docker/nova/nova-novncproxy"
+  dockerfile  = "../../../generated/centos-binary/nova-novncproxy/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-nova-base:2026.1" = "target:centos-binary-nova-base"
+  }
+  tags      = ["kolla/centos-binary-nova-novncproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-nova-scheduler" {
+  description = "nova-scheduler (centos-binary)"
+  context     = "docker/nova/nova-scheduler"
+  dockerfile  = "../../../generated/centos-binary/nova-scheduler/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-nova-base:2026.1" = "target:centos-binary-nova-base"
+  }
+  tags      = ["kolla/centos-binary-nova-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "centos-binary"
+  }
+}
+
+target "centos-binary-placement-api" {
+  description = "placement-api (centos-binary)"
+  context     = "docker/placement/placement-api"
+  dockerfile  = "../../../generated/centos-binary/placement-api/Dockerfile"
+  contexts = {
+    "kolla/centos-binary-placement-base:2026.1" = "target:centos-binary-placement-base"
+  }
+  tags      = ["kolla/centos-binary-placement-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "centos-binary"
   }
 }
@@ -1288,6 +5640,96 @@ target "centos-source-base" {
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-chrony" {
+  description = "chrony (centos-source)"
+  context     = "docker/chrony"
+  dockerfile  = "../../generated/centos-source/chrony/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-chrony:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-cron" {
+  description = "cron (centos-source)"
+  context     = "docker/cron"
+  dockerfile  = "../../generated/centos-source/cron/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-cron:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-fluentd" {
+  description = "fluentd (centos-source)"
+  context     = "docker/fluentd"
+  dockerfile  = "../../generated/centos-source/fluentd/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-fluentd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-haproxy" {
+  description = "haproxy (centos-source)"
+  context     = "docker/haproxy"
+  dockerfile  = "../../generated/centos-source/haproxy/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-haproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-keepalived" {
+  description = "keepalived (centos-source)"
+  context     = "docker/keepalived"
+  dockerfile  = "../../generated/centos-source/keepalived/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-keepalived:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-kolla-toolbox" {
+  description = "kolla-toolbox (centos-source)"
+  context     = "docker/kolla-toolbox"
+  dockerfile  = "../../generated/centos-source/kolla-toolbox/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-kolla-toolbox:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "centos-source"
   }
 }
@@ -1307,6 +5749,21 @@ target "centos-source-mariadb" {
   }
 }
 
+target "centos-source-memcached" {
+  description = "memcached (centos-source)"
+  context     = "docker/memcached"
+  dockerfile  = "../../generated/centos-source/memcached/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-memcached:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
 target "centos-source-openstack-base" {
   description = "openstack-base (centos-source)"
   context     = "docker/openstack-base"
@@ -1318,6 +5775,81 @@ target "centos-source-openstack-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-openvswitch-base" {
+  description = "openvswitch-base (centos-source)"
+  context     = "docker/openvswitch/openvswitch-base"
+  dockerfile  = "../../../generated/centos-source/openvswitch-base/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-openvswitch-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-rabbitmq" {
+  description = "rabbitmq (centos-source)"
+  context     = "docker/rabbitmq"
+  dockerfile  = "../../generated/centos-source/rabbitmq/Dockerfile"
+  contexts = {
+    "kolla/centos-source-base:2026.1" = "target:centos-source-base"
+  }
+  tags      = ["kolla/centos-source-rabbitmq:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-cinder-base" {
+  description = "cinder-base (centos-source)"
+  context     = "docker/cinder/cinder-base"
+  dockerfile  = "../../../generated/centos-source/cinder-base/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openstack-base:2026.1" = "target:centos-source-openstack-base"
+  }
+  tags      = ["kolla/centos-source-cinder-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-glance-base" {
+  description = "glance-base (centos-source)"
+  context     = "docker/glance/glance-base"
+  dockerfile  = "../../../generated/centos-source/glance-base/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openstack-base:2026.1" = "target:centos-source-openstack-base"
+  }
+  tags      = ["kolla/centos-source-glance-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-heat-base" {
+  description = "heat-base (centos-source)"
+  context     = "docker/heat/heat-base"
+  dockerfile  = "../../../generated/centos-source/heat-base/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openstack-base:2026.1" = "target:centos-source-openstack-base"
+  }
+  tags      = ["kolla/centos-source-heat-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "centos-source"
   }
 }
@@ -1337,6 +5869,36 @@ target "centos-source-horizon" {
   }
 }
 
+target "centos-source-keystone-base" {
+  description = "keystone-base (centos-source)"
+  context     = "docker/keystone/keystone-base"
+  dockerfile  = "../../../generated/centos-source/keystone-base/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openstack-base:2026.1" = "target:centos-source-openstack-base"
+  }
+  tags      = ["kolla/centos-source-keystone-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-neutron-base" {
+  description = "neutron-base (centos-source)"
+  context     = "docker/neutron/neutron-base"
+  dockerfile  = "../../../generated/centos-source/neutron-base/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openstack-base:2026.1" = "target:centos-source-openstack-base"
+  }
+  tags      = ["kolla/centos-source-neutron-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
 target "centos-source-nova-base" {
   description = "nova-base (centos-source)"
   context     = "docker/nova/nova-base"
@@ -1348,6 +5910,291 @@ target "centos-source-nova-base" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-openvswitch-db-server" {
+  description = "openvswitch-db-server (centos-source)"
+  context     = "docker/openvswitch/openvswitch-db-server"
+  dockerfile  = "../../../generated/centos-source/openvswitch-db-server/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openvswitch-base:2026.1" = "target:centos-source-openvswitch-base"
+  }
+  tags      = ["kolla/centos-source-openvswitch-db-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-openvswitch-vswitchd" {
+  description = "openvswitch-vswitchd (centos-source)"
+  context     = "docker/openvswitch/openvswitch-vswitchd"
+  dockerfile  = "../../../generated/centos-source/openvswitch-vswitchd/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openvswitch-base:2026.1" = "target:centos-source-openvswitch-base"
+  }
+  tags      = ["kolla/centos-source-openvswitch-vswitchd:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-placement-base" {
+  description = "placement-base (centos-source)"
+  context     = "docker/placement/placement-base"
+  dockerfile  = "../../../generated/centos-source/placement-base/Dockerfile"
+  contexts = {
+    "kolla/centos-source-openstack-base:2026.1" = "target:centos-source-openstack-base"
+  }
+  tags      = ["kolla/centos-source-placement-base:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-cinder-api" {
+  description = "cinder-api (centos-source)"
+  context     = "docker/cinder/cinder-api"
+  dockerfile  = "../../../generated/centos-source/cinder-api/Dockerfile"
+  contexts = {
+    "kolla/centos-source-cinder-base:2026.1" = "target:centos-source-cinder-base"
+  }
+  tags      = ["kolla/centos-source-cinder-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-cinder-backup" {
+  description = "cinder-backup (centos-source)"
+  context     = "docker/cinder/cinder-backup"
+  dockerfile  = "../../../generated/centos-source/cinder-backup/Dockerfile"
+  contexts = {
+    "kolla/centos-source-cinder-base:2026.1" = "target:centos-source-cinder-base"
+  }
+  tags      = ["kolla/centos-source-cinder-backup:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-cinder-scheduler" {
+  description = "cinder-scheduler (centos-source)"
+  context     = "docker/cinder/cinder-scheduler"
+  dockerfile  = "../../../generated/centos-source/cinder-scheduler/Dockerfile"
+  contexts = {
+    "kolla/centos-source-cinder-base:2026.1" = "target:centos-source-cinder-base"
+  }
+  tags      = ["kolla/centos-source-cinder-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-cinder-volume" {
+  description = "cinder-volume (centos-source)"
+  context     = "docker/cinder/cinder-volume"
+  dockerfile  = "../../../generated/centos-source/cinder-volume/Dockerfile"
+  contexts = {
+    "kolla/centos-source-cinder-base:2026.1" = "target:centos-source-cinder-base"
+  }
+  tags      = ["kolla/centos-source-cinder-volume:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-glance-api" {
+  description = "glance-api (centos-source)"
+  context     = "docker/glance/glance-api"
+  dockerfile  = "../../../generated/centos-source/glance-api/Dockerfile"
+  contexts = {
+    "kolla/centos-source-glance-base:2026.1" = "target:centos-source-glance-base"
+  }
+  tags      = ["kolla/centos-source-glance-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-heat-api" {
+  description = "heat-api (centos-source)"
+  context     = "docker/heat/heat-api"
+  dockerfile  = "../../../generated/centos-source/heat-api/Dockerfile"
+  contexts = {
+    "kolla/centos-source-heat-base:2026.1" = "target:centos-source-heat-base"
+  }
+  tags      = ["kolla/centos-source-heat-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-heat-api-cfn" {
+  description = "heat-api-cfn (centos-source)"
+  context     = "docker/heat/heat-api-cfn"
+  dockerfile  = "../../../generated/centos-source/heat-api-cfn/Dockerfile"
+  contexts = {
+    "kolla/centos-source-heat-base:2026.1" = "target:centos-source-heat-base"
+  }
+  tags      = ["kolla/centos-source-heat-api-cfn:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-heat-engine" {
+  description = "heat-engine (centos-source)"
+  context     = "docker/heat/heat-engine"
+  dockerfile  = "../../../generated/centos-source/heat-engine/Dockerfile"
+  contexts = {
+    "kolla/centos-source-heat-base:2026.1" = "target:centos-source-heat-base"
+  }
+  tags      = ["kolla/centos-source-heat-engine:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-keystone" {
+  description = "keystone (centos-source)"
+  context     = "docker/keystone/keystone"
+  dockerfile  = "../../../generated/centos-source/keystone/Dockerfile"
+  contexts = {
+    "kolla/centos-source-keystone-base:2026.1" = "target:centos-source-keystone-base"
+  }
+  tags      = ["kolla/centos-source-keystone:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-keystone-fernet" {
+  description = "keystone-fernet (centos-source)"
+  context     = "docker/keystone/keystone-fernet"
+  dockerfile  = "../../../generated/centos-source/keystone-fernet/Dockerfile"
+  contexts = {
+    "kolla/centos-source-keystone-base:2026.1" = "target:centos-source-keystone-base"
+  }
+  tags      = ["kolla/centos-source-keystone-fernet:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-keystone-ssh" {
+  description = "keystone-ssh (centos-source)"
+  context     = "docker/keystone/keystone-ssh"
+  dockerfile  = "../../../generated/centos-source/keystone-ssh/Dockerfile"
+  contexts = {
+    "kolla/centos-source-keystone-base:2026.1" = "target:centos-source-keystone-base"
+  }
+  tags      = ["kolla/centos-source-keystone-ssh:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-neutron-dhcp-agent" {
+  description = "neutron-dhcp-agent (centos-source)"
+  context     = "docker/neutron/neutron-dhcp-agent"
+  dockerfile  = "../../../generated/centos-source/neutron-dhcp-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-source-neutron-base:2026.1" = "target:centos-source-neutron-base"
+  }
+  tags      = ["kolla/centos-source-neutron-dhcp-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-neutron-l3-agent" {
+  description = "neutron-l3-agent (centos-source)"
+  context     = "docker/neutron/neutron-l3-agent"
+  dockerfile  = "../../../generated/centos-source/neutron-l3-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-source-neutron-base:2026.1" = "target:centos-source-neutron-base"
+  }
+  tags      = ["kolla/centos-source-neutron-l3-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-neutron-metadata-agent" {
+  description = "neutron-metadata-agent (centos-source)"
+  context     = "docker/neutron/neutron-metadata-agent"
+  dockerfile  = "../../../generated/centos-source/neutron-metadata-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-source-neutron-base:2026.1" = "target:centos-source-neutron-base"
+  }
+  tags      = ["kolla/centos-source-neutron-metadata-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-neutron-openvswitch-agent" {
+  description = "neutron-openvswitch-agent (centos-source)"
+  context     = "docker/neutron/neutron-openvswitch-agent"
+  dockerfile  = "../../../generated/centos-source/neutron-openvswitch-agent/Dockerfile"
+  contexts = {
+    "kolla/centos-source-neutron-base:2026.1" = "target:centos-source-neutron-base"
+  }
+  tags      = ["kolla/centos-source-neutron-openvswitch-agent:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-neutron-server" {
+  description = "neutron-server (centos-source)"
+  context     = "docker/neutron/neutron-server"
+  dockerfile  = "../../../generated/centos-source/neutron-server/Dockerfile"
+  contexts = {
+    "kolla/centos-source-neutron-base:2026.1" = "target:centos-source-neutron-base"
+  }
+  tags      = ["kolla/centos-source-neutron-server:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "centos-source"
   }
 }
@@ -1367,32 +6214,77 @@ target "centos-source-nova-api" {
   }
 }
 
-target "centos-source-nova-compute-amd64" {
-  description = "nova-compute (centos-source, amd64 only)"
+target "centos-source-nova-compute" {
+  description = "nova-compute (centos-source)"
   context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/centos-source/nova-compute/Dockerfile.amd64"
+  dockerfile  = "../../../generated/centos-source/nova-compute/Dockerfile"
   contexts = {
     "kolla/centos-source-nova-base:2026.1" = "target:centos-source-nova-base"
   }
-  tags      = ["kolla/centos-source-nova-compute:2026.1-amd64"]
-  platforms = ["linux/amd64"]
+  tags      = ["kolla/centos-source-nova-compute:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "centos-source"
   }
 }
 
-target "centos-source-nova-compute-arm64" {
-  description = "nova-compute (centos-source, arm64 only)"
-  context     = "docker/nova/nova-compute"
-  dockerfile  = "../../../generated/centos-source/nova-compute/Dockerfile.arm64"
+target "centos-source-nova-conductor" {
+  description = "nova-conductor (centos-source)"
+  context     = "docker/nova/nova-conductor"
+  dockerfile  = "../../../generated/centos-source/nova-conductor/Dockerfile"
   contexts = {
     "kolla/centos-source-nova-base:2026.1" = "target:centos-source-nova-base"
   }
-  tags      = ["kolla/centos-source-nova-compute:2026.1-arm64"]
-  platforms = ["linux/arm64"]
+  tags      = ["kolla/centos-source-nova-conductor:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-nova-novncproxy" {
+  description = "nova-novncproxy (centos-source)"
+  context     = "docker/nova/nova-novncproxy"
+  dockerfile  = "../../../generated/centos-source/nova-novncproxy/Dockerfile"
+  contexts = {
+    "kolla/centos-source-nova-base:2026.1" = "target:centos-source-nova-base"
+  }
+  tags      = ["kolla/centos-source-nova-novncproxy:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-nova-scheduler" {
+  description = "nova-scheduler (centos-source)"
+  context     = "docker/nova/nova-scheduler"
+  dockerfile  = "../../../generated/centos-source/nova-scheduler/Dockerfile"
+  contexts = {
+    "kolla/centos-source-nova-base:2026.1" = "target:centos-source-nova-base"
+  }
+  tags      = ["kolla/centos-source-nova-scheduler:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "centos-source"
+  }
+}
+
+target "centos-source-placement-api" {
+  description = "placement-api (centos-source)"
+  context     = "docker/placement/placement-api"
+  dockerfile  = "../../../generated/centos-source/placement-api/Dockerfile"
+  contexts = {
+    "kolla/centos-source-placement-base:2026.1" = "target:centos-source-placement-base"
+  }
+  tags      = ["kolla/centos-source-placement-api:2026.1"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "centos-source"
   }
 }

@@ -1,5 +1,6 @@
 #!/bin/sh
-# The entrypoint of every image: copy the config in, run the image's hook, exec the service.
+# The entrypoint of every image (kolla_start): put the configuration in place (kolla_set_configs reads
+# config.json and writes /run_command), run the image's hook, then exec the service in place of this shell.
 set -eu
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -8,17 +9,16 @@ else
     sudo -E kolla_set_configs
 fi
 
-CMD=$(cat /run_command 2>/dev/null || true)
+CMD=$(cat /run_command)
+ARGS=""
 
-# extend_start.sh of the image, if any: it may bootstrap (KOLLA_BOOTSTRAP) and exit, or set CMD.
+# The image's extend_start.sh, if any: it may bootstrap (KOLLA_BOOTSTRAP set) and exit, change CMD, or set
+# ARGS, words appended to the command.
 if [ -f /usr/local/bin/kolla_extend_start ]; then
     . /usr/local/bin/kolla_extend_start
 fi
 
-if [ -z "$CMD" ]; then
-    echo "kolla_start: no command: write one in config_files/command" >&2
-    exit 1
-fi
-echo "Running command: $CMD"
-# Unquoted on purpose: the command line splits into words.
-exec $CMD
+echo "Running command: '${CMD}${ARGS:+ $ARGS}'"
+# Unquoted on purpose: the command line splits into words, as kolla's does.
+# shellcheck disable=SC2086
+exec ${CMD} ${ARGS}

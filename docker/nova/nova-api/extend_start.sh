@@ -1,4 +1,4 @@
-# Sourced by kolla_start. With KOLLA_BOOTSTRAP set, migrate the API databases and stop.
+# Sourced by kolla_start. With KOLLA_BOOTSTRAP set, migrate the API and cell databases and stop.
 if [ -n "${KOLLA_BOOTSTRAP:-}" ]; then
     nova-manage api_db sync
     nova-manage db sync

@@ -1,0 +1,3 @@
+# Sourced by kolla_start. sshd needs host keys and its privilege-separation directory.
+mkdir -p /run/sshd
+ssh-keygen -A
