@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // commander: flags → options, result → output and exit code. Nothing else.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { build } from './commands/build.js';
 import { check } from './commands/check.js';
 import { deps, DEPS_FORMATS, type DepsFormat } from './commands/deps.js';
 import { generate } from './commands/generate.js';
@@ -161,5 +162,76 @@ withCommonOptions(
     (regexes, flags) => deps(toCliOptions(regexes, flags), loadOptions(flags), flags.format ?? 'json'),
   ),
 );
+
+// kolla-gen build: the one command that runs docker; its summary is the result.
+interface BuildFlags extends Flags {
+  push?: boolean;
+  builder?: string;
+  set?: string[];
+  progress?: string;
+  metadataFile?: string;
+  provenance?: string;
+  cache?: boolean;
+  pull?: boolean;
+  print?: boolean;
+  list?: 'targets' | 'groups' | true;
+  summaryJsonFile?: string;
+  retries?: number;
+}
+
+withCommonOptions(
+  program
+    .command('build')
+    .argument('[regex...]', 'as for generate')
+    .description('generate, then docker buildx bake the selected images (and their parents); print what built, failed and was skipped')
+    .option('--push', 'push every selected image, then join the per-arch images of split images into multi-arch manifest lists')
+    .option('--builder <name>', 'the buildx builder to use (docker buildx ls)')
+    .option('--set <target.key=value>', 'override a bake target value, as bake --set; repeatable', repeat)
+    .option('--progress <type>', 'buildx progress output: auto, plain, tty')
+    .option('--metadata-file <file>', "write bake's build result metadata to this file")
+    .option('--provenance <value>', "bake --provenance (e.g. false, mode=max); default: buildx's")
+    .option('--no-cache', 'do not use the build cache')
+    .option('--pull', 'always pull external base images')
+    .option('--print', "print bake's definition of the build (JSON) and build nothing")
+    .addOption(new Option('--list [what]', 'list the targets or groups of the build and build nothing').choices(['targets', 'groups']))
+    .option('--summary-json-file <file>', 'also write the summary as JSON to this file')
+    .addOption(
+      new Option('--retries <n>', 'when a bake fails: times an image that failed alone is tried again (default 1)').argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number, 0 or more');
+        return n;
+      }),
+    ),
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const flags = cmd.opts<BuildFlags>();
+  const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
+  try {
+    const result = await build(toCliOptions(regexes, flags), loadOptions(flags), {
+      push: flags.push,
+      builder: flags.builder,
+      set: flags.set ?? [],
+      progress: flags.progress,
+      metadataFile: flags.metadataFile,
+      provenance: flags.provenance,
+      noCache: flags.cache === false,
+      pull: flags.pull,
+      print: flags.print,
+      list: flags.list === true ? 'targets' : flags.list,
+      summaryJsonFile: flags.summaryJsonFile,
+      retries: flags.retries,
+      log: flags.quiet ? undefined : (text) => process.stderr.write(text),
+      env: env(),
+    });
+    report(result, flags);
+  } catch (e) {
+    process.stderr.write(
+      `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${
+        e instanceof Error ? (e.stack ?? e.message) : String(e)
+      }\n`,
+    );
+    process.exit(2);
+  }
+});
 
 await program.parseAsync();

@@ -46,6 +46,16 @@ export const CODES = {
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
   KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
+  // building (kolla-gen build)
+  KG800: { title: 'docker CLI not found', hint: 'install the docker CLI (https://docs.docker.com/engine/install/) and put `docker` on PATH' },
+  KG801: { title: 'docker buildx plugin not found', hint: 'install buildx: the docker-buildx-plugin package (Docker\'s apt and yum repos), docker-buildx (Debian, Ubuntu), or a release from https://github.com/docker/buildx/releases saved as ~/.docker/cli-plugins/docker-buildx (chmod +x)' },
+  KG802: { title: 'builder cannot build or push this', hint: 'the docker driver builds several platforms and pushes manifest lists only with the containerd image store: turn it on ({"features":{"containerd-snapshotter":true}} in daemon.json), or use another builder: docker buildx create --name kolla --driver docker-container --bootstrap, then --builder kolla' },
+  KG803: { title: 'registry refused the push', hint: 'log in (docker login REGISTRY), check the registry of the refs (--registry, kolla-gen.yaml) and that it accepts pushes; a plain-HTTP registry other than localhost must be declared insecure to the builder (buildkitd.toml)' },
+  KG804: { title: 'image failed to build', hint: 'read its log above, then rebuild it alone with kolla-gen build \'^IMAGE$\'' },
+  KG805: { title: 'builder not found or not reachable', hint: 'check the builder name (docker buildx ls, --builder) and that the docker daemon runs (docker version)' },
+  KG806: { title: 'multi-arch manifest lists not made', hint: 'a split image\'s per-arch images are joined under one tag in a registry: build with --push to make the lists' },
+  KG807: { title: 'cannot make a multi-arch manifest list', hint: 'docker buildx imagetools create failed: check that every per-arch tag was pushed and that you may push to the registry' },
+  KG808: { title: 'cannot write a build result file', hint: 'check the path and permissions of --summary-json-file and --metadata-file' },
 } as const;
 
 export type DiagnosticCode = keyof typeof CODES;

@@ -1,0 +1,220 @@
+// kolla-gen build: generate, then one `docker buildx bake` of the selected targets; on failure, smaller bakes to learn
+// which image failed; after a push, the manifest lists of split images; at the end, kolla-build's summary.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  bakeArgs,
+  classifyBakeFailure,
+  imagetoolsArgs,
+  isolateFailures,
+  manifestLists,
+  needsMultiPlatform,
+  planTargets,
+  type BakeAttempt,
+  type BakeOptions,
+  type TargetOutcome,
+} from '../build-plan.js';
+import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../buildx.js';
+import type { CliOptions } from '../config/resolve.js';
+import { error, warning, type Diagnostic } from '../diagnostics.js';
+import type { LoadOptions } from '../load.js';
+import { outputFiles } from '../output.js';
+import type { Compiled } from '../pipeline.js';
+import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../summary.js';
+import { drift, isClean, writeOutput } from '../write.js';
+import { compileProject, failed, type CommandResult } from './run.js';
+
+export interface BuildOptions {
+  push?: boolean;
+  builder?: string;
+  set: string[];
+  progress?: string;
+  metadataFile?: string;
+  provenance?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  /** Dry runs: print bake's definition of the build, or list the targets or groups, and build nothing. */
+  print?: boolean;
+  list?: 'targets' | 'groups';
+  summaryJsonFile?: string;
+  /** How many times a target that failed alone is tried again before it counts as failed (kolla-build's --retries). */
+  retries?: number;
+  /** Where buildx's progress goes (stderr); undefined: nowhere (--quiet). */
+  log?: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+/** What generate does: write the output dir unless it is already up to date. */
+async function writeGenerated(compiled: Compiled, cwd: string): Promise<{ diagnostics: Diagnostic[]; changed: boolean }> {
+  const files = outputFiles(compiled);
+  const before = drift(compiled.config.output, files, cwd);
+  if (isClean(before)) return { diagnostics: [], changed: false };
+  return { diagnostics: await writeOutput(compiled.config.output, files, cwd), changed: true };
+}
+
+function listing(compiled: Compiled, what: 'targets' | 'groups'): CommandResult {
+  const rows =
+    what === 'groups'
+      ? compiled.bake.groups.map((g) => ({ name: g.name, description: g.description ?? '', targets: g.targets }))
+      : compiled.bake.targets.map((t) => ({ name: t.name, description: t.description ?? '', platforms: t.platforms }));
+  const width = Math.max(what.length - 1, ...rows.map((r) => r.name.length));
+  const header = `${(what === 'groups' ? 'GROUP' : 'TARGET').padEnd(width)}  DESCRIPTION`;
+  const text = [header, ...rows.map((r) => `${r.name.padEnd(width)}  ${r.description}`)].join('\n');
+  return { exitCode: 0, diagnostics: compiled.diagnostics, text, json: { [what]: rows }, listing: true };
+}
+
+function fatalDiagnostic(run: DockerRun): Diagnostic | undefined {
+  const failure = classifyBakeFailure(run.lines);
+  if (failure.kind === 'push') {
+    return error('KG803', `the registry refused the push${failure.refs.length ? ` of ${failure.refs.join(', ')}` : ''}: ${failure.line}`);
+  }
+  if (failure.kind === 'builder') return error('KG802', `the builder cannot build this: ${failure.line}`);
+  if (failure.kind === 'unreachable') return error('KG805', failure.line);
+  return undefined;
+}
+
+export async function build(cli: CliOptions, load: LoadOptions, options: BuildOptions): Promise<CommandResult> {
+  const { compiled, diagnostics } = await compileProject(cli, load);
+  if (!compiled) return failed(diagnostics);
+  const written = await writeGenerated(compiled, load.cwd);
+  diagnostics.push(...written.diagnostics);
+  if (written.diagnostics.length > 0) return failed(diagnostics);
+  if (options.list) return { ...listing(compiled, options.list), diagnostics };
+
+  const where: DockerEnv = { cwd: load.cwd, env: options.env };
+  const file = `${compiled.config.output}/docker-bake.json`;
+  const names = compiled.targets.map((t) => t.name);
+  const base: BakeOptions = {
+    file,
+    targets: names,
+    push: options.push,
+    builder: options.builder,
+    set: options.set,
+    progress: options.progress,
+    provenance: options.provenance,
+    noCache: options.noCache,
+    pull: options.pull,
+  };
+
+  const probe = await probeDocker(where, { builder: options.builder, cliOnly: options.print });
+  diagnostics.push(...probe.diagnostics);
+  if (probe.diagnostics.length > 0) return failed(diagnostics);
+
+  if (options.print) {
+    const run = await runDocker(bakeArgs({ ...base, print: true, progress: undefined }), where, { captureStdout: true });
+    if (run.exitCode !== 0) return failed([...diagnostics, error('KG804', `docker buildx bake --print failed: ${classifyBakeFailure(run.lines).line}`)]);
+    return { exitCode: 0, diagnostics, text: run.stdout.trimEnd(), json: JSON.parse(run.stdout) as unknown, listing: true };
+  }
+  if (names.length === 0) return { exitCode: 0, diagnostics, text: 'nothing to build' };
+
+  const builder = probe.builder;
+  if (builder?.driver === 'docker' && builder.containerdStore === false && needsMultiPlatform(compiled.targets, options.set)) {
+    diagnostics.push(
+      error('KG802', `builder ${builder.name} (the docker driver without the containerd image store) cannot build several platforms in one image`),
+    );
+    return failed(diagnostics);
+  }
+
+  const inherit = options.progress === 'tty';
+  const log = options.log;
+  let metadataParts: string[] = [];
+  const bake = async (targets: string[], metadataFile?: string): Promise<DockerRun> =>
+    runDocker(bakeArgs({ ...base, targets, metadataFile }), where, { inherit, onOutput: log });
+
+  const outcomes = new Map<string, TargetOutcome>();
+  const first = await bake(names, options.metadataFile);
+  if (first.exitCode === 0) {
+    for (const name of names) outcomes.set(name, { status: 'built' });
+  } else {
+    const fatal = fatalDiagnostic(first);
+    if (fatal) {
+      diagnostics.push(fatal);
+      for (const name of names) outcomes.set(name, { status: 'failed', reason: `not built: ${fatal.message}` });
+    } else {
+      log?.(`\nkolla-gen: the bake failed; building in smaller bakes to learn which image failed\n`);
+      const tmp = options.metadataFile !== undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-metadata-')) : undefined;
+      let call = 0;
+      const isolation = await isolateFailures(planTargets(compiled.targets), async (batch): Promise<BakeAttempt> => {
+        log?.(`\nkolla-gen: bake ${batch.join(' ')}\n`);
+        const part = tmp !== undefined ? path.join(tmp, `${call++}.json`) : undefined;
+        const run = await bake(batch, part);
+        if (part !== undefined && fs.existsSync(part)) metadataParts.push(part);
+        if (run.exitCode === 0) return { ok: true };
+        const d = fatalDiagnostic(run);
+        if (d) {
+          diagnostics.push(d);
+          return { ok: false, fatal: true, reason: d.message };
+        }
+        return { ok: false, reason: classifyBakeFailure(run.lines).line };
+      }, { retries: options.retries ?? 1 });
+      for (const [name, outcome] of isolation.outcomes) outcomes.set(name, outcome);
+      if (isolation.fatal) for (const name of names) if (!outcomes.has(name)) outcomes.set(name, { status: 'failed', reason: `not built: ${isolation.fatal.reason}` });
+      if (options.metadataFile !== undefined) {
+        diagnostics.push(...mergeMetadata(metadataParts, path.resolve(load.cwd, options.metadataFile)));
+        metadataParts = [];
+      }
+      if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  for (const t of compiled.targets) {
+    const o = outcomes.get(t.name);
+    if (o?.status === 'failed' && !o.reason.startsWith('not built:')) {
+      diagnostics.push(error('KG804', `${t.name} (${t.image}) failed to build: ${o.reason}`, { hint: `read its log above; rebuild it alone with: kolla-gen build '^${t.image}$'` }));
+    }
+  }
+
+  const lists = manifestLists(compiled.targets);
+  let listResults: ManifestListResult[];
+  if (!options.push) {
+    listResults = listNotMade(lists, 'built without --push');
+    if (lists.length > 0) {
+      diagnostics.push(
+        warning('KG806', `${lists.length} multi-arch manifest list${lists.length === 1 ? ' was' : 's were'} not made (no --push): ${lists.map((l) => l.ref).join(', ')}`),
+      );
+    }
+  } else {
+    listResults = [];
+    for (const list of lists) {
+      const missing = list.sources.filter((s) => outcomes.get(s.target)?.status !== 'built');
+      const sources = list.sources.map((s) => s.tag);
+      if (missing.length > 0) {
+        listResults.push({ ref: list.ref, image: list.image, variant: list.variant, sources, status: 'not made', reason: `${missing.map((s) => s.target).join(', ')} not built` });
+        continue;
+      }
+      const run = await runDocker(imagetoolsArgs(list, options.builder), where, { onOutput: log });
+      if (run.exitCode === 0) {
+        listResults.push({ ref: list.ref, image: list.image, variant: list.variant, sources, status: 'made' });
+      } else {
+        const reason = classifyBakeFailure(run.lines).line;
+        listResults.push({ ref: list.ref, image: list.image, variant: list.variant, sources, status: 'failed', reason });
+        diagnostics.push(error('KG807', `cannot make the manifest list ${list.ref} from ${sources.join(', ')}: ${reason}`));
+      }
+    }
+  }
+
+  const summary = summarizeBuild({ targets: compiled.targets, outcomes, manifest: compiled.manifest, lists: listResults, pushed: options.push === true });
+  if (options.summaryJsonFile !== undefined) {
+    try {
+      fs.writeFileSync(path.resolve(load.cwd, options.summaryJsonFile), `${JSON.stringify(summary, null, 2)}\n`);
+    } catch (e) {
+      diagnostics.push(error('KG808', `cannot write ${options.summaryJsonFile}: ${(e as Error).message}`));
+    }
+  }
+  const bad = buildFailed(summary) || diagnostics.some((d) => d.severity === 'error');
+  const generated = `${compiled.config.output}: ${written.changed ? 'written' : 'up to date'}`;
+  return { exitCode: bad ? 1 : 0, diagnostics, text: `${generated}\n${formatSummary(summary)}`, json: summary };
+}
+
+/** Each isolating bake wrote its own metadata: one file, as a single bake would have written it. */
+function mergeMetadata(parts: string[], dest: string): Diagnostic[] {
+  const merged: Record<string, unknown> = {};
+  try {
+    for (const part of parts) Object.assign(merged, JSON.parse(fs.readFileSync(part, 'utf8')) as Record<string, unknown>);
+    fs.writeFileSync(dest, `${JSON.stringify(merged, null, 2)}\n`);
+    return [];
+  } catch (e) {
+    return [error('KG808', `cannot write the metadata file ${dest}: ${(e as Error).message}`)];
+  }
+}

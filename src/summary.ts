@@ -1,0 +1,101 @@
+// The end of `kolla-gen build`: what was built, failed, skipped and unbuildable, per image, as kolla-build says it.
+import type { ManifestList, TargetOutcome } from './build-plan.js';
+import type { PlannedTarget } from './fold.js';
+import type { Manifest } from './manifest.js';
+import { familyId, type Arch } from './types.js';
+
+export interface SummaryEntry {
+  image: string;
+  /** `<base>[-<type>]`. */
+  variant: string;
+  target?: string;
+  /** Set for a split image's per-arch target, and for unbuildable entries. */
+  arch?: Arch;
+  tags?: string[];
+  platforms?: string[];
+  /** Why it failed, or why it was skipped. */
+  reason?: string;
+  /** The failed target a skipped one was waiting for. */
+  failedParent?: string;
+}
+
+export interface ManifestListResult {
+  ref: string;
+  image: string;
+  variant: string;
+  sources: string[];
+  status: 'made' | 'not made' | 'failed';
+  reason?: string;
+}
+
+export interface BuildSummary {
+  pushed: boolean;
+  built: SummaryEntry[];
+  failed: SummaryEntry[];
+  /** Never started: a parent failed (or `--skip-parents` skipped it). */
+  skipped: SummaryEntry[];
+  unbuildable: SummaryEntry[];
+  manifestLists: ManifestListResult[];
+}
+
+export interface SummaryInput {
+  targets: PlannedTarget[];
+  outcomes: Map<string, TargetOutcome>;
+  manifest: Manifest;
+  lists: ManifestListResult[];
+  pushed: boolean;
+}
+
+export function summarizeBuild(input: SummaryInput): BuildSummary {
+  const summary: BuildSummary = { pushed: input.pushed, built: [], failed: [], skipped: [], unbuildable: [], manifestLists: input.lists };
+  for (const t of input.targets) {
+    const entry: SummaryEntry = {
+      image: t.image,
+      variant: familyId(t.family),
+      target: t.name,
+      ...(t.arch !== undefined ? { arch: t.arch } : {}),
+      tags: t.tags,
+      platforms: t.arches.map((a) => `linux/${a}`),
+    };
+    const outcome = input.outcomes.get(t.name) ?? { status: 'failed', reason: 'not built' };
+    if (outcome.status === 'built') summary.built.push(entry);
+    else if (outcome.status === 'failed') summary.failed.push({ ...entry, reason: outcome.reason });
+    else summary.skipped.push({ ...entry, reason: `its parent ${outcome.parent} failed`, failedParent: outcome.parent });
+  }
+  for (const row of input.manifest.images) {
+    const variant = row.type === undefined ? row.base : `${row.base}-${row.type}`;
+    if (row.status === 'unbuildable') summary.unbuildable.push({ image: row.image, variant, arch: row.arch });
+    if (row.status === 'skipped') summary.skipped.push({ image: row.image, variant, arch: row.arch, reason: '--skip-parents' });
+  }
+  return summary;
+}
+
+export function buildFailed(summary: BuildSummary): boolean {
+  return summary.failed.length > 0 || summary.manifestLists.some((l) => l.status === 'failed');
+}
+
+function section(title: string, lines: string[]): string[] {
+  return lines.length === 0 ? [] : [`${title} (${lines.length}):`, ...lines.map((l) => `  ${l}`)];
+}
+
+const label = (e: SummaryEntry) => e.target ?? `${e.variant}-${e.image}${e.arch ? ` (${e.arch})` : ''}`;
+
+/** kolla-build's summary: the images that built, then those that failed, were skipped or are unbuildable. */
+export function formatSummary(summary: BuildSummary): string {
+  const lines = [
+    ...section('Built', summary.built.map((e) => `${label(e)}${summary.pushed && e.tags ? `: pushed ${e.tags.join(', ')}` : ''}`)),
+    ...section('Failed', summary.failed.map((e) => `${label(e)}: ${e.reason ?? 'failed'}`)),
+    ...section('Skipped', summary.skipped.map((e) => `${label(e)}: ${e.reason ?? 'skipped'}`)),
+    ...section('Unbuildable', summary.unbuildable.map(label)),
+    ...section(
+      'Manifest lists',
+      summary.manifestLists.map((l) => `${l.ref}: ${l.status}${l.reason ? ` (${l.reason})` : ''}${l.status === 'made' ? ` from ${l.sources.join(', ')}` : ''}`),
+    ),
+  ];
+  const counts = `${summary.built.length} built, ${summary.failed.length} failed, ${summary.skipped.length} skipped, ${summary.unbuildable.length} unbuildable`;
+  return [...lines, counts].join('\n');
+}
+
+export function listNotMade(lists: ManifestList[], reason: string): ManifestListResult[] {
+  return lists.map((l) => ({ ref: l.ref, image: l.image, variant: l.variant, sources: l.sources.map((s) => s.tag), status: 'not made', reason }));
+}

@@ -1,0 +1,446 @@
+// kolla-gen build without an engine: the pure parts (bake arguments, failure isolation, manifest lists, what a failed
+// bake says, the summary) in memory, and the command itself against a fake `docker` that plays buildx's answers.
+// The real thing, on a real engine, is test/e2e/build.test.ts.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bakeArgs,
+  classifyBakeFailure,
+  generations,
+  imagetoolsArgs,
+  isolateFailures,
+  manifestLists,
+  needsMultiPlatform,
+  planTargets,
+  type BakeAttempt,
+  type PlanTarget,
+} from '../src/build-plan.js';
+import { parseInspect } from '../src/buildx.js';
+import { compileProject } from '../src/commands/run.js';
+import { CODES } from '../src/diagnostics.js';
+import type { Compiled } from '../src/pipeline.js';
+import { formatSummary, summarizeBuild } from '../src/summary.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const TREE = path.join(ROOT, 'test', 'e2e', 'fixtures', 'tree');
+const temps: string[] = [];
+
+afterAll(() => {
+  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+let compiled: Compiled;
+beforeAll(async () => {
+  const result = await compileProject({ registry: 'localhost:5000' }, { cwd: TREE, env: {} });
+  if (!result.compiled) throw new Error(JSON.stringify(result.diagnostics));
+  compiled = result.compiled;
+});
+
+describe('bakeArgs', () => {
+  it.each([
+    [{ file: 'generated/docker-bake.json', targets: ['a', 'b'] }, ['buildx', 'bake', '-f', 'generated/docker-bake.json', 'a', 'b']],
+    [
+      { file: 'out/docker-bake.json', targets: ['a'], push: true, builder: 'k8s', provenance: 'false', set: ['*.platform=linux/arm64', 'a.args.X=1'], progress: 'plain', metadataFile: 'm.json' },
+      ['buildx', 'bake', '-f', 'out/docker-bake.json', '--builder', 'k8s', '--push', '--provenance=false', '--set', '*.platform=linux/arm64', '--set', 'a.args.X=1', '--progress', 'plain', '--metadata-file', 'm.json', 'a'],
+    ],
+    [{ file: 'f.json', targets: ['a'], print: true, noCache: true, pull: true }, ['buildx', 'bake', '-f', 'f.json', '--no-cache', '--pull', '--print', 'a']],
+  ])('%j', (options, expected) => {
+    expect(bakeArgs(options)).toEqual(expected);
+  });
+
+  it('names every selected target, parents included, so that parents are pushed too', () => {
+    const names = compiled.targets.map((t) => t.name);
+    expect(names).toContain('debian-base');
+    const args = bakeArgs({ file: 'generated/docker-bake.json', targets: names, push: true });
+    expect(args.filter((a) => a === '-f')).toHaveLength(1);
+    expect(args.slice(-names.length)).toEqual(names);
+  });
+});
+
+describe('generations', () => {
+  it('puts each target after every target it builds on', () => {
+    expect(generations(planTargets(compiled.targets))).toEqual([
+      ['debian-base'],
+      ['debian-archinfo-amd64', 'debian-archinfo-arm64', 'debian-runtime', 'debian-tools'],
+      ['debian-app', 'debian-archtool-amd64', 'debian-archtool-arm64', 'debian-service'],
+      ['debian-plugin', 'debian-worker'],
+    ]);
+  });
+});
+
+/** A fake bake that fails whenever one of `failing` is named, recording every call. */
+function fakeBake(failing: string[], fatal?: string) {
+  const calls: string[][] = [];
+  const bake = async (names: string[]): Promise<BakeAttempt> => {
+    calls.push(names);
+    if (fatal && names.includes(fatal)) return { ok: false, fatal: true, reason: 'push refused' };
+    const bad = names.find((n) => failing.includes(n));
+    return bad ? { ok: false, reason: `${bad} broke` } : { ok: true };
+  };
+  return { calls, bake };
+}
+
+describe('isolateFailures', () => {
+  it('finds the failed target, skips what is below it, and builds the rest', async () => {
+    const { calls, bake } = fakeBake(['debian-service']);
+    const result = await isolateFailures(planTargets(compiled.targets), bake);
+    const status = Object.fromEntries([...result.outcomes].map(([name, o]) => [name, o.status === 'skipped' ? `skipped (${o.parent})` : o.status]));
+    expect(status).toEqual({
+      'debian-base': 'built',
+      'debian-archinfo-amd64': 'built',
+      'debian-archinfo-arm64': 'built',
+      'debian-runtime': 'built',
+      'debian-tools': 'built',
+      'debian-app': 'built',
+      'debian-archtool-amd64': 'built',
+      'debian-archtool-arm64': 'built',
+      'debian-service': 'failed',
+      'debian-plugin': 'built',
+      'debian-worker': 'skipped (debian-service)',
+    });
+    expect(result.outcomes.get('debian-service')).toEqual({ status: 'failed', reason: 'debian-service broke' });
+    expect(result.fatal).toBeUndefined();
+    // never a call naming a target below a failure, and far fewer calls than one per target on the happy path
+    for (const call of calls) expect(call).not.toContain('debian-worker');
+    expect(result.calls).toBe(calls.length);
+    expect(calls.length).toBeLessThanOrEqual(8);
+  });
+
+  it('passes a skip down through several levels, naming the failed ancestor', async () => {
+    const targets: PlanTarget[] = [
+      { name: 'a', parents: [] },
+      { name: 'b', parents: ['a'] },
+      { name: 'c', parents: ['b'] },
+      { name: 'd', parents: [] },
+    ];
+    const { bake } = fakeBake(['a']);
+    const result = await isolateFailures(targets, bake);
+    expect(result.outcomes.get('a')?.status).toBe('failed');
+    expect(result.outcomes.get('b')).toEqual({ status: 'skipped', parent: 'a' });
+    expect(result.outcomes.get('c')).toEqual({ status: 'skipped', parent: 'a' });
+    expect(result.outcomes.get('d')).toEqual({ status: 'built' });
+  });
+
+  it('finds several failures of one generation', async () => {
+    const targets: PlanTarget[] = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, parents: [] }));
+    const { bake } = fakeBake(['b', 'e']);
+    const result = await isolateFailures(targets, bake);
+    expect([...result.outcomes].filter(([, o]) => o.status === 'failed').map(([n]) => n)).toEqual(['b', 'e']);
+    expect([...result.outcomes].filter(([, o]) => o.status === 'built').map(([n]) => n).sort()).toEqual(['a', 'c', 'd']);
+  });
+
+  it('tries a target that failed alone again before it counts as failed (--retries)', async () => {
+    const targets: PlanTarget[] = [{ name: 'a', parents: [] }, { name: 'b', parents: [] }];
+    let aFailures = 2;
+    const calls: string[][] = [];
+    const bake = async (names: string[]): Promise<BakeAttempt> => {
+      calls.push(names);
+      if (names.includes('a') && aFailures-- > 0) return { ok: false, reason: 'push cut off' };
+      return names.includes('b') ? { ok: false, reason: 'b broke' } : { ok: true };
+    };
+    const result = await isolateFailures(targets, bake, { retries: 1 });
+    expect(result.outcomes.get('a')).toEqual({ status: 'built' });
+    expect(result.outcomes.get('b')).toEqual({ status: 'failed', reason: 'b broke' });
+    expect(calls).toEqual([['a', 'b'], ['a'], ['a'], ['b'], ['b']]);
+  });
+
+  it('stops at a failure of the setup (a refused push), leaving the rest undecided', async () => {
+    const { calls, bake } = fakeBake([], 'debian-base');
+    const result = await isolateFailures(planTargets(compiled.targets), bake);
+    expect(result.fatal?.reason).toBe('push refused');
+    expect(calls).toEqual([['debian-base']]);
+    expect(result.outcomes.size).toBe(0);
+  });
+});
+
+describe('manifestLists', () => {
+  it('joins the per-arch tags of each split image under its ref', () => {
+    const lists = manifestLists(compiled.targets);
+    expect(lists.map((l) => [l.ref, l.sources.map((s) => s.tag)])).toEqual([
+      ['localhost:5000/e2e/archinfo:1', ['localhost:5000/e2e/archinfo:1-amd64', 'localhost:5000/e2e/archinfo:1-arm64']],
+      ['localhost:5000/e2e/archtool:1', ['localhost:5000/e2e/archtool:1-amd64', 'localhost:5000/e2e/archtool:1-arm64']],
+    ]);
+    expect(imagetoolsArgs(lists[0]!, 'k8s')).toEqual([
+      'buildx', 'imagetools', 'create', '--builder', 'k8s', '-t', 'localhost:5000/e2e/archinfo:1',
+      'localhost:5000/e2e/archinfo:1-amd64', 'localhost:5000/e2e/archinfo:1-arm64',
+    ]);
+  });
+
+  it('needs a multi-platform builder unless --set pins the platform', () => {
+    expect(needsMultiPlatform(compiled.targets, [])).toBe(true);
+    expect(needsMultiPlatform(compiled.targets, ['*.platform=linux/arm64'])).toBe(false);
+    expect(needsMultiPlatform(compiled.targets.filter((t) => t.arch !== undefined), [])).toBe(false);
+  });
+});
+
+describe('classifyBakeFailure', () => {
+  // Lines as buildx 0.13 prints them (seen on the e2e engine).
+  it.each([
+    {
+      lines: [
+        '#60 [debian-worker linux/amd64 2/3] RUN if [ -n "1" ]; then exit 3; fi',
+        '#60 ERROR: process "/bin/sh -c if [ -n \\"$KG_E2E_FAIL\\" ]; then exit 3; fi" did not complete successfully: exit code: 3',
+        '#58 CANCELED',
+        'ERROR: failed to solve: process "/bin/sh -c if [ -n \\"$KG_E2E_FAIL\\" ]; then exit 3; fi" did not complete successfully: exit code: 3',
+      ],
+      kind: 'build',
+      line: /^failed to solve: process .* exit code: 3$/,
+      refs: [],
+    },
+    {
+      lines: [
+        '#16 ERROR: failed to push 127.0.0.1:9/e2e/base:1: failed to do request: Head "https://127.0.0.1:9/v2/e2e/base/blobs/sha256:c0": dial tcp 127.0.0.1:9: connect: connection refused',
+        'ERROR: failed to solve: failed to push 127.0.0.1:9/e2e/base:1: failed to do request: dial tcp 127.0.0.1:9: connect: connection refused',
+      ],
+      kind: 'push',
+      line: /failed to push 127\.0\.0\.1:9\/e2e\/base:1/,
+      refs: ['127.0.0.1:9/e2e/base:1'],
+    },
+    {
+      lines: ['ERROR: failed to solve: failed to push registry.example/kolla/base:1: unexpected status from HEAD request: 401 Unauthorized'],
+      kind: 'push',
+      line: /401 Unauthorized/,
+      refs: ['registry.example/kolla/base:1'],
+    },
+    {
+      lines: ['ERROR: Multi-platform build is not supported for the docker driver.', 'Switch to a different driver, or turn on the containerd image store, and try again.'],
+      kind: 'builder',
+      line: /Multi-platform build is not supported/,
+      refs: [],
+    },
+    { lines: ['ERROR: no builder "k8s" found'], kind: 'unreachable', line: /no builder "k8s" found/, refs: [] },
+  ])('$kind: $line', ({ lines, kind, line, refs }) => {
+    const failure = classifyBakeFailure(lines);
+    expect(failure.kind).toBe(kind);
+    expect(failure.line).toMatch(line);
+    expect(failure.refs).toEqual(refs);
+  });
+});
+
+describe('parseInspect', () => {
+  it('reads the driver and the platforms of every node', () => {
+    const text = [
+      'Name:   kolla',
+      'Driver: docker-container',
+      '',
+      'Nodes:',
+      'Name:      kolla0',
+      'Endpoint:  unix:///var/run/docker.sock',
+      'Status:    running',
+      'Platforms: linux/amd64*, linux/amd64/v2, linux/386',
+      'Name:      kolla1',
+      'Platforms: linux/arm64*, linux/arm/v7',
+    ].join('\n');
+    expect(parseInspect(text)).toEqual({
+      name: 'kolla',
+      driver: 'docker-container',
+      platforms: ['linux/amd64', 'linux/amd64/v2', 'linux/386', 'linux/arm64', 'linux/arm/v7'],
+    });
+  });
+});
+
+describe('summary', () => {
+  it('says per image what built, failed, was skipped and is unbuildable', () => {
+    const outcomes = new Map(compiled.targets.map((t) => [t.name, { status: 'built' as const }]));
+    outcomes.set('debian-service', { status: 'failed', reason: 'exit code: 3' } as never);
+    outcomes.set('debian-worker', { status: 'skipped', parent: 'debian-service' } as never);
+    const manifest = {
+      ...compiled.manifest,
+      images: [...compiled.manifest.images, { image: 'x86-only', base: 'debian' as const, arch: 'arm64' as const, status: 'unbuildable' as const, context: 'docker/x86-only', parents: [] }],
+    };
+    const summary = summarizeBuild({ targets: compiled.targets, outcomes, manifest, lists: [], pushed: false });
+    expect(summary.failed.map((e) => [e.target, e.reason])).toEqual([['debian-service', 'exit code: 3']]);
+    expect(summary.skipped).toEqual([
+      expect.objectContaining({ image: 'worker', target: 'debian-worker', failedParent: 'debian-service', reason: 'its parent debian-service failed' }),
+    ]);
+    expect(summary.unbuildable).toEqual([{ image: 'x86-only', variant: 'debian', arch: 'arm64' }]);
+    expect(summary.built).toHaveLength(9);
+    const text = formatSummary(summary);
+    expect(text).toContain('Failed (1):\n  debian-service: exit code: 3');
+    expect(text).toContain('Skipped (1):\n  debian-worker: its parent debian-service failed');
+    expect(text).toContain('Unbuildable (1):\n  debian-x86-only (arm64)');
+    expect(text.split('\n').pop()).toBe('9 built, 1 failed, 1 skipped, 1 unbuildable');
+  });
+});
+
+// --- the command, against a fake docker ---------------------------------------------------------------------
+
+// Plays the docker CLI as buildx 0.13 answers. FAKE_LOG gets one line per call; FAKE_FAIL names targets whose build
+// fails; FAKE_PUSH_REFUSED makes every push fail; FAKE_NO_BUILDX, FAKE_DRIVER, FAKE_STORE, FAKE_NO_BUILDER shape the setup.
+const FAKE_DOCKER = `#!/bin/sh
+echo "$*" >> "$FAKE_LOG"
+case "$1 $2" in
+  "--version "*) echo "Docker version 26.1.5 (fake)" ;;
+  "buildx version")
+    if [ -n "$FAKE_NO_BUILDX" ]; then echo "docker: 'buildx' is not a docker command." >&2; echo "See 'docker --help'" >&2; exit 1; fi
+    echo "github.com/docker/buildx 0.13.1 fake" ;;
+  "buildx inspect")
+    if [ -n "$FAKE_NO_BUILDER" ]; then echo "ERROR: no builder \\"$3\\" found" >&2; exit 1; fi
+    printf 'Name:   default\\nDriver: %s\\n\\nNodes:\\nName:      default\\nStatus:    running\\nPlatforms: linux/amd64, linux/arm64\\n' "\${FAKE_DRIVER:-docker}" ;;
+  "info --format") echo "[[\\"driver-type\\",\\"\${FAKE_STORE:-io.containerd.snapshotter.v1}\\"]]" ;;
+  "buildx bake")
+    for arg in "$@"; do
+      case "$arg" in --print) echo '{"group":{},"target":{}}'; exit 0 ;; esac
+    done
+    echo "#1 [internal] load local bake definitions" >&2
+    if [ -n "$FAKE_PUSH_REFUSED" ]; then
+      echo "#9 ERROR: failed to push localhost:5000/e2e/base:1: unexpected status from HEAD request: 401 Unauthorized" >&2
+      echo "ERROR: failed to solve: failed to push localhost:5000/e2e/base:1: unexpected status from HEAD request: 401 Unauthorized" >&2
+      exit 1
+    fi
+    for arg in "$@"; do
+      for bad in $FAKE_FAIL; do
+        if [ "$arg" = "$bad" ]; then
+          echo "#7 [$arg 2/2] RUN false" >&2
+          echo "#7 ERROR: process \\"/bin/sh -c false\\" did not complete successfully: exit code: 1" >&2
+          echo "ERROR: failed to solve: process \\"/bin/sh -c false\\" did not complete successfully: exit code: 1" >&2
+          exit 1
+        fi
+      done
+    done
+    echo "#2 DONE 0.1s" >&2 ;;
+  "buildx imagetools") echo "#1 [internal] pushing $5" >&2 ;;
+  *) echo "fake docker: unexpected: $*" >&2; exit 1 ;;
+esac
+`;
+
+interface FakeRun {
+  exitCode?: number;
+  stdout: string;
+  stderr: string;
+  calls: string[];
+  json: { ok: boolean; diagnostics: { code: string; severity: string; message: string; hint: string }[]; result: unknown };
+}
+
+describe('kolla-gen build (fake docker)', () => {
+  let bin = '';
+  let project = '';
+  beforeAll(() => {
+    bin = tempDir('kolla-gen-fake-docker-');
+    fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 });
+    project = tempDir('kolla-gen-build-');
+    fs.cpSync(TREE, project, { recursive: true });
+  });
+
+  async function build(args: string[], env: Record<string, string> = {}, pathDir = bin): Promise<FakeRun> {
+    const log = path.join(tempDir('kolla-gen-fake-log-'), 'calls');
+    fs.writeFileSync(log, '');
+    const r = await execa(process.execPath, [CLI, 'build', '--registry', 'localhost:5000', '--json', ...args], {
+      cwd: project,
+      reject: false,
+      extendEnv: false,
+      env: { PATH: pathDir, FAKE_LOG: log, ...env },
+    });
+    const calls = fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, calls, json: JSON.parse(r.stdout) as FakeRun['json'] };
+  }
+  const codes = (r: FakeRun) => r.json.diagnostics.map((d) => `${d.severity}:${d.code}`);
+
+  it('generates, bakes every selected target in one call, then makes the manifest lists', async () => {
+    const r = await build(['--push', '--set', 'debian-app.args.X=1', '--provenance', 'false']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(fs.existsSync(path.join(project, 'generated', 'docker-bake.json'))).toBe(true);
+    const bakes = r.calls.filter((c) => c.startsWith('buildx bake'));
+    expect(bakes).toEqual([
+      `buildx bake -f generated/docker-bake.json --push --provenance=false --set debian-app.args.X=1 ${compiled.targets.map((t) => t.name).join(' ')}`,
+    ]);
+    expect(r.calls.filter((c) => c.startsWith('buildx imagetools'))).toEqual([
+      'buildx imagetools create -t localhost:5000/e2e/archinfo:1 localhost:5000/e2e/archinfo:1-amd64 localhost:5000/e2e/archinfo:1-arm64',
+      'buildx imagetools create -t localhost:5000/e2e/archtool:1 localhost:5000/e2e/archtool:1-amd64 localhost:5000/e2e/archtool:1-arm64',
+    ]);
+    const result = r.json.result as { built: unknown[]; manifestLists: { status: string }[] };
+    expect(result.built).toHaveLength(11);
+    expect(result.manifestLists.map((l) => l.status)).toEqual(['made', 'made']);
+    // buildx's progress is shown live, on stderr
+    expect(r.stderr).toContain('#1 [internal] load local bake definitions');
+  });
+
+  it('without --push, builds and warns that the manifest lists were not made (KG806)', async () => {
+    const r = await build([]);
+    expect(r.exitCode).toBe(0);
+    expect(codes(r)).toEqual(['warning:KG806']);
+    expect(r.json.diagnostics[0]?.message).toContain('localhost:5000/e2e/archinfo:1');
+    expect(r.calls.some((c) => c.startsWith('buildx imagetools'))).toBe(false);
+  });
+
+  it('names the failed image (KG804), skips the images below it, and still builds the others', async () => {
+    const file = path.join(tempDir('kolla-gen-summary-'), 'summary.json');
+    const r = await build(['--push', '--summary-json-file', file], { FAKE_FAIL: 'debian-service' });
+    expect(r.exitCode).toBe(1);
+    expect(codes(r)).toEqual(['error:KG804']);
+    expect(r.json.diagnostics[0]?.message).toMatch(/^debian-service \(service\) failed to build: failed to solve: .*exit code: 1$/);
+    const summary = JSON.parse(fs.readFileSync(file, 'utf8')) as { failed: { target: string }[]; skipped: { target: string; failedParent: string }[]; built: { target: string }[] };
+    expect(summary).toEqual(r.json.result);
+    expect(summary.failed.map((e) => e.target)).toEqual(['debian-service']);
+    expect(summary.skipped.map((e) => [e.target, e.failedParent])).toEqual([['debian-worker', 'debian-service']]);
+    expect(summary.built.map((e) => e.target)).toContain('debian-plugin');
+    expect(r.calls.filter((c) => c.startsWith('buildx bake') && c.includes('debian-worker'))).toHaveLength(1); // only the first, whole bake
+    expect(r.calls.filter((c) => c.startsWith('buildx imagetools'))).toHaveLength(2);
+  });
+
+  it('says the registry refused the push (KG803), without retrying every image', async () => {
+    const r = await build(['--push'], { FAKE_PUSH_REFUSED: '1' });
+    expect(r.exitCode).toBe(1);
+    expect(codes(r)).toEqual(['error:KG803']);
+    expect(r.json.diagnostics[0]?.message).toContain('localhost:5000/e2e/base:1');
+    expect(r.json.diagnostics[0]?.message).toContain('401 Unauthorized');
+    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toHaveLength(1);
+    expect(r.stdout).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it.each<{ code: string; env: Record<string, string>; path?: string; args?: string[]; message: RegExp }>([
+    { code: 'KG800', env: {}, path: '/nonexistent', message: /not on PATH/ },
+    { code: 'KG801', env: { FAKE_NO_BUILDX: '1' }, message: /no buildx plugin.*'buildx' is not a docker command/ },
+    { code: 'KG802', env: { FAKE_STORE: 'overlay2' }, message: /docker driver without the containerd image store/ },
+    { code: 'KG805', env: { FAKE_NO_BUILDER: '1' }, args: ['--builder', 'k8s'], message: /no builder "k8s" found/ },
+  ])('$code: a setup that cannot build is a diagnostic, not a stack trace', async ({ code, env, path: pathDir, args, message }) => {
+    const r = await build(['--push', ...(args ?? [])], env, pathDir);
+    expect(r.exitCode).toBe(1);
+    expect(codes(r)).toEqual([`error:${code}`]);
+    expect(r.json.diagnostics[0]?.message).toMatch(message);
+    expect(r.json.diagnostics[0]?.hint.length).toBeGreaterThan(20);
+    expect(r.calls.some((c) => c.startsWith('buildx bake'))).toBe(false);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  it('KG807: a manifest list that cannot be made fails the build', async () => {
+    // a docker whose imagetools fails: the fake, with its imagetools answer replaced
+    const broken = tempDir('kolla-gen-fake-docker-');
+    fs.writeFileSync(path.join(broken, 'docker'), FAKE_DOCKER.replace('"buildx imagetools") echo "#1 [internal] pushing $5" >&2 ;;', '"buildx imagetools") echo "ERROR: failed to push $5: 403 Forbidden" >&2; exit 1 ;;'), { mode: 0o755 });
+    const r = await build(['--push'], {}, broken);
+    expect(r.exitCode).toBe(1);
+    expect(codes(r)).toEqual(['error:KG807', 'error:KG807']);
+    expect(r.json.diagnostics[0]?.message).toContain('localhost:5000/e2e/archinfo:1');
+  });
+
+  it('KG808: a summary file that cannot be written', async () => {
+    const r = await build(['--summary-json-file', 'no/such/dir/summary.json']);
+    expect(r.exitCode).toBe(1);
+    expect(codes(r)).toContain('error:KG808');
+  });
+
+  it('--print prints bake\'s definition and builds nothing; --list lists without docker', async () => {
+    const print = await build(['--print']);
+    expect(print.exitCode).toBe(0);
+    expect(print.json.result).toEqual({ group: {}, target: {} });
+    expect(print.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([expect.stringMatching(/ --print debian-base /)]);
+    const list = await build(['--list', 'groups'], {}, '/nonexistent');
+    expect(list.exitCode).toBe(0);
+    expect((list.json.result as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual(['default', 'debian', 'arch-amd64', 'arch-arm64']);
+  });
+
+  it('covers every build code (KG800 and up)', () => {
+    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG806', 'KG807', 'KG808'];
+    expect(Object.keys(CODES).filter((c) => c >= 'KG800')).toEqual(tested);
+  });
+});
