@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { resolveConfig, type CliOptions, type SourceText } from './config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from './diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla-config.js';
-import { applyKollaCheckout, type KollaCheckout } from './presets/kolla.js';
+import type { KollaCheckout } from './presets/kolla.js';
 import { discover, type DockerDirListing } from './discover.js';
 import type { Project } from './pipeline.js';
 import type { TemplateSourceFile } from './render/index.js';
@@ -74,6 +74,7 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     const abs = path.resolve(cwd, dir);
     const pkg = [path.dirname(abs), path.join(path.dirname(abs), 'kolla')].find((p) => fs.existsSync(path.join(p, 'common', 'users.py')));
     if (!pkg) continue;
+    checkout.configPy = readOptional(path.join(pkg, 'common', 'config.py'));
     checkout.reposYaml = readOptional(path.join(pkg, 'template', 'repos.yaml'));
     checkout.usersPy = readOptional(path.join(pkg, 'common', 'users.py'));
     checkout.unbuildablePy = readOptional(path.join(pkg, 'image', 'unbuildable.py'));
@@ -133,16 +134,19 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   });
   if (hasErrors(diagnostics)) return { diagnostics };
 
-  const resolved = resolveConfig({ cli, config: configSource, varsFiles, env: options.env, kollaConfig });
+  const input = { cli, config: configSource, varsFiles, env: options.env, kollaConfig };
+  let resolved = resolveConfig(input);
+  if (resolved.config?.preset === 'kolla') {
+    // The preset's defaults are the checkout's own tables: resolve once to find the docker dirs, then with them.
+    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics);
+    if (hasErrors(diagnostics)) return { diagnostics };
+    resolved = resolveConfig({ ...input, kollaCheckout });
+  }
   diagnostics.push(...resolved.diagnostics);
   const config = resolved.config;
   if (!config) return { diagnostics };
   config.dockerDirs = config.dockerDirs.map((d) => relativeToCwd(cwd, d));
   config.output = relativeToCwd(cwd, config.output);
-  if (config.preset === 'kolla') {
-    applyKollaCheckout(config, readKollaCheckout(cwd, config.dockerDirs, kollaConfig?.reposYaml, diagnostics));
-    if (hasErrors(diagnostics)) return { diagnostics };
-  }
 
   const listings: DockerDirListing[] = [];
   for (const dir of config.dockerDirs) {

@@ -57,7 +57,7 @@ describe('--kolla-config', () => {
     expect(selected.map((row) => `${row.image} ${row.base} ${row.arch}`).sort()).toEqual(['base rocky arm64', 'mariadb-server rocky arm64']);
     expect(selected.find((row) => row.image === 'mariadb-server')?.tags).toEqual(['acme/mariadb-server:2025.2-rocky-10']);
     const base = read(dir, 'generated/rocky/base/Dockerfile');
-    expect(base).toContain('# release 2025.2 (Gazpacho), branch stable-2025.2 stable/2025.2');
+    expect(base).toContain('# release 2025.2 (Zebra), branch stable-2025.2 stable/2025.2');
     expect(base).toContain('--uid 61000 --gid 50002 mariadb');
     // The override's baseurl, and the distro-arch section of the checkout's repos.yaml still merged over it.
     expect(base).toContain("echo 'baseurl=https://db.internal.invalid/el' >>/etc/yum.repos.d/dbrepo.repo");

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { templateContext } from '../src/context.js';
 import {
-  applyKollaCheckout,
   debianPackageInstall,
   defaultKollaSettings,
   handleRepos,
   kollaUnbuildable,
+  parseKollaConfigPy,
   parseKollaUnbuildable,
   parseKollaUsers,
   rpmSetupLines,
@@ -116,7 +116,7 @@ describe("the checkout's tables", () => {
   it('reads unbuildable.py and turns its keys into rules; empty sets and impossible keys drop out', () => {
     const table = parseKollaUnbuildable("UNBUILDABLE_IMAGES = {\n  'aarch64': {\"a\"},  # x\n  'rocky+aarch64': {'b', 'c'},\n  'debian': {\n  },\n  'rocky+centos': {'d'},\n}\n");
     expect(table).toEqual({ aarch64: ['a'], 'rocky+aarch64': ['b', 'c'], 'rocky+centos': ['d'] });
-    expect(kollaUnbuildable(table)).toEqual([
+    expect(kollaUnbuildable(table ?? {})).toEqual([
       { key: 'aarch64', base: undefined, arch: 'arm64', images: ['a'] },
       { key: 'rocky+aarch64', base: 'rocky', arch: 'arm64', images: ['b', 'c'] },
     ]);
@@ -134,10 +134,9 @@ describe('the template context of --preset kolla', () => {
   const image = { name: 'keystone', rel: 'keystone', template: 'keystone/Dockerfile.j2', files: [] };
 
   it("has kolla-build's defaults: base images and tags, the tag format, the maintainer, release and branch", () => {
-    const { config } = resolveConfig({ cli: { preset: 'kolla' } });
+    const { config } = resolveConfig({ cli: { preset: 'kolla' }, kollaCheckout: { usersPy: "USERS = {'keystone-user': {'uid': 9, 'gid': 9}}", gitShortSha: 'abc1234' } });
     expect(config).toBeDefined();
     if (!config) return;
-    applyKollaCheckout(config, { usersPy: "USERS = {'keystone-user': {'uid': 9, 'gid': 9}}", gitShortSha: 'abc1234' });
     const ctx = templateContext(config, image, { base: 'debian', arch: 'arm64' });
     expect(ctx).toMatchObject({
       base_image: 'debian',
@@ -169,10 +168,48 @@ describe('the template context of --preset kolla', () => {
   });
 
   it('uses the checkout unbuildable table in place of the built-in one', () => {
-    const { config } = resolveConfig({ cli: { preset: 'kolla' } });
+    const { config } = resolveConfig({ cli: { preset: 'kolla' }, kollaCheckout: { unbuildablePy: "UNBUILDABLE_IMAGES = {'debian': {'x'}}" } });
+    expect(config?.unbuildable).toEqual([{ key: 'debian', base: 'debian', arch: undefined, images: ['x'] }]);
+  });
+
+  it("takes the release, codename, base images, distro names and profiles from the checkout's config.py", () => {
+    const configPy = [
+      "DEFAULT_BASE_TAGS = {",
+      "    'centos': {'name': 'c', 'tag': '1'},",
+      "    'debian': {'name': 'd', 'tag': '2'},  # a comment",
+      "    'rocky': {'name': 'r', 'tag': '3'},",
+      "    'ubuntu': {'name': 'u', 'tag': '4'},",
+      "}",
+      "DISTRO_PRETTY_NAME = {'centos': 'C', 'debian': 'D', 'rocky': 'R', 'ubuntu': 'U'}",
+      "",
+      "OPENSTACK_RELEASE = '2030.2'",
+      'OPENSTACK_RELEASE_CODENAME = "Yak"',
+      "_PROFILE_OPTS = [",
+      "    cfg.ListOpt('infra', default=['a', 'b'], help='x'),",
+      "    cfg.ListOpt('tiny',",
+      "                default=[",
+      "                    'c',",
+      "                ]),",
+      "]",
+    ].join('\n');
+    expect(parseKollaConfigPy(configPy)).toEqual({
+      release: '2030.2',
+      codename: 'Yak',
+      baseImages: { centos: { image: 'c', tag: '1' }, debian: { image: 'd', tag: '2' }, rocky: { image: 'r', tag: '3' }, ubuntu: { image: 'u', tag: '4' } },
+      distroPrettyNames: { centos: 'C', debian: 'D', rocky: 'R', ubuntu: 'U' },
+      profiles: { infra: ['a', 'b'], tiny: ['c'] },
+    });
+    const { config } = resolveConfig({ cli: { preset: 'kolla' }, kollaCheckout: { configPy } });
     if (!config) throw new Error('no config');
-    applyKollaCheckout(config, { unbuildablePy: "UNBUILDABLE_IMAGES = {'debian': {'x'}}" });
-    expect(config.unbuildable).toEqual([{ key: 'debian', base: 'debian', arch: undefined, images: ['x'] }]);
+    expect(templateContext(config, image, { base: 'rocky', arch: 'amd64' })).toMatchObject({
+      tag: '2030.2-rocky-3',
+      base_image: 'r',
+      supported_distro_name: 'R',
+      openstack_release: '2030.2',
+      openstack_branch_slashed: 'stable/2030.2',
+      openstack_release_codename: 'Yak',
+    });
+    expect(config.profiles).toEqual({ infra: ['a', 'b'], tiny: ['c'] });
   });
 
   it('adds nothing without the preset, and refuses an unknown one (KG110)', () => {

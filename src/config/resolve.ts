@@ -2,7 +2,7 @@
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { error, warning, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import type { KollaConfigValues } from '../kolla-config.js';
-import { PRESETS, kollaSettings, kollaUnbuildable, presetDefaults, type KollaSettings, type PresetName } from '../presets/kolla.js';
+import { PRESETS, kollaSettings, kollaTables, kollaUnbuildable, presetDefaults, type KollaCheckout, type KollaSettings, type PresetName } from '../presets/kolla.js';
 import { ARCHES, BASES, type Arch, type Base, type Family } from '../types.js';
 import { writtenConfigSchema, type WrittenConfig } from './schema.js';
 
@@ -98,6 +98,8 @@ export interface ResolveInput {
   env?: Record<string, string | undefined>;
   /** --kolla-config, already read (its values for the command line are merged into `cli` by the loader). */
   kollaConfig?: KollaConfigValues;
+  /** --preset kolla: what the loader read from the kolla checkout around the docker dirs. */
+  kollaCheckout?: KollaCheckout;
 }
 
 export interface ResolveResult {
@@ -281,7 +283,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     return { diagnostics };
   }
   const preset = presetName as PresetName | undefined;
-  const defaults = presetDefaults(preset, input.kollaConfig);
+  const defaults = presetDefaults(preset, input.kollaConfig, input.kollaCheckout);
 
   const bases = cli.bases?.length
     ? checkNames(cli.bases, BASES, 'base', diagnostics)
@@ -312,7 +314,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   const profiles = { ...defaults.profiles, ...input.kollaConfig?.profiles, ...written.profiles };
   const buildArgs = { ...stringify(written.build_args), ...parseBuildArgs(cli.buildArgs ?? [], diagnostics) };
   const vars = { ...(written.vars ?? {}), ...readVarsFiles(input.varsFiles ?? [], diagnostics) };
-  const unbuildable = [...(preset === 'kolla' ? kollaUnbuildable() : []), ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics)];
+  const unbuildable = [...(preset === 'kolla' ? kollaUnbuildable(kollaTables(input.kollaCheckout).unbuildable) : []), ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics)];
 
   const env: Record<string, string> = {};
   for (const name of cli.passEnv ?? []) {
@@ -355,7 +357,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   };
   if (preset) {
     config.preset = preset;
-    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig);
+    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout);
   }
   return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
 }

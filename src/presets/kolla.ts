@@ -38,7 +38,7 @@ export const KOLLA_PROFILES: Record<string, string[]> = {
   default: ['cron', 'kolla-toolbox', 'fluentd', 'glance', 'haproxy', 'heat', 'horizon', 'keepalived', 'keystone', 'mariadb', 'memcached', 'neutron', 'nova-', 'placement', 'proxysql', 'openvswitch', 'rabbitmq'],
 };
 
-/** kolla-build's unbuildable table, keyed by distro, arch or distro+arch (used when the checkout's own is not found). */
+/** kolla-build's unbuildable table, keyed by distro, arch or distro+arch (used when the checkout has none). */
 export const KOLLA_UNBUILDABLE: Record<string, string[]> = {
   aarch64: ['bifrost-base'],
   centos: ['collectd', 'hacluster-pcs', 'nova-spicehtml5proxy', 'ovsdpdk', 'tgtd'],
@@ -63,8 +63,6 @@ export interface KollaSettings {
   kollaVersion: string;
   /** By name without "-user": the checkout's table, then the kolla-build.conf `[<name>-user]` sections. */
   users: Record<string, KollaUser>;
-  /** The kolla-build.conf's [<name>-user] sections, applied over the checkout's table. */
-  userOverrides?: Record<string, Partial<KollaUser>>;
   /** The text of the tree's repos.yaml (kolla/template/repos.yaml), for handle_repos. */
   reposYaml?: string;
   /** The text of a repos.yaml override (kolla-build's repos_yaml option) and its path, as templates see it. */
@@ -76,13 +74,15 @@ export interface KollaSettings {
   patchesPath: string | null;
   distroPackageManager?: string;
   basePackageType?: string;
+  /** supported_distro_name: the PRETTY_NAME of /etc/os-release the base image checks, per base. */
+  distroPrettyNames: Record<Base, string>;
 }
 
-export function defaultKollaSettings(release = KOLLA_OPENSTACK_RELEASE): KollaSettings {
+export function defaultKollaSettings(release = KOLLA_OPENSTACK_RELEASE, codename = KOLLA_OPENSTACK_RELEASE_CODENAME): KollaSettings {
   const branch = `${release === 'master' ? '' : 'stable-'}${release}`;
   return {
     openstackRelease: release,
-    openstackReleaseCodename: KOLLA_OPENSTACK_RELEASE_CODENAME,
+    openstackReleaseCodename: codename,
     openstackBranch: branch,
     openstackBranchSlashed: branch.replaceAll('-', '/'),
     kollaVersion: '',
@@ -92,6 +92,7 @@ export function defaultKollaSettings(release = KOLLA_OPENSTACK_RELEASE): KollaSe
     cleanPackageCache: true,
     rpmSetup: [],
     patchesPath: null,
+    distroPrettyNames: { ...KOLLA_DISTRO_PRETTY_NAME },
   };
 }
 
@@ -121,21 +122,56 @@ export interface PresetDefaults {
   profiles?: Record<string, string[]>;
 }
 
-/** The defaults a preset puts under kolla-gen.yaml and the command line. */
-export function presetDefaults(preset: PresetName | undefined, conf?: KollaConfigValues): PresetDefaults {
-  if (preset !== 'kolla') return {};
+/** kolla-build's own tables: the checkout's (kolla/common/config.py, users.py, unbuildable.py), else built-in copies. */
+export interface KollaTables {
+  baseImages: Record<Base, BaseImage>;
+  distroPrettyNames: Record<Base, string>;
+  release: string;
+  codename: string;
+  profiles: Record<string, string[]>;
+  unbuildable: Record<string, string[]>;
+  users: Record<string, KollaUser>;
+}
+
+export function kollaTables(checkout: KollaCheckout = {}): KollaTables {
+  const fromConfig = checkout.configPy ? parseKollaConfigPy(checkout.configPy) : {};
   return {
-    baseImages: { ...KOLLA_BASE_IMAGES },
-    tag: kollaTag(conf?.openstackRelease || KOLLA_OPENSTACK_RELEASE),
-    maintainer: KOLLA_MAINTAINER,
-    profiles: structuredClone(KOLLA_PROFILES),
+    baseImages: { ...KOLLA_BASE_IMAGES, ...fromConfig.baseImages },
+    distroPrettyNames: { ...KOLLA_DISTRO_PRETTY_NAME, ...fromConfig.distroPrettyNames },
+    release: fromConfig.release ?? KOLLA_OPENSTACK_RELEASE,
+    codename: fromConfig.codename ?? KOLLA_OPENSTACK_RELEASE_CODENAME,
+    profiles: structuredClone(fromConfig.profiles ?? KOLLA_PROFILES),
+    unbuildable: structuredClone((checkout.unbuildablePy && parseKollaUnbuildable(checkout.unbuildablePy)) || KOLLA_UNBUILDABLE),
+    users: checkout.usersPy ? parseKollaUsers(checkout.usersPy) : {},
   };
 }
 
-/** The preset's settings from kolla-build's defaults and a kolla-build.conf; the checkout's tables come later. */
-export function kollaSettings(conf?: KollaConfigValues): KollaSettings {
-  const settings = defaultKollaSettings(conf?.openstackRelease || KOLLA_OPENSTACK_RELEASE);
+/** The defaults a preset puts under kolla-gen.yaml and the command line. */
+export function presetDefaults(preset: PresetName | undefined, conf?: KollaConfigValues, checkout?: KollaCheckout): PresetDefaults {
+  if (preset !== 'kolla') return {};
+  const tables = kollaTables(checkout);
+  return {
+    baseImages: tables.baseImages,
+    tag: kollaTag(conf?.openstackRelease || tables.release),
+    maintainer: KOLLA_MAINTAINER,
+    profiles: tables.profiles,
+  };
+}
+
+/** The preset's settings: kolla-build's defaults and the checkout's tables, under a kolla-build.conf's values. */
+export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout = {}): KollaSettings {
+  const tables = kollaTables(checkout);
+  const settings = defaultKollaSettings(conf?.openstackRelease || tables.release, tables.codename);
+  settings.distroPrettyNames = tables.distroPrettyNames;
+  settings.users = tables.users;
+  settings.reposYaml = checkout.reposYaml;
+  settings.reposOverride = checkout.reposOverride;
+  settings.kollaVersion = checkout.gitShortSha ?? '';
   if (!conf) return settings;
+  for (const [name, override] of Object.entries(conf.users)) {
+    const prior = settings.users[name];
+    settings.users[name] = { uid: override.uid ?? prior?.uid ?? null, gid: override.gid ?? prior?.gid ?? null, group: override.group ?? prior?.group ?? name };
+  }
   if (conf.openstackReleaseCodename) settings.openstackReleaseCodename = conf.openstackReleaseCodename;
   if (conf.openstackBranch) settings.openstackBranch = conf.openstackBranch;
   if (conf.openstackBranchSlashed) settings.openstackBranchSlashed = conf.openstackBranchSlashed;
@@ -146,7 +182,6 @@ export function kollaSettings(conf?: KollaConfigValues): KollaSettings {
   if (conf.basePackageType) settings.basePackageType = conf.basePackageType;
   if (conf.patchesPath) settings.patchesPath = conf.patchesPath;
   if (conf.rpmSetupConfig) settings.rpmSetup = rpmSetupLines(conf.rpmSetupConfig).lines;
-  settings.userOverrides = structuredClone(conf.users);
   return settings;
 }
 
@@ -156,7 +191,7 @@ const KOLLA_ARCHES: Record<string, Arch> = { x86_64: 'amd64', aarch64: 'arm64' }
  * kolla-build's unbuildable table as rules. A key is distro and arch names joined by "+" (kolla-build matches
  * `^(distro|arch)(\+(distro|arch))*$`); a key naming two distros or two arches can match no variant.
  */
-export function kollaUnbuildable(table: Record<string, string[]> = KOLLA_UNBUILDABLE): UnbuildableRule[] {
+export function kollaUnbuildable(table: Record<string, string[]>): UnbuildableRule[] {
   const rules: UnbuildableRule[] = [];
   for (const [key, images] of Object.entries(table)) {
     if (images.length === 0) continue;
@@ -176,6 +211,8 @@ export function kollaUnbuildable(table: Record<string, string[]> = KOLLA_UNBUILD
 
 /** What the loader found in the kolla checkout around the docker dir, as text. */
 export interface KollaCheckout {
+  /** kolla/common/config.py: base images, distro names, release and codename, profiles */
+  configPy?: string;
   /** kolla/template/repos.yaml */
   reposYaml?: string;
   /** kolla/common/users.py */
@@ -186,26 +223,6 @@ export interface KollaCheckout {
   gitShortSha?: string;
   /** The repos.yaml override the kolla-build.conf names (repos_yaml). */
   reposOverride?: { path: string; text: string };
-}
-
-/** Fills the preset's settings with the checkout's own tables: the users, the unbuildable table, repos.yaml, the version. */
-export function applyKollaCheckout(config: ResolvedConfig, checkout: KollaCheckout): void {
-  const settings = config.kolla;
-  if (!settings) return;
-  const users = checkout.usersPy ? parseKollaUsers(checkout.usersPy) : {};
-  for (const [name, override] of Object.entries(settings.userOverrides ?? {})) {
-    const prior = users[name];
-    users[name] = { uid: override.uid ?? prior?.uid ?? null, gid: override.gid ?? prior?.gid ?? null, group: override.group ?? prior?.group ?? name };
-  }
-  settings.users = users;
-  settings.reposYaml = checkout.reposYaml;
-  settings.reposOverride = checkout.reposOverride;
-  settings.kollaVersion = checkout.gitShortSha ?? settings.kollaVersion;
-  const table = checkout.unbuildablePy ? parseKollaUnbuildable(checkout.unbuildablePy) : undefined;
-  if (table) {
-    const builtin = new Set(kollaUnbuildable().map((r) => r.key));
-    config.unbuildable = [...kollaUnbuildable(table), ...config.unbuildable.filter((r) => r.location !== undefined || !builtin.has(r.key))];
-  }
 }
 
 // --- the checkout's own tables ------------------------------------------------------------------------------
@@ -226,6 +243,51 @@ export function parseKollaUsers(text: string): Record<string, KollaUser> {
     users[name] = { uid: Number(uid[1]), gid: Number(gid[1]), group: field('group')?.[2] ?? name };
   }
   return users;
+}
+
+/** The text inside the brackets of `NAME = {…}` (or `[…]`) at the start of a line: brackets nest; strings hold none. */
+function bracketed(code: string, name: string, open: string, close: string): string | undefined {
+  const start = new RegExp(`^${name}\\s*=\\s*\\${open}`, 'm').exec(code);
+  if (!start) return undefined;
+  let depth = 1;
+  for (let i = start.index + start[0].length; i < code.length; i++) {
+    if (code[i] === open) depth += 1;
+    else if (code[i] === close && --depth === 0) return code.slice(start.index + start[0].length, i);
+  }
+  return undefined;
+}
+
+/** The parts of kolla/common/config.py that are kolla-build's defaults; what cannot be read keeps the built-in value. */
+export function parseKollaConfigPy(text: string): Partial<KollaTables> {
+  const code = stripPyComments(text);
+  const out: Partial<KollaTables> = {};
+  const constant = (name: string) => new RegExp(`^${name}\\s*=\\s*['"]([^'"]*)['"]`, 'm').exec(code)?.[1];
+  out.release = constant('OPENSTACK_RELEASE');
+  out.codename = constant('OPENSTACK_RELEASE_CODENAME');
+  const dict = (name: string) => bracketed(code, name, '{', '}');
+  const tags = dict('DEFAULT_BASE_TAGS');
+  if (tags) {
+    const images: Partial<Record<Base, BaseImage>> = {};
+    for (const m of tags.matchAll(/['"](\w+)['"]\s*:\s*\{\s*['"]name['"]\s*:\s*['"]([^'"]+)['"]\s*,\s*['"]tag['"]\s*:\s*['"]([^'"]+)['"]\s*\}/g)) {
+      if ((BASES as readonly string[]).includes(m[1] ?? '')) images[m[1] as Base] = { image: m[2] ?? '', tag: m[3] ?? '' };
+    }
+    if (BASES.every((b) => images[b])) out.baseImages = images as Record<Base, BaseImage>;
+  }
+  const pretty = dict('DISTRO_PRETTY_NAME');
+  if (pretty) {
+    const names: Partial<Record<Base, string>> = {};
+    for (const m of pretty.matchAll(/['"](\w+)['"]\s*:\s*['"]([^'"]*)['"]/g)) if ((BASES as readonly string[]).includes(m[1] ?? '')) names[m[1] as Base] = m[2] ?? '';
+    if (BASES.every((b) => names[b] !== undefined)) out.distroPrettyNames = names as Record<Base, string>;
+  }
+  const profileOpts = bracketed(code, '_PROFILE_OPTS', '[', ']');
+  if (profileOpts) {
+    const profiles: Record<string, string[]> = {};
+    for (const m of profileOpts.matchAll(/ListOpt\(\s*['"]([\w-]+)['"]\s*,\s*default\s*=\s*\[([^\]]*)\]/g)) {
+      profiles[m[1] ?? ''] = [...(m[2] ?? '').matchAll(/['"]([^'"]+)['"]/g)].map((e) => e[1] ?? '');
+    }
+    if (Object.keys(profiles).length > 0) out.profiles = profiles;
+  }
+  return out;
 }
 
 /** kolla/image/unbuildable.py: `'<tag>': {"image", ...}` → the table. */
@@ -449,7 +511,7 @@ export function presetContext(config: ResolvedConfig, _image: Image, variant: Va
     use_dumb_init: settings.useDumbInit,
     base_package_type: type,
     docker_healthchecks: settings.dockerHealthchecks,
-    supported_distro_name: KOLLA_DISTRO_PRETTY_NAME[variant.base],
+    supported_distro_name: settings.distroPrettyNames[variant.base],
     openstack_release: settings.openstackRelease,
     openstack_release_codename: settings.openstackReleaseCodename,
     openstack_branch: settings.openstackBranch,
