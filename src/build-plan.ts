@@ -100,7 +100,7 @@ export interface Isolation {
  */
 export async function isolateFailures(
   targets: PlanTarget[],
-  bake: (names: string[]) => Promise<BakeAttempt>,
+  bake: (names: string[], retry?: number) => Promise<BakeAttempt>,
   options: { retries?: number } = {},
 ): Promise<Isolation> {
   const byName = new Map(targets.map((t) => [t.name, t]));
@@ -134,7 +134,7 @@ export async function isolateFailures(
       // cancelled first bake, a flaky mirror); a RUN that really fails costs one more run.
       for (let retry = 0; retry < (options.retries ?? 0); retry++) {
         calls++;
-        const again = await bake(batch);
+        const again = await bake(batch, retry + 1);
         if (again.fatal) {
           fatal = again;
           return;

@@ -385,6 +385,7 @@ describe('kolla-gen build (fake docker)', () => {
     expect(summary.skipped.map((e) => [e.target, e.failedParent])).toEqual([['debian-worker', 'debian-service']]);
     expect(summary.built.map((e) => e.target)).toContain('debian-plugin');
     expect(r.calls.filter((c) => c.startsWith('buildx bake') && c.includes('debian-worker'))).toHaveLength(1); // only the first, whole bake
+    expect(r.stderr).toContain('kolla-gen: bake debian-service (it failed alone: try 2)');
     expect(r.calls.filter((c) => c.startsWith('buildx imagetools'))).toHaveLength(2);
   });
 

@@ -135,8 +135,8 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
       log?.(`\nkolla-gen: the bake failed; building in smaller bakes to learn which image failed\n`);
       const tmp = options.metadataFile !== undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-metadata-')) : undefined;
       let call = 0;
-      const isolation = await isolateFailures(planTargets(compiled.targets), async (batch): Promise<BakeAttempt> => {
-        log?.(`\nkolla-gen: bake ${batch.join(' ')}\n`);
+      const isolation = await isolateFailures(planTargets(compiled.targets), async (batch, retry): Promise<BakeAttempt> => {
+        log?.(`\nkolla-gen: bake ${batch.join(' ')}${retry ? ` (it failed alone: try ${retry + 1})` : ''}\n`);
         const part = tmp !== undefined ? path.join(tmp, `${call++}.json`) : undefined;
         const run = await bake(batch, part);
         if (part !== undefined && fs.existsSync(part)) metadataParts.push(part);

@@ -224,7 +224,7 @@ describe('kolla-gen build on a real engine', () => {
     const e = engine!;
     await e.stop();
     expect(e.leftovers()).toEqual([]);
-    const check = await execa('bash', [fileURLToPath(new URL('./engine/teardown-check.sh', import.meta.url)), e.cacheDir], { reject: false, all: true });
+    const check = await execa('bash', [fileURLToPath(new URL('./engine/teardown-check.sh', import.meta.url)), e.cacheDir, e.tmpDir, e.bridge, e.binfmtEntry], { reject: false, all: true });
     expect(check.exitCode, String(check.all)).toBe(0);
     expect(existsSync(e.tmpDir)).toBe(false);
   });

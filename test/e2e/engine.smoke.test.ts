@@ -109,7 +109,7 @@ describe('e2e engine', () => {
     await e.stop();
     console.info(`[smoke] engine timings (ms): ${JSON.stringify(e.timings)}`);
     expect(e.leftovers()).toEqual([]);
-    const check = await execa('bash', [fileURLToPath(new URL('./engine/teardown-check.sh', import.meta.url)), e.cacheDir], { reject: false, all: true });
+    const check = await execa('bash', [fileURLToPath(new URL('./engine/teardown-check.sh', import.meta.url)), e.cacheDir, e.tmpDir, e.bridge, e.binfmtEntry], { reject: false, all: true });
     expect(check.exitCode, String(check.all)).toBe(0);
   });
 });

@@ -148,6 +148,20 @@ export function processesMentioning(needle: string): Array<{ pid: number; cmdlin
   return found;
 }
 
+/** Whether any dockerd or containerd runs on the machine (ours are stopped by the time this is asked). */
+function daemonsRunning(): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if ((comm === 'dockerd' || comm === 'containerd') && alive(Number(entry))) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
 /** Mount points at or under dir, deepest (last mounted) first. */
 export function mountsUnder(dir: string): string[] {
   const points = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -324,8 +338,11 @@ function teardownSync(state: State, ip: string): string[] {
     });
   }
   attempt('remove /run dirs dockerd created', () => {
+    // A dir that was there before may be another engine's, started alongside this one, which it left to us
+    // when it stopped first: once no dockerd or containerd runs at all, an empty one is nobody's.
+    const nobodyRuns = !daemonsRunning();
     for (const dir of HOST_RUN_DIRS) {
-      if (state.runDirsBefore.has(dir) || !existsSync(dir)) continue;
+      if ((state.runDirsBefore.has(dir) && !nobodyRuns) || !existsSync(dir)) continue;
       if (readdirSync(dir).length === 0) rmdirSync(dir);
     }
   });

@@ -4,11 +4,18 @@
 # binfmt entries kolla-gen-e2e-*. Run it when no engine should be running (after the e2e suite).
 #
 #   test/e2e/engine/teardown-check.sh [CACHE_DIR]
+#   test/e2e/engine/teardown-check.sh CACHE_DIR TEMP_DIR BRIDGE BINFMT_ENTRY   (only what that one engine made,
+#                                           so that engines of other test runs alongside do not count)
 set -uo pipefail
 
 CACHE=${1:-${KOLLA_GEN_E2E_CACHE:-/var/cache/kolla-gen-e2e}}
 TMP=${TMPDIR:-/tmp}
 TMP=${TMP%/}
+ONLY_TMP=${2:-}
+ONLY_BRIDGE=${3:-}
+ONLY_BINFMT=${4:-}
+TMP_GLOB="$TMP/kge2e-"
+[[ -n $ONLY_TMP ]] && TMP_GLOB=$ONLY_TMP
 left=()
 
 # processes: anything running from an engine's temp dir (dockerd, its containerd and shims, the registry), or a
@@ -19,7 +26,7 @@ for proc in /proc/[0-9]*; do
   cmdline=$(tr '\0' ' ' 2>/dev/null <"$proc/cmdline") || continue
   [[ -n $cmdline ]] || continue
   exe=$(readlink "$proc/exe" 2>/dev/null || true)
-  if [[ $cmdline == *"$TMP/kge2e-"* || $exe == "$CACHE"/* ]]; then
+  if [[ $cmdline == *"$TMP_GLOB"* || ( -z $ONLY_TMP && $exe == "$CACHE"/* ) ]]; then
     state=$(awk '{ sub(/^.*\) /, ""); print substr($0, 1, 1) }' "$proc/stat" 2>/dev/null)
     [[ $state == Z || $state == X || -z $state ]] && continue
     left+=("process $pid: $cmdline")
@@ -29,22 +36,22 @@ done
 # bridges
 while read -r name; do
   [[ -n $name ]] && left+=("bridge $name")
-done < <(ip -o link show type bridge 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep '^kge2e-' || true)
+done < <(ip -o link show type bridge 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep "^${ONLY_BRIDGE:-kge2e-}" || true)
 # and docker0, which the engine never creates
 ip link show docker0 >/dev/null 2>&1 && left+=("bridge docker0 (dockerd without -b?)")
 
 # binfmt entries
-for entry in /proc/sys/fs/binfmt_misc/kolla-gen-e2e-*; do
+for entry in /proc/sys/fs/binfmt_misc/${ONLY_BINFMT:-kolla-gen-e2e-*}; do
   [[ -e $entry ]] && left+=("binfmt entry ${entry##*/}")
 done
 
 # mounts under an engine's temp dir
 while read -r point; do
   [[ -n $point ]] && left+=("mount $point")
-done < <(awk -v p="$TMP/kge2e-" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
+done < <(awk -v p="$TMP_GLOB" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
 
 # temp dirs
-for dir in "$TMP"/kge2e-*; do
+for dir in "$TMP_GLOB"*; do
   [[ -e $dir ]] && left+=("temp dir $dir")
 done
 
