@@ -149,4 +149,16 @@ describe('overrides', () => {
     );
     expect(r.render('img/Dockerfile.j2', { image_name: 'my-img' })).toEqual({ ok: true, text: 'FROM base\n# o1\nRUN install a b c\nbase footer + o2' });
   });
+
+  it("drops a later file's extends line wherever it stands, as kolla-build does", () => {
+    const r = rendererFor(
+      {
+        'img/Dockerfile.j2': 'FROM base\n{% block footer %}{% endblock %}\n',
+        'o1.j2': '{% extends parent_template %}\n{% block footer %}o1{% endblock %}\n',
+        'o2.j2': '{# site overrides #}\n{% extends parent_template %}\n{% set unused = 1 %}\n',
+      },
+      ['o1.j2', 'o2.j2'],
+    );
+    expect(r.render('img/Dockerfile.j2', { image_name: 'img' })).toEqual({ ok: true, text: 'FROM base\no1' });
+  });
 });

@@ -103,9 +103,9 @@ function mergeOverrides(files: TemplateSourceFile[]): { source: string; where: (
     // Universal newlines first, as Python's text-mode read does.
     let text = file.source.replace(/\r\n?/g, '\n');
     if (i > 0) {
-      // Blank the first line (keep its newline) so each file's lines keep their numbers.
-      const nl = text.indexOf('\n');
-      text = nl < 0 ? '' : text.slice(nl);
+      // kolla-build blanks every `{% ... extends ... %}` line of a later file (keeping its newline, so each
+      // file's lines keep their numbers), wherever it stands.
+      text = text.replace(/[^\n]*\{%[^\n]*extends[^\n]*\n/g, '\n');
       merged += '\n';
     }
     segments.push({ start: merged.split('\n').length, file });
