@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
-# A Debian 12 (bookworm) base image's rootfs for the tree's real build (test/tree), made with debootstrap:
+# What the tree's real build (test/tree) needs besides the e2e engine:
 #
-#   test/tree/rootfs.sh CACHE_DIR      (root)  ->  CACHE_DIR/debian-12-rootfs.tar
+#   test/tree/rootfs.sh CACHE_DIR      (root)
 #
-# The mirror is the machine's own Debian source, read from /etc/apt at run time (no host name is written in
-# the repo). Idempotent: a cached run only checks that the tar is there. Installs debootstrap if it is missing.
+# - CACHE_DIR/debian-12-rootfs.tar: a Debian 12 (bookworm) base image's rootfs, made with debootstrap from the
+#   machine's own Debian source, read from /etc/apt at run time (no host name is written in the repo);
+#   installs debootstrap if it is missing;
+# - CACHE_DIR/tinyproxy/usr/bin/tinyproxy: bookworm's tinyproxy-bin (and tinyproxy, for its error pages),
+#   downloaded and unpacked with dpkg -x, not installed (installing would start a proxy service on the machine).
+# Idempotent: a cached run only checks that both are there.
 set -Eeuo pipefail
 umask 022
 CACHE=${1:?usage: rootfs.sh CACHE_DIR}
 OUT=$CACHE/debian-12-rootfs.tar
 log() { printf '[rootfs] %s\n' "$*"; }
 
+mkdir -p "$CACHE"
+
+PROXY=$CACHE/tinyproxy/usr/bin/tinyproxy
+if [ ! -x "$PROXY" ] || [ ! -f "$CACHE/tinyproxy/usr/share/tinyproxy/default.html" ]; then
+    log "downloading tinyproxy-bin"
+    dl=$(mktemp -d "$CACHE/download.XXXXXX")
+    (cd "$dl" && apt-get download -qq tinyproxy tinyproxy-bin >/dev/null 2>&1) \
+        || { apt-get update -qq && (cd "$dl" && apt-get download -qq tinyproxy tinyproxy-bin >/dev/null); }
+    rm -rf "$CACHE/tinyproxy"
+    for deb in "$dl"/*.deb; do dpkg -x "$deb" "$CACHE/tinyproxy"; done
+    rm -rf "$dl"
+    [ -x "$PROXY" ] || { echo "[rootfs] no $PROXY in tinyproxy-bin" >&2; exit 1; }
+fi
+
 if [ -s "$OUT" ]; then
-    log "cached: $OUT"
+    log "cached: $OUT, $PROXY"
     exit 0
 fi
-mkdir -p "$CACHE"
 
 if ! command -v debootstrap >/dev/null; then
     log "installing debootstrap"
