@@ -105,12 +105,26 @@ export function lookupName(scope: Scope, globals: Map<string, unknown>, name: st
 export type Native = (args: unknown[], kwargs: Dict) => unknown;
 
 /** A built-in function a template may call (range, dict, a filter's helper, super). */
+/** How Jinja2 prints its globals that are classes, not functions. */
+const GLOBAL_CLASSES: Record<string, string> = {
+  // Jinja2's sandbox prints range as '<function safe_range at 0x…>', an address no output should hold.
+  range: '<function safe_range>',
+  dict: "<class 'dict'>",
+  namespace: "<class 'jinja2.utils.Namespace'>",
+  cycler: "<class 'jinja2.utils.Cycler'>",
+  joiner: "<class 'jinja2.utils.Joiner'>",
+};
+
 export class PyFunction {
   readonly pyType = 'builtin_function_or_method';
   constructor(
     readonly name: string,
     readonly fn: Native,
   ) {}
+
+  pyStr(): string {
+    return GLOBAL_CLASSES[this.name] ?? `<function ${this.name}>`;
+  }
 }
 
 export class BoundMethod {
