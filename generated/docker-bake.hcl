@@ -186,7 +186,6 @@ group "default" {
     "rocky-binary-fluentd",
     "rocky-binary-haproxy",
     "rocky-binary-keepalived",
-    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
     "rocky-binary-memcached",
     "rocky-binary-openstack-base",
@@ -196,7 +195,6 @@ group "default" {
     "rocky-source-fluentd",
     "rocky-source-haproxy",
     "rocky-source-keepalived",
-    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
     "rocky-source-memcached",
     "rocky-source-openstack-base",
@@ -500,7 +498,6 @@ group "rocky-binary" {
     "rocky-binary-fluentd",
     "rocky-binary-haproxy",
     "rocky-binary-keepalived",
-    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
     "rocky-binary-memcached",
     "rocky-binary-openstack-base",
@@ -516,7 +513,6 @@ group "rocky-source" {
     "rocky-source-fluentd",
     "rocky-source-haproxy",
     "rocky-source-keepalived",
-    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
     "rocky-source-memcached",
     "rocky-source-openstack-base",
@@ -808,7 +804,6 @@ group "profile-all" {
     "rocky-binary-fluentd",
     "rocky-binary-haproxy",
     "rocky-binary-keepalived",
-    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
     "rocky-binary-memcached",
     "rocky-binary-openstack-base",
@@ -818,7 +813,6 @@ group "profile-all" {
     "rocky-source-fluentd",
     "rocky-source-haproxy",
     "rocky-source-keepalived",
-    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
     "rocky-source-memcached",
     "rocky-source-openstack-base",
@@ -1062,7 +1056,6 @@ group "profile-default" {
     "rocky-binary-fluentd",
     "rocky-binary-haproxy",
     "rocky-binary-keepalived",
-    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
     "rocky-binary-memcached",
     "rocky-binary-openstack-base",
@@ -1072,7 +1065,6 @@ group "profile-default" {
     "rocky-source-fluentd",
     "rocky-source-haproxy",
     "rocky-source-keepalived",
-    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
     "rocky-source-memcached",
     "rocky-source-openstack-base",
@@ -1222,7 +1214,6 @@ group "profile-infra" {
     "rocky-binary-fluentd",
     "rocky-binary-haproxy",
     "rocky-binary-keepalived",
-    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
     "rocky-binary-memcached",
     "rocky-binary-openstack-base",
@@ -1232,7 +1223,6 @@ group "profile-infra" {
     "rocky-source-fluentd",
     "rocky-source-haproxy",
     "rocky-source-keepalived",
-    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
     "rocky-source-memcached",
     "rocky-source-openstack-base",
@@ -1658,7 +1648,6 @@ group "arch-amd64" {
     "rocky-binary-fluentd",
     "rocky-binary-haproxy",
     "rocky-binary-keepalived",
-    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
     "rocky-binary-memcached",
     "rocky-binary-openstack-base",
@@ -1668,7 +1657,6 @@ group "arch-amd64" {
     "rocky-source-fluentd",
     "rocky-source-haproxy",
     "rocky-source-keepalived",
-    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
     "rocky-source-memcached",
     "rocky-source-openstack-base",
@@ -1948,7 +1936,6 @@ group "arch-arm64" {
     "rocky-binary-fluentd",
     "rocky-binary-haproxy",
     "rocky-binary-keepalived",
-    "rocky-binary-kolla-toolbox",
     "rocky-binary-mariadb",
     "rocky-binary-memcached",
     "rocky-binary-openstack-base",
@@ -1958,7 +1945,6 @@ group "arch-arm64" {
     "rocky-source-fluentd",
     "rocky-source-haproxy",
     "rocky-source-keepalived",
-    "rocky-source-kolla-toolbox",
     "rocky-source-mariadb",
     "rocky-source-memcached",
     "rocky-source-openstack-base",
@@ -4768,21 +4754,6 @@ target "rocky-binary-keepalived" {
   }
 }
 
-target "rocky-binary-kolla-toolbox" {
-  description = "kolla-toolbox (rocky-binary)"
-  context     = "docker/kolla-toolbox"
-  dockerfile  = "../../generated/rocky-binary/kolla-toolbox/Dockerfile"
-  contexts = {
-    "kolla/rocky-binary-base:2026.1" = "target:rocky-binary-base"
-  }
-  tags      = ["kolla/rocky-binary-kolla-toolbox:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
-    "kolla-gen.variant" = "rocky-binary"
-  }
-}
-
 target "rocky-binary-mariadb" {
   description = "mariadb (rocky-binary)"
   context     = "docker/mariadb"
@@ -4911,21 +4882,6 @@ target "rocky-source-keepalived" {
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
     "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "rocky-source"
-  }
-}
-
-target "rocky-source-kolla-toolbox" {
-  description = "kolla-toolbox (rocky-source)"
-  context     = "docker/kolla-toolbox"
-  dockerfile  = "../../generated/rocky-source/kolla-toolbox/Dockerfile"
-  contexts = {
-    "kolla/rocky-source-base:2026.1" = "target:rocky-source-base"
-  }
-  tags      = ["kolla/rocky-source-kolla-toolbox:2026.1"]
-  platforms = ["linux/amd64", "linux/arm64"]
-  labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "rocky-source"
   }
 }
