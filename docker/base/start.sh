@@ -3,10 +3,11 @@
 # config.json and writes /run_command), run the image's hook, then exec the service in place of this shell.
 set -eu
 
+# The full path: sudo looks commands up in its secure_path, which on Rocky and CentOS leaves out /usr/local/bin.
 if [ "$(id -u)" -eq 0 ]; then
-    kolla_set_configs
+    /usr/local/bin/kolla_set_configs
 else
-    sudo -E kolla_set_configs
+    sudo -E /usr/local/bin/kolla_set_configs
 fi
 
 CMD=$(cat /run_command)
