@@ -21,4 +21,13 @@ describe('renderParallel', () => {
     expect(parallel).toEqual(inProcess);
     expect(inProcess.length).toBeGreaterThan(1);
   });
+
+  it('uses workers only for large trees on 4 cores or more', async () => {
+    const dir = path.join(FIXTURES, 'basic');
+    const { project } = loadProject({ output: 'out' }, { cwd: dir, env: {} });
+    if (!project) throw new Error('fixture did not load');
+    const { workerCount } = await import('../src/render-parallel.js');
+    const large = { ...project, tree: { ...project.tree, images: Array.from({ length: 500 }, () => project.tree.images[0]!) } };
+    expect([workerCount(project, 8), workerCount(large, 2), workerCount(large, 4), workerCount(large, 16)]).toEqual([1, 1, 4, 4]);
+  });
 });
