@@ -30,9 +30,13 @@ export function imageRef(config: ResolvedConfig, imageName: string, family: Fami
   return `${namespaceWithRegistry(config)}/${imagePrefix(config, family)}${imageName}:${imageTag(config, family)}`;
 }
 
+/** The image's part of its target names: bake names keep only [a-zA-Z0-9_-] (bases, types and arches already do). */
+export function targetStem(imageName: string): string {
+  return imageName.replace(/[^a-zA-Z0-9_-]/g, '_');
+}
+
 export function targetName(imageName: string, family: Family, arch?: string): string {
-  const name = `${familyId(family)}-${imageName}${arch ? `-${arch}` : ''}`;
-  return name.replace(/[^a-zA-Z0-9_-]/g, '_');
+  return `${familyId(family)}-${targetStem(imageName)}${arch ? `-${arch}` : ''}`;
 }
 
 export function templateContext(config: ResolvedConfig, image: Image, variant: Variant): Record<string, unknown> {

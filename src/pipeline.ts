@@ -2,7 +2,7 @@
 import { assembleBake, memberKey } from './bake/assemble.js';
 import type { BakeFile } from './bake/model.js';
 import type { ResolvedConfig } from './config/resolve.js';
-import { imagePrefix, imageRef, imageTag, targetName } from './context.js';
+import { imagePrefix, imageRef, imageTag, targetStem } from './context.js';
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './diagnostics.js';
 import type { FromLine } from './dockerfile.js';
 import { foldFamily, type FamilyImage, type PlannedTarget } from './fold.js';
@@ -72,12 +72,12 @@ function checkTargetNames(tree: Tree): Diagnostic[] {
   const seen = new Map<string, Image>();
   const out: Diagnostic[] = [];
   for (const image of tree.images) {
-    const name = targetName(image.name, { base: 'ubuntu' });
+    const name = targetStem(image.name);
     const other = seen.get(name);
     if (other) {
       const file = (i: Image) => i.files.find((f) => f.rel === i.template)?.path ?? i.template;
       out.push(
-        error('KG702', `images "${other.name}" and "${image.name}" map to the same target names (${name.slice('ubuntu-'.length)})`, {
+        error('KG702', `images "${other.name}" and "${image.name}" map to the same target names (${name})`, {
           location: { file: file(image), line: 1, column: 1 },
           related: [{ message: `the other image`, location: { file: file(other), line: 1, column: 1 } }],
         }),
