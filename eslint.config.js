@@ -1,8 +1,8 @@
-// The core is pure: only the edges (cli, commands, load, write, buildx) touch the file system, processes or the console.
+// The core is pure: only the edges (cli, commands, load, write, buildx, registry) touch the file system, processes or the console.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load.ts', 'src/write.ts', 'src/buildx.ts'];
+const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load.ts', 'src/write.ts', 'src/buildx.ts', 'src/registry.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'generated/**', 'coverage/**', 'test/fixtures/**/expected/**'] },
