@@ -2046,8 +2046,9 @@ target "ubuntu-binary-base" {
   tags        = ["kolla/ubuntu-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:082311e139ba05e9c6be619673a4be33acc688255819aa88a159e5bfd510b134"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2061,8 +2062,9 @@ target "ubuntu-binary-chrony" {
   tags      = ["kolla/ubuntu-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:a94ddcae5aa3656ad83d1dcca38d65a64b2ec9ccdedd7fd56fae0b498a93d500"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2076,8 +2078,9 @@ target "ubuntu-binary-cron" {
   tags      = ["kolla/ubuntu-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:1a7c7d6f85314cd2798b9c4378862354462bd046202d85c9f650ba578acab32f"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2091,8 +2094,9 @@ target "ubuntu-binary-fluentd" {
   tags      = ["kolla/ubuntu-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:25d8a49acfd07f97ae21551308687cdceaebb7bf4a27f265fbed834e81cc0b5b"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2106,8 +2110,9 @@ target "ubuntu-binary-haproxy" {
   tags      = ["kolla/ubuntu-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:6e28fe6e526e5f2f3ad4b99aa9b46f6f1bc8eb7096611c1f44aeb88273b6ccaf"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2121,8 +2126,9 @@ target "ubuntu-binary-keepalived" {
   tags      = ["kolla/ubuntu-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:d7e4c50aece5cb64d837ff480207bf44d91a1e24c1a91230dc6f6e2389761d96"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2136,8 +2142,9 @@ target "ubuntu-binary-kolla-toolbox" {
   tags      = ["kolla/ubuntu-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:6ec417c0a123c451b900e2ed8ed99d6e2841cf37093c19d1dca1522079193c0c"
+    "kolla-gen.image"        = "kolla-toolbox"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2151,8 +2158,9 @@ target "ubuntu-binary-mariadb" {
   tags      = ["kolla/ubuntu-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:b98b4bed8defc42224db62302960eac9d4328e3774420ce43a83c59a49e57622"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2166,8 +2174,9 @@ target "ubuntu-binary-memcached" {
   tags      = ["kolla/ubuntu-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:92ad2fb678e963bea08c83a4b265ad31ee3ff207b9066e428b392f1611b81c24"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2181,8 +2190,9 @@ target "ubuntu-binary-openstack-base" {
   tags      = ["kolla/ubuntu-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:d990370d2bac500bc8e7942023c4e19674c17874a3a3f3c3c770434b37f40108"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2196,8 +2206,9 @@ target "ubuntu-binary-openvswitch-base" {
   tags      = ["kolla/ubuntu-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:be690c140d6e412964d8e3a6e049e2a1b2dbf34e7ab83eb2dd0ccccfbb4fc41b"
+    "kolla-gen.image"        = "openvswitch-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2211,8 +2222,9 @@ target "ubuntu-binary-rabbitmq" {
   tags      = ["kolla/ubuntu-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "rabbitmq"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:21208656a65ed55c08c0597517ff42d6e732ae25d49c642b111d1ee9e212f4b8"
+    "kolla-gen.image"        = "rabbitmq"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2226,8 +2238,9 @@ target "ubuntu-binary-cinder-base" {
   tags      = ["kolla/ubuntu-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:ba3cd0c2262ffe7b428a6e9766e5430e278d1a7cbf6b6c8aa7c91919afadc20f"
+    "kolla-gen.image"        = "cinder-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2241,8 +2254,9 @@ target "ubuntu-binary-glance-base" {
   tags      = ["kolla/ubuntu-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:2730b5d148b3a87589f348cbbdaebb054e1b86898463df41dd5f668a12d974fb"
+    "kolla-gen.image"        = "glance-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2256,8 +2270,9 @@ target "ubuntu-binary-heat-base" {
   tags      = ["kolla/ubuntu-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:69934e68ae930779f3ea09706b06eaf1bb67ad916bf545667deca6b88dcfcaf3"
+    "kolla-gen.image"        = "heat-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2271,8 +2286,9 @@ target "ubuntu-binary-horizon" {
   tags      = ["kolla/ubuntu-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:c8d09beb650aa2b8c5bbfba62b51c244dffbece7d8662b64807febaf4c29515a"
+    "kolla-gen.image"        = "horizon"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2286,8 +2302,9 @@ target "ubuntu-binary-keystone-base" {
   tags      = ["kolla/ubuntu-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:48363c2beedd1849d99c616083147437cee86b4db07303bcd946a0f242744999"
+    "kolla-gen.image"        = "keystone-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2301,8 +2318,9 @@ target "ubuntu-binary-neutron-base" {
   tags      = ["kolla/ubuntu-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:e3a715c71ecdb28ff30a97721fadde23b8527db8afacae20e7bc2dfd4aa027dc"
+    "kolla-gen.image"        = "neutron-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2316,8 +2334,9 @@ target "ubuntu-binary-nova-base" {
   tags      = ["kolla/ubuntu-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:878803f4a1b90551bb6f09f9bc26c040f129c1f112a834445b53ef280c1be162"
+    "kolla-gen.image"        = "nova-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2331,8 +2350,9 @@ target "ubuntu-binary-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-db-server"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:752214f1509aa7ad26e6eb1b79f3fd268037ff15baf3f3a8e6ef53e4b73d84d6"
+    "kolla-gen.image"        = "openvswitch-db-server"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2346,8 +2366,9 @@ target "ubuntu-binary-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-vswitchd"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:d968b902af8d79139afa7ab7a0f027210f3e6f09751fa53df8616ef3fd4bde31"
+    "kolla-gen.image"        = "openvswitch-vswitchd"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2361,8 +2382,9 @@ target "ubuntu-binary-placement-base" {
   tags      = ["kolla/ubuntu-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-base"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:5c4ff8bad3d21292f6a1fdd87260cbfebcde3bb50b6fb70e91f1bc178545b709"
+    "kolla-gen.image"        = "placement-base"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2376,8 +2398,9 @@ target "ubuntu-binary-cinder-api" {
   tags      = ["kolla/ubuntu-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-api"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:c0396d3944f3eb9aae007bc2739bce5824898c7606b6d8dd2f1cf5fb37e4e3ce"
+    "kolla-gen.image"        = "cinder-api"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2391,8 +2414,9 @@ target "ubuntu-binary-cinder-backup" {
   tags      = ["kolla/ubuntu-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-backup"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:fad0d95923fcf034b8f620da8276a93981b24756d1175217201975104f91c1b5"
+    "kolla-gen.image"        = "cinder-backup"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2406,8 +2430,9 @@ target "ubuntu-binary-cinder-scheduler" {
   tags      = ["kolla/ubuntu-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-scheduler"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:b030af08fef6fb6498c47f4193a938ecb0d48321136c5f4d1b75d64a8f3df9cc"
+    "kolla-gen.image"        = "cinder-scheduler"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2421,8 +2446,9 @@ target "ubuntu-binary-cinder-volume" {
   tags      = ["kolla/ubuntu-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-volume"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:ced7b263d55d1ec9ed8d6ec54f987430b1af0e47626b817c13593ae66fe74013"
+    "kolla-gen.image"        = "cinder-volume"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2436,8 +2462,9 @@ target "ubuntu-binary-glance-api" {
   tags      = ["kolla/ubuntu-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-api"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:8ad317a065c8f3ae7b9ffbcdcb523cdb719ed4c025a1879518bcd2338f30eb13"
+    "kolla-gen.image"        = "glance-api"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2451,8 +2478,9 @@ target "ubuntu-binary-heat-api" {
   tags      = ["kolla/ubuntu-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:5ef1752f81c303c709cf594001a1393d13085c742b56551c5a7d2b2c81dbc4a3"
+    "kolla-gen.image"        = "heat-api"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2466,8 +2494,9 @@ target "ubuntu-binary-heat-api-cfn" {
   tags      = ["kolla/ubuntu-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api-cfn"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:7550070102cbc88228c24f40eee46157ad786a3a3d07a659aad5201da0b7f803"
+    "kolla-gen.image"        = "heat-api-cfn"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2481,8 +2510,9 @@ target "ubuntu-binary-heat-engine" {
   tags      = ["kolla/ubuntu-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-engine"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:67c3efb285e6eea5a4d4d4a6208874ed58a16118c7cb3fd493133c1b5efda779"
+    "kolla-gen.image"        = "heat-engine"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2496,8 +2526,9 @@ target "ubuntu-binary-keystone" {
   tags      = ["kolla/ubuntu-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:e0a8b3578e39dd71657258ff6185263d00267070985c56e515a86ea0d8cc5c66"
+    "kolla-gen.image"        = "keystone"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2511,8 +2542,9 @@ target "ubuntu-binary-keystone-fernet" {
   tags      = ["kolla/ubuntu-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-fernet"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:85ac672afa3bfbfe8826f5270939a541a6b3af019f133f566785bbde3a0a390f"
+    "kolla-gen.image"        = "keystone-fernet"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2526,8 +2558,9 @@ target "ubuntu-binary-keystone-ssh" {
   tags      = ["kolla/ubuntu-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-ssh"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:5337dd8b51baa976b90cddb1d0471c6b5cae946e6045f79436671e3942c39652"
+    "kolla-gen.image"        = "keystone-ssh"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2541,8 +2574,9 @@ target "ubuntu-binary-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-dhcp-agent"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:e2048d0a82d8814dea5046f8b15ec481b1bfb52307c3e098f04fb60bd1a8297d"
+    "kolla-gen.image"        = "neutron-dhcp-agent"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2556,8 +2590,9 @@ target "ubuntu-binary-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-l3-agent"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:cb19a69ab3dc7c77a60fcf341583b2654c8375eb71b1d373c4f686da0ea06fc3"
+    "kolla-gen.image"        = "neutron-l3-agent"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2571,8 +2606,9 @@ target "ubuntu-binary-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-metadata-agent"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:f68de342f6ef80a5a19228143be3deb1570331e1891381892053f1a923685843"
+    "kolla-gen.image"        = "neutron-metadata-agent"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2586,8 +2622,9 @@ target "ubuntu-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-openvswitch-agent"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:e8b1a6e73cc495e4d2369660ed001ee829afab87b5002a183d995ecc052a2899"
+    "kolla-gen.image"        = "neutron-openvswitch-agent"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2601,8 +2638,9 @@ target "ubuntu-binary-neutron-server" {
   tags      = ["kolla/ubuntu-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-server"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:a25ecae9eb0fc30c5a74ac9d00c41355a9cb11fd5279605ea9312075b13d9ed1"
+    "kolla-gen.image"        = "neutron-server"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2616,8 +2654,9 @@ target "ubuntu-binary-nova-api" {
   tags      = ["kolla/ubuntu-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:9d503d6b4df89df628f80f1297aa32709d37f2659f5b00a21c8fe284f1f1d8c9"
+    "kolla-gen.image"        = "nova-api"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2631,8 +2670,9 @@ target "ubuntu-binary-nova-compute" {
   tags      = ["kolla/ubuntu-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:622c9c8e4f760100b28445ce9293316d206fce052f936218db84fa82f4e5ad39"
+    "kolla-gen.image"        = "nova-compute"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2646,8 +2686,9 @@ target "ubuntu-binary-nova-conductor" {
   tags      = ["kolla/ubuntu-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-conductor"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:162978c807b3d7449dd89498d2f38f3280080ceed712d69a8c52d0bf830b3bdf"
+    "kolla-gen.image"        = "nova-conductor"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2661,8 +2702,9 @@ target "ubuntu-binary-nova-novncproxy" {
   tags      = ["kolla/ubuntu-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-novncproxy"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:ef555a7fbfd4df41cb5fe89561186d6e7ffd3e2d7c3bdcebb544f8e3f69fa238"
+    "kolla-gen.image"        = "nova-novncproxy"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2676,8 +2718,9 @@ target "ubuntu-binary-nova-scheduler" {
   tags      = ["kolla/ubuntu-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-scheduler"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:9d1924879c13399063c0417fd7dbb56066b556c0bbad2c29a00815de509f1137"
+    "kolla-gen.image"        = "nova-scheduler"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2691,8 +2734,9 @@ target "ubuntu-binary-placement-api" {
   tags      = ["kolla/ubuntu-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-api"
-    "kolla-gen.variant" = "ubuntu-binary"
+    "kolla-gen.content-hash" = "sha256:ac280b20267274e1a7e52d843ee2256a042c9a44b4fd97346e85a815858b2459"
+    "kolla-gen.image"        = "placement-api"
+    "kolla-gen.variant"      = "ubuntu-binary"
   }
 }
 
@@ -2703,8 +2747,9 @@ target "ubuntu-source-base" {
   tags        = ["kolla/ubuntu-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:9caec89c54a7b60cf6112993480963a5179b0390246d758414e5338738a1b1f9"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2718,8 +2763,9 @@ target "ubuntu-source-chrony" {
   tags      = ["kolla/ubuntu-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:9ef50b47297abda3ebc9090cea0a83b058cd8b1a2f3d8392ab636c00f69a19ac"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2733,8 +2779,9 @@ target "ubuntu-source-cron" {
   tags      = ["kolla/ubuntu-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:ee93277b306985ebd8e686d9f0a9a4edfef79b8594dfcaa1fdf9b3b290735f0d"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2748,8 +2795,9 @@ target "ubuntu-source-fluentd" {
   tags      = ["kolla/ubuntu-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:79abc60141082a50366f2c23bbad8d30aabf196461c4cf2e7139aed047727c1c"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2763,8 +2811,9 @@ target "ubuntu-source-haproxy" {
   tags      = ["kolla/ubuntu-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:5028116651fcfa37d3bfeb225127d8b0692422e9b60997a75c60ff182115bd17"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2778,8 +2827,9 @@ target "ubuntu-source-keepalived" {
   tags      = ["kolla/ubuntu-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:bfd8757b91d89217009f20dae5e723c15491e48f7fec872bee07c84abe204054"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2793,8 +2843,9 @@ target "ubuntu-source-kolla-toolbox" {
   tags      = ["kolla/ubuntu-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:ac0e167ef464992da01b9dd78a7c6818b20aea0e2412adff0eb07dd1f8c3d8f5"
+    "kolla-gen.image"        = "kolla-toolbox"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2808,8 +2859,9 @@ target "ubuntu-source-mariadb" {
   tags      = ["kolla/ubuntu-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:5b3784d615839d00eafe91a533de193ac8302227ba53753618709c9c3ad49ae6"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2823,8 +2875,9 @@ target "ubuntu-source-memcached" {
   tags      = ["kolla/ubuntu-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:4f369f5dca7ac1b0965b1ff5fcc89811e1c8f3629d9e16f26750f3377db82e70"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2838,8 +2891,9 @@ target "ubuntu-source-openstack-base" {
   tags      = ["kolla/ubuntu-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:a8da37c3ea19cc75379a695a2cba61a1b0a667d329699165aec71948a07c379b"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2853,8 +2907,9 @@ target "ubuntu-source-openvswitch-base" {
   tags      = ["kolla/ubuntu-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:7a4529c0e60ed5e42ac80ed2da9392bf9c176e6f1fcdccbdd3768b2476ac73db"
+    "kolla-gen.image"        = "openvswitch-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2868,8 +2923,9 @@ target "ubuntu-source-rabbitmq" {
   tags      = ["kolla/ubuntu-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "rabbitmq"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:b5d0916a6b65841dbec0a2a0e8ccdce83dc4fc680c65555b91e335462f51fb27"
+    "kolla-gen.image"        = "rabbitmq"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2883,8 +2939,9 @@ target "ubuntu-source-cinder-base" {
   tags      = ["kolla/ubuntu-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:680929212c078595c42f752d73d0060f17ebea5d7f9864a591fde7eaa6cba14e"
+    "kolla-gen.image"        = "cinder-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2898,8 +2955,9 @@ target "ubuntu-source-glance-base" {
   tags      = ["kolla/ubuntu-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:dcad05317a9fd6fc3011133e43efe52d03911d046944b70aed38274266419543"
+    "kolla-gen.image"        = "glance-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2913,8 +2971,9 @@ target "ubuntu-source-heat-base" {
   tags      = ["kolla/ubuntu-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:774c39d6773bbe840e6d74a5e33e1244b739e0622d52cff6fb11e6f350efc949"
+    "kolla-gen.image"        = "heat-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2928,8 +2987,9 @@ target "ubuntu-source-horizon" {
   tags      = ["kolla/ubuntu-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:03a8aecfdd1ddc95f37600a6f9ea4be25ec746203b8b77c2958ead648d1b5783"
+    "kolla-gen.image"        = "horizon"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2943,8 +3003,9 @@ target "ubuntu-source-keystone-base" {
   tags      = ["kolla/ubuntu-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:1a8dcf654f049dd759b92ae16df9b884ef759fd0a59aec0682de61b904df4ead"
+    "kolla-gen.image"        = "keystone-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2958,8 +3019,9 @@ target "ubuntu-source-neutron-base" {
   tags      = ["kolla/ubuntu-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:01adf1f9679d17380c8868b1e6c6524021dc827c498c946208e2278d6960f124"
+    "kolla-gen.image"        = "neutron-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2973,8 +3035,9 @@ target "ubuntu-source-nova-base" {
   tags      = ["kolla/ubuntu-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:e5c5565e1e96436c44ea4ecb5789fe2b9d41c691381844cce56a55a7f672f398"
+    "kolla-gen.image"        = "nova-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -2988,8 +3051,9 @@ target "ubuntu-source-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-db-server"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:700321fbc849a4fb649d569f8c1b4b64dbd8916988524100226f39f7ea80958e"
+    "kolla-gen.image"        = "openvswitch-db-server"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3003,8 +3067,9 @@ target "ubuntu-source-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-vswitchd"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:c82fe61db1439395448bb604faaeee3aa6a608141e03465b634fce02c0f29f25"
+    "kolla-gen.image"        = "openvswitch-vswitchd"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3018,8 +3083,9 @@ target "ubuntu-source-placement-base" {
   tags      = ["kolla/ubuntu-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-base"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:1c122d90d592b11cfe7d1616efae6c688f3bf52e5e535e77794eddf58ff24611"
+    "kolla-gen.image"        = "placement-base"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3033,8 +3099,9 @@ target "ubuntu-source-cinder-api" {
   tags      = ["kolla/ubuntu-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-api"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:239d4be42d2e109539529c27312642f31bc382222836a21f310946c59125880d"
+    "kolla-gen.image"        = "cinder-api"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3048,8 +3115,9 @@ target "ubuntu-source-cinder-backup" {
   tags      = ["kolla/ubuntu-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-backup"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:1ee45eded807ce80c13de043b251b273f386d645c2bc08adb655805d67c378ca"
+    "kolla-gen.image"        = "cinder-backup"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3063,8 +3131,9 @@ target "ubuntu-source-cinder-scheduler" {
   tags      = ["kolla/ubuntu-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-scheduler"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:427dad6411c0ac4a9c182cc2cf4c7e84cc741a7669149c79a096e92db3506802"
+    "kolla-gen.image"        = "cinder-scheduler"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3078,8 +3147,9 @@ target "ubuntu-source-cinder-volume" {
   tags      = ["kolla/ubuntu-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-volume"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:3f2fa40b044424b5e3d3e9eb677989ef7f1713836b36f084a8db4da966f3c882"
+    "kolla-gen.image"        = "cinder-volume"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3093,8 +3163,9 @@ target "ubuntu-source-glance-api" {
   tags      = ["kolla/ubuntu-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-api"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:3ed8bf2bb47be6ad15a25a706f933555f20884af09acf50500b0e7bec9505487"
+    "kolla-gen.image"        = "glance-api"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3108,8 +3179,9 @@ target "ubuntu-source-heat-api" {
   tags      = ["kolla/ubuntu-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:3d9aed698084a63364f87c40a8899873e8be51ec265d57c13011b77c077c0bdd"
+    "kolla-gen.image"        = "heat-api"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3123,8 +3195,9 @@ target "ubuntu-source-heat-api-cfn" {
   tags      = ["kolla/ubuntu-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api-cfn"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:539ed17ba6303576cec262c0768ae8a96cf16916659d509239ca91723cd01a38"
+    "kolla-gen.image"        = "heat-api-cfn"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3138,8 +3211,9 @@ target "ubuntu-source-heat-engine" {
   tags      = ["kolla/ubuntu-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-engine"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:8f8efb6c80823a609c98eb19dbdc0fe8dc8f4173d8a405303ac3dcd574752030"
+    "kolla-gen.image"        = "heat-engine"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3153,8 +3227,9 @@ target "ubuntu-source-keystone" {
   tags      = ["kolla/ubuntu-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:dc1ba6eb3dce04904e2043de9a68b66991fd681440e62c1b9621269351b05dfd"
+    "kolla-gen.image"        = "keystone"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3168,8 +3243,9 @@ target "ubuntu-source-keystone-fernet" {
   tags      = ["kolla/ubuntu-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-fernet"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:d40e71905786022ad55bd324920adda3d84bce3ec608f64d4f5c99c5d7fa35a0"
+    "kolla-gen.image"        = "keystone-fernet"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3183,8 +3259,9 @@ target "ubuntu-source-keystone-ssh" {
   tags      = ["kolla/ubuntu-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-ssh"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:7fd4dd23887ed0085568c45cb29db911d9ec24c25e2ffbc7dd48b34c0f8bed58"
+    "kolla-gen.image"        = "keystone-ssh"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3198,8 +3275,9 @@ target "ubuntu-source-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-dhcp-agent"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:d5031f7761bb9b1c4fec21137d7183d1b35882cadc43d5de83660f3267f2d7bd"
+    "kolla-gen.image"        = "neutron-dhcp-agent"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3213,8 +3291,9 @@ target "ubuntu-source-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-l3-agent"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:c81d635ef1cab91c2784a6d1c24dc062e6da538881ee5c69735f0589440b241e"
+    "kolla-gen.image"        = "neutron-l3-agent"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3228,8 +3307,9 @@ target "ubuntu-source-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-metadata-agent"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:16999347e7a34420d0215e7a60b505567b93369222ec465715889fe87448873b"
+    "kolla-gen.image"        = "neutron-metadata-agent"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3243,8 +3323,9 @@ target "ubuntu-source-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-openvswitch-agent"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:7bd6eb1609f9ec038e44b1a549a65dd6bb63e81d12a3d6b0787b9ea724b68f02"
+    "kolla-gen.image"        = "neutron-openvswitch-agent"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3258,8 +3339,9 @@ target "ubuntu-source-neutron-server" {
   tags      = ["kolla/ubuntu-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-server"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:5dbffc07a87e1840501d85811418263310d389c035c43e02451df3084940bb1d"
+    "kolla-gen.image"        = "neutron-server"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3273,8 +3355,9 @@ target "ubuntu-source-nova-api" {
   tags      = ["kolla/ubuntu-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:ff391c698f72bf9e81404b01e4e7987a46598c85f4db6d2e1180eafbeaffc80c"
+    "kolla-gen.image"        = "nova-api"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3288,8 +3371,9 @@ target "ubuntu-source-nova-compute" {
   tags      = ["kolla/ubuntu-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:ae0cd25ac4770aee269c01308464f9e2867a62ced26e572bd9ece5bf1cf48dc4"
+    "kolla-gen.image"        = "nova-compute"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3303,8 +3387,9 @@ target "ubuntu-source-nova-conductor" {
   tags      = ["kolla/ubuntu-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-conductor"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:d9ecd0ef18708629d7ad25abba2c9c2f96f0335afa18ad3c3f055a24522fadb5"
+    "kolla-gen.image"        = "nova-conductor"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3318,8 +3403,9 @@ target "ubuntu-source-nova-novncproxy" {
   tags      = ["kolla/ubuntu-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-novncproxy"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:680839ad2beffaa25e39691c3d20f0c06296f8fac44a7e51738c08ce6713da86"
+    "kolla-gen.image"        = "nova-novncproxy"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3333,8 +3419,9 @@ target "ubuntu-source-nova-scheduler" {
   tags      = ["kolla/ubuntu-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-scheduler"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:58e3356c15b0d93593e7e671ca59928518f83bfff177d85289cdfe01361575d6"
+    "kolla-gen.image"        = "nova-scheduler"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3348,8 +3435,9 @@ target "ubuntu-source-placement-api" {
   tags      = ["kolla/ubuntu-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-api"
-    "kolla-gen.variant" = "ubuntu-source"
+    "kolla-gen.content-hash" = "sha256:be3d667f201d0da6b416b3521bb15003ac1838788eceeaa288d0f66b1472dc9b"
+    "kolla-gen.image"        = "placement-api"
+    "kolla-gen.variant"      = "ubuntu-source"
   }
 }
 
@@ -3360,8 +3448,9 @@ target "debian-binary-base" {
   tags        = ["kolla/debian-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:2b1054483a9f3387131bcfc60a319f74ee472137052062d2545a70d2753478ea"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3375,8 +3464,9 @@ target "debian-binary-chrony" {
   tags      = ["kolla/debian-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:e501c838d6cbcba83cabe6f2de1c4d49298eefb9b1ac36e2a06b7e700a666d3f"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3390,8 +3480,9 @@ target "debian-binary-cron" {
   tags      = ["kolla/debian-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:976cd0ed160a734744d9273cd7d113fc67ee393c2564a384a70a1919cccda54a"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3405,8 +3496,9 @@ target "debian-binary-fluentd" {
   tags      = ["kolla/debian-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:cfd08a72a041ba2656b364cc0d3e8c6e70993ce43993131b081d50f15aa411d3"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3420,8 +3512,9 @@ target "debian-binary-haproxy" {
   tags      = ["kolla/debian-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:e0b9688b3136f0b9f699011ae3e4ae4aa64ff2e7921d1c2bc24b451a607b62f9"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3435,8 +3528,9 @@ target "debian-binary-keepalived" {
   tags      = ["kolla/debian-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:cc19977b5da5efc330dc6e909e31b2202b440e8675d336e65d689c4aee1bf0e4"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3450,8 +3544,9 @@ target "debian-binary-kolla-toolbox" {
   tags      = ["kolla/debian-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:f11f919efe34dd96bae06099750a99682345f9ef3f07e72ad0cf48ca78079279"
+    "kolla-gen.image"        = "kolla-toolbox"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3465,8 +3560,9 @@ target "debian-binary-mariadb" {
   tags      = ["kolla/debian-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:e53cf317f448962fe2c7544721174105a66ab384913b36d8589d01eab90067f5"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3480,8 +3576,9 @@ target "debian-binary-memcached" {
   tags      = ["kolla/debian-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:0e3e97a8d653f4940de5e0591ca3e28f81da47f1213dea212914cddc7236fc10"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3495,8 +3592,9 @@ target "debian-binary-openstack-base" {
   tags      = ["kolla/debian-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:4db7bd7ef917ac9554fdb43a5d717ae062c18479a6d21386aa7c61210858260c"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3510,8 +3608,9 @@ target "debian-binary-openvswitch-base" {
   tags      = ["kolla/debian-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:6fa35d2e61c4927f91bac7a35a3ee9a5f05605b78cecd7565911ba25c361eac3"
+    "kolla-gen.image"        = "openvswitch-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3525,8 +3624,9 @@ target "debian-binary-rabbitmq" {
   tags      = ["kolla/debian-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "rabbitmq"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:965054ed0b389cc1ae15461ef00fcdba85a1bff81f3e2e0eb7583bcfa14e848c"
+    "kolla-gen.image"        = "rabbitmq"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3540,8 +3640,9 @@ target "debian-binary-cinder-base" {
   tags      = ["kolla/debian-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:a683abe6d26ab564c35b8ff48941c9096f72463e96e4bb31758595bb88cd5138"
+    "kolla-gen.image"        = "cinder-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3555,8 +3656,9 @@ target "debian-binary-glance-base" {
   tags      = ["kolla/debian-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:687922fb709d12d397a3708ecf741d02b7682f994fd9a5d74a094c247245c46a"
+    "kolla-gen.image"        = "glance-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3570,8 +3672,9 @@ target "debian-binary-heat-base" {
   tags      = ["kolla/debian-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:86e6c24c1f9ecf1841a6f00e3ecda9f3466bd6ef76980a616fff7c61c0afbb98"
+    "kolla-gen.image"        = "heat-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3585,8 +3688,9 @@ target "debian-binary-horizon" {
   tags      = ["kolla/debian-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:4a1c464b868e7bdc17642e3521d74fb6816467b4f22f9215ce42bc059a502996"
+    "kolla-gen.image"        = "horizon"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3600,8 +3704,9 @@ target "debian-binary-keystone-base" {
   tags      = ["kolla/debian-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:9df6859e66e83b5304b062b4a44b4c4d8320c6b366d5fc52ca9bf49b16b81669"
+    "kolla-gen.image"        = "keystone-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3615,8 +3720,9 @@ target "debian-binary-neutron-base" {
   tags      = ["kolla/debian-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:4a64e60e38e4dd504eb67075a54da2270993fe6c4fc4705fdfd65b80eea07fcc"
+    "kolla-gen.image"        = "neutron-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3630,8 +3736,9 @@ target "debian-binary-nova-base" {
   tags      = ["kolla/debian-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:692cca7c61558f62cb53f9f90201ce8d67a5c6f6d52eab748f533f330b497cbe"
+    "kolla-gen.image"        = "nova-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3645,8 +3752,9 @@ target "debian-binary-openvswitch-db-server" {
   tags      = ["kolla/debian-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-db-server"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:ee7da97205f02a19bd89b64eb798e640dd3b0da93a6d19d06094c9bb18789d62"
+    "kolla-gen.image"        = "openvswitch-db-server"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3660,8 +3768,9 @@ target "debian-binary-openvswitch-vswitchd" {
   tags      = ["kolla/debian-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-vswitchd"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:99d53ba40835887ea87f7e49cac60bfeecd90296efb0a73d6a3f9b24db1263f0"
+    "kolla-gen.image"        = "openvswitch-vswitchd"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3675,8 +3784,9 @@ target "debian-binary-placement-base" {
   tags      = ["kolla/debian-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-base"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:1b3874b16446666ed41037cfab3d7f357461c21f925b65a0cfdf485251e027e8"
+    "kolla-gen.image"        = "placement-base"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3690,8 +3800,9 @@ target "debian-binary-cinder-api" {
   tags      = ["kolla/debian-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-api"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:02358486dca097597233c86a347933c6c8519a4291400006f1f2e7f5da84182d"
+    "kolla-gen.image"        = "cinder-api"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3705,8 +3816,9 @@ target "debian-binary-cinder-backup" {
   tags      = ["kolla/debian-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-backup"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:325e13e8bf0e61cb163aade16417f0bb9e12cec01ad25b09ef0e28b159a2c03a"
+    "kolla-gen.image"        = "cinder-backup"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3720,8 +3832,9 @@ target "debian-binary-cinder-scheduler" {
   tags      = ["kolla/debian-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-scheduler"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:5d9ded75c9b2ddfcc6f0c85dcfbc25fd7dbcba01656d018dfcad3757a6c17e77"
+    "kolla-gen.image"        = "cinder-scheduler"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3735,8 +3848,9 @@ target "debian-binary-cinder-volume" {
   tags      = ["kolla/debian-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-volume"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:32ebebb71859ad1d9336ec3b1b62ad4b744303409520ea9b3e6051e818ad3e81"
+    "kolla-gen.image"        = "cinder-volume"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3750,8 +3864,9 @@ target "debian-binary-glance-api" {
   tags      = ["kolla/debian-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-api"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:d818e27b414f17401b65b5906c7ce5eaea8cd3d122ce5480725f01e1b265f0c0"
+    "kolla-gen.image"        = "glance-api"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3765,8 +3880,9 @@ target "debian-binary-heat-api" {
   tags      = ["kolla/debian-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:052a0d8258f5e1cd07861284783cb69ea2dacbb4a2e67a0f9d6432eaa0d2cd74"
+    "kolla-gen.image"        = "heat-api"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3780,8 +3896,9 @@ target "debian-binary-heat-api-cfn" {
   tags      = ["kolla/debian-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api-cfn"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:ae8317649f5577a47d90e8aa478d6f5005c0c947dd9804006b398c3b2b3ec367"
+    "kolla-gen.image"        = "heat-api-cfn"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3795,8 +3912,9 @@ target "debian-binary-heat-engine" {
   tags      = ["kolla/debian-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-engine"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:0c1c51a3c69b45a2718133aca529d32225dbb4ed84178b90b2639dc5313839b2"
+    "kolla-gen.image"        = "heat-engine"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3810,8 +3928,9 @@ target "debian-binary-keystone" {
   tags      = ["kolla/debian-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:21b42953145cb6455568048ea5ce7981d5f44fd21d3c5d4277f6d3485428cd94"
+    "kolla-gen.image"        = "keystone"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3825,8 +3944,9 @@ target "debian-binary-keystone-fernet" {
   tags      = ["kolla/debian-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-fernet"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:e99a1248462d3bacd650102089cf04b5af99e5d155d4a32edf65ebde16ffe735"
+    "kolla-gen.image"        = "keystone-fernet"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3840,8 +3960,9 @@ target "debian-binary-keystone-ssh" {
   tags      = ["kolla/debian-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-ssh"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:101af16fcb2700e390466c2b9c37f305258be75a82c6a890f1ce2ea0e5142729"
+    "kolla-gen.image"        = "keystone-ssh"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3855,8 +3976,9 @@ target "debian-binary-neutron-dhcp-agent" {
   tags      = ["kolla/debian-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-dhcp-agent"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:29450d10ef4920e3fd0bf173d505c682c84d56a9079ee61c34a48a7d73d45f3c"
+    "kolla-gen.image"        = "neutron-dhcp-agent"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3870,8 +3992,9 @@ target "debian-binary-neutron-l3-agent" {
   tags      = ["kolla/debian-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-l3-agent"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:53a2c647842fbabf6ab9230e14ff6d4c636648c76b5a7df7f2f0759cc188fa4f"
+    "kolla-gen.image"        = "neutron-l3-agent"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3885,8 +4008,9 @@ target "debian-binary-neutron-metadata-agent" {
   tags      = ["kolla/debian-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-metadata-agent"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:e3aac5cc79ad60487364dae6c85031b2848cc41e024bea46b28830789ad7d7ed"
+    "kolla-gen.image"        = "neutron-metadata-agent"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3900,8 +4024,9 @@ target "debian-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-openvswitch-agent"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:6ae8dfd1900b16282e01d06646a210e742bad6a99cb7028958cbe37d07241422"
+    "kolla-gen.image"        = "neutron-openvswitch-agent"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3915,8 +4040,9 @@ target "debian-binary-neutron-server" {
   tags      = ["kolla/debian-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-server"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:fd51dff40c952580fba66a2d4532d8bc580057b43fe3e38807faf01ecc87c928"
+    "kolla-gen.image"        = "neutron-server"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3930,8 +4056,9 @@ target "debian-binary-nova-api" {
   tags      = ["kolla/debian-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:3c51268b5adde80339e36e30f399c2c70a05a55fd99e6356bd08aaf067c59b85"
+    "kolla-gen.image"        = "nova-api"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3945,8 +4072,9 @@ target "debian-binary-nova-compute" {
   tags      = ["kolla/debian-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:f66d5f913deb24c9943b47354b18de236e9ae1eba6181e5379d0f83e60c7782c"
+    "kolla-gen.image"        = "nova-compute"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3960,8 +4088,9 @@ target "debian-binary-nova-conductor" {
   tags      = ["kolla/debian-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-conductor"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:c0472f38cb5e8f5ea1b4989dcb807eb36e9512e3fe019c3cfed6936103be7423"
+    "kolla-gen.image"        = "nova-conductor"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3975,8 +4104,9 @@ target "debian-binary-nova-novncproxy" {
   tags      = ["kolla/debian-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-novncproxy"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:2e709daba5c7959b66b3ce4a9e66397cafd3fa5f200f2f84f1831b97b4553cea"
+    "kolla-gen.image"        = "nova-novncproxy"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -3990,8 +4120,9 @@ target "debian-binary-nova-scheduler" {
   tags      = ["kolla/debian-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-scheduler"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:4b42114f073cafe29a9a3da8ef347a15ca6322ec6ce9da3ce0c5907ed0e05998"
+    "kolla-gen.image"        = "nova-scheduler"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -4005,8 +4136,9 @@ target "debian-binary-placement-api" {
   tags      = ["kolla/debian-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-api"
-    "kolla-gen.variant" = "debian-binary"
+    "kolla-gen.content-hash" = "sha256:7a988896f9e03268710dd16299c895f9cb1ed87156fe9b4784bdfbd37445a58d"
+    "kolla-gen.image"        = "placement-api"
+    "kolla-gen.variant"      = "debian-binary"
   }
 }
 
@@ -4017,8 +4149,9 @@ target "debian-source-base" {
   tags        = ["kolla/debian-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:7067598dbf4d7bc265bd1c5c4265216729d3b476ca12f6a7fb7a830c13bff11f"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4032,8 +4165,9 @@ target "debian-source-chrony" {
   tags      = ["kolla/debian-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:c58e79d96b01f660bcc8c72668cd5b5d6555690ba0e58da13daa7a013caea003"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4047,8 +4181,9 @@ target "debian-source-cron" {
   tags      = ["kolla/debian-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:db4f2c205eae4de0807fdeefd60f1287467599456bbb5726f9bfc7aa05f93774"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4062,8 +4197,9 @@ target "debian-source-fluentd" {
   tags      = ["kolla/debian-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:738e98da92d7b019edca33c3b2d15dbb6dd61717eb72a189b50331456657a697"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4077,8 +4213,9 @@ target "debian-source-haproxy" {
   tags      = ["kolla/debian-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:8ea9a93f789aff0d0665d55e5c6d44413ac984b1f1d21b1de1ca317de86016b2"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4092,8 +4229,9 @@ target "debian-source-keepalived" {
   tags      = ["kolla/debian-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:98da11d8891af4ded33b3cda945f23a27746087d0fdd5afad70ed36b0fa8d3f0"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4107,8 +4245,9 @@ target "debian-source-kolla-toolbox" {
   tags      = ["kolla/debian-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:f5be66912464cdc0761cc3e1cd1714d832a9659f5a746c6fd26d18b0ef86a368"
+    "kolla-gen.image"        = "kolla-toolbox"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4122,8 +4261,9 @@ target "debian-source-mariadb" {
   tags      = ["kolla/debian-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:b9b702c9bce34219e1d62a94aee0598d47037ce2d276c044c0dcc3f40163c31d"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4137,8 +4277,9 @@ target "debian-source-memcached" {
   tags      = ["kolla/debian-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:46c6d7d4c70f3ab6b17b112d9db3c61394f81d38301c8ea40c24c6148f197186"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4152,8 +4293,9 @@ target "debian-source-openstack-base" {
   tags      = ["kolla/debian-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:01e26e030ce434ccb8c19c2f1f05e85b817efebcb3da660a4710f6d5f61e4ebd"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4167,8 +4309,9 @@ target "debian-source-openvswitch-base" {
   tags      = ["kolla/debian-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:65c3f36af44b74de380a0498902ca5bc2ff0138aa6555501c0918fca609a5185"
+    "kolla-gen.image"        = "openvswitch-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4182,8 +4325,9 @@ target "debian-source-rabbitmq" {
   tags      = ["kolla/debian-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "rabbitmq"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:a6f82ecf4bea23258812d7fff16937164f6f375ee3c8c74c9d39082d35fe5ca3"
+    "kolla-gen.image"        = "rabbitmq"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4197,8 +4341,9 @@ target "debian-source-cinder-base" {
   tags      = ["kolla/debian-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:9ad7d1b51d6df93260485de740dd5c802794731bad5ecf664687989c9d4296a0"
+    "kolla-gen.image"        = "cinder-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4212,8 +4357,9 @@ target "debian-source-glance-base" {
   tags      = ["kolla/debian-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:217da8e635b1b21344ed4063132df10504c35dc3cd39be8d4f8d49f361aa5193"
+    "kolla-gen.image"        = "glance-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4227,8 +4373,9 @@ target "debian-source-heat-base" {
   tags      = ["kolla/debian-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:d5a5411f6d968196f0b6e47a19cd543cd37e86a5cc50c9bd8f841fc740986126"
+    "kolla-gen.image"        = "heat-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4242,8 +4389,9 @@ target "debian-source-horizon" {
   tags      = ["kolla/debian-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:e9de26f2b0903e1e4e09958f0dabd30af9728832fc2d53f18e9f1611c0deea00"
+    "kolla-gen.image"        = "horizon"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4257,8 +4405,9 @@ target "debian-source-keystone-base" {
   tags      = ["kolla/debian-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:bfb3d59c5cf90edcfbb2096effd6f25ef70e200b967169a25f7ff77f17d83dda"
+    "kolla-gen.image"        = "keystone-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4272,8 +4421,9 @@ target "debian-source-neutron-base" {
   tags      = ["kolla/debian-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:ad7a781480dd3ac2d016e4a92af02cd2dc8648b75b534fe59acd3729c1d93d29"
+    "kolla-gen.image"        = "neutron-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4287,8 +4437,9 @@ target "debian-source-nova-base" {
   tags      = ["kolla/debian-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:675634df66da98db408fc7c23ebe5c5d476e394f5b5d61f167aaffe6ebbe8745"
+    "kolla-gen.image"        = "nova-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4302,8 +4453,9 @@ target "debian-source-openvswitch-db-server" {
   tags      = ["kolla/debian-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-db-server"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:3cdda7f30188d52f146e8f46b907d900472fbc3eab83eb68489bd402d25960d9"
+    "kolla-gen.image"        = "openvswitch-db-server"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4317,8 +4469,9 @@ target "debian-source-openvswitch-vswitchd" {
   tags      = ["kolla/debian-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-vswitchd"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:676b6624ea4739ecd0ee9cc510b8eff000ed3498c8a1f63d848e3c7ed36e4919"
+    "kolla-gen.image"        = "openvswitch-vswitchd"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4332,8 +4485,9 @@ target "debian-source-placement-base" {
   tags      = ["kolla/debian-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-base"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:0fca2dd0331da7f233adae08b1361317163731d1ea280f890889e4ba9ef9e858"
+    "kolla-gen.image"        = "placement-base"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4347,8 +4501,9 @@ target "debian-source-cinder-api" {
   tags      = ["kolla/debian-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-api"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:15d00356a6314f8334c5f29b7471ce29777a5663f6ff6334808a45b04922f098"
+    "kolla-gen.image"        = "cinder-api"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4362,8 +4517,9 @@ target "debian-source-cinder-backup" {
   tags      = ["kolla/debian-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-backup"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:9953314ba41dd1c2b5fe2a36736e32e442685a4eb918f3b120bf0a31d6057dfd"
+    "kolla-gen.image"        = "cinder-backup"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4377,8 +4533,9 @@ target "debian-source-cinder-scheduler" {
   tags      = ["kolla/debian-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-scheduler"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:8936a25b3e6c5ff36e892983f7ee455b6d8dad7d6d7f3c43577564fe5fe1a49e"
+    "kolla-gen.image"        = "cinder-scheduler"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4392,8 +4549,9 @@ target "debian-source-cinder-volume" {
   tags      = ["kolla/debian-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-volume"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:cbec02c376dd7171e2fc01474c09857f29db5e75e030c8f6b9a966fcc15834e6"
+    "kolla-gen.image"        = "cinder-volume"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4407,8 +4565,9 @@ target "debian-source-glance-api" {
   tags      = ["kolla/debian-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-api"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:2007047b109f29d247f5c48be52d4e39279849ac213203960edb94036cd3c739"
+    "kolla-gen.image"        = "glance-api"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4422,8 +4581,9 @@ target "debian-source-heat-api" {
   tags      = ["kolla/debian-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:28027ddc0833006a48304db7da000fe209f44637f773339a30886f6291835a61"
+    "kolla-gen.image"        = "heat-api"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4437,8 +4597,9 @@ target "debian-source-heat-api-cfn" {
   tags      = ["kolla/debian-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api-cfn"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:b13d213fd3d44bc497639fe3ced7b4d7a01ba9890588389c8a84cf75496ce708"
+    "kolla-gen.image"        = "heat-api-cfn"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4452,8 +4613,9 @@ target "debian-source-heat-engine" {
   tags      = ["kolla/debian-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-engine"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:860f17446ed8e4f624fea3d5fbc21911ae22a41dc4f363b272aae8115c8c1eec"
+    "kolla-gen.image"        = "heat-engine"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4467,8 +4629,9 @@ target "debian-source-keystone" {
   tags      = ["kolla/debian-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:dc023e9998a63a329fb9929bdd7c541e1258969eb9faa0ccee761af16e9e5da0"
+    "kolla-gen.image"        = "keystone"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4482,8 +4645,9 @@ target "debian-source-keystone-fernet" {
   tags      = ["kolla/debian-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-fernet"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:45e269caf7b9c75b4d6456504645fd5a9b8dd2385ad7ad944862d6b453f9442a"
+    "kolla-gen.image"        = "keystone-fernet"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4497,8 +4661,9 @@ target "debian-source-keystone-ssh" {
   tags      = ["kolla/debian-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-ssh"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:dcfb89c092d960e6cc5b01f5164d992df7b55eeac3f08e883d82e334d05c0fa5"
+    "kolla-gen.image"        = "keystone-ssh"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4512,8 +4677,9 @@ target "debian-source-neutron-dhcp-agent" {
   tags      = ["kolla/debian-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-dhcp-agent"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:8c32458931867718d7cd4a8301503d132f64417351220afed42d52bb637d5322"
+    "kolla-gen.image"        = "neutron-dhcp-agent"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4527,8 +4693,9 @@ target "debian-source-neutron-l3-agent" {
   tags      = ["kolla/debian-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-l3-agent"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:92ca7859d7378fb219d436410a13a2482ef51de5becfded65d9984578412d259"
+    "kolla-gen.image"        = "neutron-l3-agent"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4542,8 +4709,9 @@ target "debian-source-neutron-metadata-agent" {
   tags      = ["kolla/debian-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-metadata-agent"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:2f52104bd2f4293416e4d14c6a311f0d9e438ab1abdfae6231c2a91f87e30d1a"
+    "kolla-gen.image"        = "neutron-metadata-agent"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4557,8 +4725,9 @@ target "debian-source-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-openvswitch-agent"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:dd038cffc10335cdfaec517eac83ab836103402ea4cd2139d7b128892290e6c3"
+    "kolla-gen.image"        = "neutron-openvswitch-agent"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4572,8 +4741,9 @@ target "debian-source-neutron-server" {
   tags      = ["kolla/debian-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-server"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:dc8140fa860fb11b0f2656f4b9da2bb22635683698667e63ffcb8ce0f9a6f9c5"
+    "kolla-gen.image"        = "neutron-server"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4587,8 +4757,9 @@ target "debian-source-nova-api" {
   tags      = ["kolla/debian-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:83f2b0af23f6fecc83d637aae48f6b2aab5ece0602fc99e730450ac3d125b1a2"
+    "kolla-gen.image"        = "nova-api"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4602,8 +4773,9 @@ target "debian-source-nova-compute" {
   tags      = ["kolla/debian-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:822e0635df59f386a79920641a614adea159c114e884ac4c1eb78e6867b818da"
+    "kolla-gen.image"        = "nova-compute"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4617,8 +4789,9 @@ target "debian-source-nova-conductor" {
   tags      = ["kolla/debian-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-conductor"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:7e94488d8a237c076076d712e91ea303d9e6d66f5dcaa69982548cf6cbf894a1"
+    "kolla-gen.image"        = "nova-conductor"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4632,8 +4805,9 @@ target "debian-source-nova-novncproxy" {
   tags      = ["kolla/debian-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-novncproxy"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:2e3d2f4ab65d038bdc61108408c3c08378d0da7431b7a31793913396e78bb47b"
+    "kolla-gen.image"        = "nova-novncproxy"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4647,8 +4821,9 @@ target "debian-source-nova-scheduler" {
   tags      = ["kolla/debian-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-scheduler"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:0b765f010f576f6f3b1ea3b0870a7dd93af5762ac54d0358057744649a99908e"
+    "kolla-gen.image"        = "nova-scheduler"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4662,8 +4837,9 @@ target "debian-source-placement-api" {
   tags      = ["kolla/debian-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-api"
-    "kolla-gen.variant" = "debian-source"
+    "kolla-gen.content-hash" = "sha256:4051364ac10a9da6d41094bb4e8fc1ad249e3ce5529ecbdbc820ba673e956a9e"
+    "kolla-gen.image"        = "placement-api"
+    "kolla-gen.variant"      = "debian-source"
   }
 }
 
@@ -4674,8 +4850,9 @@ target "rocky-binary-base" {
   tags        = ["kolla/rocky-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:691992873c08cbd3fa5f53977b59a020231fe7444caea707a49430e155c267f1"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4689,8 +4866,9 @@ target "rocky-binary-chrony" {
   tags      = ["kolla/rocky-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:f3b5462d9c298c3824ace13e0de70016f4bb2dff19a350d6b8f34cdb4abd172b"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4704,8 +4882,9 @@ target "rocky-binary-cron" {
   tags      = ["kolla/rocky-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:80ba44c3a26a06064d9e18e560937300f70e64a8a5d2d2f762ecae300dfabada"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4719,8 +4898,9 @@ target "rocky-binary-fluentd" {
   tags      = ["kolla/rocky-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:b6f682d4323db7085c1d97ff659059720cdcd8cf0e62c66e7b706a69b8ce87e4"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4734,8 +4914,9 @@ target "rocky-binary-haproxy" {
   tags      = ["kolla/rocky-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:298e7b73f9bec0048d711ff44bb8ee523506bb45aeb81887124c022585d54347"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4749,8 +4930,9 @@ target "rocky-binary-keepalived" {
   tags      = ["kolla/rocky-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:ae43cb1955110a45966cad80ae5b1af26f81aa87b1d781d797e4f5c512e333a2"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4764,8 +4946,9 @@ target "rocky-binary-mariadb" {
   tags      = ["kolla/rocky-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:a7d488ab0a4d25fe4a34d560f529c3ba161a51e5e27607f250ecab8633a6b1a1"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4779,8 +4962,9 @@ target "rocky-binary-memcached" {
   tags      = ["kolla/rocky-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:809a5bb21f5f15f83fb1595adcfeac0dbba3a04017b446c870cc268058cd1574"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4794,8 +4978,9 @@ target "rocky-binary-openstack-base" {
   tags      = ["kolla/rocky-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "rocky-binary"
+    "kolla-gen.content-hash" = "sha256:0d9a5daf3c18f95aae6eae4a3c529a2f3c9e4b27ef3b1242cc0734b3a4189315"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "rocky-binary"
   }
 }
 
@@ -4806,8 +4991,9 @@ target "rocky-source-base" {
   tags        = ["kolla/rocky-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:b8a6fbf88b2f2fe01e99e1a38ad700ec6b324a31935d36bf85ba0edde98022ea"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4821,8 +5007,9 @@ target "rocky-source-chrony" {
   tags      = ["kolla/rocky-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:b30f2f0f72fcf48648262de3e8a5aa24a5a45291f291c5800ecf003d3c87b649"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4836,8 +5023,9 @@ target "rocky-source-cron" {
   tags      = ["kolla/rocky-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:6cdeac13a960c68c07b7839ad1e5bf9dc8f006554431358224d65e602976fef2"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4851,8 +5039,9 @@ target "rocky-source-fluentd" {
   tags      = ["kolla/rocky-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:9a4a68246a5c55ddcb48e31627ac88763d6578dd7e55581b0a41706aa537a44f"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4866,8 +5055,9 @@ target "rocky-source-haproxy" {
   tags      = ["kolla/rocky-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:e4b6244288abd112afbcc0eb5ad5d5284d925aa4214a707cd81538b485db2a90"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4881,8 +5071,9 @@ target "rocky-source-keepalived" {
   tags      = ["kolla/rocky-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:ea89bae6f0b7f51a23734dd272f8e5361db4e03a8af201246b9197d28e3fc6eb"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4896,8 +5087,9 @@ target "rocky-source-mariadb" {
   tags      = ["kolla/rocky-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:60653e873a514f0ff04119658b830ea949ad09d9790c59ee3b5641bf6a9b4120"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4911,8 +5103,9 @@ target "rocky-source-memcached" {
   tags      = ["kolla/rocky-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:11c3e5285668d173b8b36f26b7842123af351ab53f33d17978ff0177cd43e329"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4926,8 +5119,9 @@ target "rocky-source-openstack-base" {
   tags      = ["kolla/rocky-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "rocky-source"
+    "kolla-gen.content-hash" = "sha256:3e39169cf72c0d99b80bc4741af17f1ce710f798ede84f3608c0149416a042fd"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "rocky-source"
   }
 }
 
@@ -4938,8 +5132,9 @@ target "centos-binary-base" {
   tags        = ["kolla/centos-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:020815017fc030872cf248881625d533de668ab6ee856efc03e6cfc930365730"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -4953,8 +5148,9 @@ target "centos-binary-chrony" {
   tags      = ["kolla/centos-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:7eec0c05a40ae06009dfb011cd193bbf68dc63de2cceb03a7c658c2c96a5aa6e"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -4968,8 +5164,9 @@ target "centos-binary-cron" {
   tags      = ["kolla/centos-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:a5cd3321d6fd2a68ca4d6238c3951c504d92540a84ee20b163e898337073717b"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -4983,8 +5180,9 @@ target "centos-binary-fluentd" {
   tags      = ["kolla/centos-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:873761877ec3026389a6d27db99fbcc54e4a4ac9a3e09e36a70e8d840e78026d"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -4998,8 +5196,9 @@ target "centos-binary-haproxy" {
   tags      = ["kolla/centos-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:0c45b86860b4c4f8096c9b9cf2eeaba96a3b964a8adef830d3e952ae47504586"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5013,8 +5212,9 @@ target "centos-binary-keepalived" {
   tags      = ["kolla/centos-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:6cdc700ad714c546426181655b63759fc37fd6ba5053990bfaf13304b83dbbc8"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5028,8 +5228,9 @@ target "centos-binary-kolla-toolbox" {
   tags      = ["kolla/centos-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:7ac607a95ca9e3f51ad71a063a92ab6e08b9a20fbb7311dda3ada687700d01e5"
+    "kolla-gen.image"        = "kolla-toolbox"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5043,8 +5244,9 @@ target "centos-binary-mariadb" {
   tags      = ["kolla/centos-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:385f509abff2596021bc3e00dd7cab8f6dd9d7a90380851c6ed629082a7dd4a3"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5058,8 +5260,9 @@ target "centos-binary-memcached" {
   tags      = ["kolla/centos-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:4b87e66f31f8c68d58df9f4f45e0e7e544d0bef35bb6eda133e26eb817e766ed"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5073,8 +5276,9 @@ target "centos-binary-openstack-base" {
   tags      = ["kolla/centos-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:4f9724db67e668e338895d2e4ab8dbc50c55e52cf01553cec72e1c1b47866490"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5088,8 +5292,9 @@ target "centos-binary-openvswitch-base" {
   tags      = ["kolla/centos-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:0569ee6584f60037b7e51ea6e952ef3944c95602dda65ee2a0f03b06e41d6f02"
+    "kolla-gen.image"        = "openvswitch-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5103,8 +5308,9 @@ target "centos-binary-rabbitmq" {
   tags      = ["kolla/centos-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "rabbitmq"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:f3322621e15d78e4792f5619ca8682a394932e13dd8d3a8dc1472a51ed4d8065"
+    "kolla-gen.image"        = "rabbitmq"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5118,8 +5324,9 @@ target "centos-binary-cinder-base" {
   tags      = ["kolla/centos-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:0558d95700554ca1cf22ad9f4dd27592583a168ff6b6a5756398c935f2e64d0d"
+    "kolla-gen.image"        = "cinder-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5133,8 +5340,9 @@ target "centos-binary-glance-base" {
   tags      = ["kolla/centos-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:1e74bd53d7962bd085739cd88a75561678c92851f3c9a99b55a33dbff0c2fd29"
+    "kolla-gen.image"        = "glance-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5148,8 +5356,9 @@ target "centos-binary-heat-base" {
   tags      = ["kolla/centos-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:33ee705b30c6b79aab6a12f83da7319ab4d0f7b4743bed49f1d322ff98e70a00"
+    "kolla-gen.image"        = "heat-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5163,8 +5372,9 @@ target "centos-binary-horizon" {
   tags      = ["kolla/centos-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:8fc1884be116cb762b05104f8a862d6723d76d88e7b37f14d32313bb53b649fe"
+    "kolla-gen.image"        = "horizon"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5178,8 +5388,9 @@ target "centos-binary-keystone-base" {
   tags      = ["kolla/centos-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:314848b3bfe0720e29e1400328cdb65080d13e8239b1aa34be8473070ae8f310"
+    "kolla-gen.image"        = "keystone-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5193,8 +5404,9 @@ target "centos-binary-neutron-base" {
   tags      = ["kolla/centos-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:d02b9b6b1eb169d329851587ec9fa051bca43274fe826a136f64359b2363e73d"
+    "kolla-gen.image"        = "neutron-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5208,8 +5420,9 @@ target "centos-binary-nova-base" {
   tags      = ["kolla/centos-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:ef1f9463d9bba9e82d5a39990667b2bb95d2a8b3acac4126569723122a6601d3"
+    "kolla-gen.image"        = "nova-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5223,8 +5436,9 @@ target "centos-binary-openvswitch-db-server" {
   tags      = ["kolla/centos-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-db-server"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:c381354327fe4ecb9f6d5b8f7d671a9b8acc641add658bc032bbea3d739b98a8"
+    "kolla-gen.image"        = "openvswitch-db-server"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5238,8 +5452,9 @@ target "centos-binary-openvswitch-vswitchd" {
   tags      = ["kolla/centos-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-vswitchd"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:ceefe08e9f5117858b3fb9cee243d25dbb6213d5a61fbc38debe548ec0da136c"
+    "kolla-gen.image"        = "openvswitch-vswitchd"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5253,8 +5468,9 @@ target "centos-binary-placement-base" {
   tags      = ["kolla/centos-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-base"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:8a99fb32c5399669f6d846e91fe95dd9330bb200507455784bc09eb262c5426a"
+    "kolla-gen.image"        = "placement-base"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5268,8 +5484,9 @@ target "centos-binary-cinder-api" {
   tags      = ["kolla/centos-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-api"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:54d6261a57e05f922ccc7445665ef7a43cef67e16ec2d128e782351af30e017b"
+    "kolla-gen.image"        = "cinder-api"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5283,8 +5500,9 @@ target "centos-binary-cinder-backup" {
   tags      = ["kolla/centos-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-backup"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:10c92f772aa31692b8267c337674e7bf6af09e22a205fb5332605924c90d3f55"
+    "kolla-gen.image"        = "cinder-backup"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5298,8 +5516,9 @@ target "centos-binary-cinder-scheduler" {
   tags      = ["kolla/centos-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-scheduler"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:a21c1a649968cef56876d898e3d0de8650a73334dba999a4e6f470d8775a8b0b"
+    "kolla-gen.image"        = "cinder-scheduler"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5313,8 +5532,9 @@ target "centos-binary-cinder-volume" {
   tags      = ["kolla/centos-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-volume"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:d6a2669332e2dc85766ebc6525ab9d150fd2931112969813d70d5e4fe92d5cb0"
+    "kolla-gen.image"        = "cinder-volume"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5328,8 +5548,9 @@ target "centos-binary-glance-api" {
   tags      = ["kolla/centos-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-api"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:eb8358fad0e5b91c3bebd2f910cb104cf5994550e76aca91f6d94fc99531f991"
+    "kolla-gen.image"        = "glance-api"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5343,8 +5564,9 @@ target "centos-binary-heat-api" {
   tags      = ["kolla/centos-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:02e63d861c8615f370bd474a022ebc22a9e2f29a7e64e4e9106835460022e913"
+    "kolla-gen.image"        = "heat-api"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5358,8 +5580,9 @@ target "centos-binary-heat-api-cfn" {
   tags      = ["kolla/centos-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api-cfn"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:3db45eb3d5d8e1c81d1bec194653214d0cb2d0bf18f4985e784ff82ca67d2e6f"
+    "kolla-gen.image"        = "heat-api-cfn"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5373,8 +5596,9 @@ target "centos-binary-heat-engine" {
   tags      = ["kolla/centos-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-engine"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:11a1b4a0fcd4484a4121d759529fc8ed21e8241e4a13e08fd94febbdeed4e589"
+    "kolla-gen.image"        = "heat-engine"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5388,8 +5612,9 @@ target "centos-binary-keystone" {
   tags      = ["kolla/centos-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:243a8c5ac1e0ab3d615454cf39dbccf6f8c7106302be9e9895e0d0206300a932"
+    "kolla-gen.image"        = "keystone"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5403,8 +5628,9 @@ target "centos-binary-keystone-fernet" {
   tags      = ["kolla/centos-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-fernet"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:e56b55cd2eb0a22a25e6ea0fc5caee25a398901c3866f573f971be8ea99f8e2a"
+    "kolla-gen.image"        = "keystone-fernet"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5418,8 +5644,9 @@ target "centos-binary-keystone-ssh" {
   tags      = ["kolla/centos-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-ssh"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:32c5b7818d8a6fd371e341db4644326fe5c0998333f9513bdedd9f26798732cb"
+    "kolla-gen.image"        = "keystone-ssh"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5433,8 +5660,9 @@ target "centos-binary-neutron-dhcp-agent" {
   tags      = ["kolla/centos-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-dhcp-agent"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:7826b90ae9c30d5229ef354863d6b2d1d13ceef1a45353b49834485635eb2268"
+    "kolla-gen.image"        = "neutron-dhcp-agent"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5448,8 +5676,9 @@ target "centos-binary-neutron-l3-agent" {
   tags      = ["kolla/centos-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-l3-agent"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:85254802454b491a984db20f8277d143c207b89da79d543202c030b1028e044b"
+    "kolla-gen.image"        = "neutron-l3-agent"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5463,8 +5692,9 @@ target "centos-binary-neutron-metadata-agent" {
   tags      = ["kolla/centos-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-metadata-agent"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:2a9cf00f990809cdf808fe4d35df081521111107d6181ae6320c9bb12b45e7e9"
+    "kolla-gen.image"        = "neutron-metadata-agent"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5478,8 +5708,9 @@ target "centos-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-openvswitch-agent"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:4c8020fdc27a62ee598a95bf5b944ffe8c018145edc369e02b848f8f6d350534"
+    "kolla-gen.image"        = "neutron-openvswitch-agent"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5493,8 +5724,9 @@ target "centos-binary-neutron-server" {
   tags      = ["kolla/centos-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-server"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:fc1fc3d58731d8ddf1929ed64adf4b10d1f500b1de00a9e63d3e919c4f34f03e"
+    "kolla-gen.image"        = "neutron-server"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5508,8 +5740,9 @@ target "centos-binary-nova-api" {
   tags      = ["kolla/centos-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:022a16c51c5e60701cd6af601200f70ccb66b841615fd95397d578782be080fd"
+    "kolla-gen.image"        = "nova-api"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5523,8 +5756,9 @@ target "centos-binary-nova-compute" {
   tags      = ["kolla/centos-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:89a0649a311151f84b69b17bc7d60376a7c52a0592d18a0bf3edeb9b991b2319"
+    "kolla-gen.image"        = "nova-compute"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5538,8 +5772,9 @@ target "centos-binary-nova-conductor" {
   tags      = ["kolla/centos-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-conductor"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:bba4130a3cbf9b015303fbdbf9b7417f31ae32317b1fa733d3ff8f61475e2e1f"
+    "kolla-gen.image"        = "nova-conductor"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5553,8 +5788,9 @@ target "centos-binary-nova-novncproxy" {
   tags      = ["kolla/centos-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-novncproxy"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:14676e77bf4e8279ed017cb705f3e250172ca404204ba90c6342e5c0a73904a7"
+    "kolla-gen.image"        = "nova-novncproxy"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5568,8 +5804,9 @@ target "centos-binary-nova-scheduler" {
   tags      = ["kolla/centos-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-scheduler"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:977f191da5c3f17e75eb348ec332538a1b78015381d83ecab826c4785f0b4790"
+    "kolla-gen.image"        = "nova-scheduler"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5583,8 +5820,9 @@ target "centos-binary-placement-api" {
   tags      = ["kolla/centos-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-api"
-    "kolla-gen.variant" = "centos-binary"
+    "kolla-gen.content-hash" = "sha256:8383c573ad8d5dca035c7e032ed86f25cd7d75c1cd1f7dc6e4d57fe05e907974"
+    "kolla-gen.image"        = "placement-api"
+    "kolla-gen.variant"      = "centos-binary"
   }
 }
 
@@ -5595,8 +5833,9 @@ target "centos-source-base" {
   tags        = ["kolla/centos-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:eb7f107e10ef8a69c6f671874e3bf514b0c41ef007760e6e7556c5ee7abc1e15"
+    "kolla-gen.image"        = "base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5610,8 +5849,9 @@ target "centos-source-chrony" {
   tags      = ["kolla/centos-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "chrony"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:205db3e43a8070b68d503dc848688d3effe85f5e81f5a9a2c168d0012f0a09ef"
+    "kolla-gen.image"        = "chrony"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5625,8 +5865,9 @@ target "centos-source-cron" {
   tags      = ["kolla/centos-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cron"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:fca1dffd37fc20a264aea7dc3a73876b80f64e4c3ad5a76364fd4938fa614c5a"
+    "kolla-gen.image"        = "cron"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5640,8 +5881,9 @@ target "centos-source-fluentd" {
   tags      = ["kolla/centos-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "fluentd"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:09b1f3231cb9c4f5a31f5eedafcf7b82fe36597cdd6de627c2bdfc9dc4b0fc3e"
+    "kolla-gen.image"        = "fluentd"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5655,8 +5897,9 @@ target "centos-source-haproxy" {
   tags      = ["kolla/centos-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "haproxy"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:c0d465b0f28bb343ca15e250a60ab6f8087cb1e1c1169eb6cd91e1576d10b502"
+    "kolla-gen.image"        = "haproxy"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5670,8 +5913,9 @@ target "centos-source-keepalived" {
   tags      = ["kolla/centos-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keepalived"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:03a03ac7c7f788245d6b292e7d6dc465a424b3e362b097fbe6c235c52d67425c"
+    "kolla-gen.image"        = "keepalived"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5685,8 +5929,9 @@ target "centos-source-kolla-toolbox" {
   tags      = ["kolla/centos-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "kolla-toolbox"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:4066ce5743b1c9dac63332de096d980586e787e5a877db6be6a2549eee849640"
+    "kolla-gen.image"        = "kolla-toolbox"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5700,8 +5945,9 @@ target "centos-source-mariadb" {
   tags      = ["kolla/centos-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "mariadb"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:59c8754b29ef5d7c95e5d55bf802dfb0edc5042dd11b191a48c59682212dbbd7"
+    "kolla-gen.image"        = "mariadb"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5715,8 +5961,9 @@ target "centos-source-memcached" {
   tags      = ["kolla/centos-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "memcached"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:83f4cea2c4fab54d6d9882b7d429c9d5b76d5269069dcff5adc257af2860e1ad"
+    "kolla-gen.image"        = "memcached"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5730,8 +5977,9 @@ target "centos-source-openstack-base" {
   tags      = ["kolla/centos-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openstack-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:4890383050a19d7789506c90fa87096b0fa5f0523c9492ce5383c4f8e3c8a9d3"
+    "kolla-gen.image"        = "openstack-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5745,8 +5993,9 @@ target "centos-source-openvswitch-base" {
   tags      = ["kolla/centos-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:3f55498fcb8974eb5d3b4d6310d92ff48eb146ca7f270d003c583b453ad9402a"
+    "kolla-gen.image"        = "openvswitch-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5760,8 +6009,9 @@ target "centos-source-rabbitmq" {
   tags      = ["kolla/centos-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "rabbitmq"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:da37e543b915158afa8b2b263b75f4e8c5760bbd1e372f30771b660fd83b237e"
+    "kolla-gen.image"        = "rabbitmq"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5775,8 +6025,9 @@ target "centos-source-cinder-base" {
   tags      = ["kolla/centos-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:ce71676ac4f5c1b407333229cf55ecda7dbf3b3e9d187aed985d268f08b5bf70"
+    "kolla-gen.image"        = "cinder-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5790,8 +6041,9 @@ target "centos-source-glance-base" {
   tags      = ["kolla/centos-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:ee26b6bac9a65e7cce94284c10f2b2a7af1ee76bcff10ebdb441a848165bc988"
+    "kolla-gen.image"        = "glance-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5805,8 +6057,9 @@ target "centos-source-heat-base" {
   tags      = ["kolla/centos-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:c59230115ba4a2283e78dfbe83e73f112b1c6ed6a0389af650a7112a4c8b2608"
+    "kolla-gen.image"        = "heat-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5820,8 +6073,9 @@ target "centos-source-horizon" {
   tags      = ["kolla/centos-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "horizon"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:1c12376cbeccd06b9d6ae6e6eedc48104e3c35f7b15855fe0fc8570dc177f0cf"
+    "kolla-gen.image"        = "horizon"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5835,8 +6089,9 @@ target "centos-source-keystone-base" {
   tags      = ["kolla/centos-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:d0327a3406c207d1653c20890a3ccfc05958bda44c7453a5fefe2acf2af5e77d"
+    "kolla-gen.image"        = "keystone-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5850,8 +6105,9 @@ target "centos-source-neutron-base" {
   tags      = ["kolla/centos-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:89187067afbb80fe7fa1e58777c1e704dd83a87ee5db60f91887020c3ad3c5c8"
+    "kolla-gen.image"        = "neutron-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5865,8 +6121,9 @@ target "centos-source-nova-base" {
   tags      = ["kolla/centos-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:008d6566805520aacd046caf4a8a3ddd4995de1226fc0aa3104f40a6bd5af605"
+    "kolla-gen.image"        = "nova-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5880,8 +6137,9 @@ target "centos-source-openvswitch-db-server" {
   tags      = ["kolla/centos-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-db-server"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:8aef99b82c0381f7b1b32f9be65c13ac7d4c769a34c124252c1a869bcd1012d1"
+    "kolla-gen.image"        = "openvswitch-db-server"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5895,8 +6153,9 @@ target "centos-source-openvswitch-vswitchd" {
   tags      = ["kolla/centos-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "openvswitch-vswitchd"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:30e18eff59f2a499cf1b3b2b79f4fb5ebe42c355a8e18df1129fe80535774c1e"
+    "kolla-gen.image"        = "openvswitch-vswitchd"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5910,8 +6169,9 @@ target "centos-source-placement-base" {
   tags      = ["kolla/centos-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-base"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:7da83e0119c8e81717f52a3126a896924380a6944caf19924715f107ebe15723"
+    "kolla-gen.image"        = "placement-base"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5925,8 +6185,9 @@ target "centos-source-cinder-api" {
   tags      = ["kolla/centos-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-api"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:a799fd45773bacdabb9a63bed5a856ed3fcfa573e43b8a0a377069cbf9f43a0d"
+    "kolla-gen.image"        = "cinder-api"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5940,8 +6201,9 @@ target "centos-source-cinder-backup" {
   tags      = ["kolla/centos-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-backup"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:8d73eba2c461d4a056c48f1cc8a83678a1bc4f1f209162185cc4250fb54219b0"
+    "kolla-gen.image"        = "cinder-backup"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5955,8 +6217,9 @@ target "centos-source-cinder-scheduler" {
   tags      = ["kolla/centos-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-scheduler"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:7a3625c573ca1aa80cf300ca7667fe335cdb28feb91dbd55b2b3cbd256a80714"
+    "kolla-gen.image"        = "cinder-scheduler"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5970,8 +6233,9 @@ target "centos-source-cinder-volume" {
   tags      = ["kolla/centos-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "cinder-volume"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:3ff836a75e8b9988339283e929929e6c7d97aea676597a2e40e4089eb008e919"
+    "kolla-gen.image"        = "cinder-volume"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -5985,8 +6249,9 @@ target "centos-source-glance-api" {
   tags      = ["kolla/centos-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "glance-api"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:8f251c03ce01739e9925e4fe1b80961002f8584da3c841167e21e984163cdbe0"
+    "kolla-gen.image"        = "glance-api"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6000,8 +6265,9 @@ target "centos-source-heat-api" {
   tags      = ["kolla/centos-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:8151eadb065768a595154da97560f53ce112598f7bc4bb41dcc621a9b6d1bd16"
+    "kolla-gen.image"        = "heat-api"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6015,8 +6281,9 @@ target "centos-source-heat-api-cfn" {
   tags      = ["kolla/centos-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-api-cfn"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:36df3b20f8bc83391c973b3c15d96b56d1ffc7e8b776d216d33e63a925433252"
+    "kolla-gen.image"        = "heat-api-cfn"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6030,8 +6297,9 @@ target "centos-source-heat-engine" {
   tags      = ["kolla/centos-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "heat-engine"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:822540d461b3266980860c57e14dde257b25f3e81487795b9e8d619cd3018791"
+    "kolla-gen.image"        = "heat-engine"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6045,8 +6313,9 @@ target "centos-source-keystone" {
   tags      = ["kolla/centos-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:faf08e18785ac4f26a8843f7ad782440dc8ac537cb210abb46d196efa2391d00"
+    "kolla-gen.image"        = "keystone"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6060,8 +6329,9 @@ target "centos-source-keystone-fernet" {
   tags      = ["kolla/centos-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-fernet"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:b5619b3579103026f26236b52ccc8af8e73d948ca725072ae7bfd83e3ec368d5"
+    "kolla-gen.image"        = "keystone-fernet"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6075,8 +6345,9 @@ target "centos-source-keystone-ssh" {
   tags      = ["kolla/centos-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "keystone-ssh"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:11b209f63ec19a529deac0768f70d09d984a40cbb2675e99e9bd76f7b789bc47"
+    "kolla-gen.image"        = "keystone-ssh"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6090,8 +6361,9 @@ target "centos-source-neutron-dhcp-agent" {
   tags      = ["kolla/centos-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-dhcp-agent"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:c2d995b7057ea8543f8bf1c2cc03f7df13e83107004244581d9f400ae0611502"
+    "kolla-gen.image"        = "neutron-dhcp-agent"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6105,8 +6377,9 @@ target "centos-source-neutron-l3-agent" {
   tags      = ["kolla/centos-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-l3-agent"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:35d157be1bbec209622e6db947ba105cd568157ac6cfd4199af6f962b43cae0f"
+    "kolla-gen.image"        = "neutron-l3-agent"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6120,8 +6393,9 @@ target "centos-source-neutron-metadata-agent" {
   tags      = ["kolla/centos-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-metadata-agent"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:04eedd0cd164e64ff8d07464e9bc4736f6ef661820ef6e4315d5af9910ed37a7"
+    "kolla-gen.image"        = "neutron-metadata-agent"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6135,8 +6409,9 @@ target "centos-source-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-openvswitch-agent"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:6d265f1ef95dcffb00bd571ea2e300dbd293794df3bbebeeeb00512ddeab82f1"
+    "kolla-gen.image"        = "neutron-openvswitch-agent"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6150,8 +6425,9 @@ target "centos-source-neutron-server" {
   tags      = ["kolla/centos-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "neutron-server"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:0a2c5ea9e97b4efbd780c5f1e5440118caeafdbe6218752ca9d2c5663e45a958"
+    "kolla-gen.image"        = "neutron-server"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6165,8 +6441,9 @@ target "centos-source-nova-api" {
   tags      = ["kolla/centos-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-api"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:6cd923584a3af966875c1ae78791c23dbda4e0c49c3549df7642afe10fb458d4"
+    "kolla-gen.image"        = "nova-api"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6180,8 +6457,9 @@ target "centos-source-nova-compute" {
   tags      = ["kolla/centos-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-compute"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:9aebbed9cc070fff515a5c3d66963d55bd107dea5e913c3bc6ba3b0ff213d075"
+    "kolla-gen.image"        = "nova-compute"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6195,8 +6473,9 @@ target "centos-source-nova-conductor" {
   tags      = ["kolla/centos-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-conductor"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:e71800b4a188120b08801032183f13abd3b460951e9896aa819b155fd4366786"
+    "kolla-gen.image"        = "nova-conductor"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6210,8 +6489,9 @@ target "centos-source-nova-novncproxy" {
   tags      = ["kolla/centos-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-novncproxy"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:d69e36807fd71825de009d50abe58b34781379b3745a3c5c3ff3ed988aae3f9c"
+    "kolla-gen.image"        = "nova-novncproxy"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6225,8 +6505,9 @@ target "centos-source-nova-scheduler" {
   tags      = ["kolla/centos-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "nova-scheduler"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:b937cf899a487cec803ad145ccbd001958d2c25855ce8bca082123e370bbbfdc"
+    "kolla-gen.image"        = "nova-scheduler"
+    "kolla-gen.variant"      = "centos-source"
   }
 }
 
@@ -6240,7 +6521,8 @@ target "centos-source-placement-api" {
   tags      = ["kolla/centos-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.image"   = "placement-api"
-    "kolla-gen.variant" = "centos-source"
+    "kolla-gen.content-hash" = "sha256:d0619ef2ac22c50308b45b35384d6b148d8ec36818dc56c0ef1ba87cbbb2c0fc"
+    "kolla-gen.image"        = "placement-api"
+    "kolla-gen.variant"      = "centos-source"
   }
 }

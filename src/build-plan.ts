@@ -1,5 +1,6 @@
 // What `kolla-gen build` asks of buildx, as data: the bake arguments, the order failures are isolated in, the
 // manifest lists of split images, and what a failed bake's output says. Pure: buildx.ts runs the calls.
+import { contentRef, targetHash } from './content-hash.js';
 import type { PlannedTarget } from './fold.js';
 import { familyId, type Arch } from './types.js';
 
@@ -46,7 +47,7 @@ export interface PlanTarget {
 }
 
 export function planTargets(targets: PlannedTarget[]): PlanTarget[] {
-  return targets.map((t) => ({ name: t.name, parents: t.parents.map((p) => p.target) }));
+  return targets.map((t) => ({ name: t.name, parents: t.parents.flatMap((p) => (p.target !== undefined ? [p.target] : [])) }));
 }
 
 /** Targets by generation: each only on targets of earlier generations, so one generation's targets never share a failure. */
@@ -170,24 +171,37 @@ export interface ManifestList {
   image: string;
   variant: string;
   ref: string;
+  /** With content tags: the list's own content ref, over every arch's hash (what a folded target would push). */
+  contentRef?: string;
   sources: { target: string; arch: Arch; tag: string }[];
 }
 
 export function manifestLists(targets: PlannedTarget[]): ManifestList[] {
-  const lists = new Map<string, ManifestList>();
+  const lists = new Map<string, ManifestList & { hashes: { arch: Arch; hash: string }[]; content: boolean }>();
   for (const t of targets) {
     if (t.arch === undefined) continue;
     const variant = familyId(t.family);
     const key = `${variant}|${t.image}`;
-    const list = lists.get(key) ?? { image: t.image, variant, ref: t.ref, sources: [] };
-    for (const tag of t.tags) list.sources.push({ target: t.name, arch: t.arch, tag });
+    const list = lists.get(key) ?? { image: t.image, variant, ref: t.ref, sources: [], hashes: [], content: t.contentTag !== undefined };
+    // The content tag names exactly this build, also when --skip-existing left the target out.
+    for (const tag of t.contentTag !== undefined ? [t.contentTag] : t.tags) list.sources.push({ target: t.name, arch: t.arch, tag });
+    list.hashes.push(...t.variantHashes);
     lists.set(key, list);
   }
-  return [...lists.values()];
+  return [...lists.values()].map(({ hashes, content, ...list }) => (content ? { ...list, contentRef: contentRef(list.ref, targetHash(hashes)) } : list));
 }
 
 export function imagetoolsArgs(list: ManifestList, builder?: string): string[] {
-  return ['buildx', 'imagetools', 'create', ...(builder !== undefined ? ['--builder', builder] : []), '-t', list.ref, ...list.sources.map((s) => s.tag)];
+  return [
+    'buildx',
+    'imagetools',
+    'create',
+    ...(builder !== undefined ? ['--builder', builder] : []),
+    '-t',
+    list.ref,
+    ...(list.contentRef !== undefined ? ['-t', list.contentRef] : []),
+    ...list.sources.map((s) => s.tag),
+  ];
 }
 
 export type FailureKind = 'build' | 'push' | 'builder' | 'unreachable';

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { build } from './commands/build.js';
 import { check } from './commands/check.js';
 import { deps, DEPS_FORMATS, type DepsFormat } from './commands/deps.js';
+import { explain } from './commands/explain.js';
 import { generate } from './commands/generate.js';
 import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
@@ -34,6 +35,12 @@ interface Flags {
   format?: DepsFormat;
   preset?: string;
   kollaConfig?: string;
+  contentTags?: boolean;
+  affectedSince?: string;
+  skipExisting?: true | 'error' | 'warn';
+  cacheRef?: string;
+  cacheExport?: boolean;
+  insecureRegistry?: string[];
 }
 
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -61,6 +68,15 @@ function withCommonOptions(cmd: Command): Command {
     .option('--pass-env <names>', 'environment variables templates may read as env.NAME', commaList)
     .option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)')
     .option('--kolla-config <file>', 'a kolla-build.conf to read settings from (implies --preset kolla)')
+    .option('--content-tags', 'also tag every image <repository>:kg-<content hash> (implied by --skip-existing)')
+    .option('--affected-since <rev>', 'select only the images whose content hash differs from the git revision <rev>, and their descendants')
+    .addOption(
+      new Option('--skip-existing [mode]', "leave out images whose content tag the registry already holds; 'warn': build everything when it cannot be asked")
+        .choices(['error', 'warn']),
+    )
+    .option('--cache-ref <repository>', 'registry cache: one ref per image, variant and arch under this repository (cache-from and cache-to)')
+    .option('--no-cache-export', 'registry cache: read it (cache-from) but write none (no cache-to)')
+    .option('--insecure-registry <hosts>', 'registry hosts to ask over plain HTTP for --skip-existing (localhost falls back by itself)', commaList)
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only errors');
 }
@@ -85,6 +101,12 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
     buildArgs: flags.buildArg,
     passEnv: flags.passEnv,
     preset: flags.preset,
+    contentTags: flags.contentTags,
+    affectedSince: flags.affectedSince,
+    skipExisting: flags.skipExisting === true ? 'error' : flags.skipExisting,
+    cacheRef: flags.cacheRef,
+    cacheExport: flags.cacheExport === false ? false : undefined,
+    insecureRegistries: flags.insecureRegistry,
   };
 }
 
@@ -150,6 +172,20 @@ withCommonOptions(
 ).action(
   action((regexes, flags) => list(toCliOptions(regexes, flags), loadOptions(flags))),
 );
+
+withCommonOptions(
+  program
+    .command('explain')
+    .argument('<image>', 'an image of the tree')
+    .argument('[regex...]', 'as for generate: the selection to explain')
+    .description('say why an image is or is not built on each variant: the filter, the changed input (--affected-since), the registry (--skip-existing)'),
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const flags = cmd.opts<Flags>();
+  const image = String(args[0]);
+  const regexes = Array.isArray(args[1]) ? (args[1] as string[]) : [];
+  await action(() => explain(image, toCliOptions(regexes, flags), loadOptions(flags)))(cmd);
+});
 
 withCommonOptions(
   program

@@ -56,6 +56,12 @@ export const CODES = {
   KG806: { title: 'multi-arch manifest lists not made', hint: 'a split image\'s per-arch images are joined under one tag in a registry: build with --push to make the lists' },
   KG807: { title: 'cannot make a multi-arch manifest list', hint: 'docker buildx imagetools create failed: check that every per-arch tag was pushed and that you may push to the registry' },
   KG808: { title: 'cannot write a build result file', hint: 'check the path and permissions of --summary-json-file and --metadata-file' },
+  // changes and the registry (--affected-since, --skip-existing, explain)
+  KG900: { title: 'cannot read the revision', hint: 'run kolla-gen inside a git checkout and name a revision git knows (git rev-parse REF), e.g. origin/main; in CI fetch it first (actions/checkout with fetch-depth: 0)' },
+  KG901: { title: 'the tree at the revision does not compile', hint: 'every image counts as affected; build once from a revision whose tree compiles' },
+  KG902: { title: 'cannot ask the registry', hint: 'check that the registry is reachable and that you are logged in (docker login REGISTRY); with --skip-existing=warn kolla-gen builds everything instead' },
+  KG903: { title: 'no such image', hint: 'name an image of the tree (kolla-gen list)' },
+  KG904: { title: 'cannot tag an existing image', hint: 'docker buildx imagetools create failed: check that you may push to the registry' },
 } as const;
 
 export type DiagnosticCode = keyof typeof CODES;

@@ -19,11 +19,20 @@ export interface FamilyInput {
   images: FamilyImage[];
   graphs: Map<Arch, VariantGraph>;
   statuses: Map<Arch, Map<string, Status>>;
+  /**
+   * A parent this run does not build: the pushed image a child takes instead (its content ref), or undefined to
+   * let the child's FROM pull the parent's ref as written.
+   */
+  unbuiltParent?: (parent: string, arch: Arch) => string | undefined;
 }
 
+/** A child's link to its parent: the parent's target, or the pushed image that stands for it. */
 export interface ParentTarget {
   image: string;
-  target: string;
+  /** Set when the parent is built in this run. */
+  target?: string;
+  /** Set when it is not: the ref of its pushed image (`docker-image://` context). */
+  pushed?: string;
   /** The parent's ref in docker's familiar form: the key of the child's `contexts`. */
   familiar: string;
 }
@@ -43,16 +52,24 @@ export interface PlannedTarget {
   /** The image's ref; a split target pushes `<ref>-<arch>`. */
   ref: string;
   tags: string[];
+  /** The target's content hash (see content-hash.ts), over its arches' variant hashes. */
+  hash: string;
+  variantHashes: { arch: Arch; hash: string }[];
+  /** `<repository>:kg-<hash>`, pushed too when content tags are on. */
+  contentTag?: string;
 }
 
+export type FoldedTarget = Omit<PlannedTarget, 'hash' | 'variantHashes' | 'contentTag'>;
+
 export interface FoldResult {
-  targets: PlannedTarget[];
+  targets: FoldedTarget[];
   /** image → folded? (for every image of the family, selected or not). */
   folded: Map<string, boolean>;
 }
 
-export function foldFamily(config: ResolvedConfig, input: FamilyInput): FoldResult {
-  const { family, arches } = input;
+/** image → whether it folds: the same text on every arch, and every parent folded too. */
+export function foldedImages(input: Pick<FamilyInput, 'arches' | 'images' | 'graphs'>): Map<string, boolean> {
+  const { arches } = input;
   const byName = new Map(input.images.map((i) => [i.name, i]));
   const folded = new Map<string, boolean>();
   const parentsOn = (name: string, arch: Arch) => input.graphs.get(arch)?.parents.get(name) ?? [];
@@ -66,19 +83,30 @@ export function foldFamily(config: ResolvedConfig, input: FamilyInput): FoldResu
     folded.set(name, result);
     return result;
   };
+  for (const image of input.images) isFolded(image.name);
+  return folded;
+}
+
+export function foldFamily(config: ResolvedConfig, input: FamilyInput): FoldResult {
+  const { family, arches } = input;
+  const byName = new Map(input.images.map((i) => [i.name, i]));
+  const folded = foldedImages(input);
+  const isFolded = (name: string) => folded.get(name) ?? false;
+  const parentsOn = (name: string, arch: Arch) => input.graphs.get(arch)?.parents.get(name) ?? [];
 
   const dir = familyId(family);
-  const targets: PlannedTarget[] = [];
+  const targets: FoldedTarget[] = [];
   const order = input.graphs.get(arches[0] as Arch)?.order ?? [];
   const selectedOn = (name: string) => arches.filter((arch) => input.statuses.get(arch)?.get(name) === 'selected');
   const parentTargets = (name: string, arch: Arch): ParentTarget[] =>
-    parentsOn(name, arch)
-      .filter((parent) => input.statuses.get(arch)?.get(parent) === 'selected')
-      .map((parent) => ({
-        image: parent,
-        target: isFolded(parent) ? targetName(parent, family) : targetName(parent, family, arch),
-        familiar: familiarRef(imageRef(config, parent, family)) ?? imageRef(config, parent, family),
-      }));
+    parentsOn(name, arch).flatMap((parent): ParentTarget[] => {
+      const familiar = familiarRef(imageRef(config, parent, family)) ?? imageRef(config, parent, family);
+      if (input.statuses.get(arch)?.get(parent) === 'selected') {
+        return [{ image: parent, target: isFolded(parent) ? targetName(parent, family) : targetName(parent, family, arch), familiar }];
+      }
+      const pushed = input.unbuiltParent?.(parent, arch);
+      return pushed !== undefined ? [{ image: parent, pushed, familiar }] : [];
+    });
 
   for (const name of order) {
     const on = selectedOn(name);

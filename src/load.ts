@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import dockerignoreModule from '@balena/dockerignore';
+import { sha256, type ContextFile } from './content-hash.js';
 import { resolveConfig, type CliOptions, type SourceText } from './config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from './diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla-config.js';
@@ -9,6 +11,7 @@ import type { KollaCheckout } from './presets/kolla.js';
 import { discover, type DockerDirListing } from './discover.js';
 import type { Project } from './pipeline.js';
 import type { TemplateSourceFile } from './render/index.js';
+import type { Image } from './types.js';
 
 export const DEFAULT_CONFIG = 'kolla-gen.yaml';
 
@@ -19,6 +22,8 @@ export interface LoadOptions {
   configFile?: string;
   /** --kolla-config: a kolla-build.conf. */
   kollaConfigFile?: string;
+  /** The kolla checkout's short HEAD when it is not a git dir of its own (a revision exported by --affected-since). */
+  gitShortSha?: string;
 }
 
 /** A path as the output names it: relative to cwd, "/"-separated. */
@@ -46,6 +51,33 @@ function listDir(root: string): string[] {
     .sort();
 }
 
+// A CommonJS module whose types say `export default`: under NodeNext the function is the default's default.
+const dockerignore = (dockerignoreModule as unknown as { default: (typeof dockerignoreModule)['default'] }).default;
+
+/**
+ * The files BuildKit receives as an image's context: its folder on disk (nested folders included) or, when overlays
+ * mixed docker dirs, the files kolla-gen copies under the output dir; less what the folder's .dockerignore excludes.
+ */
+function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[]): ContextFile[] {
+  const prefix = `${image.rel}/`;
+  let files: { name: string; path: string }[] = image.files.map((f) => ({ name: f.rel.slice(prefix.length), path: f.path }));
+  if (image.contextDir !== undefined) {
+    const listing = listings.find((l) => (l.dir === '.' || l.dir === '' ? image.rel : `${l.dir}/${image.rel}`) === image.contextDir);
+    if (listing) {
+      files = listing.files.filter((rel) => rel.startsWith(prefix)).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
+    }
+  }
+  const ignoreFile = files.find((f) => f.name === '.dockerignore');
+  if (ignoreFile) {
+    const ignored = dockerignore().add(fs.readFileSync(path.resolve(cwd, ignoreFile.path), 'utf8'));
+    files = files.filter((f) => !ignored.ignores(f.name));
+  }
+  return files.map((f) => {
+    const abs = path.resolve(cwd, f.path);
+    return { name: f.name, executable: (fs.statSync(abs).mode & 0o111) !== 0, sha256: sha256(fs.readFileSync(abs)) };
+  });
+}
+
 /** Discovery works on listings; the code frame of its diagnostics needs the file's text. */
 function withSource(cwd: string, d: Diagnostic): Diagnostic {
   if (!d.location || d.source !== undefined) return d;
@@ -68,7 +100,7 @@ function readOptional(file: string): string | undefined {
  * The kolla checkout around a docker dir: `<checkout>/kolla/docker` today, `<checkout>/docker` on older branches.
  * Its python package holds the tables kolla-build passes to templates; its git HEAD is kolla_version.
  */
-function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: string | undefined, diagnostics: Diagnostic[]): KollaCheckout {
+function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: string | undefined, diagnostics: Diagnostic[], gitShortSha?: string): KollaCheckout {
   const checkout: KollaCheckout = {};
   for (const dir of dockerDirs) {
     const abs = path.resolve(cwd, dir);
@@ -79,7 +111,9 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     checkout.usersPy = readOptional(path.join(pkg, 'common', 'users.py'));
     checkout.unbuildablePy = readOptional(path.join(pkg, 'image', 'unbuildable.py'));
     const root = path.dirname(pkg);
-    if (fs.existsSync(path.join(root, '.git'))) {
+    if (gitShortSha !== undefined) {
+      checkout.gitShortSha = gitShortSha;
+    } else if (fs.existsSync(path.join(root, '.git'))) {
       try {
         // What pbr runs for kolla-build's kolla_version; the checkout is input, like the templates.
         checkout.gitShortSha = execFileSync('git', ['--git-dir', path.join(root, '.git'), 'log', '-n1', '--pretty=format:%h'], {
@@ -138,7 +172,7 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   let resolved = resolveConfig(input);
   if (resolved.config?.preset === 'kolla') {
     // The preset's defaults are the checkout's own tables: resolve once to find the docker dirs, then with them.
-    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics);
+    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics, options.gitShortSha);
     if (hasErrors(diagnostics)) return { diagnostics };
     resolved = resolveConfig({ ...input, kollaCheckout });
   }
@@ -167,5 +201,6 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   for (const [rel, file] of tree.files) {
     if (rel.endsWith('.j2')) templates.set(rel, { path: file.path, source: fs.readFileSync(path.resolve(cwd, file.path), 'utf8') });
   }
-  return { project: { config, tree, templates, overrides }, diagnostics };
+  const contextFiles = new Map(tree.images.map((image) => [image.name, readContextFiles(cwd, image, listings)]));
+  return { project: { config, tree, templates, overrides, contextFiles }, diagnostics };
 }

@@ -15,6 +15,8 @@ export interface ManifestEntry {
   dockerfile?: string;
   context: string;
   parents: string[];
+  /** The content hash of this (image, variant): "sha256:<hex>". */
+  hash: string;
   tags?: string[];
   platforms?: string[];
 }
@@ -31,6 +33,7 @@ export interface ManifestRow {
   status: Status;
   parents: string[];
   context: string;
+  hash: string;
   target?: PlannedTarget;
 }
 
@@ -46,7 +49,8 @@ export function buildManifest(rows: ManifestRow[], output: string): Manifest {
       ...(row.target ? { target: row.target.name, dockerfile: `${output}/${row.target.dockerfile}` } : {}),
       context: row.context,
       parents: row.parents,
-      ...(row.target ? { tags: row.target.tags, platforms: row.target.arches.map((a) => `linux/${a}`) } : {}),
+      hash: row.hash,
+      ...(row.target ? { tags: [...row.target.tags, ...(row.target.contentTag ? [row.target.contentTag] : [])], platforms: row.target.arches.map((a) => `linux/${a}`) } : {}),
     }),
   );
   return { version: MANIFEST_VERSION, images };

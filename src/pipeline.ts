@@ -4,8 +4,9 @@ import type { BakeFile } from './bake/model.js';
 import type { ResolvedConfig } from './config/resolve.js';
 import { imagePrefix, imageRef, imageTag, targetStem } from './context.js';
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './diagnostics.js';
+import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash, type ContextFile } from './content-hash.js';
 import type { FromLine } from './dockerfile.js';
-import { foldFamily, type FamilyImage, type PlannedTarget } from './fold.js';
+import { foldedImages, foldFamily, type FamilyImage, type PlannedTarget } from './fold.js';
 import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph.js';
 import { buildManifest, type Manifest, type ManifestRow } from './manifest.js';
 import { familiarRef } from './ref.js';
@@ -20,6 +21,8 @@ export interface Project {
   /** Every template the loader may be asked for, by its name in the merged tree ("macros.j2"). */
   templates: Map<string, TemplateSourceFile>;
   overrides: TemplateSourceFile[];
+  /** image → the files of its build context, digested (content hashes). */
+  contextFiles: Map<string, ContextFile[]>;
 }
 
 export interface FamilyResult {
@@ -30,10 +33,23 @@ export interface FamilyResult {
   folded: Map<string, boolean>;
 }
 
+export interface CompileOptions {
+  /** Rendered in worker threads by the caller (large trees); else rendered here. */
+  rendered?: RenderOutcome[];
+  /** --affected-since: the hash of every (image, variant) at that revision, by renderKey. */
+  since?: { revision: string; hashes: Map<string, ContentHash> };
+}
+
 export interface Compiled {
   config: ResolvedConfig;
   tree: Tree;
   families: FamilyResult[];
+  /** The content hash of every rendered (image, variant), by renderKey. */
+  hashes: Map<string, ContentHash>;
+  /** With --affected-since: the affected (image, variant)s, by renderKey, and why. */
+  affected?: Map<string, Affected>;
+  /** With --skip-existing: the targets left out because the registry holds their content ref. */
+  existing: PlannedTarget[];
   targets: PlannedTarget[];
   /** image → its build context, relative to the repo root. */
   contexts: Map<string, string>;
@@ -99,7 +115,8 @@ function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   );
 }
 
-export function compile(project: Project, rendered?: RenderOutcome[]): Compiled | { diagnostics: Diagnostic[] } {
+export function compile(project: Project, options: CompileOptions = {}): Compiled | { diagnostics: Diagnostic[] } {
+  const { rendered } = options;
   const { config, tree } = project;
   const diagnostics: Keyed[] = [...checkTargetNames(tree), ...checkConfigNames(config, tree)];
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
@@ -118,6 +135,7 @@ export function compile(project: Project, rendered?: RenderOutcome[]): Compiled 
 
   const names = tree.images.map((i) => i.name);
   const families: FamilyResult[] = [];
+  const hashes = new Map<string, ContentHash>();
   for (const family of config.families) {
     const own = {
       registry: config.registry,
@@ -135,13 +153,15 @@ export function compile(project: Project, rendered?: RenderOutcome[]): Compiled 
       });
       const built = buildGraph({ variant: { ...family, arch }, images, own });
       diagnostics.push(...built.diagnostics);
-      if (built.graph) graphs.set(arch, built.graph);
+      if (!built.graph) continue;
+      graphs.set(arch, built.graph);
+      hashVariant({ project, family, arch, graph: built.graph, renderings, byRef: own.byRef, hashes });
     }
     families.push({ family, graphs, statuses: new Map(), images: [], folded: new Map() });
   }
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
 
-  const targets: PlannedTarget[] = [];
+  const affected = options.since ? new Map<string, Affected>() : undefined;
   for (const result of families) {
     const { family } = result;
     for (const arch of config.arches) {
@@ -153,20 +173,140 @@ export function compile(project: Project, rendered?: RenderOutcome[]): Compiled 
       name: image.name,
       texts: new Map(config.arches.map((arch) => [arch, renderings.get(renderKey(image.name, family, arch))?.text ?? ''])),
     }));
-    const folded = foldFamily(config, { family, arches: config.arches, images: result.images, graphs: result.graphs, statuses: result.statuses });
-    result.folded = folded.folded;
-    targets.push(...folded.targets);
-  }
-  if (targets.length === 0) {
-    diagnostics.push(warning('KG602', `no image selected${selector.from === 'all' ? '' : ` by the ${selector.from === 'regex' ? 'regexes' : 'profiles'}`}`));
+    result.folded = foldedImages({ arches: config.arches, images: result.images, graphs: result.graphs });
+    if (options.since && affected) restrictToAffected(result, config.arches, hashes, options.since.hashes, affected);
   }
 
-  diagnostics.push(...checkRefCollisions(targets));
+  const planned = plan({ config, tree, families, hashes });
+  if (planned.targets.length === 0) {
+    const by = options.since ? ` affected since ${options.since.revision}` : '';
+    diagnostics.push(warning('KG602', `no image selected${selector.from === 'all' ? '' : ` by the ${selector.from === 'regex' ? 'regexes' : 'profiles'}`}${by}`));
+  }
+  diagnostics.push(...checkRefCollisions(planned.targets));
+  return { config, tree, families, hashes, ...(affected ? { affected } : {}), existing: [], ...planned, diagnostics: dedupe(diagnostics) };
+}
 
+/** The hash of every image of one variant, parents first: a hash covers its parents' hashes. */
+function hashVariant(input: {
+  project: Project;
+  family: Family;
+  arch: Arch;
+  graph: VariantGraph;
+  renderings: Map<string, Rendering>;
+  byRef: Map<string, string>;
+  hashes: Map<string, ContentHash>;
+}): void {
+  const { project, family, arch, graph, hashes } = input;
+  for (const name of graph.order) {
+    const key = renderKey(name, family, arch);
+    const rendering = input.renderings.get(key);
+    if (!rendering) continue;
+    const parents = graph.parents.get(name) ?? [];
+    const bases = rendering.froms
+      .filter((f) => !f.scratch && f.stage === undefined && !input.byRef.has(familiarRef(f.ref) ?? ''))
+      .map((f) => f.ref);
+    hashes.set(
+      key,
+      contentHash({
+        dockerfile: rendering.text,
+        files: project.contextFiles.get(name) ?? [],
+        args: project.config.buildArgs,
+        labels: project.config.labels,
+        platform: `linux/${arch}`,
+        parents: Object.fromEntries(parents.map((p) => [p, hashes.get(renderKey(p, family, arch))?.hash ?? ''])),
+        bases,
+      }),
+    );
+  }
+}
+
+/**
+ * --affected-since: a selected image stays selected only where it is affected; elsewhere it is `unaffected`. A folded
+ * image is one target for every arch, so it is affected on all its arches when it is on one.
+ */
+function restrictToAffected(
+  result: FamilyResult,
+  arches: Arch[],
+  hashes: Map<string, ContentHash>,
+  then: Map<string, ContentHash>,
+  affected: Map<string, Affected>,
+): void {
+  const { family } = result;
+  const onArch = new Map<Arch, Map<string, Affected>>();
+  for (const arch of arches) {
+    const graph = result.graphs.get(arch) as VariantGraph;
+    const keyed = (m: Map<string, ContentHash>) =>
+      new Map(graph.order.flatMap((name) => {
+        const h = m.get(renderKey(name, family, arch));
+        return h ? [[name, h] as const] : [];
+      }));
+    const found = affectedImages({ order: graph.order, parents: graph.parents, now: keyed(hashes), then: keyed(then) });
+    onArch.set(arch, found);
+    for (const [name, why] of found) affected.set(renderKey(name, family, arch), why);
+  }
+  for (const arch of arches) {
+    const statuses = result.statuses.get(arch) as Map<string, Status>;
+    for (const [name, status] of statuses) {
+      if (status !== 'selected') continue;
+      const hit = result.folded.get(name) ? arches.some((a) => onArch.get(a)?.has(name)) : onArch.get(arch)?.has(name);
+      if (!hit) statuses.set(name, 'unaffected');
+    }
+  }
+}
+
+interface PlanInput {
+  config: ResolvedConfig;
+  tree: Tree;
+  families: FamilyResult[];
+  hashes: Map<string, ContentHash>;
+}
+
+/** From the statuses on: the targets (folded or split), the bake file and the manifest. */
+function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<string, string>; bake: BakeFile; manifest: Manifest } {
+  const { config, tree, families, hashes } = input;
+  const variantHash = (image: string, family: Family, arch: Arch) => hashes.get(renderKey(image, family, arch))?.hash ?? '';
+  const targets: PlannedTarget[] = [];
+  for (const result of families) {
+    const { family } = result;
+    // A parent this run does not build: a child takes its pushed content ref when that ref is known to be there.
+    const unbuiltParent = (parent: string, arch: Arch): string | undefined => {
+      const status = result.statuses.get(arch)?.get(parent);
+      if (status !== 'existing' && !(status === 'unaffected' && config.contentTags)) return undefined;
+      const on = result.folded.get(parent) ? config.arches.filter((a) => result.statuses.get(a)?.get(parent) === status) : [arch];
+      return contentRef(imageRef(config, parent, family), targetHash(on.map((a) => ({ arch: a, hash: variantHash(parent, family, a) }))));
+    };
+    const folded = foldFamily(config, {
+      family,
+      arches: config.arches,
+      images: result.images,
+      graphs: result.graphs,
+      statuses: result.statuses,
+      unbuiltParent,
+    });
+    for (const t of folded.targets) {
+      const variantHashes = t.arches.map((arch) => ({ arch, hash: variantHash(t.image, family, arch) }));
+      const hash = targetHash(variantHashes);
+      targets.push({ ...t, hash, variantHashes, ...(config.contentTags ? { contentTag: contentRef(t.ref, hash) } : {}) });
+    }
+  }
   const contexts = new Map(tree.images.map((image) => [image.name, contextOf(config, image)]));
   const bake = assembleBake({ config, targets, contexts, profileMembers: profileMembers(config, families) });
-  const manifest = buildManifest(manifestRows(config, tree, families, targets, contexts), config.output);
-  return { config, tree, families, targets, contexts, bake, manifest, diagnostics: dedupe(diagnostics) };
+  const manifest = buildManifest(manifestRows(config, tree, families, targets, contexts, hashes), config.output);
+  return { targets, contexts, bake, manifest };
+}
+
+/** --skip-existing: the targets whose content ref the registry holds are left out; their children take that image. */
+export function withExisting(compiled: Compiled, existing: Set<string>): Compiled {
+  if (existing.size === 0) return compiled;
+  const families = compiled.families.map((result) => ({ ...result, statuses: new Map([...result.statuses].map(([arch, m]) => [arch, new Map(m)])) }));
+  for (const t of compiled.targets) {
+    if (!existing.has(t.name)) continue;
+    const result = families.find((r) => familyId(r.family) === familyId(t.family));
+    for (const arch of t.arches) result?.statuses.get(arch)?.set(t.image, 'existing');
+  }
+  const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
+  const left = compiled.targets.filter((t) => existing.has(t.name));
+  return { ...compiled, families, existing: [...compiled.existing, ...left], ...planned };
 }
 
 /** Without a type axis or `{base}` in the tag, every base pushes the same refs: the last push would win. */
@@ -223,6 +363,7 @@ function manifestRows(
   families: FamilyResult[],
   targets: PlannedTarget[],
   contexts: Map<string, string>,
+  hashes: Map<string, ContentHash>,
 ): ManifestRow[] {
   const targetOf = new Map<string, PlannedTarget>();
   for (const t of targets) for (const arch of t.arches) targetOf.set(`${t.image}|${familyId(t.family)}|${arch}`, t);
@@ -238,6 +379,7 @@ function manifestRows(
           status,
           parents: result.graphs.get(arch)?.parents.get(image.name) ?? [],
           context: contexts.get(image.name) ?? image.rel,
+          hash: hashes.get(renderKey(image.name, result.family, arch))?.hash ?? '',
           target: status === 'selected' ? targetOf.get(`${image.name}|${familyId(result.family)}|${arch}`) : undefined,
         });
       }

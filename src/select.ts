@@ -4,7 +4,11 @@ import { error, type Diagnostic } from './diagnostics.js';
 import { ancestors, type VariantGraph } from './graph.js';
 import type { Variant } from './types.js';
 
-export type Status = 'selected' | 'unmatched' | 'skipped' | 'unbuildable';
+/**
+ * `unaffected`: selected, but its hash is what it was at the --affected-since revision; `existing`: selected, but its
+ * content tag is already in the registry (--skip-existing).
+ */
+export type Status = 'selected' | 'unmatched' | 'skipped' | 'unbuildable' | 'unaffected' | 'existing';
 
 export interface Selector {
   /** Empty: every image. */

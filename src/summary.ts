@@ -34,12 +34,16 @@ export interface BuildSummary {
   failed: SummaryEntry[];
   /** Never started: a parent failed (or `--skip-parents` skipped it). */
   skipped: SummaryEntry[];
+  /** Not built: the registry already holds their content tag (--skip-existing). */
+  existing: (SummaryEntry & { contentTag: string; retagged?: string[] })[];
   unbuildable: SummaryEntry[];
   manifestLists: ManifestListResult[];
 }
 
 export interface SummaryInput {
   targets: PlannedTarget[];
+  /** Left out by --skip-existing, with the tags pointed again at their content tag. */
+  existing?: { target: PlannedTarget; retagged: string[] }[];
   outcomes: Map<string, TargetOutcome>;
   manifest: Manifest;
   lists: ManifestListResult[];
@@ -47,7 +51,19 @@ export interface SummaryInput {
 }
 
 export function summarizeBuild(input: SummaryInput): BuildSummary {
-  const summary: BuildSummary = { pushed: input.pushed, built: [], failed: [], skipped: [], unbuildable: [], manifestLists: input.lists };
+  const summary: BuildSummary = { pushed: input.pushed, built: [], failed: [], skipped: [], existing: [], unbuildable: [], manifestLists: input.lists };
+  for (const { target: t, retagged } of input.existing ?? []) {
+    summary.existing.push({
+      image: t.image,
+      variant: familyId(t.family),
+      target: t.name,
+      ...(t.arch !== undefined ? { arch: t.arch } : {}),
+      tags: t.tags,
+      platforms: t.arches.map((a) => `linux/${a}`),
+      contentTag: t.contentTag ?? t.ref,
+      ...(retagged.length > 0 ? { retagged } : {}),
+    });
+  }
   for (const t of input.targets) {
     const entry: SummaryEntry = {
       image: t.image,
@@ -86,13 +102,18 @@ export function formatSummary(summary: BuildSummary): string {
     ...section('Built', summary.built.map((e) => `${label(e)}${summary.pushed && e.tags ? `: pushed ${e.tags.join(', ')}` : ''}`)),
     ...section('Failed', summary.failed.map((e) => `${label(e)}: ${e.reason ?? 'failed'}`)),
     ...section('Skipped', summary.skipped.map((e) => `${label(e)}: ${e.reason ?? 'skipped'}`)),
+    ...section(
+      'Already in the registry',
+      summary.existing.map((e) => `${label(e)}: ${e.contentTag}${e.retagged ? ` (tagged again: ${e.retagged.join(', ')})` : ''}`),
+    ),
     ...section('Unbuildable', summary.unbuildable.map(label)),
     ...section(
       'Manifest lists',
       summary.manifestLists.map((l) => `${l.ref}: ${l.status}${l.reason ? ` (${l.reason})` : ''}${l.status === 'made' ? ` from ${l.sources.join(', ')}` : ''}`),
     ),
   ];
-  const counts = `${summary.built.length} built, ${summary.failed.length} failed, ${summary.skipped.length} skipped, ${summary.unbuildable.length} unbuildable`;
+  const existing = summary.existing.length > 0 ? `, ${summary.existing.length} already in the registry` : '';
+  const counts = `${summary.built.length} built, ${summary.failed.length} failed, ${summary.skipped.length} skipped${existing}, ${summary.unbuildable.length} unbuildable`;
   return [...lines, counts].join('\n');
 }
 

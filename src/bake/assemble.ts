@@ -1,5 +1,5 @@
 // Planned targets → the bake file model: targets, their links to parents, and the groups of DESIGN.md.
-import type { ResolvedConfig } from '../config/resolve.js';
+import type { CacheConfig, ResolvedConfig } from '../config/resolve.js';
 import type { PlannedTarget } from '../fold.js';
 import { familyId, type Arch } from '../types.js';
 import type { BakeFile, BakeGroup, BakeTarget } from './model.js';
@@ -27,6 +27,21 @@ export function relativePath(from: string, to: string): string {
   return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/') || '.';
 }
 
+/** The label that carries a target's content hash on its images. */
+export const CONTENT_HASH_LABEL = 'kolla-gen.content-hash';
+
+/**
+ * One registry cache ref per image, variant and arch, so that runners building one arch each never overwrite each
+ * other's cache. A multi-platform target reads and writes every arch's ref.
+ */
+export function cacheRefs(cache: CacheConfig, image: string, family: string, arches: Arch[]): { from: string[]; to: string[] } {
+  const refs = arches.map((arch) => `${cache.ref}/${image.toLowerCase()}:${family}-${arch}`);
+  return {
+    from: refs.map((ref) => `type=registry,ref=${ref}`),
+    to: cache.export ? refs.map((ref) => `type=registry,ref=${ref},mode=${cache.mode}`) : [],
+  };
+}
+
 export function memberKey(image: string, family: string, arch: Arch): string {
   return `${image}|${family}|${arch}`;
 }
@@ -40,16 +55,18 @@ export function assembleBake(input: AssembleInput): BakeFile {
   const targets: BakeTarget[] = input.targets.map((t) => {
     const context = input.contexts.get(t.image) ?? '.';
     const family = familyId(t.family);
+    const cache = config.cache && cacheRefs(config.cache, t.image, family, t.arches);
     return {
       name: t.name,
       description: `${t.image} (${family}${t.arch ? `, ${t.arch} only` : ''})`,
       context,
       dockerfile: relativePath(context, `${config.output}/${t.dockerfile}`),
-      contexts: Object.fromEntries(t.parents.map((p) => [p.familiar, `target:${p.target}`])),
-      tags: t.tags,
+      contexts: Object.fromEntries(t.parents.map((p) => [p.familiar, p.target !== undefined ? `target:${p.target}` : `docker-image://${p.pushed}`])),
+      tags: t.contentTag !== undefined ? [...t.tags, t.contentTag] : t.tags,
       platforms: t.arches.map((arch) => `linux/${arch}`),
       args: { ...config.buildArgs },
-      labels: { ...config.labels, 'kolla-gen.image': t.image, 'kolla-gen.variant': family },
+      labels: { ...config.labels, 'kolla-gen.image': t.image, 'kolla-gen.variant': family, [CONTENT_HASH_LABEL]: t.hash },
+      ...(cache ? { cacheFrom: cache.from, ...(cache.to.length > 0 ? { cacheTo: cache.to } : {}) } : {}),
     };
   });
 

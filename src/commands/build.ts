@@ -20,7 +20,9 @@ import type { CliOptions } from '../config/resolve.js';
 import { error, warning, type Diagnostic } from '../diagnostics.js';
 import type { LoadOptions } from '../load.js';
 import { outputFiles } from '../output.js';
+import type { PlannedTarget } from '../fold.js';
 import type { Compiled } from '../pipeline.js';
+import { probeTags } from '../registry.js';
 import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../summary.js';
 import { drift, isClean, writeOutput } from '../write.js';
 import { compileProject, failed, type CommandResult } from './run.js';
@@ -106,7 +108,7 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
     if (run.exitCode !== 0) return failed([...diagnostics, error('KG804', `docker buildx bake --print failed: ${classifyBakeFailure(run.lines).line}`)]);
     return { exitCode: 0, diagnostics, text: run.stdout.trimEnd(), json: JSON.parse(run.stdout) as unknown, listing: true };
   }
-  if (names.length === 0) return { exitCode: 0, diagnostics, text: 'nothing to build' };
+  if (names.length === 0 && compiled.existing.length === 0) return { exitCode: 0, diagnostics, text: 'nothing to build' };
 
   const builder = probe.builder;
   if (builder?.driver === 'docker' && builder.containerdStore === false && needsMultiPlatform(compiled.targets, options.set)) {
@@ -123,7 +125,7 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
     runDocker(bakeArgs({ ...base, targets, metadataFile }), where, { inherit, onOutput: log });
 
   const outcomes = new Map<string, TargetOutcome>();
-  const first = await bake(names, options.metadataFile);
+  const first: DockerRun = names.length > 0 ? await bake(names, options.metadataFile) : { exitCode: 0, stdout: '', lines: [] };
   if (first.exitCode === 0) {
     for (const name of names) outcomes.set(name, { status: 'built' });
   } else {
@@ -165,7 +167,10 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
     }
   }
 
-  const lists = manifestLists(compiled.targets);
+  // --skip-existing: an image the registry holds is not built, but its tags must name that image, as a build would.
+  const existing = options.push ? await retagExisting(compiled, where, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
+  const present = new Set(compiled.existing.map((t) => t.name));
+  const lists = manifestLists([...compiled.targets, ...compiled.existing]);
   let listResults: ManifestListResult[];
   if (!options.push) {
     listResults = listNotMade(lists, 'built without --push');
@@ -177,7 +182,7 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
   } else {
     listResults = [];
     for (const list of lists) {
-      const missing = list.sources.filter((s) => outcomes.get(s.target)?.status !== 'built');
+      const missing = list.sources.filter((s) => outcomes.get(s.target)?.status !== 'built' && !present.has(s.target));
       const sources = list.sources.map((s) => s.tag);
       if (missing.length > 0) {
         listResults.push({ ref: list.ref, image: list.image, variant: list.variant, sources, status: 'not made', reason: `${missing.map((s) => s.target).join(', ')} not built` });
@@ -194,7 +199,7 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
     }
   }
 
-  const summary = summarizeBuild({ targets: compiled.targets, outcomes, manifest: compiled.manifest, lists: listResults, pushed: options.push === true });
+  const summary = summarizeBuild({ targets: compiled.targets, existing, outcomes, manifest: compiled.manifest, lists: listResults, pushed: options.push === true });
   if (options.summaryJsonFile !== undefined) {
     try {
       fs.writeFileSync(path.resolve(load.cwd, options.summaryJsonFile), `${JSON.stringify(summary, null, 2)}\n`);
@@ -205,6 +210,40 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
   const bad = buildFailed(summary) || diagnostics.some((d) => d.severity === 'error');
   const generated = `${compiled.config.output}: ${written.changed ? 'written' : 'up to date'}`;
   return { exitCode: bad ? 1 : 0, diagnostics, text: `${generated}\n${formatSummary(summary)}`, json: summary };
+}
+
+/** Points each tag of an existing target at its content tag where it names another image (imagetools create). */
+async function retagExisting(
+  compiled: Compiled,
+  where: DockerEnv,
+  options: BuildOptions,
+  diagnostics: Diagnostic[],
+): Promise<{ target: PlannedTarget; retagged: string[] }[]> {
+  const refs = compiled.existing.flatMap((t) => [...(t.contentTag !== undefined ? [t.contentTag] : []), ...t.tags]);
+  const probes = refs.length > 0 ? await probeTags(refs, { env: options.env, insecure: compiled.config.insecureRegistries }) : new Map();
+  const out: { target: PlannedTarget; retagged: string[] }[] = [];
+  for (const target of compiled.existing) {
+    const content = target.contentTag !== undefined ? probes.get(target.contentTag) : undefined;
+    const stale = target.tags.filter((tag) => {
+      const probe = probes.get(tag);
+      return content?.status !== 'present' || probe?.status !== 'present' || probe.digest !== content.digest;
+    });
+    if (stale.length === 0 || target.contentTag === undefined) {
+      out.push({ target, retagged: [] });
+      continue;
+    }
+    const run = await runDocker(
+      ['buildx', 'imagetools', 'create', ...(options.builder !== undefined ? ['--builder', options.builder] : []), ...stale.flatMap((tag) => ['-t', tag]), target.contentTag],
+      where,
+      { onOutput: options.log },
+    );
+    if (run.exitCode === 0) out.push({ target, retagged: stale });
+    else {
+      diagnostics.push(error('KG904', `cannot tag ${target.contentTag} as ${stale.join(', ')}: ${classifyBakeFailure(run.lines).line}`));
+      out.push({ target, retagged: [] });
+    }
+  }
+  return out;
 }
 
 /** Each isolating bake wrote its own metadata: one file, as a single bake would have written it. */

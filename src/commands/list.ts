@@ -17,13 +17,20 @@ export async function list(cli: CliOptions, options: LoadOptions): Promise<Comma
         images: order.filter((name) => statuses.get(name) === 'selected'),
         skipped: order.filter((name) => statuses.get(name) === 'skipped'),
         unbuildable: order.filter((name) => statuses.get(name) === 'unbuildable'),
+        ...(compiled.config.affectedSince !== undefined ? { unaffected: order.filter((name) => statuses.get(name) === 'unaffected') } : {}),
+        ...(compiled.config.skipExisting !== undefined ? { existing: order.filter((name) => statuses.get(name) === 'existing') } : {}),
       };
     }),
   );
   const text = variants
     .map((v) => {
       const head = `${familyId(v)}-${v.arch}: ${v.images.length} selected`;
-      const extra = [v.skipped.length ? `${v.skipped.length} skipped` : '', v.unbuildable.length ? `${v.unbuildable.length} unbuildable` : '']
+      const extra = [
+        v.skipped.length ? `${v.skipped.length} skipped` : '',
+        v.unbuildable.length ? `${v.unbuildable.length} unbuildable` : '',
+        v.unaffected?.length ? `${v.unaffected.length} unaffected since ${compiled.config.affectedSince}` : '',
+        v.existing?.length ? `${v.existing.length} already in the registry` : '',
+      ]
         .filter(Boolean)
         .join(', ');
       return [`${head}${extra ? `, ${extra}` : ''}`, ...v.images.map((name) => `  ${name}`)].join('\n');

@@ -1,9 +1,11 @@
 // What every command shares: load the project and compile it, or stop with the diagnostics.
 import type { CliOptions } from '../config/resolve.js';
-import { hasErrors, type Diagnostic } from '../diagnostics.js';
+import { error, hasErrors, warning, type Diagnostic } from '../diagnostics.js';
 import { loadProject, type LoadOptions } from '../load.js';
-import { compile, type Compiled } from '../pipeline.js';
+import { compile, withExisting, type Compiled } from '../pipeline.js';
+import { probeTags } from '../registry.js';
 import { renderParallel } from '../render-parallel.js';
+import { hashesSince, type SinceHashes } from './since.js';
 
 export interface CommandResult {
   exitCode: 0 | 1;
@@ -19,10 +21,39 @@ export interface CommandResult {
 export async function compileProject(cli: CliOptions, options: LoadOptions): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
   const loaded = loadProject(cli, options);
   if (!loaded.project) return { diagnostics: loaded.diagnostics };
-  const result = compile(loaded.project, await renderParallel(loaded.project));
-  const diagnostics = [...loaded.diagnostics, ...result.diagnostics];
+  const diagnostics = [...loaded.diagnostics];
+  let since: SinceHashes | undefined;
+  if (loaded.project.config.affectedSince !== undefined) {
+    const found = await hashesSince(loaded.project.config.affectedSince, cli, options);
+    diagnostics.push(...found.diagnostics);
+    if (!found.since) return { diagnostics };
+    since = found.since;
+  }
+  const result = compile(loaded.project, { rendered: await renderParallel(loaded.project), ...(since ? { since } : {}) });
+  diagnostics.push(...result.diagnostics);
   if (!('bake' in result) || hasErrors(diagnostics)) return { diagnostics };
-  return { compiled: result, diagnostics };
+  if (result.config.skipExisting === undefined) return { compiled: result, diagnostics };
+  const skipped = await skipExisting(result, options.env);
+  diagnostics.push(...skipped.diagnostics);
+  return hasErrors(diagnostics) ? { diagnostics } : { compiled: skipped.compiled, diagnostics };
+}
+
+/** --skip-existing: ask the registry for every target's content tag; leave out the targets it already holds. */
+async function skipExisting(compiled: Compiled, env: Record<string, string | undefined>): Promise<{ compiled: Compiled; diagnostics: Diagnostic[] }> {
+  const byTag = new Map(compiled.targets.flatMap((t) => (t.contentTag !== undefined ? [[t.contentTag, t.name] as const] : [])));
+  const probes = await probeTags([...byTag.keys()], { env, insecure: compiled.config.insecureRegistries });
+  const existing = new Set<string>();
+  const failures: string[] = [];
+  for (const [ref, probe] of probes) {
+    if (probe.status === 'present') existing.add(byTag.get(ref) as string);
+    else if (probe.status === 'error') failures.push(probe.message);
+  }
+  if (failures.length > 0) {
+    const message = `cannot learn which images the registry holds: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`;
+    if (compiled.config.skipExisting === 'warn') return { compiled, diagnostics: [warning('KG902', `${message}; building every selected image (--skip-existing=warn)`)] };
+    return { compiled, diagnostics: [error('KG902', message)] };
+  }
+  return { compiled: withExisting(compiled, existing), diagnostics: [] };
 }
 
 export function failed(diagnostics: Diagnostic[]): CommandResult {

@@ -32,6 +32,25 @@ export interface CliOptions {
   passEnv?: string[];
   /** --preset: the template context and defaults of a known tree (kolla). */
   preset?: string;
+  contentTags?: boolean;
+  /** --affected-since: a git revision. */
+  affectedSince?: string;
+  /** --skip-existing: 'error' when the registry cannot be asked, 'warn' to build everything then. */
+  skipExisting?: 'error' | 'warn';
+  /** --cache-ref: the repository of the registry cache (overrides cache.ref of the config). */
+  cacheRef?: string;
+  /** --no-cache-export (false): read the registry cache, write none. */
+  cacheExport?: boolean;
+  /** --insecure-registry: hosts kolla-gen asks over plain HTTP. */
+  insecureRegistries?: string[];
+}
+
+/** A registry cache: one ref per image, variant and arch under one repository. */
+export interface CacheConfig {
+  ref: string;
+  mode: 'min' | 'max';
+  /** Whether targets also write the cache (cache-to), not only read it. */
+  export: boolean;
 }
 
 export interface BaseImage {
@@ -77,6 +96,13 @@ export interface ResolvedConfig {
   preset?: PresetName;
   /** --preset kolla: what kolla-build passes to templates beyond kolla-gen's own variables. */
   kolla?: KollaSettings;
+  /** Push every target under its content tag too (`<repository>:kg-<hash>`); --skip-existing implies it. */
+  contentTags: boolean;
+  affectedSince?: string;
+  skipExisting?: 'error' | 'warn';
+  cache?: CacheConfig;
+  /** Registry hosts kolla-gen asks over plain HTTP (localhost falls back to it by itself). */
+  insecureRegistries: string[];
 }
 
 export const DEFAULT_BASE_IMAGES: Record<Base, BaseImage> = {
@@ -354,7 +380,15 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     labels: stringify(written.labels),
     templateOverrides: cli.templateOverrides ?? [],
     env,
+    contentTags: (cli.contentTags ?? written.content_tags ?? false) || cli.skipExisting !== undefined,
+    ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
+    ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
+    insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
   };
+  const cacheRef = cli.cacheRef ?? written.cache?.ref;
+  if (cacheRef) {
+    config.cache = { ref: cacheRef.replace(/\/+$/, ''), mode: written.cache?.mode ?? 'max', export: cli.cacheExport ?? written.cache?.export ?? true };
+  }
   if (preset) {
     config.preset = preset;
     if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout);

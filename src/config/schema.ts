@@ -24,6 +24,16 @@ export const writtenConfigSchema = z
     build_args: z.record(name, scalar).optional(),
     labels: z.record(name, scalar).optional(),
     preset: z.enum(PRESETS).optional(),
+    content_tags: z.boolean().optional(),
+    insecure_registries: z.array(name).optional(),
+    cache: z
+      .object({
+        ref: name.regex(/^[^\s:@]+(:[0-9]+)?(\/[^\s:@]+)*$/, 'a repository such as registry.example:5000/kolla-cache, without a tag'),
+        mode: z.enum(['min', 'max']).optional(),
+        export: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
