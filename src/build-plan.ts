@@ -173,6 +173,8 @@ export interface ManifestList {
   ref: string;
   /** With content tags: the list's own content ref, over every arch's hash (what a folded target would push). */
   contentRef?: string;
+  /** Whether the list is made under `ref` too (not with --content-tags only). */
+  tagged: boolean;
   sources: { target: string; arch: Arch; tag: string }[];
 }
 
@@ -182,13 +184,18 @@ export function manifestLists(targets: PlannedTarget[]): ManifestList[] {
     if (t.arch === undefined) continue;
     const variant = familyId(t.family);
     const key = `${variant}|${t.image}`;
-    const list = lists.get(key) ?? { image: t.image, variant, ref: t.ref, sources: [], hashes: [], content: t.contentTag !== undefined };
+    const list = lists.get(key) ?? { image: t.image, variant, ref: t.ref, tagged: t.tags.length > 0, sources: [], hashes: [], content: t.contentTag !== undefined };
     // The content tag names exactly this build, also when --skip-existing left the target out.
     for (const tag of t.contentTag !== undefined ? [t.contentTag] : t.tags) list.sources.push({ target: t.name, arch: t.arch, tag });
     list.hashes.push(...t.variantHashes);
     lists.set(key, list);
   }
-  return [...lists.values()].map(({ hashes, content, ...list }) => (content ? { ...list, contentRef: contentRef(list.ref, targetHash(hashes)) } : list));
+  return [...lists.values()].map(({ hashes, content, ...list }) => {
+    if (!content) return list;
+    const ref = contentRef(list.ref, targetHash(hashes));
+    // --content-tags only: the list is made under its content ref alone.
+    return list.tagged ? { ...list, contentRef: ref } : { ...list, ref, contentRef: ref };
+  });
 }
 
 export function imagetoolsArgs(list: ManifestList, builder?: string): string[] {
@@ -199,7 +206,7 @@ export function imagetoolsArgs(list: ManifestList, builder?: string): string[] {
     ...(builder !== undefined ? ['--builder', builder] : []),
     '-t',
     list.ref,
-    ...(list.contentRef !== undefined ? ['-t', list.contentRef] : []),
+    ...(list.contentRef !== undefined && list.contentRef !== list.ref ? ['-t', list.contentRef] : []),
     ...list.sources.map((s) => s.tag),
   ];
 }

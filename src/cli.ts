@@ -36,8 +36,10 @@ interface Flags {
   preset?: string;
   kollaConfig?: string;
   contentTags?: boolean;
+  contentTagsMode?: 'only';
   affectedSince?: string;
-  skipExisting?: true | 'error' | 'warn';
+  skipExisting?: boolean;
+  skipExistingMode?: 'error' | 'warn';
   cacheRef?: string;
   cacheExport?: boolean;
   insecureRegistry?: string[];
@@ -68,12 +70,11 @@ function withCommonOptions(cmd: Command): Command {
     .option('--pass-env <names>', 'environment variables templates may read as env.NAME', commaList)
     .option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)')
     .option('--kolla-config <file>', 'a kolla-build.conf to read settings from (implies --preset kolla)')
-    .option('--content-tags', 'also tag every image <repository>:kg-<content hash> (implied by --skip-existing)')
+    .option('--content-tags', 'also tag every image <repository>:kg-<content hash>; --content-tags=only: tag it so alone (implied by --skip-existing)')
+    .addOption(new Option('--content-tags-mode <mode>').choices(['only']).hideHelp())
     .option('--affected-since <rev>', 'select only the images whose content hash differs from the git revision <rev>, and their descendants')
-    .addOption(
-      new Option('--skip-existing [mode]', "leave out images whose content tag the registry already holds; 'warn': build everything when it cannot be asked")
-        .choices(['error', 'warn']),
-    )
+    .option('--skip-existing', "leave out images whose content tag the registry already holds; --skip-existing=warn: build everything when it cannot be asked")
+    .addOption(new Option('--skip-existing-mode <mode>').choices(['error', 'warn']).hideHelp())
     .option('--cache-ref <repository>', 'registry cache: one ref per image, variant and arch under this repository (cache-from and cache-to)')
     .option('--no-cache-export', 'registry cache: read it (cache-from) but write none (no cache-to)')
     .option('--insecure-registry <hosts>', 'registry hosts to ask over plain HTTP for --skip-existing (localhost falls back by itself)', commaList)
@@ -101,9 +102,9 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
     buildArgs: flags.buildArg,
     passEnv: flags.passEnv,
     preset: flags.preset,
-    contentTags: flags.contentTags,
+    contentTags: flags.contentTagsMode ?? flags.contentTags,
     affectedSince: flags.affectedSince,
-    skipExisting: flags.skipExisting === true ? 'error' : flags.skipExisting,
+    skipExisting: flags.skipExistingMode ?? (flags.skipExisting ? 'error' : undefined),
     cacheRef: flags.cacheRef,
     cacheExport: flags.cacheExport === false ? false : undefined,
     insecureRegistries: flags.insecureRegistry,
@@ -270,4 +271,11 @@ withCommonOptions(
   }
 });
 
-await program.parseAsync();
+// `--skip-existing=warn` and `--content-tags=only` take their value only after "=", so that `--skip-existing nova`
+// still reads nova as a regex.
+const EQUALS_FLAGS = ['--skip-existing', '--content-tags'];
+const argv = process.argv.flatMap((arg) => {
+  const flag = EQUALS_FLAGS.find((f) => arg.startsWith(`${f}=`));
+  return flag ? [flag, `${flag}-mode`, arg.slice(flag.length + 1)] : [arg];
+});
+await program.parseAsync(argv);

@@ -271,7 +271,7 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
     // A parent this run does not build: a child takes its pushed content ref when that ref is known to be there.
     const unbuiltParent = (parent: string, arch: Arch): string | undefined => {
       const status = result.statuses.get(arch)?.get(parent);
-      if (status !== 'existing' && !(status === 'unaffected' && config.contentTags)) return undefined;
+      if (status !== 'existing' && !(status === 'unaffected' && config.contentTags !== false)) return undefined;
       const on = result.folded.get(parent) ? config.arches.filter((a) => result.statuses.get(a)?.get(parent) === status) : [arch];
       return contentRef(imageRef(config, parent, family), targetHash(on.map((a) => ({ arch: a, hash: variantHash(parent, family, a) }))));
     };
@@ -286,7 +286,8 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
     for (const t of folded.targets) {
       const variantHashes = t.arches.map((arch) => ({ arch, hash: variantHash(t.image, family, arch) }));
       const hash = targetHash(variantHashes);
-      targets.push({ ...t, hash, variantHashes, ...(config.contentTags ? { contentTag: contentRef(t.ref, hash) } : {}) });
+      if (!config.contentTags) targets.push({ ...t, hash, variantHashes });
+      else targets.push({ ...t, ...(config.contentTags === 'only' ? { tags: [] } : {}), hash, variantHashes, contentTag: contentRef(t.ref, hash) });
     }
   }
   const contexts = new Map(tree.images.map((image) => [image.name, contextOf(config, image)]));

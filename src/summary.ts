@@ -70,7 +70,7 @@ export function summarizeBuild(input: SummaryInput): BuildSummary {
       variant: familyId(t.family),
       target: t.name,
       ...(t.arch !== undefined ? { arch: t.arch } : {}),
-      tags: t.tags,
+      tags: t.contentTag !== undefined ? [...t.tags, t.contentTag] : t.tags,
       platforms: t.arches.map((a) => `linux/${a}`),
     };
     const outcome = input.outcomes.get(t.name) ?? { status: 'failed', reason: 'not built' };

@@ -32,7 +32,8 @@ export interface CliOptions {
   passEnv?: string[];
   /** --preset: the template context and defaults of a known tree (kolla). */
   preset?: string;
-  contentTags?: boolean;
+  /** --content-tags: true, or 'only' (push the content tag alone: nothing a human tag names is replaced). */
+  contentTags?: boolean | 'only';
   /** --affected-since: a git revision. */
   affectedSince?: string;
   /** --skip-existing: 'error' when the registry cannot be asked, 'warn' to build everything then. */
@@ -96,8 +97,8 @@ export interface ResolvedConfig {
   preset?: PresetName;
   /** --preset kolla: what kolla-build passes to templates beyond kolla-gen's own variables. */
   kolla?: KollaSettings;
-  /** Push every target under its content tag too (`<repository>:kg-<hash>`); --skip-existing implies it. */
-  contentTags: boolean;
+  /** Push every target under its content tag (`<repository>:kg-<hash>`) too, or 'only' under it; --skip-existing implies it. */
+  contentTags: boolean | 'only';
   affectedSince?: string;
   skipExisting?: 'error' | 'warn';
   cache?: CacheConfig;
@@ -380,7 +381,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     labels: stringify(written.labels),
     templateOverrides: cli.templateOverrides ?? [],
     env,
-    contentTags: (cli.contentTags ?? written.content_tags ?? false) || cli.skipExisting !== undefined,
+    contentTags: cli.contentTags ?? written.content_tags ?? cli.skipExisting !== undefined,
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],

@@ -24,7 +24,7 @@ export const writtenConfigSchema = z
     build_args: z.record(name, scalar).optional(),
     labels: z.record(name, scalar).optional(),
     preset: z.enum(PRESETS).optional(),
-    content_tags: z.boolean().optional(),
+    content_tags: z.union([z.boolean(), z.literal('only')]).optional(),
     insecure_registries: z.array(name).optional(),
     cache: z
       .object({
