@@ -111,7 +111,7 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
   };
 }
 
-function report(result: CommandResult, flags: Flags): never {
+async function report(result: CommandResult, flags: Flags): Promise<never> {
   if (flags.json) {
     const out = { ok: result.exitCode === 0, diagnostics: result.diagnostics.map(diagnosticToJson), result: result.json ?? result.text ?? null };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -123,6 +123,8 @@ function report(result: CommandResult, flags: Flags): never {
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors > 0) process.stderr.write(`kolla-gen: ${errors} error${errors === 1 ? '' : 's'}\n`);
   }
+  // process.exit does not wait for a pipe to take what was written: a large --json would be cut off.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
   process.exit(result.exitCode);
 }
 
@@ -132,7 +134,7 @@ function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>
     const flags = cmd.opts<Flags>();
     const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
     try {
-      report(await run(regexes, flags), flags);
+      await report(await run(regexes, flags), flags);
     } catch (e) {
       process.stderr.write(
         `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${
@@ -260,7 +262,7 @@ withCommonOptions(
       log: flags.quiet ? undefined : (text) => process.stderr.write(text),
       env: env(),
     });
-    report(result, flags);
+    await report(result, flags);
   } catch (e) {
     process.stderr.write(
       `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${

@@ -230,3 +230,17 @@ describe('diagnostics', () => {
     if (c.at) expect(text.stderr).toMatch(/\n> +\d+ \| /);
   });
 });
+
+describe('output through a pipe', () => {
+  it('prints a --json result far larger than a pipe buffer whole before exiting', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-pipe-'));
+    temps.push(dir);
+    await execa('node', [path.join(ROOT, 'bench', 'synthetic.mjs'), '--images', '400', '--write-tree', dir]);
+    // Through a shell pipe, as `kolla-gen list --json | jq` runs: the reader is another process.
+    const result = await execa('sh', ['-c', `node '${CLI}' list --json --quiet | (sleep 1; cat)`], { cwd: dir, reject: false });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.length).toBeGreaterThan(65536);
+    const out = JSON.parse(result.stdout) as { result: { variants: { images: string[] }[] } };
+    expect(out.result.variants.reduce((n, v) => n + v.images.length, 0)).toBe(400 * 8);
+  });
+});
