@@ -179,8 +179,14 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
 
   const planned = plan({ config, tree, families, hashes });
   if (planned.targets.length === 0) {
-    const by = options.since ? ` affected since ${options.since.revision}` : '';
-    diagnostics.push(warning('KG602', `no image selected${selector.from === 'all' ? '' : ` by the ${selector.from === 'regex' ? 'regexes' : 'profiles'}`}${by}`));
+    const by = selector.from === 'all' ? '' : ` by the ${selector.from === 'regex' ? 'regexes' : 'profiles'}`;
+    diagnostics.push(
+      options.since
+        ? warning('KG602', `no image selected${by} is affected since ${options.since.revision}`, {
+            hint: `every image has the hash it had at ${options.since.revision}: there is nothing to build (kolla-gen explain IMAGE says why for one image)`,
+          })
+        : warning('KG602', `no image selected${by}`),
+    );
   }
   diagnostics.push(...checkRefCollisions(planned.targets));
   return { config, tree, families, hashes, ...(affected ? { affected } : {}), existing: [], ...planned, diagnostics: dedupe(diagnostics) };
