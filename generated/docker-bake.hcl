@@ -2062,7 +2062,7 @@ target "ubuntu-binary-chrony" {
   tags      = ["kolla/ubuntu-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a94ddcae5aa3656ad83d1dcca38d65a64b2ec9ccdedd7fd56fae0b498a93d500"
+    "kolla-gen.content-hash" = "sha256:3b96776fa99d3fffa2466e266f1de7fd50b61623e4b6df3212d787a217ab963e"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2078,7 +2078,7 @@ target "ubuntu-binary-cron" {
   tags      = ["kolla/ubuntu-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1a7c7d6f85314cd2798b9c4378862354462bd046202d85c9f650ba578acab32f"
+    "kolla-gen.content-hash" = "sha256:4d131b00d47988214f941444e5bc950bf2995008870d786bf659e2cc02ae3dde"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2094,7 +2094,7 @@ target "ubuntu-binary-fluentd" {
   tags      = ["kolla/ubuntu-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:25d8a49acfd07f97ae21551308687cdceaebb7bf4a27f265fbed834e81cc0b5b"
+    "kolla-gen.content-hash" = "sha256:1636e29230a09dfdaeab7585a7e41f24edcb8ab07953e0b11da297b16868244f"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2110,7 +2110,7 @@ target "ubuntu-binary-haproxy" {
   tags      = ["kolla/ubuntu-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6e28fe6e526e5f2f3ad4b99aa9b46f6f1bc8eb7096611c1f44aeb88273b6ccaf"
+    "kolla-gen.content-hash" = "sha256:92c7c9f17cbdfb882be8554c9aba2665ed80edeec74b49b66d1cd79ce1ae0282"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2126,7 +2126,7 @@ target "ubuntu-binary-keepalived" {
   tags      = ["kolla/ubuntu-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d7e4c50aece5cb64d837ff480207bf44d91a1e24c1a91230dc6f6e2389761d96"
+    "kolla-gen.content-hash" = "sha256:2a513a2eeeb247517adba2dd0e0aa259724adfee918ee1156152daba4ecd37e2"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2142,7 +2142,7 @@ target "ubuntu-binary-kolla-toolbox" {
   tags      = ["kolla/ubuntu-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ec417c0a123c451b900e2ed8ed99d6e2841cf37093c19d1dca1522079193c0c"
+    "kolla-gen.content-hash" = "sha256:89a36b6db5331309d333ed609e262d8ebd17e2402e63c4fe21f86ffe02756ad6"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2158,7 +2158,7 @@ target "ubuntu-binary-mariadb" {
   tags      = ["kolla/ubuntu-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b98b4bed8defc42224db62302960eac9d4328e3774420ce43a83c59a49e57622"
+    "kolla-gen.content-hash" = "sha256:b625b0825abe4a092977dde3e5ffe84e19d7ff4c2b2227621d56ff44f29f15e0"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2174,7 +2174,7 @@ target "ubuntu-binary-memcached" {
   tags      = ["kolla/ubuntu-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:92ad2fb678e963bea08c83a4b265ad31ee3ff207b9066e428b392f1611b81c24"
+    "kolla-gen.content-hash" = "sha256:779a0641135c88ddf1de25aa7a6363ccc3d80b0c17d3482b09eeb48f0b8350e3"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2190,7 +2190,7 @@ target "ubuntu-binary-openstack-base" {
   tags      = ["kolla/ubuntu-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d990370d2bac500bc8e7942023c4e19674c17874a3a3f3c3c770434b37f40108"
+    "kolla-gen.content-hash" = "sha256:cef20296045c8273767b7eb6a5ee49a660506397c0dbd0432c991b26884615ae"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2206,7 +2206,7 @@ target "ubuntu-binary-openvswitch-base" {
   tags      = ["kolla/ubuntu-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:be690c140d6e412964d8e3a6e049e2a1b2dbf34e7ab83eb2dd0ccccfbb4fc41b"
+    "kolla-gen.content-hash" = "sha256:e958ee39782f9f2b00cba2e44ac14f34dbd597a19ae343ff9db5e1c0ff707d5d"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2222,7 +2222,7 @@ target "ubuntu-binary-rabbitmq" {
   tags      = ["kolla/ubuntu-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:21208656a65ed55c08c0597517ff42d6e732ae25d49c642b111d1ee9e212f4b8"
+    "kolla-gen.content-hash" = "sha256:2ab8cf4edc9a9ad6fef163c5f1f2e83ec503c5cb0e89ac9839fc5225439a7c86"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2238,7 +2238,7 @@ target "ubuntu-binary-cinder-base" {
   tags      = ["kolla/ubuntu-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ba3cd0c2262ffe7b428a6e9766e5430e278d1a7cbf6b6c8aa7c91919afadc20f"
+    "kolla-gen.content-hash" = "sha256:40f876e332eb4db2acc79985f57ddf3bf962cfe3a22281f97f43a419c39ac2bd"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2254,7 +2254,7 @@ target "ubuntu-binary-glance-base" {
   tags      = ["kolla/ubuntu-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2730b5d148b3a87589f348cbbdaebb054e1b86898463df41dd5f668a12d974fb"
+    "kolla-gen.content-hash" = "sha256:bc4ff56af0f3ec7db9869ed78d62b3bcb1fa288e77b388b828cadca6e3ca85c7"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2270,7 +2270,7 @@ target "ubuntu-binary-heat-base" {
   tags      = ["kolla/ubuntu-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:69934e68ae930779f3ea09706b06eaf1bb67ad916bf545667deca6b88dcfcaf3"
+    "kolla-gen.content-hash" = "sha256:4e55f3f1c53f3daa0d82ef2bb2951b454410b90aff7e7d985f6688c91f5f8ca9"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2286,7 +2286,7 @@ target "ubuntu-binary-horizon" {
   tags      = ["kolla/ubuntu-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c8d09beb650aa2b8c5bbfba62b51c244dffbece7d8662b64807febaf4c29515a"
+    "kolla-gen.content-hash" = "sha256:e36946e4e7e4e92757c26d1edd299dc3bc754946f5192d0445cf716cb36049d0"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2302,7 +2302,7 @@ target "ubuntu-binary-keystone-base" {
   tags      = ["kolla/ubuntu-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:48363c2beedd1849d99c616083147437cee86b4db07303bcd946a0f242744999"
+    "kolla-gen.content-hash" = "sha256:75958b20fa2c9e1a09eb3414314c79027403a6d8335c485a8a181dc5f50d7e91"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2318,7 +2318,7 @@ target "ubuntu-binary-neutron-base" {
   tags      = ["kolla/ubuntu-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e3a715c71ecdb28ff30a97721fadde23b8527db8afacae20e7bc2dfd4aa027dc"
+    "kolla-gen.content-hash" = "sha256:040e5184b1d2b56753e0fe9555935b17cad766159cfba935ce6089f453caa00c"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2334,7 +2334,7 @@ target "ubuntu-binary-nova-base" {
   tags      = ["kolla/ubuntu-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:878803f4a1b90551bb6f09f9bc26c040f129c1f112a834445b53ef280c1be162"
+    "kolla-gen.content-hash" = "sha256:de7eca8b6b30fd9e41bd6a78ea9d44c80e9fd18e1ea739c862e36572cbfb50db"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2350,7 +2350,7 @@ target "ubuntu-binary-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:752214f1509aa7ad26e6eb1b79f3fd268037ff15baf3f3a8e6ef53e4b73d84d6"
+    "kolla-gen.content-hash" = "sha256:165b050a47b6c561856913f097236efec8d08ade2a281140dfc9029ecc0f42f1"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2366,7 +2366,7 @@ target "ubuntu-binary-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d968b902af8d79139afa7ab7a0f027210f3e6f09751fa53df8616ef3fd4bde31"
+    "kolla-gen.content-hash" = "sha256:8a64a474545af3f4cf64325a30808d3267dce942b4d985d43cc2c90a16243602"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2382,7 +2382,7 @@ target "ubuntu-binary-placement-base" {
   tags      = ["kolla/ubuntu-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5c4ff8bad3d21292f6a1fdd87260cbfebcde3bb50b6fb70e91f1bc178545b709"
+    "kolla-gen.content-hash" = "sha256:a854ac2041d5b9e8c7f93b353fa29e4ded21d6554297d603cc63cedd04250a55"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2398,7 +2398,7 @@ target "ubuntu-binary-cinder-api" {
   tags      = ["kolla/ubuntu-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c0396d3944f3eb9aae007bc2739bce5824898c7606b6d8dd2f1cf5fb37e4e3ce"
+    "kolla-gen.content-hash" = "sha256:a214fb74d226240cb8abdab0e40e8e577b59fa4601c40a4a23d54b5f664e3c26"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2414,7 +2414,7 @@ target "ubuntu-binary-cinder-backup" {
   tags      = ["kolla/ubuntu-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fad0d95923fcf034b8f620da8276a93981b24756d1175217201975104f91c1b5"
+    "kolla-gen.content-hash" = "sha256:c9aeb884f49f34af6ca7af418d79a45dedfd681830e823d1be796c3a39a9a540"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2430,7 +2430,7 @@ target "ubuntu-binary-cinder-scheduler" {
   tags      = ["kolla/ubuntu-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b030af08fef6fb6498c47f4193a938ecb0d48321136c5f4d1b75d64a8f3df9cc"
+    "kolla-gen.content-hash" = "sha256:aa2827587e3a42e8eee5ae4c27e912aeb827b11b470cda941f43419270fa4946"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2446,7 +2446,7 @@ target "ubuntu-binary-cinder-volume" {
   tags      = ["kolla/ubuntu-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ced7b263d55d1ec9ed8d6ec54f987430b1af0e47626b817c13593ae66fe74013"
+    "kolla-gen.content-hash" = "sha256:c2ddef91d2d84719474c6ae0823cb3b9b778ab02cb9e826d546c2c7de7c63903"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2462,7 +2462,7 @@ target "ubuntu-binary-glance-api" {
   tags      = ["kolla/ubuntu-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8ad317a065c8f3ae7b9ffbcdcb523cdb719ed4c025a1879518bcd2338f30eb13"
+    "kolla-gen.content-hash" = "sha256:95282cecc1d2fbeab47df94af009a8f5323e8bd7b43e3b7ab754db36645a0e9f"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2478,7 +2478,7 @@ target "ubuntu-binary-heat-api" {
   tags      = ["kolla/ubuntu-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5ef1752f81c303c709cf594001a1393d13085c742b56551c5a7d2b2c81dbc4a3"
+    "kolla-gen.content-hash" = "sha256:7b5f169cf4785f86d3d3397b81a7ae4af7dda67d406827f397013fb7fd322e7c"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2494,7 +2494,7 @@ target "ubuntu-binary-heat-api-cfn" {
   tags      = ["kolla/ubuntu-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7550070102cbc88228c24f40eee46157ad786a3a3d07a659aad5201da0b7f803"
+    "kolla-gen.content-hash" = "sha256:1f87afe77a2454de05e15f9f34c0bdb452a7cf8b5347c8a6c54a6d26cfacf194"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2510,7 +2510,7 @@ target "ubuntu-binary-heat-engine" {
   tags      = ["kolla/ubuntu-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:67c3efb285e6eea5a4d4d4a6208874ed58a16118c7cb3fd493133c1b5efda779"
+    "kolla-gen.content-hash" = "sha256:8a2ca1c35e81ca1048c64efe925338c534702b06c38b53c49780603c41a760f9"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2526,7 +2526,7 @@ target "ubuntu-binary-keystone" {
   tags      = ["kolla/ubuntu-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e0a8b3578e39dd71657258ff6185263d00267070985c56e515a86ea0d8cc5c66"
+    "kolla-gen.content-hash" = "sha256:9d0b07982ce08f21c028ceec75e42105f2b300510c02a627f113b39d76dd056d"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2542,7 +2542,7 @@ target "ubuntu-binary-keystone-fernet" {
   tags      = ["kolla/ubuntu-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:85ac672afa3bfbfe8826f5270939a541a6b3af019f133f566785bbde3a0a390f"
+    "kolla-gen.content-hash" = "sha256:ff3af73894b524d238c57d5b852ea4df9f8a8ab6237d71c6f98889e22fda8b67"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2558,7 +2558,7 @@ target "ubuntu-binary-keystone-ssh" {
   tags      = ["kolla/ubuntu-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5337dd8b51baa976b90cddb1d0471c6b5cae946e6045f79436671e3942c39652"
+    "kolla-gen.content-hash" = "sha256:538b3944b35f878a89beee69d4105af407b6b52c121d83b4441c6bede25c758c"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2574,7 +2574,7 @@ target "ubuntu-binary-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e2048d0a82d8814dea5046f8b15ec481b1bfb52307c3e098f04fb60bd1a8297d"
+    "kolla-gen.content-hash" = "sha256:fb6603fd902b423c32dbadffaa088143c5c9f17e3b019e604886f63437cfb3e6"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2590,7 +2590,7 @@ target "ubuntu-binary-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cb19a69ab3dc7c77a60fcf341583b2654c8375eb71b1d373c4f686da0ea06fc3"
+    "kolla-gen.content-hash" = "sha256:85653b4844fc05b06b7f56d90ca5ba54430a8b74931d5947b7bb0e87f2120a14"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2606,7 +2606,7 @@ target "ubuntu-binary-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f68de342f6ef80a5a19228143be3deb1570331e1891381892053f1a923685843"
+    "kolla-gen.content-hash" = "sha256:a6d77abdcea66e5a34b4972ee5a131adcff9adf5224f150129023435237acefa"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2622,7 +2622,7 @@ target "ubuntu-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e8b1a6e73cc495e4d2369660ed001ee829afab87b5002a183d995ecc052a2899"
+    "kolla-gen.content-hash" = "sha256:f5c94197afee3008f39faf5e56595fef2c09fafc9dbd6a90e925996637f85722"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2638,7 +2638,7 @@ target "ubuntu-binary-neutron-server" {
   tags      = ["kolla/ubuntu-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a25ecae9eb0fc30c5a74ac9d00c41355a9cb11fd5279605ea9312075b13d9ed1"
+    "kolla-gen.content-hash" = "sha256:254536b60b2238909b8006e53f04a729a828369def3d945a1689460ae166b5de"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2654,7 +2654,7 @@ target "ubuntu-binary-nova-api" {
   tags      = ["kolla/ubuntu-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9d503d6b4df89df628f80f1297aa32709d37f2659f5b00a21c8fe284f1f1d8c9"
+    "kolla-gen.content-hash" = "sha256:f233af5818cdfe48fefd341c582957785da578943257ba053f36dcf96c742314"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2670,7 +2670,7 @@ target "ubuntu-binary-nova-compute" {
   tags      = ["kolla/ubuntu-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:622c9c8e4f760100b28445ce9293316d206fce052f936218db84fa82f4e5ad39"
+    "kolla-gen.content-hash" = "sha256:ba12094657a2816aacd365ced03c89019b1be69c21e7a077cfa4f8ce76f00853"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2686,7 +2686,7 @@ target "ubuntu-binary-nova-conductor" {
   tags      = ["kolla/ubuntu-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:162978c807b3d7449dd89498d2f38f3280080ceed712d69a8c52d0bf830b3bdf"
+    "kolla-gen.content-hash" = "sha256:4d0afec26f2e3bee0241bbe752ba480ecbd53d4bf87bc9a1d6f1cc6ddd3ef97c"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2702,7 +2702,7 @@ target "ubuntu-binary-nova-novncproxy" {
   tags      = ["kolla/ubuntu-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ef555a7fbfd4df41cb5fe89561186d6e7ffd3e2d7c3bdcebb544f8e3f69fa238"
+    "kolla-gen.content-hash" = "sha256:9d1c5826327d6427cfab2528b987b8982853e491424856ffdf5868527c806451"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2718,7 +2718,7 @@ target "ubuntu-binary-nova-scheduler" {
   tags      = ["kolla/ubuntu-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9d1924879c13399063c0417fd7dbb56066b556c0bbad2c29a00815de509f1137"
+    "kolla-gen.content-hash" = "sha256:3133f6b934eb2bdfc6112202a406730cceae72842becb352f7a424a34320b2de"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2734,7 +2734,7 @@ target "ubuntu-binary-placement-api" {
   tags      = ["kolla/ubuntu-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ac280b20267274e1a7e52d843ee2256a042c9a44b4fd97346e85a815858b2459"
+    "kolla-gen.content-hash" = "sha256:a8dcdcc3bc5315f44ea4ed581e9a6a34f73a6948ff5bd89601ea20f2c374f274"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2763,7 +2763,7 @@ target "ubuntu-source-chrony" {
   tags      = ["kolla/ubuntu-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9ef50b47297abda3ebc9090cea0a83b058cd8b1a2f3d8392ab636c00f69a19ac"
+    "kolla-gen.content-hash" = "sha256:1d0a1afc855870ed4f1f44ab7e6f1fa95c4c27b33f41bc74a1546c494052bc87"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2779,7 +2779,7 @@ target "ubuntu-source-cron" {
   tags      = ["kolla/ubuntu-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ee93277b306985ebd8e686d9f0a9a4edfef79b8594dfcaa1fdf9b3b290735f0d"
+    "kolla-gen.content-hash" = "sha256:c628054d044c21a943128bc20488d784c13e8b56e50241e5533e4670390165a9"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2795,7 +2795,7 @@ target "ubuntu-source-fluentd" {
   tags      = ["kolla/ubuntu-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:79abc60141082a50366f2c23bbad8d30aabf196461c4cf2e7139aed047727c1c"
+    "kolla-gen.content-hash" = "sha256:fc6fc8365bb90a9a09b18e39c8fcf2519597abede96798d8d9219afe0b5c803b"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2811,7 +2811,7 @@ target "ubuntu-source-haproxy" {
   tags      = ["kolla/ubuntu-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5028116651fcfa37d3bfeb225127d8b0692422e9b60997a75c60ff182115bd17"
+    "kolla-gen.content-hash" = "sha256:8f7fa783c0f53f4e4b35616fe7363378627f0b2c467d5b51c2715eabf71a9e94"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2827,7 +2827,7 @@ target "ubuntu-source-keepalived" {
   tags      = ["kolla/ubuntu-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bfd8757b91d89217009f20dae5e723c15491e48f7fec872bee07c84abe204054"
+    "kolla-gen.content-hash" = "sha256:66f3debe3dd2aecc6790e5d132ca440dd153887f5c309c2f0818f3192857fcb5"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2843,7 +2843,7 @@ target "ubuntu-source-kolla-toolbox" {
   tags      = ["kolla/ubuntu-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ac0e167ef464992da01b9dd78a7c6818b20aea0e2412adff0eb07dd1f8c3d8f5"
+    "kolla-gen.content-hash" = "sha256:0d536ce99277a14711927a43ac762b338822d1c27ad21f32bf79bb073ede16ed"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2859,7 +2859,7 @@ target "ubuntu-source-mariadb" {
   tags      = ["kolla/ubuntu-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5b3784d615839d00eafe91a533de193ac8302227ba53753618709c9c3ad49ae6"
+    "kolla-gen.content-hash" = "sha256:3a69e0e998248e8249db2bf3609d89710b9c90e0bdd5e8335ecdcf4c1fd8aaac"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2875,7 +2875,7 @@ target "ubuntu-source-memcached" {
   tags      = ["kolla/ubuntu-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4f369f5dca7ac1b0965b1ff5fcc89811e1c8f3629d9e16f26750f3377db82e70"
+    "kolla-gen.content-hash" = "sha256:a3da1edbbeab133f12b6588ea53e6025806fdf5e867e69f026016ab142b00768"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2891,7 +2891,7 @@ target "ubuntu-source-openstack-base" {
   tags      = ["kolla/ubuntu-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a8da37c3ea19cc75379a695a2cba61a1b0a667d329699165aec71948a07c379b"
+    "kolla-gen.content-hash" = "sha256:0f815bef6db546fd3fb0d385f7d60ee26f23e7c1babe872b3bfb16a69dfd74c4"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2907,7 +2907,7 @@ target "ubuntu-source-openvswitch-base" {
   tags      = ["kolla/ubuntu-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7a4529c0e60ed5e42ac80ed2da9392bf9c176e6f1fcdccbdd3768b2476ac73db"
+    "kolla-gen.content-hash" = "sha256:62457c43d85a23580fc373a4ab337534be15b6f0c196effb90a7ee23d875ba26"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2923,7 +2923,7 @@ target "ubuntu-source-rabbitmq" {
   tags      = ["kolla/ubuntu-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b5d0916a6b65841dbec0a2a0e8ccdce83dc4fc680c65555b91e335462f51fb27"
+    "kolla-gen.content-hash" = "sha256:e6a1eaaecec5a9e05c352440bf8174ef80135750ef059ebd0eb812dcc0bf5096"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2939,7 +2939,7 @@ target "ubuntu-source-cinder-base" {
   tags      = ["kolla/ubuntu-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:680929212c078595c42f752d73d0060f17ebea5d7f9864a591fde7eaa6cba14e"
+    "kolla-gen.content-hash" = "sha256:032c25674aecb8158840e2a71264be740af8cee3f1c9c871eb2d45f8c8c24dfe"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2955,7 +2955,7 @@ target "ubuntu-source-glance-base" {
   tags      = ["kolla/ubuntu-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dcad05317a9fd6fc3011133e43efe52d03911d046944b70aed38274266419543"
+    "kolla-gen.content-hash" = "sha256:66c22a4b82ddb47978f8d75ed03f5a64f81f8fe06fdd154b2b6bec8cd2cb8a8c"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2971,7 +2971,7 @@ target "ubuntu-source-heat-base" {
   tags      = ["kolla/ubuntu-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:774c39d6773bbe840e6d74a5e33e1244b739e0622d52cff6fb11e6f350efc949"
+    "kolla-gen.content-hash" = "sha256:ec8f29d29689df494c7af5ba4ba05e7532882d66cdeea1a86e7c076fae04aebd"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2987,7 +2987,7 @@ target "ubuntu-source-horizon" {
   tags      = ["kolla/ubuntu-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:03a8aecfdd1ddc95f37600a6f9ea4be25ec746203b8b77c2958ead648d1b5783"
+    "kolla-gen.content-hash" = "sha256:e5d2ac697354b961f7eb0af876e1736e4b31f49619bc789eb5a5f9249f8400e2"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3003,7 +3003,7 @@ target "ubuntu-source-keystone-base" {
   tags      = ["kolla/ubuntu-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1a8dcf654f049dd759b92ae16df9b884ef759fd0a59aec0682de61b904df4ead"
+    "kolla-gen.content-hash" = "sha256:3d58ef495757353440f8883015717ecdede069ad43184fc1e75b30a37a0a1123"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3019,7 +3019,7 @@ target "ubuntu-source-neutron-base" {
   tags      = ["kolla/ubuntu-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:01adf1f9679d17380c8868b1e6c6524021dc827c498c946208e2278d6960f124"
+    "kolla-gen.content-hash" = "sha256:d47ab46194d1262bd36df92b6eba26bef7064edb0bfaa83551ed8b75753476a2"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3035,7 +3035,7 @@ target "ubuntu-source-nova-base" {
   tags      = ["kolla/ubuntu-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e5c5565e1e96436c44ea4ecb5789fe2b9d41c691381844cce56a55a7f672f398"
+    "kolla-gen.content-hash" = "sha256:6c62bd323085836061d955d6394fa7ed731ae5e9285c39ba0e897e89041c5f33"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3051,7 +3051,7 @@ target "ubuntu-source-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:700321fbc849a4fb649d569f8c1b4b64dbd8916988524100226f39f7ea80958e"
+    "kolla-gen.content-hash" = "sha256:1fa0e8619c67d67825a48f3dba2bf97e7833819f067b620b306cb5b594563136"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3067,7 +3067,7 @@ target "ubuntu-source-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c82fe61db1439395448bb604faaeee3aa6a608141e03465b634fce02c0f29f25"
+    "kolla-gen.content-hash" = "sha256:ab964f9a0ec4746f9595229300272d81f84a1243d258c1e5d871b669659348b7"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3083,7 +3083,7 @@ target "ubuntu-source-placement-base" {
   tags      = ["kolla/ubuntu-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1c122d90d592b11cfe7d1616efae6c688f3bf52e5e535e77794eddf58ff24611"
+    "kolla-gen.content-hash" = "sha256:ce6363919516f1260d0ca2d58f5b8626ef2c2e0082a35b49f616f84693fd907f"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3099,7 +3099,7 @@ target "ubuntu-source-cinder-api" {
   tags      = ["kolla/ubuntu-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:239d4be42d2e109539529c27312642f31bc382222836a21f310946c59125880d"
+    "kolla-gen.content-hash" = "sha256:8a724086355047ddb9298f7d5235c124aba77b632352709b7640d97438cc77e2"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3115,7 +3115,7 @@ target "ubuntu-source-cinder-backup" {
   tags      = ["kolla/ubuntu-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1ee45eded807ce80c13de043b251b273f386d645c2bc08adb655805d67c378ca"
+    "kolla-gen.content-hash" = "sha256:a4561a080685641bedb6faf93f49adbeee78c205cb90ef40cd1a2c25d284f069"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3131,7 +3131,7 @@ target "ubuntu-source-cinder-scheduler" {
   tags      = ["kolla/ubuntu-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:427dad6411c0ac4a9c182cc2cf4c7e84cc741a7669149c79a096e92db3506802"
+    "kolla-gen.content-hash" = "sha256:cb88bb9a2315a9d55069edb24d2017a261f3d1a8588602c3bae5eea16297b95a"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3147,7 +3147,7 @@ target "ubuntu-source-cinder-volume" {
   tags      = ["kolla/ubuntu-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3f2fa40b044424b5e3d3e9eb677989ef7f1713836b36f084a8db4da966f3c882"
+    "kolla-gen.content-hash" = "sha256:7f93b3b9f3083a93b45f72da473011411e443afcefe5969dc6d6f7b98845f291"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3163,7 +3163,7 @@ target "ubuntu-source-glance-api" {
   tags      = ["kolla/ubuntu-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3ed8bf2bb47be6ad15a25a706f933555f20884af09acf50500b0e7bec9505487"
+    "kolla-gen.content-hash" = "sha256:0334f64172879319cd4fd3e098b05ad2e861e3f092e731af445fe647c26056d3"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3179,7 +3179,7 @@ target "ubuntu-source-heat-api" {
   tags      = ["kolla/ubuntu-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3d9aed698084a63364f87c40a8899873e8be51ec265d57c13011b77c077c0bdd"
+    "kolla-gen.content-hash" = "sha256:0975cfb02016bc46d4e537447743080162dae1ecb48b11de3a1c09db077a5ee7"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3195,7 +3195,7 @@ target "ubuntu-source-heat-api-cfn" {
   tags      = ["kolla/ubuntu-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:539ed17ba6303576cec262c0768ae8a96cf16916659d509239ca91723cd01a38"
+    "kolla-gen.content-hash" = "sha256:aa81b93090f291efd508eeb281f69846afb2a3c709c1548f99fd4645adb7bfdf"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3211,7 +3211,7 @@ target "ubuntu-source-heat-engine" {
   tags      = ["kolla/ubuntu-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f8efb6c80823a609c98eb19dbdc0fe8dc8f4173d8a405303ac3dcd574752030"
+    "kolla-gen.content-hash" = "sha256:fa2f89b4fb50f51945b40e084f15d202297d30257e736a395526e1bde0559241"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3227,7 +3227,7 @@ target "ubuntu-source-keystone" {
   tags      = ["kolla/ubuntu-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dc1ba6eb3dce04904e2043de9a68b66991fd681440e62c1b9621269351b05dfd"
+    "kolla-gen.content-hash" = "sha256:b0078791ba26d0bba571732ce6f459a0a1919b75f07fd9e7fa51a808492aa3bc"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3243,7 +3243,7 @@ target "ubuntu-source-keystone-fernet" {
   tags      = ["kolla/ubuntu-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d40e71905786022ad55bd324920adda3d84bce3ec608f64d4f5c99c5d7fa35a0"
+    "kolla-gen.content-hash" = "sha256:66e7e3f93e45a0d574a48fa2f8a4d233acd19371a0325f9d13c5f5f399ac50a8"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3259,7 +3259,7 @@ target "ubuntu-source-keystone-ssh" {
   tags      = ["kolla/ubuntu-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7fd4dd23887ed0085568c45cb29db911d9ec24c25e2ffbc7dd48b34c0f8bed58"
+    "kolla-gen.content-hash" = "sha256:6bcb490b1462023fb452c690f260d4847bdb874a515cbe011b0876da68217263"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3275,7 +3275,7 @@ target "ubuntu-source-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d5031f7761bb9b1c4fec21137d7183d1b35882cadc43d5de83660f3267f2d7bd"
+    "kolla-gen.content-hash" = "sha256:bae066be880ad46ba6d220575efbdb653e448614da78f2fa9a88141803b7b630"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3291,7 +3291,7 @@ target "ubuntu-source-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c81d635ef1cab91c2784a6d1c24dc062e6da538881ee5c69735f0589440b241e"
+    "kolla-gen.content-hash" = "sha256:8afdd4afbd3a22ab6bdf7fcdcd638e5d3aebe2f7b2589de229c146de8b41f57b"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3307,7 +3307,7 @@ target "ubuntu-source-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:16999347e7a34420d0215e7a60b505567b93369222ec465715889fe87448873b"
+    "kolla-gen.content-hash" = "sha256:f896970a0b838fab2d99985b9ba9d655153d944ae7aff91b72711a74b043d63d"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3323,7 +3323,7 @@ target "ubuntu-source-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7bd6eb1609f9ec038e44b1a549a65dd6bb63e81d12a3d6b0787b9ea724b68f02"
+    "kolla-gen.content-hash" = "sha256:b3551f3cc19708ba5037396ff6bba8be91e4a0525f9b6398ed378e4680c9c314"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3339,7 +3339,7 @@ target "ubuntu-source-neutron-server" {
   tags      = ["kolla/ubuntu-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5dbffc07a87e1840501d85811418263310d389c035c43e02451df3084940bb1d"
+    "kolla-gen.content-hash" = "sha256:30a4af23c840745846499b943034fbb0b9db6c37e68d0fb15f6625b696246a8b"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3355,7 +3355,7 @@ target "ubuntu-source-nova-api" {
   tags      = ["kolla/ubuntu-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ff391c698f72bf9e81404b01e4e7987a46598c85f4db6d2e1180eafbeaffc80c"
+    "kolla-gen.content-hash" = "sha256:b6a94a4a575c8a5f7f09239ce27389b86803ecbcac6c7f27aad58478102f8fb6"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3371,7 +3371,7 @@ target "ubuntu-source-nova-compute" {
   tags      = ["kolla/ubuntu-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ae0cd25ac4770aee269c01308464f9e2867a62ced26e572bd9ece5bf1cf48dc4"
+    "kolla-gen.content-hash" = "sha256:1c40de99a2ecc772a96dd3b6b05d90b1aa8f4812e1c4d80122b41fdcf1cff8af"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3387,7 +3387,7 @@ target "ubuntu-source-nova-conductor" {
   tags      = ["kolla/ubuntu-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d9ecd0ef18708629d7ad25abba2c9c2f96f0335afa18ad3c3f055a24522fadb5"
+    "kolla-gen.content-hash" = "sha256:4abe8484dcf00f46778cde0b6c3f0c9923eb5de75891524a6bb8f545f3205544"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3403,7 +3403,7 @@ target "ubuntu-source-nova-novncproxy" {
   tags      = ["kolla/ubuntu-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:680839ad2beffaa25e39691c3d20f0c06296f8fac44a7e51738c08ce6713da86"
+    "kolla-gen.content-hash" = "sha256:182034b1866f22fbe3bfda9509ec65da6ef550c87a2498cb04eb806c46f071ba"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3419,7 +3419,7 @@ target "ubuntu-source-nova-scheduler" {
   tags      = ["kolla/ubuntu-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:58e3356c15b0d93593e7e671ca59928518f83bfff177d85289cdfe01361575d6"
+    "kolla-gen.content-hash" = "sha256:777b16f2c564b8fc750cb6fb0a6a41b00daf265a44b945dbc091805ff16d0952"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3435,7 +3435,7 @@ target "ubuntu-source-placement-api" {
   tags      = ["kolla/ubuntu-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:be3d667f201d0da6b416b3521bb15003ac1838788eceeaa288d0f66b1472dc9b"
+    "kolla-gen.content-hash" = "sha256:33c20dd3ab773266a7f9e9d1cd2dc5b788aafe61661d498103fd2d90e9dd05e9"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3464,7 +3464,7 @@ target "debian-binary-chrony" {
   tags      = ["kolla/debian-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e501c838d6cbcba83cabe6f2de1c4d49298eefb9b1ac36e2a06b7e700a666d3f"
+    "kolla-gen.content-hash" = "sha256:6bca7846f485aeb446b745ce1df401a3b1da73f0dccb5ff22ba7abab6fecc08a"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3480,7 +3480,7 @@ target "debian-binary-cron" {
   tags      = ["kolla/debian-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:976cd0ed160a734744d9273cd7d113fc67ee393c2564a384a70a1919cccda54a"
+    "kolla-gen.content-hash" = "sha256:cc5c5426648e16f6f5c78ef227a41f1f5f33f748d66ed7347eae90678c5718d4"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3496,7 +3496,7 @@ target "debian-binary-fluentd" {
   tags      = ["kolla/debian-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cfd08a72a041ba2656b364cc0d3e8c6e70993ce43993131b081d50f15aa411d3"
+    "kolla-gen.content-hash" = "sha256:bfe990b8a3fff857319f3c2d5f5c76ed5af603d0023d09bd69cee13d85e3508e"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3512,7 +3512,7 @@ target "debian-binary-haproxy" {
   tags      = ["kolla/debian-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e0b9688b3136f0b9f699011ae3e4ae4aa64ff2e7921d1c2bc24b451a607b62f9"
+    "kolla-gen.content-hash" = "sha256:6c5f14b88c91d45a9bfd939290d675d2d51fcd49e3207c402d534bcb33f5acb6"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3528,7 +3528,7 @@ target "debian-binary-keepalived" {
   tags      = ["kolla/debian-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc19977b5da5efc330dc6e909e31b2202b440e8675d336e65d689c4aee1bf0e4"
+    "kolla-gen.content-hash" = "sha256:abbdf068981ceb1deef89f9c81ca8bfd326f564c3e8be2a7a9b20a7d61a9156c"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3544,7 +3544,7 @@ target "debian-binary-kolla-toolbox" {
   tags      = ["kolla/debian-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f11f919efe34dd96bae06099750a99682345f9ef3f07e72ad0cf48ca78079279"
+    "kolla-gen.content-hash" = "sha256:8a96298b9a8b1c588aeeafbacb7ee070e5960ac4cca6003585f4db8179b46820"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3560,7 +3560,7 @@ target "debian-binary-mariadb" {
   tags      = ["kolla/debian-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e53cf317f448962fe2c7544721174105a66ab384913b36d8589d01eab90067f5"
+    "kolla-gen.content-hash" = "sha256:3605501de8a8ea1c3bc8e3a74cda55a715ec2cb36a858b08697be3f2fa7265e9"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3576,7 +3576,7 @@ target "debian-binary-memcached" {
   tags      = ["kolla/debian-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0e3e97a8d653f4940de5e0591ca3e28f81da47f1213dea212914cddc7236fc10"
+    "kolla-gen.content-hash" = "sha256:0786cfcbf6a226c9b3db8bc81a299797cee0a7def55896735cfdeb61bd9a9566"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3592,7 +3592,7 @@ target "debian-binary-openstack-base" {
   tags      = ["kolla/debian-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4db7bd7ef917ac9554fdb43a5d717ae062c18479a6d21386aa7c61210858260c"
+    "kolla-gen.content-hash" = "sha256:2f1d03a74d907473cc30e88176fc9fe842413a362ca906b604ef31025914d173"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3608,7 +3608,7 @@ target "debian-binary-openvswitch-base" {
   tags      = ["kolla/debian-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6fa35d2e61c4927f91bac7a35a3ee9a5f05605b78cecd7565911ba25c361eac3"
+    "kolla-gen.content-hash" = "sha256:7340b477176ed44b493616c492c67d1702594a4f1a2ec9e919b7f81bae2a1fb9"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3624,7 +3624,7 @@ target "debian-binary-rabbitmq" {
   tags      = ["kolla/debian-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:965054ed0b389cc1ae15461ef00fcdba85a1bff81f3e2e0eb7583bcfa14e848c"
+    "kolla-gen.content-hash" = "sha256:1a548a3cb3d51e8daafab3cb6f56f71dcb76dac7a70e38368a7aa9356be7581b"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3640,7 +3640,7 @@ target "debian-binary-cinder-base" {
   tags      = ["kolla/debian-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a683abe6d26ab564c35b8ff48941c9096f72463e96e4bb31758595bb88cd5138"
+    "kolla-gen.content-hash" = "sha256:6b80ce4395d857014e54202ded443698648983f30fdd87769613ff5d578459a0"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3656,7 +3656,7 @@ target "debian-binary-glance-base" {
   tags      = ["kolla/debian-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:687922fb709d12d397a3708ecf741d02b7682f994fd9a5d74a094c247245c46a"
+    "kolla-gen.content-hash" = "sha256:6253bd856ef682840695254052f4d302c0e18b4a2ee889b5d7871845b597ab47"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3672,7 +3672,7 @@ target "debian-binary-heat-base" {
   tags      = ["kolla/debian-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:86e6c24c1f9ecf1841a6f00e3ecda9f3466bd6ef76980a616fff7c61c0afbb98"
+    "kolla-gen.content-hash" = "sha256:425ecb74a494d37fda499350cac5461fef65560b5428513d6f962b28dcd29f51"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3688,7 +3688,7 @@ target "debian-binary-horizon" {
   tags      = ["kolla/debian-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4a1c464b868e7bdc17642e3521d74fb6816467b4f22f9215ce42bc059a502996"
+    "kolla-gen.content-hash" = "sha256:eae9ab3b469536e5a382cb9df9375f04a2199b615601b892e55764ea2910541d"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3704,7 +3704,7 @@ target "debian-binary-keystone-base" {
   tags      = ["kolla/debian-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9df6859e66e83b5304b062b4a44b4c4d8320c6b366d5fc52ca9bf49b16b81669"
+    "kolla-gen.content-hash" = "sha256:51ea82a521ebb0ec7ade29b11d57a10948acf7141479750c9a221481a01f50e4"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3720,7 +3720,7 @@ target "debian-binary-neutron-base" {
   tags      = ["kolla/debian-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4a64e60e38e4dd504eb67075a54da2270993fe6c4fc4705fdfd65b80eea07fcc"
+    "kolla-gen.content-hash" = "sha256:1e397d701d5f935cca980fe3b00ae9960424a4f0e44801035d16f8390ab0f04c"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3736,7 +3736,7 @@ target "debian-binary-nova-base" {
   tags      = ["kolla/debian-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:692cca7c61558f62cb53f9f90201ce8d67a5c6f6d52eab748f533f330b497cbe"
+    "kolla-gen.content-hash" = "sha256:e73efc31e67efe0bc0a33e702f170a33a99ca4c1a71031533fd36d9c6697d480"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3752,7 +3752,7 @@ target "debian-binary-openvswitch-db-server" {
   tags      = ["kolla/debian-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ee7da97205f02a19bd89b64eb798e640dd3b0da93a6d19d06094c9bb18789d62"
+    "kolla-gen.content-hash" = "sha256:1e120e98730fb405570dd1ddc5fde01bbcf175655257ac1edb40ff55a65b3d69"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3768,7 +3768,7 @@ target "debian-binary-openvswitch-vswitchd" {
   tags      = ["kolla/debian-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:99d53ba40835887ea87f7e49cac60bfeecd90296efb0a73d6a3f9b24db1263f0"
+    "kolla-gen.content-hash" = "sha256:a54b46cfcc98a2e3f33214751580b8bd06c8c4af5b7f6dcc31656b97ae3c579a"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3784,7 +3784,7 @@ target "debian-binary-placement-base" {
   tags      = ["kolla/debian-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1b3874b16446666ed41037cfab3d7f357461c21f925b65a0cfdf485251e027e8"
+    "kolla-gen.content-hash" = "sha256:0922ad86803775a321047cc764cabeec231fe35e1125216c4c07a87d356a8545"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3800,7 +3800,7 @@ target "debian-binary-cinder-api" {
   tags      = ["kolla/debian-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:02358486dca097597233c86a347933c6c8519a4291400006f1f2e7f5da84182d"
+    "kolla-gen.content-hash" = "sha256:2a1d827d3aa95108fd4f99581775f36cc816e72095e62711786c319d3cb04e2b"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3816,7 +3816,7 @@ target "debian-binary-cinder-backup" {
   tags      = ["kolla/debian-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:325e13e8bf0e61cb163aade16417f0bb9e12cec01ad25b09ef0e28b159a2c03a"
+    "kolla-gen.content-hash" = "sha256:a389bea1e4af24d84f298b9095d8f77ca6ab6d0d9023d9e4d39a0c3c16d435d2"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3832,7 +3832,7 @@ target "debian-binary-cinder-scheduler" {
   tags      = ["kolla/debian-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5d9ded75c9b2ddfcc6f0c85dcfbc25fd7dbcba01656d018dfcad3757a6c17e77"
+    "kolla-gen.content-hash" = "sha256:8619baa268f3b5fe398ec2e51e2ec8db29db444f0de205b367adab8287e015fd"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3848,7 +3848,7 @@ target "debian-binary-cinder-volume" {
   tags      = ["kolla/debian-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:32ebebb71859ad1d9336ec3b1b62ad4b744303409520ea9b3e6051e818ad3e81"
+    "kolla-gen.content-hash" = "sha256:64f094b89f7f101c316658cb0b4cbf52a437faa369ed2e944ed41a6ecee71e3b"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3864,7 +3864,7 @@ target "debian-binary-glance-api" {
   tags      = ["kolla/debian-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d818e27b414f17401b65b5906c7ce5eaea8cd3d122ce5480725f01e1b265f0c0"
+    "kolla-gen.content-hash" = "sha256:6f12c684aedc3603226826759c255b04c1f49c575e5406a37da41a9dc9d32b0a"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3880,7 +3880,7 @@ target "debian-binary-heat-api" {
   tags      = ["kolla/debian-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:052a0d8258f5e1cd07861284783cb69ea2dacbb4a2e67a0f9d6432eaa0d2cd74"
+    "kolla-gen.content-hash" = "sha256:3f7ada59b529f85cd3779a5a89da86a11345d67f91b4fb4288522b8d0d88d55b"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3896,7 +3896,7 @@ target "debian-binary-heat-api-cfn" {
   tags      = ["kolla/debian-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ae8317649f5577a47d90e8aa478d6f5005c0c947dd9804006b398c3b2b3ec367"
+    "kolla-gen.content-hash" = "sha256:272891d698f4a4dd8833ede03996bcbdf758e735d0639de4a87e5d8ac1c49bf2"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3912,7 +3912,7 @@ target "debian-binary-heat-engine" {
   tags      = ["kolla/debian-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0c1c51a3c69b45a2718133aca529d32225dbb4ed84178b90b2639dc5313839b2"
+    "kolla-gen.content-hash" = "sha256:63ba25633403a74a78c69f5118620461edb39f077fe76ceaf32b581011ff64cf"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3928,7 +3928,7 @@ target "debian-binary-keystone" {
   tags      = ["kolla/debian-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:21b42953145cb6455568048ea5ce7981d5f44fd21d3c5d4277f6d3485428cd94"
+    "kolla-gen.content-hash" = "sha256:9c9b7ba65f90f2c41fb8880fd7aa022793c7b6972262c278e6304ac891bc9fca"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3944,7 +3944,7 @@ target "debian-binary-keystone-fernet" {
   tags      = ["kolla/debian-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e99a1248462d3bacd650102089cf04b5af99e5d155d4a32edf65ebde16ffe735"
+    "kolla-gen.content-hash" = "sha256:e05d0d09e9c0a1f074798817395e2664b3ab9700fe0faef900d801cf7a9e6b00"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3960,7 +3960,7 @@ target "debian-binary-keystone-ssh" {
   tags      = ["kolla/debian-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:101af16fcb2700e390466c2b9c37f305258be75a82c6a890f1ce2ea0e5142729"
+    "kolla-gen.content-hash" = "sha256:ac3c5522d8e4d54601db95c1c853b48ccbbefff63b651d7a3ed4e4e4bd8f3ab4"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3976,7 +3976,7 @@ target "debian-binary-neutron-dhcp-agent" {
   tags      = ["kolla/debian-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:29450d10ef4920e3fd0bf173d505c682c84d56a9079ee61c34a48a7d73d45f3c"
+    "kolla-gen.content-hash" = "sha256:68033a32dacb255c95f84120c303c2d0387b227e1e4c7bca66572d109ba5ca06"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3992,7 +3992,7 @@ target "debian-binary-neutron-l3-agent" {
   tags      = ["kolla/debian-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:53a2c647842fbabf6ab9230e14ff6d4c636648c76b5a7df7f2f0759cc188fa4f"
+    "kolla-gen.content-hash" = "sha256:ff81f8cd51f0ac145eaabbf03032dc63fd66fd69e0383fe96f4912ab9ec5022e"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4008,7 +4008,7 @@ target "debian-binary-neutron-metadata-agent" {
   tags      = ["kolla/debian-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e3aac5cc79ad60487364dae6c85031b2848cc41e024bea46b28830789ad7d7ed"
+    "kolla-gen.content-hash" = "sha256:81fa74d1954362133c29b1c1c51227da7e86e23814cd5424f5b977035fb9a4dc"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4024,7 +4024,7 @@ target "debian-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ae8dfd1900b16282e01d06646a210e742bad6a99cb7028958cbe37d07241422"
+    "kolla-gen.content-hash" = "sha256:9a5f61abf542524dba9090c350c59d48ab25b37ea33c6cb466f281a844e4578c"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4040,7 +4040,7 @@ target "debian-binary-neutron-server" {
   tags      = ["kolla/debian-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fd51dff40c952580fba66a2d4532d8bc580057b43fe3e38807faf01ecc87c928"
+    "kolla-gen.content-hash" = "sha256:2cbc3e930216375404295150394fcff0d63ab1dcaf22c99729a94346fa8e44d1"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4056,7 +4056,7 @@ target "debian-binary-nova-api" {
   tags      = ["kolla/debian-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3c51268b5adde80339e36e30f399c2c70a05a55fd99e6356bd08aaf067c59b85"
+    "kolla-gen.content-hash" = "sha256:e4f27fe608f6fc8efc1190817c470bc34b905fc029aa1167db51d591b2537b4e"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4072,7 +4072,7 @@ target "debian-binary-nova-compute" {
   tags      = ["kolla/debian-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f66d5f913deb24c9943b47354b18de236e9ae1eba6181e5379d0f83e60c7782c"
+    "kolla-gen.content-hash" = "sha256:9e53f03211b7902e5d3cb988d819cebe792e72c7f5c9ec76bc1aa9315d521d5a"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4088,7 +4088,7 @@ target "debian-binary-nova-conductor" {
   tags      = ["kolla/debian-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c0472f38cb5e8f5ea1b4989dcb807eb36e9512e3fe019c3cfed6936103be7423"
+    "kolla-gen.content-hash" = "sha256:446440a4092dfe50df394650248447ac4cb16bee46d1540269e8467008c8a7fd"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4104,7 +4104,7 @@ target "debian-binary-nova-novncproxy" {
   tags      = ["kolla/debian-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2e709daba5c7959b66b3ce4a9e66397cafd3fa5f200f2f84f1831b97b4553cea"
+    "kolla-gen.content-hash" = "sha256:e3c869918fcdde73047648366cf6825563ca7a64444f29e917c6de9344bac1aa"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4120,7 +4120,7 @@ target "debian-binary-nova-scheduler" {
   tags      = ["kolla/debian-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4b42114f073cafe29a9a3da8ef347a15ca6322ec6ce9da3ce0c5907ed0e05998"
+    "kolla-gen.content-hash" = "sha256:5327626756317e9585d426574b0ecf64a06e3530b6806136a144c32ebd8c3b63"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4136,7 +4136,7 @@ target "debian-binary-placement-api" {
   tags      = ["kolla/debian-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7a988896f9e03268710dd16299c895f9cb1ed87156fe9b4784bdfbd37445a58d"
+    "kolla-gen.content-hash" = "sha256:a6e7febeb32151cb17c3f7e7da2d1718b2889c328726fde50f40def7e0c0ae56"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4165,7 +4165,7 @@ target "debian-source-chrony" {
   tags      = ["kolla/debian-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c58e79d96b01f660bcc8c72668cd5b5d6555690ba0e58da13daa7a013caea003"
+    "kolla-gen.content-hash" = "sha256:5021d2ba6d8d172b099066dfb204b2ec3561abe9ca77e429a21e1e6db5d8950c"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4181,7 +4181,7 @@ target "debian-source-cron" {
   tags      = ["kolla/debian-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:db4f2c205eae4de0807fdeefd60f1287467599456bbb5726f9bfc7aa05f93774"
+    "kolla-gen.content-hash" = "sha256:3aafc605edf593b1601fb9f3bda81627a51d0c0340ac5da6cec81f547cda52f3"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4197,7 +4197,7 @@ target "debian-source-fluentd" {
   tags      = ["kolla/debian-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:738e98da92d7b019edca33c3b2d15dbb6dd61717eb72a189b50331456657a697"
+    "kolla-gen.content-hash" = "sha256:a19a813d8b84d2bea448ddd1871ed92c3072d415efd79b4b23b17a68c34fdc16"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4213,7 +4213,7 @@ target "debian-source-haproxy" {
   tags      = ["kolla/debian-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8ea9a93f789aff0d0665d55e5c6d44413ac984b1f1d21b1de1ca317de86016b2"
+    "kolla-gen.content-hash" = "sha256:48740b0f6cb25025a7979d4b36b8b8eed542d99b422f9a83bb7a149f71b5cd84"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4229,7 +4229,7 @@ target "debian-source-keepalived" {
   tags      = ["kolla/debian-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:98da11d8891af4ded33b3cda945f23a27746087d0fdd5afad70ed36b0fa8d3f0"
+    "kolla-gen.content-hash" = "sha256:3ba1d53803295258aaddad4221404a7339925c5b68c2a6403139dfb1469dffbe"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4245,7 +4245,7 @@ target "debian-source-kolla-toolbox" {
   tags      = ["kolla/debian-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f5be66912464cdc0761cc3e1cd1714d832a9659f5a746c6fd26d18b0ef86a368"
+    "kolla-gen.content-hash" = "sha256:e0e9650f96ba7195df6aae1a2dad41f07402d62b4f0448a33b91bbdc1b927246"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4261,7 +4261,7 @@ target "debian-source-mariadb" {
   tags      = ["kolla/debian-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b9b702c9bce34219e1d62a94aee0598d47037ce2d276c044c0dcc3f40163c31d"
+    "kolla-gen.content-hash" = "sha256:88e7eab26f281a8e6a7a4ae2b679f40444ba1224f3d174be84dd160a7ba372af"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4277,7 +4277,7 @@ target "debian-source-memcached" {
   tags      = ["kolla/debian-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:46c6d7d4c70f3ab6b17b112d9db3c61394f81d38301c8ea40c24c6148f197186"
+    "kolla-gen.content-hash" = "sha256:d722cbcb2ba0918fb50c8c650d249e74e1ffafbd199211a7d5da9a942e092123"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4293,7 +4293,7 @@ target "debian-source-openstack-base" {
   tags      = ["kolla/debian-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:01e26e030ce434ccb8c19c2f1f05e85b817efebcb3da660a4710f6d5f61e4ebd"
+    "kolla-gen.content-hash" = "sha256:96f61095e0f1aad69cd9b9a40ff8eae62c353f5d4f395261073e5d8a58ad10c9"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4309,7 +4309,7 @@ target "debian-source-openvswitch-base" {
   tags      = ["kolla/debian-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:65c3f36af44b74de380a0498902ca5bc2ff0138aa6555501c0918fca609a5185"
+    "kolla-gen.content-hash" = "sha256:35b3a0bb163709b5f805537c89489a1ff20877859a693cc6f23350757a4035eb"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4325,7 +4325,7 @@ target "debian-source-rabbitmq" {
   tags      = ["kolla/debian-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a6f82ecf4bea23258812d7fff16937164f6f375ee3c8c74c9d39082d35fe5ca3"
+    "kolla-gen.content-hash" = "sha256:48fb89b151cc18f6c8755eecde25d207781fb37905c937bf8d120a6b16f6987a"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4341,7 +4341,7 @@ target "debian-source-cinder-base" {
   tags      = ["kolla/debian-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9ad7d1b51d6df93260485de740dd5c802794731bad5ecf664687989c9d4296a0"
+    "kolla-gen.content-hash" = "sha256:f46581d2276b1814694b37b93d8ad13c8aa6119da977a13bb3bacb0e4238eb4d"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4357,7 +4357,7 @@ target "debian-source-glance-base" {
   tags      = ["kolla/debian-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:217da8e635b1b21344ed4063132df10504c35dc3cd39be8d4f8d49f361aa5193"
+    "kolla-gen.content-hash" = "sha256:2bcc1ba07a35f623c8e8ec0b3d9c782d930a3fe24ffdbee8648d795ad4a2f510"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4373,7 +4373,7 @@ target "debian-source-heat-base" {
   tags      = ["kolla/debian-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d5a5411f6d968196f0b6e47a19cd543cd37e86a5cc50c9bd8f841fc740986126"
+    "kolla-gen.content-hash" = "sha256:bfc9f4419240a348c5b0305139705ff34915c4f610362eb5718ac0cce251fbed"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4389,7 +4389,7 @@ target "debian-source-horizon" {
   tags      = ["kolla/debian-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e9de26f2b0903e1e4e09958f0dabd30af9728832fc2d53f18e9f1611c0deea00"
+    "kolla-gen.content-hash" = "sha256:0f00ba8b6a319976ec67468a9ddbf258d4f6df50e466714b5dfb466a116e4651"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4405,7 +4405,7 @@ target "debian-source-keystone-base" {
   tags      = ["kolla/debian-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bfb3d59c5cf90edcfbb2096effd6f25ef70e200b967169a25f7ff77f17d83dda"
+    "kolla-gen.content-hash" = "sha256:3b17868aec41c706da40244134820a0435040b872d17abaa703d2e98375fd668"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4421,7 +4421,7 @@ target "debian-source-neutron-base" {
   tags      = ["kolla/debian-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ad7a781480dd3ac2d016e4a92af02cd2dc8648b75b534fe59acd3729c1d93d29"
+    "kolla-gen.content-hash" = "sha256:a83cc4e956095536afe63ce2fd3b19a11a3df70bec2f87f5550945d2302867a8"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4437,7 +4437,7 @@ target "debian-source-nova-base" {
   tags      = ["kolla/debian-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:675634df66da98db408fc7c23ebe5c5d476e394f5b5d61f167aaffe6ebbe8745"
+    "kolla-gen.content-hash" = "sha256:83542790cd25d7ce4c77879e0a1eb1602545e055c65a5464db400bd213725816"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4453,7 +4453,7 @@ target "debian-source-openvswitch-db-server" {
   tags      = ["kolla/debian-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3cdda7f30188d52f146e8f46b907d900472fbc3eab83eb68489bd402d25960d9"
+    "kolla-gen.content-hash" = "sha256:8498c2241ab0813efa56c0f0cc1a555885cb773871ecddf6a5b234c63abbb23b"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4469,7 +4469,7 @@ target "debian-source-openvswitch-vswitchd" {
   tags      = ["kolla/debian-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:676b6624ea4739ecd0ee9cc510b8eff000ed3498c8a1f63d848e3c7ed36e4919"
+    "kolla-gen.content-hash" = "sha256:e065fb31720bf47ee29d80bf4231be8e8bd1e809ec3aecdd19a6fd0def7f2fc1"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4485,7 +4485,7 @@ target "debian-source-placement-base" {
   tags      = ["kolla/debian-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0fca2dd0331da7f233adae08b1361317163731d1ea280f890889e4ba9ef9e858"
+    "kolla-gen.content-hash" = "sha256:cb7d47de4b645033675d5ca9e64d28a673e07f529f77b1106a4c96c0b5b758d8"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4501,7 +4501,7 @@ target "debian-source-cinder-api" {
   tags      = ["kolla/debian-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:15d00356a6314f8334c5f29b7471ce29777a5663f6ff6334808a45b04922f098"
+    "kolla-gen.content-hash" = "sha256:19176f9d2281bdec6fda6e285fc54fe27d274ce393a0f75cb13ba96c6aabc42f"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4517,7 +4517,7 @@ target "debian-source-cinder-backup" {
   tags      = ["kolla/debian-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9953314ba41dd1c2b5fe2a36736e32e442685a4eb918f3b120bf0a31d6057dfd"
+    "kolla-gen.content-hash" = "sha256:a4f4b23b757e7572b838533d803d10b49fc7ec8269bfba5b615f973713b2367e"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4533,7 +4533,7 @@ target "debian-source-cinder-scheduler" {
   tags      = ["kolla/debian-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8936a25b3e6c5ff36e892983f7ee455b6d8dad7d6d7f3c43577564fe5fe1a49e"
+    "kolla-gen.content-hash" = "sha256:3a4d4512242af8ee244cc3fa3d5691c035afc3b6d71343a67b7e91ac7cec50fe"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4549,7 +4549,7 @@ target "debian-source-cinder-volume" {
   tags      = ["kolla/debian-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cbec02c376dd7171e2fc01474c09857f29db5e75e030c8f6b9a966fcc15834e6"
+    "kolla-gen.content-hash" = "sha256:78d9bfb6057ee386f025d38b3f31b666323fdcc2c173e9f659a90b1439096e0d"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4565,7 +4565,7 @@ target "debian-source-glance-api" {
   tags      = ["kolla/debian-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2007047b109f29d247f5c48be52d4e39279849ac213203960edb94036cd3c739"
+    "kolla-gen.content-hash" = "sha256:aa8e68a2c4853203cf7e8af5f4d8cac2690b1075f3799fa98aa4c95ea8a2ab7c"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4581,7 +4581,7 @@ target "debian-source-heat-api" {
   tags      = ["kolla/debian-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:28027ddc0833006a48304db7da000fe209f44637f773339a30886f6291835a61"
+    "kolla-gen.content-hash" = "sha256:575fa8efa1eb0f9ceb813489a7420281efdd97da9ec0770e8921d30ef2dfdee5"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4597,7 +4597,7 @@ target "debian-source-heat-api-cfn" {
   tags      = ["kolla/debian-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b13d213fd3d44bc497639fe3ced7b4d7a01ba9890588389c8a84cf75496ce708"
+    "kolla-gen.content-hash" = "sha256:449c73a0f4a7829cf6a9a0d2b61bf022b92de95c7732eafdeb4ae2cd7a3e3622"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4613,7 +4613,7 @@ target "debian-source-heat-engine" {
   tags      = ["kolla/debian-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:860f17446ed8e4f624fea3d5fbc21911ae22a41dc4f363b272aae8115c8c1eec"
+    "kolla-gen.content-hash" = "sha256:e4bffeb2bb46459f6f9936acd04e6398b3234b2d4b8f23af46f0bb7e4fbe81ad"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4629,7 +4629,7 @@ target "debian-source-keystone" {
   tags      = ["kolla/debian-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dc023e9998a63a329fb9929bdd7c541e1258969eb9faa0ccee761af16e9e5da0"
+    "kolla-gen.content-hash" = "sha256:f51e8f2a5ea6350233e0feba23e2bbdfef581a3e850f54de14cc88fe0032f8b0"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4645,7 +4645,7 @@ target "debian-source-keystone-fernet" {
   tags      = ["kolla/debian-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:45e269caf7b9c75b4d6456504645fd5a9b8dd2385ad7ad944862d6b453f9442a"
+    "kolla-gen.content-hash" = "sha256:b49fbd93400ce449bc213a95e4251f419be5e420bfc6f806f8811cf47724cda8"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4661,7 +4661,7 @@ target "debian-source-keystone-ssh" {
   tags      = ["kolla/debian-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dcfb89c092d960e6cc5b01f5164d992df7b55eeac3f08e883d82e334d05c0fa5"
+    "kolla-gen.content-hash" = "sha256:f1ce898375faa6680d0a9312eeb47adff5b1c16213b4ebb1bb0641dbe7698917"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4677,7 +4677,7 @@ target "debian-source-neutron-dhcp-agent" {
   tags      = ["kolla/debian-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8c32458931867718d7cd4a8301503d132f64417351220afed42d52bb637d5322"
+    "kolla-gen.content-hash" = "sha256:d6305bc41d0dd9b4614e381a518c59912d714df0f1999d17fea637dffa59b8b2"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4693,7 +4693,7 @@ target "debian-source-neutron-l3-agent" {
   tags      = ["kolla/debian-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:92ca7859d7378fb219d436410a13a2482ef51de5becfded65d9984578412d259"
+    "kolla-gen.content-hash" = "sha256:f3e2789290ec8681a710555500b402a006e290d4473144dd5bc9dc4afdd5c28c"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4709,7 +4709,7 @@ target "debian-source-neutron-metadata-agent" {
   tags      = ["kolla/debian-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2f52104bd2f4293416e4d14c6a311f0d9e438ab1abdfae6231c2a91f87e30d1a"
+    "kolla-gen.content-hash" = "sha256:cc23d930923fe2621275a8c47255f3172cc00af30127f925acd0d6246684fb44"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4725,7 +4725,7 @@ target "debian-source-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dd038cffc10335cdfaec517eac83ab836103402ea4cd2139d7b128892290e6c3"
+    "kolla-gen.content-hash" = "sha256:2d45eefd5d4d1a2a3ffb2366cd5ce9e0fa3b0569c88a5f2839ee6614ede48273"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4741,7 +4741,7 @@ target "debian-source-neutron-server" {
   tags      = ["kolla/debian-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dc8140fa860fb11b0f2656f4b9da2bb22635683698667e63ffcb8ce0f9a6f9c5"
+    "kolla-gen.content-hash" = "sha256:f7478eb6f363763189a6aae06caaf96cd34f09dea170272bed580468afebb387"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4757,7 +4757,7 @@ target "debian-source-nova-api" {
   tags      = ["kolla/debian-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:83f2b0af23f6fecc83d637aae48f6b2aab5ece0602fc99e730450ac3d125b1a2"
+    "kolla-gen.content-hash" = "sha256:2158ed09db154508c45ccbb37e4841ae74eace73c986d4725c7d9a0a39f6b5cc"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4773,7 +4773,7 @@ target "debian-source-nova-compute" {
   tags      = ["kolla/debian-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:822e0635df59f386a79920641a614adea159c114e884ac4c1eb78e6867b818da"
+    "kolla-gen.content-hash" = "sha256:cc2011da6082954f511c03cf72766b242d0af4fd14239dee336db7c6399b2c81"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4789,7 +4789,7 @@ target "debian-source-nova-conductor" {
   tags      = ["kolla/debian-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7e94488d8a237c076076d712e91ea303d9e6d66f5dcaa69982548cf6cbf894a1"
+    "kolla-gen.content-hash" = "sha256:af2c9a63225c3a18266c40b80c6d822f53f70587c50f7ff880c0105ea1e1a6af"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4805,7 +4805,7 @@ target "debian-source-nova-novncproxy" {
   tags      = ["kolla/debian-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2e3d2f4ab65d038bdc61108408c3c08378d0da7431b7a31793913396e78bb47b"
+    "kolla-gen.content-hash" = "sha256:26d33762bcb5fb3fc83cd59de135931188c497f40c4d7233b2e6bbf638d15f31"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4821,7 +4821,7 @@ target "debian-source-nova-scheduler" {
   tags      = ["kolla/debian-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0b765f010f576f6f3b1ea3b0870a7dd93af5762ac54d0358057744649a99908e"
+    "kolla-gen.content-hash" = "sha256:3800eabd2e72850e7f10118b3f522317e57bd9c1471c7b63b14350e6b90bb090"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4837,7 +4837,7 @@ target "debian-source-placement-api" {
   tags      = ["kolla/debian-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4051364ac10a9da6d41094bb4e8fc1ad249e3ce5529ecbdbc820ba673e956a9e"
+    "kolla-gen.content-hash" = "sha256:cd36e487aef50887eb21343baa8b6f50d59e4f943f644c2a92194eb211fb8c44"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4866,7 +4866,7 @@ target "rocky-binary-chrony" {
   tags      = ["kolla/rocky-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f3b5462d9c298c3824ace13e0de70016f4bb2dff19a350d6b8f34cdb4abd172b"
+    "kolla-gen.content-hash" = "sha256:4a2a90f02fcbd4ab948fa1275abacc5f369f218765116b36cef6ad0fd7566040"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4882,7 +4882,7 @@ target "rocky-binary-cron" {
   tags      = ["kolla/rocky-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:80ba44c3a26a06064d9e18e560937300f70e64a8a5d2d2f762ecae300dfabada"
+    "kolla-gen.content-hash" = "sha256:5674f7d7945955df3008c4894150a3dd9a511bce6ffefdd43debb386dfe93d89"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4898,7 +4898,7 @@ target "rocky-binary-fluentd" {
   tags      = ["kolla/rocky-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b6f682d4323db7085c1d97ff659059720cdcd8cf0e62c66e7b706a69b8ce87e4"
+    "kolla-gen.content-hash" = "sha256:d7b945fe7ae4815fea31c0cdb89a6298d029cbc5b539973fa0fd61da2eb9597b"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4914,7 +4914,7 @@ target "rocky-binary-haproxy" {
   tags      = ["kolla/rocky-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:298e7b73f9bec0048d711ff44bb8ee523506bb45aeb81887124c022585d54347"
+    "kolla-gen.content-hash" = "sha256:88919243885353d78eb04d25bd339280cba99743c713f5c1f6f15bf27cc9da99"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4930,7 +4930,7 @@ target "rocky-binary-keepalived" {
   tags      = ["kolla/rocky-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ae43cb1955110a45966cad80ae5b1af26f81aa87b1d781d797e4f5c512e333a2"
+    "kolla-gen.content-hash" = "sha256:690fd584a1915c5b7cbeb1e9d701abf9bf921efa3232a400746d6e39d2790fad"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4946,7 +4946,7 @@ target "rocky-binary-mariadb" {
   tags      = ["kolla/rocky-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a7d488ab0a4d25fe4a34d560f529c3ba161a51e5e27607f250ecab8633a6b1a1"
+    "kolla-gen.content-hash" = "sha256:10ad3748cf2466c01e7e8af5fe392e5a5c2f5225cc2ea85df58e44c92221ecc3"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4962,7 +4962,7 @@ target "rocky-binary-memcached" {
   tags      = ["kolla/rocky-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:809a5bb21f5f15f83fb1595adcfeac0dbba3a04017b446c870cc268058cd1574"
+    "kolla-gen.content-hash" = "sha256:6b6efa9d7267875a3b1f2e4fa7dd04c530673339aed4e0d6f0ca70c09f821e14"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4978,7 +4978,7 @@ target "rocky-binary-openstack-base" {
   tags      = ["kolla/rocky-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0d9a5daf3c18f95aae6eae4a3c529a2f3c9e4b27ef3b1242cc0734b3a4189315"
+    "kolla-gen.content-hash" = "sha256:965cf229fba679b75ca73144f473a3495ceb7d2c2e8a19358c4acfe03b78eee7"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -5007,7 +5007,7 @@ target "rocky-source-chrony" {
   tags      = ["kolla/rocky-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b30f2f0f72fcf48648262de3e8a5aa24a5a45291f291c5800ecf003d3c87b649"
+    "kolla-gen.content-hash" = "sha256:998071de2493ee3056aa52011dbe458242e52261894c726e3c233da1ff8f84bd"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5023,7 +5023,7 @@ target "rocky-source-cron" {
   tags      = ["kolla/rocky-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6cdeac13a960c68c07b7839ad1e5bf9dc8f006554431358224d65e602976fef2"
+    "kolla-gen.content-hash" = "sha256:4176fb436d936f1db6a2dce5f1886eb1db60495a8acbe24e2e2a061a530c209e"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5039,7 +5039,7 @@ target "rocky-source-fluentd" {
   tags      = ["kolla/rocky-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9a4a68246a5c55ddcb48e31627ac88763d6578dd7e55581b0a41706aa537a44f"
+    "kolla-gen.content-hash" = "sha256:99a8d4d79fbb1053f66bba40e8cbf2e6a3f1667d792ab9aef5ca303ab3a1625b"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5055,7 +5055,7 @@ target "rocky-source-haproxy" {
   tags      = ["kolla/rocky-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e4b6244288abd112afbcc0eb5ad5d5284d925aa4214a707cd81538b485db2a90"
+    "kolla-gen.content-hash" = "sha256:e3c3ce2b84ad562e7bf2a677c0a6de16ffa77c6b778268854ac45bd622be6693"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5071,7 +5071,7 @@ target "rocky-source-keepalived" {
   tags      = ["kolla/rocky-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ea89bae6f0b7f51a23734dd272f8e5361db4e03a8af201246b9197d28e3fc6eb"
+    "kolla-gen.content-hash" = "sha256:226fe09ae02f1f928bd61e4adf031d55615be278687c3d714e89a0c9f6adc8d4"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5087,7 +5087,7 @@ target "rocky-source-mariadb" {
   tags      = ["kolla/rocky-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:60653e873a514f0ff04119658b830ea949ad09d9790c59ee3b5641bf6a9b4120"
+    "kolla-gen.content-hash" = "sha256:1df06ec9357c1e1221e97c409159f52ce3ab7529902e03af1ded27eb74f83955"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5103,7 +5103,7 @@ target "rocky-source-memcached" {
   tags      = ["kolla/rocky-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:11c3e5285668d173b8b36f26b7842123af351ab53f33d17978ff0177cd43e329"
+    "kolla-gen.content-hash" = "sha256:339df837664d5d194cafaef8e2f4123aecc7d39b319d6da26cd8796748e5a9ee"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5119,7 +5119,7 @@ target "rocky-source-openstack-base" {
   tags      = ["kolla/rocky-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3e39169cf72c0d99b80bc4741af17f1ce710f798ede84f3608c0149416a042fd"
+    "kolla-gen.content-hash" = "sha256:e5dff9a05c7f58dcc5f18e6322c5e4f658bcfdc480c29471f86b43cd9e0c2379"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5148,7 +5148,7 @@ target "centos-binary-chrony" {
   tags      = ["kolla/centos-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7eec0c05a40ae06009dfb011cd193bbf68dc63de2cceb03a7c658c2c96a5aa6e"
+    "kolla-gen.content-hash" = "sha256:4ce7e8a9b8a693681db53a6e707300d82ff69a9858a3467753575e1ac553e08c"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5164,7 +5164,7 @@ target "centos-binary-cron" {
   tags      = ["kolla/centos-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a5cd3321d6fd2a68ca4d6238c3951c504d92540a84ee20b163e898337073717b"
+    "kolla-gen.content-hash" = "sha256:2509b8b0fba6f63c6def67fbc249ba18bf3713f9c4574e006aec4f49a37aac2c"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5180,7 +5180,7 @@ target "centos-binary-fluentd" {
   tags      = ["kolla/centos-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:873761877ec3026389a6d27db99fbcc54e4a4ac9a3e09e36a70e8d840e78026d"
+    "kolla-gen.content-hash" = "sha256:066dd926bf1937cebb4fdbf2e0415141dce45a7609224ec2300836342958b7ae"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5196,7 +5196,7 @@ target "centos-binary-haproxy" {
   tags      = ["kolla/centos-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0c45b86860b4c4f8096c9b9cf2eeaba96a3b964a8adef830d3e952ae47504586"
+    "kolla-gen.content-hash" = "sha256:cef22cfda4e41b122dab1ac7d601b95923ffc2b96940f5af831ff99776b0b0d8"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5212,7 +5212,7 @@ target "centos-binary-keepalived" {
   tags      = ["kolla/centos-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6cdc700ad714c546426181655b63759fc37fd6ba5053990bfaf13304b83dbbc8"
+    "kolla-gen.content-hash" = "sha256:053ff1502cce52720b0d88adce74d6352e7d4fabb6fff5e825034419c2b12fa8"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5228,7 +5228,7 @@ target "centos-binary-kolla-toolbox" {
   tags      = ["kolla/centos-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7ac607a95ca9e3f51ad71a063a92ab6e08b9a20fbb7311dda3ada687700d01e5"
+    "kolla-gen.content-hash" = "sha256:29dd7c49c375a3eff3f37c1dc4979fbabd7938d2eec73c8b453575a1d62ae4aa"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5244,7 +5244,7 @@ target "centos-binary-mariadb" {
   tags      = ["kolla/centos-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:385f509abff2596021bc3e00dd7cab8f6dd9d7a90380851c6ed629082a7dd4a3"
+    "kolla-gen.content-hash" = "sha256:0b12b41e9d325bffe920b3446a871c42ee2503e17f9a4eb78fe1018fadde0b02"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5260,7 +5260,7 @@ target "centos-binary-memcached" {
   tags      = ["kolla/centos-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4b87e66f31f8c68d58df9f4f45e0e7e544d0bef35bb6eda133e26eb817e766ed"
+    "kolla-gen.content-hash" = "sha256:098fc05850600c7797b54298eea865d59c7adfcc1d69681a7712247231119f3a"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5276,7 +5276,7 @@ target "centos-binary-openstack-base" {
   tags      = ["kolla/centos-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4f9724db67e668e338895d2e4ab8dbc50c55e52cf01553cec72e1c1b47866490"
+    "kolla-gen.content-hash" = "sha256:5b5b7d60ba87436460cae242467b140171b294a6d436bccaba010b6583d03650"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5292,7 +5292,7 @@ target "centos-binary-openvswitch-base" {
   tags      = ["kolla/centos-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0569ee6584f60037b7e51ea6e952ef3944c95602dda65ee2a0f03b06e41d6f02"
+    "kolla-gen.content-hash" = "sha256:35e5662b561ea888e0912224eee13c5cdfe741956b700c54d915cef5ee12990a"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5308,7 +5308,7 @@ target "centos-binary-rabbitmq" {
   tags      = ["kolla/centos-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f3322621e15d78e4792f5619ca8682a394932e13dd8d3a8dc1472a51ed4d8065"
+    "kolla-gen.content-hash" = "sha256:49c7720947f5733a41051dd0303e42422e6d72f9c2ee4725b4c5deaa5f9d63fb"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5324,7 +5324,7 @@ target "centos-binary-cinder-base" {
   tags      = ["kolla/centos-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0558d95700554ca1cf22ad9f4dd27592583a168ff6b6a5756398c935f2e64d0d"
+    "kolla-gen.content-hash" = "sha256:bde0d54c52f76553bf1bfa7c225db04e7692a198f7e7c5aa7c9f1b28913d3a7f"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5340,7 +5340,7 @@ target "centos-binary-glance-base" {
   tags      = ["kolla/centos-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1e74bd53d7962bd085739cd88a75561678c92851f3c9a99b55a33dbff0c2fd29"
+    "kolla-gen.content-hash" = "sha256:e9fe85ea500c20ae82b2e81200108588c2ee1f399534f8137c005ae8ac107175"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5356,7 +5356,7 @@ target "centos-binary-heat-base" {
   tags      = ["kolla/centos-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:33ee705b30c6b79aab6a12f83da7319ab4d0f7b4743bed49f1d322ff98e70a00"
+    "kolla-gen.content-hash" = "sha256:0456ad5927f164f5647ddf85e5fec5c6833d557f43ce21208e288d18fbb5e220"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5372,7 +5372,7 @@ target "centos-binary-horizon" {
   tags      = ["kolla/centos-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8fc1884be116cb762b05104f8a862d6723d76d88e7b37f14d32313bb53b649fe"
+    "kolla-gen.content-hash" = "sha256:8f3a4282f7d5d0d1f100ed52ce1421344d389ae7381a86ac3e84f7255fe815e8"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5388,7 +5388,7 @@ target "centos-binary-keystone-base" {
   tags      = ["kolla/centos-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:314848b3bfe0720e29e1400328cdb65080d13e8239b1aa34be8473070ae8f310"
+    "kolla-gen.content-hash" = "sha256:1f0dde38009c50f1d6a217f0730a2782e7f5e654c4b2497fefab8a010d867fb1"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5404,7 +5404,7 @@ target "centos-binary-neutron-base" {
   tags      = ["kolla/centos-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d02b9b6b1eb169d329851587ec9fa051bca43274fe826a136f64359b2363e73d"
+    "kolla-gen.content-hash" = "sha256:8d04d5aefc3f192a209f933204dce205e22958246639b0ea7a547634d6f02daa"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5420,7 +5420,7 @@ target "centos-binary-nova-base" {
   tags      = ["kolla/centos-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ef1f9463d9bba9e82d5a39990667b2bb95d2a8b3acac4126569723122a6601d3"
+    "kolla-gen.content-hash" = "sha256:8a13318690c9eed336cacc6fb6d7d74ea4fff3ec85ddba35da1bab3551006459"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5436,7 +5436,7 @@ target "centos-binary-openvswitch-db-server" {
   tags      = ["kolla/centos-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c381354327fe4ecb9f6d5b8f7d671a9b8acc641add658bc032bbea3d739b98a8"
+    "kolla-gen.content-hash" = "sha256:3daf4f5bf7cbdece17d6c8c6094bd14b10949c7f5fd3c754dc1449b6f14fbd45"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5452,7 +5452,7 @@ target "centos-binary-openvswitch-vswitchd" {
   tags      = ["kolla/centos-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ceefe08e9f5117858b3fb9cee243d25dbb6213d5a61fbc38debe548ec0da136c"
+    "kolla-gen.content-hash" = "sha256:68aaa696903c487973d6d49f339ae7504dceee347fced309d8e5fdd5b7737c60"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5468,7 +5468,7 @@ target "centos-binary-placement-base" {
   tags      = ["kolla/centos-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a99fb32c5399669f6d846e91fe95dd9330bb200507455784bc09eb262c5426a"
+    "kolla-gen.content-hash" = "sha256:5a3c9ac52fb280ee91291676d46a98c56ba75c9cd2b8c1d64e92bcccd5f1b28b"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5484,7 +5484,7 @@ target "centos-binary-cinder-api" {
   tags      = ["kolla/centos-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:54d6261a57e05f922ccc7445665ef7a43cef67e16ec2d128e782351af30e017b"
+    "kolla-gen.content-hash" = "sha256:273bbb9bff8cfab4952895da3cdab303194fc4929f4e3fdeb81ef650ffea6ce4"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5500,7 +5500,7 @@ target "centos-binary-cinder-backup" {
   tags      = ["kolla/centos-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:10c92f772aa31692b8267c337674e7bf6af09e22a205fb5332605924c90d3f55"
+    "kolla-gen.content-hash" = "sha256:a7c74cb085ba45436f098e6b314b48e0d1c86d08855492f47c017546cb757a2c"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5516,7 +5516,7 @@ target "centos-binary-cinder-scheduler" {
   tags      = ["kolla/centos-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a21c1a649968cef56876d898e3d0de8650a73334dba999a4e6f470d8775a8b0b"
+    "kolla-gen.content-hash" = "sha256:a097edf5baa2e4cf269a238e21a6121121aa27e3e96394a2aca4f5410eb3abad"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5532,7 +5532,7 @@ target "centos-binary-cinder-volume" {
   tags      = ["kolla/centos-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d6a2669332e2dc85766ebc6525ab9d150fd2931112969813d70d5e4fe92d5cb0"
+    "kolla-gen.content-hash" = "sha256:1cd25029064dcad0aa88d293a8d6dc7994e15de2b7380b25f739a9dfe77ac46b"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5548,7 +5548,7 @@ target "centos-binary-glance-api" {
   tags      = ["kolla/centos-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:eb8358fad0e5b91c3bebd2f910cb104cf5994550e76aca91f6d94fc99531f991"
+    "kolla-gen.content-hash" = "sha256:900e1c8e88ff70cb70874b7cd76a20039e68d612414f674d8f244de3ebdf8421"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5564,7 +5564,7 @@ target "centos-binary-heat-api" {
   tags      = ["kolla/centos-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:02e63d861c8615f370bd474a022ebc22a9e2f29a7e64e4e9106835460022e913"
+    "kolla-gen.content-hash" = "sha256:a2342d9a25955b081a1be74c369398cf1e70e58aa5057b019db7c2780d1577c6"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5580,7 +5580,7 @@ target "centos-binary-heat-api-cfn" {
   tags      = ["kolla/centos-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3db45eb3d5d8e1c81d1bec194653214d0cb2d0bf18f4985e784ff82ca67d2e6f"
+    "kolla-gen.content-hash" = "sha256:d5f76fc3f6ac93f04b1542ba5c171dd7955bbffcbc878264580961f3568a2a1e"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5596,7 +5596,7 @@ target "centos-binary-heat-engine" {
   tags      = ["kolla/centos-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:11a1b4a0fcd4484a4121d759529fc8ed21e8241e4a13e08fd94febbdeed4e589"
+    "kolla-gen.content-hash" = "sha256:64a3383d9885fe7f1d7f2543e7a50fa4fb800065832024d8fa2acb5753bd71f6"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5612,7 +5612,7 @@ target "centos-binary-keystone" {
   tags      = ["kolla/centos-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:243a8c5ac1e0ab3d615454cf39dbccf6f8c7106302be9e9895e0d0206300a932"
+    "kolla-gen.content-hash" = "sha256:9f2d20b4b7b115cb888555f58c62bd781f8637715dfc2ce108adf186b5e978ec"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5628,7 +5628,7 @@ target "centos-binary-keystone-fernet" {
   tags      = ["kolla/centos-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e56b55cd2eb0a22a25e6ea0fc5caee25a398901c3866f573f971be8ea99f8e2a"
+    "kolla-gen.content-hash" = "sha256:6c59cdf6d9ca067dec45f6d93accc8b87212288c3ca2dbf1eb5c7326daedcfe5"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5644,7 +5644,7 @@ target "centos-binary-keystone-ssh" {
   tags      = ["kolla/centos-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:32c5b7818d8a6fd371e341db4644326fe5c0998333f9513bdedd9f26798732cb"
+    "kolla-gen.content-hash" = "sha256:d354502f54572b4df5e94cd8af42a663b26d47406f6fdf240ddf0fa8789d639f"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5660,7 +5660,7 @@ target "centos-binary-neutron-dhcp-agent" {
   tags      = ["kolla/centos-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7826b90ae9c30d5229ef354863d6b2d1d13ceef1a45353b49834485635eb2268"
+    "kolla-gen.content-hash" = "sha256:512454ddaaec1926ef9173e64e5f9e90c3bb0b36e0c97abe26d775b5366ead43"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5676,7 +5676,7 @@ target "centos-binary-neutron-l3-agent" {
   tags      = ["kolla/centos-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:85254802454b491a984db20f8277d143c207b89da79d543202c030b1028e044b"
+    "kolla-gen.content-hash" = "sha256:4f704ebe623efb76047051f5aa642b118bc3a818025a1169e5c11e8e2f7bcf3a"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5692,7 +5692,7 @@ target "centos-binary-neutron-metadata-agent" {
   tags      = ["kolla/centos-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2a9cf00f990809cdf808fe4d35df081521111107d6181ae6320c9bb12b45e7e9"
+    "kolla-gen.content-hash" = "sha256:0cc370ca9df02291ece19d95dbbc1548d78d20679f5a7881babc147d3690b386"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5708,7 +5708,7 @@ target "centos-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4c8020fdc27a62ee598a95bf5b944ffe8c018145edc369e02b848f8f6d350534"
+    "kolla-gen.content-hash" = "sha256:ce0be7791bda8c6c6c9e9a93a0355ca1fcbdc9f86dbf2c712d35e254e260a702"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5724,7 +5724,7 @@ target "centos-binary-neutron-server" {
   tags      = ["kolla/centos-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fc1fc3d58731d8ddf1929ed64adf4b10d1f500b1de00a9e63d3e919c4f34f03e"
+    "kolla-gen.content-hash" = "sha256:0d75b6a01b993dd7b5b5bbe75d65bdcf59545d9bacc824601eeba8dc550aafbc"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5740,7 +5740,7 @@ target "centos-binary-nova-api" {
   tags      = ["kolla/centos-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:022a16c51c5e60701cd6af601200f70ccb66b841615fd95397d578782be080fd"
+    "kolla-gen.content-hash" = "sha256:40d3b4c5ff031f5ef691a703043751f3b833c6af5b2fbc1c761fecc7a2ab07bf"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5756,7 +5756,7 @@ target "centos-binary-nova-compute" {
   tags      = ["kolla/centos-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:89a0649a311151f84b69b17bc7d60376a7c52a0592d18a0bf3edeb9b991b2319"
+    "kolla-gen.content-hash" = "sha256:09bf5f953ead584c78291a9953f7b9251e95a97c1a4a3117cb2feb5342dd457a"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5772,7 +5772,7 @@ target "centos-binary-nova-conductor" {
   tags      = ["kolla/centos-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bba4130a3cbf9b015303fbdbf9b7417f31ae32317b1fa733d3ff8f61475e2e1f"
+    "kolla-gen.content-hash" = "sha256:05604084883d51736df9a2db9d2175cb1628d4029823af7f036639afe0b4d3ab"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5788,7 +5788,7 @@ target "centos-binary-nova-novncproxy" {
   tags      = ["kolla/centos-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:14676e77bf4e8279ed017cb705f3e250172ca404204ba90c6342e5c0a73904a7"
+    "kolla-gen.content-hash" = "sha256:35109434e90354ad69420cda3bc3bdbd68613cc66392dbf188cfbc2bf290ecd2"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5804,7 +5804,7 @@ target "centos-binary-nova-scheduler" {
   tags      = ["kolla/centos-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:977f191da5c3f17e75eb348ec332538a1b78015381d83ecab826c4785f0b4790"
+    "kolla-gen.content-hash" = "sha256:3cde11cc2ba0f62bb7193e7c88b4902e5c0fc167f8cd22b10021b400b93633a5"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5820,7 +5820,7 @@ target "centos-binary-placement-api" {
   tags      = ["kolla/centos-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8383c573ad8d5dca035c7e032ed86f25cd7d75c1cd1f7dc6e4d57fe05e907974"
+    "kolla-gen.content-hash" = "sha256:2429911bd6dece19347b4efefd93c61c020ba3a6bdb86ce0505e6543b7fe02f1"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5849,7 +5849,7 @@ target "centos-source-chrony" {
   tags      = ["kolla/centos-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:205db3e43a8070b68d503dc848688d3effe85f5e81f5a9a2c168d0012f0a09ef"
+    "kolla-gen.content-hash" = "sha256:37c9c311d85ca690de6f6b988c0f24a0dbd855360d1069e4bd755724a96a0e43"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5865,7 +5865,7 @@ target "centos-source-cron" {
   tags      = ["kolla/centos-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fca1dffd37fc20a264aea7dc3a73876b80f64e4c3ad5a76364fd4938fa614c5a"
+    "kolla-gen.content-hash" = "sha256:63bc6ca9e062c64140f99e0ff767f07e2cd08e9eec23d2eeee824cdff0e1aa41"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5881,7 +5881,7 @@ target "centos-source-fluentd" {
   tags      = ["kolla/centos-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:09b1f3231cb9c4f5a31f5eedafcf7b82fe36597cdd6de627c2bdfc9dc4b0fc3e"
+    "kolla-gen.content-hash" = "sha256:493bb94a4a35ecffa9f52be932bd51741840885639b3d6c233910a976cd44cde"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5897,7 +5897,7 @@ target "centos-source-haproxy" {
   tags      = ["kolla/centos-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c0d465b0f28bb343ca15e250a60ab6f8087cb1e1c1169eb6cd91e1576d10b502"
+    "kolla-gen.content-hash" = "sha256:c8673099cb7af40f2115f9acea0eb958a20b72576e5b621b017536a86d9281ba"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5913,7 +5913,7 @@ target "centos-source-keepalived" {
   tags      = ["kolla/centos-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:03a03ac7c7f788245d6b292e7d6dc465a424b3e362b097fbe6c235c52d67425c"
+    "kolla-gen.content-hash" = "sha256:af7a69dee5906ab4b89c433d34eb25cbc3181c4ef360db21dbe535a92e4337f1"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5929,7 +5929,7 @@ target "centos-source-kolla-toolbox" {
   tags      = ["kolla/centos-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4066ce5743b1c9dac63332de096d980586e787e5a877db6be6a2549eee849640"
+    "kolla-gen.content-hash" = "sha256:bea56461c253939a5003379d5af0407e5875cb6b0824fb81dfa35ac1cfee1a48"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5945,7 +5945,7 @@ target "centos-source-mariadb" {
   tags      = ["kolla/centos-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:59c8754b29ef5d7c95e5d55bf802dfb0edc5042dd11b191a48c59682212dbbd7"
+    "kolla-gen.content-hash" = "sha256:7f89585b5d1655654211e31286c1e2c961eeb46a05916451950eebbd42bb363f"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5961,7 +5961,7 @@ target "centos-source-memcached" {
   tags      = ["kolla/centos-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:83f4cea2c4fab54d6d9882b7d429c9d5b76d5269069dcff5adc257af2860e1ad"
+    "kolla-gen.content-hash" = "sha256:db9924ca390ef2763dceb464b0228b31eeaab6e438eb05a9b44d8ca9d6f49c2a"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5977,7 +5977,7 @@ target "centos-source-openstack-base" {
   tags      = ["kolla/centos-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4890383050a19d7789506c90fa87096b0fa5f0523c9492ce5383c4f8e3c8a9d3"
+    "kolla-gen.content-hash" = "sha256:308e54f1f46c41c52343ecd02c9ac0da873db786c26c78e990f90fd3a0184097"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5993,7 +5993,7 @@ target "centos-source-openvswitch-base" {
   tags      = ["kolla/centos-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3f55498fcb8974eb5d3b4d6310d92ff48eb146ca7f270d003c583b453ad9402a"
+    "kolla-gen.content-hash" = "sha256:fe13afbab8c8eed190fbff2e8a5e5450bade2bd2e0812d7fafa30c29129ea3b0"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6009,7 +6009,7 @@ target "centos-source-rabbitmq" {
   tags      = ["kolla/centos-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:da37e543b915158afa8b2b263b75f4e8c5760bbd1e372f30771b660fd83b237e"
+    "kolla-gen.content-hash" = "sha256:55b0f72412acf1b702fa1c6ff1dde89e3734a83774144f56118d017ccefe5813"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6025,7 +6025,7 @@ target "centos-source-cinder-base" {
   tags      = ["kolla/centos-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce71676ac4f5c1b407333229cf55ecda7dbf3b3e9d187aed985d268f08b5bf70"
+    "kolla-gen.content-hash" = "sha256:9988c702b7b2f5e924607aece9ae6d5a866097ce6d6205b566c9217b8e13b07c"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6041,7 +6041,7 @@ target "centos-source-glance-base" {
   tags      = ["kolla/centos-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ee26b6bac9a65e7cce94284c10f2b2a7af1ee76bcff10ebdb441a848165bc988"
+    "kolla-gen.content-hash" = "sha256:6ace0c8cacdebcc5caff040913220e0542ddda324a315f89701ad9701038060f"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6057,7 +6057,7 @@ target "centos-source-heat-base" {
   tags      = ["kolla/centos-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c59230115ba4a2283e78dfbe83e73f112b1c6ed6a0389af650a7112a4c8b2608"
+    "kolla-gen.content-hash" = "sha256:9be78d9ea7a9116e3950fcb00e439d02cafb3a2d22251cdf488dd6613ea2a088"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6073,7 +6073,7 @@ target "centos-source-horizon" {
   tags      = ["kolla/centos-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1c12376cbeccd06b9d6ae6e6eedc48104e3c35f7b15855fe0fc8570dc177f0cf"
+    "kolla-gen.content-hash" = "sha256:a29435b21784114ca5c58329fdfc35d94e27a0c04bfd526e187082b5175a5c98"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6089,7 +6089,7 @@ target "centos-source-keystone-base" {
   tags      = ["kolla/centos-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d0327a3406c207d1653c20890a3ccfc05958bda44c7453a5fefe2acf2af5e77d"
+    "kolla-gen.content-hash" = "sha256:ac7798c4664e51e8a375ffc03ae28b6a5dbe52e23f3e5003343153e26e2c5e39"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6105,7 +6105,7 @@ target "centos-source-neutron-base" {
   tags      = ["kolla/centos-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:89187067afbb80fe7fa1e58777c1e704dd83a87ee5db60f91887020c3ad3c5c8"
+    "kolla-gen.content-hash" = "sha256:6b2a45ac431a2c0c78629e128f3c10004dab35237cb344f66302e6da69564667"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6121,7 +6121,7 @@ target "centos-source-nova-base" {
   tags      = ["kolla/centos-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:008d6566805520aacd046caf4a8a3ddd4995de1226fc0aa3104f40a6bd5af605"
+    "kolla-gen.content-hash" = "sha256:8417c5c92e50ac7b922dfe8fd31b73bca0a7268d18c9fe7dc33f00c29d02193d"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6137,7 +6137,7 @@ target "centos-source-openvswitch-db-server" {
   tags      = ["kolla/centos-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8aef99b82c0381f7b1b32f9be65c13ac7d4c769a34c124252c1a869bcd1012d1"
+    "kolla-gen.content-hash" = "sha256:0369e2f8e587774505782b6f613727f756c36a92bc4d94565d7b56c1340cf205"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6153,7 +6153,7 @@ target "centos-source-openvswitch-vswitchd" {
   tags      = ["kolla/centos-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:30e18eff59f2a499cf1b3b2b79f4fb5ebe42c355a8e18df1129fe80535774c1e"
+    "kolla-gen.content-hash" = "sha256:eb4aac80319c7081b1fdf585f5642abea696ebf3d699021250780a621ced6eca"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6169,7 +6169,7 @@ target "centos-source-placement-base" {
   tags      = ["kolla/centos-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7da83e0119c8e81717f52a3126a896924380a6944caf19924715f107ebe15723"
+    "kolla-gen.content-hash" = "sha256:bd7f51e5db3cc1789d099a9ac6cfb9ec2a29c7d32a860b98e680867d08c5f5ce"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6185,7 +6185,7 @@ target "centos-source-cinder-api" {
   tags      = ["kolla/centos-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a799fd45773bacdabb9a63bed5a856ed3fcfa573e43b8a0a377069cbf9f43a0d"
+    "kolla-gen.content-hash" = "sha256:403e8e4594b6a6b80d700225fb9db795acc3f3a256dfe2130ce6d3eae4f42bc2"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6201,7 +6201,7 @@ target "centos-source-cinder-backup" {
   tags      = ["kolla/centos-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8d73eba2c461d4a056c48f1cc8a83678a1bc4f1f209162185cc4250fb54219b0"
+    "kolla-gen.content-hash" = "sha256:b02edd2dce6f9e9666ff090d53f7ca076c7b6cba05b6e784208e76ac48e0ecdc"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6217,7 +6217,7 @@ target "centos-source-cinder-scheduler" {
   tags      = ["kolla/centos-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7a3625c573ca1aa80cf300ca7667fe335cdb28feb91dbd55b2b3cbd256a80714"
+    "kolla-gen.content-hash" = "sha256:671a99113f66d824981c9467f48d7add9eb99ea4a5c307714cd46dcf43b0859c"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6233,7 +6233,7 @@ target "centos-source-cinder-volume" {
   tags      = ["kolla/centos-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3ff836a75e8b9988339283e929929e6c7d97aea676597a2e40e4089eb008e919"
+    "kolla-gen.content-hash" = "sha256:43621b4b610fa3ed511cbeb4b155595427aa38d8f65a31aa7a8b214da6e948e0"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6249,7 +6249,7 @@ target "centos-source-glance-api" {
   tags      = ["kolla/centos-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f251c03ce01739e9925e4fe1b80961002f8584da3c841167e21e984163cdbe0"
+    "kolla-gen.content-hash" = "sha256:f9c8499c6d44f80d219cab97e062b10c6d535a8c20e47f51fb3a3d42145ee079"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6265,7 +6265,7 @@ target "centos-source-heat-api" {
   tags      = ["kolla/centos-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8151eadb065768a595154da97560f53ce112598f7bc4bb41dcc621a9b6d1bd16"
+    "kolla-gen.content-hash" = "sha256:8e47f1c395f3e87b470db06a547e40dfd37e4da8304d3159c6903c1d2ab35b7f"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6281,7 +6281,7 @@ target "centos-source-heat-api-cfn" {
   tags      = ["kolla/centos-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:36df3b20f8bc83391c973b3c15d96b56d1ffc7e8b776d216d33e63a925433252"
+    "kolla-gen.content-hash" = "sha256:6ef090450599cf10cda6110813844f730fbc48335ed369e88ba68c78b76c6296"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6297,7 +6297,7 @@ target "centos-source-heat-engine" {
   tags      = ["kolla/centos-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:822540d461b3266980860c57e14dde257b25f3e81487795b9e8d619cd3018791"
+    "kolla-gen.content-hash" = "sha256:a2b35a264110927e2e2e0c657a2e49c2efd79f2e77aa2fb2d3da76bde540ed83"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6313,7 +6313,7 @@ target "centos-source-keystone" {
   tags      = ["kolla/centos-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:faf08e18785ac4f26a8843f7ad782440dc8ac537cb210abb46d196efa2391d00"
+    "kolla-gen.content-hash" = "sha256:aeb52a3e44d77a2473870ad6e7b242d6e0fad7d1af882e077f4bb5b0e9bd90f4"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6329,7 +6329,7 @@ target "centos-source-keystone-fernet" {
   tags      = ["kolla/centos-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b5619b3579103026f26236b52ccc8af8e73d948ca725072ae7bfd83e3ec368d5"
+    "kolla-gen.content-hash" = "sha256:35361232bfa91b6c067d5d72a1165fc2b1d5eaf9761a0735defad750fed30650"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6345,7 +6345,7 @@ target "centos-source-keystone-ssh" {
   tags      = ["kolla/centos-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:11b209f63ec19a529deac0768f70d09d984a40cbb2675e99e9bd76f7b789bc47"
+    "kolla-gen.content-hash" = "sha256:0f9d9be557c2a8d1d36b17c2ae84a4ea6fae39c288981e2e9cc94cffcd23a709"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6361,7 +6361,7 @@ target "centos-source-neutron-dhcp-agent" {
   tags      = ["kolla/centos-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c2d995b7057ea8543f8bf1c2cc03f7df13e83107004244581d9f400ae0611502"
+    "kolla-gen.content-hash" = "sha256:0e22baebc5863d951eaa397851f3f9954060eb28c004a1aeeae0b11112393e14"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6377,7 +6377,7 @@ target "centos-source-neutron-l3-agent" {
   tags      = ["kolla/centos-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35d157be1bbec209622e6db947ba105cd568157ac6cfd4199af6f962b43cae0f"
+    "kolla-gen.content-hash" = "sha256:d6715ead08f733453471a62aa65af7b7a26682a07f27cb394a8f526aaf0e4e8a"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6393,7 +6393,7 @@ target "centos-source-neutron-metadata-agent" {
   tags      = ["kolla/centos-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:04eedd0cd164e64ff8d07464e9bc4736f6ef661820ef6e4315d5af9910ed37a7"
+    "kolla-gen.content-hash" = "sha256:cc8bde70f1a0625a1284ec133590f90f0ad7879f974e3599d5c97482c508a3a5"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6409,7 +6409,7 @@ target "centos-source-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6d265f1ef95dcffb00bd571ea2e300dbd293794df3bbebeeeb00512ddeab82f1"
+    "kolla-gen.content-hash" = "sha256:0a1e33d58a4662d82e4c03e8162808c1ee53f72b9ff05641482c3991d9804a72"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6425,7 +6425,7 @@ target "centos-source-neutron-server" {
   tags      = ["kolla/centos-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0a2c5ea9e97b4efbd780c5f1e5440118caeafdbe6218752ca9d2c5663e45a958"
+    "kolla-gen.content-hash" = "sha256:567bef32b695cc0dd70c6657e16d357a611aabf96ed701d09d1ee3d64a6b4225"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6441,7 +6441,7 @@ target "centos-source-nova-api" {
   tags      = ["kolla/centos-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6cd923584a3af966875c1ae78791c23dbda4e0c49c3549df7642afe10fb458d4"
+    "kolla-gen.content-hash" = "sha256:638deedec89eb9d8979f18adcccbe51bd8759eabafbe9a216c4e5f8311f81af0"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6457,7 +6457,7 @@ target "centos-source-nova-compute" {
   tags      = ["kolla/centos-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9aebbed9cc070fff515a5c3d66963d55bd107dea5e913c3bc6ba3b0ff213d075"
+    "kolla-gen.content-hash" = "sha256:8d100c128ccec29723dd6cd029c80613cb8b5be867684deabe3f6783f5bffb32"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6473,7 +6473,7 @@ target "centos-source-nova-conductor" {
   tags      = ["kolla/centos-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e71800b4a188120b08801032183f13abd3b460951e9896aa819b155fd4366786"
+    "kolla-gen.content-hash" = "sha256:a630bc6779de618fc5a01399083187311c37087cde5c1eaeb60acc10b6ef740e"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6489,7 +6489,7 @@ target "centos-source-nova-novncproxy" {
   tags      = ["kolla/centos-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d69e36807fd71825de009d50abe58b34781379b3745a3c5c3ff3ed988aae3f9c"
+    "kolla-gen.content-hash" = "sha256:f22bbe6ed764778a33f180bbf4f3c55c2b8db16e0853756b3ba285a7abf8e179"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6505,7 +6505,7 @@ target "centos-source-nova-scheduler" {
   tags      = ["kolla/centos-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b937cf899a487cec803ad145ccbd001958d2c25855ce8bca082123e370bbbfdc"
+    "kolla-gen.content-hash" = "sha256:8483c3ae6036d2d204122efb7491bb58cc16f83d07bed04872fa2f33f260a79b"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6521,7 +6521,7 @@ target "centos-source-placement-api" {
   tags      = ["kolla/centos-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d0619ef2ac22c50308b45b35384d6b148d8ec36818dc56c0ef1ba87cbbb2c0fc"
+    "kolla-gen.content-hash" = "sha256:2356c2105ca5895285d3d81722b229a79b90de7708c95c13e2ce582897103f1c"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "centos-source"
   }

@@ -109,6 +109,12 @@ export function explainImage(compiled: Compiled, name: string): { explanations: 
       for (const p of target?.parents ?? []) {
         if (p.pushed !== undefined) reasons.push(`its parent ${p.image} is not built in this run: it builds on ${p.pushed}`);
       }
+      if (target) {
+        const linked = new Set(target.parents.map((p) => p.image));
+        for (const parent of result.graphs.get(arch)?.parents.get(name) ?? []) {
+          if (!linked.has(parent)) reasons.push(`its parent ${parent} is not built in this run: its FROM takes ${parent}'s ref as the registry holds it now`);
+        }
+      }
       const hash = compiled.hashes.get(renderKey(name, family, arch))?.hash ?? '';
       const built = target ?? existing;
       const same =

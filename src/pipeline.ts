@@ -214,7 +214,7 @@ function hashVariant(input: {
     hashes.set(
       key,
       contentHash({
-        dockerfile: rendering.text,
+        dockerfile: withoutParentRefs(rendering, input.byRef),
         files: project.contextFiles.get(name) ?? [],
         args: project.config.buildArgs,
         labels: project.config.labels,
@@ -224,6 +224,24 @@ function hashVariant(input: {
       }),
     );
   }
+}
+
+/**
+ * The rendered text with each parent's ref in its FROM line replaced by the parent's name: bake swaps that ref for
+ * the parent's target, and the parent's hash stands for it, so a new --tag or --registry alone changes no hash.
+ */
+function withoutParentRefs(rendering: Rendering, byRef: Map<string, string>): string {
+  const links = rendering.froms.filter((f) => !f.scratch && f.stage === undefined && byRef.has(familiarRef(f.ref) ?? ''));
+  if (links.length === 0) return rendering.text;
+  const lines = rendering.text.split('\n');
+  for (const from of links) {
+    const i = from.line - 1;
+    const line = lines[i];
+    if (line === undefined) continue;
+    const placeholder = `<parent ${byRef.get(familiarRef(from.ref) ?? '')}>`;
+    lines[i] = line.split(from.raw.includes('$') ? from.ref : from.raw).join(placeholder);
+  }
+  return lines.join('\n');
 }
 
 /**
@@ -305,7 +323,7 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
 /** --skip-existing: the targets whose content ref the registry holds are left out; their children take that image. */
 export function withExisting(compiled: Compiled, existing: Set<string>): Compiled {
   if (existing.size === 0) return compiled;
-  const families = compiled.families.map((result) => ({ ...result, statuses: new Map([...result.statuses].map(([arch, m]) => [arch, new Map(m)])) }));
+  const families = copyStatuses(compiled.families);
   for (const t of compiled.targets) {
     if (!existing.has(t.name)) continue;
     const result = families.find((r) => familyId(r.family) === familyId(t.family));
@@ -314,6 +332,46 @@ export function withExisting(compiled: Compiled, existing: Set<string>): Compile
   const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
   const left = compiled.targets.filter((t) => existing.has(t.name));
   return { ...compiled, families, existing: [...compiled.existing, ...left], ...planned };
+}
+
+/** An unaffected parent some target links to by its content ref (docker-image://), for the registry to confirm. */
+export interface PushedParent {
+  ref: string;
+  image: string;
+  family: Family;
+  /** The arches that ref holds (every arch of a folded parent). */
+  arches: Arch[];
+}
+
+export function unaffectedParents(compiled: Compiled): PushedParent[] {
+  const out = new Map<string, PushedParent>();
+  for (const t of compiled.targets) {
+    const result = compiled.families.find((r) => familyId(r.family) === familyId(t.family));
+    for (const p of t.parents) {
+      if (p.pushed === undefined || out.has(p.pushed)) continue;
+      const arches = result?.folded.get(p.image)
+        ? compiled.config.arches.filter((a) => result.statuses.get(a)?.get(p.image) === 'unaffected')
+        : t.arches.filter((a) => result?.statuses.get(a)?.get(p.image) === 'unaffected');
+      if (arches.length > 0) out.set(p.pushed, { ref: p.pushed, image: p.image, family: t.family, arches });
+    }
+  }
+  return [...out.values()];
+}
+
+/** Unaffected parents the registry does not hold: built in this run after all (--affected-since with --skip-existing). */
+export function withRebuilt(compiled: Compiled, parents: PushedParent[]): Compiled {
+  if (parents.length === 0) return compiled;
+  const families = copyStatuses(compiled.families);
+  for (const p of parents) {
+    const result = families.find((r) => familyId(r.family) === familyId(p.family));
+    for (const arch of p.arches) result?.statuses.get(arch)?.set(p.image, 'selected');
+  }
+  const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
+  return { ...compiled, families, ...planned };
+}
+
+function copyStatuses(families: FamilyResult[]): FamilyResult[] {
+  return families.map((result) => ({ ...result, statuses: new Map([...result.statuses].map(([arch, m]) => [arch, new Map(m)])) }));
 }
 
 /** Without a type axis or `{base}` in the tag, every base pushes the same refs: the last push would win. */

@@ -21,7 +21,7 @@ import { error, warning, type Diagnostic } from '../diagnostics.js';
 import type { LoadOptions } from '../load.js';
 import { outputFiles } from '../output.js';
 import type { PlannedTarget } from '../fold.js';
-import type { Compiled } from '../pipeline.js';
+import { unaffectedParents, type Compiled } from '../pipeline.js';
 import { probeTags } from '../registry.js';
 import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../summary.js';
 import { drift, isClean, writeOutput } from '../write.js';
@@ -109,6 +109,10 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
     return { exitCode: 0, diagnostics, text: run.stdout.trimEnd(), json: JSON.parse(run.stdout) as unknown, listing: true };
   }
   if (names.length === 0 && compiled.existing.length === 0) return { exitCode: 0, diagnostics, text: 'nothing to build' };
+  if (compiled.config.skipExisting === undefined) {
+    diagnostics.push(...(await checkUnaffectedParents(compiled, options)));
+    if (diagnostics.some((d) => d.severity === 'error')) return failed(diagnostics);
+  }
 
   const builder = probe.builder;
   if (builder?.driver === 'docker' && builder.containerdStore === false && needsMultiPlatform(compiled.targets, options.set)) {
@@ -210,6 +214,24 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
   const bad = buildFailed(summary) || diagnostics.some((d) => d.severity === 'error');
   const generated = `${compiled.config.output}: ${written.changed ? 'written' : 'up to date'}`;
   return { exitCode: bad ? 1 : 0, diagnostics, text: `${generated}\n${formatSummary(summary)}`, json: summary };
+}
+
+/** --affected-since with content tags: children build on their unaffected parents' content refs, which must exist. */
+async function checkUnaffectedParents(compiled: Compiled, options: BuildOptions): Promise<Diagnostic[]> {
+  const parents = unaffectedParents(compiled);
+  if (parents.length === 0) return [];
+  const probes = await probeTags(parents.map((p) => p.ref), { env: options.env, insecure: compiled.config.insecureRegistries });
+  const missing = parents.filter((p) => probes.get(p.ref)?.status === 'absent');
+  const unanswered = [...probes.values()].flatMap((p) => (p.status === 'error' ? [p.message] : []));
+  const out: Diagnostic[] = [];
+  if (missing.length > 0) {
+    const [first] = missing;
+    out.push(
+      error('KG905', `${missing.length} unaffected parent${missing.length === 1 ? ' is' : 's are'} not in the registry, e.g. ${first?.image} (${first?.ref}): the images built on ${missing.length === 1 ? 'it' : 'them'} would fail`),
+    );
+  }
+  if (unanswered.length > 0) out.push(warning('KG902', `cannot check that the unaffected parents are in the registry: ${unanswered[0]}`));
+  return out;
 }
 
 /** Points each tag of an existing target at its content tag where it names another image (imagetools create). */

@@ -2,8 +2,8 @@
 import type { CliOptions } from '../config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from '../diagnostics.js';
 import { loadProject, type LoadOptions } from '../load.js';
-import { compile, withExisting, type Compiled } from '../pipeline.js';
-import { probeTags } from '../registry.js';
+import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } from '../pipeline.js';
+import { probeTags, type TagProbe } from '../registry.js';
 import { renderParallel } from '../render-parallel.js';
 import { hashesSince, type SinceHashes } from './since.js';
 
@@ -38,24 +38,35 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
   return hasErrors(diagnostics) ? { diagnostics } : { compiled: skipped.compiled, diagnostics };
 }
 
-/** --skip-existing: ask the registry for every target's content tag; leave out the targets it already holds. */
-async function skipExisting(compiled: Compiled, env: Record<string, string | undefined>): Promise<{ compiled: Compiled; diagnostics: Diagnostic[] }> {
-  const byTag = new Map(compiled.targets.flatMap((t) => (t.contentTag !== undefined ? [[t.contentTag, t.name] as const] : [])));
-  const probes = await probeTags([...byTag.keys()], { env, insecure: compiled.config.insecureRegistries });
-  const existing = new Set<string>();
-  const failures: string[] = [];
-  for (const [ref, probe] of probes) {
-    if (probe.status === 'present') existing.add(byTag.get(ref) as string);
-    else if (probe.status === 'error') failures.push(probe.message);
+/**
+ * --skip-existing: ask the registry for every target's content tag and leave out the targets it already holds. With
+ * --affected-since, the unaffected parents children build on must be there too: those missing are built after all
+ * (and then their own parents are asked for).
+ */
+async function skipExisting(first: Compiled, env: Record<string, string | undefined>): Promise<{ compiled: Compiled; diagnostics: Diagnostic[] }> {
+  const probes = new Map<string, TagProbe>();
+  const ask = async (refs: string[]) => {
+    const fresh = [...new Set(refs)].filter((ref) => !probes.has(ref));
+    if (fresh.length === 0) return;
+    for (const [ref, probe] of await probeTags(fresh, { env, insecure: first.config.insecureRegistries })) probes.set(ref, probe);
+  };
+  let compiled = first;
+  for (;;) {
+    const parents = unaffectedParents(compiled);
+    await ask([...compiled.targets.flatMap((t) => (t.contentTag !== undefined ? [t.contentTag] : [])), ...parents.map((p) => p.ref)]);
+    const failures = [...probes.values()].flatMap((p) => (p.status === 'error' ? [p.message] : []));
+    if (failures.length > 0) {
+      const message = `cannot learn which images the registry holds: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`;
+      if (first.config.skipExisting === 'warn') return { compiled: first, diagnostics: [warning('KG902', `${message}; building every selected image (--skip-existing=warn)`)] };
+      return { compiled: first, diagnostics: [error('KG902', message)] };
+    }
+    const missing = parents.filter((p) => probes.get(p.ref)?.status === 'absent');
+    if (missing.length === 0) break;
+    compiled = withRebuilt(compiled, missing);
   }
-  if (failures.length > 0) {
-    const message = `cannot learn which images the registry holds: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`;
-    if (compiled.config.skipExisting === 'warn') return { compiled, diagnostics: [warning('KG902', `${message}; building every selected image (--skip-existing=warn)`)] };
-    return { compiled, diagnostics: [error('KG902', message)] };
-  }
+  const existing = new Set(compiled.targets.filter((t) => t.contentTag !== undefined && probes.get(t.contentTag)?.status === 'present').map((t) => t.name));
   return { compiled: withExisting(compiled, existing), diagnostics: [] };
 }
-
 export function failed(diagnostics: Diagnostic[]): CommandResult {
   return { exitCode: 1, diagnostics };
 }
