@@ -61,7 +61,7 @@ export const CODES = {
   KG901: { title: 'the tree at the revision does not compile', hint: 'every image counts as affected; build once from a revision whose tree compiles' },
   KG902: { title: 'cannot ask the registry', hint: 'check that the registry is reachable and that you are logged in (docker login REGISTRY); with --skip-existing=warn kolla-gen builds everything instead' },
   KG903: { title: 'no such image', hint: 'name an image of the tree (kolla-gen list)' },
-  KG904: { title: 'cannot tag an existing image', hint: 'docker buildx imagetools create failed: check that you may push to the registry' },
+  KG904: { title: 'cannot tag an existing image', hint: 'kolla-gen copies the manifest of the content tag to each tag in the registry: check that you may push there (docker login REGISTRY)' },
   KG905: { title: 'an unaffected parent is not in the registry', hint: 'a child built on it by content tag would fail: add --skip-existing to build such parents too, or push them first (kolla-gen build --skip-existing --push)' },
 } as const;
 

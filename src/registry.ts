@@ -85,6 +85,41 @@ export async function probeTags(refs: string[], options: RegistryOptions): Promi
   return result;
 }
 
+/** What copying a manifest to a tag gave: done, or why not (one line, naming the host). */
+export type CopyResult = { status: 'copied'; digest: string } | { status: 'error'; message: string };
+
+/**
+ * Tags `source`'s manifest (index or image) as each of `tags`, in the same repository, byte for byte: the same digest,
+ * as `crane tag` does. The blobs are already there, so this is one GET and one PUT a tag.
+ */
+export async function copyTag(source: string, tags: string[], options: RegistryOptions): Promise<Map<string, CopyResult>> {
+  const from = resolveTarget(source);
+  if (from === undefined) throw new Error(`copyTag: not an image reference: ${source}`);
+  const session = openSession(options);
+  const results = new Map<string, CopyResult>();
+  const fail = (message: string) => {
+    for (const tag of tags) results.set(tag, { status: 'error', message });
+    return results;
+  };
+  const got = await requestManifest(session, from, 'GET');
+  if ('probe' in got) return fail(got.probe.status === 'error' ? got.probe.message : `${source} is not in the registry`);
+  if (got.value.status !== 200) return fail(`registry ${from.host} answered ${statusLine(got.value)} for ${describeRef(from)}${registryMessage(got.value, ': ')}`);
+  const mediaType = (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() || 'application/vnd.oci.image.index.v1+json';
+  const digest = `sha256:${createHash('sha256').update(got.value.body).digest('hex')}`;
+  for (const tag of tags) {
+    const to = resolveTarget(tag);
+    if (to === undefined || to.host !== from.host || to.repository !== from.repository) {
+      results.set(tag, { status: 'error', message: `${tag} is not in the repository of ${source}` });
+      continue;
+    }
+    const put = await requestManifest(session, to, 'PUT', { body: got.value.body, mediaType });
+    if ('probe' in put) results.set(tag, { status: 'error', message: put.probe.status === 'error' ? put.probe.message : `cannot tag ${tag}` });
+    else if (put.value.status === 201 || put.value.status === 200) results.set(tag, { status: 'copied', digest });
+    else results.set(tag, { status: 'error', message: `registry ${to.host} answered ${statusLine(put.value)} to tagging ${describeRef(to)}${registryMessage(put.value, ': ')}` });
+  }
+  return results;
+}
+
 // --- one call's state ---------------------------------------------------------------------------------------------
 
 type Credentials = { kind: 'basic'; username: string; password: string; from: string } | { kind: 'identity'; token: string; from: string };
@@ -162,7 +197,12 @@ async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
 }
 
 /** A manifest request, authenticated when the registry asks: a 401 gets credentials or a token, then one retry. */
-async function requestManifest(session: Session, target: ProbeTarget, method: 'HEAD' | 'GET'): Promise<Found<Reply>> {
+async function requestManifest(
+  session: Session,
+  target: ProbeTarget,
+  method: 'HEAD' | 'GET' | 'PUT',
+  upload?: { body: Buffer; mediaType: string },
+): Promise<Found<Reply>> {
   const key = `${target.host}/${target.repository}`;
   const urlPath = `/v2/${target.repository}/manifests/${target.reference}`;
   const known = session.authorizations.get(key);
@@ -173,7 +213,11 @@ async function requestManifest(session: Session, target: ProbeTarget, method: 'H
     authorization = found.value;
   }
   const request = (auth?: Authorization) =>
-    sendToRegistry(session, target.host, urlPath, { method, headers: { Accept: ACCEPT, ...(auth ? { Authorization: auth.header } : {}) } });
+    sendToRegistry(session, target.host, urlPath, {
+      method,
+      headers: { Accept: ACCEPT, ...(upload ? { 'Content-Type': upload.mediaType } : {}), ...(auth ? { Authorization: auth.header } : {}) },
+      ...(upload ? { body: new Uint8Array(upload.body) } : {}),
+    });
 
   const first = await request(authorization);
   if ('failure' in first) return { probe: failure('unreachable', `cannot reach registry ${target.host}: ${first.failure}`) };

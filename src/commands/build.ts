@@ -22,7 +22,7 @@ import type { LoadOptions } from '../load.js';
 import { outputFiles } from '../output.js';
 import type { PlannedTarget } from '../fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
-import { probeTags } from '../registry.js';
+import { copyTag, probeTags } from '../registry.js';
 import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../summary.js';
 import { drift, isClean, writeOutput } from '../write.js';
 import { compileProject, failed, type CommandResult } from './run.js';
@@ -172,7 +172,7 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
   }
 
   // --skip-existing: an image the registry holds is not built, but its tags must name that image, as a build would.
-  const existing = options.push ? await retagExisting(compiled, where, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
+  const existing = options.push ? await retagExisting(compiled, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
   const present = new Set(compiled.existing.map((t) => t.name));
   const lists = manifestLists([...compiled.targets, ...compiled.existing]);
   let listResults: ManifestListResult[];
@@ -234,10 +234,9 @@ async function checkUnaffectedParents(compiled: Compiled, options: BuildOptions)
   return out;
 }
 
-/** Points each tag of an existing target at its content tag where it names another image (imagetools create). */
+/** Points each tag of an existing target at its content tag where it names another image: the registry copies the manifest. */
 async function retagExisting(
   compiled: Compiled,
-  where: DockerEnv,
   options: BuildOptions,
   diagnostics: Diagnostic[],
 ): Promise<{ target: PlannedTarget; retagged: string[] }[]> {
@@ -254,16 +253,12 @@ async function retagExisting(
       out.push({ target, retagged: [] });
       continue;
     }
-    const run = await runDocker(
-      ['buildx', 'imagetools', 'create', ...(options.builder !== undefined ? ['--builder', options.builder] : []), ...stale.flatMap((tag) => ['-t', tag]), target.contentTag],
-      where,
-      { onOutput: options.log },
-    );
-    if (run.exitCode === 0) out.push({ target, retagged: stale });
-    else {
-      diagnostics.push(error('KG904', `cannot tag ${target.contentTag} as ${stale.join(', ')}: ${classifyBakeFailure(run.lines).line}`));
-      out.push({ target, retagged: [] });
+    const copied = await copyTag(target.contentTag, stale, { env: options.env, insecure: compiled.config.insecureRegistries });
+    const refused = [...copied].filter(([, r]) => r.status === 'error');
+    for (const [tag, r] of refused) {
+      if (r.status === 'error') diagnostics.push(error('KG904', `cannot tag ${target.contentTag} as ${tag}: ${r.message}`));
     }
+    out.push({ target, retagged: stale.filter((tag) => copied.get(tag)?.status === 'copied') });
   }
   return out;
 }
