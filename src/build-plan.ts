@@ -245,7 +245,7 @@ export function classifyBakeFailure(lines: string[]): BakeFailure {
   const push = any(PUSH);
   if (push) {
     const refs = [...new Set(lines.flatMap((l) => [...l.matchAll(/failed to push (\S+?):? /g)].map((m) => m[1] as string)))];
-    return { kind: 'push', line: push, refs };
+    return { kind: 'push', line: push.replace(/^ERROR:\s*/, ''), refs };
   }
   return { kind: 'build', line: last.replace(/^ERROR:\s*/, ''), refs: [] };
 }

@@ -98,13 +98,16 @@ export function contentRef(ref: string, hash: string): string {
 }
 
 /** How two hashes' inputs differ, one line per input, in words a user reads (kolla-gen explain). */
+// Names come from users (file names, build args): "toString" must not find Object.prototype's.
+const own = (record: Record<string, string>, key: string): string | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
+
 export function describeChanges(before: HashParts, after: HashParts): string[] {
   const out: string[] = [];
   if (before.dockerfile !== after.dockerfile) out.push('the rendered Dockerfile changed');
   const names = [...new Set([...Object.keys(before.files), ...Object.keys(after.files)])].sort(byCodeUnit);
   for (const name of names) {
-    const a = before.files[name];
-    const b = after.files[name];
+    const a = own(before.files, name);
+    const b = own(after.files, name);
     if (a === b) continue;
     if (a === undefined) out.push(`context file ${name} was added`);
     else if (b === undefined) out.push(`context file ${name} was removed`);
@@ -113,22 +116,18 @@ export function describeChanges(before: HashParts, after: HashParts): string[] {
   }
   const record = (what: string, x: Record<string, string>, y: Record<string, string>) => {
     for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort(byCodeUnit)) {
-      if (x[key] === y[key]) continue;
-      out.push(
-        x[key] === undefined
-          ? `${what} ${key} was added`
-          : y[key] === undefined
-            ? `${what} ${key} was removed`
-            : `${what} ${key} changed (${x[key]} → ${y[key]})`,
-      );
+      const a = own(x, key);
+      const b = own(y, key);
+      if (a === b) continue;
+      out.push(a === undefined ? `${what} ${key} was added` : b === undefined ? `${what} ${key} was removed` : `${what} ${key} changed (${a} → ${b})`);
     }
   };
   record('build arg', before.args, after.args);
   record('label', before.labels, after.labels);
   if (before.platform !== after.platform) out.push(`the platform changed (${before.platform} → ${after.platform})`);
   for (const parent of [...new Set([...Object.keys(before.parents), ...Object.keys(after.parents)])].sort(byCodeUnit)) {
-    const a = before.parents[parent];
-    const b = after.parents[parent];
+    const a = own(before.parents, parent);
+    const b = own(after.parents, parent);
     if (a === b) continue;
     out.push(a === undefined ? `parent ${parent} was added` : b === undefined ? `parent ${parent} was removed` : `parent ${parent} changed`);
   }

@@ -82,7 +82,19 @@ function changeReasons(compiled: Compiled, family: Family, arch: Arch, name: str
   if (revision === undefined || compiled.affected === undefined) return [];
   const why = compiled.affected.get(renderKey(name, family, arch));
   if (why === undefined) {
-    return status === 'unaffected' || status === 'selected' ? [`unaffected since ${revision}: its hash and every ancestor's are what they were`] : [];
+    if (status === 'unaffected') return [`unaffected since ${revision}: its hash and every ancestor's are what they were`];
+    if (status !== 'selected') return [];
+    const result = compiled.families.find((r) => familyId(r.family) === familyId(family));
+    const other = compiled.config.arches.find((a) => a !== arch && compiled.affected?.has(renderKey(name, family, a)));
+    if (result?.folded.get(name) && other !== undefined) {
+      return [`unchanged on ${arch} since ${revision}, but affected on ${other}: one target builds every arch of a folded image`];
+    }
+    if (compiled.rebuilt.has(renderKey(name, family, arch))) {
+      return [
+        `unaffected since ${revision}, but the registry does not hold its content tag: built for the images that build on it (--skip-existing)`,
+      ];
+    }
+    return [`unaffected since ${revision}: its hash and every ancestor's are what they were`];
   }
   if (why.kind === 'new') return [`affected since ${revision}: it was not in the tree then (or the tree did not compile)`];
   if (why.kind === 'ancestor') return [`affected since ${revision}: its ancestor ${why.ancestor} changed`];

@@ -50,6 +50,8 @@ export interface Compiled {
   affected?: Map<string, Affected>;
   /** With --skip-existing: the targets left out because the registry holds their content ref. */
   existing: PlannedTarget[];
+  /** With --affected-since and --skip-existing: unaffected (image, variant)s built anyway, by renderKey, as the registry lacks them. */
+  rebuilt: Set<string>;
   targets: PlannedTarget[];
   /** image → its build context, relative to the repo root. */
   contexts: Map<string, string>;
@@ -189,7 +191,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     );
   }
   diagnostics.push(...checkRefCollisions(planned.targets));
-  return { config, tree, families, hashes, ...(affected ? { affected } : {}), existing: [], ...planned, diagnostics: dedupe(diagnostics) };
+  return { config, tree, families, hashes, ...(affected ? { affected } : {}), existing: [], rebuilt: new Set(), ...planned, diagnostics: dedupe(diagnostics) };
 }
 
 /** The hash of every image of one variant, parents first: a hash covers its parents' hashes. */
@@ -235,11 +237,20 @@ function withoutParentRefs(rendering: Rendering, byRef: Map<string, string>): st
   if (links.length === 0) return rendering.text;
   const lines = rendering.text.split('\n');
   for (const from of links) {
-    const i = from.line - 1;
-    const line = lines[i];
-    if (line === undefined) continue;
     const placeholder = `<parent ${byRef.get(familiarRef(from.ref) ?? '')}>`;
-    lines[i] = line.split(from.raw.includes('$') ? from.ref : from.raw).join(placeholder);
+    // The FROM instruction, continuation lines included.
+    for (let i = from.line - 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      lines[i] = line.split(from.raw.includes('$') ? from.ref : from.raw).join(placeholder);
+      if (!/\\\s*$/.test(line)) break;
+    }
+    // A FROM ${PARENT} takes the ref from an ARG default.
+    if (from.raw.includes('$')) {
+      for (let i = 0; i < from.line - 1; i++) {
+        const line = lines[i] as string;
+        if (/^\s*ARG\s/i.test(line)) lines[i] = line.split(from.ref).join(placeholder);
+      }
+    }
   }
   return lines.join('\n');
 }
@@ -362,12 +373,16 @@ export function unaffectedParents(compiled: Compiled): PushedParent[] {
 export function withRebuilt(compiled: Compiled, parents: PushedParent[]): Compiled {
   if (parents.length === 0) return compiled;
   const families = copyStatuses(compiled.families);
+  const rebuilt = new Set(compiled.rebuilt);
   for (const p of parents) {
     const result = families.find((r) => familyId(r.family) === familyId(p.family));
-    for (const arch of p.arches) result?.statuses.get(arch)?.set(p.image, 'selected');
+    for (const arch of p.arches) {
+      result?.statuses.get(arch)?.set(p.image, 'selected');
+      rebuilt.add(renderKey(p.image, p.family, arch));
+    }
   }
   const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
-  return { ...compiled, families, ...planned };
+  return { ...compiled, families, rebuilt, ...planned };
 }
 
 function copyStatuses(families: FamilyResult[]): FamilyResult[] {

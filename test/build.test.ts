@@ -1,7 +1,10 @@
 // kolla-gen build without an engine: the pure parts (bake arguments, failure isolation, manifest lists, what a failed
 // bake says, the summary) in memory, and the command itself against a fake `docker` that plays buildx's answers.
 // The real thing, on a real engine, is test/e2e/build.test.ts.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
@@ -443,5 +446,187 @@ describe('kolla-gen build (fake docker)', () => {
   it('covers every build code (KG800 and up)', () => {
     const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG806', 'KG807', 'KG808'];
     expect(Object.keys(CODES).filter((c) => c >= 'KG800' && c < 'KG900')).toEqual(tested);
+  });
+});
+
+// --- KG904, KG905: build with --skip-existing and --affected-since against a registry served here ----------------
+
+describe('kolla-gen build against a registry (fake docker)', () => {
+  const registries: http.Server[] = [];
+  afterAll(async () => {
+    await Promise.all(registries.map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  const INDEX = 'application/vnd.oci.image.index.v1+json';
+  const digestOf = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
+
+  interface Registry {
+    host: string;
+    /** "repository:tag" → the manifest it holds. */
+    manifests: Map<string, string>;
+    /** "PUT /v2/e2e/base/manifests/1", … */
+    requests: string[];
+    put(ref: string, body: string): void;
+    get(ref: string): string | undefined;
+  }
+
+  /** A v2 registry in memory: GET/HEAD of the manifests it holds, 404 MANIFEST_UNKNOWN else; PUT stores a tag unless refused (403 DENIED). */
+  async function startRegistry(options: { refusePut?: boolean } = {}): Promise<Registry> {
+    const manifests = new Map<string, string>();
+    const requests: string[] = [];
+    const send = (res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers });
+      res.end(body);
+    };
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(req.url ?? '');
+        if (match === null) return send(res, 404, JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: 'not found' }] }));
+        const key = `${match[1]}:${match[2]}`;
+        if (req.method === 'PUT') {
+          if (options.refusePut) return send(res, 403, JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }));
+          const body = Buffer.concat(chunks).toString('utf8');
+          manifests.set(key, body);
+          return send(res, 201, '', { 'Docker-Content-Digest': digestOf(body) });
+        }
+        const body = manifests.get(key);
+        if (body === undefined) return send(res, 404, JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
+        send(res, 200, body, { 'Content-Type': INDEX, 'Docker-Content-Digest': digestOf(body) });
+      });
+    });
+    // kolla-gen tries HTTPS first on a local host, then HTTP
+    server.on('clientError', (_error, socket) => socket.destroy());
+    registries.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const key = (ref: string) => {
+      expect(ref.startsWith(`${host}/`)).toBe(true);
+      return ref.slice(host.length + 1);
+    };
+    return { host, manifests, requests, put: (ref, body) => manifests.set(key(ref), body), get: (ref) => manifests.get(key(ref)) };
+  }
+
+  /** A manifest list as a registry holds one; `salt` makes another image. */
+  const manifest = (salt: string) => JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [], annotations: { salt } });
+
+  /** A copy of the e2e tree; with `git`, a git repo with the tree committed. */
+  async function project(git = false): Promise<string> {
+    const dir = tempDir('kolla-gen-build-registry-');
+    fs.cpSync(TREE, dir, { recursive: true });
+    if (git) {
+      const commit = ['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'tree'];
+      await execa('git', ['init', '-q'], { cwd: dir });
+      await execa('git', ['add', '-A'], { cwd: dir });
+      await execa('git', commit, { cwd: dir });
+    }
+    return dir;
+  }
+
+  async function contentTagOf(dir: string, registry: Registry, target: string): Promise<string> {
+    const planned = await compileProject({ registry: registry.host, contentTags: true }, { cwd: dir, env: {} });
+    const tag = planned.compiled?.targets.find((t) => t.name === target)?.contentTag ?? '';
+    expect(tag).toMatch(/\/e2e\/[a-z]+:kg-[0-9a-f]{32}$/);
+    return tag;
+  }
+
+  let bin = '';
+  beforeAll(() => {
+    bin = tempDir('kolla-gen-fake-docker-');
+    fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 });
+  });
+
+  /** `kolla-gen build ARGS --json` in dir, with the fake docker first on PATH (and git after it, for --affected-since). */
+  async function runBuild(dir: string, args: string[]) {
+    const log = path.join(tempDir('kolla-gen-fake-log-'), 'calls');
+    fs.writeFileSync(log, '');
+    const r = await execa(process.execPath, [CLI, 'build', ...args, '--json'], {
+      cwd: dir,
+      reject: false,
+      extendEnv: false,
+      env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, FAKE_LOG: log, HOME: dir },
+    });
+    const calls = fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+    const json = JSON.parse(r.stdout) as {
+      ok: boolean;
+      diagnostics: { code: string; severity: string; message: string; hint: string }[];
+      result: { built: { target: string }[]; existing: { target: string; contentTag: string; retagged?: string[] }[] } | null;
+    };
+    return { exitCode: r.exitCode, stderr: r.stderr, stdout: r.stdout, json, calls, codes: json.diagnostics.map((d) => `${d.severity}:${d.code}`) };
+  }
+
+  /** base's content tag in the registry, its tag (`<host>/e2e/base:1`) absent or on another image; build --push of base alone. */
+  async function buildExistingBase(options: { refusePut?: boolean; tag: 'absent' | 'another image' | 'the same image' }) {
+    const registry = await startRegistry(options);
+    const dir = await project();
+    const contentTag = await contentTagOf(dir, registry, 'debian-base');
+    const tag = `${registry.host}/e2e/base:1`;
+    registry.put(contentTag, manifest('built'));
+    if (options.tag !== 'absent') registry.put(tag, manifest(options.tag === 'another image' ? 'older' : 'built'));
+    const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--skip-existing', '--push']);
+    return { ...r, registry, contentTag, tag };
+  }
+
+  it('KG904: the registry refuses to tag the image --skip-existing left out', async () => {
+    const r = await buildExistingBase({ refusePut: true, tag: 'absent' });
+    expect(r.exitCode).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.codes).toEqual(['error:KG904']);
+    expect(r.json.diagnostics[0]?.message).toBe(
+      `cannot tag ${r.contentTag} as ${r.tag}: registry ${r.registry.host} answered 403 Forbidden to tagging e2e/base:1: requested access to the resource is denied`,
+    );
+    expect(r.json.diagnostics[0]?.hint).toBe(CODES.KG904.hint);
+    // nothing to build: no bake; the tag is still not there
+    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    expect(r.registry.get(r.tag)).toBeUndefined();
+    expect(r.json.result?.existing).toEqual([expect.objectContaining({ target: 'debian-base', contentTag: r.contentTag })]);
+    expect(r.json.result?.existing[0]?.retagged).toBeUndefined();
+  });
+
+  it('points a tag on another image at the content tag, and says so in the summary', async () => {
+    const r = await buildExistingBase({ tag: 'another image' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.json.diagnostics).toEqual([]);
+    expect(r.registry.get(r.tag)).toBe(manifest('built'));
+    expect(r.registry.requests.filter((q) => q.startsWith('PUT '))).toEqual(['PUT /v2/e2e/base/manifests/1']);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    expect(r.json.result?.built).toEqual([]);
+    expect(r.json.result?.existing).toEqual([expect.objectContaining({ target: 'debian-base', contentTag: r.contentTag, retagged: [r.tag] })]);
+  });
+
+  it("leaves a tag that already names the content tag's image alone", async () => {
+    const r = await buildExistingBase({ refusePut: true, tag: 'the same image' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.registry.requests.filter((q) => q.startsWith('PUT '))).toEqual([]);
+    expect(r.json.result?.existing).toEqual([expect.objectContaining({ target: 'debian-base', contentTag: r.contentTag })]);
+    expect(r.json.result?.existing[0]?.retagged).toBeUndefined();
+  });
+
+  it('KG905: with --affected-since and content tags, an unaffected parent whose content tag the registry lacks', async () => {
+    const registry = await startRegistry();
+    const dir = await project(true);
+    const baseTag = await contentTagOf(dir, registry, 'debian-base');
+    fs.appendFileSync(path.join(dir, 'docker', 'runtime', 'Dockerfile.j2'), 'RUN echo changed\n');
+    const args = ['--registry', registry.host, '--affected-since', 'HEAD', '--content-tags', '--push'];
+
+    const missing = await runBuild(dir, args);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.codes).toEqual(['error:KG905']);
+    expect(missing.json.diagnostics[0]?.message).toBe(`1 unaffected parent is not in the registry, e.g. base (${baseTag}): the images built on it would fail`);
+    expect(missing.json.diagnostics[0]?.hint).toBe(CODES.KG905.hint);
+    expect(missing.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+
+    registry.put(baseTag, manifest('base'));
+    const present = await runBuild(dir, args);
+    expect(present.exitCode, present.stderr).toBe(0);
+    expect(present.json.diagnostics).toEqual([]);
+    const bakes = present.calls.filter((c) => c.startsWith('buildx bake'));
+    expect(bakes).toHaveLength(1);
+    expect(bakes[0]?.split(' ')).toContain('debian-runtime');
+    expect(bakes[0]?.split(' ')).not.toContain('debian-base');
+    const bake = JSON.parse(fs.readFileSync(path.join(dir, 'generated', 'docker-bake.json'), 'utf8')) as { target: Record<string, { contexts?: Record<string, string> }> };
+    expect(Object.values(bake.target['debian-runtime']?.contexts ?? {})).toEqual([`docker-image://${baseTag}`]);
   });
 });

@@ -22,11 +22,12 @@ async function git(args: string[], cwd: string): Promise<{ ok: boolean; stdout: 
   return { ok: run.exitCode === 0, stdout: String(run.stdout).trim(), stderr: String(run.stderr).trim() };
 }
 
-/** An absolute path inside the checkout names the same file at the revision. */
-function atRevision(p: string | undefined, top: string, tmp: string): string | undefined {
-  if (p === undefined || !path.isAbsolute(p)) return p;
-  const rel = path.relative(top, p);
-  return rel.startsWith('..') || path.isAbsolute(rel) ? p : path.join(tmp, rel);
+/** A path inside the checkout names the same file at the revision; one outside it stays what it is (made absolute). */
+function atRevision(p: string | undefined, cwd: string, top: string, tmp: string): string | undefined {
+  if (p === undefined) return undefined;
+  const abs = path.resolve(cwd, p);
+  const rel = path.relative(top, abs);
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel) ? abs : path.join(tmp, rel);
 }
 
 export async function hashesSince(revision: string, cli: CliOptions, options: LoadOptions): Promise<{ since?: SinceHashes; diagnostics: Diagnostic[] }> {
@@ -39,13 +40,21 @@ export async function hashesSince(revision: string, cli: CliOptions, options: Lo
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-since-'));
   try {
-    const archive = await execa('git', ['archive', '--format=tar', commit.stdout], { cwd: top.stdout, reject: false, stdin: 'ignore' }).pipe('tar', ['-x', '-C', tmp], {
-      reject: false,
-    });
-    if (archive.exitCode !== 0) {
-      return { diagnostics: [error('KG900', `--affected-since ${revision}: cannot export the revision (${String(archive.stderr).trim().split('\n')[0]})`)] };
+    // The revision's files as a checkout writes them (filters and eol as in the work tree; git archive would apply
+    // export-ignore and export-subst), through an index of our own: the repo's index and work tree are not touched.
+    const tree = path.join(tmp, 'tree');
+    const index = { env: { GIT_INDEX_FILE: path.join(tmp, 'index') } };
+    const read = await execa('git', ['read-tree', commit.stdout], { cwd: top.stdout, reject: false, stdin: 'ignore', ...index });
+    const checkout =
+      read.exitCode === 0
+        ? await execa('git', ['checkout-index', '--all', '--force', `--prefix=${tree}${path.sep}`], { cwd: top.stdout, reject: false, stdin: 'ignore', ...index })
+        : read;
+    if (checkout.exitCode !== 0) {
+      return { diagnostics: [error('KG900', `--affected-since ${revision}: cannot check the revision out (${String(checkout.stderr).trim().split('\n')[0]})`)] };
     }
-    const map = (p: string | undefined) => atRevision(p, top.stdout, tmp);
+    // git names the top by its real path: so must cwd, for the paths under it to map.
+    const cwd = fs.realpathSync(options.cwd);
+    const map = (p: string | undefined) => atRevision(p, cwd, fs.realpathSync(top.stdout), tree);
     const then: CliOptions = {
       ...cli,
       affectedSince: undefined,
@@ -57,7 +66,7 @@ export async function hashesSince(revision: string, cli: CliOptions, options: Lo
     };
     const load: LoadOptions = {
       ...options,
-      cwd: path.join(tmp, prefix),
+      cwd: path.join(tree, prefix),
       configFile: map(options.configFile),
       kollaConfigFile: map(options.kollaConfigFile),
       gitShortSha: shortSha,

@@ -381,7 +381,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     labels: stringify(written.labels),
     templateOverrides: cli.templateOverrides ?? [],
     env,
-    contentTags: cli.contentTags ?? written.content_tags ?? cli.skipExisting !== undefined,
+    // --skip-existing looks for content tags, so the images it builds must push theirs.
+    contentTags: cli.skipExisting !== undefined ? ((cli.contentTags ?? written.content_tags) === 'only' ? 'only' : true) : (cli.contentTags ?? written.content_tags ?? false),
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
