@@ -10,50 +10,18 @@ import { parse as parseHcl } from '@cdktf/hcl2json';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contentRef, targetHash } from '../src/content-hash.js';
+import { FIXTURES, copyFixture, run, snapshot, temps, write } from './support/cli.js';
 import { CODES } from '../src/diagnostics.js';
 import type { Arch } from '../src/types.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const HASH = /^sha256:[0-9a-f]{64}$/;
 const CONTENT_TAG = /:kg-[0-9a-f]{32}$/;
-const temps: string[] = [];
+
 const servers: http.Server[] = [];
 
 afterAll(async () => {
-  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
-
-/** A fresh copy of a fixture (its tree and config, not its expected/), in a temp dir. */
-function copyFixture(name: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kolla-gen-${name}-`));
-  temps.push(dir);
-  fs.cpSync(path.join(FIXTURES, name), dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}expected`) });
-  return dir;
-}
-
-function run(cwd: string, args: string[], env: Record<string, string> = {}) {
-  return execa('node', [CLI, ...args], { cwd, reject: false, env: { ...env }, extendEnv: Object.keys(env).length === 0 });
-}
-
-/** Every file of a dir with its hash: the dir byte for byte. */
-function snapshot(dir: string): Record<string, string> {
-  if (!fs.existsSync(dir)) return {};
-  const out: Record<string, string> = {};
-  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const file = path.join(e.parentPath, e.name);
-    out[path.relative(dir, file)] = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-  }
-  return out;
-}
-
-function write(dir: string, rel: string, text: string) {
-  fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-  fs.writeFileSync(path.join(dir, rel), text);
-}
 
 const git = (cwd: string, args: string[]) => execa('git', args, { cwd });
 

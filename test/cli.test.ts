@@ -1,49 +1,11 @@
 // The built CLI on copies of the fixtures: what a user sees, exit codes, and an output dir that bad input never touches.
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { CLI, ROOT, copyFixture, run, snapshot, temps, write } from './support/cli.js';
 import { CODES, type DiagnosticCode } from '../src/diagnostics.js';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
-const temps: string[] = [];
-
-afterAll(() => {
-  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh copy of a fixture (its tree and config, not its expected/), in a temp dir. */
-function copyFixture(name: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kolla-gen-${name}-`));
-  temps.push(dir);
-  fs.cpSync(path.join(FIXTURES, name), dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}expected`) });
-  return dir;
-}
-
-function run(cwd: string, args: string[], env: Record<string, string> = {}) {
-  return execa('node', [CLI, ...args], { cwd, reject: false, env: { ...env }, extendEnv: Object.keys(env).length === 0 });
-}
-
-/** Every file of a dir with its hash: the dir byte for byte. */
-function snapshot(dir: string): Record<string, string> {
-  if (!fs.existsSync(dir)) return {};
-  const out: Record<string, string> = {};
-  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const file = path.join(e.parentPath, e.name);
-    out[path.relative(dir, file)] = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-  }
-  return out;
-}
-
-function write(dir: string, rel: string, text: string) {
-  fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-  fs.writeFileSync(path.join(dir, rel), text);
-}
 
 describe('kolla-gen generate', () => {
   it('writes the output, then finds it up to date', async () => {
