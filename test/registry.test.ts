@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseChallenge, probeTags, resolveTarget, type Challenge, type ProbeTarget, type RegistryOptions } from '../src/registry.js';
+import { copyTag, parseChallenge, probeTags, resolveTarget, type Challenge, type ProbeTarget, type RegistryOptions } from '../src/registry.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -102,6 +102,7 @@ async function startRegistry(options: RegistryServerOptions = {}): Promise<Regis
       const [, repo = '', reference = ''] = match;
       const authorization = req.headers.authorization;
       if (authorization !== undefined) state.authorizations.push(authorization);
+      if (req.method === 'PUT') return put(req, res, repo, reference, Buffer.concat(chunks).toString('utf8'));
       const user = authenticate(authorization, repo);
       if (user === false) {
         const challenge =
@@ -134,8 +135,27 @@ async function startRegistry(options: RegistryServerOptions = {}): Promise<Regis
       return user === undefined ? false : user[0];
     }
     const issued = tokens.get(authorization?.replace(/^Bearer /, '') ?? '');
-    if (issued === undefined || !issued.scope.split(' ').includes(`repository:${repo}:pull`)) return false;
+    if (issued === undefined || !allows(issued.scope, repo, 'pull')) return false;
     return issued.user;
+  }
+
+  /** Pushing a manifest: as distribution does, only with a token whose scope grants push (bearer), or a user (basic). */
+  function put(req: http.IncomingMessage, res: http.ServerResponse, repo: string, tag: string, body: string) {
+    const authorization = req.headers.authorization;
+    const allowed =
+      options.auth === 'basic'
+        ? authenticate(authorization, repo) !== false
+        : options.auth === undefined || allows(tokens.get(authorization?.replace(/^Bearer /, '') ?? '')?.scope ?? '', repo, 'push');
+    if (!allowed) {
+      const challenge =
+        options.auth === 'basic' ? 'Basic realm="kg-test"' : `Bearer realm="http://${state.host}/token",service="${SERVICE}",scope="repository:${repo}:pull,push"`;
+      return send(res, 401, errorBody('UNAUTHORIZED', 'authentication required'), { 'WWW-Authenticate': challenge });
+    }
+    const mediaType = req.headers['content-type'] ?? '';
+    const tags = repos.get(repo) ?? new Map<string, Manifest>();
+    repos.set(repo, tags);
+    tags.set(tag, { mediaType, body });
+    send(res, 201, '', { 'Docker-Content-Digest': sha256(body) });
   }
 
   function token(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: string) {
@@ -151,7 +171,9 @@ async function startRegistry(options: RegistryServerOptions = {}): Promise<Regis
       if (user === undefined) return send(res, 401, JSON.stringify({ details: 'incorrect username or password' }));
     }
     const issued = `tok-${tokens.size + 1}`;
-    tokens.set(issued, { scope: params.scope, ...(user !== undefined ? { user } : {}) });
+    // Anonymous clients get the pull part of what they ask for, as a real token service grants.
+    const scope = user === undefined ? params.scope.replace(/:pull,push$/, ':pull') : params.scope;
+    tokens.set(issued, { scope, ...(user !== undefined ? { user } : {}) });
     // Docker Hub answers both names; the OAuth2 POST only access_token.
     send(res, 200, JSON.stringify(req.method === 'POST' ? { access_token: issued } : { token: issued, access_token: issued }));
   }
@@ -164,6 +186,14 @@ async function startRegistry(options: RegistryServerOptions = {}): Promise<Regis
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   return state;
+}
+
+/** Whether a token's scope ("repository:kolla/base:pull,push ...") grants an action on a repository. */
+function allows(scope: string, repo: string, action: 'pull' | 'push'): boolean {
+  return scope.split(' ').some((entry) => {
+    const [type, name, actions = ''] = entry.split(':');
+    return type === 'repository' && name === repo && actions.split(',').includes(action);
+  });
 }
 
 function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
@@ -459,5 +489,38 @@ describe('probeTags', () => {
     await probeTags(refs, { env: {}, insecure: [registry.host] });
     expect(registry.clientErrors).toBe(2);
     expect(registry.requests).toHaveLength(7);
+  });
+});
+
+describe('copyTag', () => {
+  it('tags the manifest of one tag as others, byte for byte, with a token whose scope grants push', async () => {
+    const registry = await startRegistry({ auth: 'bearer', users: { ci: 's3cret' } });
+    const env = dockerEnv({ auths: { [registry.host]: { auth: Buffer.from('ci:s3cret').toString('base64') } } });
+    const source = `${registry.host}/kolla/base:multi`;
+    const copied = await copyTag(source, [`${registry.host}/kolla/base:2026.1`, `${registry.host}/kolla/base:stable`], { env });
+    const digest = digestOf(registry, 'kolla/base', 'multi');
+    expect([...copied]).toEqual([
+      [`${registry.host}/kolla/base:2026.1`, { status: 'copied', digest }],
+      [`${registry.host}/kolla/base:stable`, { status: 'copied', digest }],
+    ]);
+    expect(registry.repos.get('kolla/base')?.get('2026.1')).toEqual(registry.repos.get('kolla/base')?.get('multi'));
+    expect(registry.tokenRequests.map((t) => [t.params.scope, t.authorization])).toContainEqual(['repository:kolla/base:pull,push', basic('ci', 's3cret')]);
+    const probed = await probeTags([`${registry.host}/kolla/base:stable`], { env });
+    expect(probed.get(`${registry.host}/kolla/base:stable`)).toEqual({ status: 'present', digest });
+  });
+
+  it('says to log in when the registry lets an anonymous client pull but not push', async () => {
+    const registry = await startRegistry({ auth: 'bearer' });
+    const copied = await copyTag(`${registry.host}/kolla/base:1`, [`${registry.host}/kolla/base:2`], { env: dockerEnv({}) });
+    const result = copied.get(`${registry.host}/kolla/base:2`);
+    expect(result?.status).toBe('error');
+    expect(result?.status === 'error' ? result.message : '').toMatch(/docker login 127\.0\.0\.1:\d+/);
+    expect(registry.repos.get('kolla/base')?.has('2')).toBe(false);
+  });
+
+  it('copies only within the repository of the source', async () => {
+    const registry = await startRegistry();
+    const copied = await copyTag(`${registry.host}/kolla/base:1`, [`${registry.host}/kolla/other:2`], { env: {} });
+    expect(copied.get(`${registry.host}/kolla/other:2`)).toEqual({ status: 'error', message: `${registry.host}/kolla/other:2 is not in the repository of ${registry.host}/kolla/base:1` });
   });
 });
