@@ -66,20 +66,49 @@ function sortedRecord(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => byCodeUnit(a, b)));
 }
 
+// Every variant of an image shares its context files, and every image the build args and labels: the same objects,
+// so each is sorted and serialised once, not once per (image, variant).
+const filesCache = new WeakMap<ContextFile[], { record: Record<string, string>; json: string }>();
+const recordCache = new WeakMap<Record<string, string>, { record: Record<string, string>; json: string }>();
+
+function filesPart(files: ContextFile[]): { record: Record<string, string>; json: string } {
+  let part = filesCache.get(files);
+  if (part === undefined) {
+    const record = Object.fromEntries(
+      [...files].sort((a, b) => byCodeUnit(a.name, b.name)).map((f) => [f.name, `${f.executable ? '755' : '644'} ${f.sha256}`]),
+    );
+    part = { record, json: JSON.stringify(record) };
+    filesCache.set(files, part);
+  }
+  return part;
+}
+
+function recordPart(input: Record<string, string>): { record: Record<string, string>; json: string } {
+  let part = recordCache.get(input);
+  if (part === undefined) {
+    const record = sortedRecord(input);
+    part = { record, json: JSON.stringify(record) };
+    recordCache.set(input, part);
+  }
+  return part;
+}
+
 export function contentHash(inputs: HashInputs): ContentHash {
+  const files = filesPart(inputs.files);
+  const args = recordPart(inputs.args);
+  const labels = recordPart(inputs.labels);
+  const parents = sortedRecord(inputs.parents);
   const parts: HashParts = {
     dockerfile: sha256(inputs.dockerfile),
-    files: Object.fromEntries(
-      [...inputs.files].sort((a, b) => byCodeUnit(a.name, b.name)).map((f) => [f.name, `${f.executable ? '755' : '644'} ${f.sha256}`]),
-    ),
-    args: sortedRecord(inputs.args),
-    labels: sortedRecord(inputs.labels),
+    files: files.record,
+    args: args.record,
+    labels: labels.record,
     platform: inputs.platform,
-    parents: sortedRecord(inputs.parents),
+    parents,
     bases: [...new Set(inputs.bases)].sort(byCodeUnit),
   };
-  // JSON of plain strings in a fixed order: unambiguous, whatever the names hold.
-  const canonical = JSON.stringify([SCHEME, parts.dockerfile, parts.files, parts.args, parts.labels, parts.platform, parts.parents, parts.bases]);
+  // The JSON array of the parts in a fixed order: unambiguous, whatever the names hold.
+  const canonical = `[${JSON.stringify(SCHEME)},${JSON.stringify(parts.dockerfile)},${files.json},${args.json},${labels.json},${JSON.stringify(parts.platform)},${JSON.stringify(parents)},${JSON.stringify(parts.bases)}]`;
   return { hash: `sha256:${sha256(canonical)}`, parts };
 }
 

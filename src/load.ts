@@ -54,6 +54,20 @@ function listDir(root: string): string[] {
 // A CommonJS module whose types say `export default`: under NodeNext the function is the default's default.
 const dockerignore = (dockerignoreModule as unknown as { default: (typeof dockerignoreModule)['default'] }).default;
 
+/** The entries of a sorted list that start with prefix: one run of it, found by binary search (not a scan per image). */
+function underPrefix(sorted: string[], prefix: string): string[] {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  let end = lo;
+  while (end < sorted.length && (sorted[end] as string).startsWith(prefix)) end++;
+  return sorted.slice(lo, end);
+}
+
 /**
  * The files BuildKit receives as an image's context: its folder on disk (nested folders included) or, when overlays
  * mixed docker dirs, the files kolla-gen copies under the output dir; less what the folder's .dockerignore excludes.
@@ -64,7 +78,7 @@ function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[
   if (image.contextDir !== undefined) {
     const listing = listings.find((l) => (l.dir === '.' || l.dir === '' ? image.rel : `${l.dir}/${image.rel}`) === image.contextDir);
     if (listing) {
-      files = listing.files.filter((rel) => rel.startsWith(prefix)).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
+      files = underPrefix(listing.files, prefix).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
     }
   }
   const ignoreFile = files.find((f) => f.name === '.dockerignore');

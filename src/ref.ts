@@ -106,9 +106,18 @@ export function formatRef(p: ParsedRef): string {
  * "quay.io/library/ubuntu" → "quay.io/library/ubuntu", "ubuntu:latest@sha256:…" keeps both.
  * Undefined when raw is not a valid reference (uppercase in the path, a bad tag or digest…).
  */
+// A tree names the same few refs thousands of times (every child's FROM, every variant): each is parsed once.
+const familiarCache = new Map<string, string | undefined>();
+
 export function familiarRef(raw: string): string | undefined {
+  if (familiarCache.has(raw)) return familiarCache.get(raw);
   const parsed = parseRef(raw);
-  if (parsed === undefined) return undefined;
-  const { tag, ...rest } = parsed;
-  return formatRef(tag === DEFAULT_TAG && parsed.digest === undefined ? rest : parsed);
+  let familiar: string | undefined;
+  if (parsed !== undefined) {
+    const { tag, ...rest } = parsed;
+    familiar = formatRef(tag === DEFAULT_TAG && parsed.digest === undefined ? rest : parsed);
+  }
+  if (familiarCache.size >= 100_000) familiarCache.clear();
+  familiarCache.set(raw, familiar);
+  return familiar;
 }
