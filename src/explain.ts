@@ -2,7 +2,7 @@
 // the input that changed since --affected-since, the registry that already holds it. Pure: reads a Compiled.
 import { closest, distance } from 'fastest-levenshtein';
 import { error, type Diagnostic } from './diagnostics.js';
-import { ancestors, type VariantGraph } from './graph.js';
+import { ancestors, descendants } from './graph.js';
 import type { Compiled } from './pipeline.js';
 import { renderKey } from './render-images.js';
 import { compileSelector, unbuildableFor, type Status } from './select.js';
@@ -22,20 +22,6 @@ export interface Explanation {
   /** Content hash per arch. */
   hashes: Partial<Record<Arch, string>>;
   contentTag?: string;
-}
-
-function descendants(graph: VariantGraph, name: string): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>([name]);
-  const queue = [...(graph.children.get(name) ?? [])];
-  while (queue.length > 0) {
-    const next = queue.shift() as string;
-    if (seen.has(next)) continue;
-    seen.add(next);
-    out.push(next);
-    queue.push(...(graph.children.get(next) ?? []));
-  }
-  return out.sort();
 }
 
 /** Why the filters (regexes, profiles, unbuildable, --skip-parents) gave the image its status on one variant. */
@@ -68,7 +54,7 @@ function filterReasons(compiled: Compiled, family: Family, arch: Arch, name: str
   const reasons: string[] = [];
   if (own.length > 0) reasons.push(...own);
   else {
-    const child = descendants(graph, name).find((d) => statuses.get(d) !== 'unbuildable' && statuses.get(d) !== 'unmatched' && matching(d).length > 0);
+    const child = [...descendants(graph, name)].sort().find((d) => statuses.get(d) !== 'unbuildable' && statuses.get(d) !== 'unmatched' && matching(d).length > 0);
     if (child !== undefined) reasons.push(`a parent of ${child}, which is selected (${matching(child)[0] ?? ''})`);
     else if (selector?.from === 'regex') reasons.push('no regex matches it, and no image a regex selects builds on it');
     else if (selector?.from === 'profile') reasons.push(`the profiles (${config.selectedProfiles.join(', ')}) name neither it nor an image that builds on it`);

@@ -168,15 +168,25 @@ export function buildGraph(input: GraphInput): { graph?: VariantGraph; diagnosti
   return { graph: { variant: input.variant, parents, children, order }, diagnostics };
 }
 
-/** Every ancestor of `name` in the graph. */
-export function ancestors(graph: VariantGraph, name: string): Set<string> {
+/** Every image reached from `name` by following `edges` (parents or children) again and again. */
+function reachable(edges: Map<string, string[]>, name: string): Set<string> {
   const out = new Set<string>();
-  const stack = [...(graph.parents.get(name) ?? [])];
+  const stack = [...(edges.get(name) ?? [])];
   while (stack.length > 0) {
     const next = stack.pop() as string;
     if (out.has(next)) continue;
     out.add(next);
-    stack.push(...(graph.parents.get(next) ?? []));
+    stack.push(...(edges.get(next) ?? []));
   }
   return out;
+}
+
+/** Every ancestor of `name` in the graph. */
+export function ancestors(graph: VariantGraph, name: string): Set<string> {
+  return reachable(graph.parents, name);
+}
+
+/** Every descendant of `name` in the graph. */
+export function descendants(graph: VariantGraph, name: string): Set<string> {
+  return reachable(graph.children, name);
 }
