@@ -61,6 +61,11 @@ export interface PlannedTarget {
 
 export type FoldedTarget = Omit<PlannedTarget, 'hash' | 'variantHashes' | 'contentTag'>;
 
+/** Every tag a target pushes: its tags, then its content tag when content tags are on. */
+export function pushedTags(t: PlannedTarget): string[] {
+  return t.contentTag !== undefined ? [...t.tags, t.contentTag] : t.tags;
+}
+
 export interface FoldResult {
   targets: FoldedTarget[];
   /** image → folded? (for every image of the family, selected or not). */

@@ -1,5 +1,5 @@
 // generated/manifest.json: every rendered (image, variant), a versioned contract for scripts.
-import type { PlannedTarget } from './fold.js';
+import { pushedTags, type PlannedTarget } from './fold.js';
 import type { Status } from './select.js';
 import type { Arch, Base, Family } from './types.js';
 
@@ -50,7 +50,7 @@ export function buildManifest(rows: ManifestRow[], output: string): Manifest {
       context: row.context,
       parents: row.parents,
       hash: row.hash,
-      ...(row.target ? { tags: [...row.target.tags, ...(row.target.contentTag ? [row.target.contentTag] : [])], platforms: row.target.arches.map((a) => `linux/${a}`) } : {}),
+      ...(row.target ? { tags: pushedTags(row.target), platforms: row.target.arches.map((a) => `linux/${a}`) } : {}),
     }),
   );
   return { version: MANIFEST_VERSION, images };

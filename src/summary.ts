@@ -1,6 +1,6 @@
 // The end of `kolla-gen build`: what was built, failed, skipped and unbuildable, per image, as kolla-build says it.
 import type { ManifestList, TargetOutcome } from './build-plan.js';
-import type { PlannedTarget } from './fold.js';
+import { pushedTags, type PlannedTarget } from './fold.js';
 import type { Manifest } from './manifest.js';
 import { familyId, type Arch } from './types.js';
 
@@ -50,29 +50,25 @@ export interface SummaryInput {
   pushed: boolean;
 }
 
+function targetEntry(t: PlannedTarget): SummaryEntry {
+  return {
+    image: t.image,
+    variant: familyId(t.family),
+    target: t.name,
+    ...(t.arch !== undefined ? { arch: t.arch } : {}),
+    tags: pushedTags(t),
+    platforms: t.arches.map((a) => `linux/${a}`),
+  };
+}
+
 export function summarizeBuild(input: SummaryInput): BuildSummary {
   const summary: BuildSummary = { pushed: input.pushed, built: [], failed: [], skipped: [], existing: [], unbuildable: [], manifestLists: input.lists };
   for (const { target: t, retagged } of input.existing ?? []) {
-    summary.existing.push({
-      image: t.image,
-      variant: familyId(t.family),
-      target: t.name,
-      ...(t.arch !== undefined ? { arch: t.arch } : {}),
-      tags: t.tags,
-      platforms: t.arches.map((a) => `linux/${a}`),
-      contentTag: t.contentTag ?? t.ref,
-      ...(retagged.length > 0 ? { retagged } : {}),
-    });
+    // Its tags as a person reads them: the content tag is said on its own.
+    summary.existing.push({ ...targetEntry(t), tags: t.tags, contentTag: t.contentTag ?? t.ref, ...(retagged.length > 0 ? { retagged } : {}) });
   }
   for (const t of input.targets) {
-    const entry: SummaryEntry = {
-      image: t.image,
-      variant: familyId(t.family),
-      target: t.name,
-      ...(t.arch !== undefined ? { arch: t.arch } : {}),
-      tags: t.contentTag !== undefined ? [...t.tags, t.contentTag] : t.tags,
-      platforms: t.arches.map((a) => `linux/${a}`),
-    };
+    const entry = targetEntry(t);
     const outcome = input.outcomes.get(t.name) ?? { status: 'failed', reason: 'not built' };
     if (outcome.status === 'built') summary.built.push(entry);
     else if (outcome.status === 'failed') summary.failed.push({ ...entry, reason: outcome.reason });

@@ -1,6 +1,6 @@
 // Planned targets → the bake file model: targets, their links to parents, and the groups of DESIGN.md.
 import type { CacheConfig, ResolvedConfig } from '../config/resolve.js';
-import type { PlannedTarget } from '../fold.js';
+import { pushedTags, type PlannedTarget } from '../fold.js';
 import { familyId, type Arch } from '../types.js';
 import type { BakeFile, BakeGroup, BakeTarget } from './model.js';
 
@@ -62,7 +62,7 @@ export function assembleBake(input: AssembleInput): BakeFile {
       context,
       dockerfile: relativePath(context, `${config.output}/${t.dockerfile}`),
       contexts: Object.fromEntries(t.parents.map((p) => [p.familiar, p.target !== undefined ? `target:${p.target}` : `docker-image://${p.pushed}`])),
-      tags: t.contentTag !== undefined ? [...t.tags, t.contentTag] : t.tags,
+      tags: pushedTags(t),
       platforms: t.arches.map((arch) => `linux/${arch}`),
       args: { ...config.buildArgs },
       labels: { ...config.labels, 'kolla-gen.image': t.image, 'kolla-gen.variant': family, [CONTENT_HASH_LABEL]: t.hash },
