@@ -210,13 +210,19 @@ function hashVariant(input: {
     const rendering = input.renderings.get(key);
     if (!rendering) continue;
     const parents = graph.parents.get(name) ?? [];
-    const bases = rendering.froms
-      .filter((f) => !f.scratch && f.stage === undefined && !input.byRef.has(familiarRef(f.ref) ?? ''))
-      .map((f) => f.ref);
+    // Each FROM naming an image: a tree image (its parent) or an external base.
+    const links: { from: FromLine; parent: string }[] = [];
+    const bases: string[] = [];
+    for (const from of rendering.froms) {
+      if (from.scratch || from.stage !== undefined) continue;
+      const parent = input.byRef.get(familiarRef(from.ref) ?? '');
+      if (parent !== undefined) links.push({ from, parent });
+      else bases.push(from.ref);
+    }
     hashes.set(
       key,
       contentHash({
-        dockerfile: withoutParentRefs(rendering, input.byRef),
+        dockerfile: withoutParentRefs(rendering.text, links),
         files: project.contextFiles.get(name) ?? [],
         args: project.config.buildArgs,
         labels: project.config.labels,
@@ -232,12 +238,11 @@ function hashVariant(input: {
  * The rendered text with each parent's ref in its FROM line replaced by the parent's name: bake swaps that ref for
  * the parent's target, and the parent's hash stands for it, so a new --tag or --registry alone changes no hash.
  */
-function withoutParentRefs(rendering: Rendering, byRef: Map<string, string>): string {
-  const links = rendering.froms.filter((f) => !f.scratch && f.stage === undefined && byRef.has(familiarRef(f.ref) ?? ''));
-  if (links.length === 0) return rendering.text;
-  const lines = rendering.text.split('\n');
-  for (const from of links) {
-    const placeholder = `<parent ${byRef.get(familiarRef(from.ref) ?? '')}>`;
+function withoutParentRefs(text: string, links: { from: FromLine; parent: string }[]): string {
+  if (links.length === 0) return text;
+  const lines = text.split('\n');
+  for (const { from, parent } of links) {
+    const placeholder = `<parent ${parent}>`;
     // The FROM instruction, continuation lines included.
     for (let i = from.line - 1; i < lines.length; i++) {
       const line = lines[i] as string;
