@@ -48,8 +48,8 @@ export interface Compiled {
   hashes: Map<string, ContentHash>;
   /** With --affected-since: the affected (image, variant)s, by renderKey, and why. */
   affected?: Map<string, Affected>;
-  /** With --skip-existing: the targets left out because the registry holds their content ref. */
-  existing: PlannedTarget[];
+  /** With --skip-existing: the targets left out because the registry holds their content ref, with its digest there. */
+  existing: (PlannedTarget & { digest: string })[];
   /** With --affected-since and --skip-existing: unaffected (image, variant)s built anyway, by renderKey, as the registry lacks them. */
   rebuilt: Set<string>;
   targets: PlannedTarget[];
@@ -336,8 +336,11 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
   return { targets, contexts, bake, manifest };
 }
 
-/** --skip-existing: the targets whose content ref the registry holds are left out; their children take that image. */
-export function withExisting(compiled: Compiled, existing: Set<string>): Compiled {
+/**
+ * --skip-existing: the targets whose content ref the registry holds (target → the digest it holds) are left out;
+ * their children take that image.
+ */
+export function withExisting(compiled: Compiled, existing: Map<string, string>): Compiled {
   if (existing.size === 0) return compiled;
   const families = copyStatuses(compiled.families);
   for (const t of compiled.targets) {
@@ -346,7 +349,10 @@ export function withExisting(compiled: Compiled, existing: Set<string>): Compile
     for (const arch of t.arches) result?.statuses.get(arch)?.set(t.image, 'existing');
   }
   const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
-  const left = compiled.targets.filter((t) => existing.has(t.name));
+  const left = compiled.targets.flatMap((t) => {
+    const digest = existing.get(t.name);
+    return digest !== undefined ? [{ ...t, digest }] : [];
+  });
   return { ...compiled, families, existing: [...compiled.existing, ...left], ...planned };
 }
 

@@ -240,14 +240,14 @@ async function retagExisting(
   options: BuildOptions,
   diagnostics: Diagnostic[],
 ): Promise<{ target: PlannedTarget; retagged: string[] }[]> {
-  const refs = compiled.existing.flatMap((t) => [...(t.contentTag !== undefined ? [t.contentTag] : []), ...t.tags]);
+  // The content tags' digests came with --skip-existing's answer: only the other tags are asked for.
+  const refs = compiled.existing.flatMap((t) => t.tags);
   const probes = refs.length > 0 ? await probeTags(refs, { env: options.env, insecure: compiled.config.insecureRegistries }) : new Map();
   const out: { target: PlannedTarget; retagged: string[] }[] = [];
   for (const target of compiled.existing) {
-    const content = target.contentTag !== undefined ? probes.get(target.contentTag) : undefined;
     const stale = target.tags.filter((tag) => {
       const probe = probes.get(tag);
-      return content?.status !== 'present' || probe?.status !== 'present' || probe.digest !== content.digest;
+      return probe?.status !== 'present' || probe.digest !== target.digest;
     });
     if (stale.length === 0 || target.contentTag === undefined) {
       out.push({ target, retagged: [] });

@@ -64,7 +64,11 @@ async function skipExisting(first: Compiled, env: Record<string, string | undefi
     if (missing.length === 0) break;
     compiled = withRebuilt(compiled, missing);
   }
-  const existing = new Set(compiled.targets.filter((t) => t.contentTag !== undefined && probes.get(t.contentTag)?.status === 'present').map((t) => t.name));
+  const existing = new Map<string, string>();
+  for (const t of compiled.targets) {
+    const probe = t.contentTag !== undefined ? probes.get(t.contentTag) : undefined;
+    if (probe?.status === 'present') existing.set(t.name, probe.digest);
+  }
   return { compiled: withExisting(compiled, existing), diagnostics: [] };
 }
 export function failed(diagnostics: Diagnostic[]): CommandResult {
