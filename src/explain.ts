@@ -3,7 +3,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { error, type Diagnostic } from './diagnostics.js';
 import { ancestors, descendants } from './graph.js';
-import type { Compiled } from './pipeline.js';
+import { familyResult, type Compiled } from './pipeline.js';
 import { renderKey } from './render-images.js';
 import { compileSelector, unbuildableFor, type Status } from './select.js';
 import { familyId, type Arch, type Family } from './types.js';
@@ -27,7 +27,7 @@ export interface Explanation {
 /** Why the filters (regexes, profiles, unbuildable, --skip-parents) gave the image its status on one variant. */
 function filterReasons(compiled: Compiled, family: Family, arch: Arch, name: string): string[] {
   const { config } = compiled;
-  const result = compiled.families.find((r) => familyId(r.family) === familyId(family));
+  const result = familyResult(compiled.families, family);
   const graph = result?.graphs.get(arch);
   const statuses = result?.statuses.get(arch);
   if (!graph || !statuses) return [];
@@ -70,7 +70,7 @@ function changeReasons(compiled: Compiled, family: Family, arch: Arch, name: str
   if (why === undefined) {
     if (status === 'unaffected') return [`unaffected since ${revision}: its hash and every ancestor's are what they were`];
     if (status !== 'selected') return [];
-    const result = compiled.families.find((r) => familyId(r.family) === familyId(family));
+    const result = familyResult(compiled.families, family);
     const other = compiled.config.arches.find((a) => a !== arch && compiled.affected?.has(renderKey(name, family, a)));
     if (result?.folded.get(name) && other !== undefined) {
       return [`unchanged on ${arch} since ${revision}, but affected on ${other}: one target builds every arch of a folded image`];

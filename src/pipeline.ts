@@ -345,7 +345,7 @@ export function withExisting(compiled: Compiled, existing: Map<string, string>):
   const families = copyStatuses(compiled.families);
   for (const t of compiled.targets) {
     if (!existing.has(t.name)) continue;
-    const result = families.find((r) => familyId(r.family) === familyId(t.family));
+    const result = familyResult(families, t.family);
     for (const arch of t.arches) result?.statuses.get(arch)?.set(t.image, 'existing');
   }
   const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
@@ -368,7 +368,7 @@ export interface PushedParent {
 export function unaffectedParents(compiled: Compiled): PushedParent[] {
   const out = new Map<string, PushedParent>();
   for (const t of compiled.targets) {
-    const result = compiled.families.find((r) => familyId(r.family) === familyId(t.family));
+    const result = familyResult(compiled.families, t.family);
     for (const p of t.parents) {
       if (p.pushed === undefined || out.has(p.pushed)) continue;
       const arches = result?.folded.get(p.image)
@@ -386,7 +386,7 @@ export function withRebuilt(compiled: Compiled, parents: PushedParent[]): Compil
   const families = copyStatuses(compiled.families);
   const rebuilt = new Set(compiled.rebuilt);
   for (const p of parents) {
-    const result = families.find((r) => familyId(r.family) === familyId(p.family));
+    const result = familyResult(families, p.family);
     for (const arch of p.arches) {
       result?.statuses.get(arch)?.set(p.image, 'selected');
       rebuilt.add(renderKey(p.image, p.family, arch));
@@ -394,6 +394,11 @@ export function withRebuilt(compiled: Compiled, parents: PushedParent[]): Compil
   }
   const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
   return { ...compiled, families, rebuilt, ...planned };
+}
+
+/** The result of one family (base and type) of the run. */
+export function familyResult(families: FamilyResult[], family: Family): FamilyResult | undefined {
+  return families.find((r) => familyId(r.family) === familyId(family));
 }
 
 function copyStatuses(families: FamilyResult[]): FamilyResult[] {
