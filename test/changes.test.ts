@@ -3,12 +3,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { closedPort } from './support/net.js';
 import { contentRef, targetHash } from '../src/content-hash.js';
 import { FIXTURES, copyFixture, run, snapshot, temps, write } from './support/cli.js';
 import { CODES } from '../src/diagnostics.js';
@@ -469,14 +470,6 @@ async function startRegistry(): Promise<Registry> {
       manifests.set(ref.slice(host.length + 1), `sha256:${createHash('sha256').update(ref).digest('hex')}`);
     },
   };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('--skip-existing', () => {

@@ -3,12 +3,12 @@
 // the engine's registry; then what the registry holds, what the images hold, the bake files as buildx reads them,
 // the cache, a failing image, setups that cannot work, and a teardown that leaves nothing behind.
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/net.js';
 import { startEngine, type Engine } from './engine/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,18 +40,6 @@ interface JsonOut {
 interface IndexManifest {
   mediaType?: string;
   manifests?: Array<{ platform?: { os: string; architecture: string } }>;
-}
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('kolla-gen build on a real engine', () => {

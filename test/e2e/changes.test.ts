@@ -3,12 +3,12 @@
 // --affected-since (one changed leaf, a changed root), explain, the registry cache (--cache-ref), and a registry that
 // cannot be asked.
 import { appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/net.js';
 import { startEngine, type Engine } from './engine/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -72,18 +72,6 @@ interface Manifest {
   mediaType?: string;
   manifests?: { mediaType?: string; digest: string; platform?: { os: string; architecture: string } }[];
   layers?: { digest: string }[];
-}
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const names = (entries: Entry[]) => entries.map((e) => e.target).sort();
