@@ -8,8 +8,8 @@ import { explain } from './commands/explain.js';
 import { generate } from './commands/generate.js';
 import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
-import type { CliOptions } from './config/resolve.js';
-import { diagnosticToJson, formatDiagnostic } from './diagnostics.js';
+import type { CliOptions } from './load/config/resolve.js';
+import { diagnosticToJson, formatDiagnostic } from './core/diagnostics.js';
 
 interface Flags {
   config?: string;

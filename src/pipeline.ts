@@ -1,29 +1,22 @@
 // The compiler in one readable function: render → parse FROM → graph → select → fold → emit. Pure: no I/O here.
-import { assembleBake, memberKey } from './bake/assemble.js';
-import type { BakeFile } from './bake/model.js';
-import type { ResolvedConfig } from './config/resolve.js';
-import { imagePrefix, imageRef, imageTag, targetStem } from './context.js';
-import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './diagnostics.js';
-import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash, type ContextFile } from './content-hash.js';
-import type { FromLine } from './dockerfile.js';
-import { foldedImages, foldFamily, type FamilyImage, type PlannedTarget } from './fold.js';
-import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph.js';
-import { buildManifest, type Manifest, type ManifestRow } from './manifest.js';
-import { familiarRef } from './ref.js';
-import type { TemplateSourceFile } from './render/index.js';
-import { renderImages, renderJobs, renderKey, type RenderOutcome, type Rendering } from './render-images.js';
-import { compileSelector, selectImages, unbuildableFor, type Selector, type Status } from './select.js';
-import { familyId, type Arch, type Family, type Image, type Tree } from './types.js';
+import { assembleBake, memberKey } from './emit/bake/assemble.js';
+import type { BakeFile } from './emit/bake/model.js';
+import type { ResolvedConfig } from './load/config/resolve.js';
+import { imagePrefix, imageRef, imageTag, targetStem } from './render/context.js';
+import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './core/diagnostics.js';
+import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash } from './changes/content-hash.js';
+import type { FromLine } from './render/dockerfile.js';
+import { foldedImages, foldFamily, type FamilyImage, type PlannedTarget } from './emit/fold.js';
+import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph/graph.js';
+import { buildManifest, type Manifest, type ManifestRow } from './emit/manifest.js';
+import { familiarRef } from './core/ref.js';
+import type { TemplateSourceFile } from './jinja/index.js';
+import { renderImages, renderJobs, renderKey, type RenderOutcome, type Rendering } from './render/images.js';
+import { compileSelector, selectImages, unbuildableFor, type Selector, type Status } from './graph/select.js';
+import { familyId, type Arch, type Family, type Image, type Tree } from './core/types.js';
+import type { Project } from './load/project.js';
 
-export interface Project {
-  config: ResolvedConfig;
-  tree: Tree;
-  /** Every template the loader may be asked for, by its name in the merged tree ("macros.j2"). */
-  templates: Map<string, TemplateSourceFile>;
-  overrides: TemplateSourceFile[];
-  /** image → the files of its build context, digested (content hashes). */
-  contextFiles: Map<string, ContextFile[]>;
-}
+export type { Project } from './load/project.js';
 
 export interface FamilyResult {
   family: Family;

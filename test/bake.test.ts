@@ -1,9 +1,9 @@
 import { parse } from '@cdktf/hcl2json';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { emitHcl } from '../src/bake/hcl.js';
-import { emitJson } from '../src/bake/json.js';
-import type { BakeFile, BakeTarget } from '../src/bake/model.js';
+import { emitHcl } from '../src/emit/bake/hcl.js';
+import { emitJson } from '../src/emit/bake/json.js';
+import type { BakeFile, BakeTarget } from '../src/emit/bake/model.js';
 
 // What a bake file means, whichever syntax wrote it: blocks by name, every string as bake evaluates it.
 type Build = { group: Record<string, Record<string, unknown>>; target: Record<string, Record<string, unknown>> };

@@ -20,12 +20,12 @@ import {
   planTargets,
   type BakeAttempt,
   type PlanTarget,
-} from '../src/build-plan.js';
-import { parseInspect } from '../src/buildx.js';
+} from '../src/build/plan.js';
+import { parseInspect } from '../src/build/buildx.js';
 import { compileProject } from '../src/commands/run.js';
-import { CODES } from '../src/diagnostics.js';
+import { CODES } from '../src/core/diagnostics.js';
 import type { Compiled } from '../src/pipeline.js';
-import { formatSummary, summarizeBuild } from '../src/summary.js';
+import { formatSummary, summarizeBuild } from '../src/build/summary.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');

@@ -10,10 +10,10 @@ import { parse as parseHcl } from '@cdktf/hcl2json';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closedPort } from './support/net.js';
-import { contentRef, targetHash } from '../src/content-hash.js';
+import { contentRef, targetHash } from '../src/changes/content-hash.js';
 import { FIXTURES, copyFixture, run, snapshot, temps, write } from './support/cli.js';
-import { CODES } from '../src/diagnostics.js';
-import type { Arch } from '../src/types.js';
+import { CODES } from '../src/core/diagnostics.js';
+import type { Arch } from '../src/core/types.js';
 
 const HASH = /^sha256:[0-9a-f]{64}$/;
 const CONTENT_TAG = /:kg-[0-9a-f]{32}$/;

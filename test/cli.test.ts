@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, copyFixture, run, snapshot, temps, write } from './support/cli.js';
-import { CODES, type DiagnosticCode } from '../src/diagnostics.js';
+import { CODES, type DiagnosticCode } from '../src/core/diagnostics.js';
 
 describe('kolla-gen generate', () => {
   it('writes the output, then finds it up to date', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, type CliOptions } from '../src/config/resolve.js';
+import { resolveConfig, type CliOptions } from '../src/load/config/resolve.js';
 
 function resolve(text: string | undefined, cli: CliOptions = {}, vars?: string) {
   return resolveConfig({

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { manifestLists } from '../src/build-plan.js';
+import { manifestLists } from '../src/build/plan.js';
 import { compileProject } from '../src/commands/run.js';
 import {
   affectedImages,
@@ -14,9 +14,9 @@ import {
   type Affected,
   type ContentHash,
   type HashInputs,
-} from '../src/content-hash.js';
+} from '../src/changes/content-hash.js';
 import type { Compiled } from '../src/pipeline.js';
-import type { Arch } from '../src/types.js';
+import type { Arch } from '../src/core/types.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);

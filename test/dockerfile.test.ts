@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFroms, platformArgs, type FromLine, type ParseOptions, type Problem } from '../src/dockerfile.js';
+import { parseFroms, platformArgs, type FromLine, type ParseOptions, type Problem } from '../src/render/dockerfile.js';
 
 /** A FROM as parseFroms gives it; raw defaults to ref (nothing to expand). */
 function from(line: number, column: number, ref: string, extra: Partial<FromLine> = {}): FromLine {

@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileProject } from '../src/commands/run.js';
-import type { CliOptions } from '../src/config/resolve.js';
-import { formatDiagnostic } from '../src/diagnostics.js';
-import { outputFiles } from '../src/output.js';
+import type { CliOptions } from '../src/load/config/resolve.js';
+import { formatDiagnostic } from '../src/core/diagnostics.js';
+import { outputFiles } from '../src/write/output.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 const cases = fs

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatDot, formatGraphMarkdown, formatMermaid, formatTreeJson, type GraphNode } from '../src/graph-format.js';
+import { formatDot, formatGraphMarkdown, formatMermaid, formatTreeJson, type GraphNode } from '../src/graph/format.js';
 
 const DIAMOND: GraphNode[] = [
   { name: 'base', parents: [] },

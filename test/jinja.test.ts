@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRenderer, type TemplateSourceFile } from '../src/render/index.js';
+import { createRenderer, type TemplateSourceFile } from '../src/jinja/index.js';
 
 const CORPUS = 'test/jinja/corpus';
 const PYTHON = '/usr/bin/python3';

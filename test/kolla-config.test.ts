@@ -1,8 +1,8 @@
 // --kolla-config: kolla-build.conf (INI) to kolla-gen settings, with every ignored key said.
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, type CliOptions } from '../src/config/resolve.js';
-import { formatDiagnostic } from '../src/diagnostics.js';
-import { parseKollaConfig, withKollaConfig } from '../src/kolla-config.js';
+import { resolveConfig, type CliOptions } from '../src/load/config/resolve.js';
+import { formatDiagnostic } from '../src/core/diagnostics.js';
+import { parseKollaConfig, withKollaConfig } from '../src/load/kolla/config.js';
 
 const parse = (text: string) => parseKollaConfig({ path: 'kolla-build.conf', text });
 

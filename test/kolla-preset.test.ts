@@ -1,7 +1,7 @@
 // --preset kolla: the functions upstream templates call, the checkout's tables, and the context templates see.
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config/resolve.js';
-import { templateContext } from '../src/context.js';
+import { resolveConfig } from '../src/load/config/resolve.js';
+import { templateContext } from '../src/render/context.js';
 import {
   debianPackageInstall,
   defaultKollaSettings,
@@ -13,7 +13,7 @@ import {
   rpmSetupLines,
   type KollaSettings,
   type RepoContext,
-} from '../src/presets/kolla.js';
+} from '../src/load/kolla/preset.js';
 
 describe('debian_package_install', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { familiarRef, formatRef, parseRef, type ParsedRef } from '../src/ref.js';
+import { familiarRef, formatRef, parseRef, type ParsedRef } from '../src/core/ref.js';
 
 const SHA = 'sha256:7cc4b5aefd1d0cadf8d97d4350462ba51c694ebca145b08d7d41b41acc8db5aa';
 const SHA512 = `sha512:${'ab'.repeat(64)}`;

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyTag, parseChallenge, probeTags, resolveTarget, type Challenge, type ProbeTarget, type RegistryOptions } from '../src/registry.js';
+import { copyTag, parseChallenge, probeTags, resolveTarget, type Challenge, type ProbeTarget, type RegistryOptions } from '../src/build/registry.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';

@@ -1,9 +1,9 @@
 // Worker threads render large trees: their outcomes must be exactly those of rendering in process.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadProject } from '../src/load.js';
-import { renderImages, renderJobs } from '../src/render-images.js';
-import type * as Parallel from '../src/render-parallel.js';
+import { loadProject } from '../src/load/load.js';
+import { renderImages, renderJobs } from '../src/render/images.js';
+import type * as Parallel from '../src/render/parallel.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 
@@ -26,7 +26,7 @@ describe('renderParallel', () => {
     const dir = path.join(FIXTURES, 'basic');
     const { project } = loadProject({ output: 'out' }, { cwd: dir, env: {} });
     if (!project) throw new Error('fixture did not load');
-    const { workerCount } = await import('../src/render-parallel.js');
+    const { workerCount } = await import('../src/render/parallel.js');
     const large = { ...project, tree: { ...project.tree, images: Array.from({ length: 500 }, () => project.tree.images[0]!) } };
     expect([workerCount(project, 8), workerCount(large, 2), workerCount(large, 4), workerCount(large, 16)]).toEqual([1, 1, 4, 4]);
   });

@@ -1,6 +1,6 @@
 // The render stage's API and its sandbox: a template reaches only its context.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRenderer, raiseTemplateError, type TemplateSourceFile } from '../src/render/index.js';
+import { createRenderer, raiseTemplateError, type TemplateSourceFile } from '../src/jinja/index.js';
 
 function rendererFor(files: Record<string, string>, overrides: string[] = [], globals?: Record<string, unknown>) {
   const load = (name: string): TemplateSourceFile | undefined =>

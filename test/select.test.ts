@@ -4,9 +4,9 @@
 //         │                  └─ horizon
 //         └─ mariadb
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, type CliOptions } from '../src/config/resolve.js';
-import type { VariantGraph } from '../src/graph.js';
-import { compileSelector, selectImages, unbuildableFor, type Status } from '../src/select.js';
+import { resolveConfig, type CliOptions } from '../src/load/config/resolve.js';
+import type { VariantGraph } from '../src/graph/graph.js';
+import { compileSelector, selectImages, unbuildableFor, type Status } from '../src/graph/select.js';
 
 const PARENTS: Record<string, string[]> = {
   base: [],

@@ -14,17 +14,17 @@ import {
   type BakeAttempt,
   type BakeOptions,
   type TargetOutcome,
-} from '../build-plan.js';
-import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../buildx.js';
-import type { CliOptions } from '../config/resolve.js';
-import { error, warning, type Diagnostic } from '../diagnostics.js';
-import type { LoadOptions } from '../load.js';
-import { outputFiles } from '../output.js';
-import type { PlannedTarget } from '../fold.js';
+} from '../build/plan.js';
+import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../build/buildx.js';
+import type { CliOptions } from '../load/config/resolve.js';
+import { error, warning, type Diagnostic } from '../core/diagnostics.js';
+import type { LoadOptions } from '../load/load.js';
+import { outputFiles } from '../write/output.js';
+import type { PlannedTarget } from '../emit/fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
-import { copyTag, probeTags } from '../registry.js';
-import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../summary.js';
-import { drift, isClean, writeOutput } from '../write.js';
+import { copyTag, probeTags } from '../build/registry.js';
+import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../build/summary.js';
+import { drift, isClean, writeOutput } from '../write/write.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 export interface BuildOptions {

@@ -1,7 +1,7 @@
-import type { CliOptions } from '../config/resolve.js';
-import type { LoadOptions } from '../load.js';
-import { outputFiles } from '../output.js';
-import { drift, driftDiagnostics, isClean } from '../write.js';
+import type { CliOptions } from '../load/config/resolve.js';
+import type { LoadOptions } from '../load/load.js';
+import { outputFiles } from '../write/output.js';
+import { drift, driftDiagnostics, isClean } from '../write/write.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 export async function check(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {

@@ -1,7 +1,7 @@
-import type { CliOptions } from '../config/resolve.js';
-import { formatDot, formatMermaid, formatTreeJson, type GraphNode } from '../graph-format.js';
-import type { LoadOptions } from '../load.js';
-import { familyId } from '../types.js';
+import type { CliOptions } from '../load/config/resolve.js';
+import { formatDot, formatMermaid, formatTreeJson, type GraphNode } from '../graph/format.js';
+import type { LoadOptions } from '../load/load.js';
+import { familyId } from '../core/types.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 export const DEPS_FORMATS = ['json', 'dot', 'mermaid'] as const;

@@ -1,7 +1,7 @@
 // kolla-gen explain IMAGE: the run's selection as for generate, then why IMAGE is or is not built on each variant.
-import type { CliOptions } from '../config/resolve.js';
-import { explainImage, formatExplanations } from '../explain.js';
-import type { LoadOptions } from '../load.js';
+import type { CliOptions } from '../load/config/resolve.js';
+import { explainImage, formatExplanations } from './explain-image.js';
+import type { LoadOptions } from '../load/load.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 export async function explain(image: string, cli: CliOptions, options: LoadOptions): Promise<CommandResult> {

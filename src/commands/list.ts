@@ -1,6 +1,6 @@
-import type { CliOptions } from '../config/resolve.js';
-import type { LoadOptions } from '../load.js';
-import { familyId } from '../types.js';
+import type { CliOptions } from '../load/config/resolve.js';
+import type { LoadOptions } from '../load/load.js';
+import { familyId } from '../core/types.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 export async function list(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {

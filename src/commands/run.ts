@@ -1,10 +1,10 @@
 // What every command shares: load the project and compile it, or stop with the diagnostics.
-import type { CliOptions } from '../config/resolve.js';
-import { error, hasErrors, warning, type Diagnostic } from '../diagnostics.js';
-import { loadProject, type LoadOptions } from '../load.js';
+import type { CliOptions } from '../load/config/resolve.js';
+import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
+import { loadProject, type LoadOptions } from '../load/load.js';
 import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } from '../pipeline.js';
-import { probeTags, type TagProbe } from '../registry.js';
-import { renderParallel } from '../render-parallel.js';
+import { probeTags, type TagProbe } from '../build/registry.js';
+import { renderParallel } from '../render/parallel.js';
 import { hashesSince, type SinceHashes } from './since.js';
 
 export interface CommandResult {

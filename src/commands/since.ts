@@ -4,12 +4,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import type { ContentHash } from '../content-hash.js';
-import type { CliOptions } from '../config/resolve.js';
-import { error, hasErrors, warning, type Diagnostic } from '../diagnostics.js';
-import { loadProject, type LoadOptions } from '../load.js';
+import type { ContentHash } from '../changes/content-hash.js';
+import type { CliOptions } from '../load/config/resolve.js';
+import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
+import { loadProject, type LoadOptions } from '../load/load.js';
 import { compile, type Compiled } from '../pipeline.js';
-import { renderParallel } from '../render-parallel.js';
+import { renderParallel } from '../render/parallel.js';
 
 export interface SinceHashes {
   revision: string;

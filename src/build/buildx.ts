@@ -1,0 +1,130 @@
+// The only place that runs docker (through execa): the setup checks, bake with its progress shown live, imagetools.
+import { execa } from 'execa';
+import { error, type Diagnostic } from '../core/diagnostics.js';
+
+export interface DockerEnv {
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+export interface DockerRun {
+  /** undefined when docker could not be started at all. */
+  exitCode?: number;
+  /** 'ENOENT' when there is no docker on PATH. */
+  spawnError?: string;
+  stdout: string;
+  /** The end of stderr and every error line of it (a whole kolla build's log would not fit in memory well). */
+  lines: string[];
+}
+
+export interface RunOptions {
+  /** Each chunk of stderr (and stdout, unless captured) as it comes: buildx's progress, live. */
+  onOutput?: (chunk: string) => void;
+  /** Keep stdout as the result (bake --print); otherwise it is shown as output. */
+  captureStdout?: boolean;
+  /** Hand the terminal to buildx (`--progress tty`): nothing is captured. */
+  inherit?: boolean;
+}
+
+const KEEP_TAIL = 200;
+const KEEP_ERRORS = 200;
+const IS_ERROR = /\bERROR\b|error:|failed to push|denied|unauthorized/i;
+
+export async function runDocker(args: string[], where: DockerEnv, options: RunOptions = {}): Promise<DockerRun> {
+  const tail: string[] = [];
+  const errors: string[] = [];
+  let partial = '';
+  const take = (chunk: string) => {
+    const text = partial + chunk;
+    const parts = text.split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      tail.push(line);
+      if (tail.length > KEEP_TAIL) tail.shift();
+      if (IS_ERROR.test(line) && errors.length < KEEP_ERRORS) errors.push(line);
+    }
+  };
+  const child = execa('docker', args, {
+    cwd: where.cwd,
+    env: where.env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    stdout: options.inherit && !options.captureStdout ? 'inherit' : 'pipe',
+    stderr: options.inherit ? 'inherit' : 'pipe',
+    buffer: { stdout: options.captureStdout === true, stderr: false },
+    encoding: 'utf8',
+  });
+  child.stderr?.on('data', (data: Buffer | string) => {
+    const chunk = String(data);
+    take(chunk);
+    options.onOutput?.(chunk);
+  });
+  if (!options.captureStdout) {
+    child.stdout?.on('data', (data: Buffer | string) => {
+      const chunk = String(data);
+      take(chunk);
+      options.onOutput?.(chunk);
+    });
+  }
+  const result = await child;
+  if (partial) take('\n');
+  const lines = [...errors.filter((l) => !tail.includes(l)), ...tail];
+  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+  if (result.exitCode === undefined) return { spawnError: result.code ?? 'spawn failed', stdout, lines: [result.shortMessage ?? ''] };
+  return { exitCode: result.exitCode, stdout, lines };
+}
+
+export interface BuilderInfo {
+  name: string;
+  driver: string;
+  platforms: string[];
+  /** The docker driver's image store is containerd's: it can build several platforms and push manifest lists. */
+  containerdStore?: boolean;
+}
+
+export interface ProbeOptions {
+  builder?: string;
+  /** Only the CLI and the plugin: enough for `--print`. */
+  cliOnly?: boolean;
+}
+
+const firstLine = (run: DockerRun) => run.lines.map((l) => l.trim()).filter(Boolean).join(' ').slice(0, 500);
+
+/** The docker CLI, the buildx plugin and the builder, checked before a build, each with its own diagnostic. */
+export async function probeDocker(where: DockerEnv, options: ProbeOptions = {}): Promise<{ builder?: BuilderInfo; diagnostics: Diagnostic[] }> {
+  const cli = await runDocker(['--version'], where);
+  if (cli.spawnError !== undefined) {
+    return {
+      diagnostics: [
+        error('KG800', cli.spawnError === 'ENOENT' ? 'the docker CLI is not on PATH' : `cannot run docker: ${cli.spawnError} ${firstLine(cli)}`),
+      ],
+    };
+  }
+  const buildx = await runDocker(['buildx', 'version'], where);
+  if (buildx.exitCode !== 0) return { diagnostics: [error('KG801', `docker has no buildx plugin (docker buildx version: ${firstLine(buildx)})`)] };
+  if (options.cliOnly) return { diagnostics: [] };
+
+  const inspect = await runDocker(['buildx', 'inspect', ...(options.builder !== undefined ? [options.builder] : [])], where);
+  if (inspect.exitCode !== 0) {
+    return { diagnostics: [error('KG805', `cannot use the builder${options.builder !== undefined ? ` ${options.builder}` : ''}: ${firstLine(inspect)}`)] };
+  }
+  const builder = parseInspect(inspect.lines.join('\n'));
+  if (builder.driver === 'docker') {
+    const info = await runDocker(['info', '--format', '{{json .DriverStatus}}'], where, { captureStdout: true });
+    if (info.exitCode !== 0) return { diagnostics: [error('KG805', `the docker daemon is not reachable: ${firstLine(info)}`)] };
+    builder.containerdStore = info.stdout.includes('io.containerd.snapshotter');
+  }
+  return { builder, diagnostics: [] };
+}
+
+/** `docker buildx inspect`: its name, driver and the platforms of its nodes. */
+export function parseInspect(text: string): BuilderInfo {
+  const field = (name: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}:`))
+      .map((l) => l.slice(name.length + 1).trim());
+  const platforms = field('Platforms').flatMap((p) => p.split(',').map((s) => s.trim().replace(/\*$/, '')).filter(Boolean));
+  return { name: field('Name')[0] ?? 'default', driver: field('Driver')[0] ?? 'unknown', platforms: [...new Set(platforms)] };
+}

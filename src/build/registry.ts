@@ -1,0 +1,559 @@
+// A small client of the Docker Registry HTTP API v2: does a tag exist, and what digest does it point to. It asks the
+// registry directly (global fetch), with docker's credentials (config.json, credential helpers) and its token flow.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { z } from 'zod';
+import { parseRef } from '../core/ref.js';
+
+export type TagProbe =
+  | { status: 'present'; digest: string }
+  | { status: 'absent' }
+  | { status: 'error'; kind: 'unreachable' | 'auth' | 'http'; message: string };
+
+export interface RegistryOptions {
+  /** The process environment (DOCKER_CONFIG, HOME, PATH are read from it; nothing else). */
+  env: Record<string, string | undefined>;
+  /** Hosts ("host:port") to talk to over plain HTTP. localhost, 127.0.0.0/8 and [::1] fall back to HTTP by themselves when HTTPS fails, as docker does. */
+  insecure?: string[];
+  /** Per request; default 15000. */
+  timeoutMs?: number;
+  /** How many requests at once; default 8. */
+  concurrency?: number;
+}
+
+/** What one ref asks of which registry. */
+export interface ProbeTarget {
+  /** The host the API is reached at: "localhost:5000", "registry-1.docker.io" for Docker Hub. */
+  host: string;
+  /** The name `docker login` knows the registry by: the host, "docker.io" for Docker Hub. */
+  name: string;
+  repository: string;
+  /** The tag ("latest" when none), or the digest when the ref has one. */
+  reference: string;
+  /** Where docker keeps the registry's credentials: the host, "https://index.docker.io/v1/" for Docker Hub. */
+  serverAddress: string;
+}
+
+const HUB_API_HOST = 'registry-1.docker.io';
+const HUB_NAME = 'docker.io';
+const HUB_SERVER_ADDRESS = 'https://index.docker.io/v1/';
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_CONCURRENCY = 8;
+// A helper may wait for a passphrase; it should still not hold a build forever.
+const HELPER_TIMEOUT_MS = 60_000;
+const CLIENT_ID = 'kolla-gen';
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+const ACCEPT = MANIFEST_TYPES.join(', ');
+
+/** The registry, repository and reference a ref asks about, or undefined when it is not a valid ref. */
+export function resolveTarget(raw: string): ProbeTarget | undefined {
+  const parsed = parseRef(raw);
+  if (parsed === undefined) return undefined;
+  const reference = parsed.digest ?? parsed.tag ?? 'latest';
+  if (parsed.registry === undefined) {
+    return { host: HUB_API_HOST, name: HUB_NAME, repository: parsed.path, reference, serverAddress: HUB_SERVER_ADDRESS };
+  }
+  return { host: parsed.registry, name: parsed.registry, repository: parsed.path, reference, serverAddress: parsed.registry };
+}
+
+/** Each ref → what the registry says about that tag. Refs are deduplicated; one token per (host, repository) is fetched and reused. */
+export async function probeTags(refs: string[], options: RegistryOptions): Promise<Map<string, TagProbe>> {
+  const targets = new Map<string, ProbeTarget>();
+  const keys = new Map<string, string>();
+  for (const raw of refs) {
+    if (keys.has(raw)) continue;
+    const target = resolveTarget(raw);
+    if (target === undefined) throw new Error(`probeTags: not an image reference: ${raw}`);
+    const key = `${target.host}/${target.repository}@${target.reference}`;
+    keys.set(raw, key);
+    if (!targets.has(key)) targets.set(key, target);
+  }
+  const session = openSession(options);
+  const probes = new Map(await Promise.all([...targets].map(async ([key, target]) => [key, await probe(session, target)] as const)));
+  const result = new Map<string, TagProbe>();
+  for (const [raw, key] of keys) {
+    const found = probes.get(key);
+    if (found !== undefined) result.set(raw, found);
+  }
+  return result;
+}
+
+/** What copying a manifest to a tag gave: done, or why not (one line, naming the host). */
+export type CopyResult = { status: 'copied'; digest: string } | { status: 'error'; message: string };
+
+/**
+ * Tags `source`'s manifest (index or image) as each of `tags`, in the same repository, byte for byte: the same digest,
+ * as `crane tag` does. The blobs are already there, so this is one GET and one PUT a tag.
+ */
+export async function copyTag(source: string, tags: string[], options: RegistryOptions): Promise<Map<string, CopyResult>> {
+  const from = resolveTarget(source);
+  if (from === undefined) throw new Error(`copyTag: not an image reference: ${source}`);
+  const session = openSession(options);
+  const results = new Map<string, CopyResult>();
+  const fail = (message: string) => {
+    for (const tag of tags) results.set(tag, { status: 'error', message });
+    return results;
+  };
+  const got = await requestManifest(session, from, 'GET');
+  if ('probe' in got) return fail(got.probe.status === 'error' ? got.probe.message : `${source} is not in the registry`);
+  if (got.value.status !== 200) return fail(`registry ${from.host} answered ${statusLine(got.value)} for ${describeRef(from)}${registryMessage(got.value, ': ')}`);
+  const mediaType = (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() || 'application/vnd.oci.image.index.v1+json';
+  const digest = `sha256:${createHash('sha256').update(got.value.body).digest('hex')}`;
+  for (const tag of tags) {
+    const to = resolveTarget(tag);
+    if (to === undefined || to.host !== from.host || to.repository !== from.repository) {
+      results.set(tag, { status: 'error', message: `${tag} is not in the repository of ${source}` });
+      continue;
+    }
+    const put = await requestManifest(session, to, 'PUT', { body: got.value.body, mediaType });
+    if ('probe' in put) results.set(tag, { status: 'error', message: put.probe.status === 'error' ? put.probe.message : `cannot tag ${tag}` });
+    else if (put.value.status === 201 || put.value.status === 200) results.set(tag, { status: 'copied', digest });
+    else results.set(tag, { status: 'error', message: `registry ${to.host} answered ${statusLine(put.value)} to tagging ${describeRef(to)}${registryMessage(put.value, ': ')}` });
+  }
+  return results;
+}
+
+// --- one call's state ---------------------------------------------------------------------------------------------
+
+type Credentials = { kind: 'basic'; username: string; password: string; from: string } | { kind: 'identity'; token: string; from: string };
+type Found<T> = { value: T } | { probe: TagProbe };
+type Authorization = { header: string; from?: string };
+
+interface Session {
+  env: Record<string, string | undefined>;
+  insecure: Set<string>;
+  timeoutMs: number;
+  limit: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Local host → the scheme it was found to speak (undefined while neither worked). */
+  schemes: Map<string, Promise<'https' | 'http' | undefined>>;
+  /** "host/repository" → the Authorization that works there. */
+  authorizations: Map<string, Promise<Found<Authorization>>>;
+  credentials: Map<string, Promise<Found<Credentials | undefined>>>;
+  config?: Promise<Found<LoadedConfig | undefined>>;
+}
+
+function openSession(options: RegistryOptions): Session {
+  return {
+    env: options.env,
+    insecure: new Set((options.insecure ?? []).map((host) => host.toLowerCase())),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    limit: limiter(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)),
+    schemes: new Map(),
+    authorizations: new Map(),
+    credentials: new Map(),
+  };
+}
+
+function limiter(concurrency: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      // The slot goes straight to the next waiter, so running stays counted.
+      const next = waiting.shift();
+      if (next !== undefined) next();
+      else running--;
+    }
+  };
+}
+
+// --- probing ------------------------------------------------------------------------------------------------------
+
+const absent: TagProbe = { status: 'absent' };
+
+function failure(kind: 'unreachable' | 'auth' | 'http', message: string): TagProbe {
+  return { status: 'error', kind, message: message.replace(/\s+/g, ' ').trim() };
+}
+
+const describeRef = (t: ProbeTarget) => `${t.repository}${t.reference.includes(':') ? '@' : ':'}${t.reference}`;
+
+async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
+  const head = await requestManifest(session, target, 'HEAD');
+  if ('probe' in head) return head.probe;
+  if (head.value.status === 404) return absent;
+  const headDigest = head.value.headers.get('docker-content-digest');
+  if (head.value.status === 200 && headDigest) return { status: 'present', digest: headDigest };
+  // No digest on HEAD, or an error HEAD cannot explain (it has no body): GET says more.
+  const get = await requestManifest(session, target, 'GET');
+  if ('probe' in get) return get.probe;
+  const reply = get.value;
+  if (reply.status === 404) return absent;
+  if (reply.status === 200) {
+    const digest = reply.headers.get('docker-content-digest') || `sha256:${createHash('sha256').update(reply.body).digest('hex')}`;
+    return { status: 'present', digest };
+  }
+  return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(target)}${registryMessage(reply, ': ')}`);
+}
+
+/** A manifest request, authenticated when the registry asks: a 401 gets credentials or a token, then one retry. */
+async function requestManifest(
+  session: Session,
+  target: ProbeTarget,
+  method: 'HEAD' | 'GET' | 'PUT',
+  upload?: { body: Buffer; mediaType: string },
+): Promise<Found<Reply>> {
+  const key = `${target.host}/${target.repository}`;
+  const urlPath = `/v2/${target.repository}/manifests/${target.reference}`;
+  const known = session.authorizations.get(key);
+  let authorization: Authorization | undefined;
+  if (known !== undefined) {
+    const found = await known;
+    if ('probe' in found) return found;
+    authorization = found.value;
+  }
+  const request = (auth?: Authorization) =>
+    sendToRegistry(session, target.host, urlPath, {
+      method,
+      headers: { Accept: ACCEPT, ...(upload ? { 'Content-Type': upload.mediaType } : {}), ...(auth ? { Authorization: auth.header } : {}) },
+      ...(upload ? { body: new Uint8Array(upload.body) } : {}),
+    });
+
+  const first = await request(authorization);
+  if ('failure' in first) return { probe: failure('unreachable', `cannot reach registry ${target.host}: ${first.failure}`) };
+  if (first.status !== 401) return { value: first };
+  const renewed = await authorize(session, target, first, authorization);
+  if ('probe' in renewed) return renewed;
+  const second = await request(renewed.value);
+  if ('failure' in second) return { probe: failure('unreachable', `cannot reach registry ${target.host}: ${second.failure}`) };
+  if (second.status === 401) return { probe: loginNeeded(target, renewed.value.from, registryMessage(second, ': ')) };
+  return { value: second };
+}
+
+/** The Authorization for target's repository, shared by every request to it; a new one when `stale` was refused. */
+async function authorize(session: Session, target: ProbeTarget, challenged: Reply, stale: Authorization | undefined): Promise<Found<Authorization>> {
+  const key = `${target.host}/${target.repository}`;
+  const known = session.authorizations.get(key);
+  if (known !== undefined) {
+    const found = await known;
+    if ('probe' in found || found.value !== stale) return found;
+    // Another request may have renewed it while this one waited.
+    const now = session.authorizations.get(key);
+    if (now !== known && now !== undefined) return now;
+  }
+  const pending = fetchAuthorization(session, target, challenged);
+  session.authorizations.set(key, pending);
+  return pending;
+}
+
+function loginNeeded(target: ProbeTarget, from: string | undefined, detail = ''): TagProbe {
+  const login = `run \`docker login ${target.name}\``;
+  return from === undefined
+    ? failure('auth', `registry ${target.host} requires authentication for ${target.repository}${detail}: ${login}`)
+    : failure('auth', `registry ${target.host} refused the credentials from ${from} for ${target.repository}${detail}: ${login}`);
+}
+
+async function fetchAuthorization(session: Session, target: ProbeTarget, challenged: Reply): Promise<Found<Authorization>> {
+  const challenge = parseChallenge(challenged.headers.get('www-authenticate') ?? '');
+  if (challenge === undefined) {
+    return { probe: failure('auth', `registry ${target.host} answered 401 with no Bearer or Basic challenge for ${target.repository}: run \`docker login ${target.name}\``) };
+  }
+  const found = await credentialsFor(session, target);
+  if ('probe' in found) return found;
+  const credentials = found.value;
+
+  if (challenge.scheme === 'basic') {
+    if (credentials?.kind !== 'basic') return { probe: loginNeeded(target, undefined) };
+    return { value: { header: basicHeader(credentials), from: credentials.from } };
+  }
+
+  const realm = challenge.params.realm;
+  let realmUrl: URL;
+  try {
+    realmUrl = new URL(realm ?? '');
+  } catch {
+    return { probe: failure('auth', `registry ${target.host} asked for a token with no usable realm (${realm ?? 'none'})`) };
+  }
+  const service = challenge.params.service;
+  const scope = challenge.params.scope ?? `repository:${target.repository}:pull`;
+  let reply: Reply | TransportFailure;
+  if (credentials?.kind === 'identity') {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, ...(service ? { service } : {}), scope, client_id: CLIENT_ID });
+    reply = await send(session, realmUrl.href, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+  } else {
+    if (service) realmUrl.searchParams.set('service', service);
+    realmUrl.searchParams.set('scope', scope);
+    reply = await send(session, realmUrl.href, { method: 'GET', headers: credentials ? { Authorization: basicHeader(credentials) } : {} });
+  }
+  if ('failure' in reply) {
+    return { probe: failure('unreachable', `cannot reach the token service of registry ${target.host} (${realmUrl.host}): ${reply.failure}`) };
+  }
+  if (reply.status === 401 || reply.status === 403) return { probe: loginNeeded(target, credentials?.from, registryMessage(reply, ': ')) };
+  if (reply.status !== 200) {
+    return { probe: failure('http', `the token service of registry ${target.host} (${realmUrl.host}) answered ${statusLine(reply)}${registryMessage(reply, ': ')}`) };
+  }
+  const token = parseToken(reply.body);
+  if (token === undefined) return { probe: failure('http', `the token service of registry ${target.host} (${realmUrl.host}) answered without a token`) };
+  return { value: { header: `Bearer ${token}`, ...(credentials ? { from: credentials.from } : {}) } };
+}
+
+const tokenSchema = z.object({ token: z.string().min(1).optional(), access_token: z.string().min(1).optional() });
+
+function parseToken(body: Buffer): string | undefined {
+  try {
+    const parsed = tokenSchema.safeParse(JSON.parse(body.toString('utf8')));
+    return parsed.success ? (parsed.data.token ?? parsed.data.access_token) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const basicHeader = (c: { username: string; password: string }) => `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+
+export interface Challenge {
+  scheme: 'bearer' | 'basic';
+  params: Record<string, string>;
+}
+
+const TOKEN = "[A-Za-z0-9!#$%&'*+.^_`|~-]+";
+const CHALLENGE_PART = new RegExp(`\\s*(?:(${TOKEN})\\s*=\\s*("(?:[^"\\\\]|\\\\.)*"|[^\\s,]*)|(${TOKEN}))\\s*,?`, 'y');
+
+/** The Bearer (else Basic) challenge of a WWW-Authenticate header, with its parameters unquoted. */
+export function parseChallenge(header: string): Challenge | undefined {
+  const challenges: { scheme: string; params: Record<string, string> }[] = [];
+  CHALLENGE_PART.lastIndex = 0;
+  while (CHALLENGE_PART.lastIndex < header.length) {
+    const match = CHALLENGE_PART.exec(header);
+    if (match === null) break;
+    const [, name, value, scheme] = match;
+    if (scheme !== undefined) challenges.push({ scheme: scheme.toLowerCase(), params: {} });
+    else if (name !== undefined && value !== undefined) {
+      const current = challenges.at(-1);
+      if (current !== undefined) current.params[name.toLowerCase()] = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+    }
+  }
+  const chosen = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+  return chosen === undefined ? undefined : { scheme: chosen.scheme as Challenge['scheme'], params: chosen.params };
+}
+
+// --- transport ----------------------------------------------------------------------------------------------------
+
+interface Reply {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  body: Buffer;
+}
+
+interface TransportFailure {
+  failure: string;
+  timedOut: boolean;
+}
+
+const LOCAL_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i;
+
+/** HTTPS, or HTTP for insecure hosts; a local host whose HTTPS fails is tried over HTTP, as docker does. */
+async function sendToRegistry(session: Session, host: string, urlPath: string, init: RequestInit): Promise<Reply | TransportFailure> {
+  const lower = host.toLowerCase();
+  if (session.insecure.has(lower)) return send(session, `http://${host}${urlPath}`, init);
+  if (!LOCAL_HOST.test(host)) return send(session, `https://${host}${urlPath}`, init);
+  const known = session.schemes.get(lower);
+  const scheme = known === undefined ? undefined : await known;
+  if (scheme !== undefined) return send(session, `${scheme}://${host}${urlPath}`, init);
+  const attempt = sendWithFallback(session, host, urlPath, init);
+  // The first request to a local host finds out which scheme it speaks; the others wait for the answer.
+  if (known === undefined) session.schemes.set(lower, attempt.then((a) => a.scheme));
+  return (await attempt).reply;
+}
+
+async function sendWithFallback(
+  session: Session,
+  host: string,
+  urlPath: string,
+  init: RequestInit,
+): Promise<{ reply: Reply | TransportFailure; scheme?: 'https' | 'http' }> {
+  const secure = await send(session, `https://${host}${urlPath}`, init);
+  if (!('failure' in secure)) return { reply: secure, scheme: 'https' };
+  if (secure.timedOut) return { reply: secure };
+  const plain = await send(session, `http://${host}${urlPath}`, init);
+  return 'failure' in plain ? { reply: plain } : { reply: plain, scheme: 'http' };
+}
+
+async function send(session: Session, url: string, init: RequestInit): Promise<Reply | TransportFailure> {
+  return session.limit(async () => {
+    try {
+      const response = await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(session.timeoutMs) });
+      const body = Buffer.from(await response.arrayBuffer());
+      return { status: response.status, statusText: response.statusText, headers: response.headers, body };
+    } catch (error) {
+      return describeFailure(error, session.timeoutMs);
+    }
+  });
+}
+
+function describeFailure(error: unknown, timeoutMs: number): TransportFailure {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return { failure: `no answer within ${timeoutMs} ms`, timedOut: true };
+  }
+  // fetch says "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, a TLS error…).
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return { failure: causeMessage(cause), timedOut: false };
+}
+
+function causeMessage(cause: unknown): string {
+  if (cause instanceof AggregateError && cause.message === '') return cause.errors.map(causeMessage).join('; ');
+  if (cause instanceof Error) return cause.message || ('code' in cause ? String(cause.code) : cause.name);
+  return String(cause);
+}
+
+const statusLine = (reply: Reply) => `${reply.status}${reply.statusText ? ` ${reply.statusText}` : ''}`;
+
+const errorsSchema = z.object({ errors: z.array(z.object({ message: z.string().optional(), code: z.string().optional() })).min(1) });
+
+/** The registry's own words about an error (`errors[0].message` of its JSON body), after prefix; '' when it gave none. */
+function registryMessage(reply: Reply, prefix: string): string {
+  if (reply.body.length === 0) return '';
+  try {
+    const parsed = errorsSchema.safeParse(JSON.parse(reply.body.toString('utf8')));
+    const first = parsed.success ? parsed.data.errors[0] : undefined;
+    const message = first?.message || first?.code;
+    return message ? `${prefix}${message}` : '';
+  } catch {
+    return '';
+  }
+}
+
+// --- credentials --------------------------------------------------------------------------------------------------
+
+const authEntrySchema = z.looseObject({
+  auth: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  identitytoken: z.string().optional(),
+});
+
+const dockerConfigSchema = z.looseObject({
+  auths: z.record(z.string(), authEntrySchema).optional(),
+  credsStore: z.string().optional(),
+  credHelpers: z.record(z.string(), z.string()).optional(),
+});
+
+interface LoadedConfig {
+  file: string;
+  config: z.infer<typeof dockerConfigSchema>;
+}
+
+/** $DOCKER_CONFIG/config.json, else $HOME/.docker/config.json; undefined when there is none. */
+export function dockerConfigFile(env: Record<string, string | undefined>): string | undefined {
+  if (env.DOCKER_CONFIG) return path.join(env.DOCKER_CONFIG, 'config.json');
+  if (env.HOME) return path.join(env.HOME, '.docker', 'config.json');
+  return undefined;
+}
+
+async function loadConfig(env: Record<string, string | undefined>): Promise<Found<LoadedConfig | undefined>> {
+  const file = dockerConfigFile(env);
+  if (file === undefined) return { value: undefined };
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { value: undefined };
+    return { probe: failure('auth', `cannot read the docker config ${file}: ${causeMessage(error)}`) };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { probe: failure('auth', `the docker config ${file} is not valid JSON: ${causeMessage(error)}`) };
+  }
+  const parsed = dockerConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { probe: failure('auth', `the docker config ${file} is not valid: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`) };
+  }
+  return { value: { file, config: parsed.data } };
+}
+
+/** Docker's ConvertToHostname: "https://host:5000/v1/" → "host:5000". */
+const keyHost = (key: string) => key.replace(/^https?:\/\//, '').split('/')[0] ?? '';
+
+/** The value of the key docker would use for target: the exact server address first, then any key naming its host. */
+function lookup<T>(entries: Record<string, T> | undefined, target: ProbeTarget): T | undefined {
+  if (entries === undefined) return undefined;
+  const exact = target.serverAddress === HUB_SERVER_ADDRESS ? [HUB_SERVER_ADDRESS] : [target.host, `https://${target.host}`, `http://${target.host}`];
+  for (const key of exact) if (Object.hasOwn(entries, key)) return entries[key];
+  const host = keyHost(target.serverAddress).toLowerCase();
+  const key = Object.keys(entries).find((k) => keyHost(k).toLowerCase() === host);
+  return key === undefined ? undefined : entries[key];
+}
+
+function credentialsFor(session: Session, target: ProbeTarget): Promise<Found<Credentials | undefined>> {
+  let pending = session.credentials.get(target.serverAddress);
+  if (pending === undefined) {
+    pending = findCredentials(session, target);
+    session.credentials.set(target.serverAddress, pending);
+  }
+  return pending;
+}
+
+async function findCredentials(session: Session, target: ProbeTarget): Promise<Found<Credentials | undefined>> {
+  session.config ??= loadConfig(session.env);
+  const loaded = await session.config;
+  if ('probe' in loaded) return loaded;
+  if (loaded.value === undefined) return { value: undefined };
+  const { file, config } = loaded.value;
+  const helper = lookup(config.credHelpers, target) || config.credsStore;
+  if (helper) return runHelper(session, helper, target);
+
+  const entry = lookup(config.auths, target);
+  if (entry === undefined) return { value: undefined };
+  const from = file;
+  if (entry.identitytoken) return { value: { kind: 'identity', token: entry.identitytoken, from } };
+  if (entry.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return { probe: failure('auth', `the docker config ${file} has an auth for ${target.name} that is not base64 "user:password"`) };
+    return { value: { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1), from } };
+  }
+  if (entry.username) return { value: { kind: 'basic', username: entry.username, password: entry.password ?? '', from } };
+  return { value: undefined };
+}
+
+const helperAnswerSchema = z.object({ Username: z.string().optional(), Secret: z.string().optional() });
+
+async function runHelper(session: Session, helper: string, target: ProbeTarget): Promise<Found<Credentials | undefined>> {
+  const program = `docker-credential-${helper}`;
+  const result = await execa(program, ['get'], {
+    env: session.env,
+    extendEnv: false,
+    input: target.serverAddress,
+    reject: false,
+    timeout: HELPER_TIMEOUT_MS,
+    encoding: 'utf8',
+  });
+  const output = `${result.stdout}\n${result.stderr}`.trim();
+  if (result.exitCode === undefined) {
+    const why = result.code === 'ENOENT' ? 'is not on PATH' : `could not run: ${result.shortMessage}`;
+    return { probe: failure('auth', `the credential helper ${program} for ${target.name} ${why}`) };
+  }
+  if (result.exitCode !== 0) {
+    if (/credentials not found/i.test(output)) return { value: undefined };
+    return { probe: failure('auth', `the credential helper ${program} failed for ${target.name} (exit ${result.exitCode}): ${output}`) };
+  }
+  let answer: z.infer<typeof helperAnswerSchema>;
+  try {
+    const parsed = helperAnswerSchema.safeParse(JSON.parse(result.stdout));
+    if (!parsed.success) throw new Error('no Username/Secret');
+    answer = parsed.data;
+  } catch {
+    return { probe: failure('auth', `the credential helper ${program} gave no Username/Secret JSON for ${target.name}`) };
+  }
+  const from = program;
+  if (!answer.Secret) return { value: undefined };
+  if (answer.Username === '<token>') return { value: { kind: 'identity', token: answer.Secret, from } };
+  return { value: { kind: 'basic', username: answer.Username ?? '', password: answer.Secret, from } };
+}

@@ -1,0 +1,307 @@
+// WrittenConfig + command line → ResolvedConfig. Pure: the files arrive as text.
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { error, warning, type Diagnostic, type SourceLocation } from '../../core/diagnostics.js';
+import { kollaSettings, kollaTables, kollaUnbuildable, presetDefaults } from '../kolla/preset.js';
+import { PRESETS, type BaseImage, type CliOptions, type KollaCheckout, type KollaConfigValues, type PresetName, type ResolvedConfig, type SourceText, type UnbuildableRule } from './types.js';
+
+export type { BaseImage, CacheConfig, CliOptions, ResolvedConfig, SourceText, UnbuildableRule } from './types.js';
+import { ARCHES, BASES, type Arch, type Base, type Family } from '../../core/types.js';
+import { writtenConfigSchema, type WrittenConfig } from './schema.js';
+
+
+
+
+
+
+
+export const DEFAULT_BASE_IMAGES: Record<Base, BaseImage> = {
+  ubuntu: { image: 'ubuntu', tag: '24.04' },
+  debian: { image: 'debian', tag: '12' },
+  rocky: { image: 'quay.io/rockylinux/rockylinux', tag: '10' },
+  centos: { image: 'quay.io/centos/centos', tag: 'stream10' },
+};
+
+const ARCH_ALIASES: Record<string, Arch> = { amd64: 'amd64', x86_64: 'amd64', arm64: 'arm64', aarch64: 'arm64' };
+
+export interface ResolveInput {
+  cli: CliOptions;
+  /** kolla-gen.yaml, when there is one. */
+  config?: SourceText;
+  /** --vars files, in order. */
+  varsFiles?: SourceText[];
+  /** The process environment; only --pass-env names are read from it. */
+  env?: Record<string, string | undefined>;
+  /** --kolla-config, already read (its values for the command line are merged into `cli` by the loader). */
+  kollaConfig?: KollaConfigValues;
+  /** --preset kolla: what the loader read from the kolla checkout around the docker dirs. */
+  kollaCheckout?: KollaCheckout;
+}
+
+export interface ResolveResult {
+  config?: ResolvedConfig;
+  diagnostics: Diagnostic[];
+}
+
+interface YamlFile {
+  doc: Document;
+  lines: LineCounter;
+  source: SourceText;
+}
+
+function locate(file: YamlFile, path: readonly PropertyKey[], key = false): SourceLocation {
+  let node: unknown = file.doc.contents;
+  let offset = 0;
+  for (const part of path) {
+    if (!isMap(node) && !(node && typeof node === 'object' && 'items' in node)) break;
+    const pairOrItem = isMap(node)
+      ? node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part)
+      : (node as { items: unknown[] }).items[Number(part)];
+    if (!pairOrItem) break;
+    if (isMap(node)) {
+      const pair = pairOrItem as { key: { range?: number[] }; value: unknown };
+      offset = pair.key.range?.[0] ?? offset;
+      if (key && part === path[path.length - 1]) break;
+      node = pair.value;
+    } else {
+      node = pairOrItem;
+    }
+    const range = (node as { range?: number[] } | null)?.range;
+    if (range?.[0] !== undefined) offset = range[0];
+  }
+  const pos = file.lines.linePos(offset);
+  return { file: file.source.path, line: pos.line, column: pos.col };
+}
+
+function parseYaml(source: SourceText, code: 'KG101' | 'KG103'): { file?: YamlFile; diagnostics: Diagnostic[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(source.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problem = doc.errors[0];
+  if (problem) {
+    const pos = lines.linePos(problem.pos[0]);
+    const message = problem.message.split('\n')[0] ?? problem.message;
+    return {
+      diagnostics: [error(code, message, { location: { file: source.path, line: pos.line, column: pos.col }, source: source.text })],
+    };
+  }
+  return { file: { doc, lines, source }, diagnostics: [] };
+}
+
+function readWritten(source: SourceText, diagnostics: Diagnostic[]): { written: WrittenConfig; file: YamlFile } | undefined {
+  const parsed = parseYaml(source, 'KG101');
+  diagnostics.push(...parsed.diagnostics);
+  if (!parsed.file) return undefined;
+  const data = parsed.file.doc.toJS() ?? {};
+  const result = writtenConfigSchema.safeParse(data);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+      const path = unknownKeys.length > 0 ? [...issue.path, unknownKeys[0] as string] : issue.path;
+      const where = path.length > 0 ? path.join('.') : 'the config';
+      diagnostics.push(
+        error('KG102', `${where}: ${issue.message}`, {
+          location: locate(parsed.file, path, unknownKeys.length > 0),
+          source: source.text,
+        }),
+      );
+    }
+    return undefined;
+  }
+  return { written: result.data, file: parsed.file };
+}
+
+function checkNames<T extends string>(
+  values: string[],
+  allowed: Record<string, T> | readonly T[],
+  what: string,
+  diagnostics: Diagnostic[],
+  where?: () => SourceLocation,
+): T[] {
+  const out: T[] = [];
+  for (const raw of values) {
+    const value = Array.isArray(allowed) ? (allowed.includes(raw as T) ? (raw as T) : undefined) : (allowed as Record<string, T>)[raw];
+    if (value === undefined) {
+      const list = Array.isArray(allowed) ? allowed.join(', ') : Object.keys(allowed).join(', ');
+      diagnostics.push(error('KG104', `unknown ${what} "${raw}" (expected one of: ${list})`, { location: where?.() }));
+    } else if (!out.includes(value)) {
+      out.push(value);
+    }
+  }
+  return out;
+}
+
+function stringify(values: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, String(v)]));
+}
+
+function parseBuildArgs(raw: string[], diagnostics: Diagnostic[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of raw) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) {
+      diagnostics.push(error('KG105', `--build-arg "${item}" has no KEY=VALUE form`));
+      continue;
+    }
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+function readVarsFiles(files: SourceText[], diagnostics: Diagnostic[]): Record<string, unknown> {
+  const vars: Record<string, unknown> = {};
+  for (const source of files) {
+    const parsed = parseYaml(source, 'KG103');
+    diagnostics.push(...parsed.diagnostics);
+    if (!parsed.file) continue;
+    const data: unknown = parsed.file.doc.toJS();
+    if (data === null || data === undefined) continue;
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      diagnostics.push(
+        error('KG103', `${source.path} holds no mapping of variables`, {
+          location: { file: source.path, line: 1, column: 1 },
+          source: source.text,
+        }),
+      );
+      continue;
+    }
+    Object.assign(vars, data);
+  }
+  return vars;
+}
+
+function parseUnbuildable(
+  table: Record<string, string[]>,
+  file: YamlFile | undefined,
+  diagnostics: Diagnostic[],
+): UnbuildableRule[] {
+  const rules: UnbuildableRule[] = [];
+  for (const [key, images] of Object.entries(table)) {
+    const location = file ? locate(file, ['unbuildable', key], true) : undefined;
+    const parts = key.split('+');
+    let base: Base | undefined;
+    let arch: Arch | undefined;
+    let ok = parts.length <= 2;
+    for (const part of parts) {
+      if ((BASES as readonly string[]).includes(part) && base === undefined) base = part as Base;
+      else if (ARCH_ALIASES[part] && arch === undefined) arch = ARCH_ALIASES[part];
+      else ok = false;
+    }
+    if (!ok || (parts.length === 2 && (base === undefined || arch === undefined))) {
+      diagnostics.push(
+        error('KG102', `unbuildable: key "${key}" is not a base, an arch or base+arch`, {
+          location,
+          source: file?.source.text,
+          hint: 'write a key such as "rocky", "arm64" or "rocky+arm64"',
+        }),
+      );
+      continue;
+    }
+    rules.push({ key, base, arch, images, location });
+  }
+  return rules;
+}
+
+export function resolveConfig(input: ResolveInput): ResolveResult {
+  const diagnostics: Diagnostic[] = [];
+  const { cli } = input;
+  let written: WrittenConfig = {};
+  let file: YamlFile | undefined;
+  if (input.config) {
+    const read = readWritten(input.config, diagnostics);
+    if (!read) return { diagnostics };
+    ({ written, file } = read);
+  }
+  const configWhere = (key: string) => (file ? () => locate(file, [key]) : undefined);
+
+  const presetName = cli.preset ?? written.preset;
+  if (presetName !== undefined && !(PRESETS as readonly string[]).includes(presetName)) {
+    diagnostics.push(error('KG110', `unknown preset "${presetName}" (expected one of: ${PRESETS.join(', ')})`));
+    return { diagnostics };
+  }
+  const preset = presetName as PresetName | undefined;
+  const defaults = presetDefaults(preset, input.kollaConfig, input.kollaCheckout);
+
+  const bases = cli.bases?.length
+    ? checkNames(cli.bases, BASES, 'base', diagnostics)
+    : checkNames(written.bases ?? [...BASES], BASES, 'base', diagnostics, configWhere('bases'));
+  const arches = cli.arches?.length
+    ? checkNames(cli.arches, ARCH_ALIASES, 'arch', diagnostics)
+    : checkNames(written.arches ?? [...ARCHES], ARCH_ALIASES, 'arch', diagnostics, configWhere('arches'));
+  const treeTypes = written.types ?? [];
+  const types = cli.types?.length ? checkNames(cli.types, treeTypes, 'type', diagnostics) : treeTypes;
+  const hasTypeAxis = treeTypes.length > 0;
+
+  const baseImages = { ...(defaults.baseImages ?? DEFAULT_BASE_IMAGES) };
+  for (const [base, image] of Object.entries(written.base_images ?? {})) {
+    if (!(BASES as readonly string[]).includes(base)) {
+      diagnostics.push(
+        error('KG104', `base_images: unknown base "${base}"`, { location: file && locate(file, ['base_images', base], true), source: file?.source.text }),
+      );
+      continue;
+    }
+    baseImages[base as Base] = image;
+  }
+  // kolla-build's base_image and base_tag name the one base it builds: here, every base of the run.
+  for (const base of bases) {
+    const { baseImage, baseTag } = input.kollaConfig ?? {};
+    baseImages[base] = { image: baseImage || baseImages[base].image, tag: baseTag || baseImages[base].tag };
+  }
+
+  const profiles = { ...defaults.profiles, ...input.kollaConfig?.profiles, ...written.profiles };
+  const buildArgs = { ...stringify(written.build_args), ...parseBuildArgs(cli.buildArgs ?? [], diagnostics) };
+  const vars = { ...(written.vars ?? {}), ...readVarsFiles(input.varsFiles ?? [], diagnostics) };
+  const unbuildable = [...(preset === 'kolla' ? kollaUnbuildable(kollaTables(input.kollaCheckout).unbuildable) : []), ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics)];
+
+  const env: Record<string, string> = {};
+  for (const name of cli.passEnv ?? []) {
+    const value = input.env?.[name];
+    if (value === undefined) diagnostics.push(warning('KG102', `--pass-env ${name}: the variable is not set; templates see no env.${name}`));
+    else env[name] = value;
+  }
+
+  const families: Family[] = [];
+  for (const base of bases) {
+    if (hasTypeAxis) for (const type of types) families.push({ base, type });
+    else families.push({ base });
+  }
+
+  const config: ResolvedConfig = {
+    configPath: input.config?.path,
+    // kolla-build.conf's docker_dir overlays extra dirs on kolla's own tree: here, on the tree's dirs.
+    dockerDirs: [...(cli.dockerDirs?.length ? cli.dockerDirs : (written.docker_dirs ?? ['docker'])), ...(input.kollaConfig?.dockerDir ?? [])],
+    output: cli.output ?? written.output ?? 'generated',
+    namespace: cli.namespace ?? written.namespace ?? 'kolla',
+    registry: (cli.registry ?? written.registry) || undefined,
+    imageNamePrefix: cli.imageNamePrefix ?? written.image_name_prefix,
+    tag: cli.tag ?? written.tag ?? defaults.tag ?? 'latest',
+    maintainer: input.kollaConfig?.maintainer ?? written.maintainer ?? defaults.maintainer ?? 'kolla-gen',
+    families,
+    arches,
+    hasTypeAxis,
+    baseImages,
+    profiles,
+    unbuildable,
+    enableUnbuildable: cli.enableUnbuildable ?? false,
+    regexes: cli.regexes ?? [],
+    selectedProfiles: cli.profiles ?? [],
+    skipParents: cli.skipParents ?? false,
+    vars,
+    buildArgs,
+    labels: stringify(written.labels),
+    templateOverrides: cli.templateOverrides ?? [],
+    env,
+    // --skip-existing looks for content tags, so the images it builds must push theirs.
+    contentTags: cli.skipExisting !== undefined ? ((cli.contentTags ?? written.content_tags) === 'only' ? 'only' : true) : (cli.contentTags ?? written.content_tags ?? false),
+    ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
+    ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
+    insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
+  };
+  const cacheRef = cli.cacheRef ?? written.cache?.ref;
+  if (cacheRef) {
+    config.cache = { ref: cacheRef.replace(/\/+$/, ''), mode: written.cache?.mode ?? 'max', export: cli.cacheExport ?? written.cache?.export ?? true };
+  }
+  if (preset) {
+    config.preset = preset;
+    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout);
+  }
+  return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
+}

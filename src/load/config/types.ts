@@ -1,0 +1,193 @@
+// The configuration's glossary: the shapes that the config, the kolla preset and kolla-build.conf share, in one place
+// so that each of them imports these and none imports another for a type.
+import type { SourceLocation } from '../../core/diagnostics.js';
+import type { Arch, Base, Family } from '../../core/types.js';
+
+export const PRESETS = ['kolla'] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+export interface SourceText {
+  path: string;
+  text: string;
+}
+
+/** Flags as the CLI parsed them; list flags already split on commas. */
+export interface CliOptions {
+  regexes?: string[];
+  dockerDirs?: string[];
+  output?: string;
+  bases?: string[];
+  types?: string[];
+  arches?: string[];
+  profiles?: string[];
+  skipParents?: boolean;
+  enableUnbuildable?: boolean;
+  templateOverrides?: string[];
+  varsFiles?: string[];
+  namespace?: string;
+  registry?: string;
+  imageNamePrefix?: string;
+  tag?: string;
+  buildArgs?: string[];
+  passEnv?: string[];
+  /** --preset: the template context and defaults of a known tree (kolla). */
+  preset?: string;
+  /** --content-tags: true, or 'only' (push the content tag alone: nothing a human tag names is replaced). */
+  contentTags?: boolean | 'only';
+  /** --affected-since: a git revision. */
+  affectedSince?: string;
+  /** --skip-existing: 'error' when the registry cannot be asked, 'warn' to build everything then. */
+  skipExisting?: 'error' | 'warn';
+  /** --cache-ref: the repository of the registry cache (overrides cache.ref of the config). */
+  cacheRef?: string;
+  /** --no-cache-export (false): read the registry cache, write none. */
+  cacheExport?: boolean;
+  /** --insecure-registry: hosts kolla-gen asks over plain HTTP. */
+  insecureRegistries?: string[];
+}
+
+/** A registry cache: one ref per image, variant and arch under one repository. */
+export interface CacheConfig {
+  ref: string;
+  mode: 'min' | 'max';
+  /** Whether targets also write the cache (cache-to), not only read it. */
+  export: boolean;
+}
+
+export interface BaseImage {
+  image: string;
+  tag: string;
+}
+
+/** An unbuildable rule: the images, on every variant whose base and arch match. */
+export interface UnbuildableRule {
+  key: string;
+  base?: Base;
+  arch?: Arch;
+  images: string[];
+  location?: SourceLocation;
+}
+
+export interface ResolvedConfig {
+  configPath?: string;
+  dockerDirs: string[];
+  output: string;
+  namespace: string;
+  registry?: string;
+  /** undefined: `<base>-<type>-` with a type axis, nothing without. */
+  imageNamePrefix?: string;
+  tag: string;
+  maintainer: string;
+  families: Family[];
+  arches: Arch[];
+  hasTypeAxis: boolean;
+  baseImages: Record<Base, BaseImage>;
+  profiles: Record<string, string[]>;
+  unbuildable: UnbuildableRule[];
+  enableUnbuildable: boolean;
+  regexes: string[];
+  selectedProfiles: string[];
+  skipParents: boolean;
+  vars: Record<string, unknown>;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  templateOverrides: string[];
+  /** Environment variables the templates see as `env`: only those --pass-env named. */
+  env: Record<string, string>;
+  preset?: PresetName;
+  /** --preset kolla: what kolla-build passes to templates beyond kolla-gen's own variables. */
+  kolla?: KollaSettings;
+  /** Push every target under its content tag (`<repository>:kg-<hash>`) too, or 'only' under it; --skip-existing implies it. */
+  contentTags: boolean | 'only';
+  affectedSince?: string;
+  skipExisting?: 'error' | 'warn';
+  cache?: CacheConfig;
+  /** Registry hosts kolla-gen asks over plain HTTP (localhost falls back to it by itself). */
+  insecureRegistries: string[];
+}
+
+/** What kolla-gen takes from a kolla-build.conf. Lists keep the file's order. */
+export interface KollaConfigValues {
+  path: string;
+  base?: string;
+  baseArch?: string;
+  baseTag?: string;
+  baseImage?: string;
+  namespace?: string;
+  registry?: string;
+  tag?: string;
+  imageNamePrefix?: string;
+  maintainer?: string;
+  profile: string[];
+  regex: string[];
+  templateOverride: string[];
+  dockerDir: string[];
+  skipParents?: boolean;
+  enableUnbuildable?: boolean;
+  buildArgs: Record<string, string>;
+  /** [profiles] */
+  profiles: Record<string, string[]>;
+  /** [<name>-user] sections, by name without "-user". */
+  users: Record<string, Partial<KollaUser>>;
+  openstackRelease?: string;
+  openstackReleaseCodename?: string;
+  openstackBranch?: string;
+  openstackBranchSlashed?: string;
+  useDumbInit?: boolean;
+  dockerHealthchecks?: boolean;
+  cleanPackageCache?: boolean;
+  rpmSetupConfig?: string[];
+  distroPackageManager?: string;
+  basePackageType?: string;
+  patchesPath?: string;
+  reposYaml?: string;
+}
+
+export interface KollaUser {
+  /** null: a [<name>-user] section without uid, as kolla-build passes it (None). */
+  uid: number | null;
+  gid: number | null;
+  group: string;
+}
+
+/** The preset's settings: plain data, so that a ResolvedConfig can cross into worker threads. */
+export interface KollaSettings {
+  openstackRelease: string;
+  openstackReleaseCodename: string;
+  /** `master`, or `stable-<release>`; its slashed form replaces "-" with "/". */
+  openstackBranch: string;
+  openstackBranchSlashed: string;
+  /** The checkout's short git sha, as kolla-build's LABEL kolla_version shows it. */
+  kollaVersion: string;
+  /** By name without "-user": the checkout's table, then the kolla-build.conf `[<name>-user]` sections. */
+  users: Record<string, KollaUser>;
+  /** The text of the tree's repos.yaml (kolla/template/repos.yaml), for handle_repos. */
+  reposYaml?: string;
+  /** The text of a repos.yaml override (kolla-build's repos_yaml option) and its path, as templates see it. */
+  reposOverride?: { path: string; text: string };
+  useDumbInit: boolean;
+  dockerHealthchecks: boolean;
+  cleanPackageCache: boolean;
+  rpmSetup: string[];
+  patchesPath: string | null;
+  distroPackageManager?: string;
+  basePackageType?: string;
+  /** supported_distro_name: the PRETTY_NAME of /etc/os-release the base image checks, per base. */
+  distroPrettyNames: Record<Base, string>;
+}
+
+/** What the loader found in the kolla checkout around the docker dir, as text. */
+export interface KollaCheckout {
+  /** kolla/common/config.py: base images, distro names, release and codename, profiles */
+  configPy?: string;
+  /** kolla/template/repos.yaml */
+  reposYaml?: string;
+  /** kolla/common/users.py */
+  usersPy?: string;
+  /** kolla/image/unbuildable.py */
+  unbuildablePy?: string;
+  /** `git log -n1 --pretty=format:%h` of the checkout, as pbr gives it to kolla-build. */
+  gitShortSha?: string;
+  /** The repos.yaml override the kolla-build.conf names (repos_yaml). */
+  reposOverride?: { path: string; text: string };
+}

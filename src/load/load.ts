@@ -1,0 +1,220 @@
+// Reads what the pipeline needs from disk: the config, the --vars and override files, the docker dirs and their templates.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import dockerignoreModule from '@balena/dockerignore';
+import { sha256, type ContextFile } from '../core/digest.js';
+import { resolveConfig, type CliOptions, type SourceText } from './config/resolve.js';
+import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
+import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
+import type { KollaCheckout } from './kolla/preset.js';
+import { discover, type DockerDirListing } from './discover.js';
+import type { Project } from './project.js';
+import type { TemplateSourceFile } from '../jinja/index.js';
+import type { Image } from '../core/types.js';
+
+export const DEFAULT_CONFIG = 'kolla-gen.yaml';
+
+export interface LoadOptions {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** -c/--config; undefined: kolla-gen.yaml when present. */
+  configFile?: string;
+  /** --kolla-config: a kolla-build.conf. */
+  kollaConfigFile?: string;
+  /** The kolla checkout's short HEAD when it is not a git dir of its own (a revision exported by --affected-since). */
+  gitShortSha?: string;
+}
+
+/** A path as the output names it: relative to cwd, "/"-separated. */
+export function relativeToCwd(cwd: string, p: string): string {
+  const rel = path.relative(cwd, path.resolve(cwd, p)).split(path.sep).join('/');
+  return rel === '' ? '.' : rel;
+}
+
+function readText(cwd: string, file: string, diagnostics: Diagnostic[], code: 'KG100' | 'KG106'): SourceText | undefined {
+  const rel = relativeToCwd(cwd, file);
+  try {
+    return { path: rel, text: fs.readFileSync(path.resolve(cwd, file), 'utf8') };
+  } catch {
+    diagnostics.push(error(code, `cannot read ${rel}`));
+    return undefined;
+  }
+}
+
+function listDir(root: string): string[] {
+  return fs
+    .readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() || (e.isSymbolicLink() && fs.statSync(path.join(e.parentPath, e.name)).isFile()))
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .filter((rel) => !rel.split('/').includes('.git'))
+    .sort();
+}
+
+// A CommonJS module whose types say `export default`: under NodeNext the function is the default's default.
+const dockerignore = (dockerignoreModule as unknown as { default: (typeof dockerignoreModule)['default'] }).default;
+
+/** The entries of a sorted list that start with prefix: one run of it, found by binary search (not a scan per image). */
+function underPrefix(sorted: string[], prefix: string): string[] {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  let end = lo;
+  while (end < sorted.length && (sorted[end] as string).startsWith(prefix)) end++;
+  return sorted.slice(lo, end);
+}
+
+/**
+ * The files BuildKit receives as an image's context: its folder on disk (nested folders included) or, when overlays
+ * mixed docker dirs, the files kolla-gen copies under the output dir; less what the folder's .dockerignore excludes.
+ */
+function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[]): ContextFile[] {
+  const prefix = `${image.rel}/`;
+  let files: { name: string; path: string }[] = image.files.map((f) => ({ name: f.rel.slice(prefix.length), path: f.path }));
+  if (image.contextDir !== undefined) {
+    const listing = listings.find((l) => (l.dir === '.' || l.dir === '' ? image.rel : `${l.dir}/${image.rel}`) === image.contextDir);
+    if (listing) {
+      files = underPrefix(listing.files, prefix).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
+    }
+  }
+  const ignoreFile = files.find((f) => f.name === '.dockerignore');
+  if (ignoreFile) {
+    const ignored = dockerignore().add(fs.readFileSync(path.resolve(cwd, ignoreFile.path), 'utf8'));
+    files = files.filter((f) => !ignored.ignores(f.name));
+  }
+  return files.map((f) => {
+    const abs = path.resolve(cwd, f.path);
+    return { name: f.name, executable: (fs.statSync(abs).mode & 0o111) !== 0, sha256: sha256(fs.readFileSync(abs)) };
+  });
+}
+
+/** Discovery works on listings; the code frame of its diagnostics needs the file's text. */
+function withSource(cwd: string, d: Diagnostic): Diagnostic {
+  if (!d.location || d.source !== undefined) return d;
+  try {
+    return { ...d, source: fs.readFileSync(path.resolve(cwd, d.location.file), 'utf8') };
+  } catch {
+    return d;
+  }
+}
+
+function readOptional(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The kolla checkout around a docker dir: `<checkout>/kolla/docker` today, `<checkout>/docker` on older branches.
+ * Its python package holds the tables kolla-build passes to templates; its git HEAD is kolla_version.
+ */
+function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: string | undefined, diagnostics: Diagnostic[], gitShortSha?: string): KollaCheckout {
+  const checkout: KollaCheckout = {};
+  for (const dir of dockerDirs) {
+    const abs = path.resolve(cwd, dir);
+    const pkg = [path.dirname(abs), path.join(path.dirname(abs), 'kolla')].find((p) => fs.existsSync(path.join(p, 'common', 'users.py')));
+    if (!pkg) continue;
+    checkout.configPy = readOptional(path.join(pkg, 'common', 'config.py'));
+    checkout.reposYaml = readOptional(path.join(pkg, 'template', 'repos.yaml'));
+    checkout.usersPy = readOptional(path.join(pkg, 'common', 'users.py'));
+    checkout.unbuildablePy = readOptional(path.join(pkg, 'image', 'unbuildable.py'));
+    const root = path.dirname(pkg);
+    if (gitShortSha !== undefined) {
+      checkout.gitShortSha = gitShortSha;
+    } else if (fs.existsSync(path.join(root, '.git'))) {
+      try {
+        // What pbr runs for kolla-build's kolla_version; the checkout is input, like the templates.
+        checkout.gitShortSha = execFileSync('git', ['--git-dir', path.join(root, '.git'), 'log', '-n1', '--pretty=format:%h'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim();
+      } catch {
+        diagnostics.push(warning('KG114', `cannot read the git HEAD of ${relativeToCwd(cwd, root)}: kolla_version is empty (set it with --vars)`));
+      }
+    } else {
+      diagnostics.push(warning('KG114', `the kolla checkout ${relativeToCwd(cwd, root)} has no .git: kolla_version is empty (set it with --vars)`));
+    }
+    break;
+  }
+  if (checkout.usersPy === undefined) {
+    diagnostics.push(
+      warning('KG114', `no kolla checkout around ${dockerDirs.join(', ')} (kolla/common/users.py): templates see only the users of the kolla-build.conf, and no repos.yaml`),
+    );
+  }
+  if (reposYamlFile) {
+    const text = readOptional(path.resolve(cwd, reposYamlFile));
+    if (text === undefined) diagnostics.push(error('KG106', `cannot read ${relativeToCwd(cwd, reposYamlFile)} (repos_yaml of the kolla-build.conf)`));
+    else checkout.reposOverride = { path: reposYamlFile, text };
+  }
+  return checkout;
+}
+
+export function loadProject(cliFlags: CliOptions, options: LoadOptions): { project?: Project; diagnostics: Diagnostic[] } {
+  const { cwd } = options;
+  const diagnostics: Diagnostic[] = [];
+  let cli = cliFlags;
+  let kollaConfig: KollaConfigValues | undefined;
+  if (options.kollaConfigFile !== undefined) {
+    const source = readText(cwd, options.kollaConfigFile, diagnostics, 'KG106');
+    if (!source) return { diagnostics };
+    const parsed = parseKollaConfig(source);
+    diagnostics.push(...parsed.diagnostics);
+    if (!parsed.values) return { diagnostics };
+    kollaConfig = parsed.values;
+    cli = withKollaConfig(cli, kollaConfig);
+  }
+  let configSource: SourceText | undefined;
+  if (options.configFile !== undefined) {
+    configSource = readText(cwd, options.configFile, diagnostics, 'KG100');
+  } else if (fs.existsSync(path.resolve(cwd, DEFAULT_CONFIG))) {
+    configSource = readText(cwd, DEFAULT_CONFIG, diagnostics, 'KG100');
+  }
+  const varsFiles = (cli.varsFiles ?? []).flatMap((f) => readText(cwd, f, diagnostics, 'KG106') ?? []);
+  const overrides: TemplateSourceFile[] = (cli.templateOverrides ?? []).flatMap((f) => {
+    const s = readText(cwd, f, diagnostics, 'KG106');
+    return s ? [{ path: s.path, source: s.text }] : [];
+  });
+  if (hasErrors(diagnostics)) return { diagnostics };
+
+  const input = { cli, config: configSource, varsFiles, env: options.env, kollaConfig };
+  let resolved = resolveConfig(input);
+  if (resolved.config?.preset === 'kolla') {
+    // The preset's defaults are the checkout's own tables: resolve once to find the docker dirs, then with them.
+    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics, options.gitShortSha);
+    if (hasErrors(diagnostics)) return { diagnostics };
+    resolved = resolveConfig({ ...input, kollaCheckout });
+  }
+  diagnostics.push(...resolved.diagnostics);
+  const config = resolved.config;
+  if (!config) return { diagnostics };
+  config.dockerDirs = config.dockerDirs.map((d) => relativeToCwd(cwd, d));
+  config.output = relativeToCwd(cwd, config.output);
+
+  const listings: DockerDirListing[] = [];
+  for (const dir of config.dockerDirs) {
+    const abs = path.resolve(cwd, dir);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
+      diagnostics.push(error('KG200', `docker dir ${dir} does not exist`));
+      continue;
+    }
+    listings.push({ dir, files: listDir(abs) });
+  }
+  if (hasErrors(diagnostics)) return { diagnostics };
+
+  const { tree, diagnostics: found } = discover(listings);
+  diagnostics.push(...found.map((d) => withSource(cwd, d)));
+  if (hasErrors(diagnostics)) return { diagnostics };
+
+  const templates = new Map<string, TemplateSourceFile>();
+  for (const [rel, file] of tree.files) {
+    if (rel.endsWith('.j2')) templates.set(rel, { path: file.path, source: fs.readFileSync(path.resolve(cwd, file.path), 'utf8') });
+  }
+  const contextFiles = new Map(tree.images.map((image) => [image.name, readContextFiles(cwd, image, listings)]));
+  return { project: { config, tree, templates, overrides, contextFiles }, diagnostics };
+}

@@ -1,0 +1,15 @@
+// A loaded project: the resolved config, the tree and the template texts, all the stages after loading work from.
+import type { ContextFile } from '../core/digest.js';
+import type { Tree } from '../core/types.js';
+import type { TemplateSourceFile } from '../jinja/index.js';
+import type { ResolvedConfig } from './config/types.js';
+
+export interface Project {
+  config: ResolvedConfig;
+  tree: Tree;
+  /** Every template the loader may be asked for, by its name in the merged tree ("macros.j2"). */
+  templates: Map<string, TemplateSourceFile>;
+  overrides: TemplateSourceFile[];
+  /** image → the files of its build context, digested (content hashes). */
+  contextFiles: Map<string, ContextFile[]>;
+}

@@ -1,0 +1,62 @@
+// What each template sees (kolla-build's variable names), and the refs images are pushed under.
+import type { ResolvedConfig } from '../load/config/resolve.js';
+import { presetContext } from '../load/kolla/preset.js';
+import { KOLLA_ARCH, familyId, type Family, type Image, type Variant } from '../core/types.js';
+
+/** `{base}`, `{type}` and `{base_tag}` in the tag or the prefix name the family, so that bases can share a tree without sharing refs. */
+export function expandPlaceholders(config: ResolvedConfig, text: string, family: Family): string {
+  return text
+    .replaceAll('{base}', family.base)
+    .replaceAll('{type}', family.type ?? '')
+    .replaceAll('{base_tag}', config.baseImages[family.base].tag);
+}
+
+export function imagePrefix(config: ResolvedConfig, family: Family): string {
+  if (config.imageNamePrefix !== undefined) return expandPlaceholders(config, config.imageNamePrefix, family);
+  return family.type === undefined ? '' : `${family.base}-${family.type}-`;
+}
+
+export function imageTag(config: ResolvedConfig, family: Family): string {
+  return expandPlaceholders(config, config.tag, family);
+}
+
+/** kolla-build's `namespace` variable: `<registry>/<namespace>` when a registry is set. */
+export function namespaceWithRegistry(config: ResolvedConfig): string {
+  return config.registry ? `${config.registry}/${config.namespace}` : config.namespace;
+}
+
+/** `[registry/]namespace/prefix+image:tag` */
+export function imageRef(config: ResolvedConfig, imageName: string, family: Family): string {
+  return `${namespaceWithRegistry(config)}/${imagePrefix(config, family)}${imageName}:${imageTag(config, family)}`;
+}
+
+/** The image's part of its target names: bake names keep only [a-zA-Z0-9_-] (bases, types and arches already do). */
+export function targetStem(imageName: string): string {
+  return imageName.replace(/[^a-zA-Z0-9_-]/g, '_');
+}
+
+export function targetName(imageName: string, family: Family, arch?: string): string {
+  return `${familyId(family)}-${targetStem(imageName)}${arch ? `-${arch}` : ''}`;
+}
+
+export function templateContext(config: ResolvedConfig, image: Image, variant: Variant): Record<string, unknown> {
+  const base = config.baseImages[variant.base];
+  const context: Record<string, unknown> = {
+    image_name: image.name,
+    namespace: namespaceWithRegistry(config),
+    image_prefix: imagePrefix(config, variant),
+    tag: imageTag(config, variant),
+    base_distro: variant.base,
+    base_distro_tag: base.tag,
+    base_image: base.image,
+    base_arch: KOLLA_ARCH[variant.arch],
+    debian_arch: variant.arch,
+    maintainer: config.maintainer,
+  };
+  if (variant.type !== undefined) context.install_type = variant.type;
+  Object.assign(context, presetContext(config, image, variant));
+  // Nested values are cloned so that one render's mutations (list.append, customizable) never leak into the next.
+  Object.assign(context, structuredClone(config.vars));
+  context.env = { ...config.env };
+  return context;
+}

@@ -1,0 +1,95 @@
+// Renders every (image, variant) and parses its FROM lines: the one costly stage, so it can run in worker threads.
+import { raiseTemplateError, createRenderer } from '../jinja/index.js';
+import type { Project } from '../load/project.js';
+import { templateContext } from './context.js';
+import { error, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
+import { parseFroms, platformArgs, type FromLine } from './dockerfile.js';
+import type { TemplateSourceFile } from '../jinja/index.js';
+import { familyId, type Arch, type Family, type Image } from '../core/types.js';
+
+export interface Rendering {
+  text: string;
+  froms: FromLine[];
+}
+
+/** One job's result: its place in the job list keeps the output independent of how jobs were shared out. */
+export interface RenderOutcome {
+  job: number;
+  key: string;
+  rendering?: Rendering;
+  diagnostics: Diagnostic[];
+}
+
+export interface RenderJob {
+  job: number;
+  image: Image;
+  family: Family;
+  arch: Arch;
+}
+
+export function renderKey(image: string, family: Family, arch: Arch): string {
+  return `${image}|${familyId(family)}|${arch}`;
+}
+
+/** Every (family, arch, image) of the project, numbered in that order. */
+export function renderJobs(project: Project): RenderJob[] {
+  const jobs: RenderJob[] = [];
+  for (const family of project.config.families) {
+    for (const arch of project.config.arches) {
+      for (const image of project.tree.images) jobs.push({ job: jobs.length, image, family, arch });
+    }
+  }
+  return jobs;
+}
+
+/** A problem in the rendered text, placed in the template: on the same literal line, or on the n-th FROM line. */
+function locateRenderedLine(template: TemplateSourceFile, rendered: string, line: number, column: number): SourceLocation {
+  const renderedLines = rendered.split('\n');
+  const text = renderedLines[line - 1] ?? '';
+  const lines = template.source.split('\n');
+  const same = lines.findIndex((l) => l.trim() === text.trim() && text.trim() !== '');
+  if (same >= 0) {
+    const shift = (lines[same]?.search(/\S/) ?? 0) - Math.max(0, text.search(/\S/));
+    return { file: template.path, line: same + 1, column: Math.max(1, column + shift) };
+  }
+  const isFrom = (l: string) => /^\s*FROM\b/i.test(l);
+  if (isFrom(text)) {
+    const nth = renderedLines.slice(0, line).filter(isFrom).length;
+    const index = lines.flatMap((l, i) => (isFrom(l) ? [i] : []))[nth - 1];
+    if (index !== undefined) return { file: template.path, line: index + 1, column: 1 };
+  }
+  return { file: template.path, line: 1, column: 1 };
+}
+
+export function renderImages(project: Project, jobs: RenderJob[]): RenderOutcome[] {
+  const { config } = project;
+  const renderer = createRenderer({
+    load: (name) => project.templates.get(name),
+    overrides: project.overrides,
+    // kolla-build's way for a template to refuse a variant.
+    globals: { raise_error: (message: unknown) => raiseTemplateError(String(message)) },
+  });
+  return jobs.map(({ job, image, family, arch }): RenderOutcome => {
+    const key = renderKey(image.name, family, arch);
+    const result = renderer.render(image.template, templateContext(config, image, { ...family, arch }));
+    if (!result.ok) return { job, key, diagnostics: [result.diagnostic] };
+    const parsed = parseFroms(result.text, { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
+    const template = project.templates.get(image.template) ?? { path: image.template, source: '' };
+    const diagnostics: Diagnostic[] = parsed.problems.map((problem) => {
+      const line = result.text.split('\n')[problem.line - 1] ?? '';
+      return error('KG401', `${problem.message} (rendered for ${familyId(family)}-${arch}: "${line.trim()}")`, {
+        location: locateRenderedLine(template, result.text, problem.line, problem.column),
+        source: template.source,
+      });
+    });
+    if (parsed.froms.length === 0 && parsed.problems.length === 0) {
+      diagnostics.push(
+        error('KG400', `${image.name} has no FROM when rendered for ${familyId(family)}-${arch}`, {
+          location: { file: template.path, line: 1, column: 1 },
+          source: template.source,
+        }),
+      );
+    }
+    return { job, key, rendering: { text: result.text, froms: parsed.froms }, diagnostics };
+  });
+}

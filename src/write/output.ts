@@ -1,0 +1,42 @@
+// The compiled build as the set of files of the output dir. Pure: copies are named, not read.
+import { emitHcl } from '../emit/bake/hcl.js';
+import { emitJson } from '../emit/bake/json.js';
+import { formatGraphMarkdown, type GraphNode } from '../graph/format.js';
+import type { Compiled, FamilyResult } from '../pipeline.js';
+import { familyId } from '../core/types.js';
+
+/** A file's bytes as text, or a file of the tree to copy as it is (a mixed overlay context). */
+export type OutputFile = { text: string } | { copyFrom: string };
+
+export function graphNodes(result: FamilyResult): GraphNode[] {
+  const first = [...result.graphs.values()][0];
+  if (!first) return [];
+  return first.order.map((name) => ({ name, parents: first.parents.get(name) ?? [] }));
+}
+
+/** GRAPH.md: one mermaid section per distinct graph, naming the variants that share it. */
+function graphMarkdown(compiled: Compiled): string {
+  const sections = new Map<string, { families: string[]; nodes: GraphNode[] }>();
+  for (const result of compiled.families) {
+    const nodes = graphNodes(result);
+    const signature = JSON.stringify(nodes);
+    const section = sections.get(signature) ?? { families: [], nodes };
+    section.families.push(familyId(result.family));
+    sections.set(signature, section);
+  }
+  return formatGraphMarkdown([...sections.values()].map((s) => ({ title: s.families.join(', '), nodes: s.nodes })));
+}
+
+export function outputFiles(compiled: Compiled): Map<string, OutputFile> {
+  const files = new Map<string, OutputFile>();
+  files.set('docker-bake.hcl', { text: emitHcl(compiled.bake) });
+  files.set('docker-bake.json', { text: emitJson(compiled.bake) });
+  files.set('manifest.json', { text: `${JSON.stringify(compiled.manifest, null, 2)}\n` });
+  files.set('GRAPH.md', { text: graphMarkdown(compiled) });
+  for (const target of compiled.targets) files.set(target.dockerfile, { text: target.text });
+  for (const image of compiled.tree.images) {
+    if (image.contextDir !== undefined) continue;
+    for (const file of image.files) files.set(`contexts/${image.name}/${file.rel.slice(image.rel.length + 1)}`, { copyFrom: file.path });
+  }
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
