@@ -13,6 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// kolla-gen sees PATH and SOURCE_DATE_EPOCH only (the build_date of releases before master comes from it).
+const genEnv = { PATH: process.env.PATH, ...(process.env.SOURCE_DATE_EPOCH ? { SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH } : {}) };
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const argv = process.argv.slice(2);
@@ -55,7 +57,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-compare-'));
 const cli = process.env.KOLLA_GEN_CLI ?? path.join(repo, 'dist/cli.js');
 const genArgs = ['generate', '--preset', 'kolla', '-D', dockerDir, '-o', path.join(out, 'gen'), '-b', bases.join(','), '-a', arches.join(','), '--quiet', ...extra];
 const started = process.hrtime.bigint();
-const gen = spawnSync(process.execPath, [cli, ...genArgs], { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH } });
+const gen = spawnSync(process.execPath, [cli, ...genArgs], { encoding: 'utf8', cwd: out, env: genEnv });
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 if (gen.status !== 0) {
   console.error(gen.stderr);
@@ -117,7 +119,7 @@ console.log(`total            ${allSame}/${allTotal} identical; kolla-gen genera
 // Listing parity: kolla-build's --list-images, --list-dependencies and --save-dependency (when the oracle ran them)
 // against kolla-gen list and deps, as sets of images and of parent → child edges.
 function genRun(base, arch, cmd) {
-  const r = spawnSync(process.execPath, [cli, ...cmd, '--preset', 'kolla', '-D', dockerDir, '-b', base, '-a', arch, ...extra], { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH } });
+  const r = spawnSync(process.execPath, [cli, ...cmd, '--preset', 'kolla', '-D', dockerDir, '-b', base, '-a', arch, ...extra], { encoding: 'utf8', cwd: out, env: genEnv });
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout;
 }

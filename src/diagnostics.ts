@@ -12,6 +12,7 @@ export const CODES = {
   KG104: { title: 'unknown base, type or arch', hint: 'bases: ubuntu, debian, rocky, centos; arches: amd64, arm64 (or x86_64, aarch64); types: those in the config' },
   KG105: { title: 'malformed --build-arg', hint: 'write --build-arg KEY=VALUE' },
   KG106: { title: 'file not found', hint: 'check the path; it is relative to the directory kolla-gen runs in' },
+  KG107: { title: 'SOURCE_DATE_EPOCH is invalid', hint: 'set it to a whole number of seconds since 1970-01-01 UTC, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it' },
   // presets and kolla-build.conf
   KG110: { title: 'unknown preset', hint: 'the presets are: kolla' },
   KG111: { title: 'kolla-build.conf cannot be read', hint: 'write INI: [DEFAULT], [profiles] or [<name>-user] sections of `key = value` lines' },

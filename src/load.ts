@@ -8,6 +8,7 @@ import { resolveConfig, type CliOptions, type SourceText } from './config/resolv
 import { error, hasErrors, warning, type Diagnostic } from './diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla-config.js';
 import type { KollaCheckout } from './presets/kolla.js';
+import { readKollaRelease } from './presets/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
 import type { Project } from './pipeline.js';
 import type { TemplateSourceFile } from './render/index.js';
@@ -110,6 +111,20 @@ function readOptional(file: string): string | undefined {
   }
 }
 
+/** kolla/template/repos-*.yaml: the repos files older releases pick by base (repos-el10.yaml, repos-noble.yaml). */
+function readReposFiles(dir: string): Record<string, string> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => /^repos-[\w.-]+\.yaml$/.test(n)).sort();
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(names.flatMap((n) => {
+    const text = readOptional(path.join(dir, n));
+    return text === undefined ? [] : [[n, text]];
+  }));
+}
+
 /**
  * The kolla checkout around a docker dir: `<checkout>/kolla/docker` today, `<checkout>/docker` on older branches.
  * Its python package holds the tables kolla-build passes to templates; its git HEAD is kolla_version.
@@ -121,9 +136,18 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     const pkg = [path.dirname(abs), path.join(path.dirname(abs), 'kolla')].find((p) => fs.existsSync(path.join(p, 'common', 'users.py')));
     if (!pkg) continue;
     checkout.configPy = readOptional(path.join(pkg, 'common', 'config.py'));
+    if (checkout.configPy !== undefined) checkout.configPyPath = relativeToCwd(cwd, path.join(pkg, 'common', 'config.py'));
     checkout.reposYaml = readOptional(path.join(pkg, 'template', 'repos.yaml'));
+    checkout.reposFiles = readReposFiles(path.join(pkg, 'template'));
     checkout.usersPy = readOptional(path.join(pkg, 'common', 'users.py'));
     checkout.unbuildablePy = readOptional(path.join(pkg, 'image', 'unbuildable.py'));
+    // What differs by release in kolla-build itself: handle_repos(), and the variables it passes to templates.
+    const { release, problems } = readKollaRelease({
+      methodsPy: readOptional(path.join(pkg, 'template', 'methods.py')),
+      workerPy: readOptional(path.join(pkg, 'image', 'kolla_worker.py')),
+    });
+    checkout.release = release;
+    for (const problem of problems) diagnostics.push(warning('KG114', `${relativeToCwd(cwd, path.dirname(pkg))}/${problem}`));
     const root = path.dirname(pkg);
     if (gitShortSha !== undefined) {
       checkout.gitShortSha = gitShortSha;

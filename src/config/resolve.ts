@@ -2,7 +2,17 @@
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { error, warning, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import type { KollaConfigValues } from '../kolla-config.js';
-import { PRESETS, kollaSettings, kollaTables, kollaUnbuildable, presetDefaults, type KollaCheckout, type KollaSettings, type PresetName } from '../presets/kolla.js';
+import {
+  PRESETS,
+  buildDateFromEpoch,
+  kollaSettings,
+  kollaTables,
+  kollaUnbuildable,
+  presetDefaults,
+  type KollaCheckout,
+  type KollaSettings,
+  type PresetName,
+} from '../presets/kolla.js';
 import { ARCHES, BASES, type Arch, type Base, type Family } from '../types.js';
 import { writtenConfigSchema, type WrittenConfig } from './schema.js';
 
@@ -64,6 +74,8 @@ export interface UnbuildableRule {
   key: string;
   base?: Base;
   arch?: Arch;
+  /** The base image's tag (kolla-build 2025.1's `rocky+10`). */
+  baseTag?: string;
   images: string[];
   location?: SourceLocation;
 }
@@ -292,6 +304,15 @@ function parseUnbuildable(
   return rules;
 }
 
+/** SOURCE_DATE_EPOCH (reproducible builds), the one variable of the environment that reaches the output unasked. */
+function sourceDate(env: ResolveInput['env'], diagnostics: Diagnostic[]): string | undefined {
+  const epoch = env?.SOURCE_DATE_EPOCH;
+  if (epoch === undefined || epoch === '') return undefined;
+  const day = buildDateFromEpoch(epoch);
+  if (day === undefined) diagnostics.push(error('KG107', `SOURCE_DATE_EPOCH="${epoch}" is not a number of seconds since 1970-01-01 UTC`));
+  return day;
+}
+
 export function resolveConfig(input: ResolveInput): ResolveResult {
   const diagnostics: Diagnostic[] = [];
   const { cli } = input;
@@ -341,7 +362,10 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   const profiles = { ...defaults.profiles, ...input.kollaConfig?.profiles, ...written.profiles };
   const buildArgs = { ...stringify(written.build_args), ...parseBuildArgs(cli.buildArgs ?? [], diagnostics) };
   const vars = { ...(written.vars ?? {}), ...readVarsFiles(input.varsFiles ?? [], diagnostics) };
-  const unbuildable = [...(preset === 'kolla' ? kollaUnbuildable(kollaTables(input.kollaCheckout).unbuildable) : []), ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics)];
+  const unbuildable = [
+    ...(preset === 'kolla' ? kollaUnbuildable(kollaTables(input.kollaCheckout).unbuildable, input.kollaCheckout?.release?.unbuildableByTag) : []),
+    ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics),
+  ];
 
   const env: Record<string, string> = {};
   for (const name of cli.passEnv ?? []) {
@@ -393,7 +417,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   }
   if (preset) {
     config.preset = preset;
-    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout);
+    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout, sourceDate(input.env, diagnostics));
   }
   return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
 }
