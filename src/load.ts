@@ -15,6 +15,8 @@ import type { TemplateSourceFile } from './render/index.js';
 import type { Image } from './types.js';
 
 export const DEFAULT_CONFIG = 'kolla-gen.yaml';
+/** Files of the tree other than templates that templates may import: text files up to this size. */
+const MAX_IMPORTABLE_BYTES = 1024 * 1024;
 
 export interface LoadOptions {
   cwd: string;
@@ -238,6 +240,13 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   const templates = new Map<string, TemplateSourceFile>();
   for (const [rel, file] of tree.files) {
     if (rel.endsWith('.j2')) templates.set(rel, { path: file.path, source: fs.readFileSync(path.resolve(cwd, file.path), 'utf8') });
+    else {
+      // Any text file of the tree can be imported by name (kolla 2025.1: `{% from "rabbitmq/<image>/rabbitmq_packages_rpm.rocky" import … %}`).
+      const abs = path.resolve(cwd, file.path);
+      if (fs.statSync(abs).size > MAX_IMPORTABLE_BYTES) continue;
+      const bytes = fs.readFileSync(abs);
+      if (!bytes.includes(0)) templates.set(rel, { path: file.path, source: bytes.toString('utf8') });
+    }
   }
   const contextFiles = new Map(tree.images.map((image) => [image.name, readContextFiles(cwd, image, listings)]));
   return { project: { config, tree, templates, overrides, contextFiles }, diagnostics };
