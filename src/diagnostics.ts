@@ -1,6 +1,7 @@
 // Every problem a user can cause, with a stable code. Stages return Diagnostics as data; only the CLI prints them.
 
-export type Severity = 'error' | 'warning';
+/** `info`: what kolla-gen assumed (one line, not a problem), for people and for --json. */
+export type Severity = 'error' | 'warning' | 'info';
 
 /** The one list of codes. A code, once published, never changes meaning. */
 export const CODES = {
@@ -19,6 +20,7 @@ export const CODES = {
   KG112: { title: 'kolla-build.conf value is invalid', hint: 'see the README section "Coming from kolla-build"' },
   KG113: { title: 'kolla-build.conf key ignored', hint: 'kolla-gen reads the keys listed in the README section "Coming from kolla-build"; remove the others or keep them for kolla-build' },
   KG114: { title: 'kolla checkout incomplete', hint: 'point -D at the docker dir of a kolla git checkout (kolla/docker, or docker on older branches)' },
+  KG115: { title: 'what --preset kolla assumed', hint: 'override the release with openstack_release in a --kolla-config file, the base images with base_images in kolla-gen.yaml (or base_image/base_tag), the tag with --tag' },
   // discovery
   KG200: { title: 'docker dir not found', hint: 'pass an existing directory with -D/--docker-dir' },
   KG201: { title: 'two images share one name', hint: 'an image is named after its folder: rename one of the folders' },
@@ -88,6 +90,8 @@ export interface Diagnostic {
   hint?: string;
   /** Further places that take part (each FROM of a cycle, the other duplicate folder). */
   related?: { message: string; location?: SourceLocation; source?: string }[];
+  /** Structured facts behind an `info` message, for --json. */
+  data?: Record<string, unknown>;
 }
 
 export function error(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
@@ -96,6 +100,10 @@ export function error(code: DiagnosticCode, message: string, extra: Partial<Diag
 
 export function warning(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
   return { code, severity: 'warning', message, ...extra };
+}
+
+export function info(code: DiagnosticCode, message: string, data?: Record<string, unknown>): Diagnostic {
+  return { code, severity: 'info', message, ...(data ? { data } : {}) };
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
@@ -135,6 +143,7 @@ function formatLocation(loc: SourceLocation): string {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
+  if (d.severity === 'info') return `kolla-gen: ${d.message}`;
   const out = [`${d.severity}[${d.code}]: ${d.message}`];
   if (d.location) {
     out.push(`  --> ${formatLocation(d.location)}`);

@@ -84,6 +84,9 @@ export interface KollaSettings {
   reposFiles: Record<string, string>;
   /** build_date (`%Y%m%d`), for the releases that pass it: from SOURCE_DATE_EPOCH, else KOLLA_BUILD_DATE. */
   buildDate: string;
+  /** Where the release was read: a config.py or kolla-build.conf path, or `built-in`. */
+  releaseFrom: string;
+  buildDateFrom: 'SOURCE_DATE_EPOCH' | 'default';
 }
 
 /** kolla-gen's build_date when SOURCE_DATE_EPOCH is not set: the day of epoch 0, so that output never changes by itself. */
@@ -118,6 +121,8 @@ export function defaultKollaSettings(release = KOLLA_OPENSTACK_RELEASE, codename
     release: structuredClone(MASTER_RELEASE),
     reposFiles: {},
     buildDate: KOLLA_BUILD_DATE,
+    releaseFrom: 'built-in',
+    buildDateFrom: 'default',
   };
 }
 
@@ -187,7 +192,9 @@ export function presetDefaults(preset: PresetName | undefined, conf?: KollaConfi
 /** The preset's settings: kolla-build's defaults and the checkout's tables, under a kolla-build.conf's values. */
 export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout = {}, buildDate?: string): KollaSettings {
   const tables = kollaTables(checkout);
-  const settings = defaultKollaSettings(conf?.openstackRelease || tables.release, tables.codename);
+  const settings = defaultKollaSettings(conf?.openstackRelease || tables.release);
+  // A release whose config.py has no codename (before 2025.2) passes none.
+  settings.openstackReleaseCodename = tables.codename;
   settings.distroPrettyNames = tables.distroPrettyNames;
   settings.users = tables.users;
   settings.reposYaml = checkout.reposYaml;
@@ -195,7 +202,12 @@ export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout 
   settings.kollaVersion = checkout.gitShortSha ?? '';
   settings.reposFiles = { ...checkout.reposFiles };
   if (checkout.release) settings.release = structuredClone(checkout.release);
-  if (buildDate !== undefined) settings.buildDate = buildDate;
+  if (buildDate !== undefined) {
+    settings.buildDate = buildDate;
+    settings.buildDateFrom = 'SOURCE_DATE_EPOCH';
+  }
+  if (conf?.openstackRelease) settings.releaseFrom = conf.path;
+  else if (checkout.configPy !== undefined && parseKollaConfigPy(checkout.configPy).release) settings.releaseFrom = checkout.configPyPath ?? 'config.py';
   if (!conf) return settings;
   for (const [name, override] of Object.entries(conf.users)) {
     const prior = settings.users[name];
@@ -212,6 +224,32 @@ export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout 
   if (conf.patchesPath) settings.patchesPath = conf.patchesPath;
   if (conf.rpmSetupConfig) settings.rpmSetup = rpmSetupLines(conf.rpmSetupConfig).lines;
   return settings;
+}
+
+/** What the preset assumed, in one line and as data: the release, where it was read, its defaults, its handle_repos. */
+export function describeKollaPreset(config: ResolvedConfig): { message: string; data: Record<string, unknown> } | undefined {
+  const settings = config.kolla;
+  if (config.preset !== 'kolla' || !settings) return undefined;
+  const bases = [...new Set(config.families.map((f) => f.base))];
+  const baseImages = Object.fromEntries(bases.map((b) => [b, `${config.baseImages[b].image}:${config.baseImages[b].tag}`]));
+  const passesBuildDate = settings.release.contextKeys?.includes('build_date') ?? false;
+  const data: Record<string, unknown> = {
+    release: settings.openstackRelease,
+    releaseFrom: settings.releaseFrom,
+    ...(settings.openstackReleaseCodename !== undefined ? { codename: settings.openstackReleaseCodename } : {}),
+    baseImages,
+    tag: config.tag,
+    handleRepos: settings.release.handleRepos,
+    ...(passesBuildDate ? { buildDate: settings.buildDate, buildDateFrom: settings.buildDateFrom } : {}),
+  };
+  const parts = [
+    `release ${settings.openstackRelease} (from ${settings.releaseFrom})`,
+    `base images ${Object.entries(baseImages).map(([b, ref]) => `${b} ${ref}`).join(', ')}`,
+    `tag ${config.tag}`,
+    `handle_repos ${settings.release.handleRepos}`,
+    ...(passesBuildDate ? [`build_date ${settings.buildDate} (${settings.buildDateFrom === 'default' ? 'default: set SOURCE_DATE_EPOCH for another day' : 'from SOURCE_DATE_EPOCH'})`] : []),
+  ];
+  return { message: `kolla preset: ${parts.join('; ')}`, data };
 }
 
 const KOLLA_ARCHES: Record<string, Arch> = { x86_64: 'amd64', aarch64: 'arm64' };
