@@ -145,7 +145,7 @@ let listTotal = 0;
 for (const base of bases) {
   for (const arch of arches) {
     const dir = path.join(oracleDir, `${base}-${arch}`);
-    if (!fs.existsSync(path.join(dir, 'list-images.txt'))) continue;
+    if (!['list-images.txt', 'list-dependencies.json', 'dependency.dot'].every((f) => fs.existsSync(path.join(dir, f)))) continue;
     const listed = new Set(fs.readFileSync(path.join(dir, 'list-images.txt'), 'utf8').split('\n').map((l) => l.split(' : ')[1]).filter(Boolean));
     const mineListed = new Set(JSON.parse(genRun(base, arch, ['list', '--json'])).result.variants[0].images);
     const theirs = treeEdges(JSON.parse(fs.readFileSync(path.join(dir, 'list-dependencies.json'), 'utf8')), undefined, new Set(), new Set());
