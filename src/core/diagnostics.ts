@@ -23,6 +23,13 @@ export const CODES = {
   KG201: { title: 'two images share one name', hint: 'an image is named after its folder: rename one of the folders' },
   KG202: { title: 'no images found', hint: 'an image is a folder holding Dockerfile.j2 under a docker dir' },
   KG203: { title: 'invalid image name', hint: 'image folder names may use only letters, digits, "_", "-" and "."' },
+  // files and links of a docker dir (docs/security.md "Files and links")
+  KG210: { title: 'link leaves its docker dir', hint: 'a link in a docker dir may point only inside that docker dir: copy the file into the tree, or make the link relative to a file of the tree' },
+  KG211: { title: 'dangling link', hint: 'the link points to nothing: fix its target or remove it' },
+  KG212: { title: 'link loop', hint: 'the link leads back to itself or to a folder that holds it: point it at a file or folder of the tree' },
+  KG213: { title: 'not a regular file, folder or link', hint: 'a docker dir may hold only files, folders and links: remove the FIFO, socket or device' },
+  KG214: { title: 'template is not UTF-8', hint: 'templates are read as UTF-8, as Jinja2 reads them: convert the file (iconv -f LATIN1 -t UTF-8) or fix the marked byte' },
+  KG215: { title: 'file too large', hint: 'templates may have up to 64 MiB and context files up to 2 GiB: fetch large files in the build (ADD <url>) instead of keeping them in the tree' },
   // rendering
   KG300: { title: 'template syntax error', hint: 'fix the Jinja syntax at the marked position' },
   KG301: { title: 'template render error', hint: 'the template failed while rendering; check the variables it uses' },
