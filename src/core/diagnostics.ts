@@ -53,6 +53,11 @@ export const CODES = {
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
   KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
+  // the output dir (docs/security.md "The output directory")
+  KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
+  KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
+  KG722: { title: 'recovered from a killed run', hint: 'a run was killed while replacing the output dir; nothing to do, but check the result with kolla-gen check' },
+  KG723: { title: 'a file kolla-gen did not write is in the way', hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again' },
   // building (kolla-gen build)
   KG800: { title: 'docker CLI not found', hint: 'install the docker CLI (https://docs.docker.com/engine/install/) and put `docker` on PATH' },
   KG801: { title: 'docker buildx plugin not found', hint: 'install buildx: the docker-buildx-plugin package (Docker\'s apt and yum repos), docker-buildx (Debian, Ubuntu), or a release from https://github.com/docker/buildx/releases saved as ~/.docker/cli-plugins/docker-buildx (chmod +x)' },

@@ -96,7 +96,8 @@ export function scanDockerDir(dir: string, abs: string): DockerDirScan {
   // rel: the folder's path in the tree; real: where it is; linked: reached through a link; chain: the real folders
   // above it (a linked folder that is one of them is a loop).
   const walk = (rel: string, real: string, linked: boolean, chain: Set<string>) => {
-    const entries = fs.readdirSync(real, { withFileTypes: true });
+    // Sorted: diagnostics come out in the same order on every file system.
+    const entries = fs.readdirSync(real, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name === '.git') continue;
       const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
@@ -184,8 +185,8 @@ export function digestBounded(abs: string, max: number): { sha256: string; execu
   }
 }
 
-/** Where the first byte that is not UTF-8 sits, and why, in the words of Python's codec; undefined when valid. */
-export function firstInvalidUtf8(bytes: Uint8Array): { offset: number; reason: string } | undefined {
+/** The first bytes that are not UTF-8 (offset to end, inclusive), and why, in the words of Python's codec; undefined when valid. */
+export function firstInvalidUtf8(bytes: Uint8Array): { offset: number; end: number; reason: string } | undefined {
   for (let i = 0; i < bytes.length; ) {
     const b = bytes[i] as number;
     if (b < 0x80) {
@@ -204,11 +205,11 @@ export function firstInvalidUtf8(bytes: Uint8Array): { offset: number; reason: s
       need = 3;
       if (b === 0xf0) lo = 0x90;
       if (b === 0xf4) hi = 0x8f;
-    } else return { offset: i, reason: 'invalid start byte' };
+    } else return { offset: i, end: i, reason: 'invalid start byte' };
     for (let k = 1; k <= need; k++) {
-      if (i + k >= bytes.length) return { offset: i, reason: 'unexpected end of data' };
+      if (i + k >= bytes.length) return { offset: i, end: bytes.length - 1, reason: 'unexpected end of data' };
       const c = bytes[i + k] as number;
-      if (c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return { offset: i, reason: 'invalid continuation byte' };
+      if (c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return { offset: i, end: i, reason: 'invalid continuation byte' };
     }
     i += need + 1;
   }

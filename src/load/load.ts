@@ -110,8 +110,9 @@ function readTemplate(file: string, abs: string, diagnostics: Diagnostic[]): str
   const before = read.bytes.subarray(0, invalid.offset).toString('utf8');
   const lineStart = before.lastIndexOf('\n') + 1;
   const byte = (read.bytes[invalid.offset] as number).toString(16).padStart(2, '0');
+  const what = invalid.end > invalid.offset ? `bytes in position ${invalid.offset}-${invalid.end}` : `byte 0x${byte} in position ${invalid.offset}`;
   diagnostics.push(
-    error('KG214', `${file} is not UTF-8: 'utf-8' codec can't decode byte 0x${byte} in position ${invalid.offset}: ${invalid.reason}`, {
+    error('KG214', `${file} is not UTF-8: 'utf-8' codec can't decode ${what}: ${invalid.reason}`, {
       location: { file, line: before.split('\n').length, column: [...before.slice(lineStart)].length + 1 },
       source: read.bytes.toString('utf8'),
     }),
