@@ -2046,7 +2046,7 @@ target "ubuntu-binary-base" {
   tags        = ["kolla/ubuntu-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:082311e139ba05e9c6be619673a4be33acc688255819aa88a159e5bfd510b134"
+    "kolla-gen.content-hash" = "sha256:f37141dc8f7a710aba6992108452d576f502a74fa2513060e30eeb98d44389e9"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2062,7 +2062,7 @@ target "ubuntu-binary-chrony" {
   tags      = ["kolla/ubuntu-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3b96776fa99d3fffa2466e266f1de7fd50b61623e4b6df3212d787a217ab963e"
+    "kolla-gen.content-hash" = "sha256:da20eebf64aa97a237c4280728d83f24753a5f679c68cd1ef52947856261bda3"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2078,7 +2078,7 @@ target "ubuntu-binary-cron" {
   tags      = ["kolla/ubuntu-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4d131b00d47988214f941444e5bc950bf2995008870d786bf659e2cc02ae3dde"
+    "kolla-gen.content-hash" = "sha256:8a2f6b09ca391e049e8a5b4bcb23e108b77df66835f08ba017e8b78e735a5a05"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2094,7 +2094,7 @@ target "ubuntu-binary-fluentd" {
   tags      = ["kolla/ubuntu-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1636e29230a09dfdaeab7585a7e41f24edcb8ab07953e0b11da297b16868244f"
+    "kolla-gen.content-hash" = "sha256:3c1ae59d3df39d2db0b8b180f56685641cb7e03ea4cfe987485d00e0857f2840"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2110,7 +2110,7 @@ target "ubuntu-binary-haproxy" {
   tags      = ["kolla/ubuntu-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:92c7c9f17cbdfb882be8554c9aba2665ed80edeec74b49b66d1cd79ce1ae0282"
+    "kolla-gen.content-hash" = "sha256:61dbd3ee78fd78b8ba4315ffb3dc1b86e59563545c21240dc74b89c9960f0a58"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2126,7 +2126,7 @@ target "ubuntu-binary-keepalived" {
   tags      = ["kolla/ubuntu-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2a513a2eeeb247517adba2dd0e0aa259724adfee918ee1156152daba4ecd37e2"
+    "kolla-gen.content-hash" = "sha256:dce85de045dd6e60de39674effcc6bce908d69c90c936814356b8ceab3da0038"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2142,7 +2142,7 @@ target "ubuntu-binary-kolla-toolbox" {
   tags      = ["kolla/ubuntu-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:89a36b6db5331309d333ed609e262d8ebd17e2402e63c4fe21f86ffe02756ad6"
+    "kolla-gen.content-hash" = "sha256:e3f2341113718bf87d3b02e7a153997492e098f285980e7421dc2c16e3cd649f"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2158,7 +2158,7 @@ target "ubuntu-binary-mariadb" {
   tags      = ["kolla/ubuntu-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b625b0825abe4a092977dde3e5ffe84e19d7ff4c2b2227621d56ff44f29f15e0"
+    "kolla-gen.content-hash" = "sha256:daa1c9611f7495ccdd94f2c31a8cc054d23deaf5e745b08e35403d5085499317"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2174,7 +2174,7 @@ target "ubuntu-binary-memcached" {
   tags      = ["kolla/ubuntu-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:779a0641135c88ddf1de25aa7a6363ccc3d80b0c17d3482b09eeb48f0b8350e3"
+    "kolla-gen.content-hash" = "sha256:ebc6e99abe4cb6624954395431469349353157600c59f15f35e2bd062ea9664c"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2190,7 +2190,7 @@ target "ubuntu-binary-openstack-base" {
   tags      = ["kolla/ubuntu-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cef20296045c8273767b7eb6a5ee49a660506397c0dbd0432c991b26884615ae"
+    "kolla-gen.content-hash" = "sha256:e518010f022cbbf646425a50170913fd2d59312cfba829a65349855f3e50e748"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2206,7 +2206,7 @@ target "ubuntu-binary-openvswitch-base" {
   tags      = ["kolla/ubuntu-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e958ee39782f9f2b00cba2e44ac14f34dbd597a19ae343ff9db5e1c0ff707d5d"
+    "kolla-gen.content-hash" = "sha256:9cce4cd9b4ba89c23ebe58a4e139b6556ff730402d526a197ca445bb06c87656"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2222,7 +2222,7 @@ target "ubuntu-binary-rabbitmq" {
   tags      = ["kolla/ubuntu-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2ab8cf4edc9a9ad6fef163c5f1f2e83ec503c5cb0e89ac9839fc5225439a7c86"
+    "kolla-gen.content-hash" = "sha256:5b40cfc74b9762ebe9ccc22aead5638f46fb56fead1da837e8e416ebd0b96ae6"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2238,7 +2238,7 @@ target "ubuntu-binary-cinder-base" {
   tags      = ["kolla/ubuntu-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:40f876e332eb4db2acc79985f57ddf3bf962cfe3a22281f97f43a419c39ac2bd"
+    "kolla-gen.content-hash" = "sha256:0f5fa43b68d324a95cbcb04305a4193d78e804c3af99ecd42a66039f22338fbd"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2254,7 +2254,7 @@ target "ubuntu-binary-glance-base" {
   tags      = ["kolla/ubuntu-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bc4ff56af0f3ec7db9869ed78d62b3bcb1fa288e77b388b828cadca6e3ca85c7"
+    "kolla-gen.content-hash" = "sha256:8f100bbd287cc470c2eab211f0d9505cecefd6a90127e2e59f38411d3db3d626"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2270,7 +2270,7 @@ target "ubuntu-binary-heat-base" {
   tags      = ["kolla/ubuntu-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4e55f3f1c53f3daa0d82ef2bb2951b454410b90aff7e7d985f6688c91f5f8ca9"
+    "kolla-gen.content-hash" = "sha256:2d759d275b4713a5223ea28a6de8b380fa603a460467c9217eb0c947d51f906a"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2286,7 +2286,7 @@ target "ubuntu-binary-horizon" {
   tags      = ["kolla/ubuntu-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e36946e4e7e4e92757c26d1edd299dc3bc754946f5192d0445cf716cb36049d0"
+    "kolla-gen.content-hash" = "sha256:68aba5ab0585683b315d621007552b3b6d9875aedef36853e3d7658f40ffcdc2"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2302,7 +2302,7 @@ target "ubuntu-binary-keystone-base" {
   tags      = ["kolla/ubuntu-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:75958b20fa2c9e1a09eb3414314c79027403a6d8335c485a8a181dc5f50d7e91"
+    "kolla-gen.content-hash" = "sha256:378292fa7a14a2ff1a7c88bc138d1e6ded5bbe0f0932050557b02f7e558b50b4"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2318,7 +2318,7 @@ target "ubuntu-binary-neutron-base" {
   tags      = ["kolla/ubuntu-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:040e5184b1d2b56753e0fe9555935b17cad766159cfba935ce6089f453caa00c"
+    "kolla-gen.content-hash" = "sha256:440a01eb868a3d477816cdb3639a98bbd7980cde9550554b89ff43ccb8c44ab4"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2334,7 +2334,7 @@ target "ubuntu-binary-nova-base" {
   tags      = ["kolla/ubuntu-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:de7eca8b6b30fd9e41bd6a78ea9d44c80e9fd18e1ea739c862e36572cbfb50db"
+    "kolla-gen.content-hash" = "sha256:2a2e929560a03f129a29857cb600b8441abaeab62c56e5c2e2257b263ed4090e"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2350,7 +2350,7 @@ target "ubuntu-binary-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:165b050a47b6c561856913f097236efec8d08ade2a281140dfc9029ecc0f42f1"
+    "kolla-gen.content-hash" = "sha256:8ffdd777cde38c669d3ace8d4bdfb0aab1af4577256feec5294fa5d79b165628"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2366,7 +2366,7 @@ target "ubuntu-binary-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a64a474545af3f4cf64325a30808d3267dce942b4d985d43cc2c90a16243602"
+    "kolla-gen.content-hash" = "sha256:90c0fea6ba18f62ea403496ebd51a466af2225eea148f9618c0e5cd733f4298f"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2382,7 +2382,7 @@ target "ubuntu-binary-placement-base" {
   tags      = ["kolla/ubuntu-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a854ac2041d5b9e8c7f93b353fa29e4ded21d6554297d603cc63cedd04250a55"
+    "kolla-gen.content-hash" = "sha256:ce7e737d4c17d34cace292135605953dffecbb118189300669a85e24514af867"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2398,7 +2398,7 @@ target "ubuntu-binary-cinder-api" {
   tags      = ["kolla/ubuntu-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a214fb74d226240cb8abdab0e40e8e577b59fa4601c40a4a23d54b5f664e3c26"
+    "kolla-gen.content-hash" = "sha256:5dd98de097537cfe2e2f461695c2a5a30e4fb50887deb362a6a7ae63dc2ba59e"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2414,7 +2414,7 @@ target "ubuntu-binary-cinder-backup" {
   tags      = ["kolla/ubuntu-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c9aeb884f49f34af6ca7af418d79a45dedfd681830e823d1be796c3a39a9a540"
+    "kolla-gen.content-hash" = "sha256:216e5139b047ab0478e79e1a3132c0f724ff94e786e85c4c8bd341d264ff71b8"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2430,7 +2430,7 @@ target "ubuntu-binary-cinder-scheduler" {
   tags      = ["kolla/ubuntu-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aa2827587e3a42e8eee5ae4c27e912aeb827b11b470cda941f43419270fa4946"
+    "kolla-gen.content-hash" = "sha256:075480d88fe5bc1f7614731675aa23130a9e9c607b8d9a6ecb19a9efd4cc6a6d"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2446,7 +2446,7 @@ target "ubuntu-binary-cinder-volume" {
   tags      = ["kolla/ubuntu-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c2ddef91d2d84719474c6ae0823cb3b9b778ab02cb9e826d546c2c7de7c63903"
+    "kolla-gen.content-hash" = "sha256:094fcac09fcc58c356e741301da53c6494d826be0c088386e50e3e1d0e6d2f4e"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2462,7 +2462,7 @@ target "ubuntu-binary-glance-api" {
   tags      = ["kolla/ubuntu-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:95282cecc1d2fbeab47df94af009a8f5323e8bd7b43e3b7ab754db36645a0e9f"
+    "kolla-gen.content-hash" = "sha256:59b3dad30b3f3defa9ede71db94569b06423769faf1058c58d9d33c2113f0903"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2478,7 +2478,7 @@ target "ubuntu-binary-heat-api" {
   tags      = ["kolla/ubuntu-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7b5f169cf4785f86d3d3397b81a7ae4af7dda67d406827f397013fb7fd322e7c"
+    "kolla-gen.content-hash" = "sha256:2b92b8f98f0c61398f2ed4a938efbf9f22bda9aac107ada6203647db5a06899b"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2494,7 +2494,7 @@ target "ubuntu-binary-heat-api-cfn" {
   tags      = ["kolla/ubuntu-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1f87afe77a2454de05e15f9f34c0bdb452a7cf8b5347c8a6c54a6d26cfacf194"
+    "kolla-gen.content-hash" = "sha256:3852ec115adee304cd59a8aa18f0bcf4392c5017188e48f544b115f17da64ff9"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2510,7 +2510,7 @@ target "ubuntu-binary-heat-engine" {
   tags      = ["kolla/ubuntu-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a2ca1c35e81ca1048c64efe925338c534702b06c38b53c49780603c41a760f9"
+    "kolla-gen.content-hash" = "sha256:f2ed26f87d5893da459af57d875a80ad4ff180874034889cf5758d6932d77115"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2526,7 +2526,7 @@ target "ubuntu-binary-keystone" {
   tags      = ["kolla/ubuntu-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9d0b07982ce08f21c028ceec75e42105f2b300510c02a627f113b39d76dd056d"
+    "kolla-gen.content-hash" = "sha256:46c39e30d4538b4323de4af39a0f68172fefbcd7a2d4e02f1a9e75956a5bf156"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2542,7 +2542,7 @@ target "ubuntu-binary-keystone-fernet" {
   tags      = ["kolla/ubuntu-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ff3af73894b524d238c57d5b852ea4df9f8a8ab6237d71c6f98889e22fda8b67"
+    "kolla-gen.content-hash" = "sha256:408e6c9e637a0ff3846cef45aae091782bffd8456b609886122771725ddd2a0f"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2558,7 +2558,7 @@ target "ubuntu-binary-keystone-ssh" {
   tags      = ["kolla/ubuntu-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:538b3944b35f878a89beee69d4105af407b6b52c121d83b4441c6bede25c758c"
+    "kolla-gen.content-hash" = "sha256:5fdf545c0227b6614ff2c1ce03a9b128505bb1f612db797c5aa75e5b487588ca"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2574,7 +2574,7 @@ target "ubuntu-binary-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fb6603fd902b423c32dbadffaa088143c5c9f17e3b019e604886f63437cfb3e6"
+    "kolla-gen.content-hash" = "sha256:5ecdd8b2966d838f10dcf440775e57f0460b4b8a41fc256e404e099a5753d7d1"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2590,7 +2590,7 @@ target "ubuntu-binary-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:85653b4844fc05b06b7f56d90ca5ba54430a8b74931d5947b7bb0e87f2120a14"
+    "kolla-gen.content-hash" = "sha256:3b86db4ac09ae03811ed09fee1d9f0dcbe86bac133c5c60428ae5241a941fb8b"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2606,7 +2606,7 @@ target "ubuntu-binary-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a6d77abdcea66e5a34b4972ee5a131adcff9adf5224f150129023435237acefa"
+    "kolla-gen.content-hash" = "sha256:3c766b2a5895602372c3ee8834253c223be83cf3bf7776b1386d9fdce7bc726c"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2622,7 +2622,7 @@ target "ubuntu-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f5c94197afee3008f39faf5e56595fef2c09fafc9dbd6a90e925996637f85722"
+    "kolla-gen.content-hash" = "sha256:158e0b7e216288b53ac99761108393b5c2346a160c17d7f6e80a49a56959e0d2"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2638,7 +2638,7 @@ target "ubuntu-binary-neutron-server" {
   tags      = ["kolla/ubuntu-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:254536b60b2238909b8006e53f04a729a828369def3d945a1689460ae166b5de"
+    "kolla-gen.content-hash" = "sha256:c53a359e0bb4cfa2274325c14f890e1866b096e1eefe4859f0f6f0843696c25e"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2654,7 +2654,7 @@ target "ubuntu-binary-nova-api" {
   tags      = ["kolla/ubuntu-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f233af5818cdfe48fefd341c582957785da578943257ba053f36dcf96c742314"
+    "kolla-gen.content-hash" = "sha256:2b3b1297c7b1b90771b8e16a7b6a9b1c54443bed09c145868efc30815b8feecf"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2670,7 +2670,7 @@ target "ubuntu-binary-nova-compute" {
   tags      = ["kolla/ubuntu-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ba12094657a2816aacd365ced03c89019b1be69c21e7a077cfa4f8ce76f00853"
+    "kolla-gen.content-hash" = "sha256:547b97b920b0a274c397997743a3616f7d9de7eceb41720a37e292034e13ac84"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2686,7 +2686,7 @@ target "ubuntu-binary-nova-conductor" {
   tags      = ["kolla/ubuntu-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4d0afec26f2e3bee0241bbe752ba480ecbd53d4bf87bc9a1d6f1cc6ddd3ef97c"
+    "kolla-gen.content-hash" = "sha256:ee49c7695bb0a7146d7e3f2cb5713f726daac8ae1ffc5cff6069a8d729aad9ba"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2702,7 +2702,7 @@ target "ubuntu-binary-nova-novncproxy" {
   tags      = ["kolla/ubuntu-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9d1c5826327d6427cfab2528b987b8982853e491424856ffdf5868527c806451"
+    "kolla-gen.content-hash" = "sha256:7f0d2e9235d02508de722093c4c5eb45d77a55c2035882b0c283d9cd5d332916"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2718,7 +2718,7 @@ target "ubuntu-binary-nova-scheduler" {
   tags      = ["kolla/ubuntu-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3133f6b934eb2bdfc6112202a406730cceae72842becb352f7a424a34320b2de"
+    "kolla-gen.content-hash" = "sha256:b0f1c705c2a6995d5227b2986042f1536858985f536a46facb4a1e94510a05fc"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2734,7 +2734,7 @@ target "ubuntu-binary-placement-api" {
   tags      = ["kolla/ubuntu-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a8dcdcc3bc5315f44ea4ed581e9a6a34f73a6948ff5bd89601ea20f2c374f274"
+    "kolla-gen.content-hash" = "sha256:8ec46e46baad9c9f279c1ae252a13a7a5b6b4d07fecdb1a278b8491f068b6319"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "ubuntu-binary"
   }
@@ -2747,7 +2747,7 @@ target "ubuntu-source-base" {
   tags        = ["kolla/ubuntu-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9caec89c54a7b60cf6112993480963a5179b0390246d758414e5338738a1b1f9"
+    "kolla-gen.content-hash" = "sha256:319d80321013113e92c5b7900f1d87ae4f5eb97b755fc1cbc83cb26a5bfefc38"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2763,7 +2763,7 @@ target "ubuntu-source-chrony" {
   tags      = ["kolla/ubuntu-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1d0a1afc855870ed4f1f44ab7e6f1fa95c4c27b33f41bc74a1546c494052bc87"
+    "kolla-gen.content-hash" = "sha256:0123fdaa26747dbe8096c891657d692c3883040fda3c99789f343ff79af09380"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2779,7 +2779,7 @@ target "ubuntu-source-cron" {
   tags      = ["kolla/ubuntu-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c628054d044c21a943128bc20488d784c13e8b56e50241e5533e4670390165a9"
+    "kolla-gen.content-hash" = "sha256:3b08a68e05d7e4a4e0afd339736b608a0b35e45e97c9d8bc30b166952295997c"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2795,7 +2795,7 @@ target "ubuntu-source-fluentd" {
   tags      = ["kolla/ubuntu-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fc6fc8365bb90a9a09b18e39c8fcf2519597abede96798d8d9219afe0b5c803b"
+    "kolla-gen.content-hash" = "sha256:01d9ad94be1e8b2de6caaadaeaa043b839ab119c73435f1c9d49a12b987a0a81"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2811,7 +2811,7 @@ target "ubuntu-source-haproxy" {
   tags      = ["kolla/ubuntu-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f7fa783c0f53f4e4b35616fe7363378627f0b2c467d5b51c2715eabf71a9e94"
+    "kolla-gen.content-hash" = "sha256:e22a8c7930dba7e84848e56bf2e2ed304a4f55d7e679cbc0d3c69ce0a0d5e082"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2827,7 +2827,7 @@ target "ubuntu-source-keepalived" {
   tags      = ["kolla/ubuntu-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:66f3debe3dd2aecc6790e5d132ca440dd153887f5c309c2f0818f3192857fcb5"
+    "kolla-gen.content-hash" = "sha256:381fc7e4a817ee9be27df254e2ca14b9f3d28c2d8dc63981560fd377d88dad40"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2843,7 +2843,7 @@ target "ubuntu-source-kolla-toolbox" {
   tags      = ["kolla/ubuntu-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0d536ce99277a14711927a43ac762b338822d1c27ad21f32bf79bb073ede16ed"
+    "kolla-gen.content-hash" = "sha256:0c9017837953e8330e726c3dd99469b315382d5e402dfc89910e4d6e320278f2"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2859,7 +2859,7 @@ target "ubuntu-source-mariadb" {
   tags      = ["kolla/ubuntu-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3a69e0e998248e8249db2bf3609d89710b9c90e0bdd5e8335ecdcf4c1fd8aaac"
+    "kolla-gen.content-hash" = "sha256:924c9544d0c26ceef6894475d906b1754bac9cdf6b4bed415afcf50eba20331f"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2875,7 +2875,7 @@ target "ubuntu-source-memcached" {
   tags      = ["kolla/ubuntu-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a3da1edbbeab133f12b6588ea53e6025806fdf5e867e69f026016ab142b00768"
+    "kolla-gen.content-hash" = "sha256:91344ea6aa2a0c939113d8622754e703fbccd37a7d8fb894d431d37870d7bb78"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2891,7 +2891,7 @@ target "ubuntu-source-openstack-base" {
   tags      = ["kolla/ubuntu-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0f815bef6db546fd3fb0d385f7d60ee26f23e7c1babe872b3bfb16a69dfd74c4"
+    "kolla-gen.content-hash" = "sha256:bf9015819f7b44a9ef9e15d3331e4e8555ff8284edeec36a8b1586d7224ed588"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2907,7 +2907,7 @@ target "ubuntu-source-openvswitch-base" {
   tags      = ["kolla/ubuntu-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:62457c43d85a23580fc373a4ab337534be15b6f0c196effb90a7ee23d875ba26"
+    "kolla-gen.content-hash" = "sha256:bdebeed3810df889afaf544a253ae8f0e28cdd57820d31aba79fc28c401a8736"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2923,7 +2923,7 @@ target "ubuntu-source-rabbitmq" {
   tags      = ["kolla/ubuntu-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e6a1eaaecec5a9e05c352440bf8174ef80135750ef059ebd0eb812dcc0bf5096"
+    "kolla-gen.content-hash" = "sha256:d45f65a33bf9519ca1bec3a83717d5e433468a9effd8752dbae3637cf0170324"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2939,7 +2939,7 @@ target "ubuntu-source-cinder-base" {
   tags      = ["kolla/ubuntu-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:032c25674aecb8158840e2a71264be740af8cee3f1c9c871eb2d45f8c8c24dfe"
+    "kolla-gen.content-hash" = "sha256:d5ca9f9a6e150ff1e39cbd5457b4afe8cae3a3501ea9e32789ec3ec3372239eb"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2955,7 +2955,7 @@ target "ubuntu-source-glance-base" {
   tags      = ["kolla/ubuntu-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:66c22a4b82ddb47978f8d75ed03f5a64f81f8fe06fdd154b2b6bec8cd2cb8a8c"
+    "kolla-gen.content-hash" = "sha256:fc8f0f0dada05ac22895e57d9bc5ed133dfac3f0336b1e6e890b7f96f456c58a"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2971,7 +2971,7 @@ target "ubuntu-source-heat-base" {
   tags      = ["kolla/ubuntu-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ec8f29d29689df494c7af5ba4ba05e7532882d66cdeea1a86e7c076fae04aebd"
+    "kolla-gen.content-hash" = "sha256:1555e7f8bb2b9afe882ee162e97e1734aa62bb109ccb33cb428ad06f51fb15ee"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -2987,7 +2987,7 @@ target "ubuntu-source-horizon" {
   tags      = ["kolla/ubuntu-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e5d2ac697354b961f7eb0af876e1736e4b31f49619bc789eb5a5f9249f8400e2"
+    "kolla-gen.content-hash" = "sha256:28ca668bd3aa0fbb40bf669405f372fec6aa18fc9055e558e0efd92bc5ed1005"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3003,7 +3003,7 @@ target "ubuntu-source-keystone-base" {
   tags      = ["kolla/ubuntu-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3d58ef495757353440f8883015717ecdede069ad43184fc1e75b30a37a0a1123"
+    "kolla-gen.content-hash" = "sha256:1a188c018b78234e32b84d45fec98fe3ee03a9ea897f80cdb97cc22c3a828589"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3019,7 +3019,7 @@ target "ubuntu-source-neutron-base" {
   tags      = ["kolla/ubuntu-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d47ab46194d1262bd36df92b6eba26bef7064edb0bfaa83551ed8b75753476a2"
+    "kolla-gen.content-hash" = "sha256:51264432a03dfefbaf8f48f572ea502da1b68ee5aba7cb55d0fccb2651e9d245"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3035,7 +3035,7 @@ target "ubuntu-source-nova-base" {
   tags      = ["kolla/ubuntu-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6c62bd323085836061d955d6394fa7ed731ae5e9285c39ba0e897e89041c5f33"
+    "kolla-gen.content-hash" = "sha256:077ac09b98a88af73e67478690466f4cb826aaeaefd8e48aee880ec512f344a4"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3051,7 +3051,7 @@ target "ubuntu-source-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1fa0e8619c67d67825a48f3dba2bf97e7833819f067b620b306cb5b594563136"
+    "kolla-gen.content-hash" = "sha256:6e0f851866dce512de094b32572ce4df2c768e4a4c56b7f9deb9d9776ba2c41d"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3067,7 +3067,7 @@ target "ubuntu-source-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ab964f9a0ec4746f9595229300272d81f84a1243d258c1e5d871b669659348b7"
+    "kolla-gen.content-hash" = "sha256:7d98b1083c756f189c0175c474e81f6b9c12b444ae3683caa7e3e46b0961f8d6"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3083,7 +3083,7 @@ target "ubuntu-source-placement-base" {
   tags      = ["kolla/ubuntu-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce6363919516f1260d0ca2d58f5b8626ef2c2e0082a35b49f616f84693fd907f"
+    "kolla-gen.content-hash" = "sha256:3d7fec76108712a557727faa901702fba5788074786c4173c00ced7bd8d92457"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3099,7 +3099,7 @@ target "ubuntu-source-cinder-api" {
   tags      = ["kolla/ubuntu-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a724086355047ddb9298f7d5235c124aba77b632352709b7640d97438cc77e2"
+    "kolla-gen.content-hash" = "sha256:0a2ad92c78d5a513c95ded0cf0f4cb366133201bcde3f25e02a0d8c1130559e0"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3115,7 +3115,7 @@ target "ubuntu-source-cinder-backup" {
   tags      = ["kolla/ubuntu-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a4561a080685641bedb6faf93f49adbeee78c205cb90ef40cd1a2c25d284f069"
+    "kolla-gen.content-hash" = "sha256:f765e39e43e056557a9225753d07c9a5e4f188de9a0cc04291765bf47b34d81c"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3131,7 +3131,7 @@ target "ubuntu-source-cinder-scheduler" {
   tags      = ["kolla/ubuntu-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cb88bb9a2315a9d55069edb24d2017a261f3d1a8588602c3bae5eea16297b95a"
+    "kolla-gen.content-hash" = "sha256:86e2176861da6ec0c1ac126c93a7a70ea8a78e5feb16ad50179867a2675c3835"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3147,7 +3147,7 @@ target "ubuntu-source-cinder-volume" {
   tags      = ["kolla/ubuntu-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7f93b3b9f3083a93b45f72da473011411e443afcefe5969dc6d6f7b98845f291"
+    "kolla-gen.content-hash" = "sha256:ffc041215fe3ab9d7faf8877a19fcb2d64c1bc75cfc884aec68ef7efa02c4514"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3163,7 +3163,7 @@ target "ubuntu-source-glance-api" {
   tags      = ["kolla/ubuntu-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0334f64172879319cd4fd3e098b05ad2e861e3f092e731af445fe647c26056d3"
+    "kolla-gen.content-hash" = "sha256:cea4f33caac88ae6c6db8bad6a2d933f03aa231afd9a4d9c40ad0352069f7f8e"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3179,7 +3179,7 @@ target "ubuntu-source-heat-api" {
   tags      = ["kolla/ubuntu-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0975cfb02016bc46d4e537447743080162dae1ecb48b11de3a1c09db077a5ee7"
+    "kolla-gen.content-hash" = "sha256:7c80376413ef4459bef08f0e98c57267c396b85f7436038096baef5489f52a35"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3195,7 +3195,7 @@ target "ubuntu-source-heat-api-cfn" {
   tags      = ["kolla/ubuntu-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aa81b93090f291efd508eeb281f69846afb2a3c709c1548f99fd4645adb7bfdf"
+    "kolla-gen.content-hash" = "sha256:a0e023e8ffad857faf581f33aeb3b2957e6f356748ca6e2cf17a0f0fee0150f5"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3211,7 +3211,7 @@ target "ubuntu-source-heat-engine" {
   tags      = ["kolla/ubuntu-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fa2f89b4fb50f51945b40e084f15d202297d30257e736a395526e1bde0559241"
+    "kolla-gen.content-hash" = "sha256:da6f0e666c22fa6473855c967f4f858c201f19a485b408503dbc3391db1680ca"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3227,7 +3227,7 @@ target "ubuntu-source-keystone" {
   tags      = ["kolla/ubuntu-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b0078791ba26d0bba571732ce6f459a0a1919b75f07fd9e7fa51a808492aa3bc"
+    "kolla-gen.content-hash" = "sha256:a48becce88739174559c6e525fbb4f69ffe60b571fcfe640e907a43bad1c36f7"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3243,7 +3243,7 @@ target "ubuntu-source-keystone-fernet" {
   tags      = ["kolla/ubuntu-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:66e7e3f93e45a0d574a48fa2f8a4d233acd19371a0325f9d13c5f5f399ac50a8"
+    "kolla-gen.content-hash" = "sha256:01d47498886f98d478210f2e539ccacbbcb2377ee4053428d44ba2ee22dd5da5"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3259,7 +3259,7 @@ target "ubuntu-source-keystone-ssh" {
   tags      = ["kolla/ubuntu-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6bcb490b1462023fb452c690f260d4847bdb874a515cbe011b0876da68217263"
+    "kolla-gen.content-hash" = "sha256:40e90e337228139bf0fffe1a4b9e1bb8989982bf9b48f81e92d496468d5e4d2b"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3275,7 +3275,7 @@ target "ubuntu-source-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bae066be880ad46ba6d220575efbdb653e448614da78f2fa9a88141803b7b630"
+    "kolla-gen.content-hash" = "sha256:c8b43015c827fc968c96c6cf28ebf8c1a0a7ceade00407930ae1c1b6f81f45f8"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3291,7 +3291,7 @@ target "ubuntu-source-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8afdd4afbd3a22ab6bdf7fcdcd638e5d3aebe2f7b2589de229c146de8b41f57b"
+    "kolla-gen.content-hash" = "sha256:f69f3356ce63250b0f0f9de7129ad9f6a01c64d8f75aa35869571405780cab10"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3307,7 +3307,7 @@ target "ubuntu-source-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f896970a0b838fab2d99985b9ba9d655153d944ae7aff91b72711a74b043d63d"
+    "kolla-gen.content-hash" = "sha256:6fe55407a189e2890e9059ecda60749a75b00b0d91963b0ea0b4f5951ac6373e"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3323,7 +3323,7 @@ target "ubuntu-source-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b3551f3cc19708ba5037396ff6bba8be91e4a0525f9b6398ed378e4680c9c314"
+    "kolla-gen.content-hash" = "sha256:61e9c08699dfbb1fbe2687f1eae70dad6bc666b99f547333fcc746415965d01d"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3339,7 +3339,7 @@ target "ubuntu-source-neutron-server" {
   tags      = ["kolla/ubuntu-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:30a4af23c840745846499b943034fbb0b9db6c37e68d0fb15f6625b696246a8b"
+    "kolla-gen.content-hash" = "sha256:8152dff61ec5ed80d2fed628111633af2cad5e071ed14bda9d83d8d1859634a8"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3355,7 +3355,7 @@ target "ubuntu-source-nova-api" {
   tags      = ["kolla/ubuntu-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b6a94a4a575c8a5f7f09239ce27389b86803ecbcac6c7f27aad58478102f8fb6"
+    "kolla-gen.content-hash" = "sha256:73c2587bd5a508d7f46e942f8c15ad7d66b90fc34e28db3b86619d916fd34809"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3371,7 +3371,7 @@ target "ubuntu-source-nova-compute" {
   tags      = ["kolla/ubuntu-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1c40de99a2ecc772a96dd3b6b05d90b1aa8f4812e1c4d80122b41fdcf1cff8af"
+    "kolla-gen.content-hash" = "sha256:7a18bd39765b85889652c0f86adb6a48e15c354cb9b4f514c7817c41194e7c03"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3387,7 +3387,7 @@ target "ubuntu-source-nova-conductor" {
   tags      = ["kolla/ubuntu-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4abe8484dcf00f46778cde0b6c3f0c9923eb5de75891524a6bb8f545f3205544"
+    "kolla-gen.content-hash" = "sha256:0193c3085479a1aad9c2c44c0b1812c0ca9deb7a002d7d7d602f4fe1e2e45d4f"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3403,7 +3403,7 @@ target "ubuntu-source-nova-novncproxy" {
   tags      = ["kolla/ubuntu-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:182034b1866f22fbe3bfda9509ec65da6ef550c87a2498cb04eb806c46f071ba"
+    "kolla-gen.content-hash" = "sha256:51b1490eae4369d844f8bea777f462241e7d046215432c472e07f6799e844a2f"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3419,7 +3419,7 @@ target "ubuntu-source-nova-scheduler" {
   tags      = ["kolla/ubuntu-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:777b16f2c564b8fc750cb6fb0a6a41b00daf265a44b945dbc091805ff16d0952"
+    "kolla-gen.content-hash" = "sha256:6f68d368903171bafd3fbc3bd4fa46e4659300b867203a2b8c4f27bea02c75b8"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3435,7 +3435,7 @@ target "ubuntu-source-placement-api" {
   tags      = ["kolla/ubuntu-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:33c20dd3ab773266a7f9e9d1cd2dc5b788aafe61661d498103fd2d90e9dd05e9"
+    "kolla-gen.content-hash" = "sha256:0e333adfa0797e00616412df21101bc23bb7c63202052a4b0c2efa9b360704e2"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "ubuntu-source"
   }
@@ -3448,7 +3448,7 @@ target "debian-binary-base" {
   tags        = ["kolla/debian-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2b1054483a9f3387131bcfc60a319f74ee472137052062d2545a70d2753478ea"
+    "kolla-gen.content-hash" = "sha256:6d3983a144f0c815415159e4672871dfaebde7435073edb2844c37da0c836cf6"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3464,7 +3464,7 @@ target "debian-binary-chrony" {
   tags      = ["kolla/debian-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6bca7846f485aeb446b745ce1df401a3b1da73f0dccb5ff22ba7abab6fecc08a"
+    "kolla-gen.content-hash" = "sha256:d0550386278ccea7eba1bdfdd6b2c58136f59959773f4bbca4db93858df41a3d"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3480,7 +3480,7 @@ target "debian-binary-cron" {
   tags      = ["kolla/debian-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc5c5426648e16f6f5c78ef227a41f1f5f33f748d66ed7347eae90678c5718d4"
+    "kolla-gen.content-hash" = "sha256:d3fefe74c50b4a02a673fd5e4fcfa452aac264f283805c1efd66ce654b866d6e"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3496,7 +3496,7 @@ target "debian-binary-fluentd" {
   tags      = ["kolla/debian-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bfe990b8a3fff857319f3c2d5f5c76ed5af603d0023d09bd69cee13d85e3508e"
+    "kolla-gen.content-hash" = "sha256:0b6e54ca8277ce1f1ee2a16403a10bb401cbe02a1d1a8bb49aaf6fdef63b5df7"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3512,7 +3512,7 @@ target "debian-binary-haproxy" {
   tags      = ["kolla/debian-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6c5f14b88c91d45a9bfd939290d675d2d51fcd49e3207c402d534bcb33f5acb6"
+    "kolla-gen.content-hash" = "sha256:b7428190b72a4c2e2292062ef17dc033d95e22955fffb03d287caaaf82dd2674"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3528,7 +3528,7 @@ target "debian-binary-keepalived" {
   tags      = ["kolla/debian-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:abbdf068981ceb1deef89f9c81ca8bfd326f564c3e8be2a7a9b20a7d61a9156c"
+    "kolla-gen.content-hash" = "sha256:6831b06437560a5ace5f767f33db6214f5d6ea6bf2649d0c0f3a3c59ed8ebd14"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3544,7 +3544,7 @@ target "debian-binary-kolla-toolbox" {
   tags      = ["kolla/debian-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a96298b9a8b1c588aeeafbacb7ee070e5960ac4cca6003585f4db8179b46820"
+    "kolla-gen.content-hash" = "sha256:d0636d3e948c82c3ae2a70e0406df7a4cde56a8b8b3dbb1a8d95a1040d232d94"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3560,7 +3560,7 @@ target "debian-binary-mariadb" {
   tags      = ["kolla/debian-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3605501de8a8ea1c3bc8e3a74cda55a715ec2cb36a858b08697be3f2fa7265e9"
+    "kolla-gen.content-hash" = "sha256:23ef9303d4f36ef6fce5b3e2da578e0bc73cbcecc1edfc6d25f01173aad79dc2"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3576,7 +3576,7 @@ target "debian-binary-memcached" {
   tags      = ["kolla/debian-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0786cfcbf6a226c9b3db8bc81a299797cee0a7def55896735cfdeb61bd9a9566"
+    "kolla-gen.content-hash" = "sha256:221fd7e4cefe412b4aafe96a49f68315da899a6eccb1ec6f1322b2e6d2efdfdb"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3592,7 +3592,7 @@ target "debian-binary-openstack-base" {
   tags      = ["kolla/debian-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2f1d03a74d907473cc30e88176fc9fe842413a362ca906b604ef31025914d173"
+    "kolla-gen.content-hash" = "sha256:47745de475b133c0dae51f4dcf389fed396dd8eb97a9f30c8fc21d0882f620f2"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3608,7 +3608,7 @@ target "debian-binary-openvswitch-base" {
   tags      = ["kolla/debian-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7340b477176ed44b493616c492c67d1702594a4f1a2ec9e919b7f81bae2a1fb9"
+    "kolla-gen.content-hash" = "sha256:355df50c4f92883e2060c87cc879e3746ae08d197cdea9496d40d379b5aa6b2e"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3624,7 +3624,7 @@ target "debian-binary-rabbitmq" {
   tags      = ["kolla/debian-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1a548a3cb3d51e8daafab3cb6f56f71dcb76dac7a70e38368a7aa9356be7581b"
+    "kolla-gen.content-hash" = "sha256:f4dc546ea6c3737d80d476819dadeb32fbfb60bcceb323433883dfd0506464bd"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3640,7 +3640,7 @@ target "debian-binary-cinder-base" {
   tags      = ["kolla/debian-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6b80ce4395d857014e54202ded443698648983f30fdd87769613ff5d578459a0"
+    "kolla-gen.content-hash" = "sha256:1992c547d0874ad24fbbe047d27fa3d0f41d8f2ec30a471c29061cd8fc861441"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3656,7 +3656,7 @@ target "debian-binary-glance-base" {
   tags      = ["kolla/debian-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6253bd856ef682840695254052f4d302c0e18b4a2ee889b5d7871845b597ab47"
+    "kolla-gen.content-hash" = "sha256:bd9167eaa8aa00ef00f9e4db7eb3c3488ff3fb2350262821f9536f51823e0981"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3672,7 +3672,7 @@ target "debian-binary-heat-base" {
   tags      = ["kolla/debian-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:425ecb74a494d37fda499350cac5461fef65560b5428513d6f962b28dcd29f51"
+    "kolla-gen.content-hash" = "sha256:f38d6ba7325bd54e5f2b1b434c46dd132c94fc0d2c3044146eb023e35866a33b"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3688,7 +3688,7 @@ target "debian-binary-horizon" {
   tags      = ["kolla/debian-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:eae9ab3b469536e5a382cb9df9375f04a2199b615601b892e55764ea2910541d"
+    "kolla-gen.content-hash" = "sha256:48b2d61e1182d70ebe30cae4f5eb68e8f2410e4042e3b20d1d7553be6a4b75e4"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3704,7 +3704,7 @@ target "debian-binary-keystone-base" {
   tags      = ["kolla/debian-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:51ea82a521ebb0ec7ade29b11d57a10948acf7141479750c9a221481a01f50e4"
+    "kolla-gen.content-hash" = "sha256:4911de104516966b1481f9301405105c8b097b1be0c78798a2f4e6a19b558f25"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3720,7 +3720,7 @@ target "debian-binary-neutron-base" {
   tags      = ["kolla/debian-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1e397d701d5f935cca980fe3b00ae9960424a4f0e44801035d16f8390ab0f04c"
+    "kolla-gen.content-hash" = "sha256:db3dc65d31eb216320e50cfb578bda90a356b2bb7452e8f9380bdd7998d8c158"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3736,7 +3736,7 @@ target "debian-binary-nova-base" {
   tags      = ["kolla/debian-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e73efc31e67efe0bc0a33e702f170a33a99ca4c1a71031533fd36d9c6697d480"
+    "kolla-gen.content-hash" = "sha256:be08ba07480208309c3eda4fb1612de7e5c89aa03b4e6ab757755936ae7690db"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3752,7 +3752,7 @@ target "debian-binary-openvswitch-db-server" {
   tags      = ["kolla/debian-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1e120e98730fb405570dd1ddc5fde01bbcf175655257ac1edb40ff55a65b3d69"
+    "kolla-gen.content-hash" = "sha256:5f1e8a894285588c69d8c6dcd349ad0a015ac42321595564aeac7df5852f0c53"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3768,7 +3768,7 @@ target "debian-binary-openvswitch-vswitchd" {
   tags      = ["kolla/debian-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a54b46cfcc98a2e3f33214751580b8bd06c8c4af5b7f6dcc31656b97ae3c579a"
+    "kolla-gen.content-hash" = "sha256:e0cecbf385ff939e8304a0822bf43534b3a1997b0f1e9db5df272e0c1581118f"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3784,7 +3784,7 @@ target "debian-binary-placement-base" {
   tags      = ["kolla/debian-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0922ad86803775a321047cc764cabeec231fe35e1125216c4c07a87d356a8545"
+    "kolla-gen.content-hash" = "sha256:60a1ba5d2a6839e226f17d504a7c24c0bcbc73936bc8712d00f5c5189ab0ba20"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3800,7 +3800,7 @@ target "debian-binary-cinder-api" {
   tags      = ["kolla/debian-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2a1d827d3aa95108fd4f99581775f36cc816e72095e62711786c319d3cb04e2b"
+    "kolla-gen.content-hash" = "sha256:55755fff575c924c5fbfac2042f929d19dd8d31a6e8bd144a169877e08b6ec93"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3816,7 +3816,7 @@ target "debian-binary-cinder-backup" {
   tags      = ["kolla/debian-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a389bea1e4af24d84f298b9095d8f77ca6ab6d0d9023d9e4d39a0c3c16d435d2"
+    "kolla-gen.content-hash" = "sha256:d923598c711bf3e88b43863ef6c650719ec684bb9b61a1f68b881d6c8de7e91a"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3832,7 +3832,7 @@ target "debian-binary-cinder-scheduler" {
   tags      = ["kolla/debian-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8619baa268f3b5fe398ec2e51e2ec8db29db444f0de205b367adab8287e015fd"
+    "kolla-gen.content-hash" = "sha256:00119102b19825ae202a5b297fb5f8debe6c41ff67a17860e8b58ee0999e2c19"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3848,7 +3848,7 @@ target "debian-binary-cinder-volume" {
   tags      = ["kolla/debian-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:64f094b89f7f101c316658cb0b4cbf52a437faa369ed2e944ed41a6ecee71e3b"
+    "kolla-gen.content-hash" = "sha256:9cf3ae7dcf806629148bfc967367041ce3ed7b5e02a8ec1a6186506ae0a780f8"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3864,7 +3864,7 @@ target "debian-binary-glance-api" {
   tags      = ["kolla/debian-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6f12c684aedc3603226826759c255b04c1f49c575e5406a37da41a9dc9d32b0a"
+    "kolla-gen.content-hash" = "sha256:200a945277e14691518cd7e422c1c34075f8026ccfb64de78650553c91b8d240"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3880,7 +3880,7 @@ target "debian-binary-heat-api" {
   tags      = ["kolla/debian-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3f7ada59b529f85cd3779a5a89da86a11345d67f91b4fb4288522b8d0d88d55b"
+    "kolla-gen.content-hash" = "sha256:8c361066879ab4d0ffc447dff57e9f5f38b1132d139be4e44392b0ce12c6ed2a"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3896,7 +3896,7 @@ target "debian-binary-heat-api-cfn" {
   tags      = ["kolla/debian-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:272891d698f4a4dd8833ede03996bcbdf758e735d0639de4a87e5d8ac1c49bf2"
+    "kolla-gen.content-hash" = "sha256:4ef50c1730d23432328396333fa9aeabefdabda7ba821d4100b9ad670827ff1e"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3912,7 +3912,7 @@ target "debian-binary-heat-engine" {
   tags      = ["kolla/debian-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:63ba25633403a74a78c69f5118620461edb39f077fe76ceaf32b581011ff64cf"
+    "kolla-gen.content-hash" = "sha256:48e70230de8ddb1726fad5e84d8bfb3d61d592bb2e62710a34d88ebd48c5325d"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3928,7 +3928,7 @@ target "debian-binary-keystone" {
   tags      = ["kolla/debian-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9c9b7ba65f90f2c41fb8880fd7aa022793c7b6972262c278e6304ac891bc9fca"
+    "kolla-gen.content-hash" = "sha256:a9f2e03482f50edf114378686fbed15f59beef75dc1db7b7ed323f687d9ff165"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3944,7 +3944,7 @@ target "debian-binary-keystone-fernet" {
   tags      = ["kolla/debian-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e05d0d09e9c0a1f074798817395e2664b3ab9700fe0faef900d801cf7a9e6b00"
+    "kolla-gen.content-hash" = "sha256:47b3e500eaa80fe953ce2556caf61e1b875893512e461a90a8f3d86a57d77a1d"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3960,7 +3960,7 @@ target "debian-binary-keystone-ssh" {
   tags      = ["kolla/debian-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ac3c5522d8e4d54601db95c1c853b48ccbbefff63b651d7a3ed4e4e4bd8f3ab4"
+    "kolla-gen.content-hash" = "sha256:156f1dd0c49cb46af94e29435af3e365cdb0acd51991632e0fb1b7dd9e62857e"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3976,7 +3976,7 @@ target "debian-binary-neutron-dhcp-agent" {
   tags      = ["kolla/debian-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:68033a32dacb255c95f84120c303c2d0387b227e1e4c7bca66572d109ba5ca06"
+    "kolla-gen.content-hash" = "sha256:c484eab20e7538c74d63df2727418f15f76c27a6a5ce606baa75c7b2da7b32b4"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -3992,7 +3992,7 @@ target "debian-binary-neutron-l3-agent" {
   tags      = ["kolla/debian-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ff81f8cd51f0ac145eaabbf03032dc63fd66fd69e0383fe96f4912ab9ec5022e"
+    "kolla-gen.content-hash" = "sha256:03e7dcb4ae2bd95a41f7d7782b5ad39cebee801f99f8ff675680827cd64860f5"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4008,7 +4008,7 @@ target "debian-binary-neutron-metadata-agent" {
   tags      = ["kolla/debian-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:81fa74d1954362133c29b1c1c51227da7e86e23814cd5424f5b977035fb9a4dc"
+    "kolla-gen.content-hash" = "sha256:1e12b668a42790cb3662e0453fa1352dff0f01de22d67079d806f130958c8a2d"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4024,7 +4024,7 @@ target "debian-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9a5f61abf542524dba9090c350c59d48ab25b37ea33c6cb466f281a844e4578c"
+    "kolla-gen.content-hash" = "sha256:47d40d23cbdf2e1977bbdc58714c138818cd4ac496418c874f57e71831bede02"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4040,7 +4040,7 @@ target "debian-binary-neutron-server" {
   tags      = ["kolla/debian-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2cbc3e930216375404295150394fcff0d63ab1dcaf22c99729a94346fa8e44d1"
+    "kolla-gen.content-hash" = "sha256:d7737079372d3b6f9ecc604bbb3b00ff32f4b25eafb73a3d2d846374c2e81e9b"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4056,7 +4056,7 @@ target "debian-binary-nova-api" {
   tags      = ["kolla/debian-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e4f27fe608f6fc8efc1190817c470bc34b905fc029aa1167db51d591b2537b4e"
+    "kolla-gen.content-hash" = "sha256:05d711a3b567afbf663a7dc248c36b965641f67528676e3890ee72f39335661d"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4072,7 +4072,7 @@ target "debian-binary-nova-compute" {
   tags      = ["kolla/debian-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9e53f03211b7902e5d3cb988d819cebe792e72c7f5c9ec76bc1aa9315d521d5a"
+    "kolla-gen.content-hash" = "sha256:b1120da29a7f4cf8096601952ad96dbf964c7c0c5c5f217e4c0c39d9faafaf5c"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4088,7 +4088,7 @@ target "debian-binary-nova-conductor" {
   tags      = ["kolla/debian-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:446440a4092dfe50df394650248447ac4cb16bee46d1540269e8467008c8a7fd"
+    "kolla-gen.content-hash" = "sha256:91cd4c7e58fdb3e97bf38c7d8361c29bbcbfc29d8905afbf6ea06f3c527e0e5d"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4104,7 +4104,7 @@ target "debian-binary-nova-novncproxy" {
   tags      = ["kolla/debian-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e3c869918fcdde73047648366cf6825563ca7a64444f29e917c6de9344bac1aa"
+    "kolla-gen.content-hash" = "sha256:5824f07af7c08df08c846fcf2abdfd39b93a857dc0191606fa36ad92551a0e1f"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4120,7 +4120,7 @@ target "debian-binary-nova-scheduler" {
   tags      = ["kolla/debian-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5327626756317e9585d426574b0ecf64a06e3530b6806136a144c32ebd8c3b63"
+    "kolla-gen.content-hash" = "sha256:e8aa2bba3472bcb2d7b560764cf0cc0b0e9e22c45d2cff6dd91b806a6848b576"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4136,7 +4136,7 @@ target "debian-binary-placement-api" {
   tags      = ["kolla/debian-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a6e7febeb32151cb17c3f7e7da2d1718b2889c328726fde50f40def7e0c0ae56"
+    "kolla-gen.content-hash" = "sha256:6078e090ebed84d15eebd37342674d837735834c5787c2755bac2c8697aed31c"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "debian-binary"
   }
@@ -4149,7 +4149,7 @@ target "debian-source-base" {
   tags        = ["kolla/debian-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7067598dbf4d7bc265bd1c5c4265216729d3b476ca12f6a7fb7a830c13bff11f"
+    "kolla-gen.content-hash" = "sha256:b947920647f106181fb8387719c84344124043a9dc5daa1785b705db0b87101c"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4165,7 +4165,7 @@ target "debian-source-chrony" {
   tags      = ["kolla/debian-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5021d2ba6d8d172b099066dfb204b2ec3561abe9ca77e429a21e1e6db5d8950c"
+    "kolla-gen.content-hash" = "sha256:81903f70793f7c3e55ffa291f144c0d62552ba63e9666409d5d4f539e1fd6e20"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4181,7 +4181,7 @@ target "debian-source-cron" {
   tags      = ["kolla/debian-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3aafc605edf593b1601fb9f3bda81627a51d0c0340ac5da6cec81f547cda52f3"
+    "kolla-gen.content-hash" = "sha256:c16a9971812daa165f7988024cdeeb43501363e74b8e3583e33e9eb071b7be10"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4197,7 +4197,7 @@ target "debian-source-fluentd" {
   tags      = ["kolla/debian-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a19a813d8b84d2bea448ddd1871ed92c3072d415efd79b4b23b17a68c34fdc16"
+    "kolla-gen.content-hash" = "sha256:901c42ec3cc11f524303f9373d1937a0ccd4d19f1c31594f182fe7ae0319588c"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4213,7 +4213,7 @@ target "debian-source-haproxy" {
   tags      = ["kolla/debian-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:48740b0f6cb25025a7979d4b36b8b8eed542d99b422f9a83bb7a149f71b5cd84"
+    "kolla-gen.content-hash" = "sha256:b8f1792d681025f9ce1936096eb611d4bc73b7c316fe98641a117313cae2c462"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4229,7 +4229,7 @@ target "debian-source-keepalived" {
   tags      = ["kolla/debian-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3ba1d53803295258aaddad4221404a7339925c5b68c2a6403139dfb1469dffbe"
+    "kolla-gen.content-hash" = "sha256:c784cf5c7f08c90ab41a535bacb7c39bb0dc6b056a929685c3e07644906a84f5"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4245,7 +4245,7 @@ target "debian-source-kolla-toolbox" {
   tags      = ["kolla/debian-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e0e9650f96ba7195df6aae1a2dad41f07402d62b4f0448a33b91bbdc1b927246"
+    "kolla-gen.content-hash" = "sha256:8d18fadd1d89b87a5b25444e1bc760027c6d3e9ef1e13862c4d8dccec658b2d8"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4261,7 +4261,7 @@ target "debian-source-mariadb" {
   tags      = ["kolla/debian-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:88e7eab26f281a8e6a7a4ae2b679f40444ba1224f3d174be84dd160a7ba372af"
+    "kolla-gen.content-hash" = "sha256:02137dc4fb6e68c38419b6c25978bd9224c570417b311a7b5b431938d74aed10"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4277,7 +4277,7 @@ target "debian-source-memcached" {
   tags      = ["kolla/debian-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d722cbcb2ba0918fb50c8c650d249e74e1ffafbd199211a7d5da9a942e092123"
+    "kolla-gen.content-hash" = "sha256:79a9751599e20273f0d1600ee4035a7a3dc8ae1498a443dbf21155dd0b845676"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4293,7 +4293,7 @@ target "debian-source-openstack-base" {
   tags      = ["kolla/debian-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:96f61095e0f1aad69cd9b9a40ff8eae62c353f5d4f395261073e5d8a58ad10c9"
+    "kolla-gen.content-hash" = "sha256:1222aebd150aa8999faa7e2d611a6fc77137f0de9e262d3263c65757feffb19b"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4309,7 +4309,7 @@ target "debian-source-openvswitch-base" {
   tags      = ["kolla/debian-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35b3a0bb163709b5f805537c89489a1ff20877859a693cc6f23350757a4035eb"
+    "kolla-gen.content-hash" = "sha256:8f6f9e1eaca18c71c886357df830c2f3ea7cbfeba66f8989bb219dd50841e8e5"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4325,7 +4325,7 @@ target "debian-source-rabbitmq" {
   tags      = ["kolla/debian-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:48fb89b151cc18f6c8755eecde25d207781fb37905c937bf8d120a6b16f6987a"
+    "kolla-gen.content-hash" = "sha256:70253d37f6eb22dedc4fd8f67a82c8638171f2b8fe9d30f818058e93a9f8fdb3"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4341,7 +4341,7 @@ target "debian-source-cinder-base" {
   tags      = ["kolla/debian-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f46581d2276b1814694b37b93d8ad13c8aa6119da977a13bb3bacb0e4238eb4d"
+    "kolla-gen.content-hash" = "sha256:2bb3026b81f0714fdd2cec38c1bcca8335f3dea97a2524cc03862d83e226bc7e"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4357,7 +4357,7 @@ target "debian-source-glance-base" {
   tags      = ["kolla/debian-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2bcc1ba07a35f623c8e8ec0b3d9c782d930a3fe24ffdbee8648d795ad4a2f510"
+    "kolla-gen.content-hash" = "sha256:681f350bdb10bf50fc42040cd323ee49ed957bcdb7d57b724a1a12950ad58df5"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4373,7 +4373,7 @@ target "debian-source-heat-base" {
   tags      = ["kolla/debian-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bfc9f4419240a348c5b0305139705ff34915c4f610362eb5718ac0cce251fbed"
+    "kolla-gen.content-hash" = "sha256:c303f301727df64bb625594e0723a48d91abc7d6935d982e56115098aa529475"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4389,7 +4389,7 @@ target "debian-source-horizon" {
   tags      = ["kolla/debian-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0f00ba8b6a319976ec67468a9ddbf258d4f6df50e466714b5dfb466a116e4651"
+    "kolla-gen.content-hash" = "sha256:d6c451c65a34844e2442b49c5f695390a5eeb93a8b2f846b5ada4d7e784c49fe"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4405,7 +4405,7 @@ target "debian-source-keystone-base" {
   tags      = ["kolla/debian-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3b17868aec41c706da40244134820a0435040b872d17abaa703d2e98375fd668"
+    "kolla-gen.content-hash" = "sha256:f21261dd38cc5e061ab7093c8b35bfc2b207a1fa4f5a53de70fb626febcd430f"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4421,7 +4421,7 @@ target "debian-source-neutron-base" {
   tags      = ["kolla/debian-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a83cc4e956095536afe63ce2fd3b19a11a3df70bec2f87f5550945d2302867a8"
+    "kolla-gen.content-hash" = "sha256:1e11e2d7352b9344100e6d8496ec5d020301bed006ddbb63fea99244193eaedf"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4437,7 +4437,7 @@ target "debian-source-nova-base" {
   tags      = ["kolla/debian-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:83542790cd25d7ce4c77879e0a1eb1602545e055c65a5464db400bd213725816"
+    "kolla-gen.content-hash" = "sha256:68ffaffb14b9905bf676a5c11bfd935ce8d339333be3583887a05a4fa8f5eb9a"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4453,7 +4453,7 @@ target "debian-source-openvswitch-db-server" {
   tags      = ["kolla/debian-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8498c2241ab0813efa56c0f0cc1a555885cb773871ecddf6a5b234c63abbb23b"
+    "kolla-gen.content-hash" = "sha256:9a906cbe8c51480bf16ef66c31b67b8e8ee59deee478f256a8d67f5afe568aea"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4469,7 +4469,7 @@ target "debian-source-openvswitch-vswitchd" {
   tags      = ["kolla/debian-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e065fb31720bf47ee29d80bf4231be8e8bd1e809ec3aecdd19a6fd0def7f2fc1"
+    "kolla-gen.content-hash" = "sha256:62688f457e1b4f5548edaeac90d6c6ab5869e5a56f513da3ae1d76fded759344"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4485,7 +4485,7 @@ target "debian-source-placement-base" {
   tags      = ["kolla/debian-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cb7d47de4b645033675d5ca9e64d28a673e07f529f77b1106a4c96c0b5b758d8"
+    "kolla-gen.content-hash" = "sha256:9ec88772e0835f76600fc73a811eb7892ff80be6e7134a90c8a63a4226bc6395"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4501,7 +4501,7 @@ target "debian-source-cinder-api" {
   tags      = ["kolla/debian-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:19176f9d2281bdec6fda6e285fc54fe27d274ce393a0f75cb13ba96c6aabc42f"
+    "kolla-gen.content-hash" = "sha256:6b9f96f606a28051e11b3f59b043f34bed2eeb90068e6f7f3a1b6435f4ef2c01"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4517,7 +4517,7 @@ target "debian-source-cinder-backup" {
   tags      = ["kolla/debian-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a4f4b23b757e7572b838533d803d10b49fc7ec8269bfba5b615f973713b2367e"
+    "kolla-gen.content-hash" = "sha256:26c2d3482e0738ebd7670be002e371a835e19f603ddf4aa88335eb99956cd7d0"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4533,7 +4533,7 @@ target "debian-source-cinder-scheduler" {
   tags      = ["kolla/debian-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3a4d4512242af8ee244cc3fa3d5691c035afc3b6d71343a67b7e91ac7cec50fe"
+    "kolla-gen.content-hash" = "sha256:b939bf1ea02653e32a025b2973153d3be8829b42e32e1ffb711c2a7fedcd9ba2"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4549,7 +4549,7 @@ target "debian-source-cinder-volume" {
   tags      = ["kolla/debian-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:78d9bfb6057ee386f025d38b3f31b666323fdcc2c173e9f659a90b1439096e0d"
+    "kolla-gen.content-hash" = "sha256:a0d9d4779891e8428407227a5c1bd08a3904c8361986becffe06b49a7e6a999b"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4565,7 +4565,7 @@ target "debian-source-glance-api" {
   tags      = ["kolla/debian-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aa8e68a2c4853203cf7e8af5f4d8cac2690b1075f3799fa98aa4c95ea8a2ab7c"
+    "kolla-gen.content-hash" = "sha256:a2d347e2bc241ff40f9fae883b7946bb78feb42e27fd8c897ab59fdddcaa8cda"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4581,7 +4581,7 @@ target "debian-source-heat-api" {
   tags      = ["kolla/debian-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:575fa8efa1eb0f9ceb813489a7420281efdd97da9ec0770e8921d30ef2dfdee5"
+    "kolla-gen.content-hash" = "sha256:542fdf709fe81f98c8d1b776c49c347d957e154ebd2ea8ac041cc18c12c3b080"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4597,7 +4597,7 @@ target "debian-source-heat-api-cfn" {
   tags      = ["kolla/debian-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:449c73a0f4a7829cf6a9a0d2b61bf022b92de95c7732eafdeb4ae2cd7a3e3622"
+    "kolla-gen.content-hash" = "sha256:c58949ca9e605cd45cdf831d919bb0d8599c0aad711393509ed841edb8cb86eb"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4613,7 +4613,7 @@ target "debian-source-heat-engine" {
   tags      = ["kolla/debian-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e4bffeb2bb46459f6f9936acd04e6398b3234b2d4b8f23af46f0bb7e4fbe81ad"
+    "kolla-gen.content-hash" = "sha256:8a36996731fc910fcf997c447c18b3d1b865c69d6e5dd07e30cb841a9dd0bd79"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4629,7 +4629,7 @@ target "debian-source-keystone" {
   tags      = ["kolla/debian-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f51e8f2a5ea6350233e0feba23e2bbdfef581a3e850f54de14cc88fe0032f8b0"
+    "kolla-gen.content-hash" = "sha256:e5e2b2cde61b0dba6c1903d020ff718dc6c2222196290fc2eb53f7a1a160af1e"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4645,7 +4645,7 @@ target "debian-source-keystone-fernet" {
   tags      = ["kolla/debian-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b49fbd93400ce449bc213a95e4251f419be5e420bfc6f806f8811cf47724cda8"
+    "kolla-gen.content-hash" = "sha256:294880dd8405df3875dd6ae26f7f0f51281508127296d6f8a4010c1508719370"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4661,7 +4661,7 @@ target "debian-source-keystone-ssh" {
   tags      = ["kolla/debian-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f1ce898375faa6680d0a9312eeb47adff5b1c16213b4ebb1bb0641dbe7698917"
+    "kolla-gen.content-hash" = "sha256:7487beeaa5ac758792d5d3a5df0f22512560805d8013fccc51b329c550c52f8d"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4677,7 +4677,7 @@ target "debian-source-neutron-dhcp-agent" {
   tags      = ["kolla/debian-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d6305bc41d0dd9b4614e381a518c59912d714df0f1999d17fea637dffa59b8b2"
+    "kolla-gen.content-hash" = "sha256:9b06476bc9fd1599774e4c6b9cc492561aa2e524badf4f26a49637ede21d1296"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4693,7 +4693,7 @@ target "debian-source-neutron-l3-agent" {
   tags      = ["kolla/debian-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f3e2789290ec8681a710555500b402a006e290d4473144dd5bc9dc4afdd5c28c"
+    "kolla-gen.content-hash" = "sha256:87d4c401e5bb9d7bb190e81518a9eb5999cb7e3c7729e448eabeeead0e070707"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4709,7 +4709,7 @@ target "debian-source-neutron-metadata-agent" {
   tags      = ["kolla/debian-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc23d930923fe2621275a8c47255f3172cc00af30127f925acd0d6246684fb44"
+    "kolla-gen.content-hash" = "sha256:4b0feccf9d0964dc768e1134ed77211e1aa9bf172e54597a284df78f3f3ac92b"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4725,7 +4725,7 @@ target "debian-source-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2d45eefd5d4d1a2a3ffb2366cd5ce9e0fa3b0569c88a5f2839ee6614ede48273"
+    "kolla-gen.content-hash" = "sha256:e7a74669d668cfc2792585ebffb80559fae63ed3604f6f72b32cc61b47122ff8"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4741,7 +4741,7 @@ target "debian-source-neutron-server" {
   tags      = ["kolla/debian-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f7478eb6f363763189a6aae06caaf96cd34f09dea170272bed580468afebb387"
+    "kolla-gen.content-hash" = "sha256:caa70e1fcb1594154100125ebe1466a92273415fde0c03a3447c41b06e74ab5c"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4757,7 +4757,7 @@ target "debian-source-nova-api" {
   tags      = ["kolla/debian-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2158ed09db154508c45ccbb37e4841ae74eace73c986d4725c7d9a0a39f6b5cc"
+    "kolla-gen.content-hash" = "sha256:e4ef64754b80ff6458dbb081a7130abe57d65ed5b68b6f0cbfcd33cc4d11d95e"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4773,7 +4773,7 @@ target "debian-source-nova-compute" {
   tags      = ["kolla/debian-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc2011da6082954f511c03cf72766b242d0af4fd14239dee336db7c6399b2c81"
+    "kolla-gen.content-hash" = "sha256:c7f36dc372f3535cefe93097b01ca5b8be6177db75fe2776339274a91b5e26ab"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4789,7 +4789,7 @@ target "debian-source-nova-conductor" {
   tags      = ["kolla/debian-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:af2c9a63225c3a18266c40b80c6d822f53f70587c50f7ff880c0105ea1e1a6af"
+    "kolla-gen.content-hash" = "sha256:7d0d770d5e3118d5862e7cb74e26e51f9c36c854b58c51c9c5cd42092e545ca7"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4805,7 +4805,7 @@ target "debian-source-nova-novncproxy" {
   tags      = ["kolla/debian-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:26d33762bcb5fb3fc83cd59de135931188c497f40c4d7233b2e6bbf638d15f31"
+    "kolla-gen.content-hash" = "sha256:37d41a7c467644b50241b0db65edd995f1f5bd6a3e4446ee8b53eee5076444b3"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4821,7 +4821,7 @@ target "debian-source-nova-scheduler" {
   tags      = ["kolla/debian-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3800eabd2e72850e7f10118b3f522317e57bd9c1471c7b63b14350e6b90bb090"
+    "kolla-gen.content-hash" = "sha256:1154149871f7c7a85041ec41d74193304ea77e1a3ca0cb14ca74ed5c21526ad9"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4837,7 +4837,7 @@ target "debian-source-placement-api" {
   tags      = ["kolla/debian-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cd36e487aef50887eb21343baa8b6f50d59e4f943f644c2a92194eb211fb8c44"
+    "kolla-gen.content-hash" = "sha256:6562d41e797e8fc44fc7275bb77fd91497ebdb2d74e459995a83146b47a30d78"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "debian-source"
   }
@@ -4850,7 +4850,7 @@ target "rocky-binary-base" {
   tags        = ["kolla/rocky-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:691992873c08cbd3fa5f53977b59a020231fe7444caea707a49430e155c267f1"
+    "kolla-gen.content-hash" = "sha256:42654450005867f7fc0d5a3bbfb2beb43a644ff683ab5a8e0d68bb6d279aeef5"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4866,7 +4866,7 @@ target "rocky-binary-chrony" {
   tags      = ["kolla/rocky-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4a2a90f02fcbd4ab948fa1275abacc5f369f218765116b36cef6ad0fd7566040"
+    "kolla-gen.content-hash" = "sha256:b0006f81abf79c6326d6423df8525af6ec21622906c341e314325c0b7d3619c2"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4882,7 +4882,7 @@ target "rocky-binary-cron" {
   tags      = ["kolla/rocky-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5674f7d7945955df3008c4894150a3dd9a511bce6ffefdd43debb386dfe93d89"
+    "kolla-gen.content-hash" = "sha256:722c10ad863436c2c267cb8fd1d3d16e6f075820d415885a8339a2e28f90fdfd"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4898,7 +4898,7 @@ target "rocky-binary-fluentd" {
   tags      = ["kolla/rocky-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d7b945fe7ae4815fea31c0cdb89a6298d029cbc5b539973fa0fd61da2eb9597b"
+    "kolla-gen.content-hash" = "sha256:6f9b75f65b2e5b19f4079bf5300ebe3560eaad17bfb0bf41b9909d6d15fb8707"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4914,7 +4914,7 @@ target "rocky-binary-haproxy" {
   tags      = ["kolla/rocky-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:88919243885353d78eb04d25bd339280cba99743c713f5c1f6f15bf27cc9da99"
+    "kolla-gen.content-hash" = "sha256:3d094ac225c661d98a4959a9885e1cb43ec63c33a07ddcdb55eb9c249d89525d"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4930,7 +4930,7 @@ target "rocky-binary-keepalived" {
   tags      = ["kolla/rocky-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:690fd584a1915c5b7cbeb1e9d701abf9bf921efa3232a400746d6e39d2790fad"
+    "kolla-gen.content-hash" = "sha256:639f7727deb07158114942a4ba69d7dc978a5f056d2090f7cd0990870c4fdb27"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4946,7 +4946,7 @@ target "rocky-binary-mariadb" {
   tags      = ["kolla/rocky-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:10ad3748cf2466c01e7e8af5fe392e5a5c2f5225cc2ea85df58e44c92221ecc3"
+    "kolla-gen.content-hash" = "sha256:995b0d66a9525d32b1c27df14d96de29ca2fb85347be56e57df06f347aea4180"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4962,7 +4962,7 @@ target "rocky-binary-memcached" {
   tags      = ["kolla/rocky-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6b6efa9d7267875a3b1f2e4fa7dd04c530673339aed4e0d6f0ca70c09f821e14"
+    "kolla-gen.content-hash" = "sha256:a0a24b93a4a0a932c3ab566cf9c0f4841cb607c783b73667959429502987cc64"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4978,7 +4978,7 @@ target "rocky-binary-openstack-base" {
   tags      = ["kolla/rocky-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:965cf229fba679b75ca73144f473a3495ceb7d2c2e8a19358c4acfe03b78eee7"
+    "kolla-gen.content-hash" = "sha256:7df5f74cb2b0c1dd7b977963b9d06ab1ad2b32dcabed3cd2b0663f07ae8e4655"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "rocky-binary"
   }
@@ -4991,7 +4991,7 @@ target "rocky-source-base" {
   tags        = ["kolla/rocky-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b8a6fbf88b2f2fe01e99e1a38ad700ec6b324a31935d36bf85ba0edde98022ea"
+    "kolla-gen.content-hash" = "sha256:39b6033ed7ec23ee299a5cfc250f3e615ae3597af2763651f08992aab3a0c91b"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5007,7 +5007,7 @@ target "rocky-source-chrony" {
   tags      = ["kolla/rocky-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:998071de2493ee3056aa52011dbe458242e52261894c726e3c233da1ff8f84bd"
+    "kolla-gen.content-hash" = "sha256:0d4ddeb946dd4bbb1106edc843536fc25fba83d6d774bc01c3e7fbaee578f5f7"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5023,7 +5023,7 @@ target "rocky-source-cron" {
   tags      = ["kolla/rocky-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4176fb436d936f1db6a2dce5f1886eb1db60495a8acbe24e2e2a061a530c209e"
+    "kolla-gen.content-hash" = "sha256:178f2de9b85a8be65354a7484b1ec10b7ede501a3c8543c2443e804e8c42cefa"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5039,7 +5039,7 @@ target "rocky-source-fluentd" {
   tags      = ["kolla/rocky-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:99a8d4d79fbb1053f66bba40e8cbf2e6a3f1667d792ab9aef5ca303ab3a1625b"
+    "kolla-gen.content-hash" = "sha256:9c017bd2e5d09fa517d90232692c4c21fd9abd5f11d7b0b3c485c10599bf1645"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5055,7 +5055,7 @@ target "rocky-source-haproxy" {
   tags      = ["kolla/rocky-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e3c3ce2b84ad562e7bf2a677c0a6de16ffa77c6b778268854ac45bd622be6693"
+    "kolla-gen.content-hash" = "sha256:f07b8dc06311785221d95cbc90fe05ea34efc0adcacefd4606cbb209433c8f05"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5071,7 +5071,7 @@ target "rocky-source-keepalived" {
   tags      = ["kolla/rocky-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:226fe09ae02f1f928bd61e4adf031d55615be278687c3d714e89a0c9f6adc8d4"
+    "kolla-gen.content-hash" = "sha256:ed721d65ccd1493b3c95efc031e3e0a87e6531e8e442e6d43ab5b28f05376299"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5087,7 +5087,7 @@ target "rocky-source-mariadb" {
   tags      = ["kolla/rocky-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1df06ec9357c1e1221e97c409159f52ce3ab7529902e03af1ded27eb74f83955"
+    "kolla-gen.content-hash" = "sha256:1ab3b7843a6017de502e2ed77579bf46bd1d15334d7e8c9662d5a413eec0ddc6"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5103,7 +5103,7 @@ target "rocky-source-memcached" {
   tags      = ["kolla/rocky-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:339df837664d5d194cafaef8e2f4123aecc7d39b319d6da26cd8796748e5a9ee"
+    "kolla-gen.content-hash" = "sha256:e2a35f0a42279900c58c5a7ce222bad40f0aa0f0ea7b256ac53e6569282c93a8"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5119,7 +5119,7 @@ target "rocky-source-openstack-base" {
   tags      = ["kolla/rocky-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e5dff9a05c7f58dcc5f18e6322c5e4f658bcfdc480c29471f86b43cd9e0c2379"
+    "kolla-gen.content-hash" = "sha256:fcf1ab78b5af257c731cdadc5b78b31e2e7504f6a4332e15f51fbddba7c143e6"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "rocky-source"
   }
@@ -5132,7 +5132,7 @@ target "centos-binary-base" {
   tags        = ["kolla/centos-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:020815017fc030872cf248881625d533de668ab6ee856efc03e6cfc930365730"
+    "kolla-gen.content-hash" = "sha256:b23a2d02609b15981447ad749231c6f5bda675fef5215bba08a44d7341db1b56"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5148,7 +5148,7 @@ target "centos-binary-chrony" {
   tags      = ["kolla/centos-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4ce7e8a9b8a693681db53a6e707300d82ff69a9858a3467753575e1ac553e08c"
+    "kolla-gen.content-hash" = "sha256:57be9fcca1f3dcb3d2f583e830835f9c8ff8652bf2bbab9752b0b2a6901f7a95"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5164,7 +5164,7 @@ target "centos-binary-cron" {
   tags      = ["kolla/centos-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2509b8b0fba6f63c6def67fbc249ba18bf3713f9c4574e006aec4f49a37aac2c"
+    "kolla-gen.content-hash" = "sha256:cb4bd446f22316a40c9f02b66bbd9de4b46e72dbc954151ea3f0e25df2a52642"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5180,7 +5180,7 @@ target "centos-binary-fluentd" {
   tags      = ["kolla/centos-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:066dd926bf1937cebb4fdbf2e0415141dce45a7609224ec2300836342958b7ae"
+    "kolla-gen.content-hash" = "sha256:82f604f6c73c8e9a7d58da89ebc5ef3493e35e121eae1e27008753bba0efe0e6"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5196,7 +5196,7 @@ target "centos-binary-haproxy" {
   tags      = ["kolla/centos-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cef22cfda4e41b122dab1ac7d601b95923ffc2b96940f5af831ff99776b0b0d8"
+    "kolla-gen.content-hash" = "sha256:dc153ec5aa6909ea1c6d0eabc508bc9055ee5e5c47f45916ad072b82aa301f70"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5212,7 +5212,7 @@ target "centos-binary-keepalived" {
   tags      = ["kolla/centos-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:053ff1502cce52720b0d88adce74d6352e7d4fabb6fff5e825034419c2b12fa8"
+    "kolla-gen.content-hash" = "sha256:8088f6db1d97d1e1afb1890e188b73dc21b7e804b066c13c54de6d4fee1617ef"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5228,7 +5228,7 @@ target "centos-binary-kolla-toolbox" {
   tags      = ["kolla/centos-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:29dd7c49c375a3eff3f37c1dc4979fbabd7938d2eec73c8b453575a1d62ae4aa"
+    "kolla-gen.content-hash" = "sha256:b9c630e830ba3a13b409c1ca656fc257c31ef60b278bc90999df1795583386b8"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5244,7 +5244,7 @@ target "centos-binary-mariadb" {
   tags      = ["kolla/centos-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0b12b41e9d325bffe920b3446a871c42ee2503e17f9a4eb78fe1018fadde0b02"
+    "kolla-gen.content-hash" = "sha256:520c769cd62ffad37caa4101a59fbf792535f811cc045c86fe4fa0c2e8f6aecd"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5260,7 +5260,7 @@ target "centos-binary-memcached" {
   tags      = ["kolla/centos-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:098fc05850600c7797b54298eea865d59c7adfcc1d69681a7712247231119f3a"
+    "kolla-gen.content-hash" = "sha256:23a0cbd0ddffe3f06596829bef3f7618b5a778cb6ae87590800a4b501a4f037a"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5276,7 +5276,7 @@ target "centos-binary-openstack-base" {
   tags      = ["kolla/centos-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5b5b7d60ba87436460cae242467b140171b294a6d436bccaba010b6583d03650"
+    "kolla-gen.content-hash" = "sha256:c3035900d93122b25afbdf55a8ee78ae36c2951b9ba44bbc64f818e8f9d25c77"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5292,7 +5292,7 @@ target "centos-binary-openvswitch-base" {
   tags      = ["kolla/centos-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35e5662b561ea888e0912224eee13c5cdfe741956b700c54d915cef5ee12990a"
+    "kolla-gen.content-hash" = "sha256:e51b93d664ef44c5bc15fea1a69308464e0c1d31cadb8ec27343a7c1a2dec023"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5308,7 +5308,7 @@ target "centos-binary-rabbitmq" {
   tags      = ["kolla/centos-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:49c7720947f5733a41051dd0303e42422e6d72f9c2ee4725b4c5deaa5f9d63fb"
+    "kolla-gen.content-hash" = "sha256:6208d700aa2977c22d5f28a55c9a3ccce5f02fcbcc59a4b2abb6c9db79ebbcc0"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5324,7 +5324,7 @@ target "centos-binary-cinder-base" {
   tags      = ["kolla/centos-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bde0d54c52f76553bf1bfa7c225db04e7692a198f7e7c5aa7c9f1b28913d3a7f"
+    "kolla-gen.content-hash" = "sha256:a2f5028ea4bd83ffb478d3d91dd4cc657fef0a26af2001f5c9370d4322fc3116"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5340,7 +5340,7 @@ target "centos-binary-glance-base" {
   tags      = ["kolla/centos-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e9fe85ea500c20ae82b2e81200108588c2ee1f399534f8137c005ae8ac107175"
+    "kolla-gen.content-hash" = "sha256:b88ecda964618c365cdee9ba1a9305a2d83d85016262745e6ae95b573e8ea210"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5356,7 +5356,7 @@ target "centos-binary-heat-base" {
   tags      = ["kolla/centos-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0456ad5927f164f5647ddf85e5fec5c6833d557f43ce21208e288d18fbb5e220"
+    "kolla-gen.content-hash" = "sha256:60fa4818fc0dc1e3980ff32242928f094268255095a60c19c7996342405e1d6b"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5372,7 +5372,7 @@ target "centos-binary-horizon" {
   tags      = ["kolla/centos-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f3a4282f7d5d0d1f100ed52ce1421344d389ae7381a86ac3e84f7255fe815e8"
+    "kolla-gen.content-hash" = "sha256:700bfea32d1cab83c894d452726fb351fa9cd020e5bcc77a74492dbad7f2ac6d"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5388,7 +5388,7 @@ target "centos-binary-keystone-base" {
   tags      = ["kolla/centos-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1f0dde38009c50f1d6a217f0730a2782e7f5e654c4b2497fefab8a010d867fb1"
+    "kolla-gen.content-hash" = "sha256:f223c4f4d13c33c36931555901ea3844af16fe0a8151055180d8f669d1726ca9"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5404,7 +5404,7 @@ target "centos-binary-neutron-base" {
   tags      = ["kolla/centos-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8d04d5aefc3f192a209f933204dce205e22958246639b0ea7a547634d6f02daa"
+    "kolla-gen.content-hash" = "sha256:ce12fa843a4e7d383142b1c773fa4cfe3c75fff1e733faa67b8bd1a733cebd2a"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5420,7 +5420,7 @@ target "centos-binary-nova-base" {
   tags      = ["kolla/centos-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a13318690c9eed336cacc6fb6d7d74ea4fff3ec85ddba35da1bab3551006459"
+    "kolla-gen.content-hash" = "sha256:8a08a06c2b6ac4476cc3e315dc2bece642a0da0ef6f369e5ecfc953233201ef3"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5436,7 +5436,7 @@ target "centos-binary-openvswitch-db-server" {
   tags      = ["kolla/centos-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3daf4f5bf7cbdece17d6c8c6094bd14b10949c7f5fd3c754dc1449b6f14fbd45"
+    "kolla-gen.content-hash" = "sha256:876d5076c8286efcb7f805018b7c8785e6dafd8c07ebf0dbe25813681da2739a"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5452,7 +5452,7 @@ target "centos-binary-openvswitch-vswitchd" {
   tags      = ["kolla/centos-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:68aaa696903c487973d6d49f339ae7504dceee347fced309d8e5fdd5b7737c60"
+    "kolla-gen.content-hash" = "sha256:3954f6695393dbad6f690c910431568a2bb7874f1eefafa371dc3abf5ee0eae5"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5468,7 +5468,7 @@ target "centos-binary-placement-base" {
   tags      = ["kolla/centos-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5a3c9ac52fb280ee91291676d46a98c56ba75c9cd2b8c1d64e92bcccd5f1b28b"
+    "kolla-gen.content-hash" = "sha256:7d924a9c1f4c80b7c0b2579f982b35e3e02665d32fad1da80f0b80af488007d9"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5484,7 +5484,7 @@ target "centos-binary-cinder-api" {
   tags      = ["kolla/centos-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:273bbb9bff8cfab4952895da3cdab303194fc4929f4e3fdeb81ef650ffea6ce4"
+    "kolla-gen.content-hash" = "sha256:3025da5cbb0af009d687f0884438a5e22f3404c67f68ca581a30a0fae59045d5"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5500,7 +5500,7 @@ target "centos-binary-cinder-backup" {
   tags      = ["kolla/centos-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a7c74cb085ba45436f098e6b314b48e0d1c86d08855492f47c017546cb757a2c"
+    "kolla-gen.content-hash" = "sha256:234f62743662099dd4e97edd98d95a816563133cd58af6a247b2aa5c9a358769"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5516,7 +5516,7 @@ target "centos-binary-cinder-scheduler" {
   tags      = ["kolla/centos-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a097edf5baa2e4cf269a238e21a6121121aa27e3e96394a2aca4f5410eb3abad"
+    "kolla-gen.content-hash" = "sha256:ce1682b23fe1ab80fc491b5a6c4709f6e6c048f7ec0f507188699ba4492b12b4"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5532,7 +5532,7 @@ target "centos-binary-cinder-volume" {
   tags      = ["kolla/centos-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1cd25029064dcad0aa88d293a8d6dc7994e15de2b7380b25f739a9dfe77ac46b"
+    "kolla-gen.content-hash" = "sha256:4e946eccac45cff3c2fcb03f3ab3ae30c1b7c4a2e671dc70b302be15ee134024"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5548,7 +5548,7 @@ target "centos-binary-glance-api" {
   tags      = ["kolla/centos-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:900e1c8e88ff70cb70874b7cd76a20039e68d612414f674d8f244de3ebdf8421"
+    "kolla-gen.content-hash" = "sha256:636f146ec0320b8b7f93201bf697f3254728d42f3af43a50620b69def138c91d"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5564,7 +5564,7 @@ target "centos-binary-heat-api" {
   tags      = ["kolla/centos-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a2342d9a25955b081a1be74c369398cf1e70e58aa5057b019db7c2780d1577c6"
+    "kolla-gen.content-hash" = "sha256:d8601f8b8b03ee62a924aa2f448b1c3909693fb35f9e3d35ff2c966bec28ecc3"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5580,7 +5580,7 @@ target "centos-binary-heat-api-cfn" {
   tags      = ["kolla/centos-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d5f76fc3f6ac93f04b1542ba5c171dd7955bbffcbc878264580961f3568a2a1e"
+    "kolla-gen.content-hash" = "sha256:a708c6970418387d699ad4df259d0a29fa9d425a160fc0710803db992878386a"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5596,7 +5596,7 @@ target "centos-binary-heat-engine" {
   tags      = ["kolla/centos-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:64a3383d9885fe7f1d7f2543e7a50fa4fb800065832024d8fa2acb5753bd71f6"
+    "kolla-gen.content-hash" = "sha256:1b00e820bf20558666d0772b4c89a4e39435c46a0fafa8a911571137efe94491"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5612,7 +5612,7 @@ target "centos-binary-keystone" {
   tags      = ["kolla/centos-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9f2d20b4b7b115cb888555f58c62bd781f8637715dfc2ce108adf186b5e978ec"
+    "kolla-gen.content-hash" = "sha256:7ab06309ae83c0987855925a048d47406c050769d3106163378df7a182231ba7"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5628,7 +5628,7 @@ target "centos-binary-keystone-fernet" {
   tags      = ["kolla/centos-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6c59cdf6d9ca067dec45f6d93accc8b87212288c3ca2dbf1eb5c7326daedcfe5"
+    "kolla-gen.content-hash" = "sha256:49340819557b1dcd87b7241b31f67362e233426a58007d5bc91f4be31663250b"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5644,7 +5644,7 @@ target "centos-binary-keystone-ssh" {
   tags      = ["kolla/centos-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d354502f54572b4df5e94cd8af42a663b26d47406f6fdf240ddf0fa8789d639f"
+    "kolla-gen.content-hash" = "sha256:0abff194e62f267b55947164efd71773cd41d8f8c149a7a1941f9bcdbc888225"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5660,7 +5660,7 @@ target "centos-binary-neutron-dhcp-agent" {
   tags      = ["kolla/centos-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:512454ddaaec1926ef9173e64e5f9e90c3bb0b36e0c97abe26d775b5366ead43"
+    "kolla-gen.content-hash" = "sha256:02c670c8150a264a3758d2e2c4ca917d5617efd84081d085fe337a10fb907315"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5676,7 +5676,7 @@ target "centos-binary-neutron-l3-agent" {
   tags      = ["kolla/centos-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4f704ebe623efb76047051f5aa642b118bc3a818025a1169e5c11e8e2f7bcf3a"
+    "kolla-gen.content-hash" = "sha256:68c16e7493437e9143cae5d358c1a02013d0435a81851aacee3ce85160b6dc84"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5692,7 +5692,7 @@ target "centos-binary-neutron-metadata-agent" {
   tags      = ["kolla/centos-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0cc370ca9df02291ece19d95dbbc1548d78d20679f5a7881babc147d3690b386"
+    "kolla-gen.content-hash" = "sha256:4f0a1ece478298a5d6633a1389c4deedbf25575eb37b46677164926d03a8f8f2"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5708,7 +5708,7 @@ target "centos-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce0be7791bda8c6c6c9e9a93a0355ca1fcbdc9f86dbf2c712d35e254e260a702"
+    "kolla-gen.content-hash" = "sha256:619dbbf37206fa25919ba9e2d0ade19c38c646bad9be97627d8ac6ad911d1bbc"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5724,7 +5724,7 @@ target "centos-binary-neutron-server" {
   tags      = ["kolla/centos-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0d75b6a01b993dd7b5b5bbe75d65bdcf59545d9bacc824601eeba8dc550aafbc"
+    "kolla-gen.content-hash" = "sha256:008c7b110caa99e1784836968580bda6a2714c5fec17a4562a259149701009c4"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5740,7 +5740,7 @@ target "centos-binary-nova-api" {
   tags      = ["kolla/centos-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:40d3b4c5ff031f5ef691a703043751f3b833c6af5b2fbc1c761fecc7a2ab07bf"
+    "kolla-gen.content-hash" = "sha256:579f382ee961803e3741e2bbe224993606ac322d103ab22e66edeab17a220ae4"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5756,7 +5756,7 @@ target "centos-binary-nova-compute" {
   tags      = ["kolla/centos-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:09bf5f953ead584c78291a9953f7b9251e95a97c1a4a3117cb2feb5342dd457a"
+    "kolla-gen.content-hash" = "sha256:7f2e37cfbf62194a8be0b91698de239c992ee18424f600c4a43e21d38ec59c9f"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5772,7 +5772,7 @@ target "centos-binary-nova-conductor" {
   tags      = ["kolla/centos-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:05604084883d51736df9a2db9d2175cb1628d4029823af7f036639afe0b4d3ab"
+    "kolla-gen.content-hash" = "sha256:4e3d72342ea2170f0250d48d63dd473a8c388abafdeb53b82d2dac95f10ef966"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5788,7 +5788,7 @@ target "centos-binary-nova-novncproxy" {
   tags      = ["kolla/centos-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35109434e90354ad69420cda3bc3bdbd68613cc66392dbf188cfbc2bf290ecd2"
+    "kolla-gen.content-hash" = "sha256:4149fc1d7d98c695976ef46ecf989623911effa884156d210480aea18e4d3633"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5804,7 +5804,7 @@ target "centos-binary-nova-scheduler" {
   tags      = ["kolla/centos-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3cde11cc2ba0f62bb7193e7c88b4902e5c0fc167f8cd22b10021b400b93633a5"
+    "kolla-gen.content-hash" = "sha256:6ff15344113a5031adb3dd8151a2f88e72ccaef0cc1373819b05272a489c74fd"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5820,7 +5820,7 @@ target "centos-binary-placement-api" {
   tags      = ["kolla/centos-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2429911bd6dece19347b4efefd93c61c020ba3a6bdb86ce0505e6543b7fe02f1"
+    "kolla-gen.content-hash" = "sha256:e35accd249da63076fe6380e8792a68d100224663cb9b05d29d66cf889382175"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "centos-binary"
   }
@@ -5833,7 +5833,7 @@ target "centos-source-base" {
   tags        = ["kolla/centos-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:eb7f107e10ef8a69c6f671874e3bf514b0c41ef007760e6e7556c5ee7abc1e15"
+    "kolla-gen.content-hash" = "sha256:4f4a21b840d61d63ea9d9ba4c3741802ce51f66f01489d2c5b1d9f887a62be52"
     "kolla-gen.image"        = "base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5849,7 +5849,7 @@ target "centos-source-chrony" {
   tags      = ["kolla/centos-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:37c9c311d85ca690de6f6b988c0f24a0dbd855360d1069e4bd755724a96a0e43"
+    "kolla-gen.content-hash" = "sha256:172724e80da1c22b14d96b2215e4bda0a103d6ca2da79ac7faf21b794f82f4b5"
     "kolla-gen.image"        = "chrony"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5865,7 +5865,7 @@ target "centos-source-cron" {
   tags      = ["kolla/centos-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:63bc6ca9e062c64140f99e0ff767f07e2cd08e9eec23d2eeee824cdff0e1aa41"
+    "kolla-gen.content-hash" = "sha256:a7d0268db68080860f85ea66d9d25836a49d1aa48f27f5c7bbc3b5d78dab958f"
     "kolla-gen.image"        = "cron"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5881,7 +5881,7 @@ target "centos-source-fluentd" {
   tags      = ["kolla/centos-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:493bb94a4a35ecffa9f52be932bd51741840885639b3d6c233910a976cd44cde"
+    "kolla-gen.content-hash" = "sha256:c02f81a434f5873d522608bc48d8f67f99fadd5d2f9ab8b508ebd906cd772e79"
     "kolla-gen.image"        = "fluentd"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5897,7 +5897,7 @@ target "centos-source-haproxy" {
   tags      = ["kolla/centos-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c8673099cb7af40f2115f9acea0eb958a20b72576e5b621b017536a86d9281ba"
+    "kolla-gen.content-hash" = "sha256:15c7f5157b19909b3dc252c99fa34ae762c0460ad073e01d379072b8bd61d955"
     "kolla-gen.image"        = "haproxy"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5913,7 +5913,7 @@ target "centos-source-keepalived" {
   tags      = ["kolla/centos-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:af7a69dee5906ab4b89c433d34eb25cbc3181c4ef360db21dbe535a92e4337f1"
+    "kolla-gen.content-hash" = "sha256:f1b4dc00bbda80ce27028f3247582b4c5813f349aa84c864267d4ca1f4d4fd0a"
     "kolla-gen.image"        = "keepalived"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5929,7 +5929,7 @@ target "centos-source-kolla-toolbox" {
   tags      = ["kolla/centos-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bea56461c253939a5003379d5af0407e5875cb6b0824fb81dfa35ac1cfee1a48"
+    "kolla-gen.content-hash" = "sha256:5e857b0ee1e5850399026e9b98b4adf454ee2c0fbe10cc08a89a0e11cb6d235a"
     "kolla-gen.image"        = "kolla-toolbox"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5945,7 +5945,7 @@ target "centos-source-mariadb" {
   tags      = ["kolla/centos-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7f89585b5d1655654211e31286c1e2c961eeb46a05916451950eebbd42bb363f"
+    "kolla-gen.content-hash" = "sha256:f3ac53a03a6d5b4b7973185e41a4d0a8bbd95c013811849ea0ffab24d1b9d6fd"
     "kolla-gen.image"        = "mariadb"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5961,7 +5961,7 @@ target "centos-source-memcached" {
   tags      = ["kolla/centos-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:db9924ca390ef2763dceb464b0228b31eeaab6e438eb05a9b44d8ca9d6f49c2a"
+    "kolla-gen.content-hash" = "sha256:c89ddc9fb7097ed79ea90ef7963764e22ca801c1173df738ed20316769d3fd8c"
     "kolla-gen.image"        = "memcached"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5977,7 +5977,7 @@ target "centos-source-openstack-base" {
   tags      = ["kolla/centos-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:308e54f1f46c41c52343ecd02c9ac0da873db786c26c78e990f90fd3a0184097"
+    "kolla-gen.content-hash" = "sha256:2d120f07699a9a278d4861a4584d8ce7e95d56004947b56afcda64c33b982df9"
     "kolla-gen.image"        = "openstack-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -5993,7 +5993,7 @@ target "centos-source-openvswitch-base" {
   tags      = ["kolla/centos-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fe13afbab8c8eed190fbff2e8a5e5450bade2bd2e0812d7fafa30c29129ea3b0"
+    "kolla-gen.content-hash" = "sha256:2d58e48e987cb68b40a76d50136c6fcf9704eea23ceed4b3dbad68bb02710dc1"
     "kolla-gen.image"        = "openvswitch-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6009,7 +6009,7 @@ target "centos-source-rabbitmq" {
   tags      = ["kolla/centos-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:55b0f72412acf1b702fa1c6ff1dde89e3734a83774144f56118d017ccefe5813"
+    "kolla-gen.content-hash" = "sha256:69098c9d2cf2fdf3ab204a20d9a5fb15c8920e4ece4a254ff0528c3e9216ed7a"
     "kolla-gen.image"        = "rabbitmq"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6025,7 +6025,7 @@ target "centos-source-cinder-base" {
   tags      = ["kolla/centos-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9988c702b7b2f5e924607aece9ae6d5a866097ce6d6205b566c9217b8e13b07c"
+    "kolla-gen.content-hash" = "sha256:77ff90b364498b3103aab607836b28285d5b26ef9ff76de8b76abfca3e71a128"
     "kolla-gen.image"        = "cinder-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6041,7 +6041,7 @@ target "centos-source-glance-base" {
   tags      = ["kolla/centos-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ace0c8cacdebcc5caff040913220e0542ddda324a315f89701ad9701038060f"
+    "kolla-gen.content-hash" = "sha256:629a58362d9fd1f4d55a57b6bf198647f6b145bb26c81af48bd3615bde3cb2f2"
     "kolla-gen.image"        = "glance-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6057,7 +6057,7 @@ target "centos-source-heat-base" {
   tags      = ["kolla/centos-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9be78d9ea7a9116e3950fcb00e439d02cafb3a2d22251cdf488dd6613ea2a088"
+    "kolla-gen.content-hash" = "sha256:264b3a1bfbd195f08116c627af6d0e3c4f088d1dffe56b7204efa06ff156f633"
     "kolla-gen.image"        = "heat-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6073,7 +6073,7 @@ target "centos-source-horizon" {
   tags      = ["kolla/centos-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a29435b21784114ca5c58329fdfc35d94e27a0c04bfd526e187082b5175a5c98"
+    "kolla-gen.content-hash" = "sha256:3a3379929825d4815ca927a31ae6d65f8912af3ea23cec33f21b96d34b8977b9"
     "kolla-gen.image"        = "horizon"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6089,7 +6089,7 @@ target "centos-source-keystone-base" {
   tags      = ["kolla/centos-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ac7798c4664e51e8a375ffc03ae28b6a5dbe52e23f3e5003343153e26e2c5e39"
+    "kolla-gen.content-hash" = "sha256:984e1c58d5eddf27d60652c666f2ad46f663021e5b37f7e9553ba3569a6f2d23"
     "kolla-gen.image"        = "keystone-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6105,7 +6105,7 @@ target "centos-source-neutron-base" {
   tags      = ["kolla/centos-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6b2a45ac431a2c0c78629e128f3c10004dab35237cb344f66302e6da69564667"
+    "kolla-gen.content-hash" = "sha256:367a5b2b1c31f002479d596ee2f96eaa7dd221a380bde35962945ebb3050027f"
     "kolla-gen.image"        = "neutron-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6121,7 +6121,7 @@ target "centos-source-nova-base" {
   tags      = ["kolla/centos-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8417c5c92e50ac7b922dfe8fd31b73bca0a7268d18c9fe7dc33f00c29d02193d"
+    "kolla-gen.content-hash" = "sha256:4c6dd000509e889ec65b3c7bfc4f275ea226d162b03818410c8bc520eccf6201"
     "kolla-gen.image"        = "nova-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6137,7 +6137,7 @@ target "centos-source-openvswitch-db-server" {
   tags      = ["kolla/centos-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0369e2f8e587774505782b6f613727f756c36a92bc4d94565d7b56c1340cf205"
+    "kolla-gen.content-hash" = "sha256:b0dae8ce639ed45f9c89d306f576355fb78a1c46ed7d8460a035611190f185c1"
     "kolla-gen.image"        = "openvswitch-db-server"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6153,7 +6153,7 @@ target "centos-source-openvswitch-vswitchd" {
   tags      = ["kolla/centos-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:eb4aac80319c7081b1fdf585f5642abea696ebf3d699021250780a621ced6eca"
+    "kolla-gen.content-hash" = "sha256:db5536b637d8e128c27b99991a1e3d2076bc9921a956e69535ef2f0faffe6a4d"
     "kolla-gen.image"        = "openvswitch-vswitchd"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6169,7 +6169,7 @@ target "centos-source-placement-base" {
   tags      = ["kolla/centos-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bd7f51e5db3cc1789d099a9ac6cfb9ec2a29c7d32a860b98e680867d08c5f5ce"
+    "kolla-gen.content-hash" = "sha256:71361a0522a13c65592a0e6b2b7649c1e0dc4af82d756315d2887ecd58d1ab67"
     "kolla-gen.image"        = "placement-base"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6185,7 +6185,7 @@ target "centos-source-cinder-api" {
   tags      = ["kolla/centos-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:403e8e4594b6a6b80d700225fb9db795acc3f3a256dfe2130ce6d3eae4f42bc2"
+    "kolla-gen.content-hash" = "sha256:1ae89137e1b2ac24d1d37f130dad16225780b1a3d2d50f38c11d55b3d3e43e87"
     "kolla-gen.image"        = "cinder-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6201,7 +6201,7 @@ target "centos-source-cinder-backup" {
   tags      = ["kolla/centos-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b02edd2dce6f9e9666ff090d53f7ca076c7b6cba05b6e784208e76ac48e0ecdc"
+    "kolla-gen.content-hash" = "sha256:6ae7679577794dcda0185a70cd26bab8b07af9bd506467f716a7523807bba6eb"
     "kolla-gen.image"        = "cinder-backup"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6217,7 +6217,7 @@ target "centos-source-cinder-scheduler" {
   tags      = ["kolla/centos-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:671a99113f66d824981c9467f48d7add9eb99ea4a5c307714cd46dcf43b0859c"
+    "kolla-gen.content-hash" = "sha256:5583adc305964a177879110a9f87396a164ffd3710bf9bca813e5406de16f758"
     "kolla-gen.image"        = "cinder-scheduler"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6233,7 +6233,7 @@ target "centos-source-cinder-volume" {
   tags      = ["kolla/centos-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:43621b4b610fa3ed511cbeb4b155595427aa38d8f65a31aa7a8b214da6e948e0"
+    "kolla-gen.content-hash" = "sha256:c57bd92d9b2a83c5211950c617775140ebeb791de56671292a8bac0bf885d42a"
     "kolla-gen.image"        = "cinder-volume"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6249,7 +6249,7 @@ target "centos-source-glance-api" {
   tags      = ["kolla/centos-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f9c8499c6d44f80d219cab97e062b10c6d535a8c20e47f51fb3a3d42145ee079"
+    "kolla-gen.content-hash" = "sha256:597143931772bfee2e997b3a6188baf91362d6b125e30373318da7d326717e74"
     "kolla-gen.image"        = "glance-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6265,7 +6265,7 @@ target "centos-source-heat-api" {
   tags      = ["kolla/centos-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8e47f1c395f3e87b470db06a547e40dfd37e4da8304d3159c6903c1d2ab35b7f"
+    "kolla-gen.content-hash" = "sha256:a3d02ecc7b5b98e87d530b7c551461154755df543dc6439128e5825ed23fce8c"
     "kolla-gen.image"        = "heat-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6281,7 +6281,7 @@ target "centos-source-heat-api-cfn" {
   tags      = ["kolla/centos-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ef090450599cf10cda6110813844f730fbc48335ed369e88ba68c78b76c6296"
+    "kolla-gen.content-hash" = "sha256:70df4d2809c929853a54b82de9832008a854c64858be93f4e069d7dafcfb613a"
     "kolla-gen.image"        = "heat-api-cfn"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6297,7 +6297,7 @@ target "centos-source-heat-engine" {
   tags      = ["kolla/centos-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a2b35a264110927e2e2e0c657a2e49c2efd79f2e77aa2fb2d3da76bde540ed83"
+    "kolla-gen.content-hash" = "sha256:5b24584b6f94e23a4d8cbe27f7e5bc35efb2c899b3d04378e4743e5af6c93a34"
     "kolla-gen.image"        = "heat-engine"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6313,7 +6313,7 @@ target "centos-source-keystone" {
   tags      = ["kolla/centos-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aeb52a3e44d77a2473870ad6e7b242d6e0fad7d1af882e077f4bb5b0e9bd90f4"
+    "kolla-gen.content-hash" = "sha256:367b01ba69f5c66c1699f0ddf5e1dca62c322dc72e0d9ace6828f3136cc97bd6"
     "kolla-gen.image"        = "keystone"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6329,7 +6329,7 @@ target "centos-source-keystone-fernet" {
   tags      = ["kolla/centos-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35361232bfa91b6c067d5d72a1165fc2b1d5eaf9761a0735defad750fed30650"
+    "kolla-gen.content-hash" = "sha256:2e0756be1ad53030013d9c5ec00e0a5bb01d32b207a3e85beece4ec1118672ee"
     "kolla-gen.image"        = "keystone-fernet"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6345,7 +6345,7 @@ target "centos-source-keystone-ssh" {
   tags      = ["kolla/centos-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0f9d9be557c2a8d1d36b17c2ae84a4ea6fae39c288981e2e9cc94cffcd23a709"
+    "kolla-gen.content-hash" = "sha256:5fd85e8cb35999d48d8b1384dedbc4945966a22256b4fbe636ccb60b025cf869"
     "kolla-gen.image"        = "keystone-ssh"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6361,7 +6361,7 @@ target "centos-source-neutron-dhcp-agent" {
   tags      = ["kolla/centos-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0e22baebc5863d951eaa397851f3f9954060eb28c004a1aeeae0b11112393e14"
+    "kolla-gen.content-hash" = "sha256:96e60fa1e8ce7b0d6d7aee9118fa16c267db3e3dc11898533f1056384468b1e0"
     "kolla-gen.image"        = "neutron-dhcp-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6377,7 +6377,7 @@ target "centos-source-neutron-l3-agent" {
   tags      = ["kolla/centos-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d6715ead08f733453471a62aa65af7b7a26682a07f27cb394a8f526aaf0e4e8a"
+    "kolla-gen.content-hash" = "sha256:60efe47ff168ee99c17f2cbd22cc85a22d19707e9d18f2c9999db03edf6bb2f5"
     "kolla-gen.image"        = "neutron-l3-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6393,7 +6393,7 @@ target "centos-source-neutron-metadata-agent" {
   tags      = ["kolla/centos-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc8bde70f1a0625a1284ec133590f90f0ad7879f974e3599d5c97482c508a3a5"
+    "kolla-gen.content-hash" = "sha256:f5290f052baee89d7afc8145cc5c72756b1fbeaf07394612cc84d6d65b2d43d5"
     "kolla-gen.image"        = "neutron-metadata-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6409,7 +6409,7 @@ target "centos-source-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0a1e33d58a4662d82e4c03e8162808c1ee53f72b9ff05641482c3991d9804a72"
+    "kolla-gen.content-hash" = "sha256:82baa507fea8d2ffe006166baaba62257aa339fd2090783534a9f525cd514585"
     "kolla-gen.image"        = "neutron-openvswitch-agent"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6425,7 +6425,7 @@ target "centos-source-neutron-server" {
   tags      = ["kolla/centos-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:567bef32b695cc0dd70c6657e16d357a611aabf96ed701d09d1ee3d64a6b4225"
+    "kolla-gen.content-hash" = "sha256:71eb709b70667cdf032f943ae27407856a8b2e7b7a86d5c8b989ba847a669fcf"
     "kolla-gen.image"        = "neutron-server"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6441,7 +6441,7 @@ target "centos-source-nova-api" {
   tags      = ["kolla/centos-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:638deedec89eb9d8979f18adcccbe51bd8759eabafbe9a216c4e5f8311f81af0"
+    "kolla-gen.content-hash" = "sha256:0b93eeaa8e9af2c1af952a70b7e61993681be4e778b5cf74caabc379a2f4c653"
     "kolla-gen.image"        = "nova-api"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6457,7 +6457,7 @@ target "centos-source-nova-compute" {
   tags      = ["kolla/centos-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8d100c128ccec29723dd6cd029c80613cb8b5be867684deabe3f6783f5bffb32"
+    "kolla-gen.content-hash" = "sha256:475e247e83a7c66ebbba9df5729014bb38e7547cb746c30e2fd52ac58c694c6f"
     "kolla-gen.image"        = "nova-compute"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6473,7 +6473,7 @@ target "centos-source-nova-conductor" {
   tags      = ["kolla/centos-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a630bc6779de618fc5a01399083187311c37087cde5c1eaeb60acc10b6ef740e"
+    "kolla-gen.content-hash" = "sha256:23cc1bdaab1ea6da8525a8cb94aab775287d2c8922a776fcd35297bf4f08ed42"
     "kolla-gen.image"        = "nova-conductor"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6489,7 +6489,7 @@ target "centos-source-nova-novncproxy" {
   tags      = ["kolla/centos-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f22bbe6ed764778a33f180bbf4f3c55c2b8db16e0853756b3ba285a7abf8e179"
+    "kolla-gen.content-hash" = "sha256:61ff183a4d280418d9d536b3a844f9bf60c29a05da19a0b672b855c5915ab430"
     "kolla-gen.image"        = "nova-novncproxy"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6505,7 +6505,7 @@ target "centos-source-nova-scheduler" {
   tags      = ["kolla/centos-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8483c3ae6036d2d204122efb7491bb58cc16f83d07bed04872fa2f33f260a79b"
+    "kolla-gen.content-hash" = "sha256:20ceaa4a6500d0d8a9f9fffa04300053866a98b20d660a411a274fac53c2d3ba"
     "kolla-gen.image"        = "nova-scheduler"
     "kolla-gen.variant"      = "centos-source"
   }
@@ -6521,7 +6521,7 @@ target "centos-source-placement-api" {
   tags      = ["kolla/centos-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2356c2105ca5895285d3d81722b229a79b90de7708c95c13e2ce582897103f1c"
+    "kolla-gen.content-hash" = "sha256:87c92182f4c3838c9d486073eb4a7beae88b36c0baa3d2a0aee004e98699d15b"
     "kolla-gen.image"        = "placement-api"
     "kolla-gen.variant"      = "centos-source"
   }

@@ -302,7 +302,6 @@ describe('kolla-gen explain', () => {
         [
           'no regex or profile given: every image is selected',
           'affected since HEAD: the rendered Dockerfile changed',
-          'affected since HEAD: context file Dockerfile.j2 changed',
           "its parent base is not built in this run: its FROM takes base's ref as the registry holds it now",
         ],
       ],

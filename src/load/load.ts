@@ -9,6 +9,7 @@ import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
 import { discover, type DockerDirListing } from './discover.js';
+import { contextIgnoreText } from './context-ignore.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
@@ -70,9 +71,10 @@ function underPrefix(sorted: string[], prefix: string): string[] {
 
 /**
  * The files BuildKit receives as an image's context: its folder on disk (nested folders included) or, when overlays
- * mixed docker dirs, the files kolla-gen copies under the output dir; less what the folder's .dockerignore excludes.
+ * mixed docker dirs, the files kolla-gen copies under the output dir; less what the ignore file kolla-gen writes
+ * beside the rendered Dockerfile excludes (templates, then the folder's .dockerignore), with that file's text.
  */
-function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[]): ContextFile[] {
+function readContext(cwd: string, image: Image, listings: DockerDirListing[]): { files: ContextFile[]; ignore: string } {
   const prefix = `${image.rel}/`;
   let files: { name: string; path: string }[] = image.files.map((f) => ({ name: f.rel.slice(prefix.length), path: f.path }));
   if (image.contextDir !== undefined) {
@@ -81,15 +83,17 @@ function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[
       files = underPrefix(listing.files, prefix).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
     }
   }
-  const ignoreFile = files.find((f) => f.name === '.dockerignore');
-  if (ignoreFile) {
-    const ignored = dockerignore().add(fs.readFileSync(path.resolve(cwd, ignoreFile.path), 'utf8'));
-    files = files.filter((f) => !ignored.ignores(f.name));
-  }
-  return files.map((f) => {
-    const abs = path.resolve(cwd, f.path);
-    return { name: f.name, executable: (fs.statSync(abs).mode & 0o111) !== 0, sha256: sha256(fs.readFileSync(abs)) };
-  });
+  const ownFile = files.find((f) => f.name === '.dockerignore');
+  const own = ownFile && { path: `${image.rel}/.dockerignore`, text: fs.readFileSync(path.resolve(cwd, ownFile.path), 'utf8') };
+  const ignore = contextIgnoreText(own);
+  const ignored = dockerignore().add(ignore);
+  const digested = files
+    .filter((f) => !ignored.ignores(f.name))
+    .map((f) => {
+      const abs = path.resolve(cwd, f.path);
+      return { name: f.name, executable: (fs.statSync(abs).mode & 0o111) !== 0, sha256: sha256(fs.readFileSync(abs)) };
+    });
+  return { files: digested, ignore };
 }
 
 /** Discovery works on listings; the code frame of its diagnostics needs the file's text. */
@@ -215,6 +219,8 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   for (const [rel, file] of tree.files) {
     if (rel.endsWith('.j2')) templates.set(rel, { path: file.path, source: fs.readFileSync(path.resolve(cwd, file.path), 'utf8') });
   }
-  const contextFiles = new Map(tree.images.map((image) => [image.name, readContextFiles(cwd, image, listings)]));
-  return { project: { config, tree, templates, overrides, contextFiles }, diagnostics };
+  const contexts = new Map(tree.images.map((image) => [image.name, readContext(cwd, image, listings)]));
+  const contextFiles = new Map([...contexts].map(([name, c]) => [name, c.files]));
+  const contextIgnores = new Map([...contexts].map(([name, c]) => [name, c.ignore]));
+  return { project: { config, tree, templates, overrides, contextFiles, contextIgnores }, diagnostics };
 }
