@@ -2046,9 +2046,8 @@ target "ubuntu-binary-base" {
   tags        = ["kolla/ubuntu-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f37141dc8f7a710aba6992108452d576f502a74fa2513060e30eeb98d44389e9"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2062,9 +2061,8 @@ target "ubuntu-binary-chrony" {
   tags      = ["kolla/ubuntu-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:da20eebf64aa97a237c4280728d83f24753a5f679c68cd1ef52947856261bda3"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2078,9 +2076,8 @@ target "ubuntu-binary-cron" {
   tags      = ["kolla/ubuntu-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a2f6b09ca391e049e8a5b4bcb23e108b77df66835f08ba017e8b78e735a5a05"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2094,9 +2091,8 @@ target "ubuntu-binary-fluentd" {
   tags      = ["kolla/ubuntu-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3c1ae59d3df39d2db0b8b180f56685641cb7e03ea4cfe987485d00e0857f2840"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2110,9 +2106,8 @@ target "ubuntu-binary-haproxy" {
   tags      = ["kolla/ubuntu-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:61dbd3ee78fd78b8ba4315ffb3dc1b86e59563545c21240dc74b89c9960f0a58"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2126,9 +2121,8 @@ target "ubuntu-binary-keepalived" {
   tags      = ["kolla/ubuntu-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dce85de045dd6e60de39674effcc6bce908d69c90c936814356b8ceab3da0038"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2142,9 +2136,8 @@ target "ubuntu-binary-kolla-toolbox" {
   tags      = ["kolla/ubuntu-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e3f2341113718bf87d3b02e7a153997492e098f285980e7421dc2c16e3cd649f"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2158,9 +2151,8 @@ target "ubuntu-binary-mariadb" {
   tags      = ["kolla/ubuntu-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:daa1c9611f7495ccdd94f2c31a8cc054d23deaf5e745b08e35403d5085499317"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2174,9 +2166,8 @@ target "ubuntu-binary-memcached" {
   tags      = ["kolla/ubuntu-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ebc6e99abe4cb6624954395431469349353157600c59f15f35e2bd062ea9664c"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2190,9 +2181,8 @@ target "ubuntu-binary-openstack-base" {
   tags      = ["kolla/ubuntu-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e518010f022cbbf646425a50170913fd2d59312cfba829a65349855f3e50e748"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2206,9 +2196,8 @@ target "ubuntu-binary-openvswitch-base" {
   tags      = ["kolla/ubuntu-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9cce4cd9b4ba89c23ebe58a4e139b6556ff730402d526a197ca445bb06c87656"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2222,9 +2211,8 @@ target "ubuntu-binary-rabbitmq" {
   tags      = ["kolla/ubuntu-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5b40cfc74b9762ebe9ccc22aead5638f46fb56fead1da837e8e416ebd0b96ae6"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2238,9 +2226,8 @@ target "ubuntu-binary-cinder-base" {
   tags      = ["kolla/ubuntu-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0f5fa43b68d324a95cbcb04305a4193d78e804c3af99ecd42a66039f22338fbd"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2254,9 +2241,8 @@ target "ubuntu-binary-glance-base" {
   tags      = ["kolla/ubuntu-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f100bbd287cc470c2eab211f0d9505cecefd6a90127e2e59f38411d3db3d626"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2270,9 +2256,8 @@ target "ubuntu-binary-heat-base" {
   tags      = ["kolla/ubuntu-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2d759d275b4713a5223ea28a6de8b380fa603a460467c9217eb0c947d51f906a"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2286,9 +2271,8 @@ target "ubuntu-binary-horizon" {
   tags      = ["kolla/ubuntu-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:68aba5ab0585683b315d621007552b3b6d9875aedef36853e3d7658f40ffcdc2"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2302,9 +2286,8 @@ target "ubuntu-binary-keystone-base" {
   tags      = ["kolla/ubuntu-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:378292fa7a14a2ff1a7c88bc138d1e6ded5bbe0f0932050557b02f7e558b50b4"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2318,9 +2301,8 @@ target "ubuntu-binary-neutron-base" {
   tags      = ["kolla/ubuntu-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:440a01eb868a3d477816cdb3639a98bbd7980cde9550554b89ff43ccb8c44ab4"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2334,9 +2316,8 @@ target "ubuntu-binary-nova-base" {
   tags      = ["kolla/ubuntu-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2a2e929560a03f129a29857cb600b8441abaeab62c56e5c2e2257b263ed4090e"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2350,9 +2331,8 @@ target "ubuntu-binary-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8ffdd777cde38c669d3ace8d4bdfb0aab1af4577256feec5294fa5d79b165628"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2366,9 +2346,8 @@ target "ubuntu-binary-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:90c0fea6ba18f62ea403496ebd51a466af2225eea148f9618c0e5cd733f4298f"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2382,9 +2361,8 @@ target "ubuntu-binary-placement-base" {
   tags      = ["kolla/ubuntu-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce7e737d4c17d34cace292135605953dffecbb118189300669a85e24514af867"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2398,9 +2376,8 @@ target "ubuntu-binary-cinder-api" {
   tags      = ["kolla/ubuntu-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5dd98de097537cfe2e2f461695c2a5a30e4fb50887deb362a6a7ae63dc2ba59e"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2414,9 +2391,8 @@ target "ubuntu-binary-cinder-backup" {
   tags      = ["kolla/ubuntu-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:216e5139b047ab0478e79e1a3132c0f724ff94e786e85c4c8bd341d264ff71b8"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2430,9 +2406,8 @@ target "ubuntu-binary-cinder-scheduler" {
   tags      = ["kolla/ubuntu-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:075480d88fe5bc1f7614731675aa23130a9e9c607b8d9a6ecb19a9efd4cc6a6d"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2446,9 +2421,8 @@ target "ubuntu-binary-cinder-volume" {
   tags      = ["kolla/ubuntu-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:094fcac09fcc58c356e741301da53c6494d826be0c088386e50e3e1d0e6d2f4e"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2462,9 +2436,8 @@ target "ubuntu-binary-glance-api" {
   tags      = ["kolla/ubuntu-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:59b3dad30b3f3defa9ede71db94569b06423769faf1058c58d9d33c2113f0903"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2478,9 +2451,8 @@ target "ubuntu-binary-heat-api" {
   tags      = ["kolla/ubuntu-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2b92b8f98f0c61398f2ed4a938efbf9f22bda9aac107ada6203647db5a06899b"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2494,9 +2466,8 @@ target "ubuntu-binary-heat-api-cfn" {
   tags      = ["kolla/ubuntu-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3852ec115adee304cd59a8aa18f0bcf4392c5017188e48f544b115f17da64ff9"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2510,9 +2481,8 @@ target "ubuntu-binary-heat-engine" {
   tags      = ["kolla/ubuntu-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f2ed26f87d5893da459af57d875a80ad4ff180874034889cf5758d6932d77115"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2526,9 +2496,8 @@ target "ubuntu-binary-keystone" {
   tags      = ["kolla/ubuntu-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:46c39e30d4538b4323de4af39a0f68172fefbcd7a2d4e02f1a9e75956a5bf156"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2542,9 +2511,8 @@ target "ubuntu-binary-keystone-fernet" {
   tags      = ["kolla/ubuntu-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:408e6c9e637a0ff3846cef45aae091782bffd8456b609886122771725ddd2a0f"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2558,9 +2526,8 @@ target "ubuntu-binary-keystone-ssh" {
   tags      = ["kolla/ubuntu-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5fdf545c0227b6614ff2c1ce03a9b128505bb1f612db797c5aa75e5b487588ca"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2574,9 +2541,8 @@ target "ubuntu-binary-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5ecdd8b2966d838f10dcf440775e57f0460b4b8a41fc256e404e099a5753d7d1"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2590,9 +2556,8 @@ target "ubuntu-binary-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3b86db4ac09ae03811ed09fee1d9f0dcbe86bac133c5c60428ae5241a941fb8b"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2606,9 +2571,8 @@ target "ubuntu-binary-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3c766b2a5895602372c3ee8834253c223be83cf3bf7776b1386d9fdce7bc726c"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2622,9 +2586,8 @@ target "ubuntu-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:158e0b7e216288b53ac99761108393b5c2346a160c17d7f6e80a49a56959e0d2"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2638,9 +2601,8 @@ target "ubuntu-binary-neutron-server" {
   tags      = ["kolla/ubuntu-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c53a359e0bb4cfa2274325c14f890e1866b096e1eefe4859f0f6f0843696c25e"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2654,9 +2616,8 @@ target "ubuntu-binary-nova-api" {
   tags      = ["kolla/ubuntu-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2b3b1297c7b1b90771b8e16a7b6a9b1c54443bed09c145868efc30815b8feecf"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2670,9 +2631,8 @@ target "ubuntu-binary-nova-compute" {
   tags      = ["kolla/ubuntu-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:547b97b920b0a274c397997743a3616f7d9de7eceb41720a37e292034e13ac84"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2686,9 +2646,8 @@ target "ubuntu-binary-nova-conductor" {
   tags      = ["kolla/ubuntu-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ee49c7695bb0a7146d7e3f2cb5713f726daac8ae1ffc5cff6069a8d729aad9ba"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2702,9 +2661,8 @@ target "ubuntu-binary-nova-novncproxy" {
   tags      = ["kolla/ubuntu-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7f0d2e9235d02508de722093c4c5eb45d77a55c2035882b0c283d9cd5d332916"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2718,9 +2676,8 @@ target "ubuntu-binary-nova-scheduler" {
   tags      = ["kolla/ubuntu-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b0f1c705c2a6995d5227b2986042f1536858985f536a46facb4a1e94510a05fc"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2734,9 +2691,8 @@ target "ubuntu-binary-placement-api" {
   tags      = ["kolla/ubuntu-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8ec46e46baad9c9f279c1ae252a13a7a5b6b4d07fecdb1a278b8491f068b6319"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2747,9 +2703,8 @@ target "ubuntu-source-base" {
   tags        = ["kolla/ubuntu-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:319d80321013113e92c5b7900f1d87ae4f5eb97b755fc1cbc83cb26a5bfefc38"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2763,9 +2718,8 @@ target "ubuntu-source-chrony" {
   tags      = ["kolla/ubuntu-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0123fdaa26747dbe8096c891657d692c3883040fda3c99789f343ff79af09380"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2779,9 +2733,8 @@ target "ubuntu-source-cron" {
   tags      = ["kolla/ubuntu-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3b08a68e05d7e4a4e0afd339736b608a0b35e45e97c9d8bc30b166952295997c"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2795,9 +2748,8 @@ target "ubuntu-source-fluentd" {
   tags      = ["kolla/ubuntu-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:01d9ad94be1e8b2de6caaadaeaa043b839ab119c73435f1c9d49a12b987a0a81"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2811,9 +2763,8 @@ target "ubuntu-source-haproxy" {
   tags      = ["kolla/ubuntu-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e22a8c7930dba7e84848e56bf2e2ed304a4f55d7e679cbc0d3c69ce0a0d5e082"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2827,9 +2778,8 @@ target "ubuntu-source-keepalived" {
   tags      = ["kolla/ubuntu-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:381fc7e4a817ee9be27df254e2ca14b9f3d28c2d8dc63981560fd377d88dad40"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2843,9 +2793,8 @@ target "ubuntu-source-kolla-toolbox" {
   tags      = ["kolla/ubuntu-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0c9017837953e8330e726c3dd99469b315382d5e402dfc89910e4d6e320278f2"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2859,9 +2808,8 @@ target "ubuntu-source-mariadb" {
   tags      = ["kolla/ubuntu-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:924c9544d0c26ceef6894475d906b1754bac9cdf6b4bed415afcf50eba20331f"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2875,9 +2823,8 @@ target "ubuntu-source-memcached" {
   tags      = ["kolla/ubuntu-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:91344ea6aa2a0c939113d8622754e703fbccd37a7d8fb894d431d37870d7bb78"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2891,9 +2838,8 @@ target "ubuntu-source-openstack-base" {
   tags      = ["kolla/ubuntu-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bf9015819f7b44a9ef9e15d3331e4e8555ff8284edeec36a8b1586d7224ed588"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2907,9 +2853,8 @@ target "ubuntu-source-openvswitch-base" {
   tags      = ["kolla/ubuntu-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bdebeed3810df889afaf544a253ae8f0e28cdd57820d31aba79fc28c401a8736"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2923,9 +2868,8 @@ target "ubuntu-source-rabbitmq" {
   tags      = ["kolla/ubuntu-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d45f65a33bf9519ca1bec3a83717d5e433468a9effd8752dbae3637cf0170324"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2939,9 +2883,8 @@ target "ubuntu-source-cinder-base" {
   tags      = ["kolla/ubuntu-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d5ca9f9a6e150ff1e39cbd5457b4afe8cae3a3501ea9e32789ec3ec3372239eb"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2955,9 +2898,8 @@ target "ubuntu-source-glance-base" {
   tags      = ["kolla/ubuntu-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fc8f0f0dada05ac22895e57d9bc5ed133dfac3f0336b1e6e890b7f96f456c58a"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2971,9 +2913,8 @@ target "ubuntu-source-heat-base" {
   tags      = ["kolla/ubuntu-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1555e7f8bb2b9afe882ee162e97e1734aa62bb109ccb33cb428ad06f51fb15ee"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2987,9 +2928,8 @@ target "ubuntu-source-horizon" {
   tags      = ["kolla/ubuntu-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:28ca668bd3aa0fbb40bf669405f372fec6aa18fc9055e558e0efd92bc5ed1005"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3003,9 +2943,8 @@ target "ubuntu-source-keystone-base" {
   tags      = ["kolla/ubuntu-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1a188c018b78234e32b84d45fec98fe3ee03a9ea897f80cdb97cc22c3a828589"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3019,9 +2958,8 @@ target "ubuntu-source-neutron-base" {
   tags      = ["kolla/ubuntu-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:51264432a03dfefbaf8f48f572ea502da1b68ee5aba7cb55d0fccb2651e9d245"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3035,9 +2973,8 @@ target "ubuntu-source-nova-base" {
   tags      = ["kolla/ubuntu-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:077ac09b98a88af73e67478690466f4cb826aaeaefd8e48aee880ec512f344a4"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3051,9 +2988,8 @@ target "ubuntu-source-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6e0f851866dce512de094b32572ce4df2c768e4a4c56b7f9deb9d9776ba2c41d"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3067,9 +3003,8 @@ target "ubuntu-source-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7d98b1083c756f189c0175c474e81f6b9c12b444ae3683caa7e3e46b0961f8d6"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3083,9 +3018,8 @@ target "ubuntu-source-placement-base" {
   tags      = ["kolla/ubuntu-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3d7fec76108712a557727faa901702fba5788074786c4173c00ced7bd8d92457"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3099,9 +3033,8 @@ target "ubuntu-source-cinder-api" {
   tags      = ["kolla/ubuntu-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0a2ad92c78d5a513c95ded0cf0f4cb366133201bcde3f25e02a0d8c1130559e0"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3115,9 +3048,8 @@ target "ubuntu-source-cinder-backup" {
   tags      = ["kolla/ubuntu-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f765e39e43e056557a9225753d07c9a5e4f188de9a0cc04291765bf47b34d81c"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3131,9 +3063,8 @@ target "ubuntu-source-cinder-scheduler" {
   tags      = ["kolla/ubuntu-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:86e2176861da6ec0c1ac126c93a7a70ea8a78e5feb16ad50179867a2675c3835"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3147,9 +3078,8 @@ target "ubuntu-source-cinder-volume" {
   tags      = ["kolla/ubuntu-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ffc041215fe3ab9d7faf8877a19fcb2d64c1bc75cfc884aec68ef7efa02c4514"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3163,9 +3093,8 @@ target "ubuntu-source-glance-api" {
   tags      = ["kolla/ubuntu-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cea4f33caac88ae6c6db8bad6a2d933f03aa231afd9a4d9c40ad0352069f7f8e"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3179,9 +3108,8 @@ target "ubuntu-source-heat-api" {
   tags      = ["kolla/ubuntu-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7c80376413ef4459bef08f0e98c57267c396b85f7436038096baef5489f52a35"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3195,9 +3123,8 @@ target "ubuntu-source-heat-api-cfn" {
   tags      = ["kolla/ubuntu-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a0e023e8ffad857faf581f33aeb3b2957e6f356748ca6e2cf17a0f0fee0150f5"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3211,9 +3138,8 @@ target "ubuntu-source-heat-engine" {
   tags      = ["kolla/ubuntu-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:da6f0e666c22fa6473855c967f4f858c201f19a485b408503dbc3391db1680ca"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3227,9 +3153,8 @@ target "ubuntu-source-keystone" {
   tags      = ["kolla/ubuntu-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a48becce88739174559c6e525fbb4f69ffe60b571fcfe640e907a43bad1c36f7"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3243,9 +3168,8 @@ target "ubuntu-source-keystone-fernet" {
   tags      = ["kolla/ubuntu-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:01d47498886f98d478210f2e539ccacbbcb2377ee4053428d44ba2ee22dd5da5"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3259,9 +3183,8 @@ target "ubuntu-source-keystone-ssh" {
   tags      = ["kolla/ubuntu-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:40e90e337228139bf0fffe1a4b9e1bb8989982bf9b48f81e92d496468d5e4d2b"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3275,9 +3198,8 @@ target "ubuntu-source-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c8b43015c827fc968c96c6cf28ebf8c1a0a7ceade00407930ae1c1b6f81f45f8"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3291,9 +3213,8 @@ target "ubuntu-source-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f69f3356ce63250b0f0f9de7129ad9f6a01c64d8f75aa35869571405780cab10"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3307,9 +3228,8 @@ target "ubuntu-source-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6fe55407a189e2890e9059ecda60749a75b00b0d91963b0ea0b4f5951ac6373e"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3323,9 +3243,8 @@ target "ubuntu-source-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:61e9c08699dfbb1fbe2687f1eae70dad6bc666b99f547333fcc746415965d01d"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3339,9 +3258,8 @@ target "ubuntu-source-neutron-server" {
   tags      = ["kolla/ubuntu-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8152dff61ec5ed80d2fed628111633af2cad5e071ed14bda9d83d8d1859634a8"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3355,9 +3273,8 @@ target "ubuntu-source-nova-api" {
   tags      = ["kolla/ubuntu-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:73c2587bd5a508d7f46e942f8c15ad7d66b90fc34e28db3b86619d916fd34809"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3371,9 +3288,8 @@ target "ubuntu-source-nova-compute" {
   tags      = ["kolla/ubuntu-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7a18bd39765b85889652c0f86adb6a48e15c354cb9b4f514c7817c41194e7c03"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3387,9 +3303,8 @@ target "ubuntu-source-nova-conductor" {
   tags      = ["kolla/ubuntu-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0193c3085479a1aad9c2c44c0b1812c0ca9deb7a002d7d7d602f4fe1e2e45d4f"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3403,9 +3318,8 @@ target "ubuntu-source-nova-novncproxy" {
   tags      = ["kolla/ubuntu-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:51b1490eae4369d844f8bea777f462241e7d046215432c472e07f6799e844a2f"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3419,9 +3333,8 @@ target "ubuntu-source-nova-scheduler" {
   tags      = ["kolla/ubuntu-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6f68d368903171bafd3fbc3bd4fa46e4659300b867203a2b8c4f27bea02c75b8"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3435,9 +3348,8 @@ target "ubuntu-source-placement-api" {
   tags      = ["kolla/ubuntu-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0e333adfa0797e00616412df21101bc23bb7c63202052a4b0c2efa9b360704e2"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3448,9 +3360,8 @@ target "debian-binary-base" {
   tags        = ["kolla/debian-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6d3983a144f0c815415159e4672871dfaebde7435073edb2844c37da0c836cf6"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3464,9 +3375,8 @@ target "debian-binary-chrony" {
   tags      = ["kolla/debian-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d0550386278ccea7eba1bdfdd6b2c58136f59959773f4bbca4db93858df41a3d"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3480,9 +3390,8 @@ target "debian-binary-cron" {
   tags      = ["kolla/debian-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d3fefe74c50b4a02a673fd5e4fcfa452aac264f283805c1efd66ce654b866d6e"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3496,9 +3405,8 @@ target "debian-binary-fluentd" {
   tags      = ["kolla/debian-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0b6e54ca8277ce1f1ee2a16403a10bb401cbe02a1d1a8bb49aaf6fdef63b5df7"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3512,9 +3420,8 @@ target "debian-binary-haproxy" {
   tags      = ["kolla/debian-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b7428190b72a4c2e2292062ef17dc033d95e22955fffb03d287caaaf82dd2674"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3528,9 +3435,8 @@ target "debian-binary-keepalived" {
   tags      = ["kolla/debian-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6831b06437560a5ace5f767f33db6214f5d6ea6bf2649d0c0f3a3c59ed8ebd14"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3544,9 +3450,8 @@ target "debian-binary-kolla-toolbox" {
   tags      = ["kolla/debian-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d0636d3e948c82c3ae2a70e0406df7a4cde56a8b8b3dbb1a8d95a1040d232d94"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3560,9 +3465,8 @@ target "debian-binary-mariadb" {
   tags      = ["kolla/debian-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:23ef9303d4f36ef6fce5b3e2da578e0bc73cbcecc1edfc6d25f01173aad79dc2"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3576,9 +3480,8 @@ target "debian-binary-memcached" {
   tags      = ["kolla/debian-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:221fd7e4cefe412b4aafe96a49f68315da899a6eccb1ec6f1322b2e6d2efdfdb"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3592,9 +3495,8 @@ target "debian-binary-openstack-base" {
   tags      = ["kolla/debian-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:47745de475b133c0dae51f4dcf389fed396dd8eb97a9f30c8fc21d0882f620f2"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3608,9 +3510,8 @@ target "debian-binary-openvswitch-base" {
   tags      = ["kolla/debian-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:355df50c4f92883e2060c87cc879e3746ae08d197cdea9496d40d379b5aa6b2e"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3624,9 +3525,8 @@ target "debian-binary-rabbitmq" {
   tags      = ["kolla/debian-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f4dc546ea6c3737d80d476819dadeb32fbfb60bcceb323433883dfd0506464bd"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3640,9 +3540,8 @@ target "debian-binary-cinder-base" {
   tags      = ["kolla/debian-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1992c547d0874ad24fbbe047d27fa3d0f41d8f2ec30a471c29061cd8fc861441"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3656,9 +3555,8 @@ target "debian-binary-glance-base" {
   tags      = ["kolla/debian-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bd9167eaa8aa00ef00f9e4db7eb3c3488ff3fb2350262821f9536f51823e0981"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3672,9 +3570,8 @@ target "debian-binary-heat-base" {
   tags      = ["kolla/debian-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f38d6ba7325bd54e5f2b1b434c46dd132c94fc0d2c3044146eb023e35866a33b"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3688,9 +3585,8 @@ target "debian-binary-horizon" {
   tags      = ["kolla/debian-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:48b2d61e1182d70ebe30cae4f5eb68e8f2410e4042e3b20d1d7553be6a4b75e4"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3704,9 +3600,8 @@ target "debian-binary-keystone-base" {
   tags      = ["kolla/debian-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4911de104516966b1481f9301405105c8b097b1be0c78798a2f4e6a19b558f25"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3720,9 +3615,8 @@ target "debian-binary-neutron-base" {
   tags      = ["kolla/debian-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:db3dc65d31eb216320e50cfb578bda90a356b2bb7452e8f9380bdd7998d8c158"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3736,9 +3630,8 @@ target "debian-binary-nova-base" {
   tags      = ["kolla/debian-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:be08ba07480208309c3eda4fb1612de7e5c89aa03b4e6ab757755936ae7690db"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3752,9 +3645,8 @@ target "debian-binary-openvswitch-db-server" {
   tags      = ["kolla/debian-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5f1e8a894285588c69d8c6dcd349ad0a015ac42321595564aeac7df5852f0c53"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3768,9 +3660,8 @@ target "debian-binary-openvswitch-vswitchd" {
   tags      = ["kolla/debian-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e0cecbf385ff939e8304a0822bf43534b3a1997b0f1e9db5df272e0c1581118f"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3784,9 +3675,8 @@ target "debian-binary-placement-base" {
   tags      = ["kolla/debian-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:60a1ba5d2a6839e226f17d504a7c24c0bcbc73936bc8712d00f5c5189ab0ba20"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3800,9 +3690,8 @@ target "debian-binary-cinder-api" {
   tags      = ["kolla/debian-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:55755fff575c924c5fbfac2042f929d19dd8d31a6e8bd144a169877e08b6ec93"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3816,9 +3705,8 @@ target "debian-binary-cinder-backup" {
   tags      = ["kolla/debian-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d923598c711bf3e88b43863ef6c650719ec684bb9b61a1f68b881d6c8de7e91a"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3832,9 +3720,8 @@ target "debian-binary-cinder-scheduler" {
   tags      = ["kolla/debian-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:00119102b19825ae202a5b297fb5f8debe6c41ff67a17860e8b58ee0999e2c19"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3848,9 +3735,8 @@ target "debian-binary-cinder-volume" {
   tags      = ["kolla/debian-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9cf3ae7dcf806629148bfc967367041ce3ed7b5e02a8ec1a6186506ae0a780f8"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3864,9 +3750,8 @@ target "debian-binary-glance-api" {
   tags      = ["kolla/debian-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:200a945277e14691518cd7e422c1c34075f8026ccfb64de78650553c91b8d240"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3880,9 +3765,8 @@ target "debian-binary-heat-api" {
   tags      = ["kolla/debian-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8c361066879ab4d0ffc447dff57e9f5f38b1132d139be4e44392b0ce12c6ed2a"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3896,9 +3780,8 @@ target "debian-binary-heat-api-cfn" {
   tags      = ["kolla/debian-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4ef50c1730d23432328396333fa9aeabefdabda7ba821d4100b9ad670827ff1e"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3912,9 +3795,8 @@ target "debian-binary-heat-engine" {
   tags      = ["kolla/debian-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:48e70230de8ddb1726fad5e84d8bfb3d61d592bb2e62710a34d88ebd48c5325d"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3928,9 +3810,8 @@ target "debian-binary-keystone" {
   tags      = ["kolla/debian-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a9f2e03482f50edf114378686fbed15f59beef75dc1db7b7ed323f687d9ff165"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3944,9 +3825,8 @@ target "debian-binary-keystone-fernet" {
   tags      = ["kolla/debian-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:47b3e500eaa80fe953ce2556caf61e1b875893512e461a90a8f3d86a57d77a1d"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3960,9 +3840,8 @@ target "debian-binary-keystone-ssh" {
   tags      = ["kolla/debian-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:156f1dd0c49cb46af94e29435af3e365cdb0acd51991632e0fb1b7dd9e62857e"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3976,9 +3855,8 @@ target "debian-binary-neutron-dhcp-agent" {
   tags      = ["kolla/debian-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c484eab20e7538c74d63df2727418f15f76c27a6a5ce606baa75c7b2da7b32b4"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3992,9 +3870,8 @@ target "debian-binary-neutron-l3-agent" {
   tags      = ["kolla/debian-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:03e7dcb4ae2bd95a41f7d7782b5ad39cebee801f99f8ff675680827cd64860f5"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4008,9 +3885,8 @@ target "debian-binary-neutron-metadata-agent" {
   tags      = ["kolla/debian-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1e12b668a42790cb3662e0453fa1352dff0f01de22d67079d806f130958c8a2d"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4024,9 +3900,8 @@ target "debian-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:47d40d23cbdf2e1977bbdc58714c138818cd4ac496418c874f57e71831bede02"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4040,9 +3915,8 @@ target "debian-binary-neutron-server" {
   tags      = ["kolla/debian-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d7737079372d3b6f9ecc604bbb3b00ff32f4b25eafb73a3d2d846374c2e81e9b"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4056,9 +3930,8 @@ target "debian-binary-nova-api" {
   tags      = ["kolla/debian-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:05d711a3b567afbf663a7dc248c36b965641f67528676e3890ee72f39335661d"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4072,9 +3945,8 @@ target "debian-binary-nova-compute" {
   tags      = ["kolla/debian-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b1120da29a7f4cf8096601952ad96dbf964c7c0c5c5f217e4c0c39d9faafaf5c"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4088,9 +3960,8 @@ target "debian-binary-nova-conductor" {
   tags      = ["kolla/debian-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:91cd4c7e58fdb3e97bf38c7d8361c29bbcbfc29d8905afbf6ea06f3c527e0e5d"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4104,9 +3975,8 @@ target "debian-binary-nova-novncproxy" {
   tags      = ["kolla/debian-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5824f07af7c08df08c846fcf2abdfd39b93a857dc0191606fa36ad92551a0e1f"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4120,9 +3990,8 @@ target "debian-binary-nova-scheduler" {
   tags      = ["kolla/debian-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e8aa2bba3472bcb2d7b560764cf0cc0b0e9e22c45d2cff6dd91b806a6848b576"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4136,9 +4005,8 @@ target "debian-binary-placement-api" {
   tags      = ["kolla/debian-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6078e090ebed84d15eebd37342674d837735834c5787c2755bac2c8697aed31c"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4149,9 +4017,8 @@ target "debian-source-base" {
   tags        = ["kolla/debian-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b947920647f106181fb8387719c84344124043a9dc5daa1785b705db0b87101c"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4165,9 +4032,8 @@ target "debian-source-chrony" {
   tags      = ["kolla/debian-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:81903f70793f7c3e55ffa291f144c0d62552ba63e9666409d5d4f539e1fd6e20"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4181,9 +4047,8 @@ target "debian-source-cron" {
   tags      = ["kolla/debian-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c16a9971812daa165f7988024cdeeb43501363e74b8e3583e33e9eb071b7be10"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4197,9 +4062,8 @@ target "debian-source-fluentd" {
   tags      = ["kolla/debian-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:901c42ec3cc11f524303f9373d1937a0ccd4d19f1c31594f182fe7ae0319588c"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4213,9 +4077,8 @@ target "debian-source-haproxy" {
   tags      = ["kolla/debian-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b8f1792d681025f9ce1936096eb611d4bc73b7c316fe98641a117313cae2c462"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4229,9 +4092,8 @@ target "debian-source-keepalived" {
   tags      = ["kolla/debian-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c784cf5c7f08c90ab41a535bacb7c39bb0dc6b056a929685c3e07644906a84f5"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4245,9 +4107,8 @@ target "debian-source-kolla-toolbox" {
   tags      = ["kolla/debian-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8d18fadd1d89b87a5b25444e1bc760027c6d3e9ef1e13862c4d8dccec658b2d8"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4261,9 +4122,8 @@ target "debian-source-mariadb" {
   tags      = ["kolla/debian-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:02137dc4fb6e68c38419b6c25978bd9224c570417b311a7b5b431938d74aed10"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4277,9 +4137,8 @@ target "debian-source-memcached" {
   tags      = ["kolla/debian-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:79a9751599e20273f0d1600ee4035a7a3dc8ae1498a443dbf21155dd0b845676"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4293,9 +4152,8 @@ target "debian-source-openstack-base" {
   tags      = ["kolla/debian-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1222aebd150aa8999faa7e2d611a6fc77137f0de9e262d3263c65757feffb19b"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4309,9 +4167,8 @@ target "debian-source-openvswitch-base" {
   tags      = ["kolla/debian-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f6f9e1eaca18c71c886357df830c2f3ea7cbfeba66f8989bb219dd50841e8e5"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4325,9 +4182,8 @@ target "debian-source-rabbitmq" {
   tags      = ["kolla/debian-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:70253d37f6eb22dedc4fd8f67a82c8638171f2b8fe9d30f818058e93a9f8fdb3"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4341,9 +4197,8 @@ target "debian-source-cinder-base" {
   tags      = ["kolla/debian-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2bb3026b81f0714fdd2cec38c1bcca8335f3dea97a2524cc03862d83e226bc7e"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4357,9 +4212,8 @@ target "debian-source-glance-base" {
   tags      = ["kolla/debian-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:681f350bdb10bf50fc42040cd323ee49ed957bcdb7d57b724a1a12950ad58df5"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4373,9 +4227,8 @@ target "debian-source-heat-base" {
   tags      = ["kolla/debian-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c303f301727df64bb625594e0723a48d91abc7d6935d982e56115098aa529475"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4389,9 +4242,8 @@ target "debian-source-horizon" {
   tags      = ["kolla/debian-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d6c451c65a34844e2442b49c5f695390a5eeb93a8b2f846b5ada4d7e784c49fe"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4405,9 +4257,8 @@ target "debian-source-keystone-base" {
   tags      = ["kolla/debian-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f21261dd38cc5e061ab7093c8b35bfc2b207a1fa4f5a53de70fb626febcd430f"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4421,9 +4272,8 @@ target "debian-source-neutron-base" {
   tags      = ["kolla/debian-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1e11e2d7352b9344100e6d8496ec5d020301bed006ddbb63fea99244193eaedf"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4437,9 +4287,8 @@ target "debian-source-nova-base" {
   tags      = ["kolla/debian-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:68ffaffb14b9905bf676a5c11bfd935ce8d339333be3583887a05a4fa8f5eb9a"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4453,9 +4302,8 @@ target "debian-source-openvswitch-db-server" {
   tags      = ["kolla/debian-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9a906cbe8c51480bf16ef66c31b67b8e8ee59deee478f256a8d67f5afe568aea"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4469,9 +4317,8 @@ target "debian-source-openvswitch-vswitchd" {
   tags      = ["kolla/debian-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:62688f457e1b4f5548edaeac90d6c6ab5869e5a56f513da3ae1d76fded759344"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4485,9 +4332,8 @@ target "debian-source-placement-base" {
   tags      = ["kolla/debian-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9ec88772e0835f76600fc73a811eb7892ff80be6e7134a90c8a63a4226bc6395"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4501,9 +4347,8 @@ target "debian-source-cinder-api" {
   tags      = ["kolla/debian-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6b9f96f606a28051e11b3f59b043f34bed2eeb90068e6f7f3a1b6435f4ef2c01"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4517,9 +4362,8 @@ target "debian-source-cinder-backup" {
   tags      = ["kolla/debian-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:26c2d3482e0738ebd7670be002e371a835e19f603ddf4aa88335eb99956cd7d0"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4533,9 +4377,8 @@ target "debian-source-cinder-scheduler" {
   tags      = ["kolla/debian-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b939bf1ea02653e32a025b2973153d3be8829b42e32e1ffb711c2a7fedcd9ba2"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4549,9 +4392,8 @@ target "debian-source-cinder-volume" {
   tags      = ["kolla/debian-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a0d9d4779891e8428407227a5c1bd08a3904c8361986becffe06b49a7e6a999b"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4565,9 +4407,8 @@ target "debian-source-glance-api" {
   tags      = ["kolla/debian-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a2d347e2bc241ff40f9fae883b7946bb78feb42e27fd8c897ab59fdddcaa8cda"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4581,9 +4422,8 @@ target "debian-source-heat-api" {
   tags      = ["kolla/debian-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:542fdf709fe81f98c8d1b776c49c347d957e154ebd2ea8ac041cc18c12c3b080"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4597,9 +4437,8 @@ target "debian-source-heat-api-cfn" {
   tags      = ["kolla/debian-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c58949ca9e605cd45cdf831d919bb0d8599c0aad711393509ed841edb8cb86eb"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4613,9 +4452,8 @@ target "debian-source-heat-engine" {
   tags      = ["kolla/debian-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a36996731fc910fcf997c447c18b3d1b865c69d6e5dd07e30cb841a9dd0bd79"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4629,9 +4467,8 @@ target "debian-source-keystone" {
   tags      = ["kolla/debian-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e5e2b2cde61b0dba6c1903d020ff718dc6c2222196290fc2eb53f7a1a160af1e"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4645,9 +4482,8 @@ target "debian-source-keystone-fernet" {
   tags      = ["kolla/debian-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:294880dd8405df3875dd6ae26f7f0f51281508127296d6f8a4010c1508719370"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4661,9 +4497,8 @@ target "debian-source-keystone-ssh" {
   tags      = ["kolla/debian-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7487beeaa5ac758792d5d3a5df0f22512560805d8013fccc51b329c550c52f8d"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4677,9 +4512,8 @@ target "debian-source-neutron-dhcp-agent" {
   tags      = ["kolla/debian-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9b06476bc9fd1599774e4c6b9cc492561aa2e524badf4f26a49637ede21d1296"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4693,9 +4527,8 @@ target "debian-source-neutron-l3-agent" {
   tags      = ["kolla/debian-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:87d4c401e5bb9d7bb190e81518a9eb5999cb7e3c7729e448eabeeead0e070707"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4709,9 +4542,8 @@ target "debian-source-neutron-metadata-agent" {
   tags      = ["kolla/debian-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4b0feccf9d0964dc768e1134ed77211e1aa9bf172e54597a284df78f3f3ac92b"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4725,9 +4557,8 @@ target "debian-source-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e7a74669d668cfc2792585ebffb80559fae63ed3604f6f72b32cc61b47122ff8"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4741,9 +4572,8 @@ target "debian-source-neutron-server" {
   tags      = ["kolla/debian-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:caa70e1fcb1594154100125ebe1466a92273415fde0c03a3447c41b06e74ab5c"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4757,9 +4587,8 @@ target "debian-source-nova-api" {
   tags      = ["kolla/debian-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e4ef64754b80ff6458dbb081a7130abe57d65ed5b68b6f0cbfcd33cc4d11d95e"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4773,9 +4602,8 @@ target "debian-source-nova-compute" {
   tags      = ["kolla/debian-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c7f36dc372f3535cefe93097b01ca5b8be6177db75fe2776339274a91b5e26ab"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4789,9 +4617,8 @@ target "debian-source-nova-conductor" {
   tags      = ["kolla/debian-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7d0d770d5e3118d5862e7cb74e26e51f9c36c854b58c51c9c5cd42092e545ca7"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4805,9 +4632,8 @@ target "debian-source-nova-novncproxy" {
   tags      = ["kolla/debian-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:37d41a7c467644b50241b0db65edd995f1f5bd6a3e4446ee8b53eee5076444b3"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4821,9 +4647,8 @@ target "debian-source-nova-scheduler" {
   tags      = ["kolla/debian-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1154149871f7c7a85041ec41d74193304ea77e1a3ca0cb14ca74ed5c21526ad9"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4837,9 +4662,8 @@ target "debian-source-placement-api" {
   tags      = ["kolla/debian-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6562d41e797e8fc44fc7275bb77fd91497ebdb2d74e459995a83146b47a30d78"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4850,9 +4674,8 @@ target "rocky-binary-base" {
   tags        = ["kolla/rocky-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:42654450005867f7fc0d5a3bbfb2beb43a644ff683ab5a8e0d68bb6d279aeef5"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4866,9 +4689,8 @@ target "rocky-binary-chrony" {
   tags      = ["kolla/rocky-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b0006f81abf79c6326d6423df8525af6ec21622906c341e314325c0b7d3619c2"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4882,9 +4704,8 @@ target "rocky-binary-cron" {
   tags      = ["kolla/rocky-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:722c10ad863436c2c267cb8fd1d3d16e6f075820d415885a8339a2e28f90fdfd"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4898,9 +4719,8 @@ target "rocky-binary-fluentd" {
   tags      = ["kolla/rocky-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6f9b75f65b2e5b19f4079bf5300ebe3560eaad17bfb0bf41b9909d6d15fb8707"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4914,9 +4734,8 @@ target "rocky-binary-haproxy" {
   tags      = ["kolla/rocky-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3d094ac225c661d98a4959a9885e1cb43ec63c33a07ddcdb55eb9c249d89525d"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4930,9 +4749,8 @@ target "rocky-binary-keepalived" {
   tags      = ["kolla/rocky-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:639f7727deb07158114942a4ba69d7dc978a5f056d2090f7cd0990870c4fdb27"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4946,9 +4764,8 @@ target "rocky-binary-mariadb" {
   tags      = ["kolla/rocky-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:995b0d66a9525d32b1c27df14d96de29ca2fb85347be56e57df06f347aea4180"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4962,9 +4779,8 @@ target "rocky-binary-memcached" {
   tags      = ["kolla/rocky-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a0a24b93a4a0a932c3ab566cf9c0f4841cb607c783b73667959429502987cc64"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4978,9 +4794,8 @@ target "rocky-binary-openstack-base" {
   tags      = ["kolla/rocky-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7df5f74cb2b0c1dd7b977963b9d06ab1ad2b32dcabed3cd2b0663f07ae8e4655"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4991,9 +4806,8 @@ target "rocky-source-base" {
   tags        = ["kolla/rocky-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:39b6033ed7ec23ee299a5cfc250f3e615ae3597af2763651f08992aab3a0c91b"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5007,9 +4821,8 @@ target "rocky-source-chrony" {
   tags      = ["kolla/rocky-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0d4ddeb946dd4bbb1106edc843536fc25fba83d6d774bc01c3e7fbaee578f5f7"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5023,9 +4836,8 @@ target "rocky-source-cron" {
   tags      = ["kolla/rocky-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:178f2de9b85a8be65354a7484b1ec10b7ede501a3c8543c2443e804e8c42cefa"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5039,9 +4851,8 @@ target "rocky-source-fluentd" {
   tags      = ["kolla/rocky-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9c017bd2e5d09fa517d90232692c4c21fd9abd5f11d7b0b3c485c10599bf1645"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5055,9 +4866,8 @@ target "rocky-source-haproxy" {
   tags      = ["kolla/rocky-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f07b8dc06311785221d95cbc90fe05ea34efc0adcacefd4606cbb209433c8f05"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5071,9 +4881,8 @@ target "rocky-source-keepalived" {
   tags      = ["kolla/rocky-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ed721d65ccd1493b3c95efc031e3e0a87e6531e8e442e6d43ab5b28f05376299"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5087,9 +4896,8 @@ target "rocky-source-mariadb" {
   tags      = ["kolla/rocky-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1ab3b7843a6017de502e2ed77579bf46bd1d15334d7e8c9662d5a413eec0ddc6"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5103,9 +4911,8 @@ target "rocky-source-memcached" {
   tags      = ["kolla/rocky-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e2a35f0a42279900c58c5a7ce222bad40f0aa0f0ea7b256ac53e6569282c93a8"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5119,9 +4926,8 @@ target "rocky-source-openstack-base" {
   tags      = ["kolla/rocky-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fcf1ab78b5af257c731cdadc5b78b31e2e7504f6a4332e15f51fbddba7c143e6"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5132,9 +4938,8 @@ target "centos-binary-base" {
   tags        = ["kolla/centos-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b23a2d02609b15981447ad749231c6f5bda675fef5215bba08a44d7341db1b56"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5148,9 +4953,8 @@ target "centos-binary-chrony" {
   tags      = ["kolla/centos-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:57be9fcca1f3dcb3d2f583e830835f9c8ff8652bf2bbab9752b0b2a6901f7a95"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5164,9 +4968,8 @@ target "centos-binary-cron" {
   tags      = ["kolla/centos-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cb4bd446f22316a40c9f02b66bbd9de4b46e72dbc954151ea3f0e25df2a52642"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5180,9 +4983,8 @@ target "centos-binary-fluentd" {
   tags      = ["kolla/centos-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:82f604f6c73c8e9a7d58da89ebc5ef3493e35e121eae1e27008753bba0efe0e6"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5196,9 +4998,8 @@ target "centos-binary-haproxy" {
   tags      = ["kolla/centos-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:dc153ec5aa6909ea1c6d0eabc508bc9055ee5e5c47f45916ad072b82aa301f70"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5212,9 +5013,8 @@ target "centos-binary-keepalived" {
   tags      = ["kolla/centos-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8088f6db1d97d1e1afb1890e188b73dc21b7e804b066c13c54de6d4fee1617ef"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5228,9 +5028,8 @@ target "centos-binary-kolla-toolbox" {
   tags      = ["kolla/centos-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b9c630e830ba3a13b409c1ca656fc257c31ef60b278bc90999df1795583386b8"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5244,9 +5043,8 @@ target "centos-binary-mariadb" {
   tags      = ["kolla/centos-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:520c769cd62ffad37caa4101a59fbf792535f811cc045c86fe4fa0c2e8f6aecd"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5260,9 +5058,8 @@ target "centos-binary-memcached" {
   tags      = ["kolla/centos-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:23a0cbd0ddffe3f06596829bef3f7618b5a778cb6ae87590800a4b501a4f037a"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5276,9 +5073,8 @@ target "centos-binary-openstack-base" {
   tags      = ["kolla/centos-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c3035900d93122b25afbdf55a8ee78ae36c2951b9ba44bbc64f818e8f9d25c77"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5292,9 +5088,8 @@ target "centos-binary-openvswitch-base" {
   tags      = ["kolla/centos-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e51b93d664ef44c5bc15fea1a69308464e0c1d31cadb8ec27343a7c1a2dec023"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5308,9 +5103,8 @@ target "centos-binary-rabbitmq" {
   tags      = ["kolla/centos-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6208d700aa2977c22d5f28a55c9a3ccce5f02fcbcc59a4b2abb6c9db79ebbcc0"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5324,9 +5118,8 @@ target "centos-binary-cinder-base" {
   tags      = ["kolla/centos-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a2f5028ea4bd83ffb478d3d91dd4cc657fef0a26af2001f5c9370d4322fc3116"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5340,9 +5133,8 @@ target "centos-binary-glance-base" {
   tags      = ["kolla/centos-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b88ecda964618c365cdee9ba1a9305a2d83d85016262745e6ae95b573e8ea210"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5356,9 +5148,8 @@ target "centos-binary-heat-base" {
   tags      = ["kolla/centos-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:60fa4818fc0dc1e3980ff32242928f094268255095a60c19c7996342405e1d6b"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5372,9 +5163,8 @@ target "centos-binary-horizon" {
   tags      = ["kolla/centos-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:700bfea32d1cab83c894d452726fb351fa9cd020e5bcc77a74492dbad7f2ac6d"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5388,9 +5178,8 @@ target "centos-binary-keystone-base" {
   tags      = ["kolla/centos-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f223c4f4d13c33c36931555901ea3844af16fe0a8151055180d8f669d1726ca9"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5404,9 +5193,8 @@ target "centos-binary-neutron-base" {
   tags      = ["kolla/centos-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce12fa843a4e7d383142b1c773fa4cfe3c75fff1e733faa67b8bd1a733cebd2a"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5420,9 +5208,8 @@ target "centos-binary-nova-base" {
   tags      = ["kolla/centos-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a08a06c2b6ac4476cc3e315dc2bece642a0da0ef6f369e5ecfc953233201ef3"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5436,9 +5223,8 @@ target "centos-binary-openvswitch-db-server" {
   tags      = ["kolla/centos-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:876d5076c8286efcb7f805018b7c8785e6dafd8c07ebf0dbe25813681da2739a"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5452,9 +5238,8 @@ target "centos-binary-openvswitch-vswitchd" {
   tags      = ["kolla/centos-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3954f6695393dbad6f690c910431568a2bb7874f1eefafa371dc3abf5ee0eae5"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5468,9 +5253,8 @@ target "centos-binary-placement-base" {
   tags      = ["kolla/centos-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7d924a9c1f4c80b7c0b2579f982b35e3e02665d32fad1da80f0b80af488007d9"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5484,9 +5268,8 @@ target "centos-binary-cinder-api" {
   tags      = ["kolla/centos-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3025da5cbb0af009d687f0884438a5e22f3404c67f68ca581a30a0fae59045d5"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5500,9 +5283,8 @@ target "centos-binary-cinder-backup" {
   tags      = ["kolla/centos-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:234f62743662099dd4e97edd98d95a816563133cd58af6a247b2aa5c9a358769"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5516,9 +5298,8 @@ target "centos-binary-cinder-scheduler" {
   tags      = ["kolla/centos-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce1682b23fe1ab80fc491b5a6c4709f6e6c048f7ec0f507188699ba4492b12b4"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5532,9 +5313,8 @@ target "centos-binary-cinder-volume" {
   tags      = ["kolla/centos-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4e946eccac45cff3c2fcb03f3ab3ae30c1b7c4a2e671dc70b302be15ee134024"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5548,9 +5328,8 @@ target "centos-binary-glance-api" {
   tags      = ["kolla/centos-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:636f146ec0320b8b7f93201bf697f3254728d42f3af43a50620b69def138c91d"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5564,9 +5343,8 @@ target "centos-binary-heat-api" {
   tags      = ["kolla/centos-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d8601f8b8b03ee62a924aa2f448b1c3909693fb35f9e3d35ff2c966bec28ecc3"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5580,9 +5358,8 @@ target "centos-binary-heat-api-cfn" {
   tags      = ["kolla/centos-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a708c6970418387d699ad4df259d0a29fa9d425a160fc0710803db992878386a"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5596,9 +5373,8 @@ target "centos-binary-heat-engine" {
   tags      = ["kolla/centos-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1b00e820bf20558666d0772b4c89a4e39435c46a0fafa8a911571137efe94491"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5612,9 +5388,8 @@ target "centos-binary-keystone" {
   tags      = ["kolla/centos-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7ab06309ae83c0987855925a048d47406c050769d3106163378df7a182231ba7"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5628,9 +5403,8 @@ target "centos-binary-keystone-fernet" {
   tags      = ["kolla/centos-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:49340819557b1dcd87b7241b31f67362e233426a58007d5bc91f4be31663250b"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5644,9 +5418,8 @@ target "centos-binary-keystone-ssh" {
   tags      = ["kolla/centos-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0abff194e62f267b55947164efd71773cd41d8f8c149a7a1941f9bcdbc888225"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5660,9 +5433,8 @@ target "centos-binary-neutron-dhcp-agent" {
   tags      = ["kolla/centos-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:02c670c8150a264a3758d2e2c4ca917d5617efd84081d085fe337a10fb907315"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5676,9 +5448,8 @@ target "centos-binary-neutron-l3-agent" {
   tags      = ["kolla/centos-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:68c16e7493437e9143cae5d358c1a02013d0435a81851aacee3ce85160b6dc84"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5692,9 +5463,8 @@ target "centos-binary-neutron-metadata-agent" {
   tags      = ["kolla/centos-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4f0a1ece478298a5d6633a1389c4deedbf25575eb37b46677164926d03a8f8f2"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5708,9 +5478,8 @@ target "centos-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:619dbbf37206fa25919ba9e2d0ade19c38c646bad9be97627d8ac6ad911d1bbc"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5724,9 +5493,8 @@ target "centos-binary-neutron-server" {
   tags      = ["kolla/centos-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:008c7b110caa99e1784836968580bda6a2714c5fec17a4562a259149701009c4"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5740,9 +5508,8 @@ target "centos-binary-nova-api" {
   tags      = ["kolla/centos-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:579f382ee961803e3741e2bbe224993606ac322d103ab22e66edeab17a220ae4"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5756,9 +5523,8 @@ target "centos-binary-nova-compute" {
   tags      = ["kolla/centos-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7f2e37cfbf62194a8be0b91698de239c992ee18424f600c4a43e21d38ec59c9f"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5772,9 +5538,8 @@ target "centos-binary-nova-conductor" {
   tags      = ["kolla/centos-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4e3d72342ea2170f0250d48d63dd473a8c388abafdeb53b82d2dac95f10ef966"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5788,9 +5553,8 @@ target "centos-binary-nova-novncproxy" {
   tags      = ["kolla/centos-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4149fc1d7d98c695976ef46ecf989623911effa884156d210480aea18e4d3633"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5804,9 +5568,8 @@ target "centos-binary-nova-scheduler" {
   tags      = ["kolla/centos-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ff15344113a5031adb3dd8151a2f88e72ccaef0cc1373819b05272a489c74fd"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5820,9 +5583,8 @@ target "centos-binary-placement-api" {
   tags      = ["kolla/centos-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e35accd249da63076fe6380e8792a68d100224663cb9b05d29d66cf889382175"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5833,9 +5595,8 @@ target "centos-source-base" {
   tags        = ["kolla/centos-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4f4a21b840d61d63ea9d9ba4c3741802ce51f66f01489d2c5b1d9f887a62be52"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5849,9 +5610,8 @@ target "centos-source-chrony" {
   tags      = ["kolla/centos-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:172724e80da1c22b14d96b2215e4bda0a103d6ca2da79ac7faf21b794f82f4b5"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5865,9 +5625,8 @@ target "centos-source-cron" {
   tags      = ["kolla/centos-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a7d0268db68080860f85ea66d9d25836a49d1aa48f27f5c7bbc3b5d78dab958f"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5881,9 +5640,8 @@ target "centos-source-fluentd" {
   tags      = ["kolla/centos-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c02f81a434f5873d522608bc48d8f67f99fadd5d2f9ab8b508ebd906cd772e79"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5897,9 +5655,8 @@ target "centos-source-haproxy" {
   tags      = ["kolla/centos-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:15c7f5157b19909b3dc252c99fa34ae762c0460ad073e01d379072b8bd61d955"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5913,9 +5670,8 @@ target "centos-source-keepalived" {
   tags      = ["kolla/centos-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f1b4dc00bbda80ce27028f3247582b4c5813f349aa84c864267d4ca1f4d4fd0a"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5929,9 +5685,8 @@ target "centos-source-kolla-toolbox" {
   tags      = ["kolla/centos-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5e857b0ee1e5850399026e9b98b4adf454ee2c0fbe10cc08a89a0e11cb6d235a"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5945,9 +5700,8 @@ target "centos-source-mariadb" {
   tags      = ["kolla/centos-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f3ac53a03a6d5b4b7973185e41a4d0a8bbd95c013811849ea0ffab24d1b9d6fd"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5961,9 +5715,8 @@ target "centos-source-memcached" {
   tags      = ["kolla/centos-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c89ddc9fb7097ed79ea90ef7963764e22ca801c1173df738ed20316769d3fd8c"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5977,9 +5730,8 @@ target "centos-source-openstack-base" {
   tags      = ["kolla/centos-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2d120f07699a9a278d4861a4584d8ce7e95d56004947b56afcda64c33b982df9"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5993,9 +5745,8 @@ target "centos-source-openvswitch-base" {
   tags      = ["kolla/centos-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2d58e48e987cb68b40a76d50136c6fcf9704eea23ceed4b3dbad68bb02710dc1"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6009,9 +5760,8 @@ target "centos-source-rabbitmq" {
   tags      = ["kolla/centos-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:69098c9d2cf2fdf3ab204a20d9a5fb15c8920e4ece4a254ff0528c3e9216ed7a"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6025,9 +5775,8 @@ target "centos-source-cinder-base" {
   tags      = ["kolla/centos-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:77ff90b364498b3103aab607836b28285d5b26ef9ff76de8b76abfca3e71a128"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6041,9 +5790,8 @@ target "centos-source-glance-base" {
   tags      = ["kolla/centos-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:629a58362d9fd1f4d55a57b6bf198647f6b145bb26c81af48bd3615bde3cb2f2"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6057,9 +5805,8 @@ target "centos-source-heat-base" {
   tags      = ["kolla/centos-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:264b3a1bfbd195f08116c627af6d0e3c4f088d1dffe56b7204efa06ff156f633"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6073,9 +5820,8 @@ target "centos-source-horizon" {
   tags      = ["kolla/centos-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3a3379929825d4815ca927a31ae6d65f8912af3ea23cec33f21b96d34b8977b9"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6089,9 +5835,8 @@ target "centos-source-keystone-base" {
   tags      = ["kolla/centos-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:984e1c58d5eddf27d60652c666f2ad46f663021e5b37f7e9553ba3569a6f2d23"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6105,9 +5850,8 @@ target "centos-source-neutron-base" {
   tags      = ["kolla/centos-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:367a5b2b1c31f002479d596ee2f96eaa7dd221a380bde35962945ebb3050027f"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6121,9 +5865,8 @@ target "centos-source-nova-base" {
   tags      = ["kolla/centos-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4c6dd000509e889ec65b3c7bfc4f275ea226d162b03818410c8bc520eccf6201"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6137,9 +5880,8 @@ target "centos-source-openvswitch-db-server" {
   tags      = ["kolla/centos-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b0dae8ce639ed45f9c89d306f576355fb78a1c46ed7d8460a035611190f185c1"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6153,9 +5895,8 @@ target "centos-source-openvswitch-vswitchd" {
   tags      = ["kolla/centos-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:db5536b637d8e128c27b99991a1e3d2076bc9921a956e69535ef2f0faffe6a4d"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6169,9 +5910,8 @@ target "centos-source-placement-base" {
   tags      = ["kolla/centos-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:71361a0522a13c65592a0e6b2b7649c1e0dc4af82d756315d2887ecd58d1ab67"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6185,9 +5925,8 @@ target "centos-source-cinder-api" {
   tags      = ["kolla/centos-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1ae89137e1b2ac24d1d37f130dad16225780b1a3d2d50f38c11d55b3d3e43e87"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6201,9 +5940,8 @@ target "centos-source-cinder-backup" {
   tags      = ["kolla/centos-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ae7679577794dcda0185a70cd26bab8b07af9bd506467f716a7523807bba6eb"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6217,9 +5955,8 @@ target "centos-source-cinder-scheduler" {
   tags      = ["kolla/centos-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5583adc305964a177879110a9f87396a164ffd3710bf9bca813e5406de16f758"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6233,9 +5970,8 @@ target "centos-source-cinder-volume" {
   tags      = ["kolla/centos-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c57bd92d9b2a83c5211950c617775140ebeb791de56671292a8bac0bf885d42a"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6249,9 +5985,8 @@ target "centos-source-glance-api" {
   tags      = ["kolla/centos-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:597143931772bfee2e997b3a6188baf91362d6b125e30373318da7d326717e74"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6265,9 +6000,8 @@ target "centos-source-heat-api" {
   tags      = ["kolla/centos-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a3d02ecc7b5b98e87d530b7c551461154755df543dc6439128e5825ed23fce8c"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6281,9 +6015,8 @@ target "centos-source-heat-api-cfn" {
   tags      = ["kolla/centos-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:70df4d2809c929853a54b82de9832008a854c64858be93f4e069d7dafcfb613a"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6297,9 +6030,8 @@ target "centos-source-heat-engine" {
   tags      = ["kolla/centos-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5b24584b6f94e23a4d8cbe27f7e5bc35efb2c899b3d04378e4743e5af6c93a34"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6313,9 +6045,8 @@ target "centos-source-keystone" {
   tags      = ["kolla/centos-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:367b01ba69f5c66c1699f0ddf5e1dca62c322dc72e0d9ace6828f3136cc97bd6"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6329,9 +6060,8 @@ target "centos-source-keystone-fernet" {
   tags      = ["kolla/centos-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2e0756be1ad53030013d9c5ec00e0a5bb01d32b207a3e85beece4ec1118672ee"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6345,9 +6075,8 @@ target "centos-source-keystone-ssh" {
   tags      = ["kolla/centos-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5fd85e8cb35999d48d8b1384dedbc4945966a22256b4fbe636ccb60b025cf869"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6361,9 +6090,8 @@ target "centos-source-neutron-dhcp-agent" {
   tags      = ["kolla/centos-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:96e60fa1e8ce7b0d6d7aee9118fa16c267db3e3dc11898533f1056384468b1e0"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6377,9 +6105,8 @@ target "centos-source-neutron-l3-agent" {
   tags      = ["kolla/centos-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:60efe47ff168ee99c17f2cbd22cc85a22d19707e9d18f2c9999db03edf6bb2f5"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6393,9 +6120,8 @@ target "centos-source-neutron-metadata-agent" {
   tags      = ["kolla/centos-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f5290f052baee89d7afc8145cc5c72756b1fbeaf07394612cc84d6d65b2d43d5"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6409,9 +6135,8 @@ target "centos-source-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:82baa507fea8d2ffe006166baaba62257aa339fd2090783534a9f525cd514585"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6425,9 +6150,8 @@ target "centos-source-neutron-server" {
   tags      = ["kolla/centos-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:71eb709b70667cdf032f943ae27407856a8b2e7b7a86d5c8b989ba847a669fcf"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6441,9 +6165,8 @@ target "centos-source-nova-api" {
   tags      = ["kolla/centos-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0b93eeaa8e9af2c1af952a70b7e61993681be4e778b5cf74caabc379a2f4c653"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6457,9 +6180,8 @@ target "centos-source-nova-compute" {
   tags      = ["kolla/centos-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:475e247e83a7c66ebbba9df5729014bb38e7547cb746c30e2fd52ac58c694c6f"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6473,9 +6195,8 @@ target "centos-source-nova-conductor" {
   tags      = ["kolla/centos-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:23cc1bdaab1ea6da8525a8cb94aab775287d2c8922a776fcd35297bf4f08ed42"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6489,9 +6210,8 @@ target "centos-source-nova-novncproxy" {
   tags      = ["kolla/centos-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:61ff183a4d280418d9d536b3a844f9bf60c29a05da19a0b672b855c5915ab430"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6505,9 +6225,8 @@ target "centos-source-nova-scheduler" {
   tags      = ["kolla/centos-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:20ceaa4a6500d0d8a9f9fffa04300053866a98b20d660a411a274fac53c2d3ba"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6521,8 +6240,7 @@ target "centos-source-placement-api" {
   tags      = ["kolla/centos-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:87c92182f4c3838c9d486073eb4a7beae88b36c0baa3d2a0aee004e98699d15b"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
