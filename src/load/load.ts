@@ -11,6 +11,7 @@ import type { KollaCheckout } from './kolla/preset.js';
 import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
 import { digestBounded, firstInvalidUtf8, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
+import { contextIgnoreText } from './context-ignore.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
@@ -66,9 +67,10 @@ function underPrefix(sorted: string[], prefix: string): string[] {
 
 /**
  * The files BuildKit receives as an image's context: its folder on disk (nested folders included) or, when overlays
- * mixed docker dirs, the files kolla-gen copies under the output dir; less what the folder's .dockerignore excludes.
+ * mixed docker dirs, the files kolla-gen copies under the output dir; less what the ignore file kolla-gen writes
+ * beside the rendered Dockerfile excludes (templates, then the folder's .dockerignore), with that file's text.
  */
-function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[], diagnostics: Diagnostic[]): ContextFile[] {
+function readContext(cwd: string, image: Image, listings: DockerDirListing[], diagnostics: Diagnostic[]): { files: ContextFile[]; ignore: string } {
   const prefix = `${image.rel}/`;
   let files: { name: string; path: string }[] = image.files.map((f) => ({ name: f.rel.slice(prefix.length), path: f.path }));
   if (image.contextDir !== undefined) {
@@ -77,24 +79,29 @@ function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[
       files = underPrefix(listing.files, prefix).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
     }
   }
-  const ignoreFile = files.find((f) => f.name === '.dockerignore');
-  if (ignoreFile) {
-    const read = readBounded(path.resolve(cwd, ignoreFile.path), MAX_TEMPLATE_BYTES);
+  const ownFile = files.find((f) => f.name === '.dockerignore');
+  let own: { path: string; text: string } | undefined;
+  if (ownFile) {
+    const read = readBounded(path.resolve(cwd, ownFile.path), MAX_TEMPLATE_BYTES);
     if ('problem' in read) {
-      diagnostics.push(fileProblem(ignoreFile.path, read.problem));
-      return [];
+      diagnostics.push(fileProblem(ownFile.path, read.problem));
+      return { files: [], ignore: '' };
     }
-    const ignored = dockerignore().add(read.bytes.toString('utf8'));
-    files = files.filter((f) => !ignored.ignores(f.name));
+    own = { path: `${image.rel}/.dockerignore`, text: read.bytes.toString('utf8') };
   }
-  return files.flatMap((f) => {
-    const digest = digestBounded(path.resolve(cwd, f.path), MAX_CONTEXT_FILE_BYTES);
-    if ('problem' in digest) {
-      diagnostics.push(fileProblem(f.path, digest.problem));
-      return [];
-    }
-    return [{ name: f.name, executable: digest.executable, sha256: digest.sha256 }];
-  });
+  const ignore = contextIgnoreText(own);
+  const ignored = dockerignore().add(ignore);
+  const digested = files
+    .filter((f) => !ignored.ignores(f.name))
+    .flatMap((f) => {
+      const digest = digestBounded(path.resolve(cwd, f.path), MAX_CONTEXT_FILE_BYTES);
+      if ('problem' in digest) {
+        diagnostics.push(fileProblem(f.path, digest.problem));
+        return [];
+      }
+      return [{ name: f.name, executable: digest.executable, sha256: digest.sha256 }];
+    });
+  return { files: digested, ignore };
 }
 
 function fileProblem(file: string, problem: string): Diagnostic {
@@ -276,7 +283,9 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
       if ('bytes' in read && !read.bytes.includes(0) && !firstInvalidUtf8(read.bytes)) templates.set(rel, { path: file.path, source: read.bytes.toString('utf8') });
     }
   }
-  const contextFiles = new Map(tree.images.map((image) => [image.name, readContextFiles(cwd, image, listings, diagnostics)]));
+  const contexts = new Map(tree.images.map((image) => [image.name, readContext(cwd, image, listings, diagnostics)]));
   if (hasErrors(diagnostics)) return { diagnostics };
-  return { project: { config, tree, templates, overrides, contextFiles }, diagnostics };
+  const contextFiles = new Map([...contexts].map(([name, c]) => [name, c.files]));
+  const contextIgnores = new Map([...contexts].map(([name, c]) => [name, c.ignore]));
+  return { project: { config, tree, templates, overrides, contextFiles, contextIgnores }, diagnostics };
 }

@@ -33,7 +33,12 @@ export function outputFiles(compiled: Compiled): Map<string, OutputFile> {
   files.set('docker-bake.json', { text: emitJson(compiled.bake) });
 
   files.set('GRAPH.md', { text: graphMarkdown(compiled) });
-  for (const target of compiled.targets) files.set(target.dockerfile, { text: target.text });
+  for (const target of compiled.targets) {
+    files.set(target.dockerfile, { text: target.text });
+    // BuildKit reads it ahead of the context's .dockerignore: the build sees exactly what the content hash covers.
+    const ignore = compiled.contextIgnores.get(target.image);
+    if (ignore !== undefined) files.set(`${target.dockerfile}.dockerignore`, { text: ignore });
+  }
   for (const image of compiled.tree.images) {
     if (image.contextDir !== undefined) continue;
     for (const file of image.files) files.set(`contexts/${image.name}/${file.rel.slice(image.rel.length + 1)}`, { copyFrom: file.path });
