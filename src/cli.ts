@@ -44,9 +44,18 @@ interface Flags {
   cacheRef?: string;
   cacheExport?: boolean;
   insecureRegistry?: string[];
+  strictUndefined?: boolean;
+  maxValueSize?: number;
+  maxOutputSize?: number;
+  maxSteps?: number;
 }
 
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('a whole number, 1 or more');
+  return n;
+};
 const commaList = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
 function withCommonOptions(cmd: Command): Command {
@@ -79,6 +88,10 @@ function withCommonOptions(cmd: Command): Command {
     .option('--cache-ref <repository>', 'registry cache: one ref per image, variant and arch under this repository (cache-from and cache-to)')
     .option('--no-cache-export', 'registry cache: read it (cache-from) but write none (no cache-to)')
     .option('--insecure-registry <hosts>', 'registry hosts to ask over plain HTTP for --skip-existing (localhost falls back by itself)', commaList)
+    .option('--strict-undefined', 'an undefined template variable is an error (Jinja2\'s StrictUndefined), for CI')
+    .addOption(new Option('--max-value-size <n>', 'render limit: characters or items of one str, list or dict a template builds').argParser(positiveInt))
+    .addOption(new Option('--max-output-size <n>', 'render limit: characters one render outputs').argParser(positiveInt))
+    .addOption(new Option('--max-steps <n>', 'render limit: steps of one render (loop iterations, calls, characters and items built)').argParser(positiveInt))
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only errors');
 }
@@ -109,6 +122,8 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
     cacheRef: flags.cacheRef,
     cacheExport: flags.cacheExport === false ? false : undefined,
     insecureRegistries: flags.insecureRegistry,
+    strictUndefined: flags.strictUndefined,
+    renderLimits: { maxValueSize: flags.maxValueSize, maxOutputSize: flags.maxOutputSize, maxSteps: flags.maxSteps },
   };
 }
 

@@ -41,6 +41,12 @@ export const CODES = {
   KG302: { title: 'template reached outside its context', hint: 'templates may read only their variables: no constructors, prototypes, process, require, environment or files' },
   KG303: { title: 'template not found', hint: 'imports and includes resolve from the root of the docker dirs (for example "macros.j2")' },
   KG304: { title: 'template raised an error', hint: 'the template called raise_error(); read its message' },
+  // rendering: bounds, strict mode, Python's semantics
+  KG310: { title: 'template value too large', hint: 'a str, list or dict the template builds is bounded: fix the template, or raise render_limits.max_value_size in kolla-gen.yaml (--max-value-size)' },
+  KG311: { title: 'template output too large', hint: 'a render\'s output is bounded: fix the template, or raise render_limits.max_output_size in kolla-gen.yaml (--max-output-size)' },
+  KG312: { title: 'template takes too much work', hint: 'a render\'s steps (loop iterations, calls, characters and items built) are bounded: look for a loop that runs away, or raise render_limits.max_steps in kolla-gen.yaml (--max-steps)' },
+  KG313: { title: 'undefined variable (strict mode)', hint: 'with --strict-undefined (strict_undefined: true) a template may not print, test, iterate or compare an undefined variable: define it (vars, --vars), or guard it with `is defined` or `|default(...)`' },
+  KG314: { title: 'value Python computes but kolla-gen cannot', hint: 'kolla-gen\'s ints are exact only up to 2**53 (9007199254740992) and its floats are IEEE doubles: keep numbers in that range, or compute the value outside the template (vars)' },
   // Dockerfile and graph
   KG400: { title: 'rendered Dockerfile has no FROM', hint: 'every image must start a stage with FROM' },
   KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
