@@ -1,7 +1,7 @@
 // Which images a run builds, with kolla-build's rules: regexes or profiles, ancestors, unbuildable, skip-parents.
 import type { ResolvedConfig } from '../load/config/resolve.js';
 import { error, type Diagnostic } from '../core/diagnostics.js';
-import { ancestors, type VariantGraph } from './graph.js';
+import type { VariantGraph } from './graph.js';
 import type { Variant } from '../core/types.js';
 
 /**
@@ -89,8 +89,14 @@ export function selectImages(input: SelectInput): Map<string, Status> {
   const matches = (name: string) => selector.patterns.length === 0 || selector.patterns.some((re) => re.test(name));
   for (const name of graph.order) {
     if (status.get(name) === 'unbuildable' || !matches(name)) continue;
-    status.set(name, 'selected');
-    for (const ancestor of ancestors(graph, name)) status.set(ancestor, 'selected');
+    // An image already selected has its ancestors selected: stop there (a long chain stays linear, not quadratic).
+    const stack = [name];
+    while (stack.length > 0) {
+      const next = stack.pop() as string;
+      if (status.get(next) === 'selected') continue;
+      status.set(next, 'selected');
+      stack.push(...(graph.parents.get(next) ?? []));
+    }
   }
   if (input.skipParents) {
     for (const name of graph.order) {
