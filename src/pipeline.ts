@@ -15,6 +15,7 @@ import { renderImages, renderJobs, renderKey, type RenderOutcome, type Rendering
 import { compileSelector, selectImages, unbuildableFor, type Selector, type Status } from './graph/select.js';
 import { familyId, type Arch, type Family, type Image, type Tree } from './core/types.js';
 import type { Project } from './load/project.js';
+import { checkImageName } from './load/config/validate.js';
 
 export type { Project } from './load/project.js';
 
@@ -99,6 +100,19 @@ function checkTargetNames(tree: Tree): Diagnostic[] {
   return out;
 }
 
+/** Every image folder name goes into refs: with each family's prefix, it must be a repository name. */
+function checkImageNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
+  const prefixes = [...new Set(config.families.map((family) => imagePrefix(config, family)))];
+  return tree.images.flatMap((image) => {
+    const location = { file: image.files.find((f) => f.rel === image.template)?.path ?? image.template, line: 1, column: 1 };
+    for (const prefix of prefixes) {
+      const problem = checkImageName(image.name, prefix, location);
+      if (problem) return [problem];
+    }
+    return [];
+  });
+}
+
 function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   const names = new Set(tree.images.map((i) => i.name));
   return config.unbuildable.flatMap((rule) =>
@@ -113,7 +127,7 @@ function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
 export function compile(project: Project, options: CompileOptions = {}): Compiled | { diagnostics: Diagnostic[] } {
   const { rendered } = options;
   const { config, tree } = project;
-  const diagnostics: Keyed[] = [...checkTargetNames(tree), ...checkConfigNames(config, tree)];
+  const diagnostics: Keyed[] = [...checkImageNames(config, tree), ...checkTargetNames(tree), ...checkConfigNames(config, tree)];
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
   const { selector, diagnostics: selectorProblems } = compileSelector(config);
   diagnostics.push(...selectorProblems);

@@ -12,6 +12,12 @@ export const CODES = {
   KG104: { title: 'unknown base, type or arch', hint: 'bases: ubuntu, debian, rocky, centos; arches: amd64, arm64 (or x86_64, aarch64); types: those in the config' },
   KG105: { title: 'malformed --build-arg', hint: 'write --build-arg KEY=VALUE' },
   KG106: { title: 'file not found', hint: 'check the path; it is relative to the directory kolla-gen runs in' },
+  // what the config and the command line put into refs and bake files
+  KG130: { title: 'YAML aliases expand too far', hint: 'a YAML file may use at most 100 aliases (*name) in all; write the values out, or use fewer anchors' },
+  KG131: { title: 'text is not well-formed Unicode', hint: 'a lone UTF-16 surrogate (an escape such as "\\ud800" without its pair) cannot be written to a UTF-8 file: remove it' },
+  KG132: { title: 'two keys are the same text', hint: 'bake normalises strings to Unicode NFC: keep one of the two keys' },
+  KG133: { title: 'invalid part of an image ref', hint: 'refs follow the distribution reference grammar: [registry/]namespace/prefix+image:tag' },
+  KG134: { title: 'image folder name cannot be part of a ref', hint: 'an image is named after its folder and the name goes into its ref: use lowercase letters and digits, with ".", "_", "__" or "-" between them' },
   // presets and kolla-build.conf
   KG110: { title: 'unknown preset', hint: 'the presets are: kolla' },
   KG111: { title: 'kolla-build.conf cannot be read', hint: 'write INI: [DEFAULT], [profiles] or [<name>-user] sections of `key = value` lines' },
