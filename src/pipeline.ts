@@ -16,6 +16,7 @@ import { compileSelector, selectImages, unbuildableFor, type Selector, type Stat
 import { familyId, type Arch, type Family, type Image, type Tree } from './core/types.js';
 import type { Project } from './load/project.js';
 import { checkImageName } from './load/config/validate.js';
+import { compileRegex } from './core/regex.js';
 
 export type { Project } from './load/project.js';
 
@@ -437,11 +438,9 @@ function profileMembers(config: ResolvedConfig, families: FamilyResult[]): Map<s
   for (const [profile, entries] of Object.entries(config.profiles)) {
     const selector: Selector = { patterns: [], from: 'profile' };
     for (const entry of entries) {
-      try {
-        selector.patterns.push(new RegExp(entry));
-      } catch {
-        // An invalid entry fails selection only when the profile is used; here it just matches nothing.
-      }
+      // The config's profiles were checked when it was resolved; an entry that does not compile matches nothing here.
+      const compiled = compileRegex(entry);
+      if ('regex' in compiled) selector.patterns.push(compiled.regex);
     }
     const members = new Set<string>();
     for (const result of families) {

@@ -47,6 +47,8 @@ export const CODES = {
   KG602: { title: 'no image selected', hint: 'no image matched the regexes or profiles for this variant' },
   KG603: { title: 'unknown image in config', hint: 'names in profiles and unbuildable lists must be images of the tree' },
   KG604: { title: 'two variants push the same ref', hint: 'put {base} (and {type}) in the tag or the image name prefix, e.g. tag: "2026.1-{base}" or image_name_prefix: "{base}-"' },
+  KG610: { title: 'regex cannot run in linear time', hint: 'selection regexes run on RE2 (linear time, no backtracking): write it without lookaround ((?=…), (?!…), (?<=…), (?<!…)) or backreferences (\\1), e.g. as alternatives (a|b) or with several regexes' },
+  KG611: { title: 'flag value given after a space', hint: 'write --content-tags=only (or --skip-existing=warn): after a space the word is read as a regex' },
   // output
   KG700: { title: 'output dir is not kolla-gen\'s', hint: 'kolla-gen replaces its output dir whole; point -o at a new dir or at one kolla-gen wrote' },
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },

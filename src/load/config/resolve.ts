@@ -9,6 +9,8 @@ import { ARCHES, BASES, type Arch, type Base, type Family } from '../../core/typ
 import { writtenConfigSchema, type WrittenConfig } from './schema.js';
 import { checkBakeMap, checkRefParts, type ValueSource } from './validate.js';
 import { expandPlaceholders, imagePrefix } from './placeholders.js';
+import { regexOrError } from '../../core/regex.js';
+import { closest, distance } from 'fastest-levenshtein';
 
 
 
@@ -151,8 +153,10 @@ function checkNames<T extends string>(
   for (const raw of values) {
     const value = Array.isArray(allowed) ? (allowed.includes(raw as T) ? (raw as T) : undefined) : (allowed as Record<string, T>)[raw];
     if (value === undefined) {
-      const list = Array.isArray(allowed) ? allowed.join(', ') : Object.keys(allowed).join(', ');
-      diagnostics.push(error('KG104', `unknown ${what} "${raw}" (expected one of: ${list})`, { location: where?.() }));
+      const names = Array.isArray(allowed) ? [...allowed] : Object.keys(allowed);
+      const guess = names.length > 0 ? closest(raw, names) : undefined;
+      const hint = guess !== undefined && distance(raw, guess) <= 2 ? { hint: `did you mean ${guess}? (${what}s: ${names.join(', ')})` } : {};
+      diagnostics.push(error('KG104', `unknown ${what} "${raw}" (expected one of: ${names.join(', ')})`, { location: where?.(), ...hint }));
     } else if (!out.includes(value)) {
       out.push(value);
     }
@@ -353,6 +357,15 @@ function checkValues(
   checkBakeMap('labels', config.labels, (k) => from('labels', ['labels', k], false, true), diagnostics);
   const prefixFrom = from('--image-name-prefix', ['image_name_prefix'], cli.imageNamePrefix !== undefined);
   const tagFrom = from('--tag', ['tag'], cli.tag !== undefined || written.tag === undefined);
+  // Every profile's regexes, used or not: a bad one fails here with its place, not later at `list -p`.
+  for (const [name, entries] of Object.entries(config.profiles)) {
+    const ownEntry = Object.hasOwn(written.profiles ?? {}, name);
+    entries.forEach((entry, i) => {
+      const at = ownEntry && file ? { location: locate(file, ['profiles', name, i]), source: file.source.text } : {};
+      const { diagnostic } = regexOrError(entry, `profiles.${name}${ownEntry ? '' : ' (kolla-build.conf or the preset)'}: entry`, at);
+      if (diagnostic) diagnostics.push(diagnostic);
+    });
+  }
   const cacheRef = cli.cacheRef ?? written.cache?.ref;
   checkRefParts(
     {
