@@ -57,14 +57,26 @@ export interface Compiled {
 
 type Keyed = Diagnostic & { key?: string };
 
+/**
+ * Each problem once. A problem of a template found on several variants (a FROM naming no image, a malformed FROM)
+ * is one diagnostic at its place in the template, listing the variants it hits; the first variant's message stays.
+ */
 function dedupe(diagnostics: Keyed[]): Diagnostic[] {
-  const seen = new Set<string>();
+  const seen = new Map<string, Diagnostic>();
   const out: Diagnostic[] = [];
   for (const { key, ...d } of diagnostics) {
-    const k = key ?? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}|${d.message}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
-    out.push(d);
+    const perVariant = d.variants !== undefined && d.location !== undefined;
+    const k = perVariant
+      ? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}`
+      : (key ?? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}|${d.message}`);
+    const first = seen.get(k);
+    if (first) {
+      if (perVariant && first.variants) first.variants = [...new Set([...first.variants, ...(d.variants ?? [])])];
+      continue;
+    }
+    const copy = perVariant ? { ...d, variants: [...(d.variants ?? [])] } : d;
+    seen.set(k, copy);
+    out.push(copy);
   }
   return out;
 }

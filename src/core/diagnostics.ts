@@ -39,6 +39,7 @@ export const CODES = {
   KG400: { title: 'rendered Dockerfile has no FROM', hint: 'every image must start a stage with FROM' },
   KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
   KG402: { title: 'FROM names no image of the tree', hint: 'the reference has the tree\'s registry, namespace and tag, so it must name one of its images' },
+  KG410: { title: 'FROM is one typo away from an image of the tree', hint: 'a FROM that is not exactly the ref of an image of the tree is an external base, pulled from its registry: fix the ref if you meant the tree\'s image' },
   KG500: { title: 'cycle in the image graph', hint: 'an image cannot be its own ancestor: break the cycle by changing one FROM' },
   KG501: { title: 'image builds FROM itself', hint: 'change the FROM to name the parent image' },
   // selection
@@ -93,6 +94,8 @@ export interface Diagnostic {
   source?: string;
   /** Overrides the code's default hint. */
   hint?: string;
+  /** The variants (`ubuntu-binary-amd64`) a problem of a template hits: one report, not one per variant. */
+  variants?: string[];
   /** Further places that take part (each FROM of a cycle, the other duplicate folder). */
   related?: { message: string; location?: SourceLocation; source?: string }[];
 }
@@ -147,6 +150,7 @@ export function formatDiagnostic(d: Diagnostic): string {
     out.push(`  --> ${formatLocation(d.location)}`);
     if (d.source !== undefined) out.push(generateCodeFrame(d.source, d.location.line, d.location.column));
   }
+  if (d.variants && d.variants.length > 0) out.push(`  on ${d.variants.length === 1 ? 'variant' : `${d.variants.length} variants`}: ${d.variants.join(', ')}`);
   for (const r of d.related ?? []) {
     out.push(`  note: ${r.message}${r.location ? ` (${formatLocation(r.location)})` : ''}`);
     if (r.location && r.source !== undefined) out.push(generateCodeFrame(r.source, r.location.line, r.location.column, 0));

@@ -2,10 +2,10 @@
 import { DirectedGraph } from 'graphology';
 import { topologicalGenerations } from 'graphology-dag';
 import { closest, distance } from 'fastest-levenshtein';
-import { error, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
+import { error, warning, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
 import type { FromLine } from '../render/dockerfile.js';
 import { familiarRef, parseRef } from '../core/ref.js';
-import type { Variant } from '../core/types.js';
+import { variantId, type Variant } from '../core/types.js';
 
 /** One rendered (image, variant), as the graph needs it. */
 export interface RenderedImage {
@@ -52,6 +52,15 @@ function suggest(name: string, candidates: string[]): string | undefined {
   return distance(name, best) <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
+/** An image ref of the tree at most two edits away from an external FROM's familiar ref (kola/base for kolla/base). */
+function nearOwnRef(familiar: string, own: OwnRefs): { ref: string; image: string } | undefined {
+  const refs = [...own.byRef.keys()];
+  if (refs.length === 0) return undefined;
+  const best = closest(familiar, refs);
+  const d = distance(familiar, best);
+  return d > 0 && d <= 2 ? { ref: best, image: own.byRef.get(best) as string } : undefined;
+}
+
 /** The parents of one rendered image, or a KG402 for a FROM in the tree's namespace that names no image. */
 export function resolveParents(image: RenderedImage, own: OwnRefs, imageNames: string[]): { links: ParentLink[]; diagnostics: Diagnostic[] } {
   const links: ParentLink[] = [];
@@ -65,8 +74,19 @@ export function resolveParents(image: RenderedImage, own: OwnRefs, imageNames: s
       continue;
     }
     const parsed = parseRef(from.ref);
-    if (!parsed || !sameRegistry(parsed.registry, own.registry) || (parsed.tag ?? 'latest') !== own.tag) continue;
-    if (!parsed.path.startsWith(`${own.namespace}/`)) continue;
+    const ownNamespace = parsed !== undefined && sameRegistry(parsed.registry, own.registry) && (parsed.tag ?? 'latest') === own.tag && parsed.path.startsWith(`${own.namespace}/`);
+    if (!parsed || !ownNamespace) {
+      const near = familiar === undefined ? undefined : nearOwnRef(familiar, own);
+      if (near) {
+        diagnostics.push(
+          warning('KG410', `FROM ${from.ref} is pulled as an external base, but it is one typo away from ${near.ref}, the image ${near.image} of the tree`, {
+            ...image.locate(from),
+            hint: `did you mean ${near.ref}? A FROM that is not exactly an image's ref of the tree is pulled from its registry (Docker Hub when it names none)`,
+          }),
+        );
+      }
+      continue;
+    }
     const repo = parsed.path.slice(own.namespace.length + 1);
     const name = own.prefix && repo.startsWith(own.prefix) ? repo.slice(own.prefix.length) : repo;
     const guess = suggest(name, imageNames);
@@ -167,7 +187,7 @@ export function buildGraph(input: GraphInput): { graph?: VariantGraph; diagnosti
   for (const name of names) g.addNode(name);
   for (const image of input.images) {
     const resolved = resolveParents(image, input.own, names);
-    diagnostics.push(...resolved.diagnostics.map((d) => ({ ...d, key: `${d.code}:${d.location?.file}:${d.location?.line}:${d.message}` })));
+    diagnostics.push(...resolved.diagnostics.map((d) => ({ ...d, variants: [variantId(input.variant)] })));
     links.set(image.name, resolved.links);
     for (const link of resolved.links) {
       if (link.parent === image.name) {
