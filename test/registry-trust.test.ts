@@ -89,6 +89,7 @@ describe('registry answers', () => {
     expect(probe?.status).toBe('error');
     const message = probe?.status === 'error' ? probe.message : '';
     expect(message).toContain('boom');
+    // eslint-disable-next-line no-control-regex
     expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
   });
 });
