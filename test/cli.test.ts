@@ -156,9 +156,10 @@ const ERROR_CASES: ErrorCase[] = [
 ];
 
 describe('diagnostics', () => {
-  it('has a case below for every code of the list but KG701 (tested with check above), KG150 (test/docs.test.ts), KG800 up (test/build.test.ts) and KG900 up (test/changes.test.ts)', () => {
+  it('has a case below for every code of the list but KG701 (tested with check above), KG150 (test/docs.test.ts), KG800 up (test/build.test.ts), KG900 up (test/changes.test.ts) and the input checks of test/validate.test.ts', () => {
     const build = Object.keys(CODES).filter((code) => code >= 'KG800');
-    const tested = new Set<string>([...ERROR_CASES.map((c) => c.code), 'KG701', 'KG150', ...build]);
+    const validate = ['KG130', 'KG131', 'KG132', 'KG133', 'KG134', 'KG410', 'KG610', 'KG611'];
+    const tested = new Set<string>([...ERROR_CASES.map((c) => c.code), 'KG701', 'KG150', ...build, ...validate]);
     expect(Object.keys(CODES).filter((code) => !tested.has(code))).toEqual([]);
   });
 
