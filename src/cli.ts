@@ -10,7 +10,7 @@ import { helpCode, isCodeTopic } from './commands/help-code.js';
 import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
-import { diagnosticToJson, formatDiagnostic } from './core/diagnostics.js';
+import { diagnosticToJson, error, formatDiagnostic } from './core/diagnostics.js';
 
 interface Flags {
   config?: string;
@@ -57,6 +57,8 @@ const positiveInt = (value: string): number => {
   return n;
 };
 const commaList = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+// `-p ''` is kept as one empty name, so that selection refuses it rather than selecting every image.
+const profileList = (value: string, previous: string[] | undefined) => (value.trim() === '' ? [...(previous ?? []), ''] : commaList(value, previous));
 
 function withCommonOptions(cmd: Command): Command {
   return cmd
@@ -67,7 +69,7 @@ function withCommonOptions(cmd: Command): Command {
     .option('-t, --type <types>', 'install types of the tree, e.g. binary, source', commaList)
     .option('-a, --arch <arches>', 'arches: amd64, arm64 (or x86_64, aarch64)', commaList)
     .addOption(new Option('--base-arch <arches>', 'alias of --arch').argParser(commaList).hideHelp())
-    .option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)', commaList)
+    .option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)', profileList)
     .option('--skip-parents', 'skip every selected image that has children in the tree')
     .option('--enable-unbuildable', 'ignore the unbuildable table')
     .option('--template-override <file>', 'template override ({% extends parent_template %}); repeatable', repeat)
@@ -313,6 +315,21 @@ withCommonOptions(
 // `--skip-existing=warn` and `--content-tags=only` take their value only after "=", so that `--skip-existing nova`
 // still reads nova as a regex.
 const EQUALS_FLAGS = ['--skip-existing', '--content-tags'];
+// ... but `--content-tags only` (a space) is almost surely meant as `--content-tags=only`: refuse it with the fix.
+const MODES: Record<string, string[]> = { '--content-tags': ['only'], '--skip-existing': ['warn', 'error'] };
+const spaced = process.argv.findIndex((arg, i) => i > 1 && MODES[process.argv[i - 1] ?? '']?.includes(arg));
+if (spaced > 0) {
+  const flag = process.argv[spaced - 1] as string;
+  const value = process.argv[spaced] as string;
+  process.stderr.write(
+    `${formatDiagnostic(
+      error('KG611', `${flag} ${value}: "${value}" would be read as a regex selecting images, not as the value of ${flag}`, {
+        hint: `write ${flag}=${value}; to select images matching "${value}", put the regex first or anchor it (kolla-gen list '^${value}' ${flag})`,
+      }),
+    )}\n\nkolla-gen: 1 error\n`,
+  );
+  process.exit(1);
+}
 const argv = process.argv.flatMap((arg) => {
   const flag = EQUALS_FLAGS.find((f) => arg.startsWith(`${f}=`));
   return flag ? [flag, `${flag}-mode`, arg.slice(flag.length + 1)] : [arg];
