@@ -116,9 +116,11 @@ interface ErrorCase {
   remove?: string[];
   /** file:line:col of the first diagnostic, or undefined when it has no place. */
   at?: string;
-  /** A warning: the run succeeds. */
+  /** A warning (or an info): the run succeeds. */
   warning?: boolean;
   message?: RegExp;
+  /** The whole environment of the runs, when the case needs one. */
+  env?: Record<string, string>;
 }
 
 const ERROR_CASES: ErrorCase[] = [
@@ -129,11 +131,13 @@ const ERROR_CASES: ErrorCase[] = [
   { code: 'KG104', args: ['-b', 'ubuntu,suse'], message: /suse/ },
   { code: 'KG105', args: ['--build-arg', 'NOVALUE'] },
   { code: 'KG106', args: ['--template-override', 'missing.j2'] },
+  { code: 'KG107', args: ['--preset', 'kolla'], env: { PATH: process.env.PATH ?? '', SOURCE_DATE_EPOCH: 'yesterday' }, message: /SOURCE_DATE_EPOCH="yesterday"/ },
   { code: 'KG110', args: ['--preset', 'helm'], message: /helm/ },
   { code: 'KG111', args: ['--kolla-config', 'kolla-build.conf'], files: { 'kolla-build.conf': 'base = ubuntu\n' }, at: 'kolla-build.conf:1:1' },
   { code: 'KG112', args: ['--kolla-config', 'kolla-build.conf'], files: { 'kolla-build.conf': '[DEFAULT]\nskip_parents = maybe\n' }, at: 'kolla-build.conf:2:1' },
   { code: 'KG113', args: ['--kolla-config', 'kolla-build.conf'], files: { 'kolla-build.conf': '[DEFAULT]\nthreads = 4\n' }, at: 'kolla-build.conf:2:1', warning: true },
   { code: 'KG114', args: ['--preset', 'kolla'], warning: true, message: /no kolla checkout/ },
+  { code: 'KG115', args: ['--preset', 'kolla'], warning: true, message: /^kolla preset: release master \(from built-in\); base images ubuntu ubuntu:24\.04, rocky / },
   { code: 'KG200', args: ['-D', 'nope'] },
   { code: 'KG201', files: { 'docker/more/db/Dockerfile.j2': 'FROM scratch\n' }, at: 'docker/more/db/Dockerfile.j2:1:1', message: /db and more\/db/ },
   { code: 'KG202', args: ['-D', 'empty'], files: { 'empty/README': 'no images here\n' } },
@@ -184,7 +188,7 @@ describe('diagnostics', () => {
     for (const [rel, text] of Object.entries(c.files ?? {})) write(dir, rel, text);
     const before = snapshot(path.join(dir, 'generated'));
     const args = c.args?.[0] === 'generate' ? c.args : ['generate', ...(c.args ?? [])];
-    const result = await run(dir, [...args, '--json']);
+    const result = await run(dir, [...args, '--json'], c.env);
     const out = JSON.parse(result.stdout) as { ok: boolean; diagnostics: { code: string; message: string; location?: { file: string; line: number; column: number }; hint: string }[] };
     const first = out.diagnostics.find((d) => d.code === c.code);
     expect(first, JSON.stringify(out.diagnostics, null, 2)).toBeDefined();
@@ -201,7 +205,7 @@ describe('diagnostics', () => {
     // Bad input never touches the output dir.
     expect(snapshot(path.join(dir, 'generated'))).toEqual(before);
     // And the text form shows the code, the place and a code frame.
-    const text = await run(dir, args);
+    const text = await run(dir, args, c.env);
     expect(text.exitCode).toBe(1);
     expect(text.stderr).toContain(`error[${c.code}]`);
     if (c.at) expect(text.stderr).toMatch(/\n> +\d+ \| /);
