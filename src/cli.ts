@@ -10,6 +10,7 @@ import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
 import { diagnosticToJson, formatDiagnostic } from './core/diagnostics.js';
+import { fromRoot, repoRoot } from './load/root.js';
 
 interface Flags {
   config?: string;
@@ -82,19 +83,24 @@ function withCommonOptions(cmd: Command): Command {
     .option('--quiet', 'print only errors');
 }
 
+const rootOf = (flags: Flags) => repoRoot(process.cwd(), flags.config);
+/** A path flag, typed from the working directory, as the root sees it. */
+const rooted = (flags: Flags, p: string) => fromRoot(process.cwd(), rootOf(flags), p);
+const rootedAll = (flags: Flags, ps: string[] | undefined) => ps?.map((p) => rooted(flags, p));
+
 function toCliOptions(regexes: string[], flags: Flags): CliOptions {
   return {
     regexes,
-    dockerDirs: flags.dockerDir,
-    output: flags.output,
+    dockerDirs: rootedAll(flags, flags.dockerDir),
+    output: flags.output === undefined ? undefined : rooted(flags, flags.output),
     bases: flags.base,
     types: flags.type,
     arches: [...(flags.arch ?? []), ...(flags.baseArch ?? [])],
     profiles: flags.profile,
     skipParents: flags.skipParents,
     enableUnbuildable: flags.enableUnbuildable,
-    templateOverrides: flags.templateOverride,
-    varsFiles: flags.vars,
+    templateOverrides: rootedAll(flags, flags.templateOverride),
+    varsFiles: rootedAll(flags, flags.vars),
     namespace: flags.namespace,
     registry: flags.registry,
     imageNamePrefix: flags.imageNamePrefix,
@@ -147,7 +153,13 @@ function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>
 }
 
 const env = (): Record<string, string | undefined> => process.env;
-const loadOptions = (flags: Flags) => ({ cwd: process.cwd(), env: env(), configFile: flags.config, kollaConfigFile: flags.kollaConfig });
+// Commands run in the repo root (see load/root.ts), with every path flag rebased onto it.
+const loadOptions = (flags: Flags) => ({
+  cwd: rootOf(flags),
+  env: env(),
+  configFile: flags.config === undefined ? undefined : rooted(flags, flags.config),
+  kollaConfigFile: flags.kollaConfig === undefined ? undefined : rooted(flags, flags.kollaConfig),
+});
 
 const program = new Command()
   .name('kolla-gen')
@@ -251,13 +263,13 @@ withCommonOptions(
       builder: flags.builder,
       set: flags.set ?? [],
       progress: flags.progress,
-      metadataFile: flags.metadataFile,
+      metadataFile: flags.metadataFile === undefined ? undefined : rooted(flags, flags.metadataFile),
       provenance: flags.provenance,
       noCache: flags.cache === false,
       pull: flags.pull,
       print: flags.print,
       list: flags.list === true ? 'targets' : flags.list,
-      summaryJsonFile: flags.summaryJsonFile,
+      summaryJsonFile: flags.summaryJsonFile === undefined ? undefined : rooted(flags, flags.summaryJsonFile),
       retries: flags.retries,
       log: flags.quiet ? undefined : (text) => process.stderr.write(text),
       env: env(),

@@ -195,6 +195,7 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   if (!config) return { diagnostics };
   config.dockerDirs = config.dockerDirs.map((d) => relativeToCwd(cwd, d));
   config.output = relativeToCwd(cwd, config.output);
+  config.root = path.resolve(cwd);
 
   const listings: DockerDirListing[] = [];
   for (const dir of config.dockerDirs) {

@@ -70,6 +70,8 @@ export interface UnbuildableRule {
 
 export interface ResolvedConfig {
   configPath?: string;
+  /** The repo root's absolute path, for bake paths that must climb out of it and back down (never written out). */
+  root?: string;
   dockerDirs: string[];
   output: string;
   namespace: string;
