@@ -15,6 +15,7 @@ import { renderImages, renderJobs, renderKey, type RenderOutcome, type Rendering
 import { compileSelector, selectImages, unbuildableFor, type Selector, type Status } from './graph/select.js';
 import { familyId, type Arch, type Family, type Image, type Tree } from './core/types.js';
 import type { Project } from './load/project.js';
+import type { MadeWith } from './load/config/made-with.js';
 
 export type { Project } from './load/project.js';
 
@@ -50,6 +51,8 @@ export interface Compiled {
   contexts: Map<string, string>;
   bake: BakeFile;
   manifest: Manifest;
+  /** The options that made this output, recorded in manifest.json (set by the command that compiled it). */
+  madeWith?: MadeWith;
   diagnostics: Diagnostic[];
 }
 

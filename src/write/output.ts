@@ -29,9 +29,12 @@ function graphMarkdown(compiled: Compiled): string {
 
 export function outputFiles(compiled: Compiled): Map<string, OutputFile> {
   const files = new Map<string, OutputFile>();
-  files.set('docker-bake.hcl', { text: emitHcl(compiled.bake) });
-  files.set('docker-bake.json', { text: emitJson(compiled.bake) });
-  files.set('manifest.json', { text: `${JSON.stringify(compiled.manifest, null, 2)}\n` });
+  const formats = compiled.config.bakeFormats ?? ['hcl', 'json'];
+  if (formats.includes('hcl')) files.set('docker-bake.hcl', { text: emitHcl(compiled.bake) });
+  if (formats.includes('json')) files.set('docker-bake.json', { text: emitJson(compiled.bake) });
+  const { version, images } = compiled.manifest;
+  const manifest = compiled.madeWith ? { version, options: compiled.madeWith, images } : { version, images };
+  files.set('manifest.json', { text: `${JSON.stringify(manifest, null, 2)}\n` });
   files.set('GRAPH.md', { text: graphMarkdown(compiled) });
   for (const target of compiled.targets) files.set(target.dockerfile, { text: target.text });
   for (const image of compiled.tree.images) {
