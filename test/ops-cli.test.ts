@@ -132,8 +132,8 @@ describe('which config was loaded', () => {
     expect((JSON.parse(none.stdout) as { config: string | null }).config).toBeNull();
     const plain = await run(dir, ['generate', '--no-config', '-o', 'plain']);
     expect(plain.stderr.split('\n')[0]).toBe('kolla-gen: no config file: defaults and flags');
-    // the fixture's config has one base; without it, every base
-    expect(fs.readdirSync(path.join(dir, 'plain')).length).toBeGreaterThan(fs.readdirSync(path.join(dir, 'generated')).length);
+    // the fixture's config renders ubuntu and rocky; without it, every base
+    expect(fs.readdirSync(path.join(dir, 'plain'))).toEqual(expect.arrayContaining(['centos', 'debian', 'rocky', 'ubuntu']));
   });
 
   it('a config given with -c from a subdir: paths in it resolve from its folder', async () => {
@@ -144,5 +144,50 @@ describe('which config was loaded', () => {
     expect(r.stderr.split('\n')[0]).toBe('kolla-gen: config kolla-gen.yaml');
     expect(fs.existsSync(path.join(dir, 'generated', 'manifest.json'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'sub', 'generated'))).toBe(false);
+  });
+});
+
+describe('kolla-gen init', () => {
+  it('writes a commented config, a workflow and .gitattributes, prints the next commands, and never overwrites', async () => {
+    const dir = copyFixture('basic');
+    fs.rmSync(path.join(dir, 'kolla-gen.yaml'));
+    fs.mkdirSync(path.join(dir, '.github'));
+    const r = await run(dir, ['init', '--preset', 'kolla', '-D', '../kolla/kolla/docker']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('wrote kolla-gen.yaml');
+    expect(r.stdout).toContain('kolla-gen generate');
+    const config = fs.readFileSync(path.join(dir, 'kolla-gen.yaml'), 'utf8');
+    expect(config).toMatch(/^# kolla-gen.yaml/);
+    expect(config).toContain('preset: kolla');
+    expect(config).toContain('  - ../kolla/kolla/docker');
+    const workflow = fs.readFileSync(path.join(dir, '.github/workflows/images.yml'), 'utf8');
+    expect(workflow).toContain('kolla-gen check');
+    expect(workflow).toContain('arch-${{ matrix.arch }}');
+    expect(workflow).toContain('imagetools create');
+    expect(workflow).toContain('git clone'); // the docker dir lies outside the repo
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toContain('generated/** linguist-generated=true');
+    // the config it wrote is one kolla-gen reads (the docker dir is not there: KG200, not a config error)
+    const listed = await run(dir, ['list']);
+    expect(listed.stderr).toContain('KG200');
+    expect(listed.stderr).not.toContain('KG102');
+    // a second run keeps every file, and says which
+    fs.writeFileSync(path.join(dir, '.gitattributes'), 'mine\n');
+    const again = await run(dir, ['init']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('kept .gitattributes (it exists; init never overwrites a file)');
+    expect(again.stdout).toContain('kept kolla-gen.yaml');
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('mine\n');
+  });
+
+  it('bake_formats: [hcl] writes the HCL file alone, and build bakes it', async () => {
+    const dir = copyFixture('basic');
+    fs.appendFileSync(path.join(dir, 'kolla-gen.yaml'), 'bake_formats: [hcl]\n');
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.hcl'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.json'))).toBe(false);
+    const docker = fakeDocker(dir);
+    const r = await run(dir, ['build', 'db'], docker.env);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(bakes(docker.calls())[0]).toMatch(/^buildx bake -f generated\/docker-bake.hcl /);
   });
 });

@@ -8,7 +8,7 @@ export function repoRoot(cwd: string, configFile: string | undefined): string {
 
 /** A path the user typed (relative to cwd) as a path relative to the root, "/"-separated. */
 export function fromRoot(cwd: string, root: string, p: string): string {
-  if (root === cwd) return p;
+  if (root === cwd && !path.isAbsolute(p)) return p;
   const rel = path.relative(root, path.resolve(cwd, p)).split(path.sep).join('/');
   return rel === '' ? '.' : rel;
 }
