@@ -179,6 +179,15 @@ describe('kolla-gen init', () => {
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('mine\n');
   });
 
+  it('KG712: a file init cannot write is an error naming it (exit 1); the others are still written', async () => {
+    const dir = copyFixture('basic');
+    fs.writeFileSync(path.join(dir, '.github'), 'a file where init needs a folder\n');
+    const r = await run(dir, ['init']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error[KG712]: cannot write .github/workflows/images.yml');
+    expect(fs.existsSync(path.join(dir, '.gitattributes'))).toBe(true);
+  });
+
   it('bake_formats: [hcl] writes the HCL file alone, and build bakes it', async () => {
     const dir = copyFixture('basic');
     fs.appendFileSync(path.join(dir, 'kolla-gen.yaml'), 'bake_formats: [hcl]\n');
