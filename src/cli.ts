@@ -6,14 +6,21 @@ import { check } from './commands/check.js';
 import { deps, DEPS_FORMATS, type DepsFormat } from './commands/deps.js';
 import { explain } from './commands/explain.js';
 import { generate } from './commands/generate.js';
+import { init } from './commands/init.js';
 import { helpCode, isCodeTopic } from './commands/help-code.js';
 import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
-import { diagnosticToJson, error, formatDiagnostic } from './core/diagnostics.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { diagnosticToJson, error, formatDiagnostic, warning } from './core/diagnostics.js';
+import { cliOptionsOf } from './load/config/made-with.js';
+import { readRecordedOptions } from './load/load.js';
+import { fromRoot, repoRoot } from './load/root.js';
 
 interface Flags {
-  config?: string;
+  /** false: --no-config. */
+  config?: string | false;
   dockerDir?: string[];
   output?: string;
   base?: string[];
@@ -62,7 +69,8 @@ const profileList = (value: string, previous: string[] | undefined) => (value.tr
 
 function withCommonOptions(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present)')
+    .option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present); paths in it are relative to its folder, the repo root')
+    .option('--no-config', 'ignore kolla-gen.yaml: defaults and flags only')
     .option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)', repeat)
     .option('-o, --output <dir>', 'output dir (default: generated)')
     .option('-b, --base <bases>', 'base distros: ubuntu, debian, rocky, centos (repeatable or comma-separated)', commaList)
@@ -98,19 +106,25 @@ function withCommonOptions(cmd: Command): Command {
     .option('--quiet', 'print only errors');
 }
 
+const configFlag = (flags: Flags) => (typeof flags.config === 'string' ? flags.config : undefined);
+const rootOf = (flags: Flags) => repoRoot(process.cwd(), configFlag(flags));
+/** A path flag, typed from the working directory, as the root sees it. */
+const rooted = (flags: Flags, p: string) => fromRoot(process.cwd(), rootOf(flags), p);
+const rootedAll = (flags: Flags, ps: string[] | undefined) => ps?.map((p) => rooted(flags, p));
+
 function toCliOptions(regexes: string[], flags: Flags): CliOptions {
   return {
     regexes,
-    dockerDirs: flags.dockerDir,
-    output: flags.output,
+    dockerDirs: rootedAll(flags, flags.dockerDir),
+    output: flags.output === undefined ? undefined : rooted(flags, flags.output),
     bases: flags.base,
     types: flags.type,
     arches: [...(flags.arch ?? []), ...(flags.baseArch ?? [])],
     profiles: flags.profile,
     skipParents: flags.skipParents,
     enableUnbuildable: flags.enableUnbuildable,
-    templateOverrides: flags.templateOverride,
-    varsFiles: flags.vars,
+    templateOverrides: rootedAll(flags, flags.templateOverride),
+    varsFiles: rootedAll(flags, flags.vars),
     namespace: flags.namespace,
     registry: flags.registry,
     imageNamePrefix: flags.imageNamePrefix,
@@ -134,12 +148,14 @@ async function report(result: CommandResult, flags: Flags): Promise<never> {
     const assumed = result.diagnostics.find((d) => d.code === 'KG115')?.data;
     const out = {
       ok: result.exitCode === 0,
+      ...(loadedConfig !== undefined ? { config: loadedConfig } : {}),
       diagnostics: result.diagnostics.map(diagnosticToJson),
       ...(assumed ? { kolla: assumed } : {}),
       result: result.json ?? result.text ?? null,
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
+    if (loadedConfig !== undefined && !flags.quiet) process.stderr.write(`kolla-gen: ${loadedConfig === null ? 'no config file: defaults and flags' : `config ${loadedConfig}`}\n`);
     for (const d of result.diagnostics) {
       if (d.severity === 'info' && !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n`);
       else if (d.severity === 'error' || !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
@@ -172,7 +188,19 @@ function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>
 }
 
 const env = (): Record<string, string | undefined> => process.env;
-const loadOptions = (flags: Flags) => ({ cwd: process.cwd(), env: env(), configFile: flags.config, kollaConfigFile: flags.kollaConfig });
+/** The config file the command loaded (null: none), said once on stderr and as `config` in --json. */
+let loadedConfig: string | null | undefined;
+// Commands run in the repo root (see load/root.ts), with every path flag rebased onto it.
+const loadOptions = (flags: Flags) => ({
+  cwd: rootOf(flags),
+  env: env(),
+  configFile: configFlag(flags) === undefined ? undefined : rooted(flags, configFlag(flags) as string),
+  noConfig: flags.config === false,
+  onConfig: (config: string | null) => {
+    loadedConfig = config;
+  },
+  kollaConfigFile: flags.kollaConfig === undefined ? undefined : rooted(flags, flags.kollaConfig),
+});
 
 const program = new Command()
   .name('kolla-gen')
@@ -207,7 +235,29 @@ withCommonOptions(
     .command('check')
     .argument('[regex...]', 'as for generate')
     .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file'),
-).action(action((regexes, flags) => check(toCliOptions(regexes, flags), loadOptions(flags))));
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
+  // With no flags but where to look (-c, -o) and how to answer (--json, --quiet): the options manifest.json records.
+  const LOCATION = new Set(['config', 'output', 'json', 'quiet']);
+  const bare = regexes.length === 0 && cmd.options.every((o) => LOCATION.has(o.attributeName()) || cmd.getOptionValueSource(o.attributeName()) !== 'cli');
+  await action(async (_regexes, flags) => {
+    const load = loadOptions(flags);
+    const cli = toCliOptions(regexes, flags);
+    if (!bare) return check(cli, load);
+    const recorded = readRecordedOptions(load.cwd, load.configFile, cli.output);
+    if (!recorded.made) {
+      const result = await check(cli, load);
+      const note = warning('KG711', `${recorded.manifest} records no options: checked with kolla-gen.yaml and the defaults`);
+      return fs.existsSync(path.resolve(load.cwd, recorded.manifest)) ? { ...result, diagnostics: [note, ...result.diagnostics] } : result;
+    }
+    const { made } = recorded;
+    return check(
+      { ...cliOptionsOf(made), output: cli.output },
+      { ...load, configFile: typeof made.config === 'string' ? made.config : undefined, noConfig: made.config === false, kollaConfigFile: made.kollaConfig },
+    );
+  })(cmd);
+});
 
 withCommonOptions(
   program.command('list').argument('[regex...]', 'as for generate').description('list the selected images per variant (--json for machines)'),
@@ -241,6 +291,19 @@ withCommonOptions(
   ),
 );
 
+program
+  .command('init')
+  .description('start an ops repo: a commented kolla-gen.yaml, .github/workflows/images.yml, .gitattributes (never overwrites a file)')
+  .option('--preset <name>', 'kolla: an upstream Kolla checkout (docker dir default ../kolla/kolla/docker)')
+  .option('-D, --docker-dir <dir>', 'the docker dir, relative to this directory (default: docker)')
+  .option('--json', 'print the result as JSON')
+  .option('--quiet', 'print only errors')
+  .action(async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const flags = cmd.opts<Flags & { dockerDir?: string }>();
+    await action(async () => init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset }))(cmd);
+  });
+
 // kolla-gen build: the one command that runs docker; its summary is the result.
 interface BuildFlags extends Flags {
   push?: boolean;
@@ -261,7 +324,7 @@ withCommonOptions(
   program
     .command('build')
     .argument('[regex...]', 'as for generate')
-    .description('generate, then docker buildx bake the selected images (and their parents); print what built, failed and was skipped')
+    .description('docker buildx bake the selected images (and their parents) of the committed generation (a private one in a temp dir when it is stale or made with other options); print what built, failed and was skipped')
     .option('--push', 'push every selected image, then join the per-arch images of split images into multi-arch manifest lists')
     .option('--builder <name>', 'the buildx builder to use (docker buildx ls)')
     .option('--set <target.key=value>', 'override a bake target value, as bake --set; repeatable', repeat)
@@ -290,13 +353,13 @@ withCommonOptions(
       builder: flags.builder,
       set: flags.set ?? [],
       progress: flags.progress,
-      metadataFile: flags.metadataFile,
+      metadataFile: flags.metadataFile === undefined ? undefined : rooted(flags, flags.metadataFile),
       provenance: flags.provenance,
       noCache: flags.cache === false,
       pull: flags.pull,
       print: flags.print,
       list: flags.list === true ? 'targets' : flags.list,
-      summaryJsonFile: flags.summaryJsonFile,
+      summaryJsonFile: flags.summaryJsonFile === undefined ? undefined : rooted(flags, flags.summaryJsonFile),
       retries: flags.retries,
       log: flags.quiet ? undefined : (text) => process.stderr.write(text),
       env: env(),

@@ -17,6 +17,7 @@ import { familyId, type Arch, type Family, type Image, type Tree } from './core/
 import type { Project } from './load/project.js';
 import { checkImageName } from './load/config/validate.js';
 import { compileRegex } from './core/regex.js';
+import type { MadeWith } from './load/config/made-with.js';
 
 export type { Project } from './load/project.js';
 
@@ -54,6 +55,8 @@ export interface Compiled {
   contextIgnores: Map<string, string>;
   bake: BakeFile;
   manifest: Manifest;
+  /** The options that made this output, recorded in manifest.json (set by the command that compiled it). */
+  madeWith?: MadeWith;
   diagnostics: Diagnostic[];
 }
 

@@ -343,6 +343,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     contentTags: cli.skipExisting !== undefined ? ((cli.contentTags ?? written.content_tags) === 'only' ? 'only' : true) : (cli.contentTags ?? written.content_tags ?? false),
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
+    ...(written.bake_formats ? { bakeFormats: [...new Set(written.bake_formats)] } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
     strictUndefined: cli.strictUndefined ?? written.strict_undefined ?? false,
     renderLimits: {
