@@ -176,8 +176,10 @@ describe('kolla-gen build on a real engine', () => {
     expect(out.result.failed[0]?.reason).toMatch(/exit code: 3/);
     expect(out.result.skipped.map((e) => [e.target, e.failedParent])).toEqual([['debian-worker', 'debian-service']]);
     expect(out.result.built).toHaveLength(9);
-    expect(out.diagnostics.map((d) => d.code)).toEqual(['KG804']);
-    expect(out.diagnostics[0]?.message).toMatch(/^debian-service \(service\) failed to build/);
+    // --tag fail is not what generated/ was made with: build bakes a private generation and says so (KG710)
+    expect(out.diagnostics.map((d) => d.code)).toEqual(['KG710', 'KG804']);
+    expect(out.diagnostics[0]?.message).toMatch(/building from a private generation/);
+    expect(out.diagnostics[1]?.message).toMatch(/^debian-service \(service\) failed to build/);
     // the failing RUN's own output, in buildx's log
     expect(r.stderr).toContain('service: failing on purpose');
 
@@ -203,8 +205,10 @@ describe('kolla-gen build on a real engine', () => {
     const refused = await kg(['build', '--registry', `127.0.0.1:${port}`, '-o', 'generated-refused', '--push', '--json', '^runtime$']);
     expect(refused.exitCode).toBe(1);
     const rf = JSON.parse(refused.stdout) as JsonOut;
-    expect(rf.diagnostics.map((d) => d.code)).toEqual(['KG803']);
-    expect(rf.diagnostics[0]?.message).toContain(`127.0.0.1:${port}/e2e/`);
+    // another registry and output dir than generated/ was made with: a private generation (KG710), then the refusal
+    expect(rf.diagnostics.map((d) => d.code)).toEqual(['KG710', 'KG803']);
+    expect(rf.diagnostics[1]?.message).toContain(`127.0.0.1:${port}/e2e/`);
+    expect(existsSync(join(work, 'generated-refused')), 'build never writes an output dir').toBe(false);
     for (const run of [noBuildx, noDocker, refused]) expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 

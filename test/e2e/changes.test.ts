@@ -2,7 +2,7 @@
 // repo, built and pushed once with content tags; then --skip-existing (nothing to build, one deleted image rebuilt),
 // --affected-since (one changed leaf, a changed root), explain, the registry cache (--cache-ref), and a registry that
 // cannot be asked.
-import { appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,17 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     expect(r.exitCode, shown).toBe(exitCode);
     return { out: JSON.parse(r.stdout) as JsonOut<T>, stderr: r.stderr };
   };
+  /**
+   * As operators run it: `generate` with the build's generation options (no regexes, no --push or --provenance), then
+   * `build`, which bakes that committed generation (no KG710) and writes nothing.
+   */
+  const generateThenBuild = async <T>(args: string[], exitCode = 0): Promise<{ out: JsonOut<T>; stderr: string }> => {
+    const buildOnly = (a: string) => a === '--push' || a.startsWith('--provenance') || a.startsWith('^');
+    await kgJson<unknown>(['generate', ...args.slice(1).filter((a) => !buildOnly(a))]);
+    const built = await kgJson<T>(args, exitCode);
+    expect(built.out.diagnostics.map((d) => d.code), 'build bakes the generation generate wrote').not.toContain('KG710');
+    return built;
+  };
   const git = (args: string[]) =>
     execa('git', ['-c', 'user.name=kolla-gen e2e', '-c', 'user.email=e2e@kolla-gen.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd: work });
   const template = (image: string) => join(work, 'docker', image, 'Dockerfile.j2');
@@ -161,7 +172,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
 
   it('builds and pushes every image with a content tag the registry then holds', async () => {
     const t0 = Date.now();
-    const { out } = await kgJson<Summary>(['build', '--registry', registry, '--content-tags', '--push', '--provenance=false']);
+    const { out } = await generateThenBuild<Summary>(['build', '--registry', registry, '--content-tags', '--push', '--provenance=false']);
     console.info(`[e2e changes] full build --content-tags --push: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect(names(out.result.built)).toEqual(TARGETS);
     expect(out.result.existing).toEqual([]);
@@ -195,7 +206,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
 
   it('builds nothing again: --skip-existing finds every target in the registry', async () => {
     const t0 = Date.now();
-    const { out, stderr } = await kgJson<Summary>(['build', '--registry', registry, '--skip-existing', '--push', '--provenance=false']);
+    const { out, stderr } = await generateThenBuild<Summary>(['build', '--registry', registry, '--skip-existing', '--push', '--provenance=false']);
     console.info(`[e2e changes] --skip-existing with everything pushed: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect(out.result.built).toEqual([]);
     expect(names(out.result.existing)).toEqual(TARGETS);
@@ -222,7 +233,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     );
 
     const t0 = Date.now();
-    const { out } = await kgJson<Summary>(['build', ...common, '--push', '--provenance=false']);
+    const { out } = await generateThenBuild<Summary>(['build', ...common, '--push', '--provenance=false']);
     console.info(`[e2e changes] --affected-since HEAD, one leaf changed: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect(names(out.result.built)).toEqual(['debian-plugin']);
     // its parent app is not built: plugin builds on app's content tag, pulled from the registry
@@ -310,7 +321,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     ]);
 
     const t0 = Date.now();
-    const { out } = await kgJson<Summary>(['build', '--registry', registry, '--skip-existing', '--push', '--provenance=false']);
+    const { out } = await generateThenBuild<Summary>(['build', '--registry', registry, '--skip-existing', '--push', '--provenance=false']);
     console.info(`[e2e changes] --skip-existing, one content tag deleted: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect(names(out.result.built)).toEqual(['debian-service']);
     expect(names(out.result.existing)).toEqual(TARGETS.filter((t) => t !== 'debian-service'));
@@ -326,7 +337,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
   });
 
   it('after a new --tag, builds nothing and points the new tags at the images the registry holds', async () => {
-    const { out } = await kgJson<Summary>(['build', '--registry', registry, '--tag', '2', '--skip-existing', '--push', '--provenance=false']);
+    const { out } = await generateThenBuild<Summary>(['build', '--registry', registry, '--tag', '2', '--skip-existing', '--push', '--provenance=false']);
     expect(out.result.built).toEqual([]);
     expect(names(out.result.existing)).toEqual(TARGETS);
     // a parent's ref in a FROM line is not hashed: the content tags are those of --tag 1
@@ -353,7 +364,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
       expect(refused.out.result).toBeNull();
       expect(await exists(lost), 'nothing was pushed').toBe(false);
 
-      const { out } = await kgJson<Summary>(['build', '--registry', registry, '--affected-since', 'HEAD', '--skip-existing', '--push', '--provenance=false']);
+      const { out } = await generateThenBuild<Summary>(['build', '--registry', registry, '--affected-since', 'HEAD', '--skip-existing', '--push', '--provenance=false']);
       expect(names(out.result.built)).toEqual(['debian-app', 'debian-plugin']);
       expect(await exists(lost), 'app was built again under its content tag').toBe(true);
       expect(bakeFile().target['debian-app']?.contexts).toEqual({ [`${registry}/e2e/tools:1`]: `docker-image://${contentTags.get('debian-tools')}` });
@@ -367,7 +378,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const cache = `${registry}/cache`;
     const args = ['build', '^base$', '--registry', registry, '--tag', 'cache', '--cache-ref', cache, '--push', '--provenance=false', '-o', 'generated-cache'];
     const t0 = Date.now();
-    const { stderr: first } = await kgJson<Summary>(args);
+    const { stderr: first } = await generateThenBuild<Summary>(args);
     console.info(`[e2e changes] --cache-ref, export: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect(bakeFile('generated-cache').target['debian-base']).toMatchObject({
       'cache-from': [`type=registry,ref=${cache}/base:debian-amd64`, `type=registry,ref=${cache}/base:debian-arm64`],
@@ -383,7 +394,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
 
     await engine!.docker(['buildx', 'prune', '-af']);
     const t1 = Date.now();
-    const { stderr } = await kgJson<Summary>([...args, '--no-cache-export']);
+    const { stderr } = await generateThenBuild<Summary>([...args, '--no-cache-export']);
     console.info(`[e2e changes] --cache-ref --no-cache-export after prune: ${((Date.now() - t1) / 1000).toFixed(1)}s`);
     expect(bakeFile('generated-cache').target['debian-base']?.['cache-to']).toBeUndefined();
     for (const arch of ['amd64', 'arm64']) expect(stderr).toContain(`importing cache manifest from ${cache}/base:debian-${arch}`);
@@ -411,8 +422,10 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     expect(out.result).toBeNull();
     expect(stderr).not.toContain('load local bake definitions');
 
+    // build alone: generated-offline was never written, so build bakes a private generation and says so (KG710)
     const { out: warned } = await kgJson<Summary>([...args, '--skip-existing=warn']);
-    expect(warned.diagnostics.map((d) => [d.code, d.severity])).toEqual([['KG902', 'warning']]);
+    expect(warned.diagnostics.map((d) => [d.code, d.severity])).toEqual([['KG902', 'warning'], ['KG710', 'warning']]);
+    expect(existsSync(join(work, 'generated-offline')), 'build never writes an output dir').toBe(false);
     expect(names(warned.result.built)).toEqual(['debian-base']);
     expect(warned.result.existing).toEqual([]);
   });
