@@ -7,7 +7,7 @@ export const CODES = {
   // config and command line
   KG100: { title: 'config file not found', hint: 'pass an existing file with -c/--config, or drop the flag to use kolla-gen.yaml' },
   KG101: { title: 'config file is not valid YAML', hint: 'fix the YAML syntax at the marked position' },
-  KG102: { title: 'config value is invalid', hint: 'see the README section "kolla-gen.yaml" for the expected shape' },
+  KG102: { title: 'config value is invalid', hint: 'see docs/configuration.md for the expected shape' },
   KG103: { title: 'vars file is invalid', hint: 'a --vars file must hold one YAML or JSON mapping of variable names to values' },
   KG104: { title: 'unknown base, type or arch', hint: 'bases: ubuntu, debian, rocky, centos; arches: amd64, arm64 (or x86_64, aarch64); types: those in the config' },
   KG105: { title: 'malformed --build-arg', hint: 'write --build-arg KEY=VALUE' },
@@ -15,8 +15,8 @@ export const CODES = {
   // presets and kolla-build.conf
   KG110: { title: 'unknown preset', hint: 'the presets are: kolla' },
   KG111: { title: 'kolla-build.conf cannot be read', hint: 'write INI: [DEFAULT], [profiles] or [<name>-user] sections of `key = value` lines' },
-  KG112: { title: 'kolla-build.conf value is invalid', hint: 'see the README section "Coming from kolla-build"' },
-  KG113: { title: 'kolla-build.conf key ignored', hint: 'kolla-gen reads the keys listed in the README section "Coming from kolla-build"; remove the others or keep them for kolla-build' },
+  KG112: { title: 'kolla-build.conf value is invalid', hint: 'see docs/kolla.md' },
+  KG113: { title: 'kolla-build.conf key ignored', hint: 'kolla-gen reads the keys listed in docs/kolla.md; remove the others or keep them for kolla-build' },
   KG114: { title: 'kolla checkout incomplete', hint: 'point -D at the docker dir of a kolla git checkout (kolla/docker, or docker on older branches)' },
   // discovery
   KG200: { title: 'docker dir not found', hint: 'pass an existing directory with -D/--docker-dir' },
