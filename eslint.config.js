@@ -32,7 +32,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**/*.mjs', 'test/**/*.ts', '*.js'],
+    files: ['bench/**/*.mjs', 'scripts/**/*.mjs', 'test/**/*.ts', '*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

@@ -6,6 +6,7 @@ import { check } from './commands/check.js';
 import { deps, DEPS_FORMATS, type DepsFormat } from './commands/deps.js';
 import { explain } from './commands/explain.js';
 import { generate } from './commands/generate.js';
+import { helpCode, isCodeTopic } from './commands/help-code.js';
 import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
@@ -154,7 +155,21 @@ const program = new Command()
   .description('Compiles a tree of Jinja-templated Dockerfiles into docker buildx bake files (generated/).')
   .version('0.1.0')
   .showHelpAfterError('(run `kolla-gen <command> --help` for the options)')
-  .configureOutput({ outputError: (str, write) => write(str) });
+  .configureOutput({ outputError: (str, write) => write(str) })
+  .helpCommand(false);
+
+// `kolla-gen help KG402` explains a diagnostic code (as rustc --explain does); `kolla-gen help generate` is --help.
+program
+  .command('help')
+  .argument('[topic]', 'a command, or a diagnostic code such as KG402')
+  .option('--json', 'print a code\'s explanation as JSON')
+  .description('show help for a command, or explain a diagnostic code (kolla-gen help KG402)')
+  .action(async (topic: string | undefined, flags: Flags) => {
+    if (topic !== undefined && isCodeTopic(topic)) return report(helpCode(topic), flags);
+    const cmd = topic === undefined ? program : program.commands.find((c) => c.name() === topic);
+    if (!cmd) return program.error(`error: unknown command '${topic}'`);
+    cmd.outputHelp();
+  });
 
 withCommonOptions(
   program

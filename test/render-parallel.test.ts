@@ -14,7 +14,7 @@ describe('renderParallel', () => {
     const { project } = loadProject({ ...args, output: 'out' }, { cwd: dir, env: {} });
     if (!project) throw new Error('fixture did not load');
     // The worker is the built one (dist/), as users run it; test/setup/build.ts built it.
-    const { renderParallel } = (await import(path.join(import.meta.dirname, '..', 'dist', 'render-parallel.js'))) as typeof Parallel;
+    const { renderParallel } = (await import(path.join(import.meta.dirname, '..', 'dist', 'render', 'parallel.js'))) as typeof Parallel;
     const inProcess = renderImages(project, renderJobs(project));
     const parallel = await renderParallel(project, 3);
     expect(parallel.map((o) => o.job)).toEqual(inProcess.map((o) => o.job));

@@ -18,6 +18,8 @@ export const CODES = {
   KG112: { title: 'kolla-build.conf value is invalid', hint: 'see docs/kolla.md' },
   KG113: { title: 'kolla-build.conf key ignored', hint: 'kolla-gen reads the keys listed in docs/kolla.md; remove the others or keep them for kolla-build' },
   KG114: { title: 'kolla checkout incomplete', hint: 'point -D at the docker dir of a kolla git checkout (kolla/docker, or docker on older branches)' },
+  // documentation (kolla-gen help)
+  KG150: { title: 'no such diagnostic code', hint: 'the codes are listed in docs/diagnostics.md; `kolla-gen help KG402` explains one' },
   // discovery
   KG200: { title: 'docker dir not found', hint: 'pass an existing directory with -D/--docker-dir' },
   KG201: { title: 'two images share one name', hint: 'an image is named after its folder: rename one of the folders' },

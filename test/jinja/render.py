@@ -1,6 +1,6 @@
 """Renders every case of the corpus with real Jinja2, as kolla-build would, and prints the results as JSON.
 
-Usage: /usr/bin/python3 test/jinja/render.py CORPUS_DIR
+Usage: python3 test/jinja/render.py CORPUS_DIR
 Output: {"<case>": {"text": "..."} | {"error": "...", "type": "...", "lineno": n}}
 
 Cases:

@@ -1,0 +1,103 @@
+// The long explanation of a diagnostic code, as `kolla-gen help KG402` prints it (rustc --explain's idea): what
+// happened, why kolla-gen refuses it, and how to fix it, with an example. Kept beside CODES, keyed by its codes, so
+// that the one list stays one line per code; a code without an entry here prints its title and hint alone.
+import type { DiagnosticCode } from './diagnostics.js';
+
+export const EXPLANATIONS: Partial<Record<DiagnosticCode, string>> = {
+  KG100: `The config file named by -c/--config does not exist. Without -c, kolla-gen reads kolla-gen.yaml from the
+directory it runs in when that file exists, and uses its defaults otherwise; with -c, a missing file is an
+error, so that a typo in CI does not build with the defaults.`,
+  KG102: `A value of kolla-gen.yaml has the wrong shape: an unknown key (often a typo: kolla-gen says which key it
+expected), a value of the wrong type, or an unbuildable key that is not a base, an arch or base+arch.
+
+    unbuildable:
+      arm64: [some-x86-only-image]      # by arch
+      rocky+arm64: [another]            # by base and arch
+
+Every key is described in docs/configuration.md.`,
+  KG104: `A base, install type or arch given on the command line (-b, -t, -a) or in kolla-gen.yaml is not one kolla-gen
+knows. Bases are ubuntu, debian, rocky and centos; arches amd64 and arm64 (kolla-build's x86_64 and aarch64 are
+accepted too); install types are those the config declares under \`types:\` (a tree may have none).`,
+  KG200: `A docker dir given with -D/--docker-dir (or docker_dirs in kolla-gen.yaml) does not exist. Paths on the
+command line are relative to the directory kolla-gen runs in; paths in kolla-gen.yaml to the config file.`,
+  KG201: `Two folders in the docker dirs hold a Dockerfile.j2 and have the same name. An image is named after its
+folder, wherever the folder is, so docker/nova/nova-api and docker/extra/nova-api are both "nova-api".
+Rename one. To replace an image of one docker dir from another, give the same relative path in both
+(-D docker -D site: site/nova/nova-api/Dockerfile.j2 replaces docker/nova/nova-api/Dockerfile.j2).`,
+  KG202: `No folder under the docker dirs holds a Dockerfile.j2. An image is a folder holding Dockerfile.j2; its
+other files are its build context. A Dockerfile.j2 at the root of a docker dir is not an image.`,
+  KG300: `The template does not parse as Jinja: an unclosed block or expression, a tag kolla-gen does not know, or a
+stray character. The position points into your template. kolla-gen follows Jinja2 3.x's grammar, so a
+template that kolla-build renders parses here too.`,
+  KG301: `The template parsed but failed while rendering: an undefined variable used where a value is needed, a
+call of something that is not a function, a filter given the wrong arguments. The position points at the
+expression. Variables come from kolla-gen's context (docs/templates.md), the config's \`vars\` and --vars
+files; under --preset kolla, from kolla-build's context.`,
+  KG302: `The template tried to reach something outside its variables: a constructor, a prototype, \`process\`,
+\`require\`, the environment, or a file. Templates render in a sandbox, as kolla-build's Jinja2 sandbox
+does, so that CI can render a pull request's templates safely; nothing ran. Pass environment variables
+explicitly with --pass-env NAME (the template reads env.NAME).`,
+  KG303: `An import, include or extends names a template kolla-gen cannot find. Names resolve from the root of the
+docker dirs, so \`{% import "macros.j2" as macros %}\` reads <docker dir>/macros.j2 whatever folder the
+importing template is in.`,
+  KG400: `A rendered Dockerfile has no FROM line, so it has no base and no parent. Often a Jinja condition left the
+FROM out for one variant: kolla-gen renders every (image, variant), so look at the variant named in the
+message.`,
+  KG401: `A FROM line does not read as BuildKit reads it. The form is
+
+    FROM [--platform=<platform>] <image> [AS <name>]
+
+after ARG expansion; an ARG used in FROM must be declared before the first FROM to have a value there.`,
+  KG402: `A FROM names an image with the tree's own registry, namespace and tag, but no image of the tree has that
+name, so it can be neither a parent (built in the same run) nor an external base (pulled). Usually a typo
+in the image's name, or a parent that is not in the docker dirs given: kolla-gen says which image it
+thinks you meant.
+
+    FROM {{ namespace }}/{{ image_prefix }}bsae:{{ tag }}     # error: no image "bsae"
+    FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}     # the parent image "base"
+
+An image meant to come from elsewhere needs another ref (another namespace or tag).`,
+  KG500: `Images form a cycle through their FROM lines: each is an ancestor of the next, so none can be built first.
+The message names every image on the cycle and the FROM line of each; change one FROM to break it.`,
+  KG600: `A regex given as an argument (or in a profile) is not a valid JavaScript regular expression. Regexes are
+searched anywhere in the image's name, as kolla-build searches them: \`nova\` matches nova-api, \`^nova-api$\`
+only nova-api.`,
+  KG601: `-p/--profile names a profile kolla-gen.yaml does not define. Profiles are lists of regexes under
+\`profiles:\`; under --preset kolla, kolla-build's own profiles (infra, main, aux, default) are defined too.`,
+  KG602: `No image was selected for a variant: no regex or profile matched, everything matched is unbuildable there,
+or --affected-since found nothing changed. This is a warning: the output simply holds no targets for it.
+kolla-gen explain IMAGE says why one image is or is not built.`,
+  KG604: `Two targets push the same ref: typically a tree without install types built for several bases, whose
+images are all named kolla/<image>:<tag>, so the ubuntu and debian builds overwrite each other. Put the
+variant into the tag or the prefix:
+
+    tag: "2026.1-{base}"            # kolla/nova-api:2026.1-ubuntu
+    image_name_prefix: "{base}-"    # kolla/ubuntu-nova-api:2026.1`,
+  KG700: `The output dir holds files kolla-gen did not write (it has no kolla-gen manifest.json). kolla-gen replaces its
+output dir whole, removing the files it no longer produces, so it refuses to take over a dir that may hold
+your own files. Point -o at a new dir, or at one kolla-gen wrote.`,
+  KG701: `kolla-gen check found that the output dir differs from what generate would write now: a file is stale,
+missing or extra. The templates, kolla-gen.yaml or the options changed since generated/ was written.
+Run kolla-gen generate (with the same options) and commit the result; check with no options uses the options
+recorded in manifest.json.`,
+  KG800: `kolla-gen build runs docker buildx bake and found no \`docker\` on PATH. Install the docker CLI; compiling
+(generate, check, list, deps) needs no docker.`,
+  KG801: `docker is there but its buildx plugin is not. Install the docker-buildx-plugin package (Docker's repos),
+docker-buildx (Debian, Ubuntu), or a release binary saved as ~/.docker/cli-plugins/docker-buildx.`,
+  KG802: `The builder cannot build or push what was asked, typically the \`docker\` driver without the containerd image
+store, which cannot hold several platforms in one image. Turn the store on in daemon.json
+({"features":{"containerd-snapshotter":true}}), or make a docker-container builder:
+
+    docker buildx create --name kolla --driver docker-container --bootstrap
+    kolla-gen build --builder kolla …`,
+  KG804: `An image failed to build. kolla-gen isolates failures (bake cancels every target when one fails): it bakes
+again in smaller batches until the failing target is alone, tries it --retries more times, and builds
+everything that does not depend on it. The message has bake's error; rebuild the image alone with
+kolla-gen build '^IMAGE$' to see its whole log.`,
+  KG900: `--affected-since REV compares with the tree as it was at the git revision REV, and git cannot give it: not
+in a git checkout, or a revision git does not know. In CI, fetch the history first (actions/checkout with
+fetch-depth: 0) and name the base as origin/<branch>.`,
+  KG902: `--skip-existing asks the registry whether each image's content tag exists, and the registry could not be
+asked (unreachable, or it refused the credentials). Nothing was built, so that a registry outage does not
+turn into a full rebuild; --skip-existing=warn builds everything instead.`,
+};
