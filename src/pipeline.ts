@@ -26,6 +26,7 @@ export interface FamilyResult {
   graphs: Map<Arch, VariantGraph>;
   statuses: Map<Arch, Map<string, Status>>;
   images: FamilyImage[];
+  /** image → whether it renders the same on every arch (else its target joins per-arch targets). */
   folded: Map<string, boolean>;
 }
 
@@ -200,7 +201,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
       name: image.name,
       texts: new Map(config.arches.map((arch) => [arch, renderings.get(renderKey(image.name, family, arch))?.text ?? ''])),
     }));
-    result.folded = foldedImages({ arches: config.arches, images: result.images, graphs: result.graphs });
+    result.folded = foldedImages({ images: result.images });
     if (options.since && affected) restrictToAffected(result, config.arches, hashes, options.since.hashes, affected);
   }
 
@@ -286,8 +287,8 @@ function withoutParentRefs(text: string, links: { from: FromLine; parent: string
 }
 
 /**
- * --affected-since: a selected image stays selected only where it is affected; elsewhere it is `unaffected`. A folded
- * image is one target for every arch, so it is affected on all its arches when it is on one.
+ * --affected-since: a selected image stays selected only where it is affected; elsewhere it is `unaffected`. An image
+ * is one target for every arch (a join where renders differ), so it is affected on all its arches when it is on one.
  */
 function restrictToAffected(
   result: FamilyResult,
@@ -313,7 +314,7 @@ function restrictToAffected(
     const statuses = result.statuses.get(arch) as Map<string, Status>;
     for (const [name, status] of statuses) {
       if (status !== 'selected') continue;
-      const hit = result.folded.get(name) ? arches.some((a) => onArch.get(a)?.has(name)) : onArch.get(arch)?.has(name);
+      const hit = arches.some((a) => onArch.get(a)?.has(name));
       if (!hit) statuses.set(name, 'unaffected');
     }
   }
@@ -326,7 +327,7 @@ interface PlanInput {
   hashes: Map<string, ContentHash>;
 }
 
-/** From the statuses on: the targets (folded or split), the bake file and the manifest. */
+/** From the statuses on: the targets (one per image, and the per-arch targets of joins), the bake file and the manifest. */
 function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<string, string>; bake: BakeFile; manifest: Manifest } {
   const { config, tree, families, hashes } = input;
   const variantHash = (image: string, family: Family, arch: Arch) => hashes.get(renderKey(image, family, arch))?.hash ?? '';
@@ -337,7 +338,7 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
     const unbuiltParent = (parent: string, arch: Arch): string | undefined => {
       const status = result.statuses.get(arch)?.get(parent);
       if (status !== 'existing' && !(status === 'unaffected' && config.contentTags !== false)) return undefined;
-      const on = result.folded.get(parent) ? config.arches.filter((a) => result.statuses.get(a)?.get(parent) === status) : [arch];
+      const on = config.arches.filter((a) => result.statuses.get(a)?.get(parent) === status);
       return contentRef(imageRef(config, parent, family), targetHash(on.map((a) => ({ arch: a, hash: variantHash(parent, family, a) }))));
     };
     const folded = foldFamily(config, {
@@ -351,7 +352,8 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
     for (const t of folded.targets) {
       const variantHashes = t.arches.map((arch) => ({ arch, hash: variantHash(t.image, family, arch) }));
       const hash = targetHash(variantHashes);
-      if (!config.contentTags) targets.push({ ...t, hash, variantHashes });
+      // A per-arch target of a join pushes nothing: its join carries the tags and the content tag.
+      if (!config.contentTags || t.arch !== undefined) targets.push({ ...t, hash, variantHashes });
       else targets.push({ ...t, ...(config.contentTags === 'only' ? { tags: [] } : {}), hash, variantHashes, contentTag: contentRef(t.ref, hash) });
     }
   }
@@ -386,7 +388,7 @@ export interface PushedParent {
   ref: string;
   image: string;
   family: Family;
-  /** The arches that ref holds (every arch of a folded parent). */
+  /** The arches that ref holds (every arch of the parent's one target). */
   arches: Arch[];
 }
 
@@ -396,9 +398,7 @@ export function unaffectedParents(compiled: Compiled): PushedParent[] {
     const result = familyResult(compiled.families, t.family);
     for (const p of t.parents) {
       if (p.pushed === undefined || out.has(p.pushed)) continue;
-      const arches = result?.folded.get(p.image)
-        ? compiled.config.arches.filter((a) => result.statuses.get(a)?.get(p.image) === 'unaffected')
-        : t.arches.filter((a) => result?.statuses.get(a)?.get(p.image) === 'unaffected');
+      const arches = compiled.config.arches.filter((a) => result?.statuses.get(a)?.get(p.image) === 'unaffected');
       if (arches.length > 0) out.set(p.pushed, { ref: p.pushed, image: p.image, family: t.family, arches });
     }
   }
@@ -485,7 +485,8 @@ function manifestRows(
   hashes: Map<string, ContentHash>,
 ): ManifestRow[] {
   const targetOf = new Map<string, PlannedTarget>();
-  for (const t of targets) for (const arch of t.arches) targetOf.set(`${t.image}|${familyId(t.family)}|${arch}`, t);
+  const archTargetOf = new Map<string, PlannedTarget>();
+  for (const t of targets) for (const arch of t.arches) (t.arch !== undefined ? archTargetOf : targetOf).set(`${t.image}|${familyId(t.family)}|${arch}`, t);
   const rows: ManifestRow[] = [];
   for (const image of tree.images) {
     for (const result of families) {
@@ -500,6 +501,7 @@ function manifestRows(
           context: contexts.get(image.name) ?? image.rel,
           hash: hashes.get(renderKey(image.name, result.family, arch))?.hash ?? '',
           target: status === 'selected' ? targetOf.get(`${image.name}|${familyId(result.family)}|${arch}`) : undefined,
+          archTarget: status === 'selected' ? archTargetOf.get(`${image.name}|${familyId(result.family)}|${arch}`) : undefined,
         });
       }
     }

@@ -1,4 +1,4 @@
-// kolla-gen build without an engine: the pure parts (bake arguments, failure isolation, manifest lists, what a failed
+// kolla-gen build without an engine: the pure parts (bake arguments, failure isolation, what a failed
 // bake says, the summary) in memory, and the command itself against a fake `docker` that plays buildx's answers.
 // The real thing, on a real engine, is test/e2e/build.test.ts.
 import { createHash } from 'node:crypto';
@@ -14,9 +14,7 @@ import {
   bakeArgs,
   classifyBakeFailure,
   generations,
-  imagetoolsArgs,
   isolateFailures,
-  manifestLists,
   needsMultiPlatform,
   planTargets,
   type BakeAttempt,
@@ -72,11 +70,14 @@ describe('bakeArgs', () => {
 });
 
 describe('generations', () => {
-  it('puts each target after every target it builds on', () => {
+  it('puts each target after every target it builds on; a join after its per-arch targets\' parents', () => {
+    // archinfo renders differently per arch: its join stands for its per-arch targets, which build is never named
+    expect(compiled.targets.filter((t) => t.image === 'archinfo').map((t) => t.name)).toEqual(['debian-archinfo-amd64', 'debian-archinfo-arm64', 'debian-archinfo']);
+    expect(planTargets(compiled.targets).find((t) => t.name === 'debian-archinfo')).toEqual({ name: 'debian-archinfo', parents: ['debian-base'] });
     expect(generations(planTargets(compiled.targets))).toEqual([
       ['debian-base'],
-      ['debian-archinfo-amd64', 'debian-archinfo-arm64', 'debian-runtime', 'debian-tools'],
-      ['debian-app', 'debian-archtool-amd64', 'debian-archtool-arm64', 'debian-service'],
+      ['debian-archinfo', 'debian-runtime', 'debian-tools'],
+      ['debian-app', 'debian-archtool', 'debian-service'],
       ['debian-plugin', 'debian-worker'],
     ]);
   });
@@ -101,13 +102,11 @@ describe('isolateFailures', () => {
     const status = Object.fromEntries([...result.outcomes].map(([name, o]) => [name, o.status === 'skipped' ? `skipped (${o.parent})` : o.status]));
     expect(status).toEqual({
       'debian-base': 'built',
-      'debian-archinfo-amd64': 'built',
-      'debian-archinfo-arm64': 'built',
+      'debian-archinfo': 'built',
       'debian-runtime': 'built',
       'debian-tools': 'built',
       'debian-app': 'built',
-      'debian-archtool-amd64': 'built',
-      'debian-archtool-arm64': 'built',
+      'debian-archtool': 'built',
       'debian-service': 'failed',
       'debian-plugin': 'built',
       'debian-worker': 'skipped (debian-service)',
@@ -167,19 +166,7 @@ describe('isolateFailures', () => {
   });
 });
 
-describe('manifestLists', () => {
-  it('joins the per-arch tags of each split image under its ref', () => {
-    const lists = manifestLists(compiled.targets);
-    expect(lists.map((l) => [l.ref, l.sources.map((s) => s.tag)])).toEqual([
-      ['localhost:5000/e2e/archinfo:1', ['localhost:5000/e2e/archinfo:1-amd64', 'localhost:5000/e2e/archinfo:1-arm64']],
-      ['localhost:5000/e2e/archtool:1', ['localhost:5000/e2e/archtool:1-amd64', 'localhost:5000/e2e/archtool:1-arm64']],
-    ]);
-    expect(imagetoolsArgs(lists[0]!, 'k8s')).toEqual([
-      'buildx', 'imagetools', 'create', '--builder', 'k8s', '-t', 'localhost:5000/e2e/archinfo:1',
-      'localhost:5000/e2e/archinfo:1-amd64', 'localhost:5000/e2e/archinfo:1-arm64',
-    ]);
-  });
-
+describe('needsMultiPlatform', () => {
   it('needs a multi-platform builder unless --set pins the platform', () => {
     expect(needsMultiPlatform(compiled.targets, [])).toBe(true);
     expect(needsMultiPlatform(compiled.targets, ['*.platform=linux/arm64'])).toBe(false);
@@ -262,18 +249,18 @@ describe('summary', () => {
       ...compiled.manifest,
       images: [...compiled.manifest.images, { image: 'x86-only', base: 'debian' as const, arch: 'arm64' as const, status: 'unbuildable' as const, context: 'docker/x86-only', parents: [], hash: 'sha256:0' }],
     };
-    const summary = summarizeBuild({ targets: compiled.targets, outcomes, manifest, lists: [], pushed: false });
+    const summary = summarizeBuild({ targets: compiled.targets.filter((t) => t.arch === undefined), outcomes, manifest, pushed: false });
     expect(summary.failed.map((e) => [e.target, e.reason])).toEqual([['debian-service', 'exit code: 3']]);
     expect(summary.skipped).toEqual([
       expect.objectContaining({ image: 'worker', target: 'debian-worker', failedParent: 'debian-service', reason: 'its parent debian-service failed' }),
     ]);
     expect(summary.unbuildable).toEqual([{ image: 'x86-only', variant: 'debian', arch: 'arm64' }]);
-    expect(summary.built).toHaveLength(9);
+    expect(summary.built).toHaveLength(7);
     const text = formatSummary(summary);
     expect(text).toContain('Failed (1):\n  debian-service: exit code: 3');
     expect(text).toContain('Skipped (1):\n  debian-worker: its parent debian-service failed');
     expect(text).toContain('Unbuildable (1):\n  debian-x86-only (arm64)');
-    expect(text.split('\n').pop()).toBe('9 built, 1 failed, 1 skipped, 1 unbuildable');
+    expect(text.split('\n').pop()).toBe('7 built, 1 failed, 1 skipped, 1 unbuildable');
   });
 });
 
@@ -313,7 +300,6 @@ case "$1 $2" in
       done
     done
     echo "#2 DONE 0.1s" >&2 ;;
-  "buildx imagetools") echo "#1 [internal] pushing $5" >&2 ;;
   *) echo "fake docker: unexpected: $*" >&2; exit 1 ;;
 esac
 `;
@@ -353,30 +339,27 @@ describe('kolla-gen build (fake docker)', () => {
   }
   const codes = (r: FakeRun) => r.json.diagnostics.map((d) => `${d.severity}:${d.code}`);
 
-  it('generates, bakes every selected target in one call, then makes the manifest lists', async () => {
+  it('generates, then bakes one target per image in one call: bake makes every manifest list, joins included', async () => {
     const r = await build(['--push', '--set', 'debian-app.args.X=1', '--provenance', 'false']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(fs.existsSync(path.join(project, 'generated', 'docker-bake.json'))).toBe(true);
     const bakes = r.calls.filter((c) => c.startsWith('buildx bake'));
     expect(bakes).toEqual([
-      `buildx bake -f generated/docker-bake.json --push --provenance=false --set debian-app.args.X=1 ${compiled.targets.map((t) => t.name).join(' ')}`,
+      `buildx bake -f generated/docker-bake.json --push --provenance=false --set debian-app.args.X=1 ${compiled.targets.filter((t) => t.arch === undefined).map((t) => t.name).join(' ')}`,
     ]);
-    expect(r.calls.filter((c) => c.startsWith('buildx imagetools'))).toEqual([
-      'buildx imagetools create -t localhost:5000/e2e/archinfo:1 localhost:5000/e2e/archinfo:1-amd64 localhost:5000/e2e/archinfo:1-arm64',
-      'buildx imagetools create -t localhost:5000/e2e/archtool:1 localhost:5000/e2e/archtool:1-amd64 localhost:5000/e2e/archtool:1-arm64',
-    ]);
-    const result = r.json.result as { built: unknown[]; manifestLists: { status: string }[] };
-    expect(result.built).toHaveLength(11);
-    expect(result.manifestLists.map((l) => l.status)).toEqual(['made', 'made']);
+    expect(bakes[0]).not.toContain('debian-archinfo-amd64');
+    expect(r.calls.filter((c) => c.startsWith('buildx imagetools'))).toEqual([]);
+    const result = r.json.result as { built: { target: string; tags: string[] }[] };
+    expect(result.built).toHaveLength(9);
+    expect(result.built.find((e) => e.target === 'debian-archinfo')?.tags).toEqual(['localhost:5000/e2e/archinfo:1']);
     // buildx's progress is shown live, on stderr
     expect(r.stderr).toContain('#1 [internal] load local bake definitions');
   });
 
-  it('without --push, builds and warns that the manifest lists were not made (KG806)', async () => {
+  it('without --push, builds with no warning and no imagetools', async () => {
     const r = await build([]);
     expect(r.exitCode).toBe(0);
-    expect(codes(r)).toEqual(['warning:KG806']);
-    expect(r.json.diagnostics[0]?.message).toContain('localhost:5000/e2e/archinfo:1');
+    expect(codes(r)).toEqual([]);
     expect(r.calls.some((c) => c.startsWith('buildx imagetools'))).toBe(false);
   });
 
@@ -393,7 +376,6 @@ describe('kolla-gen build (fake docker)', () => {
     expect(summary.built.map((e) => e.target)).toContain('debian-plugin');
     expect(r.calls.filter((c) => c.startsWith('buildx bake') && c.includes('debian-worker'))).toHaveLength(1); // only the first, whole bake
     expect(r.stderr).toContain('kolla-gen: bake debian-service (it failed alone: try 2)');
-    expect(r.calls.filter((c) => c.startsWith('buildx imagetools'))).toHaveLength(2);
   });
 
   it('says the registry refused the push (KG803), without retrying every image', async () => {
@@ -421,16 +403,6 @@ describe('kolla-gen build (fake docker)', () => {
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
-  it('KG807: a manifest list that cannot be made fails the build', async () => {
-    // a docker whose imagetools fails: the fake, with its imagetools answer replaced
-    const broken = tempDir('kolla-gen-fake-docker-');
-    fs.writeFileSync(path.join(broken, 'docker'), FAKE_DOCKER.replace('"buildx imagetools") echo "#1 [internal] pushing $5" >&2 ;;', '"buildx imagetools") echo "ERROR: failed to push $5: 403 Forbidden" >&2; exit 1 ;;'), { mode: 0o755 });
-    const r = await build(['--push'], {}, broken);
-    expect(r.exitCode).toBe(1);
-    expect(codes(r)).toEqual(['error:KG807', 'error:KG807']);
-    expect(r.json.diagnostics[0]?.message).toContain('localhost:5000/e2e/archinfo:1');
-  });
-
   it('KG808: a summary file that cannot be written', async () => {
     const r = await build(['--summary-json-file', 'no/such/dir/summary.json']);
     expect(r.exitCode).toBe(1);
@@ -444,11 +416,11 @@ describe('kolla-gen build (fake docker)', () => {
     expect(print.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([expect.stringMatching(/ --print debian-base /)]);
     const list = await build(['--list', 'groups'], {}, '/nonexistent');
     expect(list.exitCode).toBe(0);
-    expect((list.json.result as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual(['default', 'debian', 'arch-amd64', 'arch-arm64']);
+    expect((list.json.result as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual(['default', 'debian']);
   });
 
   it('covers every build code (KG800 and up)', () => {
-    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG806', 'KG807', 'KG808'];
+    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808'];
     expect(Object.keys(CODES).filter((c) => c >= 'KG800' && c < 'KG900')).toEqual(tested);
   });
 });

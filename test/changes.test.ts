@@ -707,7 +707,7 @@ describe('--affected-since and explain, corner cases', () => {
     const { out } = await json<{ explanations: Explanation[] }>(dir, ['explain', 'compute', '--affected-since', 'HEAD']);
     const byArch = Object.fromEntries(out.result.explanations.flatMap((e) => e.arches.map((a) => [a, [e.status, ...e.reasons.filter((r) => r.includes('HEAD'))]])));
     expect(byArch.amd64).toEqual(['selected', 'affected since HEAD: the rendered Dockerfile changed']);
-    expect(byArch.arm64).toEqual(['selected', 'unchanged on arm64 since HEAD, but affected on amd64: one target builds every arch of a folded image']);
+    expect(byArch.arm64).toEqual(['selected', 'unchanged on arm64 since HEAD, but affected on amd64: one target builds every arch of an image']);
   });
 
   it('says why an unaffected parent is built with --skip-existing: the registry lacks its content tag', async () => {

@@ -3,7 +3,6 @@
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { manifestLists } from '../src/build/plan.js';
 import { compileProject } from '../src/commands/run.js';
 import {
   affectedImages,
@@ -154,16 +153,18 @@ describe('targetHash and contentRef', () => {
         .filter((e) => e.image === image && `${e.base}-${e.type}` === variant)
         .map((e) => ({ arch: e.arch, hash: e.hash }));
 
-    it("gives a split image's manifest list the hash a folded target of the same variants has", () => {
-      const lists = manifestLists(compiled.targets);
-      const compute = lists.find((l) => l.image === 'compute' && l.variant === 'debian-binary');
-      expect(compute?.sources.map((s) => s.arch)).toEqual(['amd64', 'arm64']);
+    it("gives a join the hash and content tag a folded target of the same variants has; its per-arch targets push nothing", () => {
+      const join = compiled.targets.find((t) => t.image === 'compute' && t.family.type === 'binary' && t.arch === undefined);
+      expect(join?.join?.map((j) => j.arch)).toEqual(['amd64', 'arm64']);
       const hashes = variantHashes('compute', 'debian-binary');
       expect(hashes).toHaveLength(2);
-      expect(compute?.contentRef).toBe(contentRef('localhost:5000/kolla/debian-binary-compute:2026.1', targetHash(hashes)));
-      // each per-arch target pushes its own content tag, over its one arch
-      const perArch = compiled.targets.filter((t) => t.image === 'compute' && t.family.type === 'binary');
-      expect(perArch.map((t) => t.contentTag)).toEqual(hashes.map((h) => contentRef(compute?.ref ?? '', targetHash([h]))));
+      expect(join?.hash).toBe(targetHash(hashes));
+      expect(join?.contentTag).toBe(contentRef('localhost:5000/kolla/debian-binary-compute:2026.1', targetHash(hashes)));
+      // each per-arch target has its one arch's hash, and no tag at all: the join pushes the manifest list
+      const perArch = compiled.targets.filter((t) => t.image === 'compute' && t.family.type === 'binary' && t.arch !== undefined);
+      expect(perArch.map((t) => [t.name, t.hash, t.tags, t.contentTag])).toEqual(
+        hashes.map((h) => [`debian-binary-compute-${h.arch}`, targetHash([h]), [], undefined]),
+      );
       // and a folded target's hash is the same function of its variants
       const base = compiled.targets.find((t) => t.image === 'base' && t.family.type === 'binary');
       expect(base?.arch).toBeUndefined();

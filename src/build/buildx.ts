@@ -1,4 +1,4 @@
-// The only place that runs docker (through execa): the setup checks, bake with its progress shown live, imagetools.
+// The only place that runs docker (through execa): the setup checks, bake with its progress shown live.
 import { execa } from 'execa';
 import { error, type Diagnostic } from '../core/diagnostics.js';
 

@@ -1,8 +1,6 @@
-// What `kolla-gen build` asks of buildx, as data: the bake arguments, the order failures are isolated in, the
-// manifest lists of split images, and what a failed bake's output says. Pure: buildx.ts runs the calls.
-import { contentRef, targetHash } from '../changes/content-hash.js';
+// What `kolla-gen build` asks of buildx, as data: the bake arguments, the order failures are isolated in, and what a
+// failed bake's output says. Pure: buildx.ts runs the calls.
 import type { PlannedTarget } from '../emit/fold.js';
-import { familyId, type Arch } from '../core/types.js';
 
 export interface BakeOptions {
   /** The bake file, relative to the directory bake runs in. Always exactly one: the HCL and JSON files are the same build. */
@@ -46,8 +44,16 @@ export interface PlanTarget {
   parents: string[];
 }
 
+/** The targets `build` names: one per image. A join stands for its per-arch targets, and builds on their parents. */
 export function planTargets(targets: PlannedTarget[]): PlanTarget[] {
-  return targets.map((t) => ({ name: t.name, parents: t.parents.flatMap((p) => (p.target !== undefined ? [p.target] : [])) }));
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  const parentsOf = (t: PlannedTarget) => t.parents.flatMap((p) => (p.target !== undefined ? [p.target] : []));
+  return targets
+    .filter((t) => t.arch === undefined)
+    .map((t) => {
+      const parents = t.join ? t.join.flatMap((j) => { const per = byName.get(j.target); return per ? parentsOf(per) : []; }) : parentsOf(t);
+      return { name: t.name, parents: [...new Set(parents)] };
+    });
 }
 
 /** Targets by generation: each only on targets of earlier generations, so one generation's targets never share a failure. */
@@ -164,51 +170,6 @@ export async function isolateFailures(
     if (fatal) break;
   }
   return { outcomes, calls, ...(fatal ? { fatal } : {}) };
-}
-
-/** A split image's per-arch tags, joined after the push under its ref by `docker buildx imagetools create`. */
-export interface ManifestList {
-  image: string;
-  variant: string;
-  ref: string;
-  /** With content tags: the list's own content ref, over every arch's hash (what a folded target would push). */
-  contentRef?: string;
-  /** Whether the list is made under `ref` too (not with --content-tags only). */
-  tagged: boolean;
-  sources: { target: string; arch: Arch; tag: string }[];
-}
-
-export function manifestLists(targets: PlannedTarget[]): ManifestList[] {
-  const lists = new Map<string, ManifestList & { hashes: { arch: Arch; hash: string }[]; content: boolean }>();
-  for (const t of targets) {
-    if (t.arch === undefined) continue;
-    const variant = familyId(t.family);
-    const key = `${variant}|${t.image}`;
-    const list = lists.get(key) ?? { image: t.image, variant, ref: t.ref, tagged: t.tags.length > 0, sources: [], hashes: [], content: t.contentTag !== undefined };
-    // The content tag names exactly this build, also when --skip-existing left the target out.
-    for (const tag of t.contentTag !== undefined ? [t.contentTag] : t.tags) list.sources.push({ target: t.name, arch: t.arch, tag });
-    list.hashes.push(...t.variantHashes);
-    lists.set(key, list);
-  }
-  return [...lists.values()].map(({ hashes, content, ...list }) => {
-    if (!content) return list;
-    const ref = contentRef(list.ref, targetHash(hashes));
-    // --content-tags only: the list is made under its content ref alone.
-    return list.tagged ? { ...list, contentRef: ref } : { ...list, ref, contentRef: ref };
-  });
-}
-
-export function imagetoolsArgs(list: ManifestList, builder?: string): string[] {
-  return [
-    'buildx',
-    'imagetools',
-    'create',
-    ...(builder !== undefined ? ['--builder', builder] : []),
-    '-t',
-    list.ref,
-    ...(list.contentRef !== undefined && list.contentRef !== list.ref ? ['-t', list.contentRef] : []),
-    ...list.sources.map((s) => s.tag),
-  ];
 }
 
 export type FailureKind = 'build' | 'push' | 'builder' | 'unreachable';

@@ -1,5 +1,5 @@
 // The end of `kolla-gen build`: what was built, failed, skipped and unbuildable, per image, as kolla-build says it.
-import type { ManifestList, TargetOutcome } from './plan.js';
+import type { TargetOutcome } from './plan.js';
 import { pushedTags, type PlannedTarget } from '../emit/fold.js';
 import type { Manifest } from '../emit/manifest.js';
 import { familyId, type Arch } from '../core/types.js';
@@ -9,7 +9,7 @@ export interface SummaryEntry {
   /** `<base>[-<type>]`. */
   variant: string;
   target?: string;
-  /** Set for a split image's per-arch target, and for unbuildable entries. */
+  /** Set for unbuildable and skipped entries, which are per (image, variant, arch). */
   arch?: Arch;
   tags?: string[];
   platforms?: string[];
@@ -17,15 +17,6 @@ export interface SummaryEntry {
   reason?: string;
   /** The failed target a skipped one was waiting for. */
   failedParent?: string;
-}
-
-export interface ManifestListResult {
-  ref: string;
-  image: string;
-  variant: string;
-  sources: string[];
-  status: 'made' | 'not made' | 'failed';
-  reason?: string;
 }
 
 export interface BuildSummary {
@@ -37,7 +28,6 @@ export interface BuildSummary {
   /** Not built: the registry already holds their content tag (--skip-existing). */
   existing: (SummaryEntry & { contentTag: string; retagged?: string[] })[];
   unbuildable: SummaryEntry[];
-  manifestLists: ManifestListResult[];
 }
 
 export interface SummaryInput {
@@ -46,7 +36,6 @@ export interface SummaryInput {
   existing?: { target: PlannedTarget; retagged: string[] }[];
   outcomes: Map<string, TargetOutcome>;
   manifest: Manifest;
-  lists: ManifestListResult[];
   pushed: boolean;
 }
 
@@ -62,7 +51,7 @@ function targetEntry(t: PlannedTarget): SummaryEntry {
 }
 
 export function summarizeBuild(input: SummaryInput): BuildSummary {
-  const summary: BuildSummary = { pushed: input.pushed, built: [], failed: [], skipped: [], existing: [], unbuildable: [], manifestLists: input.lists };
+  const summary: BuildSummary = { pushed: input.pushed, built: [], failed: [], skipped: [], existing: [], unbuildable: [] };
   for (const { target: t, retagged } of input.existing ?? []) {
     // Its tags as a person reads them: the content tag is said on its own.
     summary.existing.push({ ...targetEntry(t), tags: t.tags, contentTag: t.contentTag ?? t.ref, ...(retagged.length > 0 ? { retagged } : {}) });
@@ -83,7 +72,7 @@ export function summarizeBuild(input: SummaryInput): BuildSummary {
 }
 
 export function buildFailed(summary: BuildSummary): boolean {
-  return summary.failed.length > 0 || summary.manifestLists.some((l) => l.status === 'failed');
+  return summary.failed.length > 0;
 }
 
 function section(title: string, lines: string[]): string[] {
@@ -103,16 +92,8 @@ export function formatSummary(summary: BuildSummary): string {
       summary.existing.map((e) => `${label(e)}: ${e.contentTag}${e.retagged ? ` (tagged again: ${e.retagged.join(', ')})` : ''}`),
     ),
     ...section('Unbuildable', summary.unbuildable.map(label)),
-    ...section(
-      'Manifest lists',
-      summary.manifestLists.map((l) => `${l.ref}: ${l.status}${l.reason ? ` (${l.reason})` : ''}${l.status === 'made' ? ` from ${l.sources.join(', ')}` : ''}`),
-    ),
   ];
   const existing = summary.existing.length > 0 ? `, ${summary.existing.length} already in the registry` : '';
   const counts = `${summary.built.length} built, ${summary.failed.length} failed, ${summary.skipped.length} skipped${existing}, ${summary.unbuildable.length} unbuildable`;
   return [...lines, counts].join('\n');
-}
-
-export function listNotMade(lists: ManifestList[], reason: string): ManifestListResult[] {
-  return lists.map((l) => ({ ref: l.ref, image: l.image, variant: l.variant, sources: l.sources.map((s) => s.tag), status: 'not made', reason }));
 }

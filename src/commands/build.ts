@@ -1,14 +1,13 @@
-// kolla-gen build: generate, then one `docker buildx bake` of the selected targets; on failure, smaller bakes to learn
-// which image failed; after a push, the manifest lists of split images; at the end, kolla-build's summary.
+// kolla-gen build: generate, then one `docker buildx bake` of the selected targets (each image's one target: bake makes
+// every manifest list, joins included); on failure, smaller bakes to learn which image failed; at the end,
+// kolla-build's summary.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   bakeArgs,
   classifyBakeFailure,
-  imagetoolsArgs,
   isolateFailures,
-  manifestLists,
   needsMultiPlatform,
   planTargets,
   type BakeAttempt,
@@ -23,7 +22,7 @@ import { outputFiles, type OutputFile } from '../write/output.js';
 import type { PlannedTarget } from '../emit/fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
 import { copyTag, probeTags } from '../build/registry.js';
-import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../build/summary.js';
+import { buildFailed, formatSummary, summarizeBuild } from '../build/summary.js';
 import { drift, isClean, writeOutput } from '../write/write.js';
 import type { BakeTarget } from '../emit/bake/model.js';
 import { commandLine, madeWith } from '../load/config/made-with.js';
@@ -145,7 +144,9 @@ async function bakeGeneration(
 ): Promise<CommandResult> {
   const { file, diagnostics } = generation;
   const where: DockerEnv = { cwd: load.cwd, env: options.env };
-  const names = compiled.targets.map((t) => t.name);
+  // One target per image: a join's per-arch targets (no tags) are built through it.
+  const plan = planTargets(compiled.targets);
+  const names = plan.map((t) => t.name);
   const base: BakeOptions = {
     file,
     targets: names,
@@ -200,7 +201,7 @@ async function bakeGeneration(
       log?.(`\nkolla-gen: the bake failed; building in smaller bakes to learn which image failed\n`);
       const tmp = options.metadataFile !== undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-metadata-')) : undefined;
       let call = 0;
-      const isolation = await isolateFailures(planTargets(compiled.targets), async (batch, retry): Promise<BakeAttempt> => {
+      const isolation = await isolateFailures(plan, async (batch, retry): Promise<BakeAttempt> => {
         log?.(`\nkolla-gen: bake ${batch.join(' ')}${retry ? ` (it failed alone: try ${retry + 1})` : ''}\n`);
         const part = tmp !== undefined ? path.join(tmp, `${call++}.json`) : undefined;
         const run = await bake(batch, part);
@@ -224,6 +225,7 @@ async function bakeGeneration(
   }
 
   for (const t of compiled.targets) {
+    if (t.arch !== undefined) continue;
     const o = outcomes.get(t.name);
     if (o?.status === 'failed' && !o.reason.startsWith('not built:')) {
       diagnostics.push(error('KG804', `${t.name} (${t.image}) failed to build: ${o.reason}`, { hint: `read its log above; rebuild it alone with: kolla-gen build '^${t.image}$'` }));
@@ -232,37 +234,7 @@ async function bakeGeneration(
 
   // --skip-existing: an image the registry holds is not built, but its tags must name that image, as a build would.
   const existing = options.push ? await retagExisting(compiled, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
-  const present = new Set(compiled.existing.map((t) => t.name));
-  const lists = manifestLists([...compiled.targets, ...compiled.existing]);
-  let listResults: ManifestListResult[];
-  if (!options.push) {
-    listResults = listNotMade(lists, 'built without --push');
-    if (lists.length > 0) {
-      diagnostics.push(
-        warning('KG806', `${lists.length} multi-arch manifest list${lists.length === 1 ? ' was' : 's were'} not made (no --push): ${lists.map((l) => l.ref).join(', ')}`),
-      );
-    }
-  } else {
-    listResults = [];
-    for (const list of lists) {
-      const missing = list.sources.filter((s) => outcomes.get(s.target)?.status !== 'built' && !present.has(s.target));
-      const sources = list.sources.map((s) => s.tag);
-      if (missing.length > 0) {
-        listResults.push({ ref: list.ref, image: list.image, variant: list.variant, sources, status: 'not made', reason: `${missing.map((s) => s.target).join(', ')} not built` });
-        continue;
-      }
-      const run = await runDocker(imagetoolsArgs(list, options.builder), where, { onOutput: log });
-      if (run.exitCode === 0) {
-        listResults.push({ ref: list.ref, image: list.image, variant: list.variant, sources, status: 'made' });
-      } else {
-        const reason = classifyBakeFailure(run.lines).line;
-        listResults.push({ ref: list.ref, image: list.image, variant: list.variant, sources, status: 'failed', reason });
-        diagnostics.push(error('KG807', `cannot make the manifest list ${list.ref} from ${sources.join(', ')}: ${reason}`));
-      }
-    }
-  }
-
-  const summary = summarizeBuild({ targets: compiled.targets, existing, outcomes, manifest: compiled.manifest, lists: listResults, pushed: options.push === true });
+  const summary = summarizeBuild({ targets: compiled.targets.filter((t) => t.arch === undefined), existing, outcomes, manifest: compiled.manifest, pushed: options.push === true });
   if (options.summaryJsonFile !== undefined) {
     try {
       fs.writeFileSync(path.resolve(load.cwd, options.summaryJsonFile), `${JSON.stringify(summary, null, 2)}\n`);

@@ -72,8 +72,8 @@ function changeReasons(compiled: Compiled, family: Family, arch: Arch, name: str
     if (status !== 'selected') return [];
     const result = familyResult(compiled.families, family);
     const other = compiled.config.arches.find((a) => a !== arch && compiled.affected?.has(renderKey(name, family, a)));
-    if (result?.folded.get(name) && other !== undefined) {
-      return [`unchanged on ${arch} since ${revision}, but affected on ${other}: one target builds every arch of a folded image`];
+    if (result !== undefined && other !== undefined) {
+      return [`unchanged on ${arch} since ${revision}, but affected on ${other}: one target builds every arch of an image`];
     }
     if (compiled.rebuilt.has(renderKey(name, family, arch))) {
       return [

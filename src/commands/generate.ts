@@ -27,7 +27,7 @@ export async function generate(cli: CliOptions, options: LoadOptions): Promise<C
   return {
     exitCode: 0,
     diagnostics,
-    text: `${out}: ${s.targets} targets (${s.folded} multi-platform, ${s.split} per-arch) from ${compiled.tree.images.length} images x ${s.variants} variants; ${files.size} files, ${changes}`,
+    text: `${out}: ${s.targets} image targets (${s.joins} of them joins of ${s.perArch} per-arch targets) from ${compiled.tree.images.length} images x ${s.variants} variants; ${files.size} files, ${changes}`,
     json: { output: out, ...s, files: files.size, changed: before.stale, added: before.missing, removed: before.extra },
   };
 }

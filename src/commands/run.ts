@@ -82,12 +82,13 @@ export function failed(diagnostics: Diagnostic[]): CommandResult {
   return { exitCode: 1, diagnostics };
 }
 
-export function summarize(compiled: Compiled): { targets: number; folded: number; split: number; variants: number } {
-  const folded = compiled.targets.filter((t) => t.arch === undefined).length;
+/** Targets counted: one per image and family (`joins` of them join per-arch targets), and the per-arch targets. */
+export function summarize(compiled: Compiled): { targets: number; joins: number; perArch: number; variants: number } {
+  const images = compiled.targets.filter((t) => t.arch === undefined);
   return {
-    targets: compiled.targets.length,
-    folded,
-    split: compiled.targets.length - folded,
+    targets: images.length,
+    joins: images.filter((t) => t.join !== undefined).length,
+    perArch: compiled.targets.length - images.length,
     variants: compiled.families.length * compiled.config.arches.length,
   };
 }

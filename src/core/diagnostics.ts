@@ -88,8 +88,6 @@ export const CODES = {
   KG803: { title: 'registry refused the push', hint: 'log in (docker login REGISTRY), check the registry of the refs (--registry, kolla-gen.yaml) and that it accepts pushes; a plain-HTTP registry other than localhost must be declared insecure to the builder (buildkitd.toml)' },
   KG804: { title: 'image failed to build', hint: 'read its log above, then rebuild it alone with kolla-gen build \'^IMAGE$\'' },
   KG805: { title: 'builder not found or not reachable', hint: 'check the builder name (docker buildx ls, --builder) and that the docker daemon runs (docker version)' },
-  KG806: { title: 'multi-arch manifest lists not made', hint: 'a split image\'s per-arch images are joined under one tag in a registry: build with --push to make the lists' },
-  KG807: { title: 'cannot make a multi-arch manifest list', hint: 'docker buildx imagetools create failed: check that every per-arch tag was pushed and that you may push to the registry' },
   KG808: { title: 'cannot write a build result file', hint: 'check the path and permissions of --summary-json-file and --metadata-file' },
   // changes and the registry (--affected-since, --skip-existing, explain)
   KG900: { title: 'cannot read the revision', hint: 'run kolla-gen inside a git checkout and name a revision git knows (git rev-parse REF), e.g. origin/main; in CI fetch it first (actions/checkout with fetch-depth: 0)' },

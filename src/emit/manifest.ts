@@ -11,8 +11,14 @@ export interface ManifestEntry {
   type?: string;
   arch: Arch;
   status: Status;
+  /** The target that pushes the image's tags (a join where renders differ per arch). */
   target?: string;
+  /** Where renders differ per arch: the per-arch target that builds this arch's rendering. */
+  archTarget?: string;
+  /** The Dockerfile rendered for this (image, variant). */
   dockerfile?: string;
+  /** Where renders differ per arch: the join's Dockerfile, which picks each arch's per-arch image. */
+  joinDockerfile?: string;
   context: string;
   parents: string[];
   /** The content hash of this (image, variant): "sha256:<hex>". */
@@ -35,6 +41,8 @@ export interface ManifestRow {
   context: string;
   hash: string;
   target?: PlannedTarget;
+  /** The per-arch target of a joined image, for this arch. */
+  archTarget?: PlannedTarget;
 }
 
 export function buildManifest(rows: ManifestRow[], output: string): Manifest {
@@ -46,7 +54,10 @@ export function buildManifest(rows: ManifestRow[], output: string): Manifest {
       ...(row.family.type !== undefined ? { type: row.family.type } : {}),
       arch: row.arch,
       status: row.status,
-      ...(row.target ? { target: row.target.name, dockerfile: `${output}/${row.target.dockerfile}` } : {}),
+      ...(row.target ? { target: row.target.name } : {}),
+      ...(row.archTarget ? { archTarget: row.archTarget.name } : {}),
+      ...(row.target ? { dockerfile: `${output}/${(row.archTarget ?? row.target).dockerfile}` } : {}),
+      ...(row.target && row.archTarget ? { joinDockerfile: `${output}/${row.target.dockerfile}` } : {}),
       context: row.context,
       parents: row.parents,
       hash: row.hash,

@@ -1,6 +1,7 @@
 // What the HCL and JSON emitters share: the template escapes, name checks, and one attribute order.
 
-import type { BakeFile, BakeGroup, BakeTarget } from './model.js';
+import { archesOf, joinContextsExpression, onlyOnExpression, platformsExpression } from './arches.js';
+import type { ArchVariable, BakeFile, BakeGroup, BakeTarget } from './model.js';
 
 /** Bake target and group names, as buildx accepts them. */
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -18,7 +19,11 @@ export function escapeTemplate(s: string): string {
 export type BakeValue =
   | { kind: 'string'; value: string }
   | { kind: 'list'; items: readonly string[] }
-  | { kind: 'map'; entries: readonly (readonly [string, string])[] };
+  | { kind: 'map'; entries: readonly (readonly [string, string])[] }
+  /** An HCL expression on one line (JSON: a string that is one interpolation of it, which bake evaluates as it). */
+  | { kind: 'expression'; hcl: string }
+  /** `concat([items...], parts...)`: a list, then expressions that each give a list. */
+  | { kind: 'concat'; items: readonly string[]; parts: readonly string[] };
 
 export interface BakeAttribute {
   key: string;
@@ -55,19 +60,31 @@ function map(key: string, record: Readonly<Record<string, string>>): BakeAttribu
 }
 
 /** A group's attributes in print order; `targets` is always there, even when empty. */
-export function groupAttributes(g: BakeGroup): BakeAttribute[] {
-  return [...str('description', g.description || undefined), { key: 'targets', value: { kind: 'list', items: g.targets } }];
+export function groupAttributes(g: BakeGroup, v?: ArchVariable): BakeAttribute[] {
+  const onlyOn = g.onlyOn ?? [];
+  if (onlyOn.length > 0 && v === undefined) throw new Error(`group ${g.name} has members on some arches only, but the file has no arch variable`);
+  const targets: BakeValue =
+    onlyOn.length === 0 || v === undefined
+      ? { kind: 'list', items: g.targets }
+      : { kind: 'concat', items: g.targets, parts: onlyOn.map((o) => onlyOnExpression(v, o.arches, o.targets)) };
+  return [...str('description', g.description || undefined), { key: 'targets', value: targets }];
+}
+
+function expression(key: string, hcl: string): BakeAttribute[] {
+  return [{ key, value: { kind: 'expression', hcl } }];
 }
 
 /** A target's attributes in print order, empty ones left out. */
-export function targetAttributes(t: BakeTarget): BakeAttribute[] {
+export function targetAttributes(t: BakeTarget, v?: ArchVariable): BakeAttribute[] {
+  if ((t.join !== undefined || t.followsArches) && v === undefined) throw new Error(`target ${t.name} follows the arch variable, but the file has none`);
+  if (t.join !== undefined && Object.keys(t.contexts).length > 0) throw new Error(`join ${t.name} has contexts of its own`);
   return [
     ...str('description', t.description || undefined),
     ...str('context', t.context),
     ...str('dockerfile', t.dockerfile),
-    ...map('contexts', t.contexts),
+    ...(t.join !== undefined && v !== undefined ? expression('contexts', joinContextsExpression(v, t.name, t.join)) : map('contexts', t.contexts)),
     ...list('tags', t.tags),
-    ...list('platforms', t.platforms),
+    ...(t.followsArches && v !== undefined ? expression('platforms', platformsExpression(v, archesOf(t.platforms))) : list('platforms', t.platforms)),
     ...map('args', t.args),
     ...map('labels', t.labels),
     ...list('cache-from', t.cacheFrom),

@@ -76,6 +76,17 @@ function attributeLines(attr: BakeAttribute, indent: string, forceMultiline: boo
       // Trailing commas, as terraform fmt keeps them, so adding an item changes one line.
       return [{ text: `${indent}${attr.key} = [` }, ...items.map((i) => ({ text: `${inner}${i},` })), { text: `${indent}]` }];
     }
+    case 'expression':
+      return [{ indent, key: attr.key, value: v.hcl }];
+    case 'concat': {
+      const items = v.items.map(hclString);
+      const head = items.length === 0 ? ['[],'] : items.length === 1 ? [`[${items[0]}],`] : ['[', ...items.map((i) => `${INDENT}${i},`), '],'];
+      return [
+        { text: `${indent}${attr.key} = concat(` },
+        ...[...head, ...v.parts.map((p) => `${p},`)].map((l) => ({ text: `${inner}${l}` })),
+        { text: `${indent})` },
+      ];
+    }
     case 'map':
       return [
         { text: `${indent}${attr.key} = {` },
@@ -95,8 +106,15 @@ export function emitHcl(file: BakeFile): string {
   const sections: string[][] = [];
   const header = headerLines(file.header).map((l) => (l === '' ? '#' : `# ${l}`));
   if (header.length > 0) sections.push(header);
+  const v = file.archVariable;
+  if (v) {
+    sections.push([
+      `# The arches to build, comma-separated: KG_ARCHES=arm64 docker buildx bake builds only arm64.`,
+      ...block(`variable ${hclString(v.name)}`, [{ key: 'default', value: { kind: 'string', value: v.arches.join(',') } }], new Set()),
+    ]);
+  }
   // A group's members one per line: a target joining or leaving a group is then a one-line diff.
-  for (const g of file.groups) sections.push(block(`group ${hclString(g.name)}`, groupAttributes(g), new Set(['targets'])));
-  for (const t of file.targets) sections.push(block(`target ${hclString(t.name)}`, targetAttributes(t), new Set()));
+  for (const g of file.groups) sections.push(block(`group ${hclString(g.name)}`, groupAttributes(g, v), new Set(['targets'])));
+  for (const t of file.targets) sections.push(block(`target ${hclString(t.name)}`, targetAttributes(t, v), new Set()));
   return sections.map((s) => s.join('\n')).join('\n\n') + '\n';
 }

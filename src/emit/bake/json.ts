@@ -7,7 +7,13 @@ import { checkNames, escapeTemplate, groupAttributes, headerLines, targetAttribu
  * A JSON value whose object members keep the order given: JSON.stringify would move
  * integer-like keys (a build arg named "1") ahead of the others.
  */
-type Node = string | Node[] | { kind: 'object'; members: [string, Node][] } | { kind: 'comment'; text: string };
+type Node =
+  | string
+  | Node[]
+  | { kind: 'object'; members: [string, Node][] }
+  | { kind: 'comment'; text: string }
+  /** A string bake evaluates as written: `${expression}`. */
+  | { kind: 'template'; text: string };
 
 function object(members: [string, Node][]): Node {
   return { kind: 'object', members };
@@ -28,6 +34,7 @@ function write(node: Node, indent: string): string {
   }
   // Bake never evaluates a comment, so it is written as it reads.
   if (node.kind === 'comment') return JSON.stringify(node.text);
+  if (node.kind === 'template') return JSON.stringify(node.text).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (node.members.length === 0) return '{}';
   const members = node.members.map(([k, v]) => `${inner}${jsonString(k)}: ${write(v, inner)}`);
   return `{\n${members.join(',\n')}\n${indent}}`;
@@ -40,6 +47,12 @@ function body(attrs: BakeAttribute[]): Node {
         case 'string': return [key, v.value];
         case 'list': return [key, [...v.items]];
         case 'map': return [key, object(v.entries.map(([k, val]) => [k, val]))];
+        // A string that is one interpolation has the expression's value, list or object (HCL's JSON syntax).
+        case 'expression': return [key, { kind: 'template', text: `\${${v.hcl}}` }];
+        case 'concat': {
+          const items = `[${v.items.map((i) => JSON.stringify(i)).join(', ')}]`;
+          return [key, { kind: 'template', text: `\${concat(${[items, ...v.parts].join(', ')})}` }];
+        }
       }
     }),
   );
@@ -53,7 +66,9 @@ export function emitJson(file: BakeFile): string {
   const comment = header.filter((l) => l !== '').join(' ');
   if (comment !== '') members.push(['//', { kind: 'comment', text: comment }]);
   // An empty "group" or "target" object is an error in HCL's JSON syntax (a block without a label).
-  if (file.groups.length > 0) members.push(['group', object(file.groups.map((g) => [g.name, body(groupAttributes(g))]))]);
-  if (file.targets.length > 0) members.push(['target', object(file.targets.map((t) => [t.name, body(targetAttributes(t))]))]);
+  const v = file.archVariable;
+  if (v) members.push(['variable', object([[v.name, object([['default', v.arches.join(',')]])]])]);
+  if (file.groups.length > 0) members.push(['group', object(file.groups.map((g) => [g.name, body(groupAttributes(g, v))]))]);
+  if (file.targets.length > 0) members.push(['target', object(file.targets.map((t) => [t.name, body(targetAttributes(t, v))]))]);
   return write(object(members), '') + '\n';
 }
