@@ -13,6 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// kolla-gen sees PATH and SOURCE_DATE_EPOCH only (the build_date of releases before master comes from it).
+const genEnv = { PATH: process.env.PATH, ...(process.env.SOURCE_DATE_EPOCH ? { SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH } : {}) };
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const argv = process.argv.slice(2);
@@ -55,7 +57,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-compare-'));
 const cli = process.env.KOLLA_GEN_CLI ?? path.join(repo, 'dist/cli.js');
 const genArgs = ['generate', '--preset', 'kolla', '-D', dockerDir, '-o', path.join(out, 'gen'), '-b', bases.join(','), '-a', arches.join(','), '--quiet', ...extra];
 const started = process.hrtime.bigint();
-const gen = spawnSync(process.execPath, [cli, ...genArgs], { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH } });
+const gen = spawnSync(process.execPath, [cli, ...genArgs], { encoding: 'utf8', cwd: out, env: genEnv });
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 if (gen.status !== 0) {
   console.error(gen.stderr);
@@ -117,7 +119,7 @@ console.log(`total            ${allSame}/${allTotal} identical; kolla-gen genera
 // Listing parity: kolla-build's --list-images, --list-dependencies and --save-dependency (when the oracle ran them)
 // against kolla-gen list and deps, as sets of images and of parent → child edges.
 function genRun(base, arch, cmd) {
-  const r = spawnSync(process.execPath, [cli, ...cmd, '--preset', 'kolla', '-D', dockerDir, '-b', base, '-a', arch, ...extra], { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH } });
+  const r = spawnSync(process.execPath, [cli, ...cmd, '--preset', 'kolla', '-D', dockerDir, '-b', base, '-a', arch, ...extra], { encoding: 'utf8', cwd: out, env: genEnv });
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout;
 }
@@ -143,7 +145,7 @@ let listTotal = 0;
 for (const base of bases) {
   for (const arch of arches) {
     const dir = path.join(oracleDir, `${base}-${arch}`);
-    if (!fs.existsSync(path.join(dir, 'list-images.txt'))) continue;
+    if (!['list-images.txt', 'list-dependencies.json', 'dependency.dot'].every((f) => fs.existsSync(path.join(dir, f)))) continue;
     const listed = new Set(fs.readFileSync(path.join(dir, 'list-images.txt'), 'utf8').split('\n').map((l) => l.split(' : ')[1]).filter(Boolean));
     const mineListed = new Set(JSON.parse(genRun(base, arch, ['list', '--json'])).result.variants[0].images);
     const theirs = treeEdges(JSON.parse(fs.readFileSync(path.join(dir, 'list-dependencies.json'), 'utf8')), undefined, new Set(), new Set());

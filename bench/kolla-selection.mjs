@@ -12,6 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// kolla-gen sees PATH and SOURCE_DATE_EPOCH only (the build_date of releases before master comes from it).
+const genEnv = { PATH: process.env.PATH, ...(process.env.SOURCE_DATE_EPOCH ? { SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH } : {}) };
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const vi = args.indexOf('--variants');
@@ -92,7 +94,7 @@ for (const variant of variants) {
     const r = spawnSync(process.execPath, [cli, 'generate', '--preset', 'kolla', '-D', dockerDir, '-o', gen, '-b', base, '-a', arch, '--quiet', ...genArgs], {
       encoding: 'utf8',
       cwd: work,
-      env: { PATH: process.env.PATH },
+      env: genEnv,
     });
     if (r.status !== 0) throw new Error(`kolla-gen failed on ${name}: ${r.stderr}`);
     const manifest = JSON.parse(fs.readFileSync(path.join(gen, 'manifest.json'), 'utf8'));

@@ -155,11 +155,18 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
 
 async function report(result: CommandResult, flags: Flags): Promise<never> {
   if (flags.json) {
-    const out = { ok: result.exitCode === 0, diagnostics: result.diagnostics.map(diagnosticToJson), result: result.json ?? result.text ?? null };
+    const assumed = result.diagnostics.find((d) => d.code === 'KG115')?.data;
+    const out = {
+      ok: result.exitCode === 0,
+      diagnostics: result.diagnostics.map(diagnosticToJson),
+      ...(assumed ? { kolla: assumed } : {}),
+      result: result.json ?? result.text ?? null,
+    };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     for (const d of result.diagnostics) {
-      if (d.severity === 'error' || !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
+      if (d.severity === 'info' && !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      else if (d.severity === 'error' || !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
     }
     if (result.text !== undefined && (!flags.quiet || result.listing)) process.stdout.write(`${result.text}\n`);
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;

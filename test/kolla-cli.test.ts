@@ -86,7 +86,23 @@ describe('--preset kolla on a git checkout', () => {
     const sha = git('log', '-n1', '--pretty=format:%h').trim();
     const result = await run(dir, ['generate', '--preset', 'kolla', '-D', 'kolla/docker', '-b', 'ubuntu', '-a', 'amd64', '^base$']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toBe('');
+    // One line says what the preset assumed, and nothing else is said.
+    expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^kolla-gen: kolla preset: release \S+ \(from kolla\/common\/config\.py\); base images ubuntu /)]);
     expect(read(dir, 'generated/ubuntu/base/Dockerfile')).toContain(`LABEL kolla_version="${sha}"`);
+  });
+});
+
+describe('what --preset kolla assumed', () => {
+  it('is one stderr line, none with --quiet, and a "kolla" object with --json', async () => {
+    const dir = checkout();
+    const args = ['list', '--preset', 'kolla', '-D', 'kolla/docker', '-b', 'rocky', '-a', 'amd64'];
+    const plain = await run(dir, args);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(/^kolla-gen: kolla preset: release .*; base images rocky \S+; tag \S+; handle_repos merge$/m);
+    const quiet = await run(dir, [...args, '--quiet']);
+    expect(quiet.stderr).not.toContain('kolla preset');
+    const json = await run(dir, [...args, '--json']);
+    const out = JSON.parse(json.stdout) as { kolla: Record<string, unknown> };
+    expect(out.kolla).toMatchObject({ releaseFrom: 'kolla/common/config.py', handleRepos: 'merge', baseImages: { rocky: expect.any(String) } });
   });
 });

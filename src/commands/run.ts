@@ -1,7 +1,8 @@
 // What every command shares: load the project and compile it, or stop with the diagnostics.
 import type { CliOptions } from '../load/config/resolve.js';
-import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
+import { error, hasErrors, info, warning, type Diagnostic } from '../core/diagnostics.js';
 import { loadProject, type LoadOptions } from '../load/load.js';
+import { describeKollaPreset } from '../load/kolla/preset.js';
 import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } from '../pipeline.js';
 import { probeTags, type TagProbe } from '../build/registry.js';
 import { renderParallel } from '../render/parallel.js';
@@ -22,6 +23,8 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
   const loaded = loadProject(cli, options);
   if (!loaded.project) return { diagnostics: loaded.diagnostics };
   const diagnostics = [...loaded.diagnostics];
+  const assumed = describeKollaPreset(loaded.project.config);
+  if (assumed) diagnostics.unshift(info('KG115', assumed.message, assumed.data));
   let since: SinceHashes | undefined;
   if (loaded.project.config.affectedSince !== undefined) {
     const found = await hashesSince(loaded.project.config.affectedSince, cli, options);

@@ -1,6 +1,7 @@
 // Every problem a user can cause, with a stable code. Stages return Diagnostics as data; only the CLI prints them.
 
-export type Severity = 'error' | 'warning';
+/** `info`: what kolla-gen assumed (one line, not a problem), for people and for --json. */
+export type Severity = 'error' | 'warning' | 'info';
 
 /** The one list of codes. A code, once published, never changes meaning. */
 export const CODES = {
@@ -12,12 +13,14 @@ export const CODES = {
   KG104: { title: 'unknown base, type or arch', hint: 'bases: ubuntu, debian, rocky, centos; arches: amd64, arm64 (or x86_64, aarch64); types: those in the config' },
   KG105: { title: 'malformed --build-arg', hint: 'write --build-arg KEY=VALUE' },
   KG106: { title: 'file not found', hint: 'check the path; it is relative to the directory kolla-gen runs in' },
+  KG107: { title: 'SOURCE_DATE_EPOCH is invalid', hint: 'set it to a whole number of seconds since 1970-01-01 UTC, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it' },
   // presets and kolla-build.conf
   KG110: { title: 'unknown preset', hint: 'the presets are: kolla' },
   KG111: { title: 'kolla-build.conf cannot be read', hint: 'write INI: [DEFAULT], [profiles] or [<name>-user] sections of `key = value` lines' },
   KG112: { title: 'kolla-build.conf value is invalid', hint: 'see docs/kolla.md' },
   KG113: { title: 'kolla-build.conf key ignored', hint: 'kolla-gen reads the keys listed in docs/kolla.md; remove the others or keep them for kolla-build' },
   KG114: { title: 'kolla checkout incomplete', hint: 'point -D at the docker dir of a kolla git checkout (kolla/docker, or docker on older branches)' },
+  KG115: { title: 'what --preset kolla assumed', hint: 'override the release with openstack_release in a --kolla-config file, the base images with base_images in kolla-gen.yaml (or base_image/base_tag), the tag with --tag' },
   // documentation (kolla-gen help)
   KG150: { title: 'no such diagnostic code', hint: 'the codes are listed in docs/diagnostics.md; `kolla-gen help KG402` explains one' },
   // discovery
@@ -89,6 +92,8 @@ export interface Diagnostic {
   hint?: string;
   /** Further places that take part (each FROM of a cycle, the other duplicate folder). */
   related?: { message: string; location?: SourceLocation; source?: string }[];
+  /** Structured facts behind an `info` message, for --json. */
+  data?: Record<string, unknown>;
 }
 
 export function error(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
@@ -97,6 +102,10 @@ export function error(code: DiagnosticCode, message: string, extra: Partial<Diag
 
 export function warning(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
   return { code, severity: 'warning', message, ...extra };
+}
+
+export function info(code: DiagnosticCode, message: string, data?: Record<string, unknown>): Diagnostic {
+  return { code, severity: 'info', message, ...(data ? { data } : {}) };
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
@@ -136,6 +145,7 @@ function formatLocation(loc: SourceLocation): string {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
+  if (d.severity === 'info') return `kolla-gen: ${d.message}`;
   const out = [`${d.severity}[${d.code}]: ${d.message}`];
   if (d.location) {
     out.push(`  --> ${formatLocation(d.location)}`);

@@ -66,6 +66,7 @@ export function unbuildableFor(config: ResolvedConfig, variant: Variant): Set<st
   for (const rule of config.unbuildable) {
     if (rule.base !== undefined && rule.base !== variant.base) continue;
     if (rule.arch !== undefined && rule.arch !== variant.arch) continue;
+    if (rule.baseTag !== undefined && rule.baseTag !== config.baseImages[variant.base].tag) continue;
     for (const image of rule.images) out.add(image);
   }
   return out;

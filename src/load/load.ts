@@ -8,12 +8,15 @@ import { resolveConfig, type CliOptions, type SourceText } from './config/resolv
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
+import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
 
 export const DEFAULT_CONFIG = 'kolla-gen.yaml';
+/** Files of the tree other than templates that templates may import: text files up to this size. */
+const MAX_IMPORTABLE_BYTES = 1024 * 1024;
 
 export interface LoadOptions {
   cwd: string;
@@ -110,6 +113,20 @@ function readOptional(file: string): string | undefined {
   }
 }
 
+/** kolla/template/repos-*.yaml: the repos files older releases pick by base (repos-el10.yaml, repos-noble.yaml). */
+function readReposFiles(dir: string): Record<string, string> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => /^repos-[\w.-]+\.yaml$/.test(n)).sort();
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(names.flatMap((n) => {
+    const text = readOptional(path.join(dir, n));
+    return text === undefined ? [] : [[n, text]];
+  }));
+}
+
 /**
  * The kolla checkout around a docker dir: `<checkout>/kolla/docker` today, `<checkout>/docker` on older branches.
  * Its python package holds the tables kolla-build passes to templates; its git HEAD is kolla_version.
@@ -121,9 +138,18 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     const pkg = [path.dirname(abs), path.join(path.dirname(abs), 'kolla')].find((p) => fs.existsSync(path.join(p, 'common', 'users.py')));
     if (!pkg) continue;
     checkout.configPy = readOptional(path.join(pkg, 'common', 'config.py'));
+    if (checkout.configPy !== undefined) checkout.configPyPath = relativeToCwd(cwd, path.join(pkg, 'common', 'config.py'));
     checkout.reposYaml = readOptional(path.join(pkg, 'template', 'repos.yaml'));
+    checkout.reposFiles = readReposFiles(path.join(pkg, 'template'));
     checkout.usersPy = readOptional(path.join(pkg, 'common', 'users.py'));
     checkout.unbuildablePy = readOptional(path.join(pkg, 'image', 'unbuildable.py'));
+    // What differs by release in kolla-build itself: handle_repos(), and the variables it passes to templates.
+    const { release, problems } = readKollaRelease({
+      methodsPy: readOptional(path.join(pkg, 'template', 'methods.py')),
+      workerPy: readOptional(path.join(pkg, 'image', 'kolla_worker.py')),
+    });
+    checkout.release = release;
+    for (const problem of problems) diagnostics.push(warning('KG114', `${relativeToCwd(cwd, path.dirname(pkg))}/${problem}`));
     const root = path.dirname(pkg);
     if (gitShortSha !== undefined) {
       checkout.gitShortSha = gitShortSha;
@@ -214,6 +240,13 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   const templates = new Map<string, TemplateSourceFile>();
   for (const [rel, file] of tree.files) {
     if (rel.endsWith('.j2')) templates.set(rel, { path: file.path, source: fs.readFileSync(path.resolve(cwd, file.path), 'utf8') });
+    else {
+      // Any text file of the tree can be imported by name (kolla 2025.1: `{% from "rabbitmq/<image>/rabbitmq_packages_rpm.rocky" import … %}`).
+      const abs = path.resolve(cwd, file.path);
+      if (fs.statSync(abs).size > MAX_IMPORTABLE_BYTES) continue;
+      const bytes = fs.readFileSync(abs);
+      if (!bytes.includes(0)) templates.set(rel, { path: file.path, source: bytes.toString('utf8') });
+    }
   }
   const contextFiles = new Map(tree.images.map((image) => [image.name, readContextFiles(cwd, image, listings)]));
   return { project: { config, tree, templates, overrides, contextFiles }, diagnostics };

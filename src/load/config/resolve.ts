@@ -1,7 +1,7 @@
 // WrittenConfig + command line → ResolvedConfig. Pure: the files arrive as text.
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { error, warning, type Diagnostic, type SourceLocation } from '../../core/diagnostics.js';
-import { kollaSettings, kollaTables, kollaUnbuildable, presetDefaults } from '../kolla/preset.js';
+import { buildDateFromEpoch, kollaSettings, kollaTables, kollaUnbuildable, presetDefaults } from '../kolla/preset.js';
 import { PRESETS, type BaseImage, type CliOptions, type KollaCheckout, type KollaConfigValues, type PresetName, type ResolvedConfig, type SourceText, type UnbuildableRule } from './types.js';
 
 export type { BaseImage, CacheConfig, CliOptions, ResolvedConfig, SourceText, UnbuildableRule } from './types.js';
@@ -200,6 +200,15 @@ function parseUnbuildable(
   return rules;
 }
 
+/** SOURCE_DATE_EPOCH (reproducible builds), the one variable of the environment that reaches the output unasked. */
+function sourceDate(env: ResolveInput['env'], diagnostics: Diagnostic[]): string | undefined {
+  const epoch = env?.SOURCE_DATE_EPOCH;
+  if (epoch === undefined || epoch === '') return undefined;
+  const day = buildDateFromEpoch(epoch);
+  if (day === undefined) diagnostics.push(error('KG107', `SOURCE_DATE_EPOCH="${epoch}" is not a number of seconds since 1970-01-01 UTC`));
+  return day;
+}
+
 export function resolveConfig(input: ResolveInput): ResolveResult {
   const diagnostics: Diagnostic[] = [];
   const { cli } = input;
@@ -249,7 +258,10 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   const profiles = { ...defaults.profiles, ...input.kollaConfig?.profiles, ...written.profiles };
   const buildArgs = { ...stringify(written.build_args), ...parseBuildArgs(cli.buildArgs ?? [], diagnostics) };
   const vars = { ...(written.vars ?? {}), ...readVarsFiles(input.varsFiles ?? [], diagnostics) };
-  const unbuildable = [...(preset === 'kolla' ? kollaUnbuildable(kollaTables(input.kollaCheckout).unbuildable) : []), ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics)];
+  const unbuildable = [
+    ...(preset === 'kolla' ? kollaUnbuildable(kollaTables(input.kollaCheckout).unbuildable, input.kollaCheckout?.release?.unbuildableByTag) : []),
+    ...parseUnbuildable(written.unbuildable ?? {}, file, diagnostics),
+  ];
 
   const env: Record<string, string> = {};
   for (const name of cli.passEnv ?? []) {
@@ -301,7 +313,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   }
   if (preset) {
     config.preset = preset;
-    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout);
+    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout, sourceDate(input.env, diagnostics));
   }
   return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
 }

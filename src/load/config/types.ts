@@ -2,6 +2,7 @@
 // so that each of them imports these and none imports another for a type.
 import type { SourceLocation } from '../../core/diagnostics.js';
 import type { Arch, Base, Family } from '../../core/types.js';
+import type { KollaRelease } from '../kolla/kolla-release.js';
 
 export const PRESETS = ['kolla'] as const;
 export type PresetName = (typeof PRESETS)[number];
@@ -64,6 +65,8 @@ export interface UnbuildableRule {
   key: string;
   base?: Base;
   arch?: Arch;
+  /** The base image's tag (kolla-build 2025.1's `rocky+10`). */
+  baseTag?: string;
   images: string[];
   location?: SourceLocation;
 }
@@ -153,7 +156,8 @@ export interface KollaUser {
 /** The preset's settings: plain data, so that a ResolvedConfig can cross into worker threads. */
 export interface KollaSettings {
   openstackRelease: string;
-  openstackReleaseCodename: string;
+  /** undefined: the release's kolla-build passes none (before 2025.2). */
+  openstackReleaseCodename?: string;
   /** `master`, or `stable-<release>`; its slashed form replaces "-" with "/". */
   openstackBranch: string;
   openstackBranchSlashed: string;
@@ -174,12 +178,27 @@ export interface KollaSettings {
   basePackageType?: string;
   /** supported_distro_name: the PRETTY_NAME of /etc/os-release the base image checks, per base. */
   distroPrettyNames: Record<Base, string>;
+  /** What the checkout's kolla-build does differently by release (handle_repos, the variables it passes). */
+  release: KollaRelease;
+  /** The texts of the other repos files of kolla/template (repos-el10.yaml …), by file name. */
+  reposFiles: Record<string, string>;
+  /** build_date (`%Y%m%d`), for the releases that pass it: from SOURCE_DATE_EPOCH, else KOLLA_BUILD_DATE. */
+  buildDate: string;
+  /** Where the release was read: a config.py or kolla-build.conf path, or `built-in`. */
+  releaseFrom: string;
+  buildDateFrom: 'SOURCE_DATE_EPOCH' | 'default';
 }
 
 /** What the loader found in the kolla checkout around the docker dir, as text. */
 export interface KollaCheckout {
   /** kolla/common/config.py: base images, distro names, release and codename, profiles */
   configPy?: string;
+  /** Where config.py was read, relative to the directory kolla-gen runs in (for what the preset says it assumed). */
+  configPyPath?: string;
+  /** What kolla/template/methods.py and kolla/image/kolla_worker.py say of the release (kolla-release.ts). */
+  release?: KollaRelease;
+  /** kolla/template/repos-*.yaml besides repos.yaml, by file name. */
+  reposFiles?: Record<string, string>;
   /** kolla/template/repos.yaml */
   reposYaml?: string;
   /** kolla/common/users.py */

@@ -6,6 +6,8 @@ import { raiseTemplateError } from '../../jinja/index.js';
 import { RenderError, str } from '../../jinja/python.js';
 import { BASES, KOLLA_ARCH, type Arch, type Base, type Image, type Variant } from '../../core/types.js';
 
+import { evalRepoCondition, pythonVersion, type KollaRelease } from './kolla-release.js';
+
 export { PRESETS, type KollaCheckout, type KollaSettings, type KollaUser, type PresetName };
 
 
@@ -46,7 +48,21 @@ export const KOLLA_UNBUILDABLE: Record<string, string[]> = {
 
 
 
-export function defaultKollaSettings(release = KOLLA_OPENSTACK_RELEASE, codename = KOLLA_OPENSTACK_RELEASE_CODENAME): KollaSettings {
+/** kolla-gen's build_date when SOURCE_DATE_EPOCH is not set: the day of epoch 0, so that output never changes by itself. */
+export const KOLLA_BUILD_DATE = '19700101';
+
+export const MASTER_RELEASE: KollaRelease = { handleRepos: 'merge', reposFileRules: [], pythonVersions: [], unbuildableByTag: false };
+
+/** kolla-build's build_date: the day, `%Y%m%d`, of a SOURCE_DATE_EPOCH (UTC); undefined when it is not a number. */
+export function buildDateFromEpoch(epoch: string): string | undefined {
+  if (!/^\d+$/.test(epoch.trim())) return undefined;
+  const date = new Date(Number(epoch.trim()) * 1000);
+  if (Number.isNaN(date.getTime())) return undefined;
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(date.getUTCFullYear(), 4)}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}`;
+}
+
+export function defaultKollaSettings(release = KOLLA_OPENSTACK_RELEASE, codename: string | undefined = KOLLA_OPENSTACK_RELEASE_CODENAME): KollaSettings {
   const branch = `${release === 'master' ? '' : 'stable-'}${release}`;
   return {
     openstackRelease: release,
@@ -61,6 +77,11 @@ export function defaultKollaSettings(release = KOLLA_OPENSTACK_RELEASE, codename
     rpmSetup: [],
     patchesPath: null,
     distroPrettyNames: { ...KOLLA_DISTRO_PRETTY_NAME },
+    release: structuredClone(MASTER_RELEASE),
+    reposFiles: {},
+    buildDate: KOLLA_BUILD_DATE,
+    releaseFrom: 'built-in',
+    buildDateFrom: 'default',
   };
 }
 
@@ -95,7 +116,8 @@ export interface KollaTables {
   baseImages: Record<Base, BaseImage>;
   distroPrettyNames: Record<Base, string>;
   release: string;
-  codename: string;
+  /** undefined: the checkout's config.py has none (before 2025.2). */
+  codename?: string;
   profiles: Record<string, string[]>;
   unbuildable: Record<string, string[]>;
   users: Record<string, KollaUser>;
@@ -107,7 +129,7 @@ export function kollaTables(checkout: KollaCheckout = {}): KollaTables {
     baseImages: { ...KOLLA_BASE_IMAGES, ...fromConfig.baseImages },
     distroPrettyNames: { ...KOLLA_DISTRO_PRETTY_NAME, ...fromConfig.distroPrettyNames },
     release: fromConfig.release ?? KOLLA_OPENSTACK_RELEASE,
-    codename: fromConfig.codename ?? KOLLA_OPENSTACK_RELEASE_CODENAME,
+    codename: checkout.configPy !== undefined ? fromConfig.codename : KOLLA_OPENSTACK_RELEASE_CODENAME,
     profiles: structuredClone(fromConfig.profiles ?? KOLLA_PROFILES),
     unbuildable: structuredClone((checkout.unbuildablePy && parseKollaUnbuildable(checkout.unbuildablePy)) || KOLLA_UNBUILDABLE),
     users: checkout.usersPy ? parseKollaUsers(checkout.usersPy) : {},
@@ -127,14 +149,24 @@ export function presetDefaults(preset: PresetName | undefined, conf?: KollaConfi
 }
 
 /** The preset's settings: kolla-build's defaults and the checkout's tables, under a kolla-build.conf's values. */
-export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout = {}): KollaSettings {
+export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout = {}, buildDate?: string): KollaSettings {
   const tables = kollaTables(checkout);
-  const settings = defaultKollaSettings(conf?.openstackRelease || tables.release, tables.codename);
+  const settings = defaultKollaSettings(conf?.openstackRelease || tables.release);
+  // A release whose config.py has no codename (before 2025.2) passes none.
+  settings.openstackReleaseCodename = tables.codename;
   settings.distroPrettyNames = tables.distroPrettyNames;
   settings.users = tables.users;
   settings.reposYaml = checkout.reposYaml;
   settings.reposOverride = checkout.reposOverride;
   settings.kollaVersion = checkout.gitShortSha ?? '';
+  settings.reposFiles = { ...checkout.reposFiles };
+  if (checkout.release) settings.release = structuredClone(checkout.release);
+  if (buildDate !== undefined) {
+    settings.buildDate = buildDate;
+    settings.buildDateFrom = 'SOURCE_DATE_EPOCH';
+  }
+  if (conf?.openstackRelease) settings.releaseFrom = conf.path;
+  else if (checkout.configPy !== undefined && parseKollaConfigPy(checkout.configPy).release) settings.releaseFrom = checkout.configPyPath ?? 'config.py';
   if (!conf) return settings;
   for (const [name, override] of Object.entries(conf.users)) {
     const prior = settings.users[name];
@@ -153,26 +185,56 @@ export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout 
   return settings;
 }
 
+/** What the preset assumed, in one line and as data: the release, where it was read, its defaults, its handle_repos. */
+export function describeKollaPreset(config: ResolvedConfig): { message: string; data: Record<string, unknown> } | undefined {
+  const settings = config.kolla;
+  if (config.preset !== 'kolla' || !settings) return undefined;
+  const bases = [...new Set(config.families.map((f) => f.base))];
+  const baseImages = Object.fromEntries(bases.map((b) => [b, `${config.baseImages[b].image}:${config.baseImages[b].tag}`]));
+  const passesBuildDate = settings.release.contextKeys?.includes('build_date') ?? false;
+  const data: Record<string, unknown> = {
+    release: settings.openstackRelease,
+    releaseFrom: settings.releaseFrom,
+    ...(settings.openstackReleaseCodename !== undefined ? { codename: settings.openstackReleaseCodename } : {}),
+    baseImages,
+    tag: config.tag,
+    handleRepos: settings.release.handleRepos,
+    ...(passesBuildDate ? { buildDate: settings.buildDate, buildDateFrom: settings.buildDateFrom } : {}),
+  };
+  const parts = [
+    `release ${settings.openstackRelease} (from ${settings.releaseFrom})`,
+    `base images ${Object.entries(baseImages).map(([b, ref]) => `${b} ${ref}`).join(', ')}`,
+    `tag ${config.tag}`,
+    `handle_repos ${settings.release.handleRepos}`,
+    ...(passesBuildDate ? [`build_date ${settings.buildDate} (${settings.buildDateFrom === 'default' ? 'default: set SOURCE_DATE_EPOCH for another day' : 'from SOURCE_DATE_EPOCH'})`] : []),
+  ];
+  return { message: `kolla preset: ${parts.join('; ')}`, data };
+}
+
 const KOLLA_ARCHES: Record<string, Arch> = { x86_64: 'amd64', aarch64: 'arm64' };
 
 /**
  * kolla-build's unbuildable table as rules. A key is distro and arch names joined by "+" (kolla-build matches
- * `^(distro|arch)(\+(distro|arch))*$`); a key naming two distros or two arches can match no variant.
+ * `^(distro|arch)(\+(distro|arch))*$`, and 2025.1 also the base tag: `rocky+10`); a key naming two distros, two
+ * arches or two tags can match no variant.
  */
-export function kollaUnbuildable(table: Record<string, string[]>): UnbuildableRule[] {
+export function kollaUnbuildable(table: Record<string, string[]>, byTag = false): UnbuildableRule[] {
   const rules: UnbuildableRule[] = [];
   for (const [key, images] of Object.entries(table)) {
     if (images.length === 0) continue;
     const bases = new Set<Base>();
     const arches = new Set<Arch>();
+    const tags = new Set<string>();
     let ok = true;
     for (const part of key.split('+')) {
       if ((BASES as readonly string[]).includes(part)) bases.add(part as Base);
       else if (KOLLA_ARCHES[part]) arches.add(KOLLA_ARCHES[part]);
+      else if (byTag) tags.add(part);
       else ok = false;
     }
-    if (!ok || bases.size > 1 || arches.size > 1) continue;
-    rules.push({ key, base: [...bases][0], arch: [...arches][0], images: [...images] });
+    if (!ok || bases.size > 1 || arches.size > 1 || tags.size > 1) continue;
+    const baseTag = [...tags][0];
+    rules.push({ key, base: [...bases][0], arch: [...arches][0], ...(baseTag !== undefined ? { baseTag } : {}), images: [...images] });
   }
   return rules;
 }
@@ -313,7 +375,9 @@ export interface RepoContext {
   basePackageType: string;
   baseDistro: string;
   baseArch: string;
-  openstackReleaseCodename: string;
+  /** undefined on releases that pass none: handle_repos of those never reads it. */
+  openstackReleaseCodename?: string;
+  baseDistroTag?: string;
 }
 
 const has = (o: object, k: string) => Object.hasOwn(o, k);
@@ -355,7 +419,9 @@ function mergeRepos(base: RepoData, override: RepoData | undefined): RepoData {
  * repos.yaml by package type, distro and distro-arch.
  */
 export function handleRepos(settings: KollaSettings, ctx: RepoContext, reponames: unknown, mode: unknown): string {
+  if (settings.release.handleRepos === 'skip-missing') return handleReposSkipMissing(settings, ctx, reponames, mode);
   if (!Array.isArray(reponames)) throw new RenderError('First argument should be a list of repositories');
+  if (settings.release.handleRepos === 'union') return handleReposUnion(settings, ctx, reponames, mode);
   if (settings.reposYaml === undefined) throw new RenderError('handle_repos: the tree has no repos.yaml (looked for kolla/template/repos.yaml next to the docker dir)');
   const defaults = reposData(settings.reposYaml);
   const override = settings.reposOverride ? reposData(settings.reposOverride.text) : undefined;
@@ -414,7 +480,7 @@ export function handleRepos(settings: KollaSettings, ctx: RepoContext, reponames
       if (mode === 'enable' && !truthy(info.distro)) {
         const gpgKey = field(info, 'gpg_key');
         const signedBy = gpgKey.startsWith('/') ? gpgKey : `/etc/kolla/apt-keys/${gpgKey}`;
-        const suite = field(info, 'suite').replaceAll('{openstack_release_codename}', ctx.openstackReleaseCodename.toLowerCase());
+        const suite = field(info, 'suite').replaceAll('{openstack_release_codename}', (ctx.openstackReleaseCodename ?? 'None').toLowerCase());
         const file = `/etc/apt/sources.list.d/${repo}.sources`;
         for (const key of ['url', 'suite', 'component', 'gpg_key']) if (!has(info, key)) throw new RenderError(`KeyError: '${key}' (repository '${repo}')`);
         commands +=
@@ -429,6 +495,112 @@ export function handleRepos(settings: KollaSettings, ctx: RepoContext, reponames
   return commands ? `RUN ${commands}` : commands;
 }
 
+/** Python's `d[key]` on a repo of repos.yaml: a KeyError names the key. */
+function item(info: RepoInfo, key: string): string {
+  if (!has(info, key)) throw new RenderError(`KeyError: '${key}'`);
+  return str(info[key]);
+}
+
+function sectionOf(data: RepoData, name: string): Record<string, RepoInfo> | undefined {
+  if (!has(data, name)) return undefined;
+  const section = data[name];
+  if (section === null || typeof section !== 'object') throw new RenderError(`repos.yaml: section ${name} is not a mapping`);
+  return section;
+}
+
+/** handle_repos() of 2025.2 and 2026.1: the sections joined (a later one replaces a repo whole), a missing repo raises. */
+function handleReposUnion(settings: KollaSettings, ctx: RepoContext, reponames: unknown[], mode: unknown): string {
+  const text = settings.reposOverride?.text ?? settings.reposYaml;
+  if (text === undefined) throw new RenderError('handle_repos: the tree has no repos.yaml (looked for kolla/template/repos.yaml next to the docker dir)');
+  const data = reposData(text);
+  const repoList: Record<string, RepoInfo> = {};
+  for (const name of [ctx.basePackageType, ctx.baseDistro, `${ctx.baseDistro}-${ctx.baseArch}`]) Object.assign(repoList, sectionOf(data, name));
+  let commands = '';
+  reponames.forEach((raw, index) => {
+    const repo = str(raw);
+    const info = has(repoList, repo) ? repoList[repo] : undefined;
+    if (!info) throw new RenderError(`KeyError: '${repo}' (no such repository in repos.yaml for ${ctx.baseDistro} ${ctx.baseArch})`);
+    const last = index === reponames.length - 1;
+    if (ctx.basePackageType === 'rpm') {
+      if (mode === 'enable') {
+        const file = `/etc/yum.repos.d/${repo}.repo`;
+        if (!truthy(info.distro)) {
+          const name = item(info, 'name');
+          commands += `echo '[${name}]' >${file} && echo 'name=${name}' >>${file} && echo 'enabled=1' >>${file}`;
+          if (truthy(info.gpgcheck)) commands += ` && echo 'gpgcheck=${item(info, 'gpgcheck')}' >>${file}`;
+          if (truthy(info.repo_gpgcheck)) commands += ` && echo 'repo_gpgcheck=${item(info, 'repo_gpgcheck')}' >>${file}`;
+          splitlines(item(info, 'gpgkey')).forEach((key, i) => {
+            commands += i === 0 ? ` && echo 'gpgkey=${key}' >>${file}` : ` && echo '       ${key}' >>${file}`;
+          });
+        } else {
+          commands += `dnf config-manager --enable ${item(info, 'name')} || true`;
+        }
+        // This release writes the URLs of distro repos too.
+        if (has(info, 'baseurl')) for (const url of splitlines(item(info, 'baseurl'))) commands += ` && echo 'baseurl=${url}' >>${file}`;
+        else if (has(info, 'metalink')) commands += ` && echo 'metalink=${item(info, 'metalink')}' >>${file}`;
+        else if (has(info, 'mirrorlist')) commands += ` && echo 'mirrorlist=${item(info, 'mirrorlist')}' >>${file}`;
+        if (!last) commands += ' && ';
+      } else if (mode === 'disable' && truthy(info.distro)) {
+        commands += `dnf config-manager --disable ${item(info, 'name')} || true`;
+      }
+    } else if (ctx.basePackageType === 'deb' && mode === 'enable') {
+      const file = `/etc/apt/sources.list.d/${repo}.sources`;
+      // str.format's keyword arguments, in the order kolla-build evaluates them.
+      const [component, gpgKey, suite, url] = ['component', 'gpg_key', 'suite', 'url'].map((k) => item(info, k));
+      commands +=
+        `echo 'Uris: ${url}' >${file} && echo 'Components: ${component}' >>${file} && echo 'Types: deb' >>${file} && ` +
+        `echo 'Suites: ${suite}' >>${file} && echo 'Signed-By: /etc/kolla/apt-keys/${gpgKey}' >>${file}`;
+      if (has(info, 'arch')) commands += ` && echo 'Architectures: ${item(info, 'arch')}' >>${file}`;
+      if (!last) commands += ' && ';
+    }
+  });
+  return commands ? `RUN ${commands}` : commands;
+}
+
+/** The repos file a skip-missing handle_repos() reads: the override, else the first of the release's files whose condition holds. */
+function skipMissingReposText(settings: KollaSettings, ctx: RepoContext): string {
+  if (settings.reposOverride) return settings.reposOverride.text;
+  const vars = { base_distro: ctx.baseDistro, base_distro_tag: ctx.baseDistroTag ?? '', base_arch: ctx.baseArch, base_package_type: ctx.basePackageType };
+  const rule = settings.release.reposFileRules.find((r) => evalRepoCondition(r.when, vars));
+  const text = rule ? settings.reposFiles[rule.file] : settings.reposYaml;
+  if (text === undefined) throw new RenderError(`handle_repos: the tree has no ${rule?.file ?? 'repos.yaml'} (looked in kolla/template next to the docker dir)`);
+  return text;
+}
+
+/**
+ * handle_repos() of 2024.1 and 2025.1: the repos of the `<distro>-<arch>` section (else `<distro>`); a repo the
+ * section lacks, or a deb repo missing a field, is skipped. rpm repos name what `dnf config-manager` switches.
+ */
+function handleReposSkipMissing(settings: KollaSettings, ctx: RepoContext, reponames: unknown, mode: unknown): string {
+  if (mode !== 'enable' && mode !== 'disable') throw new RenderError('KeyError');
+  if (!Array.isArray(reponames)) throw new RenderError('First argument should be a list of repositories');
+  const data = reposData(skipMissingReposText(settings, ctx));
+  const repoList = sectionOf(data, `${ctx.baseDistro}-${ctx.baseArch}`) ?? sectionOf(data, ctx.baseDistro);
+  if (!repoList) throw new RenderError(`KeyError: '${ctx.baseDistro}' (no section for it in repos.yaml)`);
+  let commands = '';
+  for (const raw of reponames) {
+    const repo = str(raw);
+    if (!has(repoList, repo)) continue;
+    const info = repoList[repo];
+    if (ctx.basePackageType === 'rpm') {
+      commands += ` --${mode} ${str(info)}`;
+    } else if (ctx.basePackageType === 'deb' && mode === 'enable') {
+      if (info === null || typeof info !== 'object') throw new RenderError(`TypeError: repository '${repo}' is not a mapping`);
+      if (!['url', 'component', 'suite', 'gpg_key'].every((k) => has(info, k))) continue;
+      const file = `/etc/apt/sources.list.d/${repo}.sources`;
+      commands +=
+        `echo 'Uris: ${str(info.url)}' >${file} && echo 'Components: ${str(info.component)}' >>${file} && ` +
+        `echo 'Types: deb' >>${file} && echo 'Suites: ${str(info.suite)}' >>${file} && ` +
+        `echo 'Signed-By: /etc/kolla/apt-keys/${str(info.gpg_key)}' >>${file} && `;
+      if (has(info, 'arch') && truthy(info.arch)) commands += `echo 'Architectures: ${str(info.arch)}' >>${file} && `;
+    }
+  }
+  if (ctx.basePackageType === 'rpm' && commands) commands = `dnf config-manager ${commands} || true`;
+  // Each deb repo ends with " && ": kolla-build cuts the last four characters.
+  else if (ctx.basePackageType === 'deb') commands = commands.slice(0, -4);
+  return commands ? `RUN ${commands}` : commands;
+}
+
 // --- the context --------------------------------------------------------------------------------------------
 
 function packaging(base: Base, settings: KollaSettings): { manager: string; type: string } {
@@ -439,13 +611,20 @@ function packaging(base: Base, settings: KollaSettings): { manager: string; type
   };
 }
 
+/** Only what the checkout's kolla-build passes: a release before a variable or function existed has none of it. */
+function passedByRelease(release: KollaRelease, values: Record<string, unknown>, kind: 'contextKeys' | 'methods'): Record<string, unknown> {
+  const names = release[kind];
+  return names ? Object.fromEntries(Object.entries(values).filter(([k]) => names.includes(k))) : values;
+}
+
 /** Template functions that need no variant: for the renderer's globals (templates imported without context). */
 export function presetGlobals(config: ResolvedConfig): Record<string, unknown> {
   if (config.preset !== 'kolla') return {};
-  return {
+  const functions = {
     debian_package_install: debianPackageInstall,
     raise_error: (message: unknown) => raiseTemplateError(str(message)),
   };
+  return config.kolla ? passedByRelease(config.kolla.release, functions, 'methods') : functions;
 }
 
 /** The variables kolla-build passes to every template, beyond those kolla-gen always passes. */
@@ -453,13 +632,15 @@ export function presetContext(config: ResolvedConfig, _image: Image, variant: Va
   const settings = config.kolla;
   if (config.preset !== 'kolla' || !settings) return {};
   const { manager, type } = packaging(variant.base, settings);
+  const baseTag = config.baseImages[variant.base].tag;
   const repoContext: RepoContext = {
     basePackageType: type,
     baseDistro: variant.base,
     baseArch: KOLLA_ARCH[variant.arch],
     openstackReleaseCodename: settings.openstackReleaseCodename,
+    baseDistroTag: baseTag,
   };
-  return {
+  const values: Record<string, unknown> = {
     repos_yaml: settings.reposOverride?.path ?? '',
     use_dumb_init: settings.useDumbInit,
     base_package_type: type,
@@ -476,8 +657,19 @@ export function presetContext(config: ResolvedConfig, _image: Image, variant: Va
     rpm_setup: settings.rpmSetup,
     clean_package_cache: settings.cleanPackageCache,
     patches_path: settings.patchesPath,
+    build_date: settings.buildDate,
+    distro_python_version: pythonVersion(settings.release.pythonVersions, variant.base, baseTag),
+  };
+  const functions = {
     debian_package_install: debianPackageInstall,
     handle_repos: (reponames: unknown, mode: unknown) => handleRepos(settings, repoContext, reponames, mode),
     raise_error: (message: unknown) => raiseTemplateError(str(message)),
   };
+  // Unknown releases (no kolla_worker.py read) get every variable kolla-gen knows, but none that kolla-build passes
+  // only on some releases (build_date, distro_python_version).
+  if (!settings.release.contextKeys) {
+    delete values.build_date;
+    delete values.distro_python_version;
+  }
+  return { ...passedByRelease(settings.release, values, 'contextKeys'), ...passedByRelease(settings.release, functions, 'methods') };
 }
