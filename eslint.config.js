@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load/load.ts', 'src/write/write.ts', 'src/build/buildx.ts', 'src/build/registry.ts'];
+const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load/load.ts', 'src/load/files.ts', 'src/write/write.ts', 'src/build/buildx.ts', 'src/build/registry.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'generated/**', 'coverage/**', 'test/fixtures/**/expected/**'] },

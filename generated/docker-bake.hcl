@@ -2046,9 +2046,8 @@ target "ubuntu-binary-base" {
   tags        = ["kolla/ubuntu-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:082311e139ba05e9c6be619673a4be33acc688255819aa88a159e5bfd510b134"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2062,9 +2061,8 @@ target "ubuntu-binary-chrony" {
   tags      = ["kolla/ubuntu-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3b96776fa99d3fffa2466e266f1de7fd50b61623e4b6df3212d787a217ab963e"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2078,9 +2076,8 @@ target "ubuntu-binary-cron" {
   tags      = ["kolla/ubuntu-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4d131b00d47988214f941444e5bc950bf2995008870d786bf659e2cc02ae3dde"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2094,9 +2091,8 @@ target "ubuntu-binary-fluentd" {
   tags      = ["kolla/ubuntu-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1636e29230a09dfdaeab7585a7e41f24edcb8ab07953e0b11da297b16868244f"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2110,9 +2106,8 @@ target "ubuntu-binary-haproxy" {
   tags      = ["kolla/ubuntu-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:92c7c9f17cbdfb882be8554c9aba2665ed80edeec74b49b66d1cd79ce1ae0282"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2126,9 +2121,8 @@ target "ubuntu-binary-keepalived" {
   tags      = ["kolla/ubuntu-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2a513a2eeeb247517adba2dd0e0aa259724adfee918ee1156152daba4ecd37e2"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2142,9 +2136,8 @@ target "ubuntu-binary-kolla-toolbox" {
   tags      = ["kolla/ubuntu-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:89a36b6db5331309d333ed609e262d8ebd17e2402e63c4fe21f86ffe02756ad6"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2158,9 +2151,8 @@ target "ubuntu-binary-mariadb" {
   tags      = ["kolla/ubuntu-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b625b0825abe4a092977dde3e5ffe84e19d7ff4c2b2227621d56ff44f29f15e0"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2174,9 +2166,8 @@ target "ubuntu-binary-memcached" {
   tags      = ["kolla/ubuntu-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:779a0641135c88ddf1de25aa7a6363ccc3d80b0c17d3482b09eeb48f0b8350e3"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2190,9 +2181,8 @@ target "ubuntu-binary-openstack-base" {
   tags      = ["kolla/ubuntu-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cef20296045c8273767b7eb6a5ee49a660506397c0dbd0432c991b26884615ae"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2206,9 +2196,8 @@ target "ubuntu-binary-openvswitch-base" {
   tags      = ["kolla/ubuntu-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e958ee39782f9f2b00cba2e44ac14f34dbd597a19ae343ff9db5e1c0ff707d5d"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2222,9 +2211,8 @@ target "ubuntu-binary-rabbitmq" {
   tags      = ["kolla/ubuntu-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2ab8cf4edc9a9ad6fef163c5f1f2e83ec503c5cb0e89ac9839fc5225439a7c86"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2238,9 +2226,8 @@ target "ubuntu-binary-cinder-base" {
   tags      = ["kolla/ubuntu-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:40f876e332eb4db2acc79985f57ddf3bf962cfe3a22281f97f43a419c39ac2bd"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2254,9 +2241,8 @@ target "ubuntu-binary-glance-base" {
   tags      = ["kolla/ubuntu-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bc4ff56af0f3ec7db9869ed78d62b3bcb1fa288e77b388b828cadca6e3ca85c7"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2270,9 +2256,8 @@ target "ubuntu-binary-heat-base" {
   tags      = ["kolla/ubuntu-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4e55f3f1c53f3daa0d82ef2bb2951b454410b90aff7e7d985f6688c91f5f8ca9"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2286,9 +2271,8 @@ target "ubuntu-binary-horizon" {
   tags      = ["kolla/ubuntu-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e36946e4e7e4e92757c26d1edd299dc3bc754946f5192d0445cf716cb36049d0"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2302,9 +2286,8 @@ target "ubuntu-binary-keystone-base" {
   tags      = ["kolla/ubuntu-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:75958b20fa2c9e1a09eb3414314c79027403a6d8335c485a8a181dc5f50d7e91"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2318,9 +2301,8 @@ target "ubuntu-binary-neutron-base" {
   tags      = ["kolla/ubuntu-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:040e5184b1d2b56753e0fe9555935b17cad766159cfba935ce6089f453caa00c"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2334,9 +2316,8 @@ target "ubuntu-binary-nova-base" {
   tags      = ["kolla/ubuntu-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:de7eca8b6b30fd9e41bd6a78ea9d44c80e9fd18e1ea739c862e36572cbfb50db"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2350,9 +2331,8 @@ target "ubuntu-binary-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:165b050a47b6c561856913f097236efec8d08ade2a281140dfc9029ecc0f42f1"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2366,9 +2346,8 @@ target "ubuntu-binary-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a64a474545af3f4cf64325a30808d3267dce942b4d985d43cc2c90a16243602"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2382,9 +2361,8 @@ target "ubuntu-binary-placement-base" {
   tags      = ["kolla/ubuntu-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a854ac2041d5b9e8c7f93b353fa29e4ded21d6554297d603cc63cedd04250a55"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2398,9 +2376,8 @@ target "ubuntu-binary-cinder-api" {
   tags      = ["kolla/ubuntu-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a214fb74d226240cb8abdab0e40e8e577b59fa4601c40a4a23d54b5f664e3c26"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2414,9 +2391,8 @@ target "ubuntu-binary-cinder-backup" {
   tags      = ["kolla/ubuntu-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c9aeb884f49f34af6ca7af418d79a45dedfd681830e823d1be796c3a39a9a540"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2430,9 +2406,8 @@ target "ubuntu-binary-cinder-scheduler" {
   tags      = ["kolla/ubuntu-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aa2827587e3a42e8eee5ae4c27e912aeb827b11b470cda941f43419270fa4946"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2446,9 +2421,8 @@ target "ubuntu-binary-cinder-volume" {
   tags      = ["kolla/ubuntu-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c2ddef91d2d84719474c6ae0823cb3b9b778ab02cb9e826d546c2c7de7c63903"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2462,9 +2436,8 @@ target "ubuntu-binary-glance-api" {
   tags      = ["kolla/ubuntu-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:95282cecc1d2fbeab47df94af009a8f5323e8bd7b43e3b7ab754db36645a0e9f"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2478,9 +2451,8 @@ target "ubuntu-binary-heat-api" {
   tags      = ["kolla/ubuntu-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7b5f169cf4785f86d3d3397b81a7ae4af7dda67d406827f397013fb7fd322e7c"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2494,9 +2466,8 @@ target "ubuntu-binary-heat-api-cfn" {
   tags      = ["kolla/ubuntu-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1f87afe77a2454de05e15f9f34c0bdb452a7cf8b5347c8a6c54a6d26cfacf194"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2510,9 +2481,8 @@ target "ubuntu-binary-heat-engine" {
   tags      = ["kolla/ubuntu-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a2ca1c35e81ca1048c64efe925338c534702b06c38b53c49780603c41a760f9"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2526,9 +2496,8 @@ target "ubuntu-binary-keystone" {
   tags      = ["kolla/ubuntu-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9d0b07982ce08f21c028ceec75e42105f2b300510c02a627f113b39d76dd056d"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2542,9 +2511,8 @@ target "ubuntu-binary-keystone-fernet" {
   tags      = ["kolla/ubuntu-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ff3af73894b524d238c57d5b852ea4df9f8a8ab6237d71c6f98889e22fda8b67"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2558,9 +2526,8 @@ target "ubuntu-binary-keystone-ssh" {
   tags      = ["kolla/ubuntu-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:538b3944b35f878a89beee69d4105af407b6b52c121d83b4441c6bede25c758c"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2574,9 +2541,8 @@ target "ubuntu-binary-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fb6603fd902b423c32dbadffaa088143c5c9f17e3b019e604886f63437cfb3e6"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2590,9 +2556,8 @@ target "ubuntu-binary-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:85653b4844fc05b06b7f56d90ca5ba54430a8b74931d5947b7bb0e87f2120a14"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2606,9 +2571,8 @@ target "ubuntu-binary-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a6d77abdcea66e5a34b4972ee5a131adcff9adf5224f150129023435237acefa"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2622,9 +2586,8 @@ target "ubuntu-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f5c94197afee3008f39faf5e56595fef2c09fafc9dbd6a90e925996637f85722"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2638,9 +2601,8 @@ target "ubuntu-binary-neutron-server" {
   tags      = ["kolla/ubuntu-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:254536b60b2238909b8006e53f04a729a828369def3d945a1689460ae166b5de"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2654,9 +2616,8 @@ target "ubuntu-binary-nova-api" {
   tags      = ["kolla/ubuntu-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f233af5818cdfe48fefd341c582957785da578943257ba053f36dcf96c742314"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2670,9 +2631,8 @@ target "ubuntu-binary-nova-compute" {
   tags      = ["kolla/ubuntu-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ba12094657a2816aacd365ced03c89019b1be69c21e7a077cfa4f8ce76f00853"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2686,9 +2646,8 @@ target "ubuntu-binary-nova-conductor" {
   tags      = ["kolla/ubuntu-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4d0afec26f2e3bee0241bbe752ba480ecbd53d4bf87bc9a1d6f1cc6ddd3ef97c"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2702,9 +2661,8 @@ target "ubuntu-binary-nova-novncproxy" {
   tags      = ["kolla/ubuntu-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9d1c5826327d6427cfab2528b987b8982853e491424856ffdf5868527c806451"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2718,9 +2676,8 @@ target "ubuntu-binary-nova-scheduler" {
   tags      = ["kolla/ubuntu-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3133f6b934eb2bdfc6112202a406730cceae72842becb352f7a424a34320b2de"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2734,9 +2691,8 @@ target "ubuntu-binary-placement-api" {
   tags      = ["kolla/ubuntu-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a8dcdcc3bc5315f44ea4ed581e9a6a34f73a6948ff5bd89601ea20f2c374f274"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "ubuntu-binary"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "ubuntu-binary"
   }
 }
 
@@ -2747,9 +2703,8 @@ target "ubuntu-source-base" {
   tags        = ["kolla/ubuntu-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9caec89c54a7b60cf6112993480963a5179b0390246d758414e5338738a1b1f9"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2763,9 +2718,8 @@ target "ubuntu-source-chrony" {
   tags      = ["kolla/ubuntu-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1d0a1afc855870ed4f1f44ab7e6f1fa95c4c27b33f41bc74a1546c494052bc87"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2779,9 +2733,8 @@ target "ubuntu-source-cron" {
   tags      = ["kolla/ubuntu-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c628054d044c21a943128bc20488d784c13e8b56e50241e5533e4670390165a9"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2795,9 +2748,8 @@ target "ubuntu-source-fluentd" {
   tags      = ["kolla/ubuntu-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fc6fc8365bb90a9a09b18e39c8fcf2519597abede96798d8d9219afe0b5c803b"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2811,9 +2763,8 @@ target "ubuntu-source-haproxy" {
   tags      = ["kolla/ubuntu-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f7fa783c0f53f4e4b35616fe7363378627f0b2c467d5b51c2715eabf71a9e94"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2827,9 +2778,8 @@ target "ubuntu-source-keepalived" {
   tags      = ["kolla/ubuntu-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:66f3debe3dd2aecc6790e5d132ca440dd153887f5c309c2f0818f3192857fcb5"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2843,9 +2793,8 @@ target "ubuntu-source-kolla-toolbox" {
   tags      = ["kolla/ubuntu-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0d536ce99277a14711927a43ac762b338822d1c27ad21f32bf79bb073ede16ed"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2859,9 +2808,8 @@ target "ubuntu-source-mariadb" {
   tags      = ["kolla/ubuntu-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3a69e0e998248e8249db2bf3609d89710b9c90e0bdd5e8335ecdcf4c1fd8aaac"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2875,9 +2823,8 @@ target "ubuntu-source-memcached" {
   tags      = ["kolla/ubuntu-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a3da1edbbeab133f12b6588ea53e6025806fdf5e867e69f026016ab142b00768"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2891,9 +2838,8 @@ target "ubuntu-source-openstack-base" {
   tags      = ["kolla/ubuntu-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0f815bef6db546fd3fb0d385f7d60ee26f23e7c1babe872b3bfb16a69dfd74c4"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2907,9 +2853,8 @@ target "ubuntu-source-openvswitch-base" {
   tags      = ["kolla/ubuntu-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:62457c43d85a23580fc373a4ab337534be15b6f0c196effb90a7ee23d875ba26"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2923,9 +2868,8 @@ target "ubuntu-source-rabbitmq" {
   tags      = ["kolla/ubuntu-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e6a1eaaecec5a9e05c352440bf8174ef80135750ef059ebd0eb812dcc0bf5096"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2939,9 +2883,8 @@ target "ubuntu-source-cinder-base" {
   tags      = ["kolla/ubuntu-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:032c25674aecb8158840e2a71264be740af8cee3f1c9c871eb2d45f8c8c24dfe"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2955,9 +2898,8 @@ target "ubuntu-source-glance-base" {
   tags      = ["kolla/ubuntu-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:66c22a4b82ddb47978f8d75ed03f5a64f81f8fe06fdd154b2b6bec8cd2cb8a8c"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2971,9 +2913,8 @@ target "ubuntu-source-heat-base" {
   tags      = ["kolla/ubuntu-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ec8f29d29689df494c7af5ba4ba05e7532882d66cdeea1a86e7c076fae04aebd"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -2987,9 +2928,8 @@ target "ubuntu-source-horizon" {
   tags      = ["kolla/ubuntu-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e5d2ac697354b961f7eb0af876e1736e4b31f49619bc789eb5a5f9249f8400e2"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3003,9 +2943,8 @@ target "ubuntu-source-keystone-base" {
   tags      = ["kolla/ubuntu-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3d58ef495757353440f8883015717ecdede069ad43184fc1e75b30a37a0a1123"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3019,9 +2958,8 @@ target "ubuntu-source-neutron-base" {
   tags      = ["kolla/ubuntu-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d47ab46194d1262bd36df92b6eba26bef7064edb0bfaa83551ed8b75753476a2"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3035,9 +2973,8 @@ target "ubuntu-source-nova-base" {
   tags      = ["kolla/ubuntu-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6c62bd323085836061d955d6394fa7ed731ae5e9285c39ba0e897e89041c5f33"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3051,9 +2988,8 @@ target "ubuntu-source-openvswitch-db-server" {
   tags      = ["kolla/ubuntu-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1fa0e8619c67d67825a48f3dba2bf97e7833819f067b620b306cb5b594563136"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3067,9 +3003,8 @@ target "ubuntu-source-openvswitch-vswitchd" {
   tags      = ["kolla/ubuntu-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ab964f9a0ec4746f9595229300272d81f84a1243d258c1e5d871b669659348b7"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3083,9 +3018,8 @@ target "ubuntu-source-placement-base" {
   tags      = ["kolla/ubuntu-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce6363919516f1260d0ca2d58f5b8626ef2c2e0082a35b49f616f84693fd907f"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3099,9 +3033,8 @@ target "ubuntu-source-cinder-api" {
   tags      = ["kolla/ubuntu-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a724086355047ddb9298f7d5235c124aba77b632352709b7640d97438cc77e2"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3115,9 +3048,8 @@ target "ubuntu-source-cinder-backup" {
   tags      = ["kolla/ubuntu-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a4561a080685641bedb6faf93f49adbeee78c205cb90ef40cd1a2c25d284f069"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3131,9 +3063,8 @@ target "ubuntu-source-cinder-scheduler" {
   tags      = ["kolla/ubuntu-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cb88bb9a2315a9d55069edb24d2017a261f3d1a8588602c3bae5eea16297b95a"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3147,9 +3078,8 @@ target "ubuntu-source-cinder-volume" {
   tags      = ["kolla/ubuntu-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7f93b3b9f3083a93b45f72da473011411e443afcefe5969dc6d6f7b98845f291"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3163,9 +3093,8 @@ target "ubuntu-source-glance-api" {
   tags      = ["kolla/ubuntu-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0334f64172879319cd4fd3e098b05ad2e861e3f092e731af445fe647c26056d3"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3179,9 +3108,8 @@ target "ubuntu-source-heat-api" {
   tags      = ["kolla/ubuntu-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0975cfb02016bc46d4e537447743080162dae1ecb48b11de3a1c09db077a5ee7"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3195,9 +3123,8 @@ target "ubuntu-source-heat-api-cfn" {
   tags      = ["kolla/ubuntu-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aa81b93090f291efd508eeb281f69846afb2a3c709c1548f99fd4645adb7bfdf"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3211,9 +3138,8 @@ target "ubuntu-source-heat-engine" {
   tags      = ["kolla/ubuntu-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fa2f89b4fb50f51945b40e084f15d202297d30257e736a395526e1bde0559241"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3227,9 +3153,8 @@ target "ubuntu-source-keystone" {
   tags      = ["kolla/ubuntu-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b0078791ba26d0bba571732ce6f459a0a1919b75f07fd9e7fa51a808492aa3bc"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3243,9 +3168,8 @@ target "ubuntu-source-keystone-fernet" {
   tags      = ["kolla/ubuntu-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:66e7e3f93e45a0d574a48fa2f8a4d233acd19371a0325f9d13c5f5f399ac50a8"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3259,9 +3183,8 @@ target "ubuntu-source-keystone-ssh" {
   tags      = ["kolla/ubuntu-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6bcb490b1462023fb452c690f260d4847bdb874a515cbe011b0876da68217263"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3275,9 +3198,8 @@ target "ubuntu-source-neutron-dhcp-agent" {
   tags      = ["kolla/ubuntu-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bae066be880ad46ba6d220575efbdb653e448614da78f2fa9a88141803b7b630"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3291,9 +3213,8 @@ target "ubuntu-source-neutron-l3-agent" {
   tags      = ["kolla/ubuntu-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8afdd4afbd3a22ab6bdf7fcdcd638e5d3aebe2f7b2589de229c146de8b41f57b"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3307,9 +3228,8 @@ target "ubuntu-source-neutron-metadata-agent" {
   tags      = ["kolla/ubuntu-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f896970a0b838fab2d99985b9ba9d655153d944ae7aff91b72711a74b043d63d"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3323,9 +3243,8 @@ target "ubuntu-source-neutron-openvswitch-agent" {
   tags      = ["kolla/ubuntu-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b3551f3cc19708ba5037396ff6bba8be91e4a0525f9b6398ed378e4680c9c314"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3339,9 +3258,8 @@ target "ubuntu-source-neutron-server" {
   tags      = ["kolla/ubuntu-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:30a4af23c840745846499b943034fbb0b9db6c37e68d0fb15f6625b696246a8b"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3355,9 +3273,8 @@ target "ubuntu-source-nova-api" {
   tags      = ["kolla/ubuntu-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b6a94a4a575c8a5f7f09239ce27389b86803ecbcac6c7f27aad58478102f8fb6"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3371,9 +3288,8 @@ target "ubuntu-source-nova-compute" {
   tags      = ["kolla/ubuntu-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1c40de99a2ecc772a96dd3b6b05d90b1aa8f4812e1c4d80122b41fdcf1cff8af"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3387,9 +3303,8 @@ target "ubuntu-source-nova-conductor" {
   tags      = ["kolla/ubuntu-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4abe8484dcf00f46778cde0b6c3f0c9923eb5de75891524a6bb8f545f3205544"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3403,9 +3318,8 @@ target "ubuntu-source-nova-novncproxy" {
   tags      = ["kolla/ubuntu-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:182034b1866f22fbe3bfda9509ec65da6ef550c87a2498cb04eb806c46f071ba"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3419,9 +3333,8 @@ target "ubuntu-source-nova-scheduler" {
   tags      = ["kolla/ubuntu-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:777b16f2c564b8fc750cb6fb0a6a41b00daf265a44b945dbc091805ff16d0952"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3435,9 +3348,8 @@ target "ubuntu-source-placement-api" {
   tags      = ["kolla/ubuntu-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:33c20dd3ab773266a7f9e9d1cd2dc5b788aafe61661d498103fd2d90e9dd05e9"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "ubuntu-source"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "ubuntu-source"
   }
 }
 
@@ -3448,9 +3360,8 @@ target "debian-binary-base" {
   tags        = ["kolla/debian-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2b1054483a9f3387131bcfc60a319f74ee472137052062d2545a70d2753478ea"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3464,9 +3375,8 @@ target "debian-binary-chrony" {
   tags      = ["kolla/debian-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6bca7846f485aeb446b745ce1df401a3b1da73f0dccb5ff22ba7abab6fecc08a"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3480,9 +3390,8 @@ target "debian-binary-cron" {
   tags      = ["kolla/debian-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc5c5426648e16f6f5c78ef227a41f1f5f33f748d66ed7347eae90678c5718d4"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3496,9 +3405,8 @@ target "debian-binary-fluentd" {
   tags      = ["kolla/debian-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bfe990b8a3fff857319f3c2d5f5c76ed5af603d0023d09bd69cee13d85e3508e"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3512,9 +3420,8 @@ target "debian-binary-haproxy" {
   tags      = ["kolla/debian-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6c5f14b88c91d45a9bfd939290d675d2d51fcd49e3207c402d534bcb33f5acb6"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3528,9 +3435,8 @@ target "debian-binary-keepalived" {
   tags      = ["kolla/debian-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:abbdf068981ceb1deef89f9c81ca8bfd326f564c3e8be2a7a9b20a7d61a9156c"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3544,9 +3450,8 @@ target "debian-binary-kolla-toolbox" {
   tags      = ["kolla/debian-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a96298b9a8b1c588aeeafbacb7ee070e5960ac4cca6003585f4db8179b46820"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3560,9 +3465,8 @@ target "debian-binary-mariadb" {
   tags      = ["kolla/debian-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3605501de8a8ea1c3bc8e3a74cda55a715ec2cb36a858b08697be3f2fa7265e9"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3576,9 +3480,8 @@ target "debian-binary-memcached" {
   tags      = ["kolla/debian-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0786cfcbf6a226c9b3db8bc81a299797cee0a7def55896735cfdeb61bd9a9566"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3592,9 +3495,8 @@ target "debian-binary-openstack-base" {
   tags      = ["kolla/debian-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2f1d03a74d907473cc30e88176fc9fe842413a362ca906b604ef31025914d173"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3608,9 +3510,8 @@ target "debian-binary-openvswitch-base" {
   tags      = ["kolla/debian-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7340b477176ed44b493616c492c67d1702594a4f1a2ec9e919b7f81bae2a1fb9"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3624,9 +3525,8 @@ target "debian-binary-rabbitmq" {
   tags      = ["kolla/debian-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1a548a3cb3d51e8daafab3cb6f56f71dcb76dac7a70e38368a7aa9356be7581b"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3640,9 +3540,8 @@ target "debian-binary-cinder-base" {
   tags      = ["kolla/debian-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6b80ce4395d857014e54202ded443698648983f30fdd87769613ff5d578459a0"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3656,9 +3555,8 @@ target "debian-binary-glance-base" {
   tags      = ["kolla/debian-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6253bd856ef682840695254052f4d302c0e18b4a2ee889b5d7871845b597ab47"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3672,9 +3570,8 @@ target "debian-binary-heat-base" {
   tags      = ["kolla/debian-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:425ecb74a494d37fda499350cac5461fef65560b5428513d6f962b28dcd29f51"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3688,9 +3585,8 @@ target "debian-binary-horizon" {
   tags      = ["kolla/debian-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:eae9ab3b469536e5a382cb9df9375f04a2199b615601b892e55764ea2910541d"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3704,9 +3600,8 @@ target "debian-binary-keystone-base" {
   tags      = ["kolla/debian-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:51ea82a521ebb0ec7ade29b11d57a10948acf7141479750c9a221481a01f50e4"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3720,9 +3615,8 @@ target "debian-binary-neutron-base" {
   tags      = ["kolla/debian-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1e397d701d5f935cca980fe3b00ae9960424a4f0e44801035d16f8390ab0f04c"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3736,9 +3630,8 @@ target "debian-binary-nova-base" {
   tags      = ["kolla/debian-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e73efc31e67efe0bc0a33e702f170a33a99ca4c1a71031533fd36d9c6697d480"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3752,9 +3645,8 @@ target "debian-binary-openvswitch-db-server" {
   tags      = ["kolla/debian-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1e120e98730fb405570dd1ddc5fde01bbcf175655257ac1edb40ff55a65b3d69"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3768,9 +3660,8 @@ target "debian-binary-openvswitch-vswitchd" {
   tags      = ["kolla/debian-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a54b46cfcc98a2e3f33214751580b8bd06c8c4af5b7f6dcc31656b97ae3c579a"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3784,9 +3675,8 @@ target "debian-binary-placement-base" {
   tags      = ["kolla/debian-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0922ad86803775a321047cc764cabeec231fe35e1125216c4c07a87d356a8545"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3800,9 +3690,8 @@ target "debian-binary-cinder-api" {
   tags      = ["kolla/debian-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2a1d827d3aa95108fd4f99581775f36cc816e72095e62711786c319d3cb04e2b"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3816,9 +3705,8 @@ target "debian-binary-cinder-backup" {
   tags      = ["kolla/debian-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a389bea1e4af24d84f298b9095d8f77ca6ab6d0d9023d9e4d39a0c3c16d435d2"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3832,9 +3720,8 @@ target "debian-binary-cinder-scheduler" {
   tags      = ["kolla/debian-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8619baa268f3b5fe398ec2e51e2ec8db29db444f0de205b367adab8287e015fd"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3848,9 +3735,8 @@ target "debian-binary-cinder-volume" {
   tags      = ["kolla/debian-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:64f094b89f7f101c316658cb0b4cbf52a437faa369ed2e944ed41a6ecee71e3b"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3864,9 +3750,8 @@ target "debian-binary-glance-api" {
   tags      = ["kolla/debian-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6f12c684aedc3603226826759c255b04c1f49c575e5406a37da41a9dc9d32b0a"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3880,9 +3765,8 @@ target "debian-binary-heat-api" {
   tags      = ["kolla/debian-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3f7ada59b529f85cd3779a5a89da86a11345d67f91b4fb4288522b8d0d88d55b"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3896,9 +3780,8 @@ target "debian-binary-heat-api-cfn" {
   tags      = ["kolla/debian-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:272891d698f4a4dd8833ede03996bcbdf758e735d0639de4a87e5d8ac1c49bf2"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3912,9 +3795,8 @@ target "debian-binary-heat-engine" {
   tags      = ["kolla/debian-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:63ba25633403a74a78c69f5118620461edb39f077fe76ceaf32b581011ff64cf"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3928,9 +3810,8 @@ target "debian-binary-keystone" {
   tags      = ["kolla/debian-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9c9b7ba65f90f2c41fb8880fd7aa022793c7b6972262c278e6304ac891bc9fca"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3944,9 +3825,8 @@ target "debian-binary-keystone-fernet" {
   tags      = ["kolla/debian-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e05d0d09e9c0a1f074798817395e2664b3ab9700fe0faef900d801cf7a9e6b00"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3960,9 +3840,8 @@ target "debian-binary-keystone-ssh" {
   tags      = ["kolla/debian-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ac3c5522d8e4d54601db95c1c853b48ccbbefff63b651d7a3ed4e4e4bd8f3ab4"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3976,9 +3855,8 @@ target "debian-binary-neutron-dhcp-agent" {
   tags      = ["kolla/debian-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:68033a32dacb255c95f84120c303c2d0387b227e1e4c7bca66572d109ba5ca06"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -3992,9 +3870,8 @@ target "debian-binary-neutron-l3-agent" {
   tags      = ["kolla/debian-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ff81f8cd51f0ac145eaabbf03032dc63fd66fd69e0383fe96f4912ab9ec5022e"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4008,9 +3885,8 @@ target "debian-binary-neutron-metadata-agent" {
   tags      = ["kolla/debian-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:81fa74d1954362133c29b1c1c51227da7e86e23814cd5424f5b977035fb9a4dc"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4024,9 +3900,8 @@ target "debian-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9a5f61abf542524dba9090c350c59d48ab25b37ea33c6cb466f281a844e4578c"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4040,9 +3915,8 @@ target "debian-binary-neutron-server" {
   tags      = ["kolla/debian-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2cbc3e930216375404295150394fcff0d63ab1dcaf22c99729a94346fa8e44d1"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4056,9 +3930,8 @@ target "debian-binary-nova-api" {
   tags      = ["kolla/debian-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e4f27fe608f6fc8efc1190817c470bc34b905fc029aa1167db51d591b2537b4e"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4072,9 +3945,8 @@ target "debian-binary-nova-compute" {
   tags      = ["kolla/debian-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9e53f03211b7902e5d3cb988d819cebe792e72c7f5c9ec76bc1aa9315d521d5a"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4088,9 +3960,8 @@ target "debian-binary-nova-conductor" {
   tags      = ["kolla/debian-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:446440a4092dfe50df394650248447ac4cb16bee46d1540269e8467008c8a7fd"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4104,9 +3975,8 @@ target "debian-binary-nova-novncproxy" {
   tags      = ["kolla/debian-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e3c869918fcdde73047648366cf6825563ca7a64444f29e917c6de9344bac1aa"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4120,9 +3990,8 @@ target "debian-binary-nova-scheduler" {
   tags      = ["kolla/debian-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5327626756317e9585d426574b0ecf64a06e3530b6806136a144c32ebd8c3b63"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4136,9 +4005,8 @@ target "debian-binary-placement-api" {
   tags      = ["kolla/debian-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a6e7febeb32151cb17c3f7e7da2d1718b2889c328726fde50f40def7e0c0ae56"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "debian-binary"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "debian-binary"
   }
 }
 
@@ -4149,9 +4017,8 @@ target "debian-source-base" {
   tags        = ["kolla/debian-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7067598dbf4d7bc265bd1c5c4265216729d3b476ca12f6a7fb7a830c13bff11f"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4165,9 +4032,8 @@ target "debian-source-chrony" {
   tags      = ["kolla/debian-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5021d2ba6d8d172b099066dfb204b2ec3561abe9ca77e429a21e1e6db5d8950c"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4181,9 +4047,8 @@ target "debian-source-cron" {
   tags      = ["kolla/debian-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3aafc605edf593b1601fb9f3bda81627a51d0c0340ac5da6cec81f547cda52f3"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4197,9 +4062,8 @@ target "debian-source-fluentd" {
   tags      = ["kolla/debian-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a19a813d8b84d2bea448ddd1871ed92c3072d415efd79b4b23b17a68c34fdc16"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4213,9 +4077,8 @@ target "debian-source-haproxy" {
   tags      = ["kolla/debian-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:48740b0f6cb25025a7979d4b36b8b8eed542d99b422f9a83bb7a149f71b5cd84"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4229,9 +4092,8 @@ target "debian-source-keepalived" {
   tags      = ["kolla/debian-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3ba1d53803295258aaddad4221404a7339925c5b68c2a6403139dfb1469dffbe"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4245,9 +4107,8 @@ target "debian-source-kolla-toolbox" {
   tags      = ["kolla/debian-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e0e9650f96ba7195df6aae1a2dad41f07402d62b4f0448a33b91bbdc1b927246"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4261,9 +4122,8 @@ target "debian-source-mariadb" {
   tags      = ["kolla/debian-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:88e7eab26f281a8e6a7a4ae2b679f40444ba1224f3d174be84dd160a7ba372af"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4277,9 +4137,8 @@ target "debian-source-memcached" {
   tags      = ["kolla/debian-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d722cbcb2ba0918fb50c8c650d249e74e1ffafbd199211a7d5da9a942e092123"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4293,9 +4152,8 @@ target "debian-source-openstack-base" {
   tags      = ["kolla/debian-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:96f61095e0f1aad69cd9b9a40ff8eae62c353f5d4f395261073e5d8a58ad10c9"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4309,9 +4167,8 @@ target "debian-source-openvswitch-base" {
   tags      = ["kolla/debian-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35b3a0bb163709b5f805537c89489a1ff20877859a693cc6f23350757a4035eb"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4325,9 +4182,8 @@ target "debian-source-rabbitmq" {
   tags      = ["kolla/debian-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:48fb89b151cc18f6c8755eecde25d207781fb37905c937bf8d120a6b16f6987a"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4341,9 +4197,8 @@ target "debian-source-cinder-base" {
   tags      = ["kolla/debian-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f46581d2276b1814694b37b93d8ad13c8aa6119da977a13bb3bacb0e4238eb4d"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4357,9 +4212,8 @@ target "debian-source-glance-base" {
   tags      = ["kolla/debian-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2bcc1ba07a35f623c8e8ec0b3d9c782d930a3fe24ffdbee8648d795ad4a2f510"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4373,9 +4227,8 @@ target "debian-source-heat-base" {
   tags      = ["kolla/debian-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bfc9f4419240a348c5b0305139705ff34915c4f610362eb5718ac0cce251fbed"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4389,9 +4242,8 @@ target "debian-source-horizon" {
   tags      = ["kolla/debian-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0f00ba8b6a319976ec67468a9ddbf258d4f6df50e466714b5dfb466a116e4651"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4405,9 +4257,8 @@ target "debian-source-keystone-base" {
   tags      = ["kolla/debian-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3b17868aec41c706da40244134820a0435040b872d17abaa703d2e98375fd668"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4421,9 +4272,8 @@ target "debian-source-neutron-base" {
   tags      = ["kolla/debian-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a83cc4e956095536afe63ce2fd3b19a11a3df70bec2f87f5550945d2302867a8"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4437,9 +4287,8 @@ target "debian-source-nova-base" {
   tags      = ["kolla/debian-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:83542790cd25d7ce4c77879e0a1eb1602545e055c65a5464db400bd213725816"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4453,9 +4302,8 @@ target "debian-source-openvswitch-db-server" {
   tags      = ["kolla/debian-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8498c2241ab0813efa56c0f0cc1a555885cb773871ecddf6a5b234c63abbb23b"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4469,9 +4317,8 @@ target "debian-source-openvswitch-vswitchd" {
   tags      = ["kolla/debian-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e065fb31720bf47ee29d80bf4231be8e8bd1e809ec3aecdd19a6fd0def7f2fc1"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4485,9 +4332,8 @@ target "debian-source-placement-base" {
   tags      = ["kolla/debian-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cb7d47de4b645033675d5ca9e64d28a673e07f529f77b1106a4c96c0b5b758d8"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4501,9 +4347,8 @@ target "debian-source-cinder-api" {
   tags      = ["kolla/debian-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:19176f9d2281bdec6fda6e285fc54fe27d274ce393a0f75cb13ba96c6aabc42f"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4517,9 +4362,8 @@ target "debian-source-cinder-backup" {
   tags      = ["kolla/debian-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a4f4b23b757e7572b838533d803d10b49fc7ec8269bfba5b615f973713b2367e"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4533,9 +4377,8 @@ target "debian-source-cinder-scheduler" {
   tags      = ["kolla/debian-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3a4d4512242af8ee244cc3fa3d5691c035afc3b6d71343a67b7e91ac7cec50fe"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4549,9 +4392,8 @@ target "debian-source-cinder-volume" {
   tags      = ["kolla/debian-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:78d9bfb6057ee386f025d38b3f31b666323fdcc2c173e9f659a90b1439096e0d"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4565,9 +4407,8 @@ target "debian-source-glance-api" {
   tags      = ["kolla/debian-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aa8e68a2c4853203cf7e8af5f4d8cac2690b1075f3799fa98aa4c95ea8a2ab7c"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4581,9 +4422,8 @@ target "debian-source-heat-api" {
   tags      = ["kolla/debian-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:575fa8efa1eb0f9ceb813489a7420281efdd97da9ec0770e8921d30ef2dfdee5"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4597,9 +4437,8 @@ target "debian-source-heat-api-cfn" {
   tags      = ["kolla/debian-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:449c73a0f4a7829cf6a9a0d2b61bf022b92de95c7732eafdeb4ae2cd7a3e3622"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4613,9 +4452,8 @@ target "debian-source-heat-engine" {
   tags      = ["kolla/debian-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e4bffeb2bb46459f6f9936acd04e6398b3234b2d4b8f23af46f0bb7e4fbe81ad"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4629,9 +4467,8 @@ target "debian-source-keystone" {
   tags      = ["kolla/debian-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f51e8f2a5ea6350233e0feba23e2bbdfef581a3e850f54de14cc88fe0032f8b0"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4645,9 +4482,8 @@ target "debian-source-keystone-fernet" {
   tags      = ["kolla/debian-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b49fbd93400ce449bc213a95e4251f419be5e420bfc6f806f8811cf47724cda8"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4661,9 +4497,8 @@ target "debian-source-keystone-ssh" {
   tags      = ["kolla/debian-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f1ce898375faa6680d0a9312eeb47adff5b1c16213b4ebb1bb0641dbe7698917"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4677,9 +4512,8 @@ target "debian-source-neutron-dhcp-agent" {
   tags      = ["kolla/debian-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d6305bc41d0dd9b4614e381a518c59912d714df0f1999d17fea637dffa59b8b2"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4693,9 +4527,8 @@ target "debian-source-neutron-l3-agent" {
   tags      = ["kolla/debian-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f3e2789290ec8681a710555500b402a006e290d4473144dd5bc9dc4afdd5c28c"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4709,9 +4542,8 @@ target "debian-source-neutron-metadata-agent" {
   tags      = ["kolla/debian-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc23d930923fe2621275a8c47255f3172cc00af30127f925acd0d6246684fb44"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4725,9 +4557,8 @@ target "debian-source-neutron-openvswitch-agent" {
   tags      = ["kolla/debian-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2d45eefd5d4d1a2a3ffb2366cd5ce9e0fa3b0569c88a5f2839ee6614ede48273"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4741,9 +4572,8 @@ target "debian-source-neutron-server" {
   tags      = ["kolla/debian-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f7478eb6f363763189a6aae06caaf96cd34f09dea170272bed580468afebb387"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4757,9 +4587,8 @@ target "debian-source-nova-api" {
   tags      = ["kolla/debian-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2158ed09db154508c45ccbb37e4841ae74eace73c986d4725c7d9a0a39f6b5cc"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4773,9 +4602,8 @@ target "debian-source-nova-compute" {
   tags      = ["kolla/debian-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc2011da6082954f511c03cf72766b242d0af4fd14239dee336db7c6399b2c81"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4789,9 +4617,8 @@ target "debian-source-nova-conductor" {
   tags      = ["kolla/debian-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:af2c9a63225c3a18266c40b80c6d822f53f70587c50f7ff880c0105ea1e1a6af"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4805,9 +4632,8 @@ target "debian-source-nova-novncproxy" {
   tags      = ["kolla/debian-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:26d33762bcb5fb3fc83cd59de135931188c497f40c4d7233b2e6bbf638d15f31"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4821,9 +4647,8 @@ target "debian-source-nova-scheduler" {
   tags      = ["kolla/debian-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3800eabd2e72850e7f10118b3f522317e57bd9c1471c7b63b14350e6b90bb090"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4837,9 +4662,8 @@ target "debian-source-placement-api" {
   tags      = ["kolla/debian-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cd36e487aef50887eb21343baa8b6f50d59e4f943f644c2a92194eb211fb8c44"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "debian-source"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "debian-source"
   }
 }
 
@@ -4850,9 +4674,8 @@ target "rocky-binary-base" {
   tags        = ["kolla/rocky-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:691992873c08cbd3fa5f53977b59a020231fe7444caea707a49430e155c267f1"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4866,9 +4689,8 @@ target "rocky-binary-chrony" {
   tags      = ["kolla/rocky-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4a2a90f02fcbd4ab948fa1275abacc5f369f218765116b36cef6ad0fd7566040"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4882,9 +4704,8 @@ target "rocky-binary-cron" {
   tags      = ["kolla/rocky-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5674f7d7945955df3008c4894150a3dd9a511bce6ffefdd43debb386dfe93d89"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4898,9 +4719,8 @@ target "rocky-binary-fluentd" {
   tags      = ["kolla/rocky-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d7b945fe7ae4815fea31c0cdb89a6298d029cbc5b539973fa0fd61da2eb9597b"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4914,9 +4734,8 @@ target "rocky-binary-haproxy" {
   tags      = ["kolla/rocky-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:88919243885353d78eb04d25bd339280cba99743c713f5c1f6f15bf27cc9da99"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4930,9 +4749,8 @@ target "rocky-binary-keepalived" {
   tags      = ["kolla/rocky-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:690fd584a1915c5b7cbeb1e9d701abf9bf921efa3232a400746d6e39d2790fad"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4946,9 +4764,8 @@ target "rocky-binary-mariadb" {
   tags      = ["kolla/rocky-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:10ad3748cf2466c01e7e8af5fe392e5a5c2f5225cc2ea85df58e44c92221ecc3"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4962,9 +4779,8 @@ target "rocky-binary-memcached" {
   tags      = ["kolla/rocky-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6b6efa9d7267875a3b1f2e4fa7dd04c530673339aed4e0d6f0ca70c09f821e14"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4978,9 +4794,8 @@ target "rocky-binary-openstack-base" {
   tags      = ["kolla/rocky-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:965cf229fba679b75ca73144f473a3495ceb7d2c2e8a19358c4acfe03b78eee7"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "rocky-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "rocky-binary"
   }
 }
 
@@ -4991,9 +4806,8 @@ target "rocky-source-base" {
   tags        = ["kolla/rocky-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b8a6fbf88b2f2fe01e99e1a38ad700ec6b324a31935d36bf85ba0edde98022ea"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5007,9 +4821,8 @@ target "rocky-source-chrony" {
   tags      = ["kolla/rocky-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:998071de2493ee3056aa52011dbe458242e52261894c726e3c233da1ff8f84bd"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5023,9 +4836,8 @@ target "rocky-source-cron" {
   tags      = ["kolla/rocky-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4176fb436d936f1db6a2dce5f1886eb1db60495a8acbe24e2e2a061a530c209e"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5039,9 +4851,8 @@ target "rocky-source-fluentd" {
   tags      = ["kolla/rocky-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:99a8d4d79fbb1053f66bba40e8cbf2e6a3f1667d792ab9aef5ca303ab3a1625b"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5055,9 +4866,8 @@ target "rocky-source-haproxy" {
   tags      = ["kolla/rocky-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e3c3ce2b84ad562e7bf2a677c0a6de16ffa77c6b778268854ac45bd622be6693"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5071,9 +4881,8 @@ target "rocky-source-keepalived" {
   tags      = ["kolla/rocky-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:226fe09ae02f1f928bd61e4adf031d55615be278687c3d714e89a0c9f6adc8d4"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5087,9 +4896,8 @@ target "rocky-source-mariadb" {
   tags      = ["kolla/rocky-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1df06ec9357c1e1221e97c409159f52ce3ab7529902e03af1ded27eb74f83955"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5103,9 +4911,8 @@ target "rocky-source-memcached" {
   tags      = ["kolla/rocky-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:339df837664d5d194cafaef8e2f4123aecc7d39b319d6da26cd8796748e5a9ee"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5119,9 +4926,8 @@ target "rocky-source-openstack-base" {
   tags      = ["kolla/rocky-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e5dff9a05c7f58dcc5f18e6322c5e4f658bcfdc480c29471f86b43cd9e0c2379"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "rocky-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "rocky-source"
   }
 }
 
@@ -5132,9 +4938,8 @@ target "centos-binary-base" {
   tags        = ["kolla/centos-binary-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:020815017fc030872cf248881625d533de668ab6ee856efc03e6cfc930365730"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5148,9 +4953,8 @@ target "centos-binary-chrony" {
   tags      = ["kolla/centos-binary-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4ce7e8a9b8a693681db53a6e707300d82ff69a9858a3467753575e1ac553e08c"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5164,9 +4968,8 @@ target "centos-binary-cron" {
   tags      = ["kolla/centos-binary-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2509b8b0fba6f63c6def67fbc249ba18bf3713f9c4574e006aec4f49a37aac2c"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5180,9 +4983,8 @@ target "centos-binary-fluentd" {
   tags      = ["kolla/centos-binary-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:066dd926bf1937cebb4fdbf2e0415141dce45a7609224ec2300836342958b7ae"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5196,9 +4998,8 @@ target "centos-binary-haproxy" {
   tags      = ["kolla/centos-binary-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cef22cfda4e41b122dab1ac7d601b95923ffc2b96940f5af831ff99776b0b0d8"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5212,9 +5013,8 @@ target "centos-binary-keepalived" {
   tags      = ["kolla/centos-binary-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:053ff1502cce52720b0d88adce74d6352e7d4fabb6fff5e825034419c2b12fa8"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5228,9 +5028,8 @@ target "centos-binary-kolla-toolbox" {
   tags      = ["kolla/centos-binary-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:29dd7c49c375a3eff3f37c1dc4979fbabd7938d2eec73c8b453575a1d62ae4aa"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5244,9 +5043,8 @@ target "centos-binary-mariadb" {
   tags      = ["kolla/centos-binary-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0b12b41e9d325bffe920b3446a871c42ee2503e17f9a4eb78fe1018fadde0b02"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5260,9 +5058,8 @@ target "centos-binary-memcached" {
   tags      = ["kolla/centos-binary-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:098fc05850600c7797b54298eea865d59c7adfcc1d69681a7712247231119f3a"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5276,9 +5073,8 @@ target "centos-binary-openstack-base" {
   tags      = ["kolla/centos-binary-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5b5b7d60ba87436460cae242467b140171b294a6d436bccaba010b6583d03650"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5292,9 +5088,8 @@ target "centos-binary-openvswitch-base" {
   tags      = ["kolla/centos-binary-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35e5662b561ea888e0912224eee13c5cdfe741956b700c54d915cef5ee12990a"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5308,9 +5103,8 @@ target "centos-binary-rabbitmq" {
   tags      = ["kolla/centos-binary-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:49c7720947f5733a41051dd0303e42422e6d72f9c2ee4725b4c5deaa5f9d63fb"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5324,9 +5118,8 @@ target "centos-binary-cinder-base" {
   tags      = ["kolla/centos-binary-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bde0d54c52f76553bf1bfa7c225db04e7692a198f7e7c5aa7c9f1b28913d3a7f"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5340,9 +5133,8 @@ target "centos-binary-glance-base" {
   tags      = ["kolla/centos-binary-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:e9fe85ea500c20ae82b2e81200108588c2ee1f399534f8137c005ae8ac107175"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5356,9 +5148,8 @@ target "centos-binary-heat-base" {
   tags      = ["kolla/centos-binary-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0456ad5927f164f5647ddf85e5fec5c6833d557f43ce21208e288d18fbb5e220"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5372,9 +5163,8 @@ target "centos-binary-horizon" {
   tags      = ["kolla/centos-binary-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8f3a4282f7d5d0d1f100ed52ce1421344d389ae7381a86ac3e84f7255fe815e8"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5388,9 +5178,8 @@ target "centos-binary-keystone-base" {
   tags      = ["kolla/centos-binary-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1f0dde38009c50f1d6a217f0730a2782e7f5e654c4b2497fefab8a010d867fb1"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5404,9 +5193,8 @@ target "centos-binary-neutron-base" {
   tags      = ["kolla/centos-binary-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8d04d5aefc3f192a209f933204dce205e22958246639b0ea7a547634d6f02daa"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5420,9 +5208,8 @@ target "centos-binary-nova-base" {
   tags      = ["kolla/centos-binary-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8a13318690c9eed336cacc6fb6d7d74ea4fff3ec85ddba35da1bab3551006459"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5436,9 +5223,8 @@ target "centos-binary-openvswitch-db-server" {
   tags      = ["kolla/centos-binary-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3daf4f5bf7cbdece17d6c8c6094bd14b10949c7f5fd3c754dc1449b6f14fbd45"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5452,9 +5238,8 @@ target "centos-binary-openvswitch-vswitchd" {
   tags      = ["kolla/centos-binary-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:68aaa696903c487973d6d49f339ae7504dceee347fced309d8e5fdd5b7737c60"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5468,9 +5253,8 @@ target "centos-binary-placement-base" {
   tags      = ["kolla/centos-binary-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:5a3c9ac52fb280ee91291676d46a98c56ba75c9cd2b8c1d64e92bcccd5f1b28b"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5484,9 +5268,8 @@ target "centos-binary-cinder-api" {
   tags      = ["kolla/centos-binary-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:273bbb9bff8cfab4952895da3cdab303194fc4929f4e3fdeb81ef650ffea6ce4"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5500,9 +5283,8 @@ target "centos-binary-cinder-backup" {
   tags      = ["kolla/centos-binary-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a7c74cb085ba45436f098e6b314b48e0d1c86d08855492f47c017546cb757a2c"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5516,9 +5298,8 @@ target "centos-binary-cinder-scheduler" {
   tags      = ["kolla/centos-binary-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a097edf5baa2e4cf269a238e21a6121121aa27e3e96394a2aca4f5410eb3abad"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5532,9 +5313,8 @@ target "centos-binary-cinder-volume" {
   tags      = ["kolla/centos-binary-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:1cd25029064dcad0aa88d293a8d6dc7994e15de2b7380b25f739a9dfe77ac46b"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5548,9 +5328,8 @@ target "centos-binary-glance-api" {
   tags      = ["kolla/centos-binary-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:900e1c8e88ff70cb70874b7cd76a20039e68d612414f674d8f244de3ebdf8421"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5564,9 +5343,8 @@ target "centos-binary-heat-api" {
   tags      = ["kolla/centos-binary-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a2342d9a25955b081a1be74c369398cf1e70e58aa5057b019db7c2780d1577c6"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5580,9 +5358,8 @@ target "centos-binary-heat-api-cfn" {
   tags      = ["kolla/centos-binary-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d5f76fc3f6ac93f04b1542ba5c171dd7955bbffcbc878264580961f3568a2a1e"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5596,9 +5373,8 @@ target "centos-binary-heat-engine" {
   tags      = ["kolla/centos-binary-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:64a3383d9885fe7f1d7f2543e7a50fa4fb800065832024d8fa2acb5753bd71f6"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5612,9 +5388,8 @@ target "centos-binary-keystone" {
   tags      = ["kolla/centos-binary-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9f2d20b4b7b115cb888555f58c62bd781f8637715dfc2ce108adf186b5e978ec"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5628,9 +5403,8 @@ target "centos-binary-keystone-fernet" {
   tags      = ["kolla/centos-binary-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6c59cdf6d9ca067dec45f6d93accc8b87212288c3ca2dbf1eb5c7326daedcfe5"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5644,9 +5418,8 @@ target "centos-binary-keystone-ssh" {
   tags      = ["kolla/centos-binary-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d354502f54572b4df5e94cd8af42a663b26d47406f6fdf240ddf0fa8789d639f"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5660,9 +5433,8 @@ target "centos-binary-neutron-dhcp-agent" {
   tags      = ["kolla/centos-binary-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:512454ddaaec1926ef9173e64e5f9e90c3bb0b36e0c97abe26d775b5366ead43"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5676,9 +5448,8 @@ target "centos-binary-neutron-l3-agent" {
   tags      = ["kolla/centos-binary-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:4f704ebe623efb76047051f5aa642b118bc3a818025a1169e5c11e8e2f7bcf3a"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5692,9 +5463,8 @@ target "centos-binary-neutron-metadata-agent" {
   tags      = ["kolla/centos-binary-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0cc370ca9df02291ece19d95dbbc1548d78d20679f5a7881babc147d3690b386"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5708,9 +5478,8 @@ target "centos-binary-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-binary-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ce0be7791bda8c6c6c9e9a93a0355ca1fcbdc9f86dbf2c712d35e254e260a702"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5724,9 +5493,8 @@ target "centos-binary-neutron-server" {
   tags      = ["kolla/centos-binary-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0d75b6a01b993dd7b5b5bbe75d65bdcf59545d9bacc824601eeba8dc550aafbc"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5740,9 +5508,8 @@ target "centos-binary-nova-api" {
   tags      = ["kolla/centos-binary-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:40d3b4c5ff031f5ef691a703043751f3b833c6af5b2fbc1c761fecc7a2ab07bf"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5756,9 +5523,8 @@ target "centos-binary-nova-compute" {
   tags      = ["kolla/centos-binary-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:09bf5f953ead584c78291a9953f7b9251e95a97c1a4a3117cb2feb5342dd457a"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5772,9 +5538,8 @@ target "centos-binary-nova-conductor" {
   tags      = ["kolla/centos-binary-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:05604084883d51736df9a2db9d2175cb1628d4029823af7f036639afe0b4d3ab"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5788,9 +5553,8 @@ target "centos-binary-nova-novncproxy" {
   tags      = ["kolla/centos-binary-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35109434e90354ad69420cda3bc3bdbd68613cc66392dbf188cfbc2bf290ecd2"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5804,9 +5568,8 @@ target "centos-binary-nova-scheduler" {
   tags      = ["kolla/centos-binary-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:3cde11cc2ba0f62bb7193e7c88b4902e5c0fc167f8cd22b10021b400b93633a5"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5820,9 +5583,8 @@ target "centos-binary-placement-api" {
   tags      = ["kolla/centos-binary-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2429911bd6dece19347b4efefd93c61c020ba3a6bdb86ce0505e6543b7fe02f1"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "centos-binary"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "centos-binary"
   }
 }
 
@@ -5833,9 +5595,8 @@ target "centos-source-base" {
   tags        = ["kolla/centos-source-base:2026.1"]
   platforms   = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:eb7f107e10ef8a69c6f671874e3bf514b0c41ef007760e6e7556c5ee7abc1e15"
-    "kolla-gen.image"        = "base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5849,9 +5610,8 @@ target "centos-source-chrony" {
   tags      = ["kolla/centos-source-chrony:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:37c9c311d85ca690de6f6b988c0f24a0dbd855360d1069e4bd755724a96a0e43"
-    "kolla-gen.image"        = "chrony"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "chrony"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5865,9 +5625,8 @@ target "centos-source-cron" {
   tags      = ["kolla/centos-source-cron:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:63bc6ca9e062c64140f99e0ff767f07e2cd08e9eec23d2eeee824cdff0e1aa41"
-    "kolla-gen.image"        = "cron"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cron"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5881,9 +5640,8 @@ target "centos-source-fluentd" {
   tags      = ["kolla/centos-source-fluentd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:493bb94a4a35ecffa9f52be932bd51741840885639b3d6c233910a976cd44cde"
-    "kolla-gen.image"        = "fluentd"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "fluentd"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5897,9 +5655,8 @@ target "centos-source-haproxy" {
   tags      = ["kolla/centos-source-haproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:c8673099cb7af40f2115f9acea0eb958a20b72576e5b621b017536a86d9281ba"
-    "kolla-gen.image"        = "haproxy"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "haproxy"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5913,9 +5670,8 @@ target "centos-source-keepalived" {
   tags      = ["kolla/centos-source-keepalived:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:af7a69dee5906ab4b89c433d34eb25cbc3181c4ef360db21dbe535a92e4337f1"
-    "kolla-gen.image"        = "keepalived"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keepalived"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5929,9 +5685,8 @@ target "centos-source-kolla-toolbox" {
   tags      = ["kolla/centos-source-kolla-toolbox:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bea56461c253939a5003379d5af0407e5875cb6b0824fb81dfa35ac1cfee1a48"
-    "kolla-gen.image"        = "kolla-toolbox"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "kolla-toolbox"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5945,9 +5700,8 @@ target "centos-source-mariadb" {
   tags      = ["kolla/centos-source-mariadb:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:7f89585b5d1655654211e31286c1e2c961eeb46a05916451950eebbd42bb363f"
-    "kolla-gen.image"        = "mariadb"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "mariadb"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5961,9 +5715,8 @@ target "centos-source-memcached" {
   tags      = ["kolla/centos-source-memcached:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:db9924ca390ef2763dceb464b0228b31eeaab6e438eb05a9b44d8ca9d6f49c2a"
-    "kolla-gen.image"        = "memcached"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "memcached"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5977,9 +5730,8 @@ target "centos-source-openstack-base" {
   tags      = ["kolla/centos-source-openstack-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:308e54f1f46c41c52343ecd02c9ac0da873db786c26c78e990f90fd3a0184097"
-    "kolla-gen.image"        = "openstack-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openstack-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -5993,9 +5745,8 @@ target "centos-source-openvswitch-base" {
   tags      = ["kolla/centos-source-openvswitch-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:fe13afbab8c8eed190fbff2e8a5e5450bade2bd2e0812d7fafa30c29129ea3b0"
-    "kolla-gen.image"        = "openvswitch-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openvswitch-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6009,9 +5760,8 @@ target "centos-source-rabbitmq" {
   tags      = ["kolla/centos-source-rabbitmq:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:55b0f72412acf1b702fa1c6ff1dde89e3734a83774144f56118d017ccefe5813"
-    "kolla-gen.image"        = "rabbitmq"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "rabbitmq"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6025,9 +5775,8 @@ target "centos-source-cinder-base" {
   tags      = ["kolla/centos-source-cinder-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9988c702b7b2f5e924607aece9ae6d5a866097ce6d6205b566c9217b8e13b07c"
-    "kolla-gen.image"        = "cinder-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6041,9 +5790,8 @@ target "centos-source-glance-base" {
   tags      = ["kolla/centos-source-glance-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ace0c8cacdebcc5caff040913220e0542ddda324a315f89701ad9701038060f"
-    "kolla-gen.image"        = "glance-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "glance-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6057,9 +5805,8 @@ target "centos-source-heat-base" {
   tags      = ["kolla/centos-source-heat-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:9be78d9ea7a9116e3950fcb00e439d02cafb3a2d22251cdf488dd6613ea2a088"
-    "kolla-gen.image"        = "heat-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6073,9 +5820,8 @@ target "centos-source-horizon" {
   tags      = ["kolla/centos-source-horizon:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a29435b21784114ca5c58329fdfc35d94e27a0c04bfd526e187082b5175a5c98"
-    "kolla-gen.image"        = "horizon"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "horizon"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6089,9 +5835,8 @@ target "centos-source-keystone-base" {
   tags      = ["kolla/centos-source-keystone-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:ac7798c4664e51e8a375ffc03ae28b6a5dbe52e23f3e5003343153e26e2c5e39"
-    "kolla-gen.image"        = "keystone-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6105,9 +5850,8 @@ target "centos-source-neutron-base" {
   tags      = ["kolla/centos-source-neutron-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6b2a45ac431a2c0c78629e128f3c10004dab35237cb344f66302e6da69564667"
-    "kolla-gen.image"        = "neutron-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6121,9 +5865,8 @@ target "centos-source-nova-base" {
   tags      = ["kolla/centos-source-nova-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8417c5c92e50ac7b922dfe8fd31b73bca0a7268d18c9fe7dc33f00c29d02193d"
-    "kolla-gen.image"        = "nova-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6137,9 +5880,8 @@ target "centos-source-openvswitch-db-server" {
   tags      = ["kolla/centos-source-openvswitch-db-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0369e2f8e587774505782b6f613727f756c36a92bc4d94565d7b56c1340cf205"
-    "kolla-gen.image"        = "openvswitch-db-server"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openvswitch-db-server"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6153,9 +5895,8 @@ target "centos-source-openvswitch-vswitchd" {
   tags      = ["kolla/centos-source-openvswitch-vswitchd:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:eb4aac80319c7081b1fdf585f5642abea696ebf3d699021250780a621ced6eca"
-    "kolla-gen.image"        = "openvswitch-vswitchd"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "openvswitch-vswitchd"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6169,9 +5910,8 @@ target "centos-source-placement-base" {
   tags      = ["kolla/centos-source-placement-base:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:bd7f51e5db3cc1789d099a9ac6cfb9ec2a29c7d32a860b98e680867d08c5f5ce"
-    "kolla-gen.image"        = "placement-base"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "placement-base"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6185,9 +5925,8 @@ target "centos-source-cinder-api" {
   tags      = ["kolla/centos-source-cinder-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:403e8e4594b6a6b80d700225fb9db795acc3f3a256dfe2130ce6d3eae4f42bc2"
-    "kolla-gen.image"        = "cinder-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6201,9 +5940,8 @@ target "centos-source-cinder-backup" {
   tags      = ["kolla/centos-source-cinder-backup:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:b02edd2dce6f9e9666ff090d53f7ca076c7b6cba05b6e784208e76ac48e0ecdc"
-    "kolla-gen.image"        = "cinder-backup"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-backup"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6217,9 +5955,8 @@ target "centos-source-cinder-scheduler" {
   tags      = ["kolla/centos-source-cinder-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:671a99113f66d824981c9467f48d7add9eb99ea4a5c307714cd46dcf43b0859c"
-    "kolla-gen.image"        = "cinder-scheduler"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-scheduler"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6233,9 +5970,8 @@ target "centos-source-cinder-volume" {
   tags      = ["kolla/centos-source-cinder-volume:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:43621b4b610fa3ed511cbeb4b155595427aa38d8f65a31aa7a8b214da6e948e0"
-    "kolla-gen.image"        = "cinder-volume"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "cinder-volume"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6249,9 +5985,8 @@ target "centos-source-glance-api" {
   tags      = ["kolla/centos-source-glance-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f9c8499c6d44f80d219cab97e062b10c6d535a8c20e47f51fb3a3d42145ee079"
-    "kolla-gen.image"        = "glance-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "glance-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6265,9 +6000,8 @@ target "centos-source-heat-api" {
   tags      = ["kolla/centos-source-heat-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8e47f1c395f3e87b470db06a547e40dfd37e4da8304d3159c6903c1d2ab35b7f"
-    "kolla-gen.image"        = "heat-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6281,9 +6015,8 @@ target "centos-source-heat-api-cfn" {
   tags      = ["kolla/centos-source-heat-api-cfn:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:6ef090450599cf10cda6110813844f730fbc48335ed369e88ba68c78b76c6296"
-    "kolla-gen.image"        = "heat-api-cfn"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-api-cfn"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6297,9 +6030,8 @@ target "centos-source-heat-engine" {
   tags      = ["kolla/centos-source-heat-engine:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a2b35a264110927e2e2e0c657a2e49c2efd79f2e77aa2fb2d3da76bde540ed83"
-    "kolla-gen.image"        = "heat-engine"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "heat-engine"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6313,9 +6045,8 @@ target "centos-source-keystone" {
   tags      = ["kolla/centos-source-keystone:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:aeb52a3e44d77a2473870ad6e7b242d6e0fad7d1af882e077f4bb5b0e9bd90f4"
-    "kolla-gen.image"        = "keystone"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6329,9 +6060,8 @@ target "centos-source-keystone-fernet" {
   tags      = ["kolla/centos-source-keystone-fernet:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:35361232bfa91b6c067d5d72a1165fc2b1d5eaf9761a0735defad750fed30650"
-    "kolla-gen.image"        = "keystone-fernet"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone-fernet"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6345,9 +6075,8 @@ target "centos-source-keystone-ssh" {
   tags      = ["kolla/centos-source-keystone-ssh:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0f9d9be557c2a8d1d36b17c2ae84a4ea6fae39c288981e2e9cc94cffcd23a709"
-    "kolla-gen.image"        = "keystone-ssh"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "keystone-ssh"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6361,9 +6090,8 @@ target "centos-source-neutron-dhcp-agent" {
   tags      = ["kolla/centos-source-neutron-dhcp-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0e22baebc5863d951eaa397851f3f9954060eb28c004a1aeeae0b11112393e14"
-    "kolla-gen.image"        = "neutron-dhcp-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-dhcp-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6377,9 +6105,8 @@ target "centos-source-neutron-l3-agent" {
   tags      = ["kolla/centos-source-neutron-l3-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:d6715ead08f733453471a62aa65af7b7a26682a07f27cb394a8f526aaf0e4e8a"
-    "kolla-gen.image"        = "neutron-l3-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-l3-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6393,9 +6120,8 @@ target "centos-source-neutron-metadata-agent" {
   tags      = ["kolla/centos-source-neutron-metadata-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:cc8bde70f1a0625a1284ec133590f90f0ad7879f974e3599d5c97482c508a3a5"
-    "kolla-gen.image"        = "neutron-metadata-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-metadata-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6409,9 +6135,8 @@ target "centos-source-neutron-openvswitch-agent" {
   tags      = ["kolla/centos-source-neutron-openvswitch-agent:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:0a1e33d58a4662d82e4c03e8162808c1ee53f72b9ff05641482c3991d9804a72"
-    "kolla-gen.image"        = "neutron-openvswitch-agent"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-openvswitch-agent"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6425,9 +6150,8 @@ target "centos-source-neutron-server" {
   tags      = ["kolla/centos-source-neutron-server:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:567bef32b695cc0dd70c6657e16d357a611aabf96ed701d09d1ee3d64a6b4225"
-    "kolla-gen.image"        = "neutron-server"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "neutron-server"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6441,9 +6165,8 @@ target "centos-source-nova-api" {
   tags      = ["kolla/centos-source-nova-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:638deedec89eb9d8979f18adcccbe51bd8759eabafbe9a216c4e5f8311f81af0"
-    "kolla-gen.image"        = "nova-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6457,9 +6180,8 @@ target "centos-source-nova-compute" {
   tags      = ["kolla/centos-source-nova-compute:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8d100c128ccec29723dd6cd029c80613cb8b5be867684deabe3f6783f5bffb32"
-    "kolla-gen.image"        = "nova-compute"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-compute"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6473,9 +6195,8 @@ target "centos-source-nova-conductor" {
   tags      = ["kolla/centos-source-nova-conductor:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:a630bc6779de618fc5a01399083187311c37087cde5c1eaeb60acc10b6ef740e"
-    "kolla-gen.image"        = "nova-conductor"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-conductor"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6489,9 +6210,8 @@ target "centos-source-nova-novncproxy" {
   tags      = ["kolla/centos-source-nova-novncproxy:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:f22bbe6ed764778a33f180bbf4f3c55c2b8db16e0853756b3ba285a7abf8e179"
-    "kolla-gen.image"        = "nova-novncproxy"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-novncproxy"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6505,9 +6225,8 @@ target "centos-source-nova-scheduler" {
   tags      = ["kolla/centos-source-nova-scheduler:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:8483c3ae6036d2d204122efb7491bb58cc16f83d07bed04872fa2f33f260a79b"
-    "kolla-gen.image"        = "nova-scheduler"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "nova-scheduler"
+    "kolla-gen.variant" = "centos-source"
   }
 }
 
@@ -6521,8 +6240,7 @@ target "centos-source-placement-api" {
   tags      = ["kolla/centos-source-placement-api:2026.1"]
   platforms = ["linux/amd64", "linux/arm64"]
   labels = {
-    "kolla-gen.content-hash" = "sha256:2356c2105ca5895285d3d81722b229a79b90de7708c95c13e2ce582897103f1c"
-    "kolla-gen.image"        = "placement-api"
-    "kolla-gen.variant"      = "centos-source"
+    "kolla-gen.image"   = "placement-api"
+    "kolla-gen.variant" = "centos-source"
   }
 }

@@ -44,9 +44,18 @@ interface Flags {
   cacheRef?: string;
   cacheExport?: boolean;
   insecureRegistry?: string[];
+  strictUndefined?: boolean;
+  maxValueSize?: number;
+  maxOutputSize?: number;
+  maxSteps?: number;
 }
 
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('a whole number, 1 or more');
+  return n;
+};
 const commaList = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
 // Each command takes only the options it uses, listed under a heading per group; an option a command does not take is
@@ -73,6 +82,10 @@ function groupOptions(group: OptionGroup): Option[] {
         new Option('--template-override <file>', 'template override ({% extends parent_template %}); repeatable').argParser(repeat),
         new Option('--vars <file>', 'extra template variables (YAML or JSON mapping); repeatable').argParser(repeat),
         new Option('--pass-env <names>', 'environment variables templates may read as env.NAME').argParser(commaList),
+        new Option('--strict-undefined', "an undefined template variable is an error (Jinja2's StrictUndefined), for CI"),
+        new Option('--max-value-size <n>', 'render limit: characters or items of one str, list or dict a template builds').argParser(positiveInt),
+        new Option('--max-output-size <n>', 'render limit: characters one render outputs').argParser(positiveInt),
+        new Option('--max-steps <n>', 'render limit: steps of one render (loop iterations, calls, characters and items built)').argParser(positiveInt),
       ];
     case 'selection':
       return [
@@ -150,6 +163,8 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
     cacheRef: flags.cacheRef,
     cacheExport: flags.cacheExport === false ? false : undefined,
     insecureRegistries: flags.insecureRegistry,
+    strictUndefined: flags.strictUndefined,
+    renderLimits: { maxValueSize: flags.maxValueSize, maxOutputSize: flags.maxOutputSize, maxSteps: flags.maxSteps },
   };
 }
 

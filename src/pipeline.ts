@@ -48,6 +48,8 @@ export interface Compiled {
   targets: PlannedTarget[];
   /** image → its build context, relative to the repo root. */
   contexts: Map<string, string>;
+  /** image → the ignore file beside its rendered Dockerfiles: what its build sees of the context. */
+  contextIgnores: Map<string, string>;
   bake: BakeFile;
   manifest: Manifest;
   diagnostics: Diagnostic[];
@@ -184,7 +186,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     );
   }
   diagnostics.push(...checkRefCollisions(planned.targets));
-  return { config, tree, families, hashes, ...(affected ? { affected } : {}), existing: [], rebuilt: new Set(), ...planned, diagnostics: dedupe(diagnostics) };
+  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), existing: [], rebuilt: new Set(), ...planned, diagnostics: dedupe(diagnostics) };
 }
 
 /** The hash of every image of one variant, parents first: a hash covers its parents' hashes. */

@@ -125,7 +125,7 @@ function imageTargetHash(manifest: ManifestEntry[], image: string, base: string)
 }
 
 describe('content hashes in the output', () => {
-  it('gives every manifest entry a hash, and every bake target the label with its target hash', async () => {
+  it('gives every manifest entry a hash, and no bake target a label that would differ between one-arch and multi-arch runs', async () => {
     const dir = copyFixture('basic');
     expect((await run(dir, ['generate'])).exitCode).toBe(0);
     const manifest = readManifest(dir);
@@ -137,10 +137,9 @@ describe('content hashes in the output', () => {
     const bake = readBakeJson(dir);
     expect(Object.keys(bake.target)).toHaveLength(8);
     for (const [name, target] of Object.entries(bake.target)) {
-      const [base = '', ...rest] = name.split('-');
-      const expected = imageTargetHash(manifest, rest.join('-'), base);
-      expect(target.labels?.['kolla-gen.content-hash'], name).toBe(expected);
-      expect(hcl.target[name]?.labels?.['kolla-gen.content-hash'], name).toBe(expected);
+      expect(target.labels?.['kolla-gen.image'], name).toBeDefined();
+      expect(target.labels?.['kolla-gen.content-hash'], name).toBeUndefined();
+      expect(hcl.target[name]?.labels?.['kolla-gen.content-hash'], name).toBeUndefined();
     }
     // no content tag without --content-tags
     expect(Object.values(bake.target).flatMap((t) => t.tags ?? []).filter((tag) => CONTENT_TAG.test(tag))).toEqual([]);
@@ -302,7 +301,6 @@ describe('kolla-gen explain', () => {
         [
           'no regex or profile given: every image is selected',
           'affected since HEAD: the rendered Dockerfile changed',
-          'affected since HEAD: context file Dockerfile.j2 changed',
           "its parent base is not built in this run: its FROM takes base's ref as the registry holds it now",
         ],
       ],

@@ -39,6 +39,9 @@ const list = (dir: string, suffix: string): string[] =>
 const plainCases = list('cases', '.j2');
 const errorCases = list('errors', '.j2');
 const overrideCases = list('overrides', '.case.json');
+const strictCases = list('strict', '.j2');
+const strictPasses = strictCases.filter((name) => !existsSync(join(CORPUS, name.replace(/\.j2$/, '.expect.json'))));
+const strictErrors = strictCases.filter((name) => !strictPasses.includes(name));
 
 let oracle: Record<string, OracleResult> = {};
 
@@ -105,5 +108,39 @@ oracleDescribe('kolla-gen fails where Jinja2 fails', () => {
     if (expected.message) expect(d.message).toContain(expected.message);
     expect(d.message).not.toMatch(/unknown path|\[Line \d+/);
     expect(d.source).toBe(readFileSync(join(CORPUS, expected.file), 'utf8'));
+  });
+});
+
+describe('--strict-undefined is Jinja2\'s StrictUndefined', () => {
+  const strict = createRenderer({ load, strictUndefined: true });
+  const context = (name: string) => readContext(join(CORPUS, name.replace(/\.j2$/, '.json')));
+
+  it('has cases that pass and cases that fail', () => {
+    expect(strictPasses.length).toBeGreaterThanOrEqual(1);
+    expect(strictErrors.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(strictPasses)('%s renders as with StrictUndefined', (name) => {
+    const expected = oracle[name];
+    expect(expected?.error, `Jinja2 itself failed on ${name}`).toBeUndefined();
+    const result = strict.render(name, context(name));
+    if (!result.ok) expect.fail(`kolla-gen failed: ${result.diagnostic.code} ${result.diagnostic.message}`);
+    expect(result.text).toBe(expected!.text);
+    // Without strict mode the same template renders the same: strictness only adds errors.
+    expect(renderer.render(name, context(name))).toEqual({ ok: true, text: expected!.text });
+  });
+
+  it.each(strictErrors)('%s fails as with StrictUndefined, and renders without it', (name) => {
+    const expected = JSON.parse(readFileSync(join(CORPUS, name.replace(/\.j2$/, '.expect.json')), 'utf8')) as ExpectedError;
+    const jinja = oracle[name];
+    expect(jinja?.type, `Jinja2 rendered ${name} without error`).toBe('UndefinedError');
+    if (expected.jinjaLine !== undefined) expect(jinja!.lineno).toBe(expected.jinjaLine);
+    const result = strict.render(name, context(name));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const d = result.diagnostic;
+    expect({ code: d.code, file: d.location?.file, line: d.location?.line }).toEqual({ code: expected.code, file: join(CORPUS, expected.file), line: expected.line });
+    expect(d.message).toMatch(/is undefined|has no attribute/);
+    expect(renderer.render(name, context(name)).ok).toBe(true);
   });
 });

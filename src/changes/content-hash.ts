@@ -101,8 +101,15 @@ export function contentHash(inputs: HashInputs): ContentHash {
   return { hash: `sha256:${sha256(canonical)}`, parts };
 }
 
-/** A target's hash: its arches' variant hashes. A split image's manifest list has the hash a folded target would have. */
+/**
+ * A target's hash: on one arch, that arch's variant hash, so that an image built for one arch has one content tag
+ * whichever run built it (a one-arch CI job, the per-arch target of a split image, a run for `-a <arch>`); on several,
+ * a hash over their variant hashes, so that a manifest list made from per-arch images (a CI merge job, a split image's
+ * join) has the tag a multi-platform target building the same arches has.
+ */
 export function targetHash(variants: { arch: Arch; hash: string }[]): string {
+  const [only, ...rest] = variants;
+  if (only !== undefined && rest.length === 0) return only.hash;
   const lines = [...variants].sort((a, b) => byCodeUnit(a.arch, b.arch)).map((v) => `${v.arch} ${v.hash}`);
   return `sha256:${sha256([TARGET_SCHEME, ...lines].join('\n'))}`;
 }

@@ -1,7 +1,8 @@
 import type { CliOptions } from '../load/config/resolve.js';
 import type { LoadOptions } from '../load/load.js';
 import { outputFiles } from '../write/output.js';
-import { drift, isClean, writeOutput } from '../write/write.js';
+import { drift, foreignWarning, isClean, outputDirProblem, recoverOutput, writeOutput } from '../write/write.js';
+import { hasErrors } from '../core/diagnostics.js';
 import { compileProject, failed, summarize, type CommandResult } from './run.js';
 
 export async function generate(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
@@ -9,10 +10,15 @@ export async function generate(cli: CliOptions, options: LoadOptions): Promise<C
   if (!compiled) return failed(diagnostics);
   const files = outputFiles(compiled);
   const out = compiled.config.output;
+  // Before anything under the output dir is listed: -o / must not walk the file system.
+  diagnostics.push(...recoverOutput(out, options.cwd));
+  const owned = outputDirProblem(out, options.cwd);
+  if (owned) return failed([...diagnostics, owned]);
   const before = drift(out, files, options.cwd);
+  diagnostics.push(...foreignWarning(out, before));
   if (!isClean(before)) {
     const problems = await writeOutput(out, files, options.cwd);
-    if (problems.length > 0) return failed([...diagnostics, ...problems]);
+    if (hasErrors(problems)) return failed([...diagnostics, ...problems]);
   }
   const s = summarize(compiled);
   const changes = isClean(before)

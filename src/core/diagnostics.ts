@@ -28,12 +28,25 @@ export const CODES = {
   KG201: { title: 'two images share one name', hint: 'an image is named after its folder: rename one of the folders' },
   KG202: { title: 'no images found', hint: 'an image is a folder holding Dockerfile.j2 under a docker dir' },
   KG203: { title: 'invalid image name', hint: 'image folder names may use only letters, digits, "_", "-" and "."' },
+  // files and links of a docker dir (docs/security.md "Files and links")
+  KG210: { title: 'link leaves its docker dir', hint: 'a link in a docker dir may point only inside that docker dir: copy the file into the tree, or make the link relative to a file of the tree' },
+  KG211: { title: 'dangling link', hint: 'the link points to nothing: fix its target or remove it' },
+  KG212: { title: 'link loop', hint: 'the link leads back to itself or to a folder that holds it: point it at a file or folder of the tree' },
+  KG213: { title: 'not a regular file, folder or link', hint: 'a docker dir may hold only files, folders and links: remove the FIFO, socket or device' },
+  KG214: { title: 'template is not UTF-8', hint: 'templates are read as UTF-8, as Jinja2 reads them: convert the file (iconv -f LATIN1 -t UTF-8) or fix the marked byte' },
+  KG215: { title: 'file too large', hint: 'templates may have up to 64 MiB and context files up to 2 GiB: fetch large files in the build (ADD <url>) instead of keeping them in the tree' },
   // rendering
   KG300: { title: 'template syntax error', hint: 'fix the Jinja syntax at the marked position' },
   KG301: { title: 'template render error', hint: 'the template failed while rendering; check the variables it uses' },
   KG302: { title: 'template reached outside its context', hint: 'templates may read only their variables: no constructors, prototypes, process, require, environment or files' },
   KG303: { title: 'template not found', hint: 'imports and includes resolve from the root of the docker dirs (for example "macros.j2")' },
   KG304: { title: 'template raised an error', hint: 'the template called raise_error(); read its message' },
+  // rendering: bounds, strict mode, Python's semantics
+  KG310: { title: 'template value too large', hint: 'a str, list or dict the template builds is bounded: fix the template, or raise render_limits.max_value_size in kolla-gen.yaml (--max-value-size)' },
+  KG311: { title: 'template output too large', hint: 'a render\'s output is bounded: fix the template, or raise render_limits.max_output_size in kolla-gen.yaml (--max-output-size)' },
+  KG312: { title: 'template takes too much work', hint: 'a render\'s steps (loop iterations, calls, characters and items built) are bounded: look for a loop that runs away, or raise render_limits.max_steps in kolla-gen.yaml (--max-steps)' },
+  KG313: { title: 'undefined variable (strict mode)', hint: 'with --strict-undefined (strict_undefined: true) a template may not print, test, iterate or compare an undefined variable: define it (vars, --vars), or guard it with `is defined` or `|default(...)`' },
+  KG314: { title: 'value Python computes but kolla-gen cannot', hint: 'kolla-gen\'s ints are exact only up to 2**53 (9007199254740992) and its floats are IEEE doubles: keep numbers in that range, or compute the value outside the template (vars)' },
   // Dockerfile and graph
   KG400: { title: 'rendered Dockerfile has no FROM', hint: 'every image must start a stage with FROM' },
   KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
@@ -51,6 +64,11 @@ export const CODES = {
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
   KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
+  // the output dir (docs/security.md "The output directory")
+  KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
+  KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
+  KG722: { title: 'recovered from a killed run', hint: 'a run was killed while replacing the output dir; nothing to do, but check the result with kolla-gen check' },
+  KG723: { title: 'a file kolla-gen did not write is in the way', hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again' },
   // building (kolla-gen build)
   KG800: { title: 'docker CLI not found', hint: 'install the docker CLI (https://docs.docker.com/engine/install/) and put `docker` on PATH' },
   KG801: { title: 'docker buildx plugin not found', hint: 'install buildx: the docker-buildx-plugin package (Docker\'s apt and yum repos), docker-buildx (Debian, Ubuntu), or a release from https://github.com/docker/buildx/releases saved as ~/.docker/cli-plugins/docker-buildx (chmod +x)' },

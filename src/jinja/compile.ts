@@ -24,6 +24,8 @@ import {
 import { getattr, getitem } from './attributes.js';
 import * as py from './python.js';
 import { RenderError, Undefined, dictSet, newDict, str, truthy, tuple, type Dict } from './python.js';
+import { CODE_OF } from './errors.js';
+import { checkOutput, checkSize, checkValue, tick } from './limits.js';
 
 /** An error with its place in a template: what render() turns into a Diagnostic. */
 export class TemplateFailure extends Error {
@@ -84,16 +86,7 @@ export interface Run {
 type Expr = (s: Scope, rt: Run) => unknown;
 type Stmt = (s: Scope, rt: Run, out: Out) => void;
 
-/** raise_error() has its own code once src/diagnostics.ts lists it; until then it is a render error. */
-const RAISED_CODE: DiagnosticCode = 'KG304';
-
-export const CODE_OF: Record<RenderError['kind'], DiagnosticCode> = {
-  runtime: 'KG301',
-  security: 'KG302',
-  syntax: 'KG300',
-  notfound: 'KG303',
-  raised: RAISED_CODE,
-};
+export { CODE_OF };
 
 function failureAt(e: unknown, where: SourceLine, column: number): TemplateFailure {
   if (e instanceof TemplateFailure) return e;
@@ -131,6 +124,7 @@ function runInvocation(tpl: Template, rt: Run): string {
     const pout: Out = { s: '', discard: false };
     parent.root(rt.inv.root, rt, pout);
     text += pout.s;
+    checkOutput(text.length);
   }
   return text;
 }
@@ -273,7 +267,12 @@ const BINARY: Record<string, (a: unknown, b: unknown) => unknown> = {
   FloorDiv: py.floorDiv,
   Mod: py.mod,
   Pow: py.pow,
-  Concat: (a, b) => str(a) + str(b),
+  Concat: (a, b) => {
+    const l = str(a);
+    const r = str(b);
+    checkSize(l.length + r.length, 'the result of ~', Math.min(l.length, r.length));
+    return l + r;
+  },
 };
 
 function compareOp(op: string, a: unknown, b: unknown): boolean {
@@ -299,7 +298,9 @@ function compareOp(op: string, a: unknown, b: unknown): boolean {
 }
 
 const write = (out: Out, text: string): void => {
-  if (!out.discard) out.s += text;
+  if (out.discard) return;
+  out.s += text;
+  checkOutput(out.s.length);
 };
 
 export class Compiler {
@@ -323,7 +324,14 @@ export class Compiler {
       try {
         return g(s, rt, out);
       } catch (e) {
-        throw failureAt(e, where(line), column);
+        let failure: TemplateFailure;
+        try {
+          failure = failureAt(e, where(line), column);
+        } catch {
+          // Out of stack here too (a runaway recursion): an outer frame, with more stack, places the error.
+          throw e;
+        }
+        throw failure;
       }
     }) as F;
   }
@@ -354,8 +362,9 @@ export class Compiler {
         const cond = this.expr(node.cond);
         const body = this.stmt(node.body);
         const else_ = node.else_ ? this.stmt(node.else_) : null;
+        const test = this.at(node, (s: Scope, rt: Run) => truthy(cond(s, rt)));
         return (s, rt, out) => {
-          if (truthy(cond(s, rt))) body(s, rt, out);
+          if (test(s, rt)) body(s, rt, out);
           else if (else_) else_(s, rt, out);
         };
       }
@@ -399,10 +408,10 @@ export class Compiler {
         return (_s, _rt, out) => write(out, text);
       }
       const e = this.expr(child);
-      return (s, rt, out) => {
+      return this.at(child, (s: Scope, rt: Run, out: Out) => {
         const v = e(s, rt);
-        if (!out.discard) out.s += typeof v === 'string' ? v : str(v);
-      };
+        if (!out.discard) write(out, typeof v === 'string' ? v : str(v));
+      });
     });
     if (parts.length === 1) return parts[0]!;
     return (s, rt, out) => {
@@ -421,6 +430,7 @@ export class Compiler {
       let items = iterate(iter(s, rt)).slice();
       if (test) {
         items = items.filter((item) => {
+          tick();
           const scope = new Scope(s);
           assign(scope, rt, item);
           return truthy(test(scope, rt));
@@ -433,6 +443,7 @@ export class Compiler {
       const loop = new LoopContext(items, 0);
       // Each iteration has its own scope: a `set` in one is not seen by the next, nor after the loop.
       for (let i = 0; i < items.length; i++) {
+        tick();
         const scope = new Scope(s);
         scope.set('loop', loop);
         loop.index0 = i;
@@ -527,8 +538,7 @@ export class Compiler {
     this.blocks.set(name, () => undefined);
     this.blocks.set(name, this.stmt(node.body));
     return this.at(node, (_s: Scope, rt: Run, out: Out) => {
-      if (out.discard) return;
-      out.s += renderBlock(rt, name, 0);
+      write(out, renderBlock(rt, name, 0));
     });
   }
 
@@ -590,6 +600,13 @@ export class Compiler {
     switch (node.typename) {
       case 'Literal': {
         const v = node.float ? py.makeFloat(node.value) : node.value;
+        const digits = typeof node.digits === 'string' ? node.digits.replace(/_/g, '').replace(/^0+(?=\d)/, '') : undefined;
+        if (typeof v === 'number' && digits !== undefined && py.str(v) !== digits) {
+          // A double cannot hold this int: refused where it is evaluated (Jinja2 renders a branch not taken).
+          return this.at(node, () => {
+            throw new RenderError(`the int ${digits} has ${digits.length} digits: Python holds it exactly, kolla-gen only ints a double holds (every int up to 2**53)`, 'unsupported');
+          });
+        }
         return () => v;
       }
       case 'Symbol': {
@@ -639,28 +656,29 @@ export class Compiler {
         const cond = this.expr(node.cond);
         const body = this.expr(node.body);
         const else_ = node.else_ ? this.expr(node.else_) : null;
-        const none = new Undefined('the inline if expression evaluated to false and no else section was defined');
+        // Jinja2 gives the default Undefined here even in strict mode.
+        const none = new Undefined('the inline if expression evaluated to false and no else section was defined', false);
         return (s, rt) => (truthy(cond(s, rt)) ? body(s, rt) : else_ ? else_(s, rt) : none);
       }
       case 'Or': {
         const l = this.expr(node.left);
         const r = this.expr(node.right);
-        return (s, rt) => {
+        return this.at(node, (s: Scope, rt: Run) => {
           const v = l(s, rt);
           return truthy(v) ? v : r(s, rt);
-        };
+        });
       }
       case 'And': {
         const l = this.expr(node.left);
         const r = this.expr(node.right);
-        return (s, rt) => {
+        return this.at(node, (s: Scope, rt: Run) => {
           const v = l(s, rt);
           return truthy(v) ? r(s, rt) : v;
-        };
+        });
       }
       case 'Not': {
         const t = this.expr(node.target);
-        return (s, rt) => !truthy(t(s, rt));
+        return this.at(node, (s: Scope, rt: Run) => !truthy(t(s, rt)));
       }
       case 'Neg': {
         const t = this.expr(node.target);
@@ -740,7 +758,8 @@ export class Compiler {
     return this.at(node, (s: Scope, rt: Run) => {
       const fn = callee(s, rt);
       const { args, kwargs } = argv(s, rt);
-      return callValue(fn, args, kwargs, what);
+      tick();
+      return checkValue(callValue(fn, args, kwargs, what), `the result of ${what || 'the call'}`);
     });
   }
 
@@ -754,7 +773,8 @@ export class Compiler {
       if (!f) throw new RenderError(`no filter named '${name}'`, 'syntax');
       const v = value(s, rt);
       const { args, kwargs } = argv(s, rt);
-      return f(filterEnv(rt, s), v, args, kwargs);
+      tick();
+      return checkValue(f(filterEnv(rt, s), v, args, kwargs), `the result of the filter '${name}'`);
     });
   }
 

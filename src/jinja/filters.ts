@@ -3,6 +3,7 @@ import { bind, pyCapitalize, pySplit } from './methods.js';
 import { getattr, getitem } from './attributes.js';
 import { iterate, length, BoundMethod } from './runtime.js';
 import type { Test } from './tests.js';
+import { checkSize, tick } from './limits.js';
 import {
   DictView,
   PyFloat,
@@ -10,6 +11,7 @@ import {
   Undefined,
   dictSet,
   floatRepr,
+  intStr,
   isDict,
   isFloat,
   makeFloat,
@@ -50,6 +52,7 @@ function sortKey(caseSensitive: unknown): (v: unknown) => unknown {
 }
 
 function sortBy<T>(items: T[], key: (v: T) => unknown, reverse: boolean): T[] {
+  tick(items.length);
   const keyed = items.map((v) => ({ k: key(v), v }));
   keyed.sort((a, b) => pyCompare(a.k, b.k) * (reverse ? -1 : 1));
   return keyed.map((p) => p.v);
@@ -69,18 +72,27 @@ function toJson(v: unknown, indent: number | null, level: number): string {
       return map[c] ?? '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
     }) + '"';
   }
+  tick();
+  if (indent !== null) checkSize(indent * (level + 1), 'the indent of tojson');
   const pad = indent === null ? '' : '\n' + ' '.repeat(indent * (level + 1));
   const end = indent === null ? '' : '\n' + ' '.repeat(indent * level);
   const sep = indent === null ? ', ' : ',';
+  // The same big list many times over prints as much: bounded as it is built.
   if (Array.isArray(v) || v instanceof DictView) {
     const items = iterate(v);
     if (!items.length) return '[]';
-    return '[' + items.map((x) => pad + toJson(x, indent, level + 1)).join(sep) + end + ']';
+    tick(items.length);
+    const text = '[' + items.map((x) => pad + toJson(x, indent, level + 1)).join(sep) + end + ']';
+    checkSize(text.length, 'the result of tojson');
+    return text;
   }
   if (isDict(v)) {
     const keys = Object.keys(v).sort();
     if (!keys.length) return '{}';
-    return '{' + keys.map((k) => pad + toJson(k, indent, level + 1) + ': ' + toJson(v[k], indent, level + 1)).join(sep) + end + '}';
+    tick(keys.length);
+    const text = '{' + keys.map((k) => pad + toJson(k, indent, level + 1) + ': ' + toJson(v[k], indent, level + 1)).join(sep) + end + '}';
+    checkSize(text.length, 'the result of tojson');
+    return text;
   }
   throw new RenderError(`Object of type ${typeName(v)} is not JSON serializable`);
 }
@@ -104,7 +116,14 @@ function pyRound(x: number, digits: number): number {
 function toInt(v: unknown, def: unknown, base: number): unknown {
   if (typeof v === 'string') {
     const s = v.trim().replace(/_/g, '');
-    if (base === 10 && /^[-+]?\d+$/.test(s)) return parseInt(s, 10);
+    if (base === 10 && /^[-+]?\d+$/.test(s)) {
+      const n = parseInt(s, 10);
+      const digits = s.replace(/^\+/, '').replace(/^(-?)0+(?=\d)/, '$1');
+      if (intStr(n) !== digits && !(n === 0 && digits === '-0')) {
+        throw new RenderError(`the int ${digits} has more digits than a double holds: Python holds it exactly, kolla-gen cannot`, 'unsupported');
+      }
+      return n;
+    }
     if (base !== 10) {
       const body = s.replace(/^[-+]?0[xob]/i, (m) => m.slice(0, m.length - 2));
       const n = parseInt(body, base);
@@ -169,6 +188,7 @@ export const filters = new Map<string, Filter>(
     batch: (_e, v, a, k) => {
       const [count, fill] = bind('batch', ['linecount', 'fill_with'], [null], a, k);
       const n = count as number;
+      if (fill !== null) checkSize(n, 'a batch');
       const out: unknown[][] = [];
       let cur: unknown[] = [];
       for (const x of iterate(v)) {
@@ -190,6 +210,7 @@ export const filters = new Map<string, Filter>(
       const s = strOf(v);
       const n = width - s.length;
       if (n <= 0) return s;
+      checkSize(width, 'the result of center');
       const left = Math.floor(n / 2) + (n & width & 1);
       return ' '.repeat(left) + s + ' '.repeat(n - left);
     },
@@ -205,7 +226,10 @@ export const filters = new Map<string, Filter>(
       const key = sortKey(caseSensitive);
       return sortBy(Object.keys(v).map((x) => tuple([x, v[x]])), (p) => key(p[pos]), truthy(reverse));
     },
-    escape: (_e, v) => (v instanceof Undefined ? '' : strOf(v).replace(/[&<>"']/g, (c) => ESCAPES[c]!)),
+    escape: (_e, v) => {
+      if (v instanceof Undefined) v.use();
+      return v instanceof Undefined ? '' : strOf(v).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+    },
     first: (_e, v) => {
       const items = iterate(v);
       return items.length ? items[0] : new Undefined('No first item, sequence was empty.');
@@ -214,9 +238,11 @@ export const filters = new Map<string, Filter>(
     format: (_e, v, a, k) => percentFormat(strOf(v), Object.keys(k).length ? k : tuple([...a])),
     indent: (_e, v, a, k) => {
       const [width, first, blank] = bind('indent', ['width', 'first', 'blank'], [4, false, false], a, k);
+      if (typeof width !== 'string') checkSize(width as number, 'the indent');
       const indention = typeof width === 'string' ? width : ' '.repeat(width as number);
       const s = strOf(v) + '\n';
       const lines = splitlines(s);
+      checkSize(s.length + lines.length * indention.length, 'the result of indent');
       let rv: string;
       if (truthy(blank)) rv = lines.join('\n' + indention);
       else {
@@ -233,7 +259,10 @@ export const filters = new Map<string, Filter>(
     join: (_e, v, a, k) => {
       const [d, attribute] = bind('join', ['d', 'attribute'], ['', null], a, k);
       const get = attribute === null ? (x: unknown) => x : attrGetter(attribute);
-      return iterate(v).map((x) => strOf(get(x))).join(strOf(d));
+      const parts = iterate(v).map((x) => strOf(get(x)));
+      const sep = strOf(d);
+      checkSize(parts.reduce((n, p) => n + p.length, 0) + sep.length * Math.max(0, parts.length - 1), 'the result of join');
+      return parts.join(sep);
     },
     last: (_e, v) => {
       const items = iterate(v);
@@ -263,6 +292,7 @@ export const filters = new Map<string, Filter>(
       const o = strOf(old);
       const parts = s.split(o);
       const limit = count === null ? parts.length : (count as number) + 1;
+      checkSize(s.length + (Math.min(limit, parts.length) - 1) * Math.max(0, strOf(rep).length - o.length), 'the result of replace');
       return parts.slice(0, limit).join(strOf(rep)) + (parts.length > limit ? o + parts.slice(limit).join(o) : '');
     },
     reverse: (_e, v) => (typeof v === 'string' ? Array.from(v).reverse().join('') : [...iterate(v)].reverse()),
@@ -284,6 +314,7 @@ export const filters = new Map<string, Filter>(
       const [slices, fill] = bind('slice', ['slices', 'fill_with'], [null], a, k);
       const seq = iterate(v);
       const n = slices as number;
+      checkSize(n, 'the slices of slice');
       const per = Math.floor(seq.length / n);
       const extra = seq.length % n;
       const out: unknown[][] = [];
@@ -358,6 +389,7 @@ export const filters = new Map<string, Filter>(
       const out: unknown[] = [];
       for (const x of iterate(v)) {
         const kx = key(get(x));
+        tick(seen.length);
         if (!seen.some((s) => pyEquals(s, kx))) {
           seen.push(kx);
           out.push(x);
@@ -370,6 +402,7 @@ export const filters = new Map<string, Filter>(
     wordwrap: (_e, v, a, k) => {
       const [width, breakLong, wrapstring] = bind('wordwrap', ['width', 'break_long_words', 'wrapstring', 'break_on_hyphens'], [79, true, null, true], a, k);
       const w = width as number;
+      if (!(w > 0)) throw new RenderError(`ValueError: invalid width ${str(width)} (must be > 0)`);
       return strOf(v)
         .split(/\r\n|\r|\n/)
         .map((para) => {

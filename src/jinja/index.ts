@@ -1,7 +1,11 @@
 // The render stage: Jinja2 templates (parsed by nunjucks, evaluated with Jinja2's semantics in a sandbox) to text.
 // Pure: templates come in through `load`, results and problems go out as data.
 import { error, type Diagnostic } from '../core/diagnostics.js';
-import { CODE_OF, Compiler, TemplateFailure, renderTemplate, type Env, type SourceLine, type Template } from './compile.js';
+import { Compiler, TemplateFailure, renderTemplate, type Env, type SourceLine, type Template } from './compile.js';
+import { CODE_OF } from './errors.js';
+import { DEFAULT_RENDER_LIMITS, withBudget, type RenderLimits } from './limits.js';
+
+export { DEFAULT_RENDER_LIMITS, LIMIT_SETTINGS, type RenderLimits } from './limits.js';
 import { filters } from './filters.js';
 import { kollaFilters } from './kolla-filters.js';
 import { bind } from './methods.js';
@@ -26,6 +30,10 @@ export interface RendererOptions {
   overrides?: TemplateSourceFile[];
   /** Extra template globals (functions are called with the template's arguments, keyword arguments last as one object). */
   globals?: Record<string, unknown>;
+  /** The bounds of each render (value size, output size, steps); unset ones take DEFAULT_RENDER_LIMITS. */
+  limits?: Partial<RenderLimits>;
+  /** Jinja2's StrictUndefined: printing, testing, iterating or comparing an undefined value is an error (KG313). */
+  strictUndefined?: boolean;
 }
 
 export type RenderResult = { ok: true; text: string } | { ok: false; diagnostic: Diagnostic };
@@ -149,6 +157,8 @@ export function createRenderer(options: RendererOptions): Renderer {
   const cache = new Map<string, Template | TemplateFailure>();
   const globals = defaultGlobals();
   for (const [k, v] of Object.entries(options.globals ?? {})) globals.set(k, v);
+  const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
+  const strictUndefined = options.strictUndefined ?? false;
 
   const env: Env = {
     load(name: string): Template {
@@ -191,23 +201,26 @@ export function createRenderer(options: RendererOptions): Renderer {
 
   return {
     render(template, context) {
-      try {
-        // The scope copies a context list or dict when the template first reads it: a template that mutates
-        // one (append, customizable) changes only its own render, never the caller's data or the next render.
-        const root = new Scope(null, context as Dict);
-        let tpl: Template;
-        if (overrides.length) {
-          root.set('parent_template', new TemplateRef(template));
-          tpl = overrideTemplate();
-        } else {
-          tpl = env.load(template);
-        }
-        return { ok: true, text: renderTemplate(tpl, env, root) };
-      } catch (e) {
-        const entry = overrides.length ? overrides[0] : options.load(template);
-        return { ok: false, diagnostic: toDiagnostic(e, entry) };
-      }
+      return withBudget(limits, strictUndefined, () => renderOne(template, context));
     },
   };
-}
 
+  function renderOne(template: string, context: Record<string, unknown>): RenderResult {
+    try {
+      // The scope copies a context list or dict when the template first reads it: a template that mutates
+      // one (append, customizable) changes only its own render, never the caller's data or the next render.
+      const root = new Scope(null, context as Dict);
+      let tpl: Template;
+      if (overrides.length) {
+        root.set('parent_template', new TemplateRef(template));
+        tpl = overrideTemplate();
+      } else {
+        tpl = env.load(template);
+      }
+      return { ok: true, text: renderTemplate(tpl, env, root) };
+    } catch (e) {
+      const entry = overrides.length ? overrides[0] : options.load(template);
+      return { ok: false, diagnostic: toDiagnostic(e, entry) };
+    }
+  }
+}

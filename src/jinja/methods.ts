@@ -18,6 +18,13 @@ import {
   type Dict,
 } from './python.js';
 import { iterate, callValue, type Method } from './runtime.js';
+import { checkSize, tick } from './limits.js';
+
+/** A padded str of width w: checked before it is built. */
+function padded(w: number, fname: string): number {
+  checkSize(w, `the result of ${fname}`);
+  return w;
+}
 
 export type { Method };
 
@@ -167,16 +174,17 @@ export const strMethods = new Map<string, Method>(
       const r = strArg(rep, 'replace');
       const parts = s.split(o);
       const limit = (n as number) < 0 ? parts.length : (n as number) + 1;
+      checkSize(s.length + (Math.min(limit, parts.length) - 1) * Math.max(0, r.length - o.length), 'the result of replace');
       return parts.slice(0, limit).join(r) + (parts.length > limit ? o + parts.slice(limit).join(o) : '');
     },
     join: (s: string, a, k) => {
       const [it] = bind('join', ['iterable'], [], a, k);
-      return iterate(it)
-        .map((x, i) => {
-          if (typeof x !== 'string') throw new RenderError(`sequence item ${i}: expected str instance, ${typeName(x)} found`);
-          return x;
-        })
-        .join(s);
+      const parts = iterate(it).map((x, i) => {
+        if (typeof x !== 'string') throw new RenderError(`sequence item ${i}: expected str instance, ${typeName(x)} found`);
+        return x;
+      });
+      checkSize(parts.reduce((n, p) => n + p.length, 0) + s.length * Math.max(0, parts.length - 1), 'the result of join');
+      return parts.join(s);
     },
     find: (s: string, a, k) => s.indexOf(strArg(bind('find', ['sub'], [], a, k)[0], 'find')),
     rfind: (s: string, a, k) => s.lastIndexOf(strArg(bind('rfind', ['sub'], [], a, k)[0], 'rfind')),
@@ -195,7 +203,7 @@ export const strMethods = new Map<string, Method>(
     islower: (s: string) => /\p{Ll}/u.test(s) && s === s.toLowerCase(),
     isupper: (s: string) => /\p{Lu}/u.test(s) && s === s.toUpperCase(),
     zfill: (s: string, a, k) => {
-      const w = bind('zfill', ['width'], [], a, k)[0] as number;
+      const w = padded(bind('zfill', ['width'], [], a, k)[0] as number, 'zfill');
       const sign = /^[-+]/.test(s) ? s[0]! : '';
       const body = sign ? s.slice(1) : s;
       return sign + body.padStart(w - sign.length, '0');
@@ -204,16 +212,17 @@ export const strMethods = new Map<string, Method>(
       const [w, fill] = bind('center', ['width', 'fillchar'], [' '], a, k) as [number, string];
       const n = w - s.length;
       if (n <= 0) return s;
+      padded(w, 'center');
       const left = Math.floor(n / 2) + (n & w & 1);
       return fill.repeat(left) + s + fill.repeat(n - left);
     },
     ljust: (s: string, a, k) => {
       const [w, fill] = bind('ljust', ['width', 'fillchar'], [' '], a, k) as [number, string];
-      return s.padEnd(w, fill);
+      return s.padEnd(padded(w, 'ljust'), fill);
     },
     rjust: (s: string, a, k) => {
       const [w, fill] = bind('rjust', ['width', 'fillchar'], [' '], a, k) as [number, string];
-      return s.padStart(w, fill);
+      return s.padStart(padded(w, 'rjust'), fill);
     },
     partition: (s: string, a, k) => {
       const sep = strArg(bind('partition', ['sep'], [], a, k)[0], 'partition');
@@ -242,6 +251,7 @@ function indexOf(list: unknown[], x: unknown): number {
 
 function sortKeyed(list: unknown[], args: unknown[], kwargs: Dict): void {
   const [key, reverse] = bind('sort', ['key', 'reverse'], [null, false], args, kwargs);
+  tick(list.length);
   const keyed = list.map((v) => [key === null ? v : callValue(key, [v], newDict(), 'key'), v] as const);
   keyed.sort((a, b) => pyCompare(a[0], b[0]) * (truthy(reverse) ? -1 : 1));
   list.splice(0, list.length, ...keyed.map((p) => p[1]));
@@ -264,11 +274,22 @@ export const tupleMethods = new Map<string, Method>(Object.entries(sequenceMetho
 export const listMethods = new Map<string, Method>(
   Object.entries({
     ...sequenceMethods,
-    append: (l: unknown[], a: unknown[], k: Dict) => (l.push(bind('append', ['object'], [], a, k)[0]), null),
-    extend: (l: unknown[], a: unknown[], k: Dict) => (l.push(...iterate(bind('extend', ['iterable'], [], a, k)[0])), null),
+    append: (l: unknown[], a: unknown[], k: Dict) => {
+      const [x] = bind('append', ['object'], [], a, k);
+      checkSize(l.length + 1, 'the list', 1);
+      l.push(x);
+      return null;
+    },
+    extend: (l: unknown[], a: unknown[], k: Dict) => {
+      const items = iterate(bind('extend', ['iterable'], [], a, k)[0]);
+      checkSize(l.length + items.length, 'the list', items.length);
+      for (const x of items) l.push(x);
+      return null;
+    },
     insert: (l: unknown[], a: unknown[], k: Dict) => {
       const [i, x] = bind('insert', ['index', 'object'], [], a, k) as [number, unknown];
       const j = i < 0 ? Math.max(0, l.length + i) : Math.min(i, l.length);
+      checkSize(l.length + 1, 'the list', 1);
       l.splice(j, 0, x);
       return null;
     },

@@ -5,16 +5,9 @@
 // such as 2.0), bool = boolean, None = null, list = array, tuple = array registered in `tuples`, dict = plain
 // object (own enumerable string keys), Jinja2's Undefined = Undefined.
 
-export class RenderError extends Error {
-  constructor(
-    message: string,
-    /** 'runtime' → KG301, 'security' → KG302, 'syntax' → KG300 (found while rendering), 'raised' → KG304. */
-    readonly kind: 'runtime' | 'security' | 'syntax' | 'raised' | 'notfound' = 'runtime',
-  ) {
-    super(message);
-    this.name = 'RenderError';
-  }
-}
+export { RenderError } from './errors.js';
+import { RenderError } from './errors.js';
+import { checkSize, isStrictUndefined, tick } from './limits.js';
 
 export const typeError = (message: string): RenderError => new RenderError(message);
 
@@ -23,11 +16,25 @@ export class PyFloat {
   constructor(readonly value: number) {}
 }
 
-/** Jinja2's default Undefined: prints as "", is falsy, iterates as empty; most other uses raise. */
+/**
+ * Jinja2's default Undefined: prints as "", is falsy, iterates as empty; most other uses raise. Made while a
+ * --strict-undefined render runs, it is Jinja2's StrictUndefined: printing, testing, iterating, measuring or
+ * comparing it raises too (`is defined`, `default` and passing it on do not).
+ */
 export class Undefined {
-  constructor(readonly hint: string) {}
+  readonly strict: boolean;
+  constructor(
+    readonly hint: string,
+    strict = isStrictUndefined(),
+  ) {
+    this.strict = strict;
+  }
   fail(): never {
-    throw new RenderError(this.hint);
+    throw new RenderError(this.hint, this.strict ? 'strict' : 'runtime');
+  }
+  /** Where the default Undefined gives "", False, [] or 0: a strict one raises. */
+  use(): void {
+    if (this.strict) this.fail();
   }
 }
 
@@ -115,7 +122,10 @@ export function typeName(v: unknown): string {
 export function truthy(v: unknown): boolean {
   if (v === null || v === undefined || v === false || v === '' || v === 0) return false;
   if (v === true || typeof v === 'string' || typeof v === 'number') return true;
-  if (v instanceof Undefined) return false;
+  if (v instanceof Undefined) {
+    v.use();
+    return false;
+  }
   if (v instanceof PyFloat) return v.value !== 0;
   if (Array.isArray(v)) return v.length > 0;
   if (isDict(v)) return Object.keys(v).length > 0;
@@ -144,7 +154,7 @@ export function floatRepr(x: number): string {
   return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 }
 
-function intStr(x: number): string {
+export function intStr(x: number): string {
   if (Object.is(x, -0)) return '0';
   // Beyond 2^53 print the exact value of the double, as Python prints its (exact) int.
   return Math.abs(x) <= Number.MAX_SAFE_INTEGER ? String(x) : BigInt(x).toString();
@@ -168,13 +178,23 @@ export function strRepr(s: string): string {
 
 export function repr(v: unknown): string {
   if (typeof v === 'string') return strRepr(v);
-  if (v instanceof Undefined || v === undefined) return '';
+  if (v instanceof Undefined) return 'Undefined';
+  if (v === undefined) return '';
+  // A list holding itself, or the same big list many times, prints as much: bounded as it is built.
   if (Array.isArray(v)) {
+    tick(v.length);
     const items = v.map(repr);
-    if (isTuple(v)) return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
-    return `[${items.join(', ')}]`;
+    const text = isTuple(v) ? (items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`) : `[${items.join(', ')}]`;
+    checkSize(text.length, 'the text of a list');
+    return text;
   }
-  if (isDict(v)) return `{${Object.keys(v).map((k) => `${strRepr(k)}: ${repr(v[k])}`).join(', ')}}`;
+  if (isDict(v)) {
+    const keys = Object.keys(v);
+    tick(keys.length);
+    const text = `{${keys.map((k) => `${strRepr(k)}: ${repr(v[k])}`).join(', ')}}`;
+    checkSize(text.length, 'the text of a dict');
+    return text;
+  }
   if (v instanceof DictView) return `dict_${v.kind}(${repr(v.list())})`;
   return str(v);
 }
@@ -192,7 +212,10 @@ export function str(v: unknown): string {
       return '';
   }
   if (v === null) return 'None';
-  if (v instanceof Undefined) return '';
+  if (v instanceof Undefined) {
+    v.use();
+    return '';
+  }
   if (v instanceof PyFloat) return floatRepr(v.value);
   if (typeof v === 'function') return '<function>';
   const custom = v as { pyStr?: () => string };
@@ -203,18 +226,23 @@ export function str(v: unknown): string {
 // --- comparisons -----------------------------------------------------------------------------------------------
 
 export function pyEquals(a: unknown, b: unknown): boolean {
+  if (a instanceof Undefined) a.use();
+  if (b instanceof Undefined) b.use();
   if (a === b) return true;
+  tick();
   const na = toNumber(a);
   const nb = toNumber(b);
   if (na !== undefined && nb !== undefined) return na === nb;
   if (a instanceof Undefined || b instanceof Undefined) return a instanceof Undefined && b instanceof Undefined;
   if (Array.isArray(a) && Array.isArray(b)) {
     if (isTuple(a) !== isTuple(b) || a.length !== b.length) return false;
+    tick(a.length);
     return a.every((x, i) => pyEquals(x, b[i]));
   }
   if (isDict(a) && isDict(b)) {
     const ka = Object.keys(a);
     if (ka.length !== Object.keys(b).length) return false;
+    tick(ka.length);
     return ka.every((k) => hasKey(b, k) && pyEquals(a[k], b[k]));
   }
   return false;
@@ -227,6 +255,7 @@ export function pyCompare(a: unknown, b: unknown, op = '<'): number {
   if (na !== undefined && nb !== undefined) return na < nb ? -1 : na > nb ? 1 : 0;
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b)) {
+    tick();
     for (let i = 0; i < Math.min(a.length, b.length); i++) {
       if (!pyEquals(a[i], b[i])) return pyCompare(a[i], b[i], op);
     }
@@ -252,13 +281,35 @@ function operands(a: unknown, b: unknown, op: string): [number, number, boolean]
 
 const numResult = (x: number, float: boolean): number | PyFloat => (float ? makeFloat(x) : x);
 
+function unsupported(message: string): RenderError {
+  return new RenderError(message, 'unsupported');
+}
+
+/**
+ * An int result computed exactly: a number when a double holds it (every int up to 2**53, and such as 2**60 or
+ * 10**16 beyond), else Python's answer is refused.
+ */
+function exactInt(r: bigint, what: string): number {
+  const n = Number(r);
+  if (!Number.isFinite(n) || BigInt(n) !== r) {
+    const digits = (r < 0n ? -r : r).toString().length;
+    throw unsupported(`${what} is an int of ${digits} digits that a double cannot hold: Python computes it exactly, kolla-gen cannot`);
+  }
+  return n;
+}
+
+/** An int operand: every integral double is an exact int. */
+const bigOperand = (x: number): bigint => BigInt(x);
+
 function repeat(seq: unknown, times: unknown): unknown {
   const n = typeof times === 'boolean' ? Number(times) : (times as number);
   const count = Math.max(0, n);
+  const len = typeof seq === 'string' ? seq.length : (seq as unknown[]).length;
+  checkSize(len * count, typeof seq === 'string' ? 'a repeated str' : `a repeated ${typeName(seq)}`);
   if (typeof seq === 'string') return seq.repeat(count);
   const arr = seq as unknown[];
   const out: unknown[] = [];
-  for (let i = 0; i < count; i++) out.push(...arr);
+  for (let i = 0; i < count; i++) for (const x of arr) out.push(x);
   return isTuple(arr) ? tuple(out) : out;
 }
 
@@ -266,9 +317,14 @@ const isInt = (v: unknown): boolean => (typeof v === 'number' && Number.isIntege
 const isSeq = (v: unknown): boolean => typeof v === 'string' || Array.isArray(v);
 
 export function add(a: unknown, b: unknown): unknown {
-  if (typeof a === 'string' && typeof b === 'string') return a + b;
+  if (typeof a === 'string' && typeof b === 'string') {
+    // V8 joins two strs without copying them: what it costs is the shorter part, what it holds is the sum.
+    checkSize(a.length + b.length, 'the result of +', Math.min(a.length, b.length));
+    return a + b;
+  }
   if (Array.isArray(a) && Array.isArray(b)) {
     if (isTuple(a) !== isTuple(b)) throw typeError(`can only concatenate ${typeName(a)} (not "${typeName(b)}") to ${typeName(a)}`);
+    checkSize(a.length + b.length, 'the result of +');
     return isTuple(a) ? tuple([...a, ...b]) : [...a, ...b];
   }
   if (typeof a === 'string' || Array.isArray(a)) {
@@ -276,19 +332,28 @@ export function add(a: unknown, b: unknown): unknown {
     throw typeError(`can only concatenate ${typeName(a)} (not "${typeName(b)}") to ${typeName(a)}`);
   }
   const [x, y, f] = operands(a, b, '+');
-  return numResult(x + y, f);
+  if (f) return makeFloat(x + y);
+  const r = x + y;
+  if (Number.isSafeInteger(r) && Number.isSafeInteger(x) && Number.isSafeInteger(y)) return r;
+  return exactInt(bigOperand(x) + bigOperand(y), `${intStr(x)} + ${intStr(y)}`);
 }
 
 export function sub(a: unknown, b: unknown): unknown {
   const [x, y, f] = operands(a, b, '-');
-  return numResult(x - y, f);
+  if (f) return makeFloat(x - y);
+  const r = x - y;
+  if (Number.isSafeInteger(r) && Number.isSafeInteger(x) && Number.isSafeInteger(y)) return r;
+  return exactInt(bigOperand(x) - bigOperand(y), `${intStr(x)} - ${intStr(y)}`);
 }
 
 export function mul(a: unknown, b: unknown): unknown {
   if (isSeq(a) && isInt(b)) return repeat(a, b);
   if (isInt(a) && isSeq(b)) return repeat(b, a);
   const [x, y, f] = operands(a, b, '*');
-  return numResult(x * y, f);
+  if (f) return makeFloat(x * y);
+  const r = x * y;
+  if (Number.isSafeInteger(r) && Number.isSafeInteger(x) && Number.isSafeInteger(y)) return r;
+  return exactInt(bigOperand(x) * bigOperand(y), `${intStr(x)} * ${intStr(y)}`);
 }
 
 export function div(a: unknown, b: unknown): unknown {
@@ -300,25 +365,45 @@ export function div(a: unknown, b: unknown): unknown {
 export function floorDiv(a: unknown, b: unknown): unknown {
   const [x, y, f] = operands(a, b, '//');
   if (y === 0) throw new RenderError(f ? 'float floor division by zero' : 'integer division or modulo by zero');
-  return numResult(Math.floor(x / y), f);
+  if (f) return makeFloat(Math.floor(x / y));
+  const [bx, by] = [bigOperand(x), bigOperand(y)];
+  const q = bx / by;
+  // BigInt division truncates; Python's floors.
+  return exactInt(q * by !== bx && bx < 0n !== by < 0n ? q - 1n : q, `${intStr(x)} // ${intStr(y)}`);
 }
 
 export function mod(a: unknown, b: unknown): unknown {
   if (typeof a === 'string') return percentFormat(a, b);
   const [x, y, f] = operands(a, b, '%');
   if (y === 0) throw new RenderError(f ? 'float modulo' : 'integer division or modulo by zero');
+  if (!f) {
+    const [bx, by] = [bigOperand(x), bigOperand(y)];
+    const r = bx % by;
+    return exactInt(r !== 0n && r < 0n !== by < 0n ? r + by : r, `${intStr(x)} % ${intStr(y)}`);
+  }
   const r = x % y;
   return numResult(r !== 0 && r < 0 !== y < 0 ? r + y : r, f);
 }
 
 export function pow(a: unknown, b: unknown): unknown {
   const [x, y, f] = operands(a, b, '**');
-  return numResult(x ** y, f || y < 0);
+  if (!f && y >= 0) {
+    const what = `${intStr(x)} ** ${intStr(y)}`;
+    const bx = bigOperand(x);
+    // A double holds no int past 2**1024: refused before BigInt spends time and memory on it.
+    if ((bx > 1n || bx < -1n) && y > 1024) throw unsupported(`${what} is an int beyond 2**1024 that a double cannot hold: Python computes it exactly, kolla-gen cannot`);
+    return exactInt(bx ** bigOperand(y), what);
+  }
+  if (x < 0 && !Number.isInteger(y)) throw unsupported(`${floatRepr(x)} ** ${floatRepr(y)} is a complex number in Python: kolla-gen has none`);
+  if (x === 0 && y < 0) throw new RenderError('ZeroDivisionError: 0.0 cannot be raised to a negative power');
+  const r = x ** y;
+  if (!Number.isFinite(r) && Number.isFinite(x) && Number.isFinite(y)) throw new RenderError("OverflowError: (34, 'Numerical result out of range')");
+  return makeFloat(r);
 }
 
 export function neg(a: unknown): unknown {
   const [x, , f] = operands(a, 0, 'unary -');
-  return numResult(-x, f);
+  return numResult(x === 0 && !f ? 0 : -x, f);
 }
 
 export function pos(a: unknown): unknown {
@@ -356,6 +441,7 @@ export function percentFormat(format: string, values: unknown): string {
 }
 
 function formatOne(value: unknown, conv: string, flags: string, width: number, precision?: number): string {
+  checkSize(width, 'a formatted value');
   let body: string;
   let sign = '';
   const numeric = !'srac'.includes(conv);
@@ -389,7 +475,7 @@ function formatOne(value: unknown, conv: string, flags: string, width: number, p
         break;
       case 'f':
       case 'F':
-        body = a.toFixed(precision ?? 6);
+        body = fixedFormat(a, precision ?? 6);
         break;
       default:
         body = generalFormat(a, precision ?? 6, conv === 'G', flags.includes('#'));
@@ -404,40 +490,105 @@ function formatOne(value: unknown, conv: string, flags: string, width: number, p
   return ' '.repeat(width - total) + sign + body;
 }
 
+// Python formats a float from its exact binary value, an exact tie rounding to even; JS's toFixed and
+// toExponential round ties up, stop at 100 digits and switch to exponents from 1e21. So: exact, with BigInt.
+
+/** a (finite, >= 0) as the fraction num / den. */
+function fraction(a: number): [bigint, bigint] {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, a);
+  const bits = view.getBigUint64(0);
+  const expBits = Number((bits >> 52n) & 0x7ffn);
+  const mantissa = bits & ((1n << 52n) - 1n);
+  const m = expBits === 0 ? mantissa : mantissa | (1n << 52n);
+  const e = (expBits === 0 ? 1 : expBits) - 1075;
+  return e >= 0 ? [m << BigInt(e), 1n] : [m, 1n << BigInt(-e)];
+}
+
+/** num / den rounded to an integer, an exact half to even. */
+function roundHalfEven(num: bigint, den: bigint): bigint {
+  const q = num / den;
+  const twice = (num % den) * 2n;
+  return twice > den || (twice === den && q % 2n === 1n) ? q + 1n : q;
+}
+
+/** Python's '%.<precision>f' of a finite a >= 0. */
+function fixedFormat(a: number, precision: number): string {
+  if (!Number.isFinite(a)) return floatRepr(a);
+  checkSize(precision, 'a formatted float');
+  const [num, den] = fraction(a);
+  const digits = roundHalfEven(num * 10n ** BigInt(precision), den).toString().padStart(precision + 1, '0');
+  return precision === 0 ? digits : `${digits.slice(0, -precision)}.${digits.slice(-precision)}`;
+}
+
+/** The digits of a (finite, > 0) rounded to precision + 1 significant ones, and the decimal exponent of the first. */
+function significant(a: number, precision: number): { digits: string; exp: number } {
+  const [num, den] = fraction(a);
+  let exp = Number(a.toExponential().split('e')[1]);
+  // The shortest repr may round up to the next power of ten (1e23 is 9.999…e22): step back to the exact value's.
+  const below = (e: number): boolean => (e >= 0 ? num < den * 10n ** BigInt(e) : num * 10n ** BigInt(-e) < den);
+  while (below(exp)) exp--;
+  const shift = precision - exp;
+  let q = shift >= 0 ? roundHalfEven(num * 10n ** BigInt(shift), den) : roundHalfEven(num, den * 10n ** BigInt(-shift));
+  if (q >= 10n ** BigInt(precision + 1)) {
+    q /= 10n;
+    exp++;
+  }
+  return { digits: q.toString(), exp };
+}
+
 function expFormat(a: number, precision: number, upper: boolean): string {
-  const [m = '', e = '0'] = a.toExponential(precision).split('e');
-  const exp = Number(e);
+  if (!Number.isFinite(a)) return upper ? floatRepr(a).toUpperCase() : floatRepr(a);
+  checkSize(precision, 'a formatted float');
+  const { digits, exp } = a === 0 ? { digits: '0'.repeat(precision + 1), exp: 0 } : significant(a, precision);
+  const m = precision > 0 ? `${digits[0]}.${digits.slice(1)}` : digits;
   const s = `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   return upper ? s.toUpperCase() : s;
 }
 
 function generalFormat(a: number, precision: number, upper: boolean, keepZeros: boolean): string {
+  if (!Number.isFinite(a)) return upper ? floatRepr(a).toUpperCase() : floatRepr(a);
   const p = precision === 0 ? 1 : precision;
+  checkSize(p, 'a formatted float');
   if (a === 0) return keepZeros ? '0.' + '0'.repeat(p - 1) : '0';
-  const exp = Number(a.toExponential(p - 1).split('e')[1]);
-  let s = exp >= -4 && exp < p ? a.toFixed(p - 1 - exp) : expFormat(a, p - 1, upper);
+  const { exp } = significant(a, p - 1);
+  let s = exp >= -4 && exp < p ? fixedFormat(a, p - 1 - exp) : expFormat(a, p - 1, upper);
   if (!keepZeros) s = s.replace(/\.?0+(?=e|E|$)/, (m) => (m.includes('.') || s.includes('.') ? '' : m));
   return s;
 }
 
 // --- str.format ----------------------------------------------------------------------------------------------------
 
-const FORMAT_FIELD = /\{\{|\}\}|\{([^{}!:]*)(?:!([rsa]))?(?::([^{}]*))?\}/g;
 const FORMAT_SPEC = /^(?:(.)?([<>=^]))?([-+ ])?(#)?(0)?(\d+)?([,_])?(?:\.(\d+))?([bcdeEfFgGnosxX%])?$/;
 
+/** One replacement field of str.format: its name, conversion and (still unexpanded) spec. */
+interface FormatField {
+  name: string;
+  conversion?: string;
+  spec: string;
+}
+
+const formatError = (message: string): RenderError => new RenderError(`ValueError: ${message}`);
+
+/** Python's str.format: literal text, `{{`, `}}`, and fields whose spec may hold fields of its own (`{:{}}`). */
 export function strFormat(format: string, args: unknown[], kwargs: Dict, getattr: (obj: unknown, name: string) => unknown): string {
   let auto = 0;
-  return format.replace(FORMAT_FIELD, (all, field: string | undefined, conversion?: string, spec?: string) => {
-    if (all === '{{') return '{';
-    if (all === '}}') return '}';
-    const path = (field ?? '').match(/^([^.[]*)(.*)$/)!;
+  let numbering: 'auto' | 'manual' | undefined;
+  const fieldValue = (name: string): unknown => {
+    const path = name.match(/^([^.[]*)(.*)$/)!;
     const head = path[1] ?? '';
     let value: unknown;
-    if (head === '') value = args[auto++];
-    else if (/^\d+$/.test(head)) value = args[Number(head)];
-    else if (hasKey(kwargs, head)) value = kwargs[head];
+    if (head === '' || /^\d+$/.test(head)) {
+      const mode = head === '' ? 'auto' : 'manual';
+      if (numbering && numbering !== mode) {
+        throw formatError(mode === 'auto' ? 'cannot switch from manual field specification to automatic field numbering' : 'cannot switch from automatic field numbering to manual field specification');
+      }
+      numbering = mode;
+      const index = head === '' ? auto++ : Number(head);
+      if (index >= args.length) throw new RenderError(`IndexError: Replacement index ${index} out of range for positional args tuple`);
+      value = args[index];
+    } else if (hasKey(kwargs, head)) value = kwargs[head];
     else throw new RenderError(`KeyError: ${strRepr(head)}`);
-    if (value === undefined && (head === '' || /^\d+$/.test(head))) throw new RenderError('IndexError: Replacement index out of range for positional args tuple');
     for (const m of (path[2] ?? '').matchAll(/\.(\w+)|\[([^\]]*)\]/g)) {
       if (m[1] !== undefined) value = getattr(value, m[1]);
       else {
@@ -445,10 +596,72 @@ export function strFormat(format: string, args: unknown[], kwargs: Dict, getattr
         value = Array.isArray(value) && /^\d+$/.test(k) ? value[Number(k)] : isDict(value) ? value[k] : undefined;
       }
     }
-    if (conversion === 'r' || conversion === 'a') value = repr(value);
-    else if (conversion === 's') value = str(value);
-    return formatSpec(value, spec ?? '');
-  });
+    return value;
+  };
+  const render = (text: string, depth: number): string => {
+    if (depth > 2) throw formatError('Max string recursion exceeded');
+    let out = '';
+    let i = 0;
+    while (i < text.length) {
+      const ch = text[i]!;
+      if (ch === '}') {
+        if (text[i + 1] !== '}') throw formatError("Single '}' encountered in format string");
+        out += '}';
+        i += 2;
+        continue;
+      }
+      if (ch !== '{') {
+        out += ch;
+        i++;
+        continue;
+      }
+      if (text[i + 1] === '{') {
+        out += '{';
+        i += 2;
+        continue;
+      }
+      // A field runs to its matching '}': braces inside it are the spec's nested fields.
+      let j = i + 1;
+      let nesting = 1;
+      for (; j < text.length; j++) {
+        if (text[j] === '{') nesting++;
+        else if (text[j] === '}' && --nesting === 0) break;
+      }
+      if (j >= text.length) throw formatError(nesting > 1 ? "unmatched '{' in format spec" : "Single '{' encountered in format string");
+      const field = parseField(text.slice(i + 1, j));
+      let value = fieldValue(field.name);
+      if (field.conversion === 'r' || field.conversion === 'a') value = repr(value);
+      else if (field.conversion === 's') value = str(value);
+      out += formatSpec(value, field.spec.includes('{') ? render(field.spec, depth + 1) : field.spec);
+      checkSize(out.length, 'the result of format()');
+      i = j + 1;
+    }
+    return out;
+  };
+  return render(format, 1);
+}
+
+function parseField(text: string): FormatField {
+  // The name ends at the first '!' or ':' outside brackets.
+  let k = 0;
+  for (; k < text.length; k++) {
+    if (text[k] === '[') {
+      const close = text.indexOf(']', k);
+      if (close < 0) throw formatError("Missing ']' in format string");
+      k = close;
+    } else if (text[k] === '!' || text[k] === ':') break;
+  }
+  const name = text.slice(0, k);
+  let rest = text.slice(k);
+  let conversion: string | undefined;
+  if (rest.startsWith('!')) {
+    conversion = rest[1];
+    if (conversion === undefined || conversion === ':') throw formatError('end of string while looking for conversion specifier');
+    if (!'rsa'.includes(conversion)) throw formatError(`Unknown conversion specifier ${conversion}`);
+    rest = rest.slice(2);
+    if (rest !== '' && !rest.startsWith(':')) throw formatError('expected \':\' after conversion specifier');
+  }
+  return { name, conversion, spec: rest.startsWith(':') ? rest.slice(1) : '' };
 }
 
 export function formatSpec(value: unknown, spec: string): string {
@@ -496,10 +709,10 @@ export function formatSpec(value: unknown, spec: string): string {
       break;
     case 'f':
     case 'F':
-      body = a.toFixed(precision ?? 6);
+      body = fixedFormat(a, precision ?? 6);
       break;
     case '%':
-      body = (a * 100).toFixed(precision ?? 6) + '%';
+      body = fixedFormat(a * 100, precision ?? 6) + '%';
       break;
     case 'g':
     case 'G':
@@ -516,6 +729,7 @@ export function formatSpec(value: unknown, spec: string): string {
 }
 
 function pad(body: string, sign: string, width: number, fill: string, align: string, numeric: boolean): string {
+  checkSize(width, 'a formatted value');
   const len = sign.length + body.length;
   if (len >= width) return sign + body;
   const n = width - len;

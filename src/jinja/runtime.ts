@@ -11,6 +11,8 @@ import {
   hasKey,
   isDict,
   newDict,
+  pyEquals,
+  tuple,
   typeName,
   undefinedName,
   type Dict,
@@ -268,10 +270,10 @@ export class LoopContext {
           return args[i % args.length];
         });
       case 'changed':
+        // Compared as Python compares (==), item by item within the work budget; a text key would be unbounded.
         return new PyFunction('changed', (args) => {
-          const key = JSON.stringify(args);
-          if (key === this.lastChanged) return false;
-          this.lastChanged = key;
+          if (this.lastChanged !== MISSING && pyEquals(tuple(args), this.lastChanged)) return false;
+          this.lastChanged = tuple(args);
           return true;
         });
       default:
@@ -315,6 +317,7 @@ export function iterate(v: unknown): unknown[] {
   if (typeof v === 'string') return Array.from(v);
   if (isDict(v)) return Object.keys(v);
   if (v instanceof DictView) return v.list();
+  if (v instanceof Undefined) v.use();
   if (v instanceof Undefined || v === undefined) return [];
   throw new RenderError(`'${typeName(v)}' object is not iterable`);
 }
@@ -324,6 +327,9 @@ export function length(v: unknown): number {
   if (Array.isArray(v)) return v.length;
   if (isDict(v)) return Object.keys(v).length;
   if (v instanceof DictView) return Object.keys(v.dict).length;
-  if (v instanceof Undefined) return 0;
+  if (v instanceof Undefined) {
+    v.use();
+    return 0;
+  }
   throw new RenderError(`object of type '${typeName(v)}' has no len()`);
 }

@@ -450,7 +450,7 @@ class JinjaParser extends BaseParserClass {
       while (this.peekToken()?.type === T.STRING) value += this.nextToken()!.value;
       expr = node('Literal', tok, { value });
     } else if (tok.type === T.INT) {
-      expr = node('Literal', tok, { value: parseInt(tok.value, 10) });
+      expr = node('Literal', tok, { value: parseInt(tok.value, 10), digits: tok.value });
     } else if (tok.type === T.FLOAT) {
       expr = node('Literal', tok, { value: parseFloat(tok.value), float: true });
     } else if (tok.type === T.BOOLEAN || tok.type === T.NONE || tok.type === T.SYMBOL) {

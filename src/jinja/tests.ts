@@ -19,6 +19,9 @@ export type Test = (value: unknown, args: unknown[], kwargs: Dict) => boolean;
 const one = (name: string, args: unknown[], kwargs: Dict, param = 'other'): unknown => bind(name, [param], [], args, kwargs)[0];
 
 function contains(container: unknown, item: unknown): boolean {
+  if (container instanceof Undefined) container.use();
+  // Hashing a strict Undefined (a dict's `in`) or printing it (a str's) raises.
+  if (item instanceof Undefined && (typeof container === 'string' || isDict(container) || container instanceof DictView)) item.use();
   if (typeof container === 'string') {
     if (typeof item !== 'string') throw new RenderError(`'in <string>' requires string as left operand, not ${typeof item}`);
     return container.includes(item);

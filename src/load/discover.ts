@@ -9,6 +9,8 @@ export interface DockerDirListing {
   dir: string;
   /** Its files, relative to dir, "/"-separated. */
   files: string[];
+  /** A file reached through a link → the file of dir it is (relative to dir): read that, never the link. */
+  links?: Map<string, string>;
 }
 
 function byCodeUnit(a: string, b: string): number {
@@ -30,8 +32,10 @@ export function discover(listings: DockerDirListing[]): { tree: Tree; diagnostic
   const diagnostics: Diagnostic[] = [];
   const files = new Map<string, TreeFile & { dir: string }>();
   for (const listing of listings) {
-    for (const rel of listing.files) files.set(rel, { rel, path: join(listing.dir, rel), dir: listing.dir });
+    for (const rel of listing.files) files.set(rel, { rel, path: join(listing.dir, listing.links?.get(rel) ?? rel), dir: listing.dir });
   }
+  // BuildKit sends a link as a link: a folder whose context holds one is built from a copy, with the file in its place.
+  const linkedRels = listings.flatMap((l) => [...(l.links?.keys() ?? [])].map((rel) => join(l.dir, rel)));
   const sortedRels = [...files.keys()].sort(byCodeUnit);
   const folders = sortedRels.filter((rel) => rel.split('/').pop() === TEMPLATE_FILE).map(parentOf);
 
@@ -90,7 +94,8 @@ export function discover(listings: DockerDirListing[]): { tree: Tree; diagnostic
         const f = files.get(rel);
         return { rel, path: f?.path ?? rel };
       }),
-      contextDir: dirs.size === 1 && onlyDir !== undefined ? join(onlyDir, folder) : undefined,
+      contextDir:
+        dirs.size === 1 && onlyDir !== undefined && !linkedRels.some((p) => p.startsWith(`${join(onlyDir, folder)}/`)) ? join(onlyDir, folder) : undefined,
     };
     byName.set(name, image);
     images.push(image);

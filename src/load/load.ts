@@ -3,13 +3,15 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
-import { sha256, type ContextFile } from '../core/digest.js';
+import type { ContextFile } from '../core/digest.js';
 import { resolveConfig, type CliOptions, type SourceText } from './config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
 import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
+import { digestBounded, firstInvalidUtf8, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
+import { contextIgnoreText } from './context-ignore.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
@@ -45,14 +47,6 @@ function readText(cwd: string, file: string, diagnostics: Diagnostic[], code: 'K
   }
 }
 
-function listDir(root: string): string[] {
-  return fs
-    .readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() || (e.isSymbolicLink() && fs.statSync(path.join(e.parentPath, e.name)).isFile()))
-    .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-    .filter((rel) => !rel.split('/').includes('.git'))
-    .sort();
-}
 
 // A CommonJS module whose types say `export default`: under NodeNext the function is the default's default.
 const dockerignore = (dockerignoreModule as unknown as { default: (typeof dockerignoreModule)['default'] }).default;
@@ -73,9 +67,10 @@ function underPrefix(sorted: string[], prefix: string): string[] {
 
 /**
  * The files BuildKit receives as an image's context: its folder on disk (nested folders included) or, when overlays
- * mixed docker dirs, the files kolla-gen copies under the output dir; less what the folder's .dockerignore excludes.
+ * mixed docker dirs, the files kolla-gen copies under the output dir; less what the ignore file kolla-gen writes
+ * beside the rendered Dockerfile excludes (templates, then the folder's .dockerignore), with that file's text.
  */
-function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[]): ContextFile[] {
+function readContext(cwd: string, image: Image, listings: DockerDirListing[], diagnostics: Diagnostic[]): { files: ContextFile[]; ignore: string } {
   const prefix = `${image.rel}/`;
   let files: { name: string; path: string }[] = image.files.map((f) => ({ name: f.rel.slice(prefix.length), path: f.path }));
   if (image.contextDir !== undefined) {
@@ -84,25 +79,62 @@ function readContextFiles(cwd: string, image: Image, listings: DockerDirListing[
       files = underPrefix(listing.files, prefix).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
     }
   }
-  const ignoreFile = files.find((f) => f.name === '.dockerignore');
-  if (ignoreFile) {
-    const ignored = dockerignore().add(fs.readFileSync(path.resolve(cwd, ignoreFile.path), 'utf8'));
-    files = files.filter((f) => !ignored.ignores(f.name));
+  const ownFile = files.find((f) => f.name === '.dockerignore');
+  let own: { path: string; text: string } | undefined;
+  if (ownFile) {
+    const read = readBounded(path.resolve(cwd, ownFile.path), MAX_TEMPLATE_BYTES);
+    if ('problem' in read) {
+      diagnostics.push(fileProblem(ownFile.path, read.problem));
+      return { files: [], ignore: '' };
+    }
+    own = { path: `${image.rel}/.dockerignore`, text: read.bytes.toString('utf8') };
   }
-  return files.map((f) => {
-    const abs = path.resolve(cwd, f.path);
-    return { name: f.name, executable: (fs.statSync(abs).mode & 0o111) !== 0, sha256: sha256(fs.readFileSync(abs)) };
-  });
+  const ignore = contextIgnoreText(own);
+  const ignored = dockerignore().add(ignore);
+  const digested = files
+    .filter((f) => !ignored.ignores(f.name))
+    .flatMap((f) => {
+      const digest = digestBounded(path.resolve(cwd, f.path), MAX_CONTEXT_FILE_BYTES);
+      if ('problem' in digest) {
+        diagnostics.push(fileProblem(f.path, digest.problem));
+        return [];
+      }
+      return [{ name: f.name, executable: digest.executable, sha256: digest.sha256 }];
+    });
+  return { files: digested, ignore };
+}
+
+function fileProblem(file: string, problem: string): Diagnostic {
+  return error('KG215', `cannot read ${file}: ${problem}`, { location: { file, line: 1, column: 1 } });
+}
+
+/** A template's text, refused as Jinja2 refuses it when it is not UTF-8 (no U+FFFD in its place). */
+function readTemplate(file: string, abs: string, diagnostics: Diagnostic[]): string | undefined {
+  const read = readBounded(abs, MAX_TEMPLATE_BYTES);
+  if ('problem' in read) {
+    diagnostics.push(fileProblem(file, read.problem));
+    return undefined;
+  }
+  const invalid = firstInvalidUtf8(read.bytes);
+  if (!invalid) return read.bytes.toString('utf8');
+  const before = read.bytes.subarray(0, invalid.offset).toString('utf8');
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const byte = (read.bytes[invalid.offset] as number).toString(16).padStart(2, '0');
+  const what = invalid.end > invalid.offset ? `bytes in position ${invalid.offset}-${invalid.end}` : `byte 0x${byte} in position ${invalid.offset}`;
+  diagnostics.push(
+    error('KG214', `${file} is not UTF-8: 'utf-8' codec can't decode ${what}: ${invalid.reason}`, {
+      location: { file, line: before.split('\n').length, column: [...before.slice(lineStart)].length + 1 },
+      source: read.bytes.toString('utf8'),
+    }),
+  );
+  return undefined;
 }
 
 /** Discovery works on listings; the code frame of its diagnostics needs the file's text. */
 function withSource(cwd: string, d: Diagnostic): Diagnostic {
   if (!d.location || d.source !== undefined) return d;
-  try {
-    return { ...d, source: fs.readFileSync(path.resolve(cwd, d.location.file), 'utf8') };
-  } catch {
-    return d;
-  }
+  const read = readBounded(path.resolve(cwd, d.location.file), MAX_TEMPLATE_BYTES);
+  return 'bytes' in read ? { ...d, source: read.bytes.toString('utf8') } : d;
 }
 
 function readOptional(file: string): string | undefined {
@@ -229,7 +261,9 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
       diagnostics.push(error('KG200', `docker dir ${dir} does not exist`));
       continue;
     }
-    listings.push({ dir, files: listDir(abs) });
+    const scan = scanDockerDir(dir, abs);
+    diagnostics.push(...scan.diagnostics);
+    listings.push({ dir, files: scan.files, links: scan.links });
   }
   if (hasErrors(diagnostics)) return { diagnostics };
 
@@ -239,15 +273,19 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
 
   const templates = new Map<string, TemplateSourceFile>();
   for (const [rel, file] of tree.files) {
-    if (rel.endsWith('.j2')) templates.set(rel, { path: file.path, source: fs.readFileSync(path.resolve(cwd, file.path), 'utf8') });
-    else {
-      // Any text file of the tree can be imported by name (kolla 2025.1: `{% from "rabbitmq/<image>/rabbitmq_packages_rpm.rocky" import … %}`).
-      const abs = path.resolve(cwd, file.path);
-      if (fs.statSync(abs).size > MAX_IMPORTABLE_BYTES) continue;
-      const bytes = fs.readFileSync(abs);
-      if (!bytes.includes(0)) templates.set(rel, { path: file.path, source: bytes.toString('utf8') });
+    if (rel.endsWith('.j2')) {
+      const source = readTemplate(file.path, path.resolve(cwd, file.path), diagnostics);
+      if (source !== undefined) templates.set(rel, { path: file.path, source });
+    } else {
+      // Any text file of the tree can be imported by name (kolla 2025.1: `{% from "rabbitmq/<image>/rabbitmq_packages_rpm.rocky" import … %}`);
+      // a file that is not small UTF-8 text is no template and is left out without a word.
+      const read = readBounded(path.resolve(cwd, file.path), MAX_IMPORTABLE_BYTES);
+      if ('bytes' in read && !read.bytes.includes(0) && !firstInvalidUtf8(read.bytes)) templates.set(rel, { path: file.path, source: read.bytes.toString('utf8') });
     }
   }
-  const contextFiles = new Map(tree.images.map((image) => [image.name, readContextFiles(cwd, image, listings)]));
-  return { project: { config, tree, templates, overrides, contextFiles }, diagnostics };
+  const contexts = new Map(tree.images.map((image) => [image.name, readContext(cwd, image, listings, diagnostics)]));
+  if (hasErrors(diagnostics)) return { diagnostics };
+  const contextFiles = new Map([...contexts].map(([name, c]) => [name, c.files]));
+  const contextIgnores = new Map([...contexts].map(([name, c]) => [name, c.ignore]));
+  return { project: { config, tree, templates, overrides, contextFiles, contextIgnores }, diagnostics };
 }

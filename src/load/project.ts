@@ -12,4 +12,6 @@ export interface Project {
   overrides: TemplateSourceFile[];
   /** image → the files of its build context, digested (content hashes). */
   contextFiles: Map<string, ContextFile[]>;
+  /** image → the text of the ignore file written beside each of its rendered Dockerfiles (what the build sees). */
+  contextIgnores: Map<string, string>;
 }

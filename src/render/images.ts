@@ -68,6 +68,8 @@ export function renderImages(project: Project, jobs: RenderJob[]): RenderOutcome
     overrides: project.overrides,
     // kolla-build's way for a template to refuse a variant.
     globals: { raise_error: (message: unknown) => raiseTemplateError(String(message)) },
+    limits: config.renderLimits,
+    strictUndefined: config.strictUndefined,
   });
   return jobs.map(({ job, image, family, arch }): RenderOutcome => {
     const key = renderKey(image.name, family, arch);

@@ -31,12 +31,24 @@ export function outputFiles(compiled: Compiled): Map<string, OutputFile> {
   const files = new Map<string, OutputFile>();
   files.set('docker-bake.hcl', { text: emitHcl(compiled.bake) });
   files.set('docker-bake.json', { text: emitJson(compiled.bake) });
-  files.set('manifest.json', { text: `${JSON.stringify(compiled.manifest, null, 2)}\n` });
+
   files.set('GRAPH.md', { text: graphMarkdown(compiled) });
-  for (const target of compiled.targets) files.set(target.dockerfile, { text: target.text });
+  for (const target of compiled.targets) {
+    files.set(target.dockerfile, { text: target.text });
+    // BuildKit reads it ahead of the context's .dockerignore: the build sees exactly what the content hash covers.
+    const ignore = compiled.contextIgnores.get(target.image);
+    if (ignore !== undefined) files.set(`${target.dockerfile}.dockerignore`, { text: ignore });
+  }
   for (const image of compiled.tree.images) {
     if (image.contextDir !== undefined) continue;
     for (const file of image.files) files.set(`contexts/${image.name}/${file.rel.slice(image.rel.length + 1)}`, { copyFrom: file.path });
   }
-  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // The manifest lists every file kolla-gen writes: the next run removes only those (others are the user's).
+  const names = [...files.keys(), 'manifest.json'].sort(byCodeUnit);
+  files.set('manifest.json', { text: `${JSON.stringify({ ...compiled.manifest, files: names }, null, 2)}\n` });
+  return new Map([...files].sort(([a], [b]) => byCodeUnit(a, b)));
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

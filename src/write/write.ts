@@ -2,44 +2,123 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { error, type Diagnostic } from '../core/diagnostics.js';
+import { error, warning, type Diagnostic } from '../core/diagnostics.js';
+import { readBounded } from '../load/files.js';
 import { MANIFEST_VERSION } from '../emit/manifest.js';
 import type { OutputFile } from './output.js';
 
 export interface Drift {
   stale: string[];
   missing: string[];
+  /** Files kolla-gen wrote there before (the previous manifest lists them) and writes no more. */
   extra: string[];
+  /** Files kolla-gen did not write: kept, never removed, named in a warning. */
+  foreign: string[];
 }
 
+/** The largest output file kolla-gen reads back (manifest.json, or a file it compares). */
+export const MAX_OUTPUT_FILE_BYTES = 512 * 1024 * 1024;
+
+/** Files and links under dir, never following a link (a link is an entry, not a folder to walk). */
 function listFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() || e.isSymbolicLink())
+    .filter((e) => !e.isDirectory())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
     .sort();
 }
 
-function bytesOf(file: OutputFile, cwd: string): Buffer {
-  return 'text' in file ? Buffer.from(file.text, 'utf8') : fs.readFileSync(path.resolve(cwd, file.copyFrom));
+function isDirectory(abs: string): boolean {
+  try {
+    return fs.lstatSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
-/** What differs between the files kolla-gen would write and those in the output dir. */
+/** The previous manifest.json of an output dir, read without following a link and with a size cap. */
+function readManifest(abs: string): { version?: unknown; images?: unknown; files?: unknown } | undefined {
+  const read = readBounded(path.join(abs, 'manifest.json'), MAX_OUTPUT_FILE_BYTES);
+  if (!('bytes' in read)) return undefined;
+  try {
+    const manifest = JSON.parse(read.bytes.toString('utf8')) as unknown;
+    return manifest !== null && typeof manifest === 'object' ? (manifest as { version?: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isOwnManifest(manifest: ReturnType<typeof readManifest>): boolean {
+  return manifest?.version === MANIFEST_VERSION && Array.isArray(manifest.images);
+}
+
+/** What kolla-gen wrote, by the manifest's list; a manifest older than that list: by the layout it writes. */
+function ownedBy(manifest: ReturnType<typeof readManifest>): (rel: string) => boolean {
+  if (Array.isArray(manifest?.files)) {
+    const listed = new Set(manifest.files.filter((f): f is string => typeof f === 'string'));
+    return (rel) => listed.has(rel);
+  }
+  const top = new Set(['docker-bake.hcl', 'docker-bake.json', 'manifest.json', 'GRAPH.md']);
+  return (rel) => top.has(rel) || rel.startsWith('contexts/') || /^[^/]+\/[^/]+\/Dockerfile[^/]*$/.test(rel);
+}
+
+/** The files of an output dir kolla-gen may not remove: neither in the new set nor written by kolla-gen before. */
+function foreignOf(abs: string, present: string[], files: Map<string, OutputFile>): string[] {
+  const owned = ownedBy(readManifest(abs));
+  return present.filter((rel) => !files.has(rel) && !owned(rel));
+}
+
+/** Files kolla-gen did not write that sit where it would write now: replacing them would delete them. */
+function clobberedOf(abs: string, present: string[], files: Map<string, OutputFile>): string[] {
+  const owned = ownedBy(readManifest(abs));
+  return present.filter((rel) => files.has(rel) && !owned(rel));
+}
+
+/** The bytes kolla-gen would write equal the file there: a link or a file of another size is never read. */
+function sameFile(abs: string, expected: Buffer): boolean {
+  const read = readBounded(abs, expected.length);
+  return 'bytes' in read && read.bytes.equals(expected);
+}
+
+/** Why kolla-gen will not touch the output dir, read before anything under it is listed; undefined when it may. */
+export function outputDirProblem(outDir: string, cwd: string): Diagnostic | undefined {
+  const abs = path.resolve(cwd, outDir);
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(abs);
+  } catch {
+    return undefined;
+  }
+  if (stat.isSymbolicLink()) {
+    return error('KG720', `${outDir} is a link: kolla-gen replaces its output dir whole and never writes through a link`);
+  }
+  if (!stat.isDirectory()) return error('KG700', `${outDir} exists and is not a directory`);
+  if (fs.readdirSync(abs).length === 0 || isOwnManifest(readManifest(abs))) return undefined;
+  return error('KG700', `${outDir} holds files kolla-gen did not write (no kolla-gen manifest.json), so it will not replace it`);
+}
+
+/** What differs between the files kolla-gen would write and those in the output dir (nothing listed unless it is kolla-gen's). */
 export function drift(outDir: string, files: Map<string, OutputFile>, cwd: string): Drift {
   const abs = path.resolve(cwd, outDir);
-  const present = new Set(listFiles(abs));
-  const result: Drift = { stale: [], missing: [], extra: [] };
+  const result: Drift = { stale: [], missing: [], extra: [], foreign: [] };
+  const listed = isDirectory(abs) && outputDirProblem(outDir, cwd) === undefined ? listFiles(abs) : [];
+  const present = new Set(listed);
   for (const [rel, file] of files) {
     if (!present.has(rel)) {
       result.missing.push(rel);
       continue;
     }
     present.delete(rel);
-    if (!bytesOf(file, cwd).equals(fs.readFileSync(path.join(abs, rel)))) result.stale.push(rel);
+    if (!sameFile(path.join(abs, rel), bytesOf(file, cwd))) result.stale.push(rel);
   }
-  result.extra = [...present].sort();
+  const foreign = new Set(foreignOf(abs, listed, files));
+  result.extra = [...present].filter((rel) => !foreign.has(rel)).sort();
+  result.foreign = [...foreign].sort();
   return result;
+}
+
+function bytesOf(file: OutputFile, cwd: string): Buffer {
+  return 'text' in file ? Buffer.from(file.text, 'utf8') : fs.readFileSync(path.resolve(cwd, file.copyFrom));
 }
 
 export function isClean(d: Drift): boolean {
@@ -51,18 +130,103 @@ export function driftDiagnostics(outDir: string, d: Drift): Diagnostic[] {
   return [...d.stale.map((r) => say('stale', r)), ...d.missing.map((r) => say('missing', r)), ...d.extra.map((r) => say('extra', r))];
 }
 
-/** kolla-gen replaces its output dir whole, so it refuses a dir that holds anything but its own output. */
-function ownedProblem(outDir: string, abs: string): Diagnostic | undefined {
-  if (!fs.existsSync(abs)) return undefined;
-  if (!fs.statSync(abs).isDirectory()) return error('KG700', `${outDir} exists and is not a directory`);
-  if (fs.readdirSync(abs).length === 0) return undefined;
+/** The files of the output dir that kolla-gen did not write and keeps, named once. */
+export function foreignWarning(outDir: string, d: Drift): Diagnostic[] {
+  if (d.foreign.length === 0) return [];
+  const shown = d.foreign.slice(0, 10).map((rel) => `${outDir}/${rel}`);
+  const more = d.foreign.length > shown.length ? ` and ${d.foreign.length - shown.length} more` : '';
+  return [warning('KG721', `${d.foreign.length} file${d.foreign.length === 1 ? '' : 's'} in ${outDir} not written by kolla-gen, kept: ${shown.join(', ')}${more}`)];
+}
+
+/** A run's temp and old dirs beside the output dir: `<out>.kolla-gen-<pid>.tmp|old`. */
+function leftovers(abs: string): { path: string; pid: number; kind: 'tmp' | 'old' }[] {
+  const parent = path.dirname(abs);
+  const base = path.basename(abs);
+  if (base === '' || parent === abs) return [];
+  let names: string[];
   try {
-    const manifest = JSON.parse(fs.readFileSync(path.join(abs, 'manifest.json'), 'utf8')) as { version?: unknown; images?: unknown };
-    if (manifest.version === MANIFEST_VERSION && Array.isArray(manifest.images)) return undefined;
+    names = fs.readdirSync(parent);
   } catch {
-    // fall through: not ours
+    return [];
   }
-  return error('KG700', `${outDir} holds files kolla-gen did not write (no kolla-gen manifest.json), so it will not replace it`);
+  return names.flatMap((name) => {
+    if (!name.startsWith(`${base}.kolla-gen-`)) return [];
+    const m = /^\.kolla-gen-(\d+)\.(tmp|old)$/.exec(name.slice(base.length));
+    return m ? [{ path: path.join(parent, name), pid: Number(m[1]), kind: m[2] as 'tmp' | 'old' }] : [];
+  });
+}
+
+/** A run that left dirs is over when its pid is gone; a dir with this process's own pid is from an earlier process. */
+function isDead(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Finishes what killed runs left: with no output dir, the newest `.old` of a dead run is the output dir again (it was
+ * renamed away just before the kill); every other `.tmp`/`.old` of a dead run is removed. Warnings say what was done.
+ */
+export function recoverOutput(outDir: string, cwd: string): Diagnostic[] {
+  const abs = path.resolve(cwd, outDir);
+  const dead = leftovers(abs).filter((l) => isDead(l.pid));
+  if (dead.length === 0) return [];
+  const out: Diagnostic[] = [];
+  let exists = true;
+  try {
+    fs.lstatSync(abs);
+  } catch {
+    exists = false;
+  }
+  const olds = dead.filter((l) => l.kind === 'old').sort((a, b) => fs.lstatSync(b.path).mtimeMs - fs.lstatSync(a.path).mtimeMs);
+  const restore = exists ? undefined : olds[0];
+  if (restore) {
+    fs.renameSync(restore.path, abs);
+    out.push(warning('KG722', `${outDir} was missing: restored it from ${path.basename(restore.path)}, left by run ${restore.pid}, killed while replacing it`));
+  }
+  const removed = dead.filter((l) => l !== restore);
+  for (const l of removed) fs.rmSync(l.path, { recursive: true, force: true });
+  if (removed.length > 0) {
+    out.push(warning('KG722', `removed ${removed.map((l) => path.basename(l.path)).join(', ')}, left by killed runs`));
+  }
+  return out;
+}
+
+/** For check, which writes nothing: what recoverOutput would restore. */
+export function recoverableOutput(outDir: string, cwd: string): Diagnostic[] {
+  const abs = path.resolve(cwd, outDir);
+  if (fs.existsSync(abs)) return [];
+  const old = leftovers(abs).find((l) => l.kind === 'old' && isDead(l.pid));
+  if (!old) return [];
+  return [
+    warning('KG722', `${outDir} is missing, but ${path.basename(old.path)} holds it: a run was killed while replacing it`, {
+      hint: 'run kolla-gen generate: it restores the dir from there first',
+    }),
+  ];
+}
+
+/** Puts the kept files of the old output dir into the new one: hard links (no copy), links as links. */
+function carryForeign(abs: string, tmp: string, foreign: string[]): void {
+  for (const rel of foreign) {
+    const from = path.join(abs, rel);
+    const to = path.join(tmp, rel);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    const stat = fs.lstatSync(from);
+    if (stat.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(from), to);
+    else if (stat.isFile()) {
+      try {
+        fs.linkSync(from, to);
+      } catch {
+        fs.copyFileSync(from, to);
+      }
+    } else {
+      throw new Error(`${rel} is not a file kolla-gen can keep (a FIFO, socket or device); move it out of the output dir`);
+    }
+  }
 }
 
 async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>, limit = 32): Promise<void> {
@@ -76,8 +240,19 @@ async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>, li
 /** Writes the whole set into a sibling temp dir, then swaps it in: a failure leaves the old dir byte for byte. */
 export async function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd: string): Promise<Diagnostic[]> {
   const abs = path.resolve(cwd, outDir);
-  const owned = ownedProblem(outDir, abs);
+  recoverOutput(outDir, cwd);
+  const owned = outputDirProblem(outDir, cwd);
   if (owned) return [owned];
+  const present = isDirectory(abs) ? listFiles(abs) : [];
+  const clobbered = clobberedOf(abs, present, files);
+  if (clobbered.length > 0) {
+    return [
+      error('KG723', `${outDir} holds ${clobbered.map((rel) => `${outDir}/${rel}`).join(', ')}, not written by kolla-gen, where kolla-gen now writes`, {
+        hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again',
+      }),
+    ];
+  }
+  const foreign = foreignOf(abs, present, files);
   const tmp = `${abs}.kolla-gen-${process.pid}.tmp`;
   const old = `${abs}.kolla-gen-${process.pid}.old`;
   const cleanUp = () => {
@@ -97,6 +272,7 @@ export async function writeOutput(outDir: string, files: Map<string, OutputFile>
       const dest = path.join(tmp, rel);
       return 'text' in file ? fsp.writeFile(dest, file.text) : fsp.copyFile(path.resolve(cwd, file.copyFrom), dest);
     });
+    carryForeign(abs, tmp, foreign);
   } catch (e) {
     cleanUp();
     return [error('KG703', `cannot write ${outDir}: ${(e as Error).message}`)];

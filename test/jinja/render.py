@@ -7,6 +7,8 @@ Cases:
   cases/<name>.j2 (+ optional cases/<name>.json: the context)
   errors/<name>.j2 (+ optional context json): expected to fail
   overrides/<name>.case.json: {"template": ..., "overrides": [...], "context": {...}}
+  strict/<name>.j2 (+ optional context json): rendered with StrictUndefined (kolla-gen's --strict-undefined);
+      a case with a <name>.expect.json is expected to fail
 """
 import json
 import os
@@ -85,6 +87,18 @@ def main():
                 results[case] = {"text": env.get_template(case).render(**context)}
             except Exception as exc:  # noqa: BLE001 - every failure is a result
                 results[case] = error_result(exc)
+
+    strict_env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(root), autoescape=False, undefined=jinja2.StrictUndefined)
+    folder = os.path.join(root, "strict")
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".j2"):
+            continue
+        case = "strict/" + name
+        context = load_context(os.path.join(folder, name[:-3] + ".json"))
+        try:
+            results[case] = {"text": strict_env.get_template(case).render(**context)}
+        except Exception as exc:  # noqa: BLE001
+            results[case] = error_result(exc)
 
     folder = os.path.join(root, "overrides")
     for name in sorted(os.listdir(folder)):

@@ -27,9 +27,6 @@ export function relativePath(from: string, to: string): string {
   return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/') || '.';
 }
 
-/** The label that carries a target's content hash on its images. */
-export const CONTENT_HASH_LABEL = 'kolla-gen.content-hash';
-
 /**
  * One registry cache ref per image, variant and arch, so that runners building one arch each never overwrite each
  * other's cache. A multi-platform target reads and writes every arch's ref.
@@ -65,7 +62,9 @@ export function assembleBake(input: AssembleInput): BakeFile {
       tags: pushedTags(t),
       platforms: t.arches.map((arch) => `linux/${arch}`),
       args: { ...config.buildArgs },
-      labels: { ...config.labels, 'kolla-gen.image': t.image, 'kolla-gen.variant': family, [CONTENT_HASH_LABEL]: t.hash },
+      // No content hash label: it would differ between a one-arch and a multi-arch run and so change the per-arch
+      // image's digest; the content tags carry the hash.
+      labels: { ...config.labels, 'kolla-gen.image': t.image, 'kolla-gen.variant': family },
       ...(cache ? { cacheFrom: cache.from, ...(cache.to.length > 0 ? { cacheTo: cache.to } : {}) } : {}),
     };
   });

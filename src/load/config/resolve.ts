@@ -7,6 +7,7 @@ import { PRESETS, type BaseImage, type CliOptions, type KollaCheckout, type Koll
 export type { BaseImage, CacheConfig, CliOptions, ResolvedConfig, SourceText, UnbuildableRule } from './types.js';
 import { ARCHES, BASES, type Arch, type Base, type Family } from '../../core/types.js';
 import { writtenConfigSchema, type WrittenConfig } from './schema.js';
+import { DEFAULT_RENDER_LIMITS } from '../../jinja/limits.js';
 
 
 
@@ -306,6 +307,12 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
+    strictUndefined: cli.strictUndefined ?? written.strict_undefined ?? false,
+    renderLimits: {
+      maxValueSize: cli.renderLimits?.maxValueSize ?? written.render_limits?.max_value_size ?? DEFAULT_RENDER_LIMITS.maxValueSize,
+      maxOutputSize: cli.renderLimits?.maxOutputSize ?? written.render_limits?.max_output_size ?? DEFAULT_RENDER_LIMITS.maxOutputSize,
+      maxSteps: cli.renderLimits?.maxSteps ?? written.render_limits?.max_steps ?? DEFAULT_RENDER_LIMITS.maxSteps,
+    },
   };
   const cacheRef = cli.cacheRef ?? written.cache?.ref;
   if (cacheRef) {

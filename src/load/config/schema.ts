@@ -26,6 +26,15 @@ export const writtenConfigSchema = z
     preset: z.enum(PRESETS).optional(),
     content_tags: z.union([z.boolean(), z.literal('only')]).optional(),
     insecure_registries: z.array(name).optional(),
+    strict_undefined: z.boolean().optional(),
+    render_limits: z
+      .object({
+        max_value_size: z.number().int().positive().optional(),
+        max_output_size: z.number().int().positive().optional(),
+        max_steps: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     cache: z
       .object({
         ref: name.regex(/^[^\s:@]+(:[0-9]+)?(\/[^\s:@]+)*$/, 'a repository such as registry.example:5000/kolla-cache, without a tag'),

@@ -3,6 +3,7 @@
 import type { SourceLocation } from '../../core/diagnostics.js';
 import type { Arch, Base, Family } from '../../core/types.js';
 import type { KollaRelease } from '../kolla/kolla-release.js';
+import type { RenderLimits } from '../../jinja/limits.js';
 
 export const PRESETS = ['kolla'] as const;
 export type PresetName = (typeof PRESETS)[number];
@@ -45,6 +46,10 @@ export interface CliOptions {
   cacheExport?: boolean;
   /** --insecure-registry: hosts kolla-gen asks over plain HTTP. */
   insecureRegistries?: string[];
+  /** --strict-undefined: an undefined template variable is an error (Jinja2's StrictUndefined). */
+  strictUndefined?: boolean;
+  /** --max-value-size, --max-output-size, --max-steps: the bounds of each render. */
+  renderLimits?: Partial<RenderLimits>;
 }
 
 /** A registry cache: one ref per image, variant and arch under one repository. */
@@ -107,6 +112,10 @@ export interface ResolvedConfig {
   cache?: CacheConfig;
   /** Registry hosts kolla-gen asks over plain HTTP (localhost falls back to it by itself). */
   insecureRegistries: string[];
+  /** Jinja2's StrictUndefined for every render: an undefined variable printed, tested or iterated is KG313. */
+  strictUndefined: boolean;
+  /** The bounds of each render: the defaults, then render_limits of the config, then the flags. */
+  renderLimits: RenderLimits;
 }
 
 /** What kolla-gen takes from a kolla-build.conf. Lists keep the file's order. */

@@ -1,0 +1,190 @@
+// The output dir (docs/security.md "The output directory"): read back without following links and bounded, never
+// walked before kolla-gen knows it is its own, only kolla-gen's files removed, and a killed replace recovered.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { copyFixture, run, snapshot, write } from './support/cli.js';
+import { CODES } from '../src/core/diagnostics.js';
+
+interface JsonDiagnostic {
+  code: string;
+  severity: string;
+  message: string;
+  hint: string;
+}
+
+async function generated(): Promise<string> {
+  const dir = copyFixture('basic');
+  const first = await run(dir, ['generate', '--quiet']);
+  expect(first.exitCode, first.stderr).toBe(0);
+  return dir;
+}
+
+async function json(dir: string, args: string[]): Promise<{ exitCode: number; diagnostics: JsonDiagnostic[] }> {
+  const result = await run(dir, [...args, '--json']);
+  const out = JSON.parse(result.stdout) as { diagnostics: JsonDiagnostic[] };
+  return { exitCode: result.exitCode ?? -1, diagnostics: out.diagnostics };
+}
+
+/** A pid no process has: one that ran and ended. */
+function deadPid(): number {
+  const child = spawnSync('true');
+  return child.pid as number;
+}
+
+const out = (dir: string, ...rel: string[]) => path.join(dir, 'generated', ...rel);
+
+describe('reading the output dir back', () => {
+  it('a committed docker-bake.hcl linked to /dev/zero is stale, not read forever', { timeout: 60_000 }, async () => {
+    const dir = await generated();
+    fs.rmSync(out(dir, 'docker-bake.hcl'));
+    fs.symlinkSync('/dev/zero', out(dir, 'docker-bake.hcl'));
+    const result = await run(dir, ['check']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('error[KG701]: stale: generated/docker-bake.hcl');
+    // generate replaces the link with the file
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    expect(fs.lstatSync(out(dir, 'docker-bake.hcl')).isFile()).toBe(true);
+    expect((await run(dir, ['check'])).exitCode).toBe(0);
+  });
+
+  it('a manifest.json linked to /dev/zero makes the dir not kolla-gen\'s (KG700), not a hang', { timeout: 60_000 }, async () => {
+    const dir = await generated();
+    fs.rmSync(out(dir, 'manifest.json'));
+    fs.symlinkSync('/dev/zero', out(dir, 'manifest.json'));
+    const before = snapshot(out(dir));
+    const result = await json(dir, ['generate']);
+    expect(result.exitCode).toBe(1);
+    expect(result.diagnostics.map((d) => d.code)).toContain('KG700');
+    expect(snapshot(out(dir))).toEqual(before);
+  });
+
+  it('a huge output file of another size is stale without being read', { timeout: 60_000 }, async () => {
+    const dir = await generated();
+    const fd = fs.openSync(out(dir, 'docker-bake.json'), 'w');
+    fs.ftruncateSync(fd, 3 * 1024 * 1024 * 1024); // sparse
+    fs.closeSync(fd);
+    const result = await run(dir, ['check']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('error[KG701]: stale: generated/docker-bake.json');
+  });
+});
+
+describe('output dirs kolla-gen will not touch', () => {
+  it.each([
+    ['-o /', ['-o', '/'], 'KG700', /holds files kolla-gen did not write/],
+    ['-o an existing file', ['-o', 'kolla-gen.yaml'], 'KG700', /kolla-gen\.yaml exists and is not a directory/],
+    ['-o a link to a dir', ['-o', 'linked'], 'KG720', /linked is a link/],
+  ])('%s: a KG error before anything under it is listed, for generate and check', { timeout: 60_000 }, async (_name, args, code, message) => {
+    const dir = await generated();
+    fs.symlinkSync('generated', path.join(dir, 'linked'));
+    const before = snapshot(out(dir));
+    const config = fs.readFileSync(path.join(dir, 'kolla-gen.yaml'), 'utf8');
+    for (const command of ['generate', 'check']) {
+      const result = await json(dir, [command, ...args]);
+      expect(result.exitCode).toBe(1);
+      const found = result.diagnostics.find((d) => d.code === code);
+      expect(found?.message).toMatch(message);
+      expect(found?.hint).toBe(CODES[code as keyof typeof CODES].hint);
+    }
+    expect(snapshot(out(dir))).toEqual(before);
+    expect(fs.readFileSync(path.join(dir, 'kolla-gen.yaml'), 'utf8')).toBe(config);
+    expect(fs.readlinkSync(path.join(dir, 'linked'))).toBe('generated');
+  });
+});
+
+describe('files in the output dir that kolla-gen did not write', () => {
+  it('are kept and named in a warning; only the files the manifest lists are removed', { timeout: 60_000 }, async () => {
+    const dir = await generated();
+    const manifest = JSON.parse(fs.readFileSync(out(dir, 'manifest.json'), 'utf8')) as { files: string[] };
+    expect(manifest.files).toContain('rocky/db/Dockerfile');
+    expect(manifest.files).toContain('manifest.json');
+    write(dir, 'generated/README.md', '# our images\n');
+    write(dir, 'generated/.gitattributes', '* linguist-generated\n');
+    write(dir, 'generated/rocky/notes.txt', 'mine\n');
+    const check = await json(dir, ['check']);
+    expect(check.exitCode).toBe(0);
+    expect(check.diagnostics.find((d) => d.code === 'KG721')?.message).toBe(
+      '3 files in generated not written by kolla-gen, kept: generated/.gitattributes, generated/README.md, generated/rocky/notes.txt',
+    );
+    const result = await run(dir, ['generate', '-b', 'ubuntu']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/[1-9]\d* removed/);
+    expect(result.stderr).toContain('warning[KG721]: 3 files in generated not written by kolla-gen, kept');
+    expect(fs.readFileSync(out(dir, 'README.md'), 'utf8')).toBe('# our images\n');
+    expect(fs.readFileSync(out(dir, '.gitattributes'), 'utf8')).toBe('* linguist-generated\n');
+    expect(fs.readFileSync(out(dir, 'rocky', 'notes.txt'), 'utf8')).toBe('mine\n');
+    expect(fs.existsSync(out(dir, 'rocky', 'db'))).toBe(false);
+  });
+
+  it('a manifest without the files list (an older kolla-gen): its own layout is kolla-gen\'s, the rest is kept', { timeout: 60_000 }, async () => {
+    const dir = await generated();
+    const manifest = JSON.parse(fs.readFileSync(out(dir, 'manifest.json'), 'utf8')) as { files?: string[] };
+    delete manifest.files;
+    fs.writeFileSync(out(dir, 'manifest.json'), JSON.stringify(manifest));
+    write(dir, 'generated/README.md', '# ours\n');
+    expect((await run(dir, ['generate', '-b', 'ubuntu'])).exitCode).toBe(0);
+    expect(fs.existsSync(out(dir, 'README.md'))).toBe(true);
+    expect(fs.existsSync(out(dir, 'rocky'))).toBe(false);
+  });
+
+  it('KG723: one that sits where kolla-gen now writes is not overwritten', { timeout: 60_000 }, async () => {
+    const dir = copyFixture('basic');
+    expect((await run(dir, ['generate', '-b', 'ubuntu'])).exitCode).toBe(0);
+    write(dir, 'generated/rocky/db/Dockerfile', 'FROM mine\n');
+    const before = snapshot(out(dir));
+    const result = await json(dir, ['generate']);
+    expect(result.exitCode).toBe(1);
+    const found = result.diagnostics.find((d) => d.code === 'KG723');
+    expect(found?.message).toContain('generated/rocky/db/Dockerfile');
+    expect(found?.hint).toMatch(/never deletes a file it did not write/);
+    expect(snapshot(out(dir))).toEqual(before);
+  });
+});
+
+describe('a run killed while replacing the output dir', () => {
+  it('between the two renames: the next check says so, the next generate restores the old dir first', { timeout: 60_000 }, async () => {
+    const dir = await generated();
+    const pid = deadPid();
+    write(dir, 'generated/README.md', 'kept\n');
+    const kept = snapshot(out(dir));
+    fs.renameSync(out(dir), path.join(dir, `generated.kolla-gen-${pid}.old`));
+    fs.cpSync(path.join(dir, `generated.kolla-gen-${pid}.old`), path.join(dir, `generated.kolla-gen-${pid}.tmp`), { recursive: true });
+    const check = await json(dir, ['check']);
+    expect(check.exitCode).toBe(1);
+    expect(check.diagnostics.find((d) => d.code === 'KG722')?.message).toBe(
+      `generated is missing, but generated.kolla-gen-${pid}.old holds it: a run was killed while replacing it`,
+    );
+    expect(fs.existsSync(out(dir))).toBe(false);
+    const result = await run(dir, ['generate']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain(`warning[KG722]: generated was missing: restored it from generated.kolla-gen-${pid}.old`);
+    expect(result.stderr).toContain(`removed generated.kolla-gen-${pid}.tmp, left by killed runs`);
+    expect(result.stdout).toMatch(/up to date$/);
+    expect(snapshot(out(dir))).toEqual(kept);
+    expect(fs.readdirSync(dir).filter((n) => n.includes('.kolla-gen-'))).toEqual([]);
+  });
+
+  it('before or after the renames: leftovers of dead runs are removed, those of a live run are not', { timeout: 60_000 }, async () => {
+    const dir = await generated();
+    const pid = deadPid();
+    const before = snapshot(out(dir));
+    write(dir, `generated.kolla-gen-${pid}.tmp/docker-bake.hcl`, 'half written');
+    write(dir, `generated.kolla-gen-${pid + 1}.old/docker-bake.hcl`, 'the previous output');
+    // this test's own process is alive: its dirs are another run's work in progress
+    write(dir, `generated.kolla-gen-${process.pid}.tmp/docker-bake.hcl`, 'in progress');
+    if (fs.existsSync(`/proc/${pid + 1}`)) return; // that pid was taken meanwhile: nothing to say
+    const result = await run(dir, ['generate']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain('warning[KG722]: removed');
+    expect(snapshot(out(dir))).toEqual(before);
+    expect(fs.readdirSync(dir).filter((n) => n.includes('.kolla-gen-'))).toEqual([`generated.kolla-gen-${process.pid}.tmp`]);
+  });
+});
+
+it('tests every code of KG720-KG739 here', () => {
+  const mine = Object.keys(CODES).filter((code) => code >= 'KG720' && code <= 'KG739');
+  const source = fs.readFileSync(import.meta.filename, 'utf8');
+  expect(mine.filter((code) => !source.includes(`'${code}'`))).toEqual([]);
+});
