@@ -6,14 +6,21 @@ import { check } from './commands/check.js';
 import { deps, DEPS_FORMATS, type DepsFormat } from './commands/deps.js';
 import { explain } from './commands/explain.js';
 import { generate } from './commands/generate.js';
+import { init } from './commands/init.js';
 import { helpCode, isCodeTopic } from './commands/help-code.js';
 import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
-import { diagnosticToJson, formatDiagnostic } from './core/diagnostics.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { diagnosticToJson, error, formatDiagnostic, warning } from './core/diagnostics.js';
+import { cliOptionsOf } from './load/config/made-with.js';
+import { readRecordedOptions } from './load/load.js';
+import { fromRoot, repoRoot } from './load/root.js';
 
 interface Flags {
-  config?: string;
+  /** false: --no-config. */
+  config?: string | false;
   dockerDir?: string[];
   output?: string;
   base?: string[];
@@ -57,6 +64,8 @@ const positiveInt = (value: string): number => {
   return n;
 };
 const commaList = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+// `-p ''` is kept as one empty name, so that selection refuses it rather than selecting every image.
+const profileList = (value: string, previous: string[] | undefined) => (value.trim() === '' ? [...(previous ?? []), ''] : commaList(value, previous));
 
 // Each command takes only the options it uses, listed under a heading per group; an option a command does not take is
 // a usage error there ("unknown option").
@@ -75,7 +84,8 @@ function groupOptions(group: OptionGroup): Option[] {
   switch (group) {
     case 'input':
       return [
-        new Option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present)'),
+        new Option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present); paths in it are relative to its folder, the repo root'),
+        new Option('--no-config', 'ignore kolla-gen.yaml: defaults and flags only'),
         new Option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)').argParser(repeat),
         new Option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)'),
         new Option('--kolla-config <file>', 'a kolla-build.conf to read settings from (implies --preset kolla)'),
@@ -93,7 +103,7 @@ function groupOptions(group: OptionGroup): Option[] {
         new Option('-t, --type <types>', 'install types of the tree, e.g. binary, source').argParser(commaList),
         new Option('-a, --arch <arches>', 'arches: amd64, arm64 (or x86_64, aarch64)').argParser(commaList),
         new Option('--base-arch <arches>', 'alias of --arch').argParser(commaList).hideHelp(),
-        new Option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)').argParser(commaList),
+        new Option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)').argParser(profileList),
         new Option('--skip-parents', 'skip every selected image that has children in the tree'),
         new Option('--enable-unbuildable', 'ignore the unbuildable table'),
         new Option('--affected-since <rev>', 'select only the images whose content hash differs from the git revision <rev>, and their descendants'),
@@ -137,19 +147,25 @@ function withOptions(cmd: Command, groups: readonly OptionGroup[], extra: Option
 const ALL: OptionGroup[] = ['input', 'selection', 'naming', 'registry', 'bake', 'output'];
 const NO_OUTPUT_DIR: OptionGroup[] = ['input', 'selection', 'naming', 'registry', 'output'];
 
+const configFlag = (flags: Flags) => (typeof flags.config === 'string' ? flags.config : undefined);
+const rootOf = (flags: Flags) => repoRoot(process.cwd(), configFlag(flags));
+/** A path flag, typed from the working directory, as the root sees it. */
+const rooted = (flags: Flags, p: string) => fromRoot(process.cwd(), rootOf(flags), p);
+const rootedAll = (flags: Flags, ps: string[] | undefined) => ps?.map((p) => rooted(flags, p));
+
 function toCliOptions(regexes: string[], flags: Flags): CliOptions {
   return {
     regexes,
-    dockerDirs: flags.dockerDir,
-    output: flags.output,
+    dockerDirs: rootedAll(flags, flags.dockerDir),
+    output: flags.output === undefined ? undefined : rooted(flags, flags.output),
     bases: flags.base,
     types: flags.type,
     arches: [...(flags.arch ?? []), ...(flags.baseArch ?? [])],
     profiles: flags.profile,
     skipParents: flags.skipParents,
     enableUnbuildable: flags.enableUnbuildable,
-    templateOverrides: flags.templateOverride,
-    varsFiles: flags.vars,
+    templateOverrides: rootedAll(flags, flags.templateOverride),
+    varsFiles: rootedAll(flags, flags.vars),
     namespace: flags.namespace,
     registry: flags.registry,
     imageNamePrefix: flags.imageNamePrefix,
@@ -173,12 +189,14 @@ async function report(result: CommandResult, flags: Flags): Promise<never> {
     const assumed = result.diagnostics.find((d) => d.code === 'KG115')?.data;
     const out = {
       ok: result.exitCode === 0,
+      ...(loadedConfig !== undefined ? { config: loadedConfig } : {}),
       diagnostics: result.diagnostics.map(diagnosticToJson),
       ...(assumed ? { kolla: assumed } : {}),
       result: result.json ?? result.text ?? null,
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
+    if (loadedConfig !== undefined && !flags.quiet) process.stderr.write(`kolla-gen: ${loadedConfig === null ? 'no config file: defaults and flags' : `config ${loadedConfig}`}\n`);
     for (const d of result.diagnostics) {
       if (d.severity === 'info' && !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n`);
       else if (d.severity === 'error' || !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
@@ -211,7 +229,19 @@ function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>
 }
 
 const env = (): Record<string, string | undefined> => process.env;
-const loadOptions = (flags: Flags) => ({ cwd: process.cwd(), env: env(), configFile: flags.config, kollaConfigFile: flags.kollaConfig });
+/** The config file the command loaded (null: none), said once on stderr and as `config` in --json. */
+let loadedConfig: string | null | undefined;
+// Commands run in the repo root (see load/root.ts), with every path flag rebased onto it.
+const loadOptions = (flags: Flags) => ({
+  cwd: rootOf(flags),
+  env: env(),
+  configFile: configFlag(flags) === undefined ? undefined : rooted(flags, configFlag(flags) as string),
+  noConfig: flags.config === false,
+  onConfig: (config: string | null) => {
+    loadedConfig = config;
+  },
+  kollaConfigFile: flags.kollaConfig === undefined ? undefined : rooted(flags, flags.kollaConfig),
+});
 
 const program = new Command()
   .name('kolla-gen')
@@ -248,7 +278,29 @@ withOptions(
     .argument('[regex...]', 'as for generate')
     .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file'),
   ALL,
-).action(action((regexes, flags) => check(toCliOptions(regexes, flags), loadOptions(flags))));
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
+  // With no flags but where to look (-c, -o) and how to answer (--json, --quiet): the options manifest.json records.
+  const LOCATION = new Set(['config', 'output', 'json', 'quiet']);
+  const bare = regexes.length === 0 && cmd.options.every((o) => LOCATION.has(o.attributeName()) || cmd.getOptionValueSource(o.attributeName()) !== 'cli');
+  await action(async (_regexes, flags) => {
+    const load = loadOptions(flags);
+    const cli = toCliOptions(regexes, flags);
+    if (!bare) return check(cli, load);
+    const recorded = readRecordedOptions(load.cwd, load.configFile, cli.output);
+    if (!recorded.made) {
+      const result = await check(cli, load);
+      const note = warning('KG711', `${recorded.manifest} records no options: checked with kolla-gen.yaml and the defaults`);
+      return fs.existsSync(path.resolve(load.cwd, recorded.manifest)) ? { ...result, diagnostics: [note, ...result.diagnostics] } : result;
+    }
+    const { made } = recorded;
+    return check(
+      { ...cliOptionsOf(made), output: cli.output },
+      { ...load, configFile: typeof made.config === 'string' ? made.config : undefined, noConfig: made.config === false, kollaConfigFile: made.kollaConfig },
+    );
+  })(cmd);
+});
 
 withOptions(
   program.command('list').argument('[regex...]', 'as for generate').description('list the selected images per variant (--json for machines)'),
@@ -288,6 +340,19 @@ withOptions(
   await action((regexes) => deps(toCliOptions(regexes, flags), loadOptions(flags), flags.format ?? 'json'))(...args);
 });
 
+program
+  .command('init')
+  .description('start an ops repo: a commented kolla-gen.yaml, .github/workflows/images.yml, .gitattributes (never overwrites a file)')
+  .option('--preset <name>', 'kolla: an upstream Kolla checkout (docker dir default ../kolla/kolla/docker)')
+  .option('-D, --docker-dir <dir>', 'the docker dir, relative to this directory (default: docker)')
+  .option('--json', 'print the result as JSON')
+  .option('--quiet', 'print only errors')
+  .action(async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const flags = cmd.opts<Flags & { dockerDir?: string }>();
+    await action(async () => init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset }))(cmd);
+  });
+
 // kolla-gen build: the one command that runs docker; its summary is the result.
 interface BuildFlags extends Flags {
   push?: boolean;
@@ -308,7 +373,7 @@ withOptions(
   program
     .command('build')
     .argument('[regex...]', 'as for generate')
-    .description('generate, then docker buildx bake the selected images (and their parents); print what built, failed and was skipped'),
+    .description('docker buildx bake the selected images (and their parents) of the committed generation (a private one in a temp dir when it is stale or made with other options); print what built, failed and was skipped'),
   ALL,
 )
   .optionsGroup('Build options (docker buildx bake):')
@@ -340,13 +405,13 @@ withOptions(
       builder: flags.builder,
       set: flags.set ?? [],
       progress: flags.progress,
-      metadataFile: flags.metadataFile,
+      metadataFile: flags.metadataFile === undefined ? undefined : rooted(flags, flags.metadataFile),
       provenance: flags.provenance,
       noCache: flags.cache === false,
       pull: flags.pull,
       print: flags.print,
       list: flags.list === true ? 'targets' : flags.list,
-      summaryJsonFile: flags.summaryJsonFile,
+      summaryJsonFile: flags.summaryJsonFile === undefined ? undefined : rooted(flags, flags.summaryJsonFile),
       retries: flags.retries,
       log: flags.quiet ? undefined : (text) => process.stderr.write(text),
       env: env(),
@@ -365,6 +430,21 @@ withOptions(
 // `--skip-existing=warn` and `--content-tags=only` take their value only after "=", so that `--skip-existing nova`
 // still reads nova as a regex.
 const EQUALS_FLAGS = ['--skip-existing', '--content-tags'];
+// ... but `--content-tags only` (a space) is almost surely meant as `--content-tags=only`: refuse it with the fix.
+const MODES: Record<string, string[]> = { '--content-tags': ['only'], '--skip-existing': ['warn', 'error'] };
+const spaced = process.argv.findIndex((arg, i) => i > 1 && MODES[process.argv[i - 1] ?? '']?.includes(arg));
+if (spaced > 0) {
+  const flag = process.argv[spaced - 1] as string;
+  const value = process.argv[spaced] as string;
+  process.stderr.write(
+    `${formatDiagnostic(
+      error('KG611', `${flag} ${value}: "${value}" would be read as a regex selecting images, not as the value of ${flag}`, {
+        hint: `write ${flag}=${value}; to select images matching "${value}", put the regex first or anchor it (kolla-gen list '^${value}' ${flag})`,
+      }),
+    )}\n\nkolla-gen: 1 error\n`,
+  );
+  process.exit(1);
+}
 const argv = process.argv.flatMap((arg) => {
   const flag = EQUALS_FLAGS.find((f) => arg.startsWith(`${f}=`));
   return flag ? [flag, `${flag}-mode`, arg.slice(flag.length + 1)] : [arg];

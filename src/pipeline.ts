@@ -15,6 +15,9 @@ import { renderImages, renderJobs, renderKey, type RenderOutcome, type Rendering
 import { compileSelector, selectImages, unbuildableFor, type Selector, type Status } from './graph/select.js';
 import { familyId, type Arch, type Family, type Image, type Tree } from './core/types.js';
 import type { Project } from './load/project.js';
+import { checkImageName } from './load/config/validate.js';
+import { compileRegex } from './core/regex.js';
+import type { MadeWith } from './load/config/made-with.js';
 
 export type { Project } from './load/project.js';
 
@@ -52,19 +55,33 @@ export interface Compiled {
   contextIgnores: Map<string, string>;
   bake: BakeFile;
   manifest: Manifest;
+  /** The options that made this output, recorded in manifest.json (set by the command that compiled it). */
+  madeWith?: MadeWith;
   diagnostics: Diagnostic[];
 }
 
 type Keyed = Diagnostic & { key?: string };
 
+/**
+ * Each problem once. A problem of a template found on several variants (a FROM naming no image, a malformed FROM)
+ * is one diagnostic at its place in the template, listing the variants it hits; the first variant's message stays.
+ */
 function dedupe(diagnostics: Keyed[]): Diagnostic[] {
-  const seen = new Set<string>();
+  const seen = new Map<string, Diagnostic>();
   const out: Diagnostic[] = [];
   for (const { key, ...d } of diagnostics) {
-    const k = key ?? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}|${d.message}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
-    out.push(d);
+    const perVariant = d.variants !== undefined && d.location !== undefined;
+    const k = perVariant
+      ? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}`
+      : (key ?? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}|${d.message}`);
+    const first = seen.get(k);
+    if (first) {
+      if (perVariant && first.variants) first.variants = [...new Set([...first.variants, ...(d.variants ?? [])])];
+      continue;
+    }
+    const copy = perVariant ? { ...d, variants: [...(d.variants ?? [])] } : d;
+    seen.set(k, copy);
+    out.push(copy);
   }
   return out;
 }
@@ -101,6 +118,19 @@ function checkTargetNames(tree: Tree): Diagnostic[] {
   return out;
 }
 
+/** Every image folder name goes into refs: with each family's prefix, it must be a repository name. */
+function checkImageNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
+  const prefixes = [...new Set(config.families.map((family) => imagePrefix(config, family)))];
+  return tree.images.flatMap((image) => {
+    const location = { file: image.files.find((f) => f.rel === image.template)?.path ?? image.template, line: 1, column: 1 };
+    for (const prefix of prefixes) {
+      const problem = checkImageName(image.name, prefix, location);
+      if (problem) return [problem];
+    }
+    return [];
+  });
+}
+
 function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   const names = new Set(tree.images.map((i) => i.name));
   return config.unbuildable.flatMap((rule) =>
@@ -115,7 +145,7 @@ function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
 export function compile(project: Project, options: CompileOptions = {}): Compiled | { diagnostics: Diagnostic[] } {
   const { rendered } = options;
   const { config, tree } = project;
-  const diagnostics: Keyed[] = [...checkTargetNames(tree), ...checkConfigNames(config, tree)];
+  const diagnostics: Keyed[] = [...checkImageNames(config, tree), ...checkTargetNames(tree), ...checkConfigNames(config, tree)];
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
   const { selector, diagnostics: selectorProblems } = compileSelector(config);
   diagnostics.push(...selectorProblems);
@@ -425,11 +455,9 @@ function profileMembers(config: ResolvedConfig, families: FamilyResult[]): Map<s
   for (const [profile, entries] of Object.entries(config.profiles)) {
     const selector: Selector = { patterns: [], from: 'profile' };
     for (const entry of entries) {
-      try {
-        selector.patterns.push(new RegExp(entry));
-      } catch {
-        // An invalid entry fails selection only when the profile is used; here it just matches nothing.
-      }
+      // The config's profiles were checked when it was resolved; an entry that does not compile matches nothing here.
+      const compiled = compileRegex(entry);
+      if ('regex' in compiled) selector.patterns.push(compiled.regex);
     }
     const members = new Set<string>();
     for (const result of families) {

@@ -21,6 +21,10 @@ export interface RegistryOptions {
   timeoutMs?: number;
   /** How many requests at once; default 8. */
   concurrency?: number;
+  /** For the whole run of requests (one probeTags or copyTag call); default 120000. */
+  deadlineMs?: number;
+  /** The largest body read from the registry; default 4 MiB (registries refuse larger manifests). */
+  maxBodyBytes?: number;
 }
 
 /** What one ref asks of which registry. */
@@ -41,6 +45,9 @@ const HUB_NAME = 'docker.io';
 const HUB_SERVER_ADDRESS = 'https://index.docker.io/v1/';
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_DEADLINE_MS = 120_000;
+const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/;
 // A helper may wait for a passphrase; it should still not hold a build forever.
 const HELPER_TIMEOUT_MS = 60_000;
 const CLIENT_ID = 'kolla-gen';
@@ -130,6 +137,10 @@ interface Session {
   env: Record<string, string | undefined>;
   insecure: Set<string>;
   timeoutMs: number;
+  /** Aborts every request once the run's deadline has passed. */
+  deadline: AbortSignal;
+  deadlineMs: number;
+  maxBodyBytes: number;
   limit: <T>(task: () => Promise<T>) => Promise<T>;
   /** Local host → the scheme it was found to speak (undefined while neither worked). */
   schemes: Map<string, Promise<'https' | 'http' | undefined>>;
@@ -144,6 +155,9 @@ function openSession(options: RegistryOptions): Session {
     env: options.env,
     insecure: new Set((options.insecure ?? []).map((host) => host.toLowerCase())),
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    deadline: AbortSignal.timeout(options.deadlineMs ?? DEFAULT_DEADLINE_MS),
+    deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     limit: limiter(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)),
     schemes: new Map(),
     authorizations: new Map(),
@@ -173,7 +187,28 @@ function limiter(concurrency: number): <T>(task: () => Promise<T>) => Promise<T>
 const absent: TagProbe = { status: 'absent' };
 
 function failure(kind: 'unreachable' | 'auth' | 'http', message: string): TagProbe {
-  return { status: 'error', kind, message: message.replace(/\s+/g, ' ').trim() };
+  return { status: 'error', kind, message: printable(message) };
+}
+
+/** What a registry said, fit for a terminal: whitespace runs as one space, no control characters (escape sequences). */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+}
+
+/** A manifest media type of the four a registry may answer with (parameters such as charset left out). */
+function manifestType(reply: Reply): string | undefined {
+  const type = (reply.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return MANIFEST_TYPES.includes(type) ? type : undefined;
+}
+
+/** A 200 is believed only when it is a manifest: its media type, and a well-formed digest (sent, or of the body). */
+function notAManifest(target: ProbeTarget, reply: Reply): TagProbe {
+  const type = printable(reply.headers.get('content-type') ?? 'none').slice(0, 80);
+  return failure(
+    'http',
+    `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(target)} with no manifest (content type ${type}): is it a registry, or a proxy or captive portal in between?`,
+  );
 }
 
 const describeRef = (t: ProbeTarget) => `${t.repository}${t.reference.includes(':') ? '@' : ':'}${t.reference}`;
@@ -182,15 +217,17 @@ async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
   const head = await requestManifest(session, target, 'HEAD');
   if ('probe' in head) return head.probe;
   if (head.value.status === 404) return absent;
-  const headDigest = head.value.headers.get('docker-content-digest');
-  if (head.value.status === 200 && headDigest) return { status: 'present', digest: headDigest };
+  const headDigest = head.value.headers.get('docker-content-digest') ?? '';
+  if (head.value.status === 200 && manifestType(head.value) && DIGEST_RE.test(headDigest)) return { status: 'present', digest: headDigest };
   // No digest on HEAD, or an error HEAD cannot explain (it has no body): GET says more.
   const get = await requestManifest(session, target, 'GET');
   if ('probe' in get) return get.probe;
   const reply = get.value;
   if (reply.status === 404) return absent;
   if (reply.status === 200) {
-    const digest = reply.headers.get('docker-content-digest') || `sha256:${createHash('sha256').update(reply.body).digest('hex')}`;
+    if (!manifestType(reply) || !isManifestBody(reply.body)) return notAManifest(target, reply);
+    const sent = reply.headers.get('docker-content-digest') ?? '';
+    const digest = DIGEST_RE.test(sent) ? sent : `sha256:${createHash('sha256').update(reply.body).digest('hex')}`;
     return { status: 'present', digest };
   }
   return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(target)}${registryMessage(reply, ': ')}`);
@@ -385,14 +422,52 @@ async function sendWithFallback(
 
 async function send(session: Session, url: string, init: RequestInit): Promise<Reply | TransportFailure> {
   return session.limit(async () => {
+    if (session.deadline.aborted) return { failure: `no answer to every request within ${session.deadlineMs} ms (the deadline of the whole run)`, timedOut: true };
     try {
-      const response = await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(session.timeoutMs) });
-      const body = Buffer.from(await response.arrayBuffer());
+      const signal = AbortSignal.any([AbortSignal.timeout(session.timeoutMs), session.deadline]);
+      const response = await fetch(url, { ...init, redirect: 'follow', signal });
+      const body = await readCapped(response, session.maxBodyBytes);
+      if (body === undefined) return { failure: `the answer is larger than ${session.maxBodyBytes} bytes (no manifest is)`, timedOut: false };
       return { status: response.status, statusText: response.statusText, headers: response.headers, body };
     } catch (error) {
+      if (session.deadline.aborted) return { failure: `no answer to every request within ${session.deadlineMs} ms (the deadline of the whole run)`, timedOut: true };
       return describeFailure(error, session.timeoutMs);
     }
   });
+}
+
+/** The body, or undefined once it passes `max` bytes (the rest is not read: the stream is cancelled). */
+async function readCapped(response: Response, max: number): Promise<Buffer | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    await response.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!response.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A JSON object with schemaVersion 2: what every manifest and index is. */
+function isManifestBody(body: Buffer): boolean {
+  try {
+    const json: unknown = JSON.parse(body.toString('utf8'));
+    return typeof json === 'object' && json !== null && (json as { schemaVersion?: unknown }).schemaVersion === 2;
+  } catch {
+    return false;
+  }
 }
 
 function describeFailure(error: unknown, timeoutMs: number): TransportFailure {

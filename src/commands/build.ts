@@ -19,12 +19,14 @@ import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../build
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import type { LoadOptions } from '../load/load.js';
-import { outputFiles } from '../write/output.js';
+import { outputFiles, type OutputFile } from '../write/output.js';
 import type { PlannedTarget } from '../emit/fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
 import { copyTag, probeTags } from '../build/registry.js';
 import { buildFailed, formatSummary, listNotMade, summarizeBuild, type ManifestListResult } from '../build/summary.js';
 import { drift, isClean, writeOutput } from '../write/write.js';
+import type { BakeTarget } from '../emit/bake/model.js';
+import { commandLine, madeWith } from '../load/config/made-with.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 export interface BuildOptions {
@@ -47,12 +49,57 @@ export interface BuildOptions {
   env: Record<string, string | undefined>;
 }
 
-/** What generate does: write the output dir unless it is already up to date. */
-async function writeGenerated(compiled: Compiled, cwd: string): Promise<{ diagnostics: Diagnostic[]; changed: boolean }> {
-  const files = outputFiles(compiled);
-  const before = drift(compiled.config.output, files, cwd);
-  if (isClean(before)) return { diagnostics: [], changed: false };
-  return { diagnostics: await writeOutput(compiled.config.output, files, cwd), changed: true };
+/** The bake file of a generation: the JSON one, or the HCL one when the config writes only HCL. */
+function bakeFileOf(output: string, files: Map<string, OutputFile>): string {
+  return files.has('docker-bake.json') ? `${output}/docker-bake.json` : `${output}/docker-bake.hcl`;
+}
+
+const sameTarget = (a: BakeTarget | undefined, b: BakeTarget) => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The generation to bake. Only `generate` writes the output dir: when it holds what these options make (regexes aside)
+ * and defines every selected target as this build would, bake it; else write a private generation into a temp dir,
+ * said so, and removed by `cleanUp`.
+ */
+async function generationToBake(
+  cli: CliOptions,
+  load: LoadOptions,
+  compiled: Compiled,
+): Promise<{ file?: string; diagnostics: Diagnostic[]; note: string; cleanUp: () => void }> {
+  const out = compiled.config.output;
+  const whole = (cli.regexes ?? []).length === 0 ? { compiled, diagnostics: [] } : await compileProject({ ...cli, regexes: [] }, load);
+  const nothing = () => undefined;
+  if (whole.compiled) {
+    const files = outputFiles(whole.compiled);
+    const byName = new Map(whole.compiled.bake.targets.map((t) => [t.name, t]));
+    const defined = compiled.bake.targets.every((t) => sameTarget(byName.get(t.name), t));
+    if (defined && isClean(drift(out, files, load.cwd))) return { file: bakeFileOf(out, files), diagnostics: [], note: `${out}: up to date`, cleanUp: nothing };
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-build-'));
+  const cleanUp = () => fs.rmSync(tmp, { recursive: true, force: true });
+  const output = path.relative(load.cwd, path.join(tmp, 'generated')).split(path.sep).join('/');
+  const priv = await compileProject({ ...cli, output }, load);
+  if (!priv.compiled) {
+    cleanUp();
+    return { diagnostics: priv.diagnostics.filter((d) => d.severity === 'error'), note: '', cleanUp: nothing };
+  }
+  const files = outputFiles(priv.compiled);
+  const problems = await writeOutput(output, files, load.cwd);
+  if (problems.length > 0) {
+    cleanUp();
+    return { diagnostics: problems, note: '', cleanUp: nothing };
+  }
+  const why = whole.compiled && isClean(drift(out, outputFiles(whole.compiled), load.cwd)) ? 'these options define the selected targets otherwise' : `${out} is stale or was made with other options`;
+  return {
+    file: bakeFileOf(output, files),
+    diagnostics: [
+      warning('KG710', `${why}: building from a private generation in a temp dir (${out} is left as it is)`, {
+        hint: `to build the committed generation, run \`${commandLine('generate', { ...(compiled.madeWith ?? madeWith(cli, null)), regexes: [] }, out)}\` and commit, then build`,
+      }),
+    ],
+    note: `${out}: not used (a private generation, removed after the build)`,
+    cleanUp,
+  };
 }
 
 function listing(compiled: Compiled, what: 'targets' | 'groups'): CommandResult {
@@ -79,13 +126,25 @@ function fatalDiagnostic(run: DockerRun): Diagnostic | undefined {
 export async function build(cli: CliOptions, load: LoadOptions, options: BuildOptions): Promise<CommandResult> {
   const { compiled, diagnostics } = await compileProject(cli, load);
   if (!compiled) return failed(diagnostics);
-  const written = await writeGenerated(compiled, load.cwd);
-  diagnostics.push(...written.diagnostics);
-  if (written.diagnostics.length > 0) return failed(diagnostics);
   if (options.list) return { ...listing(compiled, options.list), diagnostics };
+  const generation = await generationToBake(cli, load, compiled);
+  diagnostics.push(...generation.diagnostics);
+  if (generation.file === undefined) return failed(diagnostics);
+  try {
+    return await bakeGeneration(compiled, load, options, { file: generation.file, note: generation.note, diagnostics });
+  } finally {
+    generation.cleanUp();
+  }
+}
 
+async function bakeGeneration(
+  compiled: Compiled,
+  load: LoadOptions,
+  options: BuildOptions,
+  generation: { file: string; note: string; diagnostics: Diagnostic[] },
+): Promise<CommandResult> {
+  const { file, diagnostics } = generation;
   const where: DockerEnv = { cwd: load.cwd, env: options.env };
-  const file = `${compiled.config.output}/docker-bake.json`;
   const names = compiled.targets.map((t) => t.name);
   const base: BakeOptions = {
     file,
@@ -212,8 +271,7 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
     }
   }
   const bad = buildFailed(summary) || diagnostics.some((d) => d.severity === 'error');
-  const generated = `${compiled.config.output}: ${written.changed ? 'written' : 'up to date'}`;
-  return { exitCode: bad ? 1 : 0, diagnostics, text: `${generated}\n${formatSummary(summary)}`, json: summary };
+  return { exitCode: bad ? 1 : 0, diagnostics, text: `${generation.note}\n${formatSummary(summary)}`, json: summary };
 }
 
 /** --affected-since with content tags: children build on their unaffected parents' content refs, which must exist. */

@@ -1,5 +1,6 @@
 import type { CliOptions } from '../load/config/resolve.js';
 import type { LoadOptions } from '../load/load.js';
+import { commandLine } from '../load/config/made-with.js';
 import { outputFiles } from '../write/output.js';
 import { drift, driftDiagnostics, foreignWarning, isClean, outputDirProblem, recoverableOutput } from '../write/write.js';
 import { compileProject, failed, type CommandResult } from './run.js';
@@ -15,6 +16,11 @@ export async function check(cli: CliOptions, options: LoadOptions): Promise<Comm
   diagnostics.push(...recoverableOutput(out, options.cwd));
   const d = drift(out, files, options.cwd);
   diagnostics.push(...foreignWarning(out, d));
-  if (!isClean(d)) return { ...failed([...diagnostics, ...driftDiagnostics(out, d)]), json: { output: out, ...d } };
-  return { exitCode: 0, diagnostics, text: `${out}: up to date (${files.size} files)`, json: { output: out, ...d } };
+  const config = compiled.config.configPath ?? null;
+  if (!isClean(d)) {
+    const regenerate = compiled.madeWith ? commandLine('generate', compiled.madeWith, out) : 'kolla-gen generate';
+    const hint = `run \`${regenerate}\` and commit the result`;
+    return { ...failed([...diagnostics, ...driftDiagnostics(out, d).map((x) => ({ ...x, hint }))]), json: { output: out, regenerate, ...d }, config };
+  }
+  return { exitCode: 0, diagnostics, text: `${out}: up to date (${files.size} files)`, json: { output: out, ...d }, config };
 }

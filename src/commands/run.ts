@@ -7,6 +7,7 @@ import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } 
 import { probeTags, type TagProbe } from '../build/registry.js';
 import { renderParallel } from '../render/parallel.js';
 import { hashesSince, type SinceHashes } from './since.js';
+import { madeWith } from '../load/config/made-with.js';
 
 export interface CommandResult {
   exitCode: 0 | 1;
@@ -15,6 +16,8 @@ export interface CommandResult {
   text?: string;
   /** What it prints with --json. */
   json?: unknown;
+  /** The config file the command loaded (relative to the repo root), or null when it loaded none. */
+  config?: string | null;
   /** The text is the answer asked for (list, deps): printed even with --quiet. */
   listing?: boolean;
 }
@@ -33,6 +36,7 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
     since = found.since;
   }
   const result = compile(loaded.project, { rendered: await renderParallel(loaded.project), ...(since ? { since } : {}) });
+  if ('bake' in result) result.madeWith = madeWith(cli, options.noConfig ? false : (loaded.project.config.configPath ?? null), options.kollaConfigFile);
   diagnostics.push(...result.diagnostics);
   if (!('bake' in result) || hasErrors(diagnostics)) return { diagnostics };
   if (result.config.skipExisting === undefined) return { compiled: result, diagnostics };

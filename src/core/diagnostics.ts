@@ -14,6 +14,12 @@ export const CODES = {
   KG105: { title: 'malformed --build-arg', hint: 'write --build-arg KEY=VALUE' },
   KG106: { title: 'file not found', hint: 'check the path; it is relative to the directory kolla-gen runs in' },
   KG107: { title: 'SOURCE_DATE_EPOCH is invalid', hint: 'set it to a whole number of seconds since 1970-01-01 UTC, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it' },
+  // what the config and the command line put into refs and bake files
+  KG130: { title: 'YAML aliases expand too far', hint: 'a YAML file may use at most 100 aliases (*name) in all; write the values out, or use fewer anchors' },
+  KG131: { title: 'text is not well-formed Unicode', hint: 'a lone UTF-16 surrogate (an escape such as "\\ud800" without its pair) cannot be written to a UTF-8 file: remove it' },
+  KG132: { title: 'two keys are the same text', hint: 'bake normalises strings to Unicode NFC: keep one of the two keys' },
+  KG133: { title: 'invalid part of an image ref', hint: 'refs follow the distribution reference grammar: [registry/]namespace/prefix+image:tag' },
+  KG134: { title: 'image folder name cannot be part of a ref', hint: 'an image is named after its folder and the name goes into its ref: use lowercase letters and digits, with ".", "_", "__" or "-" between them' },
   // presets and kolla-build.conf
   KG110: { title: 'unknown preset', hint: 'the presets are: kolla' },
   KG111: { title: 'kolla-build.conf cannot be read', hint: 'write INI: [DEFAULT], [profiles] or [<name>-user] sections of `key = value` lines' },
@@ -51,6 +57,7 @@ export const CODES = {
   KG400: { title: 'rendered Dockerfile has no FROM', hint: 'every image must start a stage with FROM' },
   KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
   KG402: { title: 'FROM names no image of the tree', hint: 'the reference has the tree\'s registry, namespace and tag, so it must name one of its images' },
+  KG410: { title: 'FROM is one typo away from an image of the tree', hint: 'a FROM that is not exactly the ref of an image of the tree is an external base, pulled from its registry: fix the ref if you meant the tree\'s image' },
   KG500: { title: 'cycle in the image graph', hint: 'an image cannot be its own ancestor: break the cycle by changing one FROM' },
   KG501: { title: 'image builds FROM itself', hint: 'change the FROM to name the parent image' },
   // selection
@@ -59,11 +66,16 @@ export const CODES = {
   KG602: { title: 'no image selected', hint: 'no image matched the regexes or profiles for this variant' },
   KG603: { title: 'unknown image in config', hint: 'names in profiles and unbuildable lists must be images of the tree' },
   KG604: { title: 'two variants push the same ref', hint: 'put {base} (and {type}) in the tag or the image name prefix, e.g. tag: "2026.1-{base}" or image_name_prefix: "{base}-"' },
+  KG610: { title: 'regex cannot run in linear time', hint: 'selection regexes run on RE2 (linear time, no backtracking): write it without lookaround ((?=…), (?!…), (?<=…), (?<!…)) or backreferences (\\1), e.g. as alternatives (a|b) or with several regexes' },
+  KG611: { title: 'flag value given after a space', hint: 'write --content-tags=only (or --skip-existing=warn): after a space the word is read as a regex' },
   // output
   KG700: { title: 'output dir is not kolla-gen\'s', hint: 'kolla-gen replaces its output dir whole; point -o at a new dir or at one kolla-gen wrote' },
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
   KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
+  KG710: { title: 'build uses a private generation', hint: 'the output dir is stale or was made with other options, so build baked a generation of its own in a temp dir (removed after): run the generate command of the message and commit to build the committed one' },
+  KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },
+  KG711: { title: 'no recorded options to check with', hint: 'check with no flags uses the options manifest.json records: run kolla-gen generate (with your options) once, or pass the options to check' },
   // the output dir (docs/security.md "The output directory")
   KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
@@ -108,6 +120,8 @@ export interface Diagnostic {
   source?: string;
   /** Overrides the code's default hint. */
   hint?: string;
+  /** The variants (`ubuntu-binary-amd64`) a problem of a template hits: one report, not one per variant. */
+  variants?: string[];
   /** Further places that take part (each FROM of a cycle, the other duplicate folder). */
   related?: { message: string; location?: SourceLocation; source?: string }[];
   /** Structured facts behind an `info` message, for --json. */
@@ -169,6 +183,7 @@ export function formatDiagnostic(d: Diagnostic): string {
     out.push(`  --> ${formatLocation(d.location)}`);
     if (d.source !== undefined) out.push(generateCodeFrame(d.source, d.location.line, d.location.column));
   }
+  if (d.variants && d.variants.length > 0) out.push(`  on ${d.variants.length === 1 ? 'variant' : `${d.variants.length} variants`}: ${d.variants.join(', ')}`);
   for (const r of d.related ?? []) {
     out.push(`  note: ${r.message}${r.location ? ` (${formatLocation(r.location)})` : ''}`);
     if (r.location && r.source !== undefined) out.push(generateCodeFrame(r.source, r.location.line, r.location.column, 0));

@@ -76,6 +76,14 @@ variant into the tag or the prefix:
   KG700: `The output dir holds files kolla-gen did not write (it has no kolla-gen manifest.json). kolla-gen replaces its
 output dir whole, removing the files it no longer produces, so it refuses to take over a dir that may hold
 your own files. Point -o at a new dir, or at one kolla-gen wrote.`,
+  KG710: `Only kolla-gen generate writes the output dir. kolla-gen build bakes the generation the output dir holds
+when it is what the build's options make (regexes aside) and defines the selected targets as the build would.
+When it is stale, or was made with other options (another --tag, --base, --skip-parents...), build says so,
+writes a private generation into a temp dir, bakes that, and removes it: the committed files stay byte for byte.
+To build the committed generation, run the generate command the message names and commit the result.`,
+  KG711: `kolla-gen check with no flags checks with the options manifest.json records (its "options": the config file,
+the regexes and every flag of the generate that made it). This manifest records none (it was written by an older
+kolla-gen, or by hand), so check used kolla-gen.yaml and the defaults. Run generate once with your options.`,
   KG701: `kolla-gen check found that the output dir differs from what generate would write now: a file is stale,
 missing or extra. The templates, kolla-gen.yaml or the options changed since generated/ was written.
 Run kolla-gen generate (with the same options) and commit the result; check with no options uses the options

@@ -121,3 +121,23 @@ export function familiarRef(raw: string): string | undefined {
   familiarCache.set(raw, familiar);
   return familiar;
 }
+
+// Each part of a ref alone, so that an error can name the part (and where it came from) rather than the whole ref.
+const REGISTRY_RE = new RegExp(`^${DOMAIN_AND_PORT}$`);
+const REPOSITORY_RE = new RegExp(`^${REMOTE_NAME}$`);
+const TAG_RE = new RegExp(`^${TAG}$`);
+
+/** A registry host, with an optional port: "quay.io", "localhost:5000", "[::1]:5000". */
+export function isRegistry(s: string): boolean {
+  return REGISTRY_RE.test(s);
+}
+
+/** A repository path: lowercase components joined by "/", each letters and digits with ".", "_", "__" or "-" between. */
+export function isRepositoryPath(s: string): boolean {
+  return s.length <= MAX_PATH_LENGTH && REPOSITORY_RE.test(s);
+}
+
+/** A tag: a word character, then up to 127 word characters, "." or "-". */
+export function isTag(s: string): boolean {
+  return TAG_RE.test(s);
+}

@@ -1,12 +1,11 @@
 // The image graph of each variant: FROM edges, cycles, topological order.
 import { DirectedGraph } from 'graphology';
-import { stronglyConnectedComponents } from 'graphology-components';
 import { topologicalGenerations } from 'graphology-dag';
 import { closest, distance } from 'fastest-levenshtein';
-import { error, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
+import { error, warning, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
 import type { FromLine } from '../render/dockerfile.js';
 import { familiarRef, parseRef } from '../core/ref.js';
-import type { Variant } from '../core/types.js';
+import { variantId, type Variant } from '../core/types.js';
 
 /** One rendered (image, variant), as the graph needs it. */
 export interface RenderedImage {
@@ -53,6 +52,15 @@ function suggest(name: string, candidates: string[]): string | undefined {
   return distance(name, best) <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
+/** An image ref of the tree at most two edits away from an external FROM's familiar ref (kola/base for kolla/base). */
+function nearOwnRef(familiar: string, own: OwnRefs): { ref: string; image: string } | undefined {
+  const refs = [...own.byRef.keys()];
+  if (refs.length === 0) return undefined;
+  const best = closest(familiar, refs);
+  const d = distance(familiar, best);
+  return d > 0 && d <= 2 ? { ref: best, image: own.byRef.get(best) as string } : undefined;
+}
+
 /** The parents of one rendered image, or a KG402 for a FROM in the tree's namespace that names no image. */
 export function resolveParents(image: RenderedImage, own: OwnRefs, imageNames: string[]): { links: ParentLink[]; diagnostics: Diagnostic[] } {
   const links: ParentLink[] = [];
@@ -66,8 +74,19 @@ export function resolveParents(image: RenderedImage, own: OwnRefs, imageNames: s
       continue;
     }
     const parsed = parseRef(from.ref);
-    if (!parsed || !sameRegistry(parsed.registry, own.registry) || (parsed.tag ?? 'latest') !== own.tag) continue;
-    if (!parsed.path.startsWith(`${own.namespace}/`)) continue;
+    const ownNamespace = parsed !== undefined && sameRegistry(parsed.registry, own.registry) && (parsed.tag ?? 'latest') === own.tag && parsed.path.startsWith(`${own.namespace}/`);
+    if (!parsed || !ownNamespace) {
+      const near = familiar === undefined ? undefined : nearOwnRef(familiar, own);
+      if (near) {
+        diagnostics.push(
+          warning('KG410', `FROM ${from.ref} is pulled as an external base, but it is one typo away from ${near.ref}, the image ${near.image} of the tree`, {
+            ...image.locate(from),
+            hint: `did you mean ${near.ref}? A FROM that is not exactly an image's ref of the tree is pulled from its registry (Docker Hub when it names none)`,
+          }),
+        );
+      }
+      continue;
+    }
     const repo = parsed.path.slice(own.namespace.length + 1);
     const name = own.prefix && repo.startsWith(own.prefix) ? repo.slice(own.prefix.length) : repo;
     const guess = suggest(name, imageNames);
@@ -84,24 +103,72 @@ export function resolveParents(image: RenderedImage, own: OwnRefs, imageNames: s
 }
 
 function cycleThrough(start: string, members: Set<string>, parents: Map<string, ParentLink[]>): ParentLink[] {
-  // Walk child → parent inside the component until we are back at start; report it parent → child.
+  // Walk child → parent inside the component until we are back at start; report it parent → child. Iterative: a
+  // chain of FROMs thousands deep must not overflow the stack.
   const path: ParentLink[] = [];
-  const seen = new Set<string>();
-  const walk = (node: string): boolean => {
-    for (const link of parents.get(node) ?? []) {
-      if (!members.has(link.parent)) continue;
-      path.push(link);
-      if (link.parent === start) return true;
-      if (!seen.has(link.parent)) {
-        seen.add(link.parent);
-        if (walk(link.parent)) return true;
-      }
+  const seen = new Set<string>([start]);
+  const frames: { links: ParentLink[]; next: number }[] = [{ links: parents.get(start) ?? [], next: 0 }];
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1] as { links: ParentLink[]; next: number };
+    const link = frame.links[frame.next++];
+    if (link === undefined) {
+      frames.pop();
       path.pop();
+      continue;
     }
-    return false;
-  };
-  walk(start);
-  return path;
+    if (!members.has(link.parent)) continue;
+    if (link.parent === start) return [...path, link];
+    if (seen.has(link.parent)) continue;
+    seen.add(link.parent);
+    path.push(link);
+    frames.push({ links: parents.get(link.parent) ?? [], next: 0 });
+  }
+  return [];
+}
+
+/** Tarjan's strongly connected components, with an explicit stack (graphology-components' walk recurses per node). */
+export function stronglyConnected(nodes: readonly string[], edges: (node: string) => readonly string[]): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const components: string[][] = [];
+  let counter = 0;
+  for (const root of nodes) {
+    if (index.has(root)) continue;
+    const frames: { node: string; out: readonly string[]; next: number }[] = [];
+    const enter = (node: string) => {
+      index.set(node, counter);
+      low.set(node, counter++);
+      stack.push(node);
+      onStack.add(node);
+      frames.push({ node, out: edges(node), next: 0 });
+    };
+    enter(root);
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1] as { node: string; out: readonly string[]; next: number };
+      const to = frame.out[frame.next++];
+      if (to !== undefined) {
+        if (!index.has(to)) enter(to);
+        else if (onStack.has(to)) low.set(frame.node, Math.min(low.get(frame.node) as number, index.get(to) as number));
+        continue;
+      }
+      frames.pop();
+      const parent = frames[frames.length - 1];
+      if (parent) low.set(parent.node, Math.min(low.get(parent.node) as number, low.get(frame.node) as number));
+      if (low.get(frame.node) === index.get(frame.node)) {
+        const component: string[] = [];
+        let member: string;
+        do {
+          member = stack.pop() as string;
+          onStack.delete(member);
+          component.push(member);
+        } while (member !== frame.node);
+        components.push(component);
+      }
+    }
+  }
+  return components;
 }
 
 export interface GraphInput {
@@ -120,7 +187,7 @@ export function buildGraph(input: GraphInput): { graph?: VariantGraph; diagnosti
   for (const name of names) g.addNode(name);
   for (const image of input.images) {
     const resolved = resolveParents(image, input.own, names);
-    diagnostics.push(...resolved.diagnostics.map((d) => ({ ...d, key: `${d.code}:${d.location?.file}:${d.location?.line}:${d.message}` })));
+    diagnostics.push(...resolved.diagnostics.map((d) => ({ ...d, variants: [variantId(input.variant)] })));
     links.set(image.name, resolved.links);
     for (const link of resolved.links) {
       if (link.parent === image.name) {
@@ -133,7 +200,7 @@ export function buildGraph(input: GraphInput): { graph?: VariantGraph; diagnosti
       g.mergeEdge(link.parent, image.name);
     }
   }
-  for (const component of stronglyConnectedComponents(g)) {
+  for (const component of stronglyConnected(names, (n) => g.outNeighbors(n))) {
     if (component.length < 2) continue;
     const members = new Set(component);
     const start = [...component].sort()[0] as string;

@@ -1,8 +1,9 @@
 // Which images a run builds, with kolla-build's rules: regexes or profiles, ancestors, unbuildable, skip-parents.
 import type { ResolvedConfig } from '../load/config/resolve.js';
 import { error, type Diagnostic } from '../core/diagnostics.js';
-import { ancestors, type VariantGraph } from './graph.js';
+import type { VariantGraph } from './graph.js';
 import type { Variant } from '../core/types.js';
+import { regexOrError, type SafeRegex } from '../core/regex.js';
 
 /**
  * `unaffected`: selected, but its hash is what it was at the --affected-since revision; `existing`: selected, but its
@@ -12,24 +13,21 @@ export type Status = 'selected' | 'unmatched' | 'skipped' | 'unbuildable' | 'una
 
 export interface Selector {
   /** Empty: every image. */
-  patterns: RegExp[];
+  patterns: SafeRegex[];
   /** Where the patterns came from, for messages. */
   from: 'regex' | 'profile' | 'all';
 }
 
-function compile(source: string, what: string, diagnostics: Diagnostic[]): RegExp | undefined {
-  try {
-    return new RegExp(source);
-  } catch (e) {
-    diagnostics.push(error('KG600', `${what} /${source}/ is not a valid regex: ${(e as Error).message}`));
-    return undefined;
-  }
+function compile(source: string, what: string, diagnostics: Diagnostic[]): SafeRegex | undefined {
+  const { regex, diagnostic } = regexOrError(source, what);
+  if (diagnostic) diagnostics.push(diagnostic);
+  return regex;
 }
 
 /** Profiles apply only when no regex is given, as in kolla-build; their entries are regexes too. */
 export function compileSelector(config: ResolvedConfig): { selector?: Selector; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const patterns: RegExp[] = [];
+  const patterns: SafeRegex[] = [];
   let from: Selector['from'] = 'all';
   if (config.regexes.length > 0) {
     from = 'regex';
@@ -41,6 +39,14 @@ export function compileSelector(config: ResolvedConfig): { selector?: Selector; 
     from = 'profile';
     for (const name of config.selectedProfiles) {
       const entries = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
+      if (name === '') {
+        diagnostics.push(
+          error('KG601', 'an empty profile name selects nothing', {
+            hint: `name a profile (${Object.keys(config.profiles).sort().join(', ') || 'none is defined'}), or leave out -p to select every image`,
+          }),
+        );
+        continue;
+      }
       if (!entries || entries.length === 0) {
         const known = Object.keys(config.profiles).sort();
         diagnostics.push(
@@ -90,8 +96,14 @@ export function selectImages(input: SelectInput): Map<string, Status> {
   const matches = (name: string) => selector.patterns.length === 0 || selector.patterns.some((re) => re.test(name));
   for (const name of graph.order) {
     if (status.get(name) === 'unbuildable' || !matches(name)) continue;
-    status.set(name, 'selected');
-    for (const ancestor of ancestors(graph, name)) status.set(ancestor, 'selected');
+    // An image already selected has its ancestors selected: stop there (a long chain stays linear, not quadratic).
+    const stack = [name];
+    while (stack.length > 0) {
+      const next = stack.pop() as string;
+      if (status.get(next) === 'selected') continue;
+      status.set(next, 'selected');
+      stack.push(...(graph.parents.get(next) ?? []));
+    }
   }
   if (input.skipParents) {
     for (const name of graph.order) {

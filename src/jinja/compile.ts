@@ -538,7 +538,8 @@ export class Compiler {
     this.blocks.set(name, () => undefined);
     this.blocks.set(name, this.stmt(node.body));
     return this.at(node, (_s: Scope, rt: Run, out: Out) => {
-      write(out, renderBlock(rt, name, 0));
+      // A child's blocks render only where its parent places them.
+      if (!out.discard) write(out, renderBlock(rt, name, 0));
     });
   }
 

@@ -15,6 +15,8 @@ import { contextIgnoreText } from './context-ignore.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
+import { parse } from 'yaml';
+import type { MadeWith } from './config/made-with.js';
 
 export const DEFAULT_CONFIG = 'kolla-gen.yaml';
 /** Files of the tree other than templates that templates may import: text files up to this size. */
@@ -25,6 +27,10 @@ export interface LoadOptions {
   env: Record<string, string | undefined>;
   /** -c/--config; undefined: kolla-gen.yaml when present. */
   configFile?: string;
+  /** Told which config file was loaded (relative to the repo root), or null: the CLI says so. */
+  onConfig?: (config: string | null) => void;
+  /** --no-config: ignore kolla-gen.yaml. */
+  noConfig?: boolean;
   /** --kolla-config: a kolla-build.conf. */
   kollaConfigFile?: string;
   /** The kolla checkout's short HEAD when it is not a git dir of its own (a revision exported by --affected-since). */
@@ -230,9 +236,11 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   let configSource: SourceText | undefined;
   if (options.configFile !== undefined) {
     configSource = readText(cwd, options.configFile, diagnostics, 'KG100');
-  } else if (fs.existsSync(path.resolve(cwd, DEFAULT_CONFIG))) {
+  } else if (!options.noConfig && fs.existsSync(path.resolve(cwd, DEFAULT_CONFIG))) {
     configSource = readText(cwd, DEFAULT_CONFIG, diagnostics, 'KG100');
   }
+  if (configSource) options.onConfig?.(configSource.path);
+  else if (!hasErrors(diagnostics)) options.onConfig?.(null);
   const varsFiles = (cli.varsFiles ?? []).flatMap((f) => readText(cwd, f, diagnostics, 'KG106') ?? []);
   const overrides: TemplateSourceFile[] = (cli.templateOverrides ?? []).flatMap((f) => {
     const s = readText(cwd, f, diagnostics, 'KG106');
@@ -253,6 +261,7 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   if (!config) return { diagnostics };
   config.dockerDirs = config.dockerDirs.map((d) => relativeToCwd(cwd, d));
   config.output = relativeToCwd(cwd, config.output);
+  config.root = path.resolve(cwd);
 
   const listings: DockerDirListing[] = [];
   for (const dir of config.dockerDirs) {
@@ -288,4 +297,28 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   const contextFiles = new Map([...contexts].map(([name, c]) => [name, c.files]));
   const contextIgnores = new Map([...contexts].map(([name, c]) => [name, c.ignore]));
   return { project: { config, tree, templates, overrides, contextFiles, contextIgnores }, diagnostics };
+}
+
+/**
+ * The options the output dir's manifest.json records (`check` with no flags), or undefined when it records none. The
+ * output dir is -o, else the config's `output`, else generated.
+ */
+export function readRecordedOptions(cwd: string, configFile: string | undefined, output: string | undefined): { made?: MadeWith; manifest: string } {
+  let out = output;
+  const config = configFile ?? (fs.existsSync(path.resolve(cwd, DEFAULT_CONFIG)) ? DEFAULT_CONFIG : undefined);
+  if (out === undefined && config !== undefined) {
+    try {
+      const written = parse(fs.readFileSync(path.resolve(cwd, config), 'utf8')) as { output?: unknown } | null;
+      if (typeof written?.output === 'string') out = written.output;
+    } catch {
+      // the real load reports it
+    }
+  }
+  const manifest = `${relativeToCwd(cwd, out ?? 'generated')}/manifest.json`;
+  try {
+    const made = (JSON.parse(fs.readFileSync(path.resolve(cwd, manifest), 'utf8')) as { options?: MadeWith }).options;
+    return { made: made && Array.isArray(made.regexes) && typeof made.flags === 'object' ? made : undefined, manifest };
+  } catch {
+    return { manifest };
+  }
 }

@@ -1,20 +1,10 @@
 // What each template sees (kolla-build's variable names), and the refs images are pushed under.
 import type { ResolvedConfig } from '../load/config/resolve.js';
 import { presetContext } from '../load/kolla/preset.js';
+import { expandPlaceholders, imagePrefix } from '../load/config/placeholders.js';
+
+export { expandPlaceholders, imagePrefix } from '../load/config/placeholders.js';
 import { KOLLA_ARCH, familyId, type Family, type Image, type Variant } from '../core/types.js';
-
-/** `{base}`, `{type}` and `{base_tag}` in the tag or the prefix name the family, so that bases can share a tree without sharing refs. */
-export function expandPlaceholders(config: ResolvedConfig, text: string, family: Family): string {
-  return text
-    .replaceAll('{base}', family.base)
-    .replaceAll('{type}', family.type ?? '')
-    .replaceAll('{base_tag}', config.baseImages[family.base].tag);
-}
-
-export function imagePrefix(config: ResolvedConfig, family: Family): string {
-  if (config.imageNamePrefix !== undefined) return expandPlaceholders(config, config.imageNamePrefix, family);
-  return family.type === undefined ? '' : `${family.base}-${family.type}-`;
-}
 
 export function imageTag(config: ResolvedConfig, family: Family): string {
   return expandPlaceholders(config, config.tag, family);

@@ -73,15 +73,24 @@ export function renderImages(project: Project, jobs: RenderJob[]): RenderOutcome
   });
   return jobs.map(({ job, image, family, arch }): RenderOutcome => {
     const key = renderKey(image.name, family, arch);
-    const result = renderer.render(image.template, templateContext(config, image, { ...family, arch }));
+    const context = templateContext(config, image, { ...family, arch });
+    const result = renderer.render(image.template, context);
     if (!result.ok) return { job, key, diagnostics: [result.diagnostic] };
     const parsed = parseFroms(result.text, { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
     const template = project.templates.get(image.template) ?? { path: image.template, source: '' };
     const diagnostics: Diagnostic[] = parsed.problems.map((problem) => {
       const line = result.text.split('\n')[problem.line - 1] ?? '';
+      const location = locateRenderedLine(template, result.text, problem.line, problem.column);
+      const undefinedNames = undefinedVariables(template.source.split('\n')[location.line - 1] ?? '', context);
       return error('KG401', `${problem.message} (rendered for ${familyId(family)}-${arch}: "${line.trim()}")`, {
-        location: locateRenderedLine(template, result.text, problem.line, problem.column),
+        location,
         source: template.source,
+        variants: [`${familyId(family)}-${arch}`],
+        ...(undefinedNames.length > 0
+          ? {
+              hint: `${undefinedNames.map((n) => `"${n}"`).join(', ')} ${undefinedNames.length === 1 ? 'is' : 'are'} not defined, so ${undefinedNames.length === 1 ? 'it renders' : 'they render'} as nothing: define ${undefinedNames.length === 1 ? 'it' : 'them'} under vars in kolla-gen.yaml or in a --vars file, or fix the name`,
+            }
+          : {}),
       });
     });
     if (parsed.froms.length === 0 && parsed.problems.length === 0) {
@@ -94,4 +103,10 @@ export function renderImages(project: Project, jobs: RenderJob[]): RenderOutcome
     }
     return { job, key, rendering: { text: result.text, froms: parsed.froms }, diagnostics };
   });
+}
+
+/** The variables a template line prints (`{{ name… }}`) that the context does not define. */
+function undefinedVariables(line: string, context: Record<string, unknown>): string[] {
+  const names = [...line.matchAll(/\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] as string);
+  return [...new Set(names)].filter((name) => !Object.hasOwn(context, name));
 }

@@ -29,9 +29,9 @@ function graphMarkdown(compiled: Compiled): string {
 
 export function outputFiles(compiled: Compiled): Map<string, OutputFile> {
   const files = new Map<string, OutputFile>();
-  files.set('docker-bake.hcl', { text: emitHcl(compiled.bake) });
-  files.set('docker-bake.json', { text: emitJson(compiled.bake) });
-
+  const formats = compiled.config.bakeFormats ?? ['hcl', 'json'];
+  if (formats.includes('hcl')) files.set('docker-bake.hcl', { text: emitHcl(compiled.bake) });
+  if (formats.includes('json')) files.set('docker-bake.json', { text: emitJson(compiled.bake) });
   files.set('GRAPH.md', { text: graphMarkdown(compiled) });
   for (const target of compiled.targets) {
     files.set(target.dockerfile, { text: target.text });
@@ -45,7 +45,9 @@ export function outputFiles(compiled: Compiled): Map<string, OutputFile> {
   }
   // The manifest lists every file kolla-gen writes: the next run removes only those (others are the user's).
   const names = [...files.keys(), 'manifest.json'].sort(byCodeUnit);
-  files.set('manifest.json', { text: `${JSON.stringify({ ...compiled.manifest, files: names }, null, 2)}\n` });
+  const { version, images } = compiled.manifest;
+  const manifest = compiled.madeWith ? { version, options: compiled.madeWith, images, files: names } : { version, images, files: names };
+  files.set('manifest.json', { text: `${JSON.stringify(manifest, null, 2)}\n` });
   return new Map([...files].sort(([a], [b]) => byCodeUnit(a, b)));
 }
 

@@ -1,4 +1,5 @@
 // Planned targets → the bake file model: targets, their links to parents, and the groups of DESIGN.md.
+import * as path from 'node:path';
 import type { CacheConfig, ResolvedConfig } from '../../load/config/resolve.js';
 import { pushedTags, type PlannedTarget } from '../fold.js';
 import { familyId, type Arch } from '../../core/types.js';
@@ -18,13 +19,54 @@ export const HEADER = [
   'Build with `docker buildx bake -f <this file> [group or target...]`.',
 ];
 
-/** Relative path from directory `from` to `to`, both repo-relative and "/"-separated. */
-export function relativePath(from: string, to: string): string {
-  const a = from.split('/').filter((p) => p !== '' && p !== '.');
-  const b = to.split('/').filter((p) => p !== '' && p !== '.');
+/** A repo-relative path, "/"-separated, with "." and inner ".." segments folded: "docker/../x" is "x", "../a" stays. */
+export function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/') || '.';
+}
+
+/** How many ".." a normalized repo-relative path starts with: how far above the repo root it lies. */
+function climbs(p: string): number {
+  let n = 0;
+  for (const part of p.split('/')) {
+    if (part !== '..') break;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Relative path from directory `from` to `to`, both repo-relative and "/"-separated. Where `from` lies higher above the
+ * repo than `to`, the way back down names the folders above the repo: taken from `root` (the repo's absolute path)
+ * when `to` lies outside the repo too; undefined when it would have to name the repo's own folder (machine-specific).
+ */
+export function relativePath(from: string, to: string, root?: string): string | undefined {
+  const a = normalizePath(from);
+  const b = normalizePath(to);
+  const up = climbs(b);
+  if (climbs(a) > up) {
+    if (up === 0 || root === undefined || !root.startsWith('/')) return undefined;
+    return path.posix.relative(path.posix.resolve(root, a), path.posix.resolve(root, b)) || '.';
+  }
+  const x = a.split('/').filter((p) => p !== '.');
+  const y = b.split('/').filter((p) => p !== '.');
   let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/') || '.';
+  while (i < x.length && i < y.length && x[i] === y[i]) i++;
+  return [...x.slice(i).map(() => '..'), ...y.slice(i)].join('/') || '.';
+}
+
+/**
+ * A target's `dockerfile`: buildx joins it to the target's `context` (lexically), so it is the path from the context to
+ * the rendered file. A context outside the repo cannot name a file inside it without the repo folder's name, so the
+ * file is then given from the directory bake runs in, with buildx's `cwd://` prefix (buildx 0.13 and later).
+ */
+export function bakeDockerfile(context: string, file: string, root?: string): string {
+  return relativePath(context, file, root) ?? `cwd://${normalizePath(file)}`;
 }
 
 /**
@@ -57,7 +99,7 @@ export function assembleBake(input: AssembleInput): BakeFile {
       name: t.name,
       description: `${t.image} (${family}${t.arch ? `, ${t.arch} only` : ''})`,
       context,
-      dockerfile: relativePath(context, `${config.output}/${t.dockerfile}`),
+      dockerfile: bakeDockerfile(context, `${config.output}/${t.dockerfile}`, config.root),
       contexts: Object.fromEntries(t.parents.map((p) => [p.familiar, p.target !== undefined ? `target:${p.target}` : `docker-image://${p.pushed}`])),
       tags: pushedTags(t),
       platforms: t.arches.map((arch) => `linux/${arch}`),

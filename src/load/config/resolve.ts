@@ -1,5 +1,5 @@
 // WrittenConfig + command line → ResolvedConfig. Pure: the files arrive as text.
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { error, warning, type Diagnostic, type SourceLocation } from '../../core/diagnostics.js';
 import { buildDateFromEpoch, kollaSettings, kollaTables, kollaUnbuildable, presetDefaults } from '../kolla/preset.js';
 import { PRESETS, type BaseImage, type CliOptions, type KollaCheckout, type KollaConfigValues, type PresetName, type ResolvedConfig, type SourceText, type UnbuildableRule } from './types.js';
@@ -8,6 +8,10 @@ export type { BaseImage, CacheConfig, CliOptions, ResolvedConfig, SourceText, Un
 import { ARCHES, BASES, type Arch, type Base, type Family } from '../../core/types.js';
 import { writtenConfigSchema, type WrittenConfig } from './schema.js';
 import { DEFAULT_RENDER_LIMITS } from '../../jinja/limits.js';
+import { checkBakeMap, checkRefParts, type ValueSource } from './validate.js';
+import { expandPlaceholders, imagePrefix } from './placeholders.js';
+import { regexOrError } from '../../core/regex.js';
+import { closest, distance } from 'fastest-levenshtein';
 
 
 
@@ -87,11 +91,40 @@ function parseYaml(source: SourceText, code: 'KG101' | 'KG103'): { file?: YamlFi
   return { file: { doc, lines, source }, diagnostics: [] };
 }
 
+/** Aliases beyond this many are a resource exhaustion attack (yaml's own default, said here so the docs can cite it). */
+export const MAX_YAML_ALIASES = 100;
+
+/** The file's data, or a KG130 at its first alias when its aliases expand too far (a "billion laughs" file). */
+function toData(file: YamlFile, diagnostics: Diagnostic[]): { data: unknown } | undefined {
+  try {
+    return { data: file.doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) };
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    let offset = 0;
+    visit(file.doc, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const pos = file.lines.linePos(offset);
+    diagnostics.push(
+      error('KG130', `${file.source.path}: its aliases expand to too many values (${e.message.toLowerCase()})`, {
+        location: { file: file.source.path, line: pos.line, column: pos.col },
+        source: file.source.text,
+      }),
+    );
+    return undefined;
+  }
+}
+
 function readWritten(source: SourceText, diagnostics: Diagnostic[]): { written: WrittenConfig; file: YamlFile } | undefined {
   const parsed = parseYaml(source, 'KG101');
   diagnostics.push(...parsed.diagnostics);
   if (!parsed.file) return undefined;
-  const data = parsed.file.doc.toJS() ?? {};
+  const js = toData(parsed.file, diagnostics);
+  if (!js) return undefined;
+  const data = js.data ?? {};
   const result = writtenConfigSchema.safeParse(data);
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -121,8 +154,10 @@ function checkNames<T extends string>(
   for (const raw of values) {
     const value = Array.isArray(allowed) ? (allowed.includes(raw as T) ? (raw as T) : undefined) : (allowed as Record<string, T>)[raw];
     if (value === undefined) {
-      const list = Array.isArray(allowed) ? allowed.join(', ') : Object.keys(allowed).join(', ');
-      diagnostics.push(error('KG104', `unknown ${what} "${raw}" (expected one of: ${list})`, { location: where?.() }));
+      const names = Array.isArray(allowed) ? [...allowed] : Object.keys(allowed);
+      const guess = names.length > 0 ? closest(raw, names) : undefined;
+      const hint = guess !== undefined && distance(raw, guess) <= 2 ? { hint: `did you mean ${guess}? (${what}s: ${names.join(', ')})` } : {};
+      diagnostics.push(error('KG104', `unknown ${what} "${raw}" (expected one of: ${names.join(', ')})`, { location: where?.(), ...hint }));
     } else if (!out.includes(value)) {
       out.push(value);
     }
@@ -153,7 +188,9 @@ function readVarsFiles(files: SourceText[], diagnostics: Diagnostic[]): Record<s
     const parsed = parseYaml(source, 'KG103');
     diagnostics.push(...parsed.diagnostics);
     if (!parsed.file) continue;
-    const data: unknown = parsed.file.doc.toJS();
+    const js = toData(parsed.file, diagnostics);
+    if (!js) continue;
+    const data = js.data;
     if (data === null || data === undefined) continue;
     if (typeof data !== 'object' || Array.isArray(data)) {
       diagnostics.push(
@@ -306,6 +343,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     contentTags: cli.skipExisting !== undefined ? ((cli.contentTags ?? written.content_tags) === 'only' ? 'only' : true) : (cli.contentTags ?? written.content_tags ?? false),
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
+    ...(written.bake_formats ? { bakeFormats: [...new Set(written.bake_formats)] } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
     strictUndefined: cli.strictUndefined ?? written.strict_undefined ?? false,
     renderLimits: {
@@ -314,6 +352,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
       maxSteps: cli.renderLimits?.maxSteps ?? written.render_limits?.max_steps ?? DEFAULT_RENDER_LIMITS.maxSteps,
     },
   };
+  checkValues({ cli, written, file, config }, diagnostics);
   const cacheRef = cli.cacheRef ?? written.cache?.ref;
   if (cacheRef) {
     config.cache = { ref: cacheRef.replace(/\/+$/, ''), mode: written.cache?.mode ?? 'max', export: cli.cacheExport ?? written.cache?.export ?? true };
@@ -323,4 +362,43 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout, sourceDate(input.env, diagnostics));
   }
   return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
+}
+
+/** What goes into refs and bake files, each value checked with the flag or config key it came from. */
+function checkValues(
+  input: { cli: CliOptions; written: WrittenConfig; file: YamlFile | undefined; config: ResolvedConfig },
+  diagnostics: Diagnostic[],
+): void {
+  const { cli, written, file, config } = input;
+  const from = (flag: string, key: readonly string[], fromCli: boolean, atKey = false): ValueSource =>
+    fromCli || !file ? { name: flag, flag: true } : { name: key.join('.'), flag: false, location: locate(file, key, atKey), source: file.source.text };
+  const fromCliArgs = new Set(parseBuildArgKeys(cli.buildArgs ?? []));
+  checkBakeMap('build_args', config.buildArgs, (k) => from('--build-arg', ['build_args', k], fromCliArgs.has(k), true), diagnostics);
+  checkBakeMap('labels', config.labels, (k) => from('labels', ['labels', k], false, true), diagnostics);
+  const prefixFrom = from('--image-name-prefix', ['image_name_prefix'], cli.imageNamePrefix !== undefined);
+  const tagFrom = from('--tag', ['tag'], cli.tag !== undefined || written.tag === undefined);
+  // Every profile's regexes, used or not: a bad one fails here with its place, not later at `list -p`.
+  for (const [name, entries] of Object.entries(config.profiles)) {
+    const ownEntry = Object.hasOwn(written.profiles ?? {}, name);
+    entries.forEach((entry, i) => {
+      const at = ownEntry && file ? { location: locate(file, ['profiles', name, i]), source: file.source.text } : {};
+      const { diagnostic } = regexOrError(entry, `profiles.${name}${ownEntry ? '' : ' (kolla-build.conf or the preset)'}: entry`, at);
+      if (diagnostic) diagnostics.push(diagnostic);
+    });
+  }
+  const cacheRef = cli.cacheRef ?? written.cache?.ref;
+  checkRefParts(
+    {
+      ...(config.registry !== undefined ? { registry: { value: config.registry, from: from('--registry', ['registry'], cli.registry !== undefined) } } : {}),
+      namespace: { value: config.namespace, from: from('--namespace', ['namespace'], cli.namespace !== undefined || written.namespace === undefined) },
+      prefixes: config.families.map((family) => ({ value: imagePrefix(config, family), raw: config.imageNamePrefix ?? '', from: prefixFrom })),
+      tags: config.families.map((family) => ({ value: expandPlaceholders(config, config.tag, family), raw: config.tag, from: tagFrom })),
+      ...(cacheRef ? { cacheRef: { value: cacheRef.replace(/\/+$/, ''), from: from('--cache-ref', ['cache', 'ref'], cli.cacheRef !== undefined) } } : {}),
+    },
+    diagnostics,
+  );
+}
+
+function parseBuildArgKeys(raw: string[]): string[] {
+  return raw.flatMap((item) => (item.indexOf('=') > 0 ? [item.slice(0, item.indexOf('='))] : []));
 }

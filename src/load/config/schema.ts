@@ -24,6 +24,8 @@ export const writtenConfigSchema = z
     build_args: z.record(name, scalar).optional(),
     labels: z.record(name, scalar).optional(),
     preset: z.enum(PRESETS).optional(),
+    /** The bake files the output dir holds: HCL for people, JSON for machines; the same build. */
+    bake_formats: z.array(z.enum(['hcl', 'json'])).min(1).optional(),
     content_tags: z.union([z.boolean(), z.literal('only')]).optional(),
     insecure_registries: z.array(name).optional(),
     strict_undefined: z.boolean().optional(),

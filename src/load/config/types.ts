@@ -78,6 +78,10 @@ export interface UnbuildableRule {
 
 export interface ResolvedConfig {
   configPath?: string;
+  /** The repo root's absolute path, for bake paths that must climb out of it and back down (never written out). */
+  root?: string;
+  /** The bake files to write (bake_formats): hcl, json or both. */
+  bakeFormats?: ('hcl' | 'json')[];
   dockerDirs: string[];
   output: string;
   namespace: string;

@@ -1,0 +1,14 @@
+// The repo root: the folder of the config file (-c), else the directory kolla-gen runs in. Every path kolla-gen writes
+// (bake contexts, dockerfiles, the manifest) is relative to it, so the output is the same from any working directory.
+import * as path from 'node:path';
+
+export function repoRoot(cwd: string, configFile: string | undefined): string {
+  return configFile === undefined ? cwd : path.dirname(path.resolve(cwd, configFile));
+}
+
+/** A path the user typed (relative to cwd) as a path relative to the root, "/"-separated. */
+export function fromRoot(cwd: string, root: string, p: string): string {
+  if (root === cwd && !path.isAbsolute(p)) return p;
+  const rel = path.relative(root, path.resolve(cwd, p)).split(path.sep).join('/');
+  return rel === '' ? '.' : rel;
+}

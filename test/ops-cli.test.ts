@@ -1,0 +1,202 @@
+// Issue 10, items 3 to 5: only `generate` writes the output dir (build, build --print, build --list leave it byte for
+// byte); manifest.json records the options that made it (check with no flags uses them; KG701 names the command);
+// the config that was loaded is said (stderr, --json), and --no-config ignores it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { copyFixture, run, snapshot, write } from './support/cli.js';
+
+/** A fake `docker` that logs its arguments, answers the setup probes, and prints a bake definition for --print. */
+const FAKE_DOCKER = `#!/bin/sh
+echo "$*" >> "$FAKE_LOG"
+case "$1 $2" in
+  "buildx version") echo "github.com/docker/buildx v0.13.1" ;;
+  "buildx inspect") printf 'Name: default\\nDriver: docker-container\\n' ;;
+  "version --format") echo "26.1.5" ;;
+  "buildx bake")
+    for a in "$@"; do case "$a" in --print) echo '{"target":{}}'; exit 0 ;; esac; done
+    for a in "$@"; do case "$prev" in -f) cp "$a" "$FAKE_LOG.bakefile" ;; esac; prev=$a; done
+    exit 0 ;;
+  *) exit 0 ;;
+esac
+`;
+
+function fakeDocker(dir: string): { env: Record<string, string>; calls: () => string[]; bakefile: string } {
+  const bin = path.join(dir, '.fake-bin');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 });
+  const log = path.join(bin, 'calls');
+  fs.writeFileSync(log, '');
+  return {
+    env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, FAKE_LOG: log, HOME: bin },
+    calls: () => fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean),
+    bakefile: `${log}.bakefile`,
+  };
+}
+
+const bakes = (calls: string[]) => calls.filter((c) => c.startsWith('buildx bake'));
+
+describe('only generate writes the output dir', () => {
+  it('build, build REGEX, build --print and build --list leave a committed, up-to-date generation byte for byte', async () => {
+    const dir = copyFixture('basic');
+    const docker = fakeDocker(dir);
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const before = snapshot(path.join(dir, 'generated'));
+    for (const args of [['build'], ['build', 'tools-api'], ['build', '--print', 'tools-api'], ['build', '--list'], ['build', '--list', 'groups', 'tools-api']]) {
+      const r = await run(dir, args, docker.env);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, args.join(' ')).not.toContain('KG710');
+      expect(snapshot(path.join(dir, 'generated')), args.join(' ')).toEqual(before);
+    }
+    // build REGEX bakes the committed file, naming only the selected targets.
+    const calls = bakes(docker.calls());
+    expect(calls.some((c) => c.startsWith('buildx bake -f generated/docker-bake.json') && c.includes('ubuntu-tools-api') && !c.includes('ubuntu-db'))).toBe(true);
+    expect(calls.every((c) => c.includes('-f generated/docker-bake.json'))).toBe(true);
+  });
+
+  it('when generated/ is stale or was made with other options, build says so (KG710), bakes a private generation and removes it', async () => {
+    const dir = copyFixture('basic');
+    const docker = fakeDocker(dir);
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const before = snapshot(path.join(dir, 'generated'));
+    for (const args of [['build', '--tag', 'other'], ['build', '--print', '-b', 'ubuntu']]) {
+      const r = await run(dir, args, docker.env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('warning[KG710]: generated is stale or was made with other options');
+      expect(r.stderr).toMatch(/hint: to build the committed generation, run `kolla-gen generate (--tag other|--base ubuntu)` and commit/);
+      expect(snapshot(path.join(dir, 'generated'))).toEqual(before);
+    }
+    const last = bakes(docker.calls()).find((c) => !c.includes('--print')) ?? '';
+    const file = /-f (\S+)/.exec(last)?.[1] ?? '';
+    expect(file).not.toMatch(/^generated\//);
+    expect(fs.existsSync(path.resolve(dir, file))).toBe(false); // removed after the build
+    // the private generation it baked: the --tag of the build, not the committed tag
+    expect(fs.readFileSync(docker.bakefile, 'utf8')).toContain(':other"');
+  });
+
+  it('with no generated/ at all, build writes none', async () => {
+    const dir = copyFixture('basic');
+    const docker = fakeDocker(dir);
+    const r = await run(dir, ['build', 'tools-api'], docker.env);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('KG710');
+    expect(fs.existsSync(path.join(dir, 'generated'))).toBe(false);
+  });
+});
+
+describe('the output knows what made it', () => {
+  it('manifest.json records the options (no absolute path), check with no flags checks with them, KG701 names the command', async () => {
+    const dir = copyFixture('basic');
+    fs.renameSync(path.join(dir, 'kolla-gen.yaml'), path.join(dir, 'site.yaml'));
+    const made = await run(dir, ['generate', '-c', 'site.yaml', '-b', 'ubuntu,rocky', '--tag', 'x1', '-D', path.join(dir, 'docker'), 'tools']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const text = fs.readFileSync(path.join(dir, 'generated', 'manifest.json'), 'utf8');
+    expect(text).not.toContain(dir);
+    expect(JSON.parse(text).options).toEqual({ config: 'site.yaml', regexes: ['tools'], flags: { 'docker-dir': ['docker'], base: ['ubuntu', 'rocky'], tag: 'x1' } });
+    // with no flags: the recorded ones (the defaults would find everything stale)
+    const checked = await run(dir, ['check']);
+    expect(checked.exitCode, checked.stderr).toBe(0);
+    expect(checked.stdout).toMatch(/^generated: up to date/);
+    // flags given: those, and the hint is the exact command that regenerates
+    const other = await run(dir, ['check', '-c', 'site.yaml', '--tag', 'x2']);
+    expect(other.exitCode).toBe(1);
+    expect(other.stderr).toContain('error[KG701]: stale: generated/docker-bake.hcl');
+    expect(other.stderr).toContain('hint: run `kolla-gen generate -c site.yaml --tag x2` and commit the result');
+    // the recorded command regenerates byte for byte
+    write(dir, 'generated/manifest.json', text);
+  });
+
+  it('KG711: a manifest that records no options is checked with the config and defaults, and says so', async () => {
+    const dir = copyFixture('basic');
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const file = path.join(dir, 'generated', 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    delete manifest.options;
+    fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+    const r = await run(dir, ['check']);
+    expect(r.stderr).toContain('warning[KG711]: generated/manifest.json records no options');
+    expect(r.exitCode).toBe(1); // and the manifest without them is stale
+    expect(r.stderr).toContain('hint: run `kolla-gen generate` and commit the result');
+  });
+});
+
+describe('which config was loaded', () => {
+  it('says it on stderr (not with --quiet), in --json, and --no-config ignores it', async () => {
+    const dir = copyFixture('basic');
+    const said = await run(dir, ['list']);
+    expect(said.stderr.split('\n')[0]).toBe('kolla-gen: config kolla-gen.yaml');
+    expect((await run(dir, ['list', '--quiet'])).stderr).toBe('');
+    const json = JSON.parse((await run(dir, ['list', '--json'])).stdout) as { config: string | null };
+    expect(json.config).toBe('kolla-gen.yaml');
+    const none = await run(dir, ['list', '--no-config', '--json']);
+    expect((JSON.parse(none.stdout) as { config: string | null }).config).toBeNull();
+    const plain = await run(dir, ['generate', '--no-config', '-o', 'plain']);
+    expect(plain.stderr.split('\n')[0]).toBe('kolla-gen: no config file: defaults and flags');
+    // the fixture's config renders ubuntu and rocky; without it, every base
+    expect(fs.readdirSync(path.join(dir, 'plain'))).toEqual(expect.arrayContaining(['centos', 'debian', 'rocky', 'ubuntu']));
+  });
+
+  it('a config given with -c from a subdir: paths in it resolve from its folder', async () => {
+    const dir = copyFixture('basic');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    const r = await run(path.join(dir, 'sub'), ['generate', '-c', '../kolla-gen.yaml']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe('kolla-gen: config kolla-gen.yaml');
+    expect(fs.existsSync(path.join(dir, 'generated', 'manifest.json'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'sub', 'generated'))).toBe(false);
+  });
+});
+
+describe('kolla-gen init', () => {
+  it('writes a commented config, a workflow and .gitattributes, prints the next commands, and never overwrites', async () => {
+    const dir = copyFixture('basic');
+    fs.rmSync(path.join(dir, 'kolla-gen.yaml'));
+    fs.mkdirSync(path.join(dir, '.github'));
+    const r = await run(dir, ['init', '--preset', 'kolla', '-D', '../kolla/kolla/docker']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('wrote kolla-gen.yaml');
+    expect(r.stdout).toContain('kolla-gen generate');
+    const config = fs.readFileSync(path.join(dir, 'kolla-gen.yaml'), 'utf8');
+    expect(config).toMatch(/^# kolla-gen.yaml/);
+    expect(config).toContain('preset: kolla');
+    expect(config).toContain('  - ../kolla/kolla/docker');
+    const workflow = fs.readFileSync(path.join(dir, '.github/workflows/images.yml'), 'utf8');
+    expect(workflow).toContain('kolla-gen check');
+    expect(workflow).toContain('arch-${{ matrix.arch }}');
+    expect(workflow).toContain('imagetools create');
+    expect(workflow).toContain('git clone'); // the docker dir lies outside the repo
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toContain('generated/** linguist-generated=true');
+    // the config it wrote is one kolla-gen reads (the docker dir is not there: KG200, not a config error)
+    const listed = await run(dir, ['list']);
+    expect(listed.stderr).toContain('KG200');
+    expect(listed.stderr).not.toContain('KG102');
+    // a second run keeps every file, and says which
+    fs.writeFileSync(path.join(dir, '.gitattributes'), 'mine\n');
+    const again = await run(dir, ['init']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('kept .gitattributes (it exists; init never overwrites a file)');
+    expect(again.stdout).toContain('kept kolla-gen.yaml');
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('mine\n');
+  });
+
+  it('KG712: a file init cannot write is an error naming it (exit 1); the others are still written', async () => {
+    const dir = copyFixture('basic');
+    fs.writeFileSync(path.join(dir, '.github'), 'a file where init needs a folder\n');
+    const r = await run(dir, ['init']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error[KG712]: cannot write .github/workflows/images.yml');
+    expect(fs.existsSync(path.join(dir, '.gitattributes'))).toBe(true);
+  });
+
+  it('bake_formats: [hcl] writes the HCL file alone, and build bakes it', async () => {
+    const dir = copyFixture('basic');
+    fs.appendFileSync(path.join(dir, 'kolla-gen.yaml'), 'bake_formats: [hcl]\n');
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.hcl'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.json'))).toBe(false);
+    const docker = fakeDocker(dir);
+    const r = await run(dir, ['build', 'db'], docker.env);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(bakes(docker.calls())[0]).toMatch(/^buildx bake -f generated\/docker-bake.hcl /);
+  });
+});
