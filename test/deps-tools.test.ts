@@ -63,7 +63,7 @@ describe('deps on a tree with several variants', () => {
     const one = await run(dir, ['deps', '-b', 'ubuntu', '--json']);
     expect(text.exitCode).toBe(0);
     const document = JSON.parse(text.stdout) as { variants: { name: string; base: string; arch: string; images: { name: string; parents: string[] }[] }[] };
-    expect(JSON.parse(json.stdout)).toEqual({ ok: true, diagnostics: [], result: document });
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, diagnostics: [], result: document });
     expect(document.variants.map((v) => [v.name, v.base, v.arch])).toEqual([
       ['ubuntu', 'ubuntu', 'amd64'],
       ['rocky', 'rocky', 'amd64'],
