@@ -67,44 +67,85 @@ const commaList = (value: string, previous: string[] | undefined) => [...(previo
 // `-p ''` is kept as one empty name, so that selection refuses it rather than selecting every image.
 const profileList = (value: string, previous: string[] | undefined) => (value.trim() === '' ? [...(previous ?? []), ''] : commaList(value, previous));
 
-function withCommonOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present); paths in it are relative to its folder, the repo root')
-    .option('--no-config', 'ignore kolla-gen.yaml: defaults and flags only')
-    .option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)', repeat)
-    .option('-o, --output <dir>', 'output dir (default: generated)')
-    .option('-b, --base <bases>', 'base distros: ubuntu, debian, rocky, centos (repeatable or comma-separated)', commaList)
-    .option('-t, --type <types>', 'install types of the tree, e.g. binary, source', commaList)
-    .option('-a, --arch <arches>', 'arches: amd64, arm64 (or x86_64, aarch64)', commaList)
-    .addOption(new Option('--base-arch <arches>', 'alias of --arch').argParser(commaList).hideHelp())
-    .option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)', profileList)
-    .option('--skip-parents', 'skip every selected image that has children in the tree')
-    .option('--enable-unbuildable', 'ignore the unbuildable table')
-    .option('--template-override <file>', 'template override ({% extends parent_template %}); repeatable', repeat)
-    .option('--vars <file>', 'extra template variables (YAML or JSON mapping); repeatable', repeat)
-    .option('-n, --namespace <namespace>', 'image namespace (default: kolla)')
-    .option('--registry <registry>', 'registry host of the images, e.g. localhost:5000')
-    .option('--image-name-prefix <prefix>', 'image name prefix (default: <base>-<type>- with a type axis, else none)')
-    .option('--tag <tag>', 'image tag (default: latest)')
-    .option('--build-arg <KEY=VALUE>', 'build arg for every target; repeatable', repeat)
-    .option('--pass-env <names>', 'environment variables templates may read as env.NAME', commaList)
-    .option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)')
-    .option('--kolla-config <file>', 'a kolla-build.conf to read settings from (implies --preset kolla)')
-    .option('--content-tags', 'also tag every image <repository>:kg-<content hash>; --content-tags=only: tag it so alone (implied by --skip-existing)')
-    .addOption(new Option('--content-tags-mode <mode>').choices(['only']).hideHelp())
-    .option('--affected-since <rev>', 'select only the images whose content hash differs from the git revision <rev>, and their descendants')
-    .option('--skip-existing', "leave out images whose content tag the registry already holds; --skip-existing=warn: build everything when it cannot be asked")
-    .addOption(new Option('--skip-existing-mode <mode>').choices(['error', 'warn']).hideHelp())
-    .option('--cache-ref <repository>', 'registry cache: one ref per image, variant and arch under this repository (cache-from and cache-to)')
-    .option('--no-cache-export', 'registry cache: read it (cache-from) but write none (no cache-to)')
-    .option('--insecure-registry <hosts>', 'registry hosts to ask over plain HTTP for --skip-existing (localhost falls back by itself)', commaList)
-    .option('--strict-undefined', 'an undefined template variable is an error (Jinja2\'s StrictUndefined), for CI')
-    .addOption(new Option('--max-value-size <n>', 'render limit: characters or items of one str, list or dict a template builds').argParser(positiveInt))
-    .addOption(new Option('--max-output-size <n>', 'render limit: characters one render outputs').argParser(positiveInt))
-    .addOption(new Option('--max-steps <n>', 'render limit: steps of one render (loop iterations, calls, characters and items built)').argParser(positiveInt))
-    .option('--json', 'print the result as JSON')
-    .option('--quiet', 'print only errors');
+// Each command takes only the options it uses, listed under a heading per group; an option a command does not take is
+// a usage error there ("unknown option").
+type OptionGroup = 'input' | 'selection' | 'naming' | 'registry' | 'bake' | 'output';
+
+const GROUP_HEADINGS: Record<OptionGroup, string> = {
+  input: 'Input options (the tree and its templates):',
+  selection: 'Selection options (which images):',
+  naming: 'Naming options (image references):',
+  registry: 'Registry options:',
+  bake: 'Output dir and bake file options:',
+  output: 'Output options:',
+};
+
+function groupOptions(group: OptionGroup): Option[] {
+  switch (group) {
+    case 'input':
+      return [
+        new Option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present); paths in it are relative to its folder, the repo root'),
+        new Option('--no-config', 'ignore kolla-gen.yaml: defaults and flags only'),
+        new Option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)').argParser(repeat),
+        new Option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)'),
+        new Option('--kolla-config <file>', 'a kolla-build.conf to read settings from (implies --preset kolla)'),
+        new Option('--template-override <file>', 'template override ({% extends parent_template %}); repeatable').argParser(repeat),
+        new Option('--vars <file>', 'extra template variables (YAML or JSON mapping); repeatable').argParser(repeat),
+        new Option('--pass-env <names>', 'environment variables templates may read as env.NAME').argParser(commaList),
+        new Option('--strict-undefined', "an undefined template variable is an error (Jinja2's StrictUndefined), for CI"),
+        new Option('--max-value-size <n>', 'render limit: characters or items of one str, list or dict a template builds').argParser(positiveInt),
+        new Option('--max-output-size <n>', 'render limit: characters one render outputs').argParser(positiveInt),
+        new Option('--max-steps <n>', 'render limit: steps of one render (loop iterations, calls, characters and items built)').argParser(positiveInt),
+      ];
+    case 'selection':
+      return [
+        new Option('-b, --base <bases>', 'base distros: ubuntu, debian, rocky, centos (repeatable or comma-separated)').argParser(commaList),
+        new Option('-t, --type <types>', 'install types of the tree, e.g. binary, source').argParser(commaList),
+        new Option('-a, --arch <arches>', 'arches: amd64, arm64 (or x86_64, aarch64)').argParser(commaList),
+        new Option('--base-arch <arches>', 'alias of --arch').argParser(commaList).hideHelp(),
+        new Option('-p, --profile <profiles>', 'profiles of kolla-gen.yaml to build (used when no regex is given)').argParser(profileList),
+        new Option('--skip-parents', 'skip every selected image that has children in the tree'),
+        new Option('--enable-unbuildable', 'ignore the unbuildable table'),
+        new Option('--affected-since <rev>', 'select only the images whose content hash differs from the git revision <rev>, and their descendants'),
+      ];
+    case 'naming':
+      return [
+        new Option('-n, --namespace <namespace>', 'image namespace (default: kolla)'),
+        new Option('--registry <registry>', 'registry host of the images, e.g. localhost:5000'),
+        new Option('--image-name-prefix <prefix>', 'image name prefix (default: <base>-<type>- with a type axis, else none)'),
+        new Option('--tag <tag>', 'image tag (default: latest)'),
+        new Option('--content-tags', 'also tag every image <repository>:kg-<content hash>; --content-tags=only: tag it so alone (implied by --skip-existing)'),
+        new Option('--content-tags-mode <mode>').choices(['only']).hideHelp(),
+      ];
+    case 'registry':
+      return [
+        new Option('--skip-existing', "leave out images whose content tag the registry already holds; --skip-existing=warn: build everything when it cannot be asked"),
+        new Option('--skip-existing-mode <mode>').choices(['error', 'warn']).hideHelp(),
+        new Option('--insecure-registry <hosts>', 'registry hosts to ask over plain HTTP for --skip-existing (localhost falls back by itself)').argParser(commaList),
+      ];
+    case 'bake':
+      return [
+        new Option('-o, --output <dir>', 'output dir (default: generated)'),
+        new Option('--build-arg <KEY=VALUE>', 'build arg for every target; repeatable').argParser(repeat),
+        new Option('--cache-ref <repository>', 'registry cache: one ref per image, variant and arch under this repository (cache-from and cache-to)'),
+        new Option('--no-cache-export', 'registry cache: read it (cache-from) but write none (no cache-to)'),
+      ];
+    case 'output':
+      return [new Option('--json', 'print the result as JSON'), new Option('--quiet', 'print only errors')];
+  }
 }
+
+/** The groups of options a command takes, each under its heading; `extra` (the command's own) go under Output options. */
+function withOptions(cmd: Command, groups: readonly OptionGroup[], extra: Option[] = []): Command {
+  for (const group of groups) {
+    for (const option of [...(group === 'output' ? extra : []), ...groupOptions(group)]) cmd.addOption(option.helpGroup(GROUP_HEADINGS[group]));
+  }
+  return cmd;
+}
+
+/** generate, check and build: every group. list and explain write nothing: no output dir, build args or cache. */
+const ALL: OptionGroup[] = ['input', 'selection', 'naming', 'registry', 'bake', 'output'];
+const NO_OUTPUT_DIR: OptionGroup[] = ['input', 'selection', 'naming', 'registry', 'output'];
 
 const configFlag = (flags: Flags) => (typeof flags.config === 'string' ? flags.config : undefined);
 const rootOf = (flags: Flags) => repoRoot(process.cwd(), configFlag(flags));
@@ -223,18 +264,20 @@ program
     cmd.outputHelp();
   });
 
-withCommonOptions(
+withOptions(
   program
     .command('generate')
     .argument('[regex...]', 'build only images whose name matches one of these regexes (and their parents)')
     .description('render, resolve, select, fold and write the output dir (atomically)'),
+  ALL,
 ).action(action((regexes, flags) => generate(toCliOptions(regexes, flags), loadOptions(flags))));
 
-withCommonOptions(
+withOptions(
   program
     .command('check')
     .argument('[regex...]', 'as for generate')
     .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file'),
+  ALL,
 ).action(async (...args: unknown[]) => {
   const cmd = args[args.length - 1] as Command;
   const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
@@ -259,18 +302,20 @@ withCommonOptions(
   })(cmd);
 });
 
-withCommonOptions(
+withOptions(
   program.command('list').argument('[regex...]', 'as for generate').description('list the selected images per variant (--json for machines)'),
+  NO_OUTPUT_DIR,
 ).action(
   action((regexes, flags) => list(toCliOptions(regexes, flags), loadOptions(flags))),
 );
 
-withCommonOptions(
+withOptions(
   program
     .command('explain')
     .argument('<image>', 'an image of the tree')
     .argument('[regex...]', 'as for generate: the selection to explain')
     .description('say why an image is or is not built on each variant: the filter, the changed input (--affected-since), the registry (--skip-existing)'),
+  NO_OUTPUT_DIR,
 ).action(async (...args: unknown[]) => {
   const cmd = args[args.length - 1] as Command;
   const flags = cmd.opts<Flags>();
@@ -279,17 +324,21 @@ withCommonOptions(
   await action(() => explain(image, toCliOptions(regexes, flags), loadOptions(flags)))(cmd);
 });
 
-withCommonOptions(
+// deps draws the tree: no naming, registry, output dir or bake options.
+withOptions(
   program
     .command('deps')
     .argument('[regex...]', 'as for generate')
-    .description('print the dependency tree of the selected images')
-    .addOption(new Option('--format <format>', 'output format').choices(DEPS_FORMATS).default('json')),
-).action(
-  action(
-    (regexes, flags) => deps(toCliOptions(regexes, flags), loadOptions(flags), flags.format ?? 'json'),
-  ),
-);
+    .description('print the dependency tree of the selected images, one document for every variant (first arch)'),
+  ['input', 'selection', 'output'],
+  [new Option('--format <format>', 'json, a graphviz digraph (dot) or a mermaid flowchart; a cluster or subgraph per variant').choices(DEPS_FORMATS).default('json')],
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const flags = cmd.opts<Flags>();
+  // --json prints the JSON document inside the result envelope: a text format beside it would be dropped silently.
+  if (flags.json && flags.format !== 'json') cmd.error(`error: --json prints the dependency tree as JSON; --format ${flags.format} prints text: give one of them`);
+  await action((regexes) => deps(toCliOptions(regexes, flags), loadOptions(flags), flags.format ?? 'json'))(...args);
+});
 
 program
   .command('init')
@@ -320,11 +369,14 @@ interface BuildFlags extends Flags {
   retries?: number;
 }
 
-withCommonOptions(
+withOptions(
   program
     .command('build')
     .argument('[regex...]', 'as for generate')
-    .description('docker buildx bake the selected images (and their parents) of the committed generation (a private one in a temp dir when it is stale or made with other options); print what built, failed and was skipped')
+    .description('docker buildx bake the selected images (and their parents) of the committed generation (a private one in a temp dir when it is stale or made with other options); print what built, failed and was skipped'),
+  ALL,
+)
+  .optionsGroup('Build options (docker buildx bake):')
     .option('--push', 'push every selected image, then join the per-arch images of split images into multi-arch manifest lists')
     .option('--builder <name>', 'the buildx builder to use (docker buildx ls)')
     .option('--set <target.key=value>', 'override a bake target value, as bake --set; repeatable', repeat)
@@ -342,8 +394,8 @@ withCommonOptions(
         if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number, 0 or more');
         return n;
       }),
-    ),
-).action(async (...args: unknown[]) => {
+    )
+  .action(async (...args: unknown[]) => {
   const cmd = args[args.length - 1] as Command;
   const flags = cmd.opts<BuildFlags>();
   const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];

@@ -99,9 +99,9 @@ describe('kolla-gen list and deps', () => {
   });
 
   it.each([
-    ['json', '{\n  "base": {\n    "db": {},\n    "tools-base": {\n      "tools-api": {}\n    }\n  }\n}'],
-    ['dot', /^digraph "ubuntu" \{[\s\S]*\n {2}"base" -> "db"\n[\s\S]*\n {2}"tools-base" -> "tools-api"\n\}$/],
-    ['mermaid', /^graph LR\n[\s\S]*\n {2}img_base --> img_db\n[\s\S]*\n {2}img_tools_base --> img_tools_api$/],
+    ['json', /^\{\n {2}"variants": \[\n {4}\{\n {6}"name": "ubuntu",\n {6}"base": "ubuntu",\n {6}"arch": "amd64",\n {6}"images": \[\n[\s\S]*"name": "tools-api",\n {10}"parents": \[\n {12}"tools-base"\n[\s\S]*\]\n\}$/],
+    ['dot', /^digraph "images" \{\n {2}rankdir=LR\n {2}subgraph "cluster_ubuntu" \{[\s\S]*\n {4}"ubuntu\/base" -> "ubuntu\/db"\n[\s\S]*\n {4}"ubuntu\/tools-base" -> "ubuntu\/tools-api"\n {2}\}\n\}$/],
+    ['mermaid', /^graph LR\n {2}subgraph v1\["ubuntu"\]\n[\s\S]*\n {4}v1_base --> v1_db\n[\s\S]*\n {4}v1_tools_base --> v1_tools_api\n {2}end$/],
   ])('prints the dependency tree as %s', async (format, expected) => {
     const dir = copyFixture('basic');
     const result = await run(dir, ['deps', '-b', 'ubuntu', '--format', format]);

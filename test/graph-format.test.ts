@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatDot, formatGraphMarkdown, formatMermaid, formatTreeJson, type GraphNode } from '../src/graph/format.js';
+import { depsImages, formatDot, formatGraphMarkdown, formatMermaid, formatMermaidSections, type GraphNode } from '../src/graph/format.js';
 
 const DIAMOND: GraphNode[] = [
   { name: 'base', parents: [] },
@@ -29,70 +29,46 @@ const DOTS_AND_DASHES: GraphNode[] = [
 ];
 
 describe('formatDot', () => {
-  test.each([
-    [
-      'diamond',
-      DIAMOND,
-      `digraph "images" {
+  test('one digraph, a cluster per variant, nodes named by variant and labelled by image', () => {
+    expect(formatDot([{ title: 'ubuntu', nodes: DIAMOND }, { title: 'rocky', nodes: ISOLATED }])).toBe(`digraph "images" {
   rankdir=LR
-  "base"
-  "left"
-  "right"
-  "both"
-  "base" -> "left"
-  "base" -> "right"
-  "left" -> "both"
-  "right" -> "both"
+  subgraph "cluster_ubuntu" {
+    label="ubuntu"
+    "ubuntu/base" [label="base"]
+    "ubuntu/left" [label="left"]
+    "ubuntu/right" [label="right"]
+    "ubuntu/both" [label="both"]
+    "ubuntu/base" -> "ubuntu/left"
+    "ubuntu/base" -> "ubuntu/right"
+    "ubuntu/left" -> "ubuntu/both"
+    "ubuntu/right" -> "ubuntu/both"
+  }
+  subgraph "cluster_rocky" {
+    label="rocky"
+    "rocky/base" [label="base"]
+    "rocky/child" [label="child"]
+    "rocky/lonely" [label="lonely"]
+    "rocky/base" -> "rocky/child"
+  }
 }
-`,
-    ],
-    [
-      'two roots',
-      TWO_ROOTS,
-      `digraph "images" {
-  rankdir=LR
-  "ubuntu-base"
-  "rocky-base"
-  "ubuntu-child"
-  "rocky-child"
-  "ubuntu-base" -> "ubuntu-child"
-  "rocky-base" -> "rocky-child"
-}
-`,
-    ],
-    [
-      'isolated node',
-      ISOLATED,
-      `digraph "images" {
-  rankdir=LR
-  "base"
-  "child"
-  "lonely"
-  "base" -> "child"
-}
-`,
-    ],
-    [
-      'dots and dashes',
-      DOTS_AND_DASHES,
-      `digraph "images" {
-  rankdir=LR
-  "python3.12-base"
-  "nova-api"
-  "nova_api"
-  "end"
-  "python3.12-base" -> "nova-api"
-  "python3.12-base" -> "nova_api"
-  "nova-api" -> "end"
-}
-`,
-    ],
-  ])('%s', (_, nodes, expected) => {
-    expect(formatDot(nodes, 'images')).toBe(expected);
+`);
   });
 
-  test('quotes and backslashes in the title are escaped', () => {
-    expect(formatDot([], 'say "hi" \\ bye')).toBe('digraph "say \\"hi\\" \\\\ bye" {\n  rankdir=LR\n}\n');
+  test('a variant without images is left out; no variant at all is still a digraph', () => {
+    expect(formatDot([{ title: 'empty', nodes: [] }])).toBe('digraph "images" {\n  rankdir=LR\n}\n');
+  });
+
+  test('dots, dashes, quotes and backslashes stay inside quoted ids', () => {
+    expect(formatDot([{ title: 'say "hi" \\', nodes: DOTS_AND_DASHES.slice(0, 2) }])).toBe(`digraph "images" {
+  rankdir=LR
+  subgraph "cluster_say \\"hi\\" \\\\" {
+    label="say \\"hi\\" \\\\"
+    "say \\"hi\\" \\\\/python3.12-base" [label="python3.12-base"]
+    "say \\"hi\\" \\\\/nova-api" [label="nova-api"]
+    "say \\"hi\\" \\\\/python3.12-base" -> "say \\"hi\\" \\\\/nova-api"
+  }
+}
+`);
   });
 });
 
@@ -157,31 +133,41 @@ describe('formatMermaid', () => {
   });
 });
 
-describe('formatTreeJson', () => {
-  test.each([
-    ['diamond: an image with two parents appears under each', DIAMOND, { base: { left: { both: {} }, right: { both: {} } } }],
-    ['two roots', TWO_ROOTS, { 'rocky-base': { 'rocky-child': {} }, 'ubuntu-base': { 'ubuntu-child': {} } }],
-    ['isolated node', ISOLATED, { base: { child: {} }, lonely: {} }],
-    [
-      'dots and dashes',
-      DOTS_AND_DASHES,
-      { 'python3.12-base': { 'nova-api': { end: {} }, nova_api: {} } },
-    ],
-    ['a parent that is not among the nodes is left out', [{ name: 'orphan', parents: ['gone'] }], { orphan: {} }],
-    ['no nodes', [], {}],
-  ] satisfies [string, GraphNode[], unknown][])('%s', (_, nodes, expected) => {
-    expect(formatTreeJson(nodes)).toEqual(expected);
+describe('formatMermaidSections', () => {
+  test('one flowchart, a subgraph per variant with its own ids; empty variants left out', () => {
+    expect(
+      formatMermaidSections([
+        { title: 'ubuntu', nodes: DOTS_AND_DASHES },
+        { title: 'nothing', nodes: [] },
+        { title: 'rocky "9"', nodes: ISOLATED },
+      ]),
+    ).toBe(`graph LR
+  subgraph v1["ubuntu"]
+    v1_python3_12_base["python3.12-base"]
+    v1_nova_api["nova-api"]
+    v1_nova_api_2["nova_api"]
+    v1_end["end"]
+    v1_python3_12_base --> v1_nova_api
+    v1_python3_12_base --> v1_nova_api_2
+    v1_nova_api --> v1_end
+  end
+  subgraph v2["rocky #34;9#34;"]
+    v2_base["base"]
+    v2_child["child"]
+    v2_lonely["lonely"]
+    v2_base --> v2_child
+  end
+`);
   });
+});
 
-  test('keys are sorted by code unit at every level, whatever the node order', () => {
-    const tree = formatTreeJson([
-      { name: 'z', parents: [] },
-      { name: 'B', parents: [] },
-      { name: 'a', parents: [] },
-      { name: 'z2', parents: ['z'] },
-      { name: 'z1', parents: ['z'] },
-    ]);
-    expect(JSON.stringify(tree)).toBe('{"B":{},"a":{},"z":{"z1":{},"z2":{}}}');
+describe('depsImages', () => {
+  test.each([
+    ['diamond: parents sorted', DIAMOND, [['base'], ['left', 'base'], ['right', 'base'], ['both', 'left', 'right']]],
+    ['a parent that is not among the nodes is left out, a repeated one kept once', [{ name: 'orphan', parents: ['gone', 'x', 'x'] }, { name: 'x', parents: [] }], [['orphan', 'x'], ['x']]],
+    ['no nodes', [], []],
+  ] satisfies [string, GraphNode[], string[][]][])('%s', (_, nodes, expected) => {
+    expect(depsImages(nodes).map((i) => [i.name, ...i.parents])).toEqual(expected);
   });
 });
 

@@ -21,16 +21,29 @@ function dotId(s: string): string {
   return `"${s.replace(/[\\"]/g, '\\$&').replace(/\r\n|\r|\n/g, '\\n')}"`;
 }
 
-/** A graphviz digraph as kolla-build --save-dependency writes it: every image a node, edges parent -> child. */
-export function formatDot(nodes: readonly GraphNode[], title: string): string {
-  return [
-    `digraph ${dotId(title)} {`,
-    '  rankdir=LR',
-    ...nodes.map((n) => `  ${dotId(n.name)}`),
-    ...edges(nodes).map(([p, c]) => `  ${dotId(p)} -> ${dotId(c)}`),
-    '}',
-    '',
-  ].join('\n');
+/** One variant's graph: the cluster (dot) or subgraph (mermaid) that holds its images. */
+export interface GraphSection {
+  /** The variant, e.g. "ubuntu-binary": the cluster's label. */
+  title: string;
+  nodes: readonly GraphNode[];
+}
+
+/**
+ * One graphviz digraph whatever the number of variants: a cluster per variant (left out when it has no image), its
+ * nodes named "<variant>/<image>" so that the variants' images stay apart, each labelled with the image's name.
+ */
+export function formatDot(sections: readonly GraphSection[]): string {
+  const out = ['digraph "images" {', '  rankdir=LR'];
+  for (const s of sections) {
+    if (s.nodes.length === 0) continue;
+    const node = (name: string) => dotId(`${s.title}/${name}`);
+    out.push(`  subgraph ${dotId(`cluster_${s.title}`)} {`, `    label=${dotId(s.title)}`);
+    for (const n of s.nodes) out.push(`    ${node(n.name)} [label=${dotId(n.name)}]`);
+    for (const [p, c] of edges(s.nodes)) out.push(`    ${node(p)} -> ${node(c)}`);
+    out.push('  }');
+  }
+  out.push('}', '');
+  return out.join('\n');
 }
 
 /**
@@ -38,12 +51,12 @@ export function formatDot(nodes: readonly GraphNode[], title: string): string {
  * behind a prefix so that no id is a keyword ("end", "style", "class") or starts an edge ("o", "x").
  * Two names that sanitise alike get a numeric suffix, in node order.
  */
-function mermaidIds(nodes: readonly GraphNode[]): Map<string, string> {
+function mermaidIds(nodes: readonly GraphNode[], prefix = 'img_'): Map<string, string> {
   const ids = new Map<string, string>();
   const used = new Set<string>();
   for (const { name } of nodes) {
     if (ids.has(name)) continue;
-    const base = `img_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+    const base = `${prefix}${name.replace(/[^A-Za-z0-9]/g, '_')}`;
     let id = base;
     for (let i = 2; used.has(id); i++) id = `${base}_${i}`;
     ids.set(name, id);
@@ -69,36 +82,45 @@ export function formatMermaid(nodes: readonly GraphNode[]): string {
   ].join('\n');
 }
 
-export type DependencyTree = { [image: string]: DependencyTree };
-
 /**
- * kolla-build --list-dependencies as nested objects, `{ base: { "openstack-base": { … } } }`:
- * the roots at the top, an image with two parents under each, keys sorted.
- * (JavaScript orders integer-like keys first whatever their insertion; image names never are.)
+ * One mermaid flowchart whatever the number of variants: a subgraph per variant (left out when it has no image),
+ * its ids behind "v<n>_" (n counts the variants shown) so that the variants' images stay apart.
  */
-export function formatTreeJson(nodes: readonly GraphNode[]): DependencyTree {
-  const children = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
-  const roots: string[] = [];
-  for (const n of nodes) {
-    const parents = [...new Set(n.parents)].filter((p) => children.has(p));
-    if (parents.length === 0) roots.push(n.name);
-    for (const p of parents) children.get(p)?.push(n.name);
+export function formatMermaidSections(sections: readonly GraphSection[]): string {
+  const out = ['graph LR'];
+  let n = 0;
+  for (const s of sections) {
+    if (s.nodes.length === 0) continue;
+    n++;
+    const ids = mermaidIds(s.nodes, `v${n}_`);
+    const id = (name: string): string => ids.get(name) ?? name;
+    out.push(`  subgraph v${n}["${mermaidLabel(s.title)}"]`);
+    for (const [name, i] of ids) out.push(`    ${i}["${mermaidLabel(name)}"]`);
+    for (const [p, c] of edges(s.nodes)) out.push(`    ${id(p)} --> ${id(c)}`);
+    out.push('  end');
   }
-  // An image reached by two paths shares one subtree object: a diamond-heavy graph stays linear to build.
-  const memo = new Map<string, DependencyTree>();
-  const subtree = (names: readonly string[]): DependencyTree => {
-    const tree: DependencyTree = {};
-    for (const name of [...new Set(names)].sort(compare)) {
-      let below = memo.get(name);
-      if (below === undefined) {
-        below = subtree(children.get(name) ?? []);
-        memo.set(name, below);
-      }
-      tree[name] = below;
-    }
-    return tree;
-  };
-  return subtree(roots);
+  out.push('');
+  return out.join('\n');
+}
+
+/** `deps --format json` and `deps --json`: one shape whatever the number of variants, flat (parents named, not nested). */
+export interface DepsDocument {
+  variants: {
+    /** base, or base-type when the tree has install types. */
+    name: string;
+    base: string;
+    type?: string;
+    /** The arch whose graph is shown (the first configured). */
+    arch: string;
+    /** Parents first; each image's parents among these images, sorted. */
+    images: { name: string; parents: string[] }[];
+  }[];
+}
+
+/** Each image's parents once, among the section's images, sorted by code unit. */
+export function depsImages(nodes: readonly GraphNode[]): DepsDocument['variants'][number]['images'] {
+  const names = new Set(nodes.map((n) => n.name));
+  return nodes.map((n) => ({ name: n.name, parents: [...new Set(n.parents)].filter((p) => names.has(p)).sort(compare) }));
 }
 
 /** generated/GRAPH.md: one mermaid chart per section. */
