@@ -1,10 +1,11 @@
 // An ops repo on a real engine (test/e2e/engine), laid out as operators keep upstream: the image tree is a separate
 // git checkout beside the ops repo (../upstream/docker), with an in-tree link across image folders as upstream Kolla
-// has. kolla-gen runs once, from a subdir with -c as a CI step may; the ops repo commits generated/. Then only plain
-// `docker buildx bake -f generated/docker-bake.hcl --push`, run from the ops repo's root with no kolla-gen, builds
-// and pushes every image for both arches: every context lies outside the repo, so every dockerfile is a cwd:// path,
-// and the link reaches the build as the file it points to. `kolla-gen check` and `kolla-gen build` then agree that
-// the committed generation is the one to bake.
+// has, and the ops repo's own overlay on it (overlays/app). kolla-gen runs once, from a subdir with -c as a CI step
+// may; the ops repo commits generated/. Then only plain `docker buildx bake -f generated/docker-bake.hcl --push`, run
+// from the ops repo's root with no kolla-gen, builds and pushes every image for both arches: every context outside
+// the repo gets a cwd:// dockerfile, the link reaches the build as the file it points to, the overlay's file and
+// template and upstream's file reach app's (a merged context). `kolla-gen check` and `kolla-gen build` then agree that the committed generation is the one
+// to bake.
 import { appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,7 @@ describe('an ops repo with the image tree outside it, built by plain bake on a r
     copyFileSync(engine.rootfs.arm64, join(upstream, 'docker', 'base', 'rootfs-arm64.tar'));
     writeFileSync(join(upstream, 'docker', 'base', 'shared-note.txt'), 'kept in base/, linked from tools/\n');
     symlinkSync('../base/shared-note.txt', join(upstream, 'docker', 'tools', 'shared-note.txt'));
+    writeFileSync(join(upstream, 'docker', 'app', 'upstream-note.txt'), 'from upstream app/\n');
     appendFileSync(join(upstream, 'docker', 'tools', 'Dockerfile.j2'), 'COPY shared-note.txt {{ marker_dir }}/shared-note\n');
     await git(upstream, ['init', '-q']);
     await git(upstream, ['add', '-A']);
@@ -61,7 +63,12 @@ describe('an ops repo with the image tree outside it, built by plain bake on a r
     ops = join(top, 'ops');
     mkdirSync(join(ops, 'ci'), { recursive: true });
     const config = readFileSync(join(TREE, 'kolla-gen.yaml'), 'utf8');
-    writeFileSync(join(ops, 'kolla-gen.yaml'), `${config}docker_dirs: [../upstream/docker]\nregistry: ${registry}\n`);
+    // the ops repo's own overlay on upstream's tree: app's template replaced, with a file of the ops repo beside it
+    mkdirSync(join(ops, 'overlays', 'app'), { recursive: true });
+    const appTemplate = readFileSync(join(upstream, 'docker', 'app', 'Dockerfile.j2'), 'utf8');
+    writeFileSync(join(ops, 'overlays', 'app', 'Dockerfile.j2'), `${appTemplate}COPY ops-note.txt upstream-note.txt {{ marker_dir }}/\n`);
+    writeFileSync(join(ops, 'overlays', 'app', 'ops-note.txt'), 'from the ops repo overlay\n');
+    writeFileSync(join(ops, 'kolla-gen.yaml'), `${config}docker_dirs: [../upstream/docker, overlays]\nregistry: ${registry}\n`);
     await git(ops, ['init', '-q']);
   });
 
@@ -82,6 +89,7 @@ describe('an ops repo with the image tree outside it, built by plain bake on a r
     // every context is the tree beside the repo; the linked folder's is a merged context inside generated/
     expect(hcl).toContain('context     = "../upstream/docker/base"');
     expect(hcl).toMatch(/context\s+= "generated\/contexts\/tools/);
+    expect(hcl).toMatch(/context\s+= "generated\/contexts\/app/);
     const fromRoot = await kg(ops, ['generate']);
     expect(fromRoot.exitCode, fromRoot.stderr).toBe(0);
     expect(fromRoot.stdout).toMatch(/0 changed, 0 added, 0 removed|up to date/);
@@ -112,6 +120,10 @@ describe('an ops repo with the image tree outside it, built by plain bake on a r
     await engine!.docker(['pull', '--quiet', '--platform', 'linux/arm64', ref('tools')]);
     const run = await engine!.docker(['run', '--rm', '--platform', 'linux/arm64', ref('tools'), 'sh', '-c', 'cat /etc/e2e/shared-note /etc/e2e/tools-note']);
     expect(String(run.stdout).trim()).toBe('kept in base/, linked from tools/\ntools on aarch64');
+    // the overlaid app, on amd64: the ops repo's file and upstream's RUN, on the tools image it was built on
+    await engine!.docker(['pull', '--quiet', '--platform', 'linux/amd64', ref('app')]);
+    const app = await engine!.docker(['run', '--rm', '--platform', 'linux/amd64', ref('app'), 'sh', '-c', 'cat /etc/e2e/ops-note.txt /etc/e2e/upstream-note.txt /etc/e2e/app-saw']);
+    expect(String(app.stdout).trim()).toBe('from the ops repo overlay\nfrom upstream app/\ntools on x86_64\nx86_64');
   });
 
   it('checks the committed generation up to date from anywhere, and build bakes it (no private generation)', async () => {
