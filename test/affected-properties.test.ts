@@ -1,0 +1,234 @@
+// --affected-since through the real pipeline, on random trees committed to real git repos: for random DAGs of images
+// and random edits of random images, the affected set is exactly the images whose build input changed (what BuildKit
+// would be sent) plus their descendants. test/content-hash.test.ts checks the same on hash inputs in memory; this file
+// checks that the loader, the renderer and the revision's checkout feed those hashes what the build really sees.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileProject } from '../src/commands/run.js';
+import { renderKey } from '../src/render/images.js';
+import type { Arch } from '../src/core/types.js';
+
+const ARCHES: Arch[] = ['amd64', 'arm64'];
+const FAMILY = { base: 'debian' as const };
+const CONFIG = 'namespace: prop\ntag: "1.0"\nbases: [debian]\narches: [amd64, arm64]\n';
+/** The rules every folder with a .dockerignore has, and a file of each kind it excludes, committed. */
+const DOCKERIGNORE = '*.log\nscratch/\n';
+const IGNORED_AT_START = ['debug.log', 'scratch/notes.txt'];
+const FILE_POOL = ['start.sh', 'conf/app.conf', 'data/seed.txt'];
+
+interface ImageSpec {
+  name: string;
+  /** Under docker/: the image's folder (some in a group folder, as kolla's docker/nova/nova-api). */
+  dir: string;
+  /** Indexes of earlier images: a FROM line each (the last one the final stage). */
+  parents: number[];
+  /** Context files (relative to the folder), at least one. */
+  files: string[];
+  dockerignore: boolean;
+}
+
+type EditKind = 'render' | 'comment' | 'file-change' | 'file-add' | 'ignored-change' | 'ignored-add' | 'unignored-add' | 'mode';
+const EDIT_KINDS: EditKind[] = ['render', 'comment', 'file-change', 'file-add', 'ignored-change', 'ignored-add', 'unignored-add', 'mode'];
+
+interface Edit {
+  kind: EditKind;
+  /** Any number: taken modulo the count of images, and of the image's files. */
+  image: number;
+  file: number;
+}
+
+interface Case {
+  images: ImageSpec[];
+  edits: Edit[];
+}
+
+const imageSpecs: fc.Arbitrary<ImageSpec[]> = fc.integer({ min: 2, max: 7 }).chain((n) =>
+  fc.tuple(
+    ...Array.from({ length: n }, (_, i) =>
+      fc.record({
+        parents: i === 0 ? fc.constant([]) : fc.uniqueArray(fc.nat(i - 1), { minLength: 0, maxLength: 2 }),
+        group: fc.nat(2),
+        files: fc.subarray(FILE_POOL, { minLength: 1 }),
+        dockerignore: fc.boolean(),
+      }),
+    ),
+  ).map((specs) =>
+    specs.map((s, i) => {
+      const name = `img${i}`;
+      return { name, dir: s.group === 0 ? name : `g${s.group}/${name}`, parents: s.parents, files: s.files, dockerignore: s.dockerignore };
+    }),
+  ),
+);
+
+const cases: fc.Arbitrary<Case> = fc.record({
+  images: imageSpecs,
+  edits: fc.array(fc.record({ kind: fc.constantFrom(...EDIT_KINDS), image: fc.nat(), file: fc.nat() }), { minLength: 1, maxLength: 3 }),
+});
+
+function template(images: ImageSpec[], spec: ImageSpec): string {
+  const lines: string[] = [];
+  if (spec.parents.length === 0) lines.push('FROM {{ base_image }}:{{ base_distro_tag }}');
+  spec.parents.forEach((p, k) => {
+    const from = `FROM {{ namespace }}/{{ image_prefix }}${images[p]?.name}:{{ tag }}`;
+    lines.push(k < spec.parents.length - 1 ? `${from} AS stage${k}` : from);
+  });
+  spec.parents.slice(0, -1).forEach((_, k) => lines.push(`COPY --from=stage${k} /etc/role /etc/role-${k}`));
+  lines.push(`RUN echo ${spec.name} > /etc/role`, 'COPY . /opt/context/');
+  return `${lines.join('\n')}\n`;
+}
+
+const temps: string[] = [];
+afterAll(() => {
+  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'kolla-gen test',
+  GIT_AUTHOR_EMAIL: 'test@example.org',
+  GIT_COMMITTER_NAME: 'kolla-gen test',
+  GIT_COMMITTER_EMAIL: 'test@example.org',
+};
+
+function put(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text, { mode: 0o644 });
+  fs.chmodSync(file, 0o644);
+}
+
+/** The tree of the case, committed in a git repo of its own. */
+async function commitTree(images: ImageSpec[]): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-affected-props-'));
+  temps.push(dir);
+  put(path.join(dir, 'kolla-gen.yaml'), CONFIG);
+  for (const spec of images) {
+    const folder = path.join(dir, 'docker', spec.dir);
+    put(path.join(folder, 'Dockerfile.j2'), template(images, spec));
+    for (const f of spec.files) put(path.join(folder, f), `${spec.name} ${f}\n`);
+    if (spec.dockerignore) {
+      put(path.join(folder, '.dockerignore'), DOCKERIGNORE);
+      for (const f of IGNORED_AT_START) put(path.join(folder, f), 'noise\n');
+    }
+  }
+  const git = (args: string[]) => execa('git', ['-c', 'commit.gpgsign=false', ...args], { cwd: dir, env: GIT_ENV });
+  await git(['init', '-q']);
+  await git(['add', '-A']);
+  await git(['commit', '-q', '-m', 'tree']);
+  return dir;
+}
+
+/**
+ * Makes the edits in the work tree; returns the images whose build input (what BuildKit is sent: the rendered
+ * Dockerfile, and the context's files, contents and mode, without what the folder's .dockerignore excludes) changed.
+ */
+function applyEdits(dir: string, images: ImageSpec[], edits: Edit[]): Set<string> {
+  const changed = new Set<string>();
+  const toggles = new Map<string, number>();
+  edits.forEach((edit, n) => {
+    const spec = images[edit.image % images.length] as ImageSpec;
+    const folder = path.join(dir, 'docker', spec.dir);
+    const file = spec.files[edit.file % spec.files.length] as string;
+    const templateFile = path.join(folder, 'Dockerfile.j2');
+    switch (edit.kind) {
+      case 'render':
+        fs.appendFileSync(templateFile, `RUN echo edit-${n}\n`);
+        changed.add(spec.name);
+        break;
+      case 'comment':
+        // no rendered byte changes: the comment sits before the first line, with no newline of its own
+        fs.writeFileSync(templateFile, `{# edit ${n}: a note for reviewers #}${fs.readFileSync(templateFile, 'utf8')}`);
+        break;
+      case 'file-change':
+        fs.appendFileSync(path.join(folder, file), `edit ${n}\n`);
+        changed.add(spec.name);
+        break;
+      case 'file-add':
+        put(path.join(folder, `added/edit-${n}.txt`), `edit ${n}\n`);
+        changed.add(spec.name);
+        break;
+      case 'ignored-change':
+        // debug.log where the folder's .dockerignore excludes it; without one it is a context file like any other
+        if (spec.dockerignore) fs.appendFileSync(path.join(folder, edit.file % 2 === 0 ? 'debug.log' : 'scratch/notes.txt'), `edit ${n}\n`);
+        else {
+          put(path.join(folder, `edit-${n}.log`), `edit ${n}\n`);
+          changed.add(spec.name);
+        }
+        break;
+      case 'ignored-add':
+        put(path.join(folder, edit.file % 2 === 0 ? `edit-${n}.log` : `scratch/edit-${n}.txt`), `edit ${n}\n`);
+        if (!spec.dockerignore) changed.add(spec.name);
+        break;
+      case 'unignored-add':
+        // next to the ignored ones, but matching no rule: the build sees it
+        put(path.join(folder, `edit-${n}.log.txt`), `edit ${n}\n`);
+        changed.add(spec.name);
+        break;
+      case 'mode': {
+        const abs = path.join(folder, file);
+        fs.chmodSync(abs, fs.statSync(abs).mode & 0o100 ? 0o644 : 0o755);
+        const key = `${spec.name}/${file}`;
+        toggles.set(key, (toggles.get(key) ?? 0) + 1);
+        break;
+      }
+    }
+  });
+  // a file made executable and back again is as it was
+  for (const [key, count] of toggles) if (count % 2 === 1) changed.add(key.slice(0, key.indexOf('/')));
+  return changed;
+}
+
+/** The changed images and everything below them (parents come before their children in the case). */
+function withDescendants(images: ImageSpec[], changed: Set<string>): Set<string> {
+  const out = new Set(changed);
+  for (const spec of images) if (spec.parents.some((p) => out.has(images[p]?.name as string))) out.add(spec.name);
+  return out;
+}
+
+const describeCase = (c: Case) =>
+  [
+    ...c.images.map((s) => `${s.dir} <- [${s.parents.map((p) => `img${p}`).join(',')}] files=${s.files.join(',')}${s.dockerignore ? ' +.dockerignore' : ''}`),
+    ...c.edits.map((e) => `${e.kind} img${e.image % c.images.length} file#${e.file}`),
+  ].join('\n');
+
+describe('--affected-since on random trees in git (real pipeline)', () => {
+  it('selects exactly the images whose build input changed, plus their descendants, on every arch', { timeout: 120_000 }, async () => {
+    const seen = new Set<EditKind>();
+    await fc.assert(
+      fc.asyncProperty(cases, async (c) => {
+        const dir = await commitTree(c.images);
+        const own = applyEdits(dir, c.images, c.edits);
+        const expected = withDescendants(c.images, own);
+        const { compiled, diagnostics } = await compileProject({ affectedSince: 'HEAD' }, { cwd: dir, env: {} });
+        const context = `${describeCase(c)}\n${JSON.stringify(diagnostics.map((d) => `${d.code} ${d.message}`))}`;
+        expect(compiled, context).toBeDefined();
+        if (!compiled) return;
+        const [result] = compiled.families;
+        for (const arch of ARCHES) {
+          const statuses = result?.statuses.get(arch);
+          const selected = c.images.filter((s) => statuses?.get(s.name) === 'selected').map((s) => s.name);
+          expect(selected, `${arch}\n${context}`).toEqual(c.images.filter((s) => expected.has(s.name)).map((s) => s.name));
+          for (const s of c.images) if (!expected.has(s.name)) expect(statuses?.get(s.name), `${arch} ${s.name}\n${context}`).toBe('unaffected');
+          // why: an image whose own input changed is `changed`; one below it names an ancestor whose own input changed
+          for (const name of expected) {
+            const why = compiled.affected?.get(renderKey(name, FAMILY, arch));
+            if (own.has(name)) expect(why?.kind, `${arch} ${name}\n${context}`).toBe('changed');
+            else {
+              expect(why?.kind, `${arch} ${name}\n${context}`).toBe('ancestor');
+              if (why?.kind === 'ancestor') expect(own.has(why.ancestor), `${arch} ${name}\n${context}`).toBe(true);
+            }
+          }
+        }
+        // nothing selected: said once, as a warning (KG602), and nothing else is said
+        expect(diagnostics.map((d) => `${d.severity}:${d.code}`), context).toEqual(expected.size === 0 ? ['warning:KG602'] : []);
+        for (const e of c.edits) seen.add(e.kind);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }),
+      { numRuns: 40, seed: 20261130, endOnFailure: true },
+    );
+    // every kind of edit was drawn
+    expect([...seen].sort()).toEqual([...EDIT_KINDS].sort());
+  });
+});
