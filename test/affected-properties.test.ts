@@ -22,7 +22,10 @@ const FILE_POOL = ['start.sh', 'conf/app.conf', 'data/seed.txt'];
 
 interface ImageSpec {
   name: string;
-  /** Under docker/: the image's folder (some in a group folder, as kolla's docker/nova/nova-api). */
+  /**
+   * Under docker/: the image's folder (some in a group folder, as kolla's docker/nova/nova-api; some inside another
+   * image's folder, whose build then sees this folder's files too, but not its template).
+   */
   dir: string;
   /** Indexes of earlier images: a FROM line each (the last one the final stage). */
   parents: number[];
@@ -31,8 +34,8 @@ interface ImageSpec {
   dockerignore: boolean;
 }
 
-type EditKind = 'render' | 'comment' | 'file-change' | 'file-add' | 'ignored-change' | 'ignored-add' | 'unignored-add' | 'mode';
-const EDIT_KINDS: EditKind[] = ['render', 'comment', 'file-change', 'file-add', 'ignored-change', 'ignored-add', 'unignored-add', 'mode'];
+type EditKind = 'render' | 'comment' | 'file-change' | 'file-add' | 'ignored-change' | 'ignored-add' | 'unignored-add' | 'mode' | 'outside';
+const EDIT_KINDS: EditKind[] = ['render', 'comment', 'file-change', 'file-add', 'ignored-change', 'ignored-add', 'unignored-add', 'mode', 'outside'];
 
 interface Edit {
   kind: EditKind;
@@ -50,18 +53,24 @@ const imageSpecs: fc.Arbitrary<ImageSpec[]> = fc.integer({ min: 2, max: 7 }).cha
   fc.tuple(
     ...Array.from({ length: n }, (_, i) =>
       fc.record({
-        parents: i === 0 ? fc.constant([]) : fc.uniqueArray(fc.nat(i - 1), { minLength: 0, maxLength: 2 }),
-        group: fc.nat(2),
+        parents: i === 0 ? fc.constant<number[]>([]) : fc.uniqueArray(fc.nat(i - 1), { minLength: 0, maxLength: 2 }),
+        // 0: docker/<name>, 1-2: in a group folder docker/g<k>/<name>, 3: inside an earlier image's folder
+        place: fc.nat(3),
+        outer: fc.nat(Math.max(0, i - 1)),
         files: fc.subarray(FILE_POOL, { minLength: 1 }),
         dockerignore: fc.boolean(),
       }),
     ),
-  ).map((specs) =>
-    specs.map((s, i) => {
+  ).map((specs) => {
+    const out: ImageSpec[] = [];
+    specs.forEach((s, i) => {
       const name = `img${i}`;
-      return { name, dir: s.group === 0 ? name : `g${s.group}/${name}`, parents: s.parents, files: s.files, dockerignore: s.dockerignore };
-    }),
-  ),
+      const outer = i > 0 && s.place === 3 ? out[s.outer] : undefined;
+      const dir = outer ? `${outer.dir}/${name}` : s.place === 0 || s.place === 3 ? name : `g${s.place}/${name}`;
+      out.push({ name, dir, parents: s.parents, files: s.files, dockerignore: s.dockerignore });
+    });
+    return out;
+  }),
 );
 
 const cases: fc.Arbitrary<Case> = fc.record({
@@ -120,18 +129,42 @@ async function commitTree(images: ImageSpec[]): Promise<string> {
   return dir;
 }
 
+/** Whether the folder's .dockerignore (as BuildKit reads it: patterns anchored at the context's root) excludes rel. */
+function ignoredBy(spec: ImageSpec, rel: string): boolean {
+  return rel.endsWith('.j2') || (spec.dockerignore && (/^[^/]*\.log$/.test(rel) || rel.startsWith('scratch/')));
+}
+
+/** The images whose build sees the file docker/<rel>: its folder's image and every image whose folder holds that one. */
+function seenBy(images: ImageSpec[], rel: string): string[] {
+  return images.filter((s) => rel.startsWith(`${s.dir}/`) && !ignoredBy(s, rel.slice(s.dir.length + 1))).map((s) => s.name);
+}
+
 /**
  * Makes the edits in the work tree; returns the images whose build input (what BuildKit is sent: the rendered
- * Dockerfile, and the context's files, contents and mode, without what the folder's .dockerignore excludes) changed.
+ * Dockerfile, and the context's files, contents and mode, without the templates and what the .dockerignore excludes)
+ * changed.
  */
-function applyEdits(dir: string, images: ImageSpec[], edits: Edit[]): Set<string> {
+function applyEdits(dir: string, images: ImageSpec[], edits: Edit[]): { changed: Set<string>; outer: boolean } {
   const changed = new Set<string>();
+  /** Whether an edit reached the build of an image whose folder holds the edited one. */
+  let outer = false;
   const toggles = new Map<string, number>();
+  const docker = path.join(dir, 'docker');
   edits.forEach((edit, n) => {
     const spec = images[edit.image % images.length] as ImageSpec;
-    const folder = path.join(dir, 'docker', spec.dir);
+    const at = (name: string) => `${spec.dir}/${name}`;
+    /** A file of the image's folder written (a new one) or appended to: a change wherever a build sees it. */
+    const touch = (name: string, append: boolean) => {
+      const file = path.join(docker, at(name));
+      if (append) fs.appendFileSync(file, `edit ${n}\n`);
+      else put(file, `edit ${n}\n`);
+      for (const image of seenBy(images, at(name))) {
+        changed.add(image);
+        if (image !== spec.name) outer = true;
+      }
+    };
     const file = spec.files[edit.file % spec.files.length] as string;
-    const templateFile = path.join(folder, 'Dockerfile.j2');
+    const templateFile = path.join(docker, at('Dockerfile.j2'));
     switch (edit.kind) {
       case 'render':
         fs.appendFileSync(templateFile, `RUN echo edit-${n}\n`);
@@ -142,42 +175,38 @@ function applyEdits(dir: string, images: ImageSpec[], edits: Edit[]): Set<string
         fs.writeFileSync(templateFile, `{# edit ${n}: a note for reviewers #}${fs.readFileSync(templateFile, 'utf8')}`);
         break;
       case 'file-change':
-        fs.appendFileSync(path.join(folder, file), `edit ${n}\n`);
-        changed.add(spec.name);
+        touch(file, true);
         break;
       case 'file-add':
-        put(path.join(folder, `added/edit-${n}.txt`), `edit ${n}\n`);
-        changed.add(spec.name);
+        touch(`added/edit-${n}.txt`, false);
         break;
       case 'ignored-change':
-        // debug.log where the folder's .dockerignore excludes it; without one it is a context file like any other
-        if (spec.dockerignore) fs.appendFileSync(path.join(folder, edit.file % 2 === 0 ? 'debug.log' : 'scratch/notes.txt'), `edit ${n}\n`);
-        else {
-          put(path.join(folder, `edit-${n}.log`), `edit ${n}\n`);
-          changed.add(spec.name);
-        }
+        // a file the folder's .dockerignore excludes; without one it is a context file like any other
+        if (spec.dockerignore) touch(IGNORED_AT_START[edit.file % IGNORED_AT_START.length] as string, true);
+        else touch(`edit-${n}.log`, false);
         break;
       case 'ignored-add':
-        put(path.join(folder, edit.file % 2 === 0 ? `edit-${n}.log` : `scratch/edit-${n}.txt`), `edit ${n}\n`);
-        if (!spec.dockerignore) changed.add(spec.name);
+        touch(edit.file % 2 === 0 ? `edit-${n}.log` : `scratch/edit-${n}.txt`, false);
         break;
       case 'unignored-add':
         // next to the ignored ones, but matching no rule: the build sees it
-        put(path.join(folder, `edit-${n}.log.txt`), `edit ${n}\n`);
-        changed.add(spec.name);
+        touch(`edit-${n}.log.txt`, false);
+        break;
+      case 'outside':
+        // a file in a group folder, in no image's folder: no build sees it
+        put(path.join(docker, `g${1 + (edit.file % 2)}`, `notes-${n}.txt`), `edit ${n}\n`);
         break;
       case 'mode': {
-        const abs = path.join(folder, file);
+        const abs = path.join(docker, at(file));
         fs.chmodSync(abs, fs.statSync(abs).mode & 0o100 ? 0o644 : 0o755);
-        const key = `${spec.name}/${file}`;
-        toggles.set(key, (toggles.get(key) ?? 0) + 1);
+        toggles.set(at(file), (toggles.get(at(file)) ?? 0) + 1);
         break;
       }
     }
   });
   // a file made executable and back again is as it was
-  for (const [key, count] of toggles) if (count % 2 === 1) changed.add(key.slice(0, key.indexOf('/')));
-  return changed;
+  for (const [rel, count] of toggles) if (count % 2 === 1) for (const image of seenBy(images, rel)) changed.add(image);
+  return { changed, outer };
 }
 
 /** The changed images and everything below them (parents come before their children in the case). */
@@ -196,10 +225,13 @@ const describeCase = (c: Case) =>
 describe('--affected-since on random trees in git (real pipeline)', () => {
   it('selects exactly the images whose build input changed, plus their descendants, on every arch', { timeout: 120_000 }, async () => {
     const seen = new Set<EditKind>();
+    let reachedOuter = false;
+    let nothing = 0;
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
         const dir = await commitTree(c.images);
-        const own = applyEdits(dir, c.images, c.edits);
+        const { changed: own, outer } = applyEdits(dir, c.images, c.edits);
+        if (outer) reachedOuter = true;
         const expected = withDescendants(c.images, own);
         const { compiled, diagnostics } = await compileProject({ affectedSince: 'HEAD' }, { cwd: dir, env: {} });
         const context = `${describeCase(c)}\n${JSON.stringify(diagnostics.map((d) => `${d.code} ${d.message}`))}`;
@@ -224,11 +256,15 @@ describe('--affected-since on random trees in git (real pipeline)', () => {
         // nothing selected: said once, as a warning (KG602), and nothing else is said
         expect(diagnostics.map((d) => `${d.severity}:${d.code}`), context).toEqual(expected.size === 0 ? ['warning:KG602'] : []);
         for (const e of c.edits) seen.add(e.kind);
+        if (expected.size === 0) nothing++;
         fs.rmSync(dir, { recursive: true, force: true });
       }),
-      { numRuns: 40, seed: 20261130, endOnFailure: true },
+      { numRuns: 40, seed: 20261130 },
     );
     // every kind of edit was drawn
     expect([...seen].sort()).toEqual([...EDIT_KINDS].sort());
+    // and the runs include edits that select nothing, and edits in a nested image's folder that reach the outer image
+    expect(nothing).toBeGreaterThan(0);
+    expect(reachedOuter).toBe(true);
   });
 });
