@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../src/commands/run.js';
 import { renderKey } from '../src/render/images.js';
+import { run } from './support/cli.js';
 import type { Arch } from '../src/core/types.js';
 
 const ARCHES: Arch[] = ['amd64', 'arm64'];
@@ -266,5 +267,42 @@ describe('--affected-since on random trees in git (real pipeline)', () => {
     // and the runs include edits that select nothing, and edits in a nested image's folder that reach the outer image
     expect(nothing).toBeGreaterThan(0);
     expect(reachedOuter).toBe(true);
+  });
+});
+
+// One tree, one edit at a time, through the built CLI (`list --affected-since HEAD --json`): what each kind of edit
+// selects, as a user sees it. base (with a .dockerignore) ← mid (docker/g1/mid) ← leaf (inside mid's folder), base ← other.
+const FIXED: ImageSpec[] = [
+  { name: 'img0', dir: 'img0', parents: [], files: ['start.sh'], dockerignore: true },
+  { name: 'img1', dir: 'g1/img1', parents: [0], files: ['conf/app.conf'], dockerignore: false },
+  { name: 'img2', dir: 'g1/img1/img2', parents: [1], files: ['data/seed.txt'], dockerignore: true },
+  { name: 'img3', dir: 'img3', parents: [0], files: ['start.sh'], dockerignore: false },
+];
+
+describe('--affected-since, one edit of each kind (built CLI)', () => {
+  it.each<[EditKind, string, string[]]>([
+    ['render', 'img0', ['img0', 'img1', 'img2', 'img3']],
+    ['comment', 'img0', []],
+    ['comment', 'img2', []],
+    ['file-change', 'img1', ['img1', 'img2']],
+    // a file of the nested image's folder is in the outer image's context too
+    ['file-add', 'img2', ['img1', 'img2']],
+    ['ignored-change', 'img0', []],
+    ['ignored-add', 'img0', []],
+    // img2's .dockerignore excludes its debug.log; img1's build, whose context holds img2's folder, is sent it
+    ['ignored-change', 'img2', ['img1', 'img2']],
+    ['unignored-add', 'img0', ['img0', 'img1', 'img2', 'img3']],
+    ['mode', 'img3', ['img3']],
+    ['outside', 'img1', []],
+  ])('%s of %s selects %j', { timeout: 30_000 }, async (kind, image, expected) => {
+    const dir = await commitTree(FIXED);
+    const index = FIXED.findIndex((s) => s.name === image);
+    applyEdits(dir, FIXED, [{ kind, image: index, file: 0 }]);
+    const r = await run(dir, ['list', '--affected-since', 'HEAD', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { diagnostics: { code: string }[]; result: { variants: { arch: string; images: string[]; unaffected: string[] }[] } };
+    // (listed parents first, by generation)
+    expect(out.result.variants.map((v) => [v.arch, [...v.images].sort()])).toEqual(ARCHES.map((arch) => [arch, expected]));
+    expect(out.diagnostics.map((d) => d.code)).toEqual(expected.length === 0 ? ['KG602'] : []);
   });
 });
