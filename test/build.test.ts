@@ -434,6 +434,8 @@ describe('kolla-gen build against a registry (fake docker)', () => {
   });
 
   const INDEX = 'application/vnd.oci.image.index.v1+json';
+  const IMAGE = 'application/vnd.oci.image.manifest.v1+json';
+  const IMAGE_BODY = JSON.stringify({ schemaVersion: 2, mediaType: IMAGE, config: {}, layers: [] });
   const digestOf = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
 
   interface Registry {
@@ -468,7 +470,11 @@ describe('kolla-gen build against a registry (fake docker)', () => {
           manifests.set(key, body);
           return send(res, 201, '', { 'Docker-Content-Digest': digestOf(body) });
         }
-        const body = manifests.get(key);
+        // by digest: a list this registry holds, or an image such a list names (kolla-gen checks that a list holds every arch it needs)
+        const reference = match[2] ?? '';
+        const list = reference.startsWith('sha256:') ? [...manifests.values()].find((b) => digestOf(b) === reference) : undefined;
+        if (reference.startsWith('sha256:') && list === undefined) return send(res, 200, IMAGE_BODY, { 'Content-Type': IMAGE, 'Docker-Content-Digest': reference });
+        const body = list ?? manifests.get(key);
         if (body === undefined) return send(res, 404, JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
         send(res, 200, body, { 'Content-Type': INDEX, 'Docker-Content-Digest': digestOf(body) });
       });
@@ -485,8 +491,14 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     return { host, manifests, requests, put: (ref, body) => manifests.set(key(ref), body), get: (ref) => manifests.get(key(ref)) };
   }
 
-  /** A manifest list as a registry holds one; `salt` makes another image. */
-  const manifest = (salt: string) => JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [], annotations: { salt } });
+  /** A manifest list of amd64 and arm64 as a registry holds one; `salt` makes another image. */
+  const manifest = (salt: string) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: INDEX,
+      manifests: ['amd64', 'arm64'].map((arch) => ({ mediaType: IMAGE, digest: digestOf(`${salt} ${arch}`), size: 500, platform: { os: 'linux', architecture: arch } })),
+      annotations: { salt },
+    });
 
   /** A copy of the e2e tree; with `git`, a git repo with the tree committed. */
   async function project(git = false): Promise<string> {

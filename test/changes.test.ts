@@ -435,23 +435,30 @@ interface Registry {
   add(ref: string): void;
 }
 
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+const IMAGE = 'application/vnd.oci.image.manifest.v1+json';
 const MANIFEST_UNKNOWN = JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: null }] });
 
-/** A v2 registry in memory: 200 with a digest for the manifests it holds, 404 MANIFEST_UNKNOWN for the others. */
+/** A v2 registry in memory: 200 with a digest for the manifests it holds (each a list of amd64 and arm64), 404 MANIFEST_UNKNOWN for the others. */
 async function startRegistry(): Promise<Registry> {
   const manifests = new Map<string, string>();
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(req.url ?? '');
-    const digest = match ? manifests.get(`${match[1]}:${match[2]}`) : undefined;
+    // by digest: a list this registry holds, or an image such a list names (kolla-gen checks that a list holds every arch it needs)
+    const reference = match?.[2] ?? '';
+    const byDigest = reference.startsWith('sha256:') && ![...manifests.values()].includes(reference);
+    const digest = reference.startsWith('sha256:') ? reference : match ? manifests.get(`${match[1]}:${reference}`) : undefined;
     if (digest === undefined) {
       res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(MANIFEST_UNKNOWN) });
       res.end(MANIFEST_UNKNOWN);
       return;
     }
-    const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
-    res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Docker-Content-Digest': digest, 'Content-Length': Buffer.byteLength(body) });
+    const entry = (arch: string) => ({ mediaType: IMAGE, digest: `sha256:${createHash('sha256').update(`${digest} ${arch}`).digest('hex')}`, size: 500, platform: { os: 'linux', architecture: arch } });
+    const type = byDigest ? IMAGE : INDEX;
+    const body = JSON.stringify(byDigest ? { schemaVersion: 2, mediaType: IMAGE, config: {}, layers: [] } : { schemaVersion: 2, mediaType: INDEX, manifests: [entry('amd64'), entry('arm64')] });
+    res.writeHead(200, { 'Content-Type': type, 'Docker-Content-Digest': digest, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   });
   // kolla-gen tries HTTPS first on a local host, then HTTP, as docker does
@@ -489,7 +496,7 @@ describe('--skip-existing', () => {
     const r = await run(dir, ['generate', '--skip-existing', ...args]);
     expect(r.exitCode, r.stderr).toBe(0);
     // one question per target's content tag
-    expect(registry.requests.filter((q) => q.startsWith('HEAD ')).sort()).toEqual(
+    expect(registry.requests.filter((q) => q.startsWith('HEAD ') && !q.includes('/manifests/sha256:')).sort()).toEqual(
       Object.values(all.target).map((t) => `HEAD /v2/${(t.tags?.find((tag) => CONTENT_TAG.test(tag)) ?? '').slice(registry.host.length + 1).replace(/:kg-/, '/manifests/kg-')}`).sort(),
     );
     const hcl = await readBakeHcl(dir);

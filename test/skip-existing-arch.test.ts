@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../src/commands/run.js';
+import { CODES } from '../src/core/diagnostics.js';
 import type { Arch } from '../src/core/types.js';
-import { copyFixture, run } from './support/cli.js';
+import { CLI, copyFixture, run, temps } from './support/cli.js';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const IMAGE = 'application/vnd.oci.image.manifest.v1+json';
@@ -197,3 +199,91 @@ describe('--skip-existing --affected-since, a one-arch run whose parent is in th
     expect(selected(await list(dir, [...args, '-a', 'arm64']))).toEqual(['arm64: db']);
   });
 });
+
+describe('a multi-arch list of a parent that lost its arm64 image', () => {
+  const args = (host: string) => ['--registry', host, '-b', 'ubuntu'];
+
+  it.each<[string, (r: Registry, list: string) => void]>([
+    ['a list of amd64 alone (a merge job that made a list of what built)', (r, list) => r.pushList(list, ['amd64'])],
+    [
+      'a list whose arm64 manifest the registry deleted',
+      (r, list) => {
+        const { entries } = r.pushList(list, ['amd64', 'arm64']);
+        r.deleteDigest('acme/base', entries.arm64 as string);
+      },
+    ],
+    ['one amd64 image under the list tag', (r, list) => r.pushImage(list, 'amd64')],
+  ])('--affected-since: base is built (both arches, one target) when its content tag is %s', async (_what, push) => {
+    const registry = await startRegistry();
+    const dir = await repo();
+    const tags = await baseTags(dir, registry.host);
+    push(registry, tags.list);
+    const since = ['--affected-since', 'HEAD', '--skip-existing', ...args(registry.host)];
+    expect(selected(await list(dir, since))).toEqual(['amd64: base,db', 'arm64: base,db']);
+    expect((await run(dir, ['generate', ...since])).exitCode).toBe(0);
+    const bake = readBake(dir);
+    expect(Object.keys(bake.target).sort()).toEqual(['ubuntu-base', 'ubuntu-db']);
+    expect(bake.target['ubuntu-base']?.tags).toContain(tags.list);
+    expect(bake.target['ubuntu-db']?.contexts).toEqual({ [`${registry.host}/acme/base:1.0-ubuntu`]: 'target:ubuntu-base' });
+    // and without --affected-since, base is not left out as already there
+    expect(selected(await list(dir, ['--skip-existing', ...args(registry.host)]))).toEqual([
+      'amd64: base,db,tools-base,tools-api',
+      'arm64: base,db,tools-base,tools-api',
+    ]);
+  });
+
+  it('a whole list is there: base is unaffected (--affected-since) or existing (--skip-existing alone), and db builds on it', async () => {
+    const registry = await startRegistry();
+    const dir = await repo();
+    const tags = await baseTags(dir, registry.host);
+    registry.pushList(tags.list, ['amd64', 'arm64']);
+    const since = ['--affected-since', 'HEAD', '--skip-existing', ...args(registry.host)];
+    expect(selected(await list(dir, since))).toEqual(['amd64: db', 'arm64: db']);
+    expect((await run(dir, ['generate', ...since])).exitCode).toBe(0);
+    expect(readBake(dir).target['ubuntu-db']?.contexts).toEqual({ [`${registry.host}/acme/base:1.0-ubuntu`]: `docker-image://${tags.list}` });
+    const existing = await list(dir, ['--skip-existing', ...args(registry.host)]);
+    expect(existing.result.variants.map((v) => `${v.arch}: ${v.existing?.join(',')}`)).toEqual(['amd64: base', 'arm64: base']);
+  });
+
+  it('KG905 without --skip-existing names the parent and the arch its list lacks; nothing is baked', async () => {
+    const registry = await startRegistry();
+    const dir = await repo();
+    const tags = await baseTags(dir, registry.host);
+    registry.pushList(tags.list, ['amd64']);
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-fake-docker-'));
+    temps.push(bin);
+    const log = path.join(bin, 'calls');
+    fs.writeFileSync(log, '');
+    fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 });
+    const build = (extra: string[]) =>
+      execa(process.execPath, [CLI, 'build', '--affected-since', 'HEAD', '--content-tags', '--push', ...args(registry.host), ...extra, '--json'], {
+        cwd: dir,
+        reject: false,
+        extendEnv: false,
+        env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, FAKE_LOG: log, HOME: dir },
+      });
+    const r = await build([]);
+    expect(r.exitCode).toBe(1);
+    const out = JSON.parse(r.stdout) as Listed;
+    const kg905 = out.diagnostics.filter((d) => d.code === 'KG905');
+    expect(kg905.map((d) => d.message)).toEqual([`1 unaffected parent is not in the registry, e.g. base (${tags.list}, which lacks linux/arm64): the images built on it would fail`]);
+    expect(kg905[0]?.hint).toBe(CODES.KG905.hint);
+    expect(fs.readFileSync(log, 'utf8').split('\n').filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    // one arch at a time: the amd64 job has what it needs
+    const amd = await build(['-a', 'amd64', '--skip-existing']);
+    expect(amd.exitCode, amd.stderr).toBe(0);
+  });
+});
+
+/** Enough of docker for `kolla-gen build` to reach its registry checks: a builder for both arches; bake succeeds. */
+const FAKE_DOCKER = `#!/bin/sh
+echo "$*" >> "$FAKE_LOG"
+case "$1 $2" in
+  "--version "*) echo "Docker version 26.1.5 (fake)" ;;
+  "buildx version") echo "github.com/docker/buildx 0.13.1 fake" ;;
+  "buildx inspect") printf 'Name:   default\\nDriver: docker-container\\n\\nNodes:\\nName:      default\\nStatus:    running\\nPlatforms: linux/amd64, linux/arm64\\n' ;;
+  "info --format") echo '[["driver-type","io.containerd.snapshotter.v1"]]' ;;
+  "buildx bake") echo "#1 DONE 0.1s" >&2 ;;
+  *) echo "fake docker: unexpected: $*" >&2; exit 1 ;;
+esac
+`;

@@ -9,7 +9,8 @@ import { parseRef } from '../core/ref.js';
 
 export type TagProbe =
   | { status: 'present'; digest: string }
-  | { status: 'absent' }
+  /** `lacks`: the tag is there, but not an image of these platforms ("linux/arm64"): a list without it, or whose entry for it is gone. */
+  | { status: 'absent'; lacks?: string[] }
   | { status: 'error'; kind: 'unreachable' | 'auth' | 'http'; message: string };
 
 export interface RegistryOptions {
@@ -70,20 +71,34 @@ export function resolveTarget(raw: string): ProbeTarget | undefined {
   return { host: parsed.registry, name: parsed.registry, repository: parsed.path, reference, serverAddress: parsed.registry };
 }
 
-/** Each ref → what the registry says about that tag. Refs are deduplicated; one token per (host, repository) is fetched and reused. */
-export async function probeTags(refs: string[], options: RegistryOptions): Promise<Map<string, TagProbe>> {
+/**
+ * Each ref → what the registry says about that tag. Refs are deduplicated; one token per (host, repository) is fetched and
+ * reused. A ref `platforms` names ("linux/arm64", …) is present only when it holds an image of each: an index must have
+ * an entry for each whose manifest is still there; an image manifest stands for one platform (its own is not asked).
+ */
+export async function probeTags(refs: string[], options: RegistryOptions, platforms?: Map<string, string[]>): Promise<Map<string, TagProbe>> {
   const targets = new Map<string, ProbeTarget>();
   const keys = new Map<string, string>();
+  const wanted = new Map<string, Set<string>>();
   for (const raw of refs) {
-    if (keys.has(raw)) continue;
     const target = resolveTarget(raw);
     if (target === undefined) throw new Error(`probeTags: not an image reference: ${raw}`);
     const key = `${target.host}/${target.repository}@${target.reference}`;
     keys.set(raw, key);
     if (!targets.has(key)) targets.set(key, target);
+    const need = platforms?.get(raw) ?? [];
+    if (need.length > 0) wanted.set(key, new Set([...(wanted.get(key) ?? []), ...need]));
   }
   const session = openSession(options);
-  const probes = new Map(await Promise.all([...targets].map(async ([key, target]) => [key, await probe(session, target)] as const)));
+  const probes = new Map(
+    await Promise.all(
+      [...targets].map(async ([key, target]) => {
+        const found = await probe(session, target);
+        const need = wanted.get(key);
+        return [key, found.status === 'present' && need ? await probePlatforms(session, target, found, [...need].sort()) : found] as const;
+      }),
+    ),
+  );
   const result = new Map<string, TagProbe>();
   for (const [raw, key] of keys) {
     const found = probes.get(key);
@@ -231,6 +246,52 @@ async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
     return { status: 'present', digest };
   }
   return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(target)}${registryMessage(reply, ': ')}`);
+}
+
+const IMAGE_INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+
+const indexSchema = z.object({
+  mediaType: z.string().optional(),
+  manifests: z.array(z.object({ digest: z.string(), platform: z.object({ os: z.string(), architecture: z.string() }).passthrough().optional() }).passthrough()).optional(),
+});
+
+/**
+ * A present tag that must hold images of `platforms`: its manifest (by the digest found, so that a tag moved meanwhile
+ * is not mixed in) is an index with an entry per platform whose manifest the registry still holds, or else it lacks them.
+ */
+async function probePlatforms(session: Session, target: ProbeTarget, found: { status: 'present'; digest: string }, platforms: string[]): Promise<TagProbe> {
+  const get = await requestManifest(session, { ...target, reference: found.digest }, 'GET');
+  if ('probe' in get) return get.probe;
+  const reply = get.value;
+  if (reply.status === 404) return absent;
+  if (reply.status !== 200 || !isManifestBody(reply.body)) {
+    return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef({ ...target, reference: found.digest })}${registryMessage(reply, ': ')}`);
+  }
+  let parsed: z.infer<typeof indexSchema> | undefined;
+  try {
+    const result = indexSchema.safeParse(JSON.parse(reply.body.toString('utf8')));
+    parsed = result.success ? result.data : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const type = manifestType(reply) ?? parsed?.mediaType ?? '';
+  if (!IMAGE_INDEX_TYPES.includes(type) || parsed?.manifests === undefined) {
+    // one image: it stands for one platform, not for several
+    return platforms.length > 1 ? { status: 'absent', lacks: platforms } : found;
+  }
+  const entries = parsed.manifests;
+  const lacks: string[] = [];
+  for (const platform of platforms) {
+    const entry = entries.find((m) => m.platform !== undefined && `${m.platform.os}/${m.platform.architecture}` === platform);
+    if (entry === undefined || !DIGEST_RE.test(entry.digest)) {
+      lacks.push(platform);
+      continue;
+    }
+    const there = await probe(session, { ...target, reference: entry.digest });
+    if (there.status === 'error') return there;
+    if (there.status === 'absent') lacks.push(platform);
+  }
+  return lacks.length > 0 ? { status: 'absent', lacks } : found;
 }
 
 /** A manifest request, authenticated when the registry asks: a 401 gets credentials or a token, then one retry. */

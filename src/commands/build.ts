@@ -250,14 +250,17 @@ async function bakeGeneration(
 async function checkUnaffectedParents(compiled: Compiled, options: BuildOptions): Promise<Diagnostic[]> {
   const parents = unaffectedParents(compiled);
   if (parents.length === 0) return [];
-  const probes = await probeTags(parents.map((p) => p.ref), { env: options.env, insecure: compiled.config.insecureRegistries });
+  const platforms = new Map(parents.map((p) => [p.ref, p.arches.map((a) => `linux/${a}`)]));
+  const probes = await probeTags([...platforms.keys()], { env: options.env, insecure: compiled.config.insecureRegistries }, platforms);
   const missing = parents.filter((p) => probes.get(p.ref)?.status === 'absent');
   const unanswered = [...probes.values()].flatMap((p) => (p.status === 'error' ? [p.message] : []));
   const out: Diagnostic[] = [];
   if (missing.length > 0) {
     const [first] = missing;
+    const found = first ? probes.get(first.ref) : undefined;
+    const lacks = found?.status === 'absent' && found.lacks ? `, which lacks ${found.lacks.join(' and ')}` : '';
     out.push(
-      error('KG905', `${missing.length} unaffected parent${missing.length === 1 ? ' is' : 's are'} not in the registry, e.g. ${first?.image} (${first?.ref}): the images built on ${missing.length === 1 ? 'it' : 'them'} would fail`),
+      error('KG905', `${missing.length} unaffected parent${missing.length === 1 ? ' is' : 's are'} not in the registry, e.g. ${first?.image} (${first?.ref}${lacks}): the images built on ${missing.length === 1 ? 'it' : 'them'} would fail`),
     );
   }
   if (unanswered.length > 0) out.push(warning('KG902', `cannot check that the unaffected parents are in the registry: ${unanswered[0]}`));

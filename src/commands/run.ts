@@ -8,6 +8,7 @@ import { probeTags, type TagProbe } from '../build/registry.js';
 import { renderParallel } from '../render/parallel.js';
 import { hashesSince, type SinceHashes } from './since.js';
 import { madeWith } from '../load/config/made-with.js';
+import type { Arch } from '../core/types.js';
 
 export interface CommandResult {
   exitCode: 0 | 1;
@@ -52,15 +53,17 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
  */
 async function skipExisting(first: Compiled, env: Record<string, string | undefined>): Promise<{ compiled: Compiled; diagnostics: Diagnostic[] }> {
   const probes = new Map<string, TagProbe>();
-  const ask = async (refs: string[]) => {
-    const fresh = [...new Set(refs)].filter((ref) => !probes.has(ref));
+  // Each ref with the arches it must hold: a list that lost an arch is not there for that arch's builds.
+  const ask = async (refs: { ref: string; arches: Arch[] }[]) => {
+    const fresh = refs.filter(({ ref }) => !probes.has(ref));
     if (fresh.length === 0) return;
-    for (const [ref, probe] of await probeTags(fresh, { env, insecure: first.config.insecureRegistries })) probes.set(ref, probe);
+    const platforms = new Map(fresh.map(({ ref, arches }) => [ref, arches.map((a) => `linux/${a}`)]));
+    for (const [ref, probe] of await probeTags([...platforms.keys()], { env, insecure: first.config.insecureRegistries }, platforms)) probes.set(ref, probe);
   };
   let compiled = first;
   for (;;) {
     const parents = unaffectedParents(compiled);
-    await ask([...compiled.targets.flatMap((t) => (t.contentTag !== undefined ? [t.contentTag] : [])), ...parents.map((p) => p.ref)]);
+    await ask([...compiled.targets.flatMap((t) => (t.contentTag !== undefined ? [{ ref: t.contentTag, arches: t.arches }] : [])), ...parents]);
     const failures = [...probes.values()].flatMap((p) => (p.status === 'error' ? [p.message] : []));
     if (failures.length > 0) {
       const message = `cannot learn which images the registry holds: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`;
