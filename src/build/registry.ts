@@ -127,6 +127,41 @@ export async function copyTag(source: string, tags: string[], options: RegistryO
   return results;
 }
 
+/** What a manifest list holds: arch → its image, by digest in the list's repository; or why it cannot be read. */
+export type ListedImages = { status: 'list'; images: Map<string, string> } | { status: 'error'; message: string };
+
+/**
+ * The linux images of the manifest list under `ref` (attestations, platform unknown/unknown, left out): each as
+ * `<repository>@<digest>`, a ref `copyTag` can tag.
+ */
+export async function listedImages(ref: string, options: RegistryOptions): Promise<ListedImages> {
+  const target = resolveTarget(ref);
+  if (target === undefined) throw new Error(`listedImages: not an image reference: ${ref}`);
+  const session = openSession(options);
+  const got = await requestManifest(session, target, 'GET');
+  if ('probe' in got) return { status: 'error', message: got.probe.status === 'error' ? got.probe.message : `${ref} is not in the registry` };
+  if (got.value.status === 404) return { status: 'error', message: `${ref} is not in the registry` };
+  if (got.value.status !== 200) return { status: 'error', message: `registry ${target.host} answered ${statusLine(got.value)} for ${describeRef(target)}${registryMessage(got.value, ': ')}` };
+  let index: { manifests?: { digest?: unknown; platform?: { os?: unknown; architecture?: unknown } }[] };
+  try {
+    index = JSON.parse(got.value.body.toString('utf8')) as typeof index;
+  } catch {
+    return { status: 'error', message: `${ref}: the registry's manifest is not JSON` };
+  }
+  if (!Array.isArray(index.manifests)) return { status: 'error', message: `${ref} is one image, not a manifest list` };
+  const slash = ref.lastIndexOf('/');
+  const at = ref.indexOf('@', slash);
+  const colon = ref.lastIndexOf(':');
+  const repository = at >= 0 ? ref.slice(0, at) : colon > slash ? ref.slice(0, colon) : ref;
+  const images = new Map<string, string>();
+  for (const m of index.manifests) {
+    const arch = m.platform?.architecture;
+    if (m.platform?.os !== 'linux' || typeof arch !== 'string' || typeof m.digest !== 'string' || !DIGEST_RE.test(m.digest)) continue;
+    if (!images.has(arch)) images.set(arch, `${repository}@${m.digest}`);
+  }
+  return { status: 'list', images };
+}
+
 // --- one call's state ---------------------------------------------------------------------------------------------
 
 type Credentials = { kind: 'basic'; username: string; password: string; from: string } | { kind: 'identity'; token: string; from: string };

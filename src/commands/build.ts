@@ -21,7 +21,8 @@ import type { LoadOptions } from '../load/load.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
 import type { PlannedTarget } from '../emit/fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
-import { copyTag, probeTags } from '../build/registry.js';
+import { copyTag, listedImages, probeTags } from '../build/registry.js';
+import { contentRef } from '../changes/content-hash.js';
 import { buildFailed, formatSummary, summarizeBuild } from '../build/summary.js';
 import { drift, isClean, writeOutput } from '../write/write.js';
 import type { BakeTarget } from '../emit/bake/model.js';
@@ -232,6 +233,7 @@ async function bakeGeneration(
     }
   }
 
+  if (options.push) diagnostics.push(...(await tagArches(compiled, outcomes, options)));
   // --skip-existing: an image the registry holds is not built, but its tags must name that image, as a build would.
   const existing = options.push ? await retagExisting(compiled, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
   const summary = summarizeBuild({ targets: compiled.targets.filter((t) => t.arch === undefined), existing, outcomes, manifest: compiled.manifest, pushed: options.push === true });
@@ -261,6 +263,36 @@ async function checkUnaffectedParents(compiled: Compiled, options: BuildOptions)
     );
   }
   if (unanswered.length > 0) out.push(warning('KG902', `cannot check that the unaffected parents are in the registry: ${unanswered[0]}`));
+  return out;
+}
+
+/**
+ * After a push with content tags, each arch's image of a multi-arch target also gets its per-arch content tag
+ * (`kg-<that arch's hash>`), the tag a one-arch run of the same arch pushes: so `--skip-existing` in a one-arch run
+ * (a per-arch CI job) finds what a multi-arch run built, and the reverse. The registry copies each image's manifest
+ * out of the list pushed under the target's content tag.
+ */
+async function tagArches(compiled: Compiled, outcomes: Map<string, TargetOutcome>, options: BuildOptions): Promise<Diagnostic[]> {
+  const registry = { env: options.env, insecure: compiled.config.insecureRegistries };
+  const out: Diagnostic[] = [];
+  for (const t of compiled.targets) {
+    if (t.contentTag === undefined || t.arch !== undefined || t.variantHashes.length < 2 || outcomes.get(t.name)?.status !== 'built') continue;
+    const list = await listedImages(t.contentTag, registry);
+    if (list.status === 'error') {
+      out.push(warning('KG906', `cannot tag the arches of ${t.contentTag}: ${list.message}`));
+      continue;
+    }
+    for (const v of t.variantHashes) {
+      const tag = contentRef(t.ref, v.hash);
+      const image = list.images.get(v.arch);
+      if (image === undefined) {
+        out.push(warning('KG906', `${t.contentTag} holds no linux/${v.arch} image to tag as ${tag}`));
+        continue;
+      }
+      const copied = (await copyTag(image, [tag], registry)).get(tag);
+      if (copied?.status === 'error') out.push(warning('KG906', `cannot tag ${image} as ${tag}: ${copied.message}`));
+    }
+  }
   return out;
 }
 
