@@ -194,9 +194,27 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const list = await manifest(contentTags.get('debian-archinfo') ?? '');
     expect(list?.body.manifests?.map((m) => m.platform?.architecture).sort()).toEqual(['amd64', 'arm64']);
     expect(list?.digest).toBe((await manifest(`${registry}/e2e/archinfo:1`))?.digest);
+    // each arch's image in a list also has its per-arch content tag, kg-<that arch's hash>: what a one-arch run pushes
+    for (const [target, tag] of contentTags) {
+      const listed = await manifest(tag);
+      for (const entry of generatedManifest().filter((e) => e.target === target)) {
+        const perArch = `${tag.slice(0, tag.lastIndexOf(':'))}:kg-${entry.hash.slice(7, 39)}`;
+        const inList = listed?.body.manifests?.find((m) => m.platform?.architecture === entry.arch)?.digest;
+        expect(inList, `${tag} holds linux/${entry.arch}`).toBeDefined();
+        expect((await manifest(perArch))?.digest, `${perArch} (${target} on ${entry.arch})`).toBe(inList);
+      }
+    }
     pushed = await digests();
-    // per image: its human tag and its content tag, and nothing per arch
-    expect(pushed.size).toBe(9 * 2);
+    // per image: its human tag, its content tag, and one per-arch content tag per arch
+    expect(pushed.size).toBe(9 * 4);
+  });
+
+  it('builds nothing in a one-arch run with --skip-existing: it finds the per-arch content tags the multi-arch run pushed', async () => {
+    const { out } = await kgJson<Summary>(['build', '-a', 'arm64', '--registry', registry, '--content-tags=only', '--skip-existing', '--push', '--provenance=false']);
+    expect(out.result.built).toEqual([]);
+    expect(out.result.existing).toHaveLength(TARGETS.length);
+    for (const e of out.result.existing) expect(pushed.has(e.contentTag), `${e.target}: ${e.contentTag}`).toBe(true);
+    expect(await digests()).toEqual(pushed);
   });
 
   it('builds nothing again: --skip-existing finds every target in the registry', async () => {
