@@ -21,7 +21,7 @@ import type { LoadOptions } from '../load/load.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
 import type { PlannedTarget } from '../emit/fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
-import { copyTag, listedImages, probeTags } from '../build/registry.js';
+import { copyTag, listedImages, makeList, probeTags } from '../build/registry.js';
 import { contentRef } from '../changes/content-hash.js';
 import { buildFailed, formatSummary, summarizeBuild } from '../build/summary.js';
 import { drift, isClean, writeOutput } from '../write/write.js';
@@ -175,6 +175,10 @@ async function bakeGeneration(
     if (diagnostics.some((d) => d.severity === 'error')) return failed(diagnostics);
   }
 
+  // Lists of per-arch images the registry holds (--skip-existing): made before the bake, which may build on them.
+  const made = await makeLists(compiled, options, diagnostics);
+  if (diagnostics.some((d) => d.severity === 'error')) return failed(diagnostics);
+
   const builder = probe.builder;
   if (builder?.driver === 'docker' && builder.containerdStore === false && needsMultiPlatform(compiled.targets, options.set)) {
     diagnostics.push(
@@ -235,7 +239,7 @@ async function bakeGeneration(
 
   if (options.push) diagnostics.push(...(await tagArches(compiled, outcomes, options)));
   // --skip-existing: an image the registry holds is not built, but its tags must name that image, as a build would.
-  const existing = options.push ? await retagExisting(compiled, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
+  const existing = options.push ? await retagExisting(compiled, made, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
   const summary = summarizeBuild({ targets: compiled.targets.filter((t) => t.arch === undefined), existing, outcomes, manifest: compiled.manifest, pushed: options.push === true });
   if (options.summaryJsonFile !== undefined) {
     try {
@@ -296,9 +300,33 @@ async function tagArches(compiled: Compiled, outcomes: Map<string, TargetOutcome
   return out;
 }
 
+/**
+ * --skip-existing found every arch's image of some multi-arch targets under its per-arch content tag, but no list: with
+ * --push, push the list under the target's content tag (then its tags are pointed at it, as for any existing target).
+ * Target name → the list's digest.
+ */
+async function makeLists(compiled: Compiled, options: BuildOptions, diagnostics: Diagnostic[]): Promise<Map<string, string>> {
+  const made = new Map<string, string>();
+  const lists = compiled.existing.filter((t) => t.fromArches !== undefined && t.contentTag !== undefined);
+  if (lists.length === 0) return made;
+  if (!options.push) {
+    diagnostics.push(
+      warning('KG907', `${lists.length} image${lists.length === 1 ? ' is' : 's are'} in the registry per arch only, e.g. ${lists[0]?.contentTag}: their lists are made by a build with --push`),
+    );
+    return made;
+  }
+  for (const t of lists) {
+    const result = await makeList(t.contentTag!, t.fromArches!, { env: options.env, insecure: compiled.config.insecureRegistries });
+    if (result.status === 'copied') made.set(t.name, result.digest);
+    else diagnostics.push(error('KG904', `cannot make the list ${t.contentTag} of ${t.fromArches!.map((a) => a.ref).join(', ')}: ${result.message}`));
+  }
+  return made;
+}
+
 /** Points each tag of an existing target at its content tag where it names another image: the registry copies the manifest. */
 async function retagExisting(
   compiled: Compiled,
+  made: Map<string, string>,
   options: BuildOptions,
   diagnostics: Diagnostic[],
 ): Promise<{ target: PlannedTarget; retagged: string[] }[]> {
@@ -307,9 +335,10 @@ async function retagExisting(
   const probes = refs.length > 0 ? await probeTags(refs, { env: options.env, insecure: compiled.config.insecureRegistries }) : new Map();
   const out: { target: PlannedTarget; retagged: string[] }[] = [];
   for (const target of compiled.existing) {
+    const digest = made.get(target.name) ?? target.digest;
     const stale = target.tags.filter((tag) => {
       const probe = probes.get(tag);
-      return probe?.status !== 'present' || probe.digest !== target.digest;
+      return probe?.status !== 'present' || probe.digest !== digest;
     });
     if (stale.length === 0 || target.contentTag === undefined) {
       out.push({ target, retagged: [] });

@@ -127,6 +127,16 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     return { digest: res.headers.get('docker-content-digest') ?? '', body: (await res.json()) as Manifest };
   };
   const exists = async (ref: string) => (await manifest(ref)) !== undefined;
+  /**
+   * Deletes every image of a list from the registry (so its per-arch content tags are gone too: with them, --skip-existing
+   * would make the list again instead of building; test/build.test.ts and the per-arch CI test below cover that).
+   */
+  const deleteImages = async (ref: string, list: { body: Manifest }) => {
+    for (const m of list.body.manifests ?? []) {
+      if (m.platform?.os !== 'linux') continue;
+      expect((await fetch(`${api(ref).base}/${m.digest}`, { method: 'DELETE' })).status, m.digest).toBe(202);
+    }
+  };
   /** Every tag of the images of the fixture → its digest. */
   const digests = async (): Promise<Map<string, string>> => {
     const out = new Map<string, string>();
@@ -213,7 +223,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const { out } = await kgJson<Summary>(['build', '-a', 'arm64', '--registry', registry, '--content-tags=only', '--skip-existing', '--push', '--provenance=false']);
     expect(out.result.built).toEqual([]);
     expect(out.result.existing).toHaveLength(TARGETS.length);
-    for (const e of out.result.existing) expect(pushed.has(e.contentTag), `${e.target}: ${e.contentTag}`).toBe(true);
+    for (const e of out.result.existing) expect(pushed.has(e.contentTag ?? ''), `${e.target}: ${e.contentTag}`).toBe(true);
     expect(await digests()).toEqual(pushed);
   });
 
@@ -310,6 +320,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const lost = contentTags.get('debian-service')!;
     const found = await manifest(lost);
     expect(found).toBeDefined();
+    await deleteImages(lost, found!);
     const del = await fetch(`${api(lost).base}/${found!.digest}`, { method: 'DELETE' });
     expect(del.status).toBe(202);
     expect(await exists(lost)).toBe(false);
@@ -368,6 +379,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const lost = contentTags.get('debian-app')!;
     const found = await manifest(lost);
     expect(found).toBeDefined();
+    await deleteImages(lost, found!);
     expect((await fetch(`${api(lost).base}/${found!.digest}`, { method: 'DELETE' })).status).toBe(202);
     appendFileSync(template('plugin'), 'RUN echo changed again > /etc/e2e/plugin-again\n');
     try {
@@ -424,6 +436,45 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     expect(steps.size, stderr.slice(-3000)).toBe(6);
     expect([...steps].filter((s) => !cached.has(s)), 'steps that ran again').toEqual([]);
     expect(stderr).not.toContain('exporting cache to registry');
+  });
+
+  it('per-arch CI: two one-arch runs, then a multi-arch --skip-existing run that only makes the lists, give the tags of one multi-arch run', async () => {
+    // images.yml's jobs, in a repository of their own (another namespace: nothing of the runs above is there)
+    const ns = ['--registry', registry, '--namespace', 'ci'];
+    const perArch = new Map<string, string>();
+    for (const arch of ['amd64', 'arm64']) {
+      const t0 = Date.now();
+      const { out } = await kgJson<Summary>(['build', '-a', arch, ...ns, '--content-tags=only', '--skip-existing', '--push', '--provenance=false']);
+      console.info(`[e2e changes] one-arch run ${arch}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      expect(names(out.result.built), arch).toEqual(TARGETS);
+      for (const e of out.result.built) {
+        const tag = e.tags?.find((t) => CONTENT_TAG.test(t));
+        expect(tag, e.target).toBeDefined();
+        perArch.set(`${e.target} ${arch}`, tag!);
+      }
+    }
+    const t0 = Date.now();
+    const { out } = await kgJson<Summary>(['build', ...ns, '--skip-existing', '--push', '--provenance=false']);
+    console.info(`[e2e changes] multi-arch --skip-existing after the one-arch runs (lists only): ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    expect(out.result.built).toEqual([]);
+    expect(names(out.result.existing)).toEqual(TARGETS);
+    for (const e of out.result.existing) {
+      // the same content tag a multi-arch run pushed (the first test), in this repository
+      expect(e.contentTag?.split(':').pop(), e.target).toBe(contentTags.get(e.target)?.split(':').pop());
+      expect(e.contentTag?.startsWith(`${registry}/ci/`), e.contentTag).toBe(true);
+      // its list holds the images the one-arch runs pushed, and the human tag names that list
+      const list = await manifest(e.contentTag!);
+      for (const arch of ['amd64', 'arm64']) {
+        const entry = list?.body.manifests?.find((m) => m.platform?.architecture === arch);
+        expect(entry?.digest, `${e.contentTag} ${arch}`).toBe((await manifest(perArch.get(`${e.target} ${arch}`)!))?.digest);
+      }
+      expect((await manifest(`${registry}/ci/${e.target.replace(/^debian-/, '')}:1`))?.digest, e.target).toBe(list?.digest);
+    }
+    // the arm64 image of a list runs, emulated, as the arm64 run built it
+    const worker = out.result.existing.find((e) => e.target === 'debian-worker')!;
+    await engine!.docker(['pull', '--quiet', '--platform', 'linux/arm64', `${registry}/ci/worker:1`]);
+    const run = await engine!.docker(['run', '--rm', '--platform', 'linux/arm64', `${registry}/ci/worker:1`, 'uname', '-m']);
+    expect(String(run.stdout).trim(), worker.target).toBe('aarch64');
   });
 
   it('stops, or with =warn builds everything, when the registry cannot be asked', async () => {
