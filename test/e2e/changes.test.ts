@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { closedPort } from '../support/net.js';
 import { startEngine, type Engine } from './engine/index.js';
 import { targetHash } from '../../src/changes/content-hash.js';
@@ -439,12 +440,19 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
   });
 
   it('per-arch CI: two one-arch runs, then a multi-arch --skip-existing run that only makes the lists, give the tags of one multi-arch run', async () => {
-    // images.yml's jobs, in a repository of their own (another namespace: nothing of the runs above is there)
+    // The commands of this repository's images.yml (its build jobs on main, then its lists job), in a repository of
+    // their own (another namespace: nothing of the runs above is there).
+    const workflow = parseYaml(readFileSync(join(ROOT, '.github', 'workflows', 'images.yml'), 'utf8')) as { jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
+    const command = (job: string, step: string, arch = '') => {
+      const run = workflow.jobs[job]?.steps.find((s) => s.name?.startsWith(step))?.run ?? '';
+      expect(run, `${job}: ${step}`).toMatch(/^npx kolla-gen build /);
+      return run.replaceAll('${{ matrix.arch }}', arch).trim().split(/\s+/).slice(2);
+    };
     const ns = ['--registry', registry, '--namespace', 'ci'];
     const perArch = new Map<string, string>();
     for (const arch of ['amd64', 'arm64']) {
       const t0 = Date.now();
-      const { out } = await kgJson<Summary>(['build', '-a', arch, ...ns, '--content-tags=only', '--skip-existing', '--push', '--provenance=false']);
+      const { out } = await kgJson<Summary>([...command('build', 'build what the registry lacks', arch), ...ns]);
       console.info(`[e2e changes] one-arch run ${arch}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
       expect(names(out.result.built), arch).toEqual(TARGETS);
       for (const e of out.result.built) {
@@ -454,7 +462,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
       }
     }
     const t0 = Date.now();
-    const { out } = await kgJson<Summary>(['build', ...ns, '--skip-existing', '--push', '--provenance=false']);
+    const { out } = await kgJson<Summary>([...command('lists', 'make the manifest lists'), ...ns]);
     console.info(`[e2e changes] multi-arch --skip-existing after the one-arch runs (lists only): ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect(out.result.built).toEqual([]);
     expect(names(out.result.existing)).toEqual(TARGETS);
