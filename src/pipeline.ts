@@ -45,8 +45,11 @@ export interface Compiled {
   hashes: Map<string, ContentHash>;
   /** With --affected-since: the affected (image, variant)s, by renderKey, and why. */
   affected?: Map<string, Affected>;
-  /** With --skip-existing: the targets left out because the registry holds their content ref, with its digest there. */
-  existing: (PlannedTarget & { digest: string })[];
+  /**
+   * With --skip-existing: the targets left out because the registry holds their content ref, with its digest there;
+   * or, for a multi-arch target, every arch's per-arch content ref (`fromArches`): `build --push` makes its list.
+   */
+  existing: (PlannedTarget & { digest: string; fromArches?: { arch: Arch; ref: string }[] })[];
   /** With --affected-since and --skip-existing: unaffected (image, variant)s built anyway, by renderKey, as the registry lacks them. */
   rebuilt: Set<string>;
   targets: PlannedTarget[];
@@ -367,7 +370,7 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
  * --skip-existing: the targets whose content ref the registry holds (target → the digest it holds) are left out;
  * their children take that image.
  */
-export function withExisting(compiled: Compiled, existing: Map<string, string>): Compiled {
+export function withExisting(compiled: Compiled, existing: Map<string, string>, fromArches: Map<string, { arch: Arch; ref: string }[]> = new Map()): Compiled {
   if (existing.size === 0) return compiled;
   const families = copyStatuses(compiled.families);
   for (const t of compiled.targets) {
@@ -378,7 +381,8 @@ export function withExisting(compiled: Compiled, existing: Map<string, string>):
   const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
   const left = compiled.targets.flatMap((t) => {
     const digest = existing.get(t.name);
-    return digest !== undefined ? [{ ...t, digest }] : [];
+    const arches = fromArches.get(t.name);
+    return digest !== undefined ? [{ ...t, digest, ...(arches !== undefined ? { fromArches: arches } : {}) }] : [];
   });
   return { ...compiled, families, existing: [...compiled.existing, ...left], ...planned };
 }

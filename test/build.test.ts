@@ -425,7 +425,7 @@ describe('kolla-gen build (fake docker)', () => {
   });
 });
 
-// --- KG904, KG905: build with --skip-existing and --affected-since against a registry served here ----------------
+// --- KG904 to KG907: build with --skip-existing and --affected-since against a registry served here ----------------
 
 describe('kolla-gen build against a registry (fake docker)', () => {
   const registries: http.Server[] = [];
@@ -595,6 +595,91 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     expect(r.json.result?.existing[0]?.retagged).toBeUndefined();
   });
 
+  /** An image manifest as a registry holds one, for one arch. */
+  const image = (arch: string) => JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: digestOf(arch) }, layers: [] });
+
+  it('after a multi-arch push with content tags, tags each arch image kg-<its arch hash>, the tag a one-arch run pushes', async () => {
+    const registry = await startRegistry();
+    const dir = await project();
+    const planned = await compileProject({ registry: registry.host, contentTags: true }, { cwd: dir, env: {} });
+    const base = planned.compiled?.targets.find((t) => t.name === 'debian-base');
+    expect(base?.variantHashes.map((v) => v.arch)).toEqual(['amd64', 'arm64']);
+    // what the bake pushed under the content tag: a list of both arches' images, and an attestation
+    const entries = ['amd64', 'arm64'].map((arch) => {
+      registry.manifests.set(`e2e/base:${digestOf(image(arch))}`, image(arch));
+      return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(image(arch)), size: image(arch).length, platform: { os: 'linux', architecture: arch } };
+    });
+    const attestation = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf('attestation'), size: 1, platform: { os: 'unknown', architecture: 'unknown' } };
+    registry.put(base!.contentTag!, JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [...entries, attestation] }));
+
+    const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--content-tags', '--push']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.json.diagnostics).toEqual([]);
+    // the one-arch run's tags, each on that arch's image, byte for byte
+    const oneArch = await Promise.all(
+      (['amd64', 'arm64'] as const).map(async (arch) => (await compileProject({ registry: registry.host, contentTags: true, arches: [arch] }, { cwd: dir, env: {} })).compiled?.targets.find((t) => t.image === 'base')?.contentTag),
+    );
+    expect(oneArch.every((t) => t !== undefined && t !== base!.contentTag)).toBe(true);
+    expect(registry.get(oneArch[0]!)).toBe(image('amd64'));
+    expect(registry.get(oneArch[1]!)).toBe(image('arm64'));
+    expect(registry.requests.filter((q) => q.startsWith('PUT ')).sort()).toEqual(oneArch.map((t) => `PUT /v2/e2e/base/manifests/${t!.split(':').pop()}`).sort());
+  });
+
+  it('KG906: a warning when the pushed list cannot be read to tag its arches; the build still succeeds', async () => {
+    const registry = await startRegistry();
+    const dir = await project();
+    const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--content-tags', '--push']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.codes).toEqual(['warning:KG906']);
+    expect(r.json.diagnostics[0]?.message).toMatch(/^cannot tag the arches of \S+\/e2e\/base:kg-[0-9a-f]{32}: \S+ is not in the registry$/);
+    expect(r.json.diagnostics[0]?.hint).toBe(CODES.KG906.hint);
+    expect(r.json.result?.built).toEqual([expect.objectContaining({ target: 'debian-base' })]);
+  });
+
+  /** base with every arch's image under its per-arch content tag (as two one-arch runs push them), and no list. */
+  async function perArchBase() {
+    const registry = await startRegistry();
+    const dir = await project();
+    const oneArch = async (arch: 'amd64' | 'arm64') =>
+      (await compileProject({ registry: registry.host, contentTags: true, arches: [arch] }, { cwd: dir, env: {} })).compiled?.targets.find((t) => t.image === 'base')?.contentTag ?? '';
+    const tags = { amd64: await oneArch('amd64'), arm64: await oneArch('arm64') };
+    registry.put(tags.amd64, image('amd64'));
+    registry.put(tags.arm64, image('arm64'));
+    return { registry, dir, tags, listTag: await contentTagOf(dir, registry, 'debian-base') };
+  }
+
+  it('--skip-existing --push makes the list of the per-arch images one-arch runs pushed, and points the tags at it: no bake', async () => {
+    const { registry, dir, tags, listTag } = await perArchBase();
+    // explain says where the images are and what build --push does
+    const why = await execa(process.execPath, [CLI, 'explain', 'base', '--registry', registry.host, '--skip-existing'], { cwd: dir, reject: false });
+    expect(why.stdout).toContain(`the registry holds its image of each arch (${tags.amd64}, ${tags.arm64}): not built; build --push makes their list ${listTag}`);
+    const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--skip-existing', '--push']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.json.diagnostics).toEqual([]);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    const list = JSON.parse(registry.get(listTag) ?? '{}') as { mediaType?: string; manifests?: { digest: string; size: number; platform: { os: string; architecture: string } }[] };
+    expect(list.mediaType).toBe(INDEX);
+    expect(list.manifests).toEqual(
+      (['amd64', 'arm64'] as const).map((arch) => expect.objectContaining({ digest: digestOf(registry.get(tags[arch])!), size: image(arch).length, platform: { architecture: arch, os: 'linux' } })),
+    );
+    const tag = `${registry.host}/e2e/base:1`;
+    expect(registry.get(tag)).toBe(registry.get(listTag));
+    expect(r.json.result?.existing).toEqual([expect.objectContaining({ target: 'debian-base', contentTag: listTag, retagged: [tag] })]);
+    // and then, the list there, explain says so
+    const after = await execa(process.execPath, [CLI, 'explain', 'base', '--registry', registry.host, '--skip-existing'], { cwd: dir, reject: false });
+    expect(after.stdout).toContain(`the registry already holds ${listTag}: not built (--skip-existing)`);
+  });
+
+  it('KG907: without --push, says the lists are made by a build with --push, and pushes nothing', async () => {
+    const { registry, dir, listTag } = await perArchBase();
+    const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--skip-existing']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.codes).toEqual(['warning:KG907']);
+    expect(r.json.diagnostics[0]?.message).toBe(`1 image is in the registry per arch only, e.g. ${listTag}: their lists are made by a build with --push`);
+    expect(r.json.diagnostics[0]?.hint).toBe(CODES.KG907.hint);
+    expect(registry.requests.filter((q) => q.startsWith('PUT '))).toEqual([]);
+  });
+
   it('KG905: with --affected-since and content tags, an unaffected parent whose content tag the registry lacks', async () => {
     const registry = await startRegistry();
     const dir = await project(true);
@@ -615,7 +700,8 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     expect(generated.exitCode, generated.stderr).toBe(0);
     const present = await runBuild(dir, args);
     expect(present.exitCode, present.stderr).toBe(0);
-    expect(present.json.diagnostics).toEqual([]);
+    // the fake docker pushes nothing, so the built images' lists cannot be read to tag their arches (KG906, tested above)
+    expect(present.codes.filter((c) => c !== 'warning:KG906')).toEqual([]);
     const bakes = present.calls.filter((c) => c.startsWith('buildx bake'));
     expect(bakes).toHaveLength(1);
     expect(bakes[0]?.split(' ')).toContain('debian-runtime');

@@ -1,10 +1,11 @@
 // The output dir (docs/security.md "The output directory"): read back without following links and bounded, never
 // walked before kolla-gen knows it is its own, only kolla-gen's files removed, and a killed replace recovered.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { copyFixture, run, snapshot, write } from './support/cli.js';
+import { copyFixture, run, snapshot, temps, write } from './support/cli.js';
 import { CODES } from '../src/core/diagnostics.js';
 
 interface JsonDiagnostic {
@@ -139,6 +140,22 @@ describe('files in the output dir that kolla-gen did not write', () => {
     const found = result.diagnostics.find((d) => d.code === 'KG723');
     expect(found?.message).toContain('generated/rocky/db/Dockerfile');
     expect(found?.hint).toMatch(/never deletes a file it did not write/);
+    expect(snapshot(out(dir))).toEqual(before);
+  });
+
+  it('KG723 names ten of many such files, then how many more', { timeout: 60_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-kg723-'));
+    temps.push(dir);
+    write(dir, 'kolla-gen.yaml', 'bases: [ubuntu]\narches: [amd64]\n');
+    for (let i = 0; i < 12; i++) write(dir, `docker/i${i}/Dockerfile.j2`, 'FROM ubuntu:24.04\n');
+    expect((await run(dir, ['generate', '^i0$'])).exitCode).toBe(0);
+    // eleven Dockerfiles written by hand where the next generate writes
+    for (let i = 1; i < 12; i++) write(dir, `generated/ubuntu/i${i}/Dockerfile`, 'FROM mine\n');
+    const before = snapshot(out(dir));
+    const result = await json(dir, ['generate']);
+    expect(result.exitCode).toBe(1);
+    const found = result.diagnostics.find((d) => d.code === 'KG723');
+    expect(found?.message).toMatch(/^generated holds (generated\/ubuntu\/i\d+\/Dockerfile, ){9}generated\/ubuntu\/i\d+\/Dockerfile and 1 more, not written by kolla-gen/);
     expect(snapshot(out(dir))).toEqual(before);
   });
 });

@@ -142,6 +142,85 @@ export async function copyTag(source: string, tags: string[], options: RegistryO
   return results;
 }
 
+/** What a manifest list holds: arch → its image, by digest in the list's repository; or why it cannot be read. */
+export type ListedImages = { status: 'list'; images: Map<string, string> } | { status: 'error'; message: string };
+
+/**
+ * The linux images of the manifest list under `ref` (attestations, platform unknown/unknown, left out): each as
+ * `<repository>@<digest>`, a ref `copyTag` can tag.
+ */
+export async function listedImages(ref: string, options: RegistryOptions): Promise<ListedImages> {
+  const target = resolveTarget(ref);
+  if (target === undefined) throw new Error(`listedImages: not an image reference: ${ref}`);
+  const session = openSession(options);
+  const got = await requestManifest(session, target, 'GET');
+  if ('probe' in got) return { status: 'error', message: got.probe.status === 'error' ? got.probe.message : `${ref} is not in the registry` };
+  if (got.value.status === 404) return { status: 'error', message: `${ref} is not in the registry` };
+  if (got.value.status !== 200) return { status: 'error', message: `registry ${target.host} answered ${statusLine(got.value)} for ${describeRef(target)}${registryMessage(got.value, ': ')}` };
+  let index: { manifests?: { digest?: unknown; platform?: { os?: unknown; architecture?: unknown } }[] };
+  try {
+    index = JSON.parse(got.value.body.toString('utf8')) as typeof index;
+  } catch {
+    return { status: 'error', message: `${ref}: the registry's manifest is not JSON` };
+  }
+  if (!Array.isArray(index.manifests)) return { status: 'error', message: `${ref} is one image, not a manifest list` };
+  const slash = ref.lastIndexOf('/');
+  const at = ref.indexOf('@', slash);
+  const colon = ref.lastIndexOf(':');
+  const repository = at >= 0 ? ref.slice(0, at) : colon > slash ? ref.slice(0, colon) : ref;
+  const images = new Map<string, string>();
+  for (const m of index.manifests) {
+    const arch = m.platform?.architecture;
+    if (m.platform?.os !== 'linux' || typeof arch !== 'string' || typeof m.digest !== 'string' || !DIGEST_RE.test(m.digest)) continue;
+    if (!images.has(arch)) images.set(arch, `${repository}@${m.digest}`);
+  }
+  return { status: 'list', images };
+}
+
+/**
+ * Pushes under `listTag` a manifest list (an OCI index) of the images under `images` (arch → ref, each in the list's
+ * repository): what `docker buildx imagetools create` makes, with the images' manifests as the registry holds them.
+ * A ref that names a list itself (a one-arch push with attestations) gives its image of that arch.
+ */
+export async function makeList(listTag: string, images: { arch: string; ref: string }[], options: RegistryOptions): Promise<CopyResult> {
+  const to = resolveTarget(listTag);
+  if (to === undefined) throw new Error(`makeList: not an image reference: ${listTag}`);
+  const session = openSession(options);
+  const entries: { mediaType: string; digest: string; size: number; platform: { architecture: string; os: string } }[] = [];
+  for (const { arch, ref } of images) {
+    const from = resolveTarget(ref);
+    if (from === undefined || from.host !== to.host || from.repository !== to.repository) return { status: 'error', message: `${ref} is not in the repository of ${listTag}` };
+    const got = await requestManifest(session, from, 'GET');
+    if ('probe' in got) return { status: 'error', message: got.probe.status === 'error' ? got.probe.message : `${ref} is not in the registry` };
+    if (got.value.status !== 200) return { status: 'error', message: `registry ${from.host} answered ${statusLine(got.value)} for ${describeRef(from)}${registryMessage(got.value, ': ')}` };
+    const mediaType = (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
+    const body = got.value.body;
+    let parsed: { manifests?: { mediaType?: unknown; digest?: unknown; size?: unknown; platform?: { os?: unknown; architecture?: unknown } }[] };
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+    } catch {
+      return { status: 'error', message: `${ref}: the registry's manifest is not JSON` };
+    }
+    if (Array.isArray(parsed.manifests)) {
+      const m = parsed.manifests.find((e) => e.platform?.os === 'linux' && e.platform.architecture === arch);
+      if (m === undefined || typeof m.digest !== 'string' || !DIGEST_RE.test(m.digest) || typeof m.size !== 'number' || typeof m.mediaType !== 'string') {
+        return { status: 'error', message: `${ref} holds no linux/${arch} image` };
+      }
+      entries.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { architecture: arch, os: 'linux' } });
+    } else {
+      const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      entries.push({ mediaType: mediaType || 'application/vnd.oci.image.manifest.v1+json', digest, size: body.length, platform: { architecture: arch, os: 'linux' } });
+    }
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
+  const put = await requestManifest(session, to, 'PUT', { body: index, mediaType: 'application/vnd.oci.image.index.v1+json' });
+  if ('probe' in put) return { status: 'error', message: put.probe.status === 'error' ? put.probe.message : `cannot push ${listTag}` };
+  if (put.value.status !== 201 && put.value.status !== 200) {
+    return { status: 'error', message: `registry ${to.host} answered ${statusLine(put.value)} to pushing ${describeRef(to)}${registryMessage(put.value, ': ')}` };
+  }
+  return { status: 'copied', digest: `sha256:${createHash('sha256').update(index).digest('hex')}` };
+}
+
 // --- one call's state ---------------------------------------------------------------------------------------------
 
 type Credentials = { kind: 'basic'; username: string; password: string; from: string } | { kind: 'identity'; token: string; from: string };

@@ -21,7 +21,8 @@ import type { LoadOptions } from '../load/load.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
 import type { PlannedTarget } from '../emit/fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
-import { copyTag, probeTags } from '../build/registry.js';
+import { copyTag, listedImages, makeList, probeTags } from '../build/registry.js';
+import { contentRef } from '../changes/content-hash.js';
 import { buildFailed, formatSummary, summarizeBuild } from '../build/summary.js';
 import { drift, isClean, writeOutput } from '../write/write.js';
 import type { BakeTarget } from '../emit/bake/model.js';
@@ -174,6 +175,10 @@ async function bakeGeneration(
     if (diagnostics.some((d) => d.severity === 'error')) return failed(diagnostics);
   }
 
+  // Lists of per-arch images the registry holds (--skip-existing): made before the bake, which may build on them.
+  const made = await makeLists(compiled, options, diagnostics);
+  if (diagnostics.some((d) => d.severity === 'error')) return failed(diagnostics);
+
   const builder = probe.builder;
   if (builder?.driver === 'docker' && builder.containerdStore === false && needsMultiPlatform(compiled.targets, options.set)) {
     diagnostics.push(
@@ -232,8 +237,9 @@ async function bakeGeneration(
     }
   }
 
+  if (options.push) diagnostics.push(...(await tagArches(compiled, outcomes, options)));
   // --skip-existing: an image the registry holds is not built, but its tags must name that image, as a build would.
-  const existing = options.push ? await retagExisting(compiled, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
+  const existing = options.push ? await retagExisting(compiled, made, options, diagnostics) : compiled.existing.map((target) => ({ target, retagged: [] }));
   const summary = summarizeBuild({ targets: compiled.targets.filter((t) => t.arch === undefined), existing, outcomes, manifest: compiled.manifest, pushed: options.push === true });
   if (options.summaryJsonFile !== undefined) {
     try {
@@ -267,9 +273,63 @@ async function checkUnaffectedParents(compiled: Compiled, options: BuildOptions)
   return out;
 }
 
+/**
+ * After a push with content tags, each arch's image of a multi-arch target also gets its per-arch content tag
+ * (`kg-<that arch's hash>`), the tag a one-arch run of the same arch pushes: so `--skip-existing` in a one-arch run
+ * (a per-arch CI job) finds what a multi-arch run built, and the reverse. The registry copies each image's manifest
+ * out of the list pushed under the target's content tag.
+ */
+async function tagArches(compiled: Compiled, outcomes: Map<string, TargetOutcome>, options: BuildOptions): Promise<Diagnostic[]> {
+  const registry = { env: options.env, insecure: compiled.config.insecureRegistries };
+  const out: Diagnostic[] = [];
+  for (const t of compiled.targets) {
+    if (t.contentTag === undefined || t.arch !== undefined || t.variantHashes.length < 2 || outcomes.get(t.name)?.status !== 'built') continue;
+    const list = await listedImages(t.contentTag, registry);
+    if (list.status === 'error') {
+      out.push(warning('KG906', `cannot tag the arches of ${t.contentTag}: ${list.message}`));
+      continue;
+    }
+    for (const v of t.variantHashes) {
+      const tag = contentRef(t.ref, v.hash);
+      const image = list.images.get(v.arch);
+      if (image === undefined) {
+        out.push(warning('KG906', `${t.contentTag} holds no linux/${v.arch} image to tag as ${tag}`));
+        continue;
+      }
+      const copied = (await copyTag(image, [tag], registry)).get(tag);
+      if (copied?.status === 'error') out.push(warning('KG906', `cannot tag ${image} as ${tag}: ${copied.message}`));
+    }
+  }
+  return out;
+}
+
+/**
+ * --skip-existing found every arch's image of some multi-arch targets under its per-arch content tag, but no list: with
+ * --push, push the list under the target's content tag (then its tags are pointed at it, as for any existing target).
+ * Target name → the list's digest.
+ */
+async function makeLists(compiled: Compiled, options: BuildOptions, diagnostics: Diagnostic[]): Promise<Map<string, string>> {
+  const made = new Map<string, string>();
+  const lists = compiled.existing.filter((t) => t.fromArches !== undefined && t.contentTag !== undefined);
+  if (lists.length === 0) return made;
+  if (!options.push) {
+    diagnostics.push(
+      warning('KG907', `${lists.length} image${lists.length === 1 ? ' is' : 's are'} in the registry per arch only, e.g. ${lists[0]?.contentTag}: their lists are made by a build with --push`),
+    );
+    return made;
+  }
+  for (const t of lists) {
+    const result = await makeList(t.contentTag!, t.fromArches!, { env: options.env, insecure: compiled.config.insecureRegistries });
+    if (result.status === 'copied') made.set(t.name, result.digest);
+    else diagnostics.push(error('KG904', `cannot make the list ${t.contentTag} of ${t.fromArches!.map((a) => a.ref).join(', ')}: ${result.message}`));
+  }
+  return made;
+}
+
 /** Points each tag of an existing target at its content tag where it names another image: the registry copies the manifest. */
 async function retagExisting(
   compiled: Compiled,
+  made: Map<string, string>,
   options: BuildOptions,
   diagnostics: Diagnostic[],
 ): Promise<{ target: PlannedTarget; retagged: string[] }[]> {
@@ -278,9 +338,10 @@ async function retagExisting(
   const probes = refs.length > 0 ? await probeTags(refs, { env: options.env, insecure: compiled.config.insecureRegistries }) : new Map();
   const out: { target: PlannedTarget; retagged: string[] }[] = [];
   for (const target of compiled.existing) {
+    const digest = made.get(target.name) ?? target.digest;
     const stale = target.tags.filter((tag) => {
       const probe = probes.get(tag);
-      return probe?.status !== 'present' || probe.digest !== target.digest;
+      return probe?.status !== 'present' || probe.digest !== digest;
     });
     if (stale.length === 0 || target.contentTag === undefined) {
       out.push({ target, retagged: [] });

@@ -103,7 +103,9 @@ export function explainImage(compiled: Compiled, name: string): { explanations: 
       const reasons = [...filterReasons(compiled, family, arch, name), ...changeReasons(compiled, family, arch, name, status)];
       const target = compiled.targets.find((t) => t.image === name && familyId(t.family) === familyId(family) && t.arches.includes(arch));
       const existing = compiled.existing.find((t) => t.image === name && familyId(t.family) === familyId(family) && t.arches.includes(arch));
-      if (existing) reasons.push(`the registry already holds ${existing.contentTag ?? existing.ref}: not built (--skip-existing)`);
+      if (existing?.fromArches !== undefined) {
+        reasons.push(`the registry holds its image of each arch (${existing.fromArches.map((a) => a.ref).join(', ')}): not built; build --push makes their list ${existing.contentTag} (--skip-existing)`);
+      } else if (existing) reasons.push(`the registry already holds ${existing.contentTag ?? existing.ref}: not built (--skip-existing)`);
       for (const p of target?.parents ?? []) {
         if (p.pushed !== undefined) reasons.push(`its parent ${p.image} is not built in this run: it builds on ${p.pushed}`);
       }

@@ -6,6 +6,8 @@ import { describeKollaPreset } from '../load/kolla/preset.js';
 import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } from '../pipeline.js';
 import { probeTags, type TagProbe } from '../build/registry.js';
 import { renderParallel } from '../render/parallel.js';
+import { contentRef } from '../changes/content-hash.js';
+import type { Arch } from '../core/types.js';
 import { hashesSince, type SinceHashes } from './since.js';
 import { madeWith } from '../load/config/made-with.js';
 import type { Arch } from '../core/types.js';
@@ -74,12 +76,25 @@ async function skipExisting(first: Compiled, env: Record<string, string | undefi
     if (missing.length === 0) break;
     compiled = withRebuilt(compiled, missing);
   }
+  // A multi-arch target whose list the registry lacks, but every arch's image under its per-arch content tag (one-arch
+  // runs, per-arch CI jobs, pushed them): not built; `build --push` makes the list of those images.
+  const perArch = (t: Compiled['targets'][number]) =>
+    t.contentTag !== undefined && t.arch === undefined && t.variantHashes.length > 1 && probes.get(t.contentTag)?.status === 'absent'
+      ? t.variantHashes.map((v) => ({ arch: v.arch, ref: contentRef(t.ref, v.hash) }))
+      : [];
+  await ask(compiled.targets.flatMap((t) => perArch(t).map((p) => p.ref)));
   const existing = new Map<string, string>();
+  const fromArches = new Map<string, { arch: Arch; ref: string }[]>();
   for (const t of compiled.targets) {
     const probe = t.contentTag !== undefined ? probes.get(t.contentTag) : undefined;
     if (probe?.status === 'present') existing.set(t.name, probe.digest);
+    const arches = perArch(t);
+    if (arches.length > 0 && arches.every((a) => probes.get(a.ref)?.status === 'present')) {
+      existing.set(t.name, '');
+      fromArches.set(t.name, arches);
+    }
   }
-  return { compiled: withExisting(compiled, existing), diagnostics: [] };
+  return { compiled: withExisting(compiled, existing, fromArches), diagnostics: [] };
 }
 export function failed(diagnostics: Diagnostic[]): CommandResult {
   return { exitCode: 1, diagnostics };

@@ -96,6 +96,8 @@ export const CODES = {
   KG903: { title: 'no such image', hint: 'name an image of the tree (kolla-gen list)' },
   KG904: { title: 'cannot tag an existing image', hint: 'kolla-gen copies the manifest of the content tag to each tag in the registry: check that you may push there (docker login REGISTRY)' },
   KG905: { title: 'an unaffected parent is not in the registry', hint: 'a child built on it by content tag would fail: add --skip-existing to build such parents too, or push them first (kolla-gen build --skip-existing --push)' },
+  KG906: { title: 'cannot push the per-arch content tags', hint: 'the images are built and pushed under their tags; only the per-arch content tags (kg-<arch hash>) of a multi-arch image are missing, so a one-arch run with --skip-existing builds it again: check that you may push there (docker login REGISTRY)' },
+  KG907: { title: 'images in the registry per arch only', hint: 'the registry holds each arch\'s image under its per-arch content tag but no manifest list of them: build with --push to make the lists (images built on them in this run need them)' },
 } as const;
 
 export type DiagnosticCode = keyof typeof CODES;

@@ -130,12 +130,16 @@ export function driftDiagnostics(outDir: string, d: Drift): Diagnostic[] {
   return [...d.stale.map((r) => say('stale', r)), ...d.missing.map((r) => say('missing', r)), ...d.extra.map((r) => say('extra', r))];
 }
 
+/** Up to ten files of the output dir by path, then how many more: a message stays one readable line. */
+function namedFew(outDir: string, files: string[]): string {
+  const shown = files.slice(0, 10).map((rel) => `${outDir}/${rel}`);
+  return `${shown.join(', ')}${files.length > shown.length ? ` and ${files.length - shown.length} more` : ''}`;
+}
+
 /** The files of the output dir that kolla-gen did not write and keeps, named once. */
 export function foreignWarning(outDir: string, d: Drift): Diagnostic[] {
   if (d.foreign.length === 0) return [];
-  const shown = d.foreign.slice(0, 10).map((rel) => `${outDir}/${rel}`);
-  const more = d.foreign.length > shown.length ? ` and ${d.foreign.length - shown.length} more` : '';
-  return [warning('KG721', `${d.foreign.length} file${d.foreign.length === 1 ? '' : 's'} in ${outDir} not written by kolla-gen, kept: ${shown.join(', ')}${more}`)];
+  return [warning('KG721', `${d.foreign.length} file${d.foreign.length === 1 ? '' : 's'} in ${outDir} not written by kolla-gen, kept: ${namedFew(outDir, d.foreign)}`)];
 }
 
 /** A run's temp and old dirs beside the output dir: `<out>.kolla-gen-<pid>.tmp|old`. */
@@ -247,7 +251,7 @@ export async function writeOutput(outDir: string, files: Map<string, OutputFile>
   const clobbered = clobberedOf(abs, present, files);
   if (clobbered.length > 0) {
     return [
-      error('KG723', `${outDir} holds ${clobbered.map((rel) => `${outDir}/${rel}`).join(', ')}, not written by kolla-gen, where kolla-gen now writes`, {
+      error('KG723', `${outDir} holds ${namedFew(outDir, clobbered)}, not written by kolla-gen, where kolla-gen now writes`, {
         hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again',
       }),
     ];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { closedPort } from '../support/net.js';
 import { startEngine, type Engine } from './engine/index.js';
 import { targetHash } from '../../src/changes/content-hash.js';
@@ -127,6 +128,16 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     return { digest: res.headers.get('docker-content-digest') ?? '', body: (await res.json()) as Manifest };
   };
   const exists = async (ref: string) => (await manifest(ref)) !== undefined;
+  /**
+   * Deletes every image of a list from the registry (so its per-arch content tags are gone too: with them, --skip-existing
+   * would make the list again instead of building; test/build.test.ts and the per-arch CI test below cover that).
+   */
+  const deleteImages = async (ref: string, list: { body: Manifest }) => {
+    for (const m of list.body.manifests ?? []) {
+      if (m.platform?.os !== 'linux') continue;
+      expect((await fetch(`${api(ref).base}/${m.digest}`, { method: 'DELETE' })).status, m.digest).toBe(202);
+    }
+  };
   /** Every tag of the images of the fixture → its digest. */
   const digests = async (): Promise<Map<string, string>> => {
     const out = new Map<string, string>();
@@ -194,9 +205,27 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const list = await manifest(contentTags.get('debian-archinfo') ?? '');
     expect(list?.body.manifests?.map((m) => m.platform?.architecture).sort()).toEqual(['amd64', 'arm64']);
     expect(list?.digest).toBe((await manifest(`${registry}/e2e/archinfo:1`))?.digest);
+    // each arch's image in a list also has its per-arch content tag, kg-<that arch's hash>: what a one-arch run pushes
+    for (const [target, tag] of contentTags) {
+      const listed = await manifest(tag);
+      for (const entry of generatedManifest().filter((e) => e.target === target)) {
+        const perArch = `${tag.slice(0, tag.lastIndexOf(':'))}:kg-${entry.hash.slice(7, 39)}`;
+        const inList = listed?.body.manifests?.find((m) => m.platform?.architecture === entry.arch)?.digest;
+        expect(inList, `${tag} holds linux/${entry.arch}`).toBeDefined();
+        expect((await manifest(perArch))?.digest, `${perArch} (${target} on ${entry.arch})`).toBe(inList);
+      }
+    }
     pushed = await digests();
-    // per image: its human tag and its content tag, and nothing per arch
-    expect(pushed.size).toBe(9 * 2);
+    // per image: its human tag, its content tag, and one per-arch content tag per arch
+    expect(pushed.size).toBe(9 * 4);
+  });
+
+  it('builds nothing in a one-arch run with --skip-existing: it finds the per-arch content tags the multi-arch run pushed', async () => {
+    const { out } = await kgJson<Summary>(['build', '-a', 'arm64', '--registry', registry, '--content-tags=only', '--skip-existing', '--push', '--provenance=false']);
+    expect(out.result.built).toEqual([]);
+    expect(out.result.existing).toHaveLength(TARGETS.length);
+    for (const e of out.result.existing) expect(pushed.has(e.contentTag ?? ''), `${e.target}: ${e.contentTag}`).toBe(true);
+    expect(await digests()).toEqual(pushed);
   });
 
   it('builds nothing again: --skip-existing finds every target in the registry', async () => {
@@ -292,6 +321,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const lost = contentTags.get('debian-service')!;
     const found = await manifest(lost);
     expect(found).toBeDefined();
+    await deleteImages(lost, found!);
     const del = await fetch(`${api(lost).base}/${found!.digest}`, { method: 'DELETE' });
     expect(del.status).toBe(202);
     expect(await exists(lost)).toBe(false);
@@ -350,6 +380,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const lost = contentTags.get('debian-app')!;
     const found = await manifest(lost);
     expect(found).toBeDefined();
+    await deleteImages(lost, found!);
     expect((await fetch(`${api(lost).base}/${found!.digest}`, { method: 'DELETE' })).status).toBe(202);
     appendFileSync(template('plugin'), 'RUN echo changed again > /etc/e2e/plugin-again\n');
     try {
@@ -406,6 +437,52 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     expect(steps.size, stderr.slice(-3000)).toBe(6);
     expect([...steps].filter((s) => !cached.has(s)), 'steps that ran again').toEqual([]);
     expect(stderr).not.toContain('exporting cache to registry');
+  });
+
+  it('per-arch CI: two one-arch runs, then a multi-arch --skip-existing run that only makes the lists, give the tags of one multi-arch run', async () => {
+    // The commands of this repository's images.yml (its build jobs on main, then its lists job), in a repository of
+    // their own (another namespace: nothing of the runs above is there).
+    const workflow = parseYaml(readFileSync(join(ROOT, '.github', 'workflows', 'images.yml'), 'utf8')) as { jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
+    const command = (job: string, step: string, arch = '') => {
+      const run = workflow.jobs[job]?.steps.find((s) => s.name?.startsWith(step))?.run ?? '';
+      expect(run, `${job}: ${step}`).toMatch(/^npx kolla-gen build /);
+      return run.replaceAll('${{ matrix.arch }}', arch).trim().split(/\s+/).slice(2);
+    };
+    const ns = ['--registry', registry, '--namespace', 'ci'];
+    const perArch = new Map<string, string>();
+    for (const arch of ['amd64', 'arm64']) {
+      const t0 = Date.now();
+      const { out } = await kgJson<Summary>([...command('build', 'build what the registry lacks', arch), ...ns]);
+      console.info(`[e2e changes] one-arch run ${arch}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      expect(names(out.result.built), arch).toEqual(TARGETS);
+      for (const e of out.result.built) {
+        const tag = e.tags?.find((t) => CONTENT_TAG.test(t));
+        expect(tag, e.target).toBeDefined();
+        perArch.set(`${e.target} ${arch}`, tag!);
+      }
+    }
+    const t0 = Date.now();
+    const { out } = await kgJson<Summary>([...command('lists', 'make the manifest lists'), ...ns]);
+    console.info(`[e2e changes] multi-arch --skip-existing after the one-arch runs (lists only): ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    expect(out.result.built).toEqual([]);
+    expect(names(out.result.existing)).toEqual(TARGETS);
+    for (const e of out.result.existing) {
+      // the same content tag a multi-arch run pushed (the first test), in this repository
+      expect(e.contentTag?.split(':').pop(), e.target).toBe(contentTags.get(e.target)?.split(':').pop());
+      expect(e.contentTag?.startsWith(`${registry}/ci/`), e.contentTag).toBe(true);
+      // its list holds the images the one-arch runs pushed, and the human tag names that list
+      const list = await manifest(e.contentTag!);
+      for (const arch of ['amd64', 'arm64']) {
+        const entry = list?.body.manifests?.find((m) => m.platform?.architecture === arch);
+        expect(entry?.digest, `${e.contentTag} ${arch}`).toBe((await manifest(perArch.get(`${e.target} ${arch}`)!))?.digest);
+      }
+      expect((await manifest(`${registry}/ci/${e.target.replace(/^debian-/, '')}:1`))?.digest, e.target).toBe(list?.digest);
+    }
+    // the arm64 image of a list runs, emulated, as the arm64 run built it
+    const worker = out.result.existing.find((e) => e.target === 'debian-worker')!;
+    await engine!.docker(['pull', '--quiet', '--platform', 'linux/arm64', `${registry}/ci/worker:1`]);
+    const run = await engine!.docker(['run', '--rm', '--platform', 'linux/arm64', `${registry}/ci/worker:1`, 'uname', '-m']);
+    expect(String(run.stdout).trim(), worker.target).toBe('aarch64');
   });
 
   it('stops, or with =warn builds everything, when the registry cannot be asked', async () => {
