@@ -10,7 +10,6 @@ import { contentRef } from '../changes/content-hash.js';
 import type { Arch } from '../core/types.js';
 import { hashesSince, type SinceHashes } from './since.js';
 import { madeWith } from '../load/config/made-with.js';
-import type { Arch } from '../core/types.js';
 
 export interface CommandResult {
   exitCode: 0 | 1;
@@ -82,7 +81,7 @@ async function skipExisting(first: Compiled, env: Record<string, string | undefi
     t.contentTag !== undefined && t.arch === undefined && t.variantHashes.length > 1 && probes.get(t.contentTag)?.status === 'absent'
       ? t.variantHashes.map((v) => ({ arch: v.arch, ref: contentRef(t.ref, v.hash) }))
       : [];
-  await ask(compiled.targets.flatMap((t) => perArch(t).map((p) => p.ref)));
+  await ask(compiled.targets.flatMap((t) => perArch(t).map((p) => ({ ref: p.ref, arches: [p.arch] }))));
   const existing = new Map<string, string>();
   const fromArches = new Map<string, { arch: Arch; ref: string }[]>();
   for (const t of compiled.targets) {
