@@ -4,9 +4,9 @@ import { error, hasErrors, info, warning, type Diagnostic } from '../core/diagno
 import { loadProject, type LoadOptions } from '../load/load.js';
 import { describeKollaPreset } from '../load/kolla/preset.js';
 import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } from '../pipeline.js';
-import { probeTags, type TagProbe } from '../build/registry.js';
+import type { TagProbe } from '../build/registry.js';
 import { renderParallel } from '../render/parallel.js';
-import { hashesSince, type SinceHashes } from './since.js';
+import type { SinceHashes } from './since.js';
 import { madeWith } from '../load/config/made-with.js';
 
 export interface CommandResult {
@@ -30,6 +30,8 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
   if (assumed) diagnostics.unshift(info('KG115', assumed.message, assumed.data));
   let since: SinceHashes | undefined;
   if (loaded.project.config.affectedSince !== undefined) {
+    // Loaded only here: git, and the registry client below, are code a plain run does not need at start-up.
+    const { hashesSince } = await import('./since.js');
     const found = await hashesSince(loaded.project.config.affectedSince, cli, options);
     diagnostics.push(...found.diagnostics);
     if (!found.since) return { diagnostics };
@@ -51,6 +53,7 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
  * (and then their own parents are asked for).
  */
 async function skipExisting(first: Compiled, env: Record<string, string | undefined>): Promise<{ compiled: Compiled; diagnostics: Diagnostic[] }> {
+  const { probeTags } = await import('../build/registry.js');
   const probes = new Map<string, TagProbe>();
   const ask = async (refs: string[]) => {
     const fresh = [...new Set(refs)].filter((ref) => !probes.has(ref));

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import type { ContentHash } from '../changes/content-hash.js';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
@@ -17,10 +17,21 @@ export interface SinceHashes {
   hashes: Map<string, ContentHash>;
 }
 
-async function git(args: string[], cwd: string): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const run = await execa('git', args, { cwd, reject: false, stdin: 'ignore' });
-  return { ok: run.exitCode === 0, stdout: String(run.stdout).trim(), stderr: String(run.stderr).trim() };
+/** git with no stdin; never rejects on a failing exit (node's own spawn: execa costs more to load than git takes here). */
+function run(args: string[], cwd: string, env?: Record<string, string | undefined>): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const done = (ok: boolean, stderr: string) => resolve({ ok, stdout: Buffer.concat(out).toString('utf8').trim(), stderr: stderr.trim() });
+    child.once('error', (e) => done(false, e.message));
+    child.once('close', (code) => done(code === 0, Buffer.concat(err).toString('utf8')));
+  });
 }
+
+const git = (args: string[], cwd: string) => run(args, cwd);
 
 /** A path inside the checkout names the same file at the revision; one outside it stays what it is (made absolute). */
 function atRevision(p: string | undefined, cwd: string, top: string, tmp: string): string | undefined {
@@ -43,14 +54,11 @@ export async function hashesSince(revision: string, cli: CliOptions, options: Lo
     // The revision's files as a checkout writes them (filters and eol as in the work tree; git archive would apply
     // export-ignore and export-subst), through an index of our own: the repo's index and work tree are not touched.
     const tree = path.join(tmp, 'tree');
-    const index = { env: { GIT_INDEX_FILE: path.join(tmp, 'index') } };
-    const read = await execa('git', ['read-tree', commit.stdout], { cwd: top.stdout, reject: false, stdin: 'ignore', ...index });
-    const checkout =
-      read.exitCode === 0
-        ? await execa('git', ['checkout-index', '--all', '--force', `--prefix=${tree}${path.sep}`], { cwd: top.stdout, reject: false, stdin: 'ignore', ...index })
-        : read;
-    if (checkout.exitCode !== 0) {
-      return { diagnostics: [error('KG900', `--affected-since ${revision}: cannot check the revision out (${String(checkout.stderr).trim().split('\n')[0]})`)] };
+    const env = { ...process.env, GIT_INDEX_FILE: path.join(tmp, 'index') };
+    const read = await run(['read-tree', commit.stdout], top.stdout, env);
+    const checkout = read.ok ? await run(['checkout-index', '--all', '--force', `--prefix=${tree}${path.sep}`], top.stdout, env) : read;
+    if (!checkout.ok) {
+      return { diagnostics: [error('KG900', `--affected-since ${revision}: cannot check the revision out (${checkout.stderr.split('\n')[0]})`)] };
     }
     // git names the top by its real path: so must cwd, for the paths under it to map.
     const cwd = fs.realpathSync(options.cwd);
