@@ -36,7 +36,12 @@ export interface RendererOptions {
   strictUndefined?: boolean;
 }
 
-export type RenderResult = { ok: true; text: string } | { ok: false; diagnostic: Diagnostic };
+/**
+ * `templates`: the loader names the render loaded (its own template, imports, includes, extends), in first-use order.
+ * A render is a function of its context, the renderer's options and the sources of these names: with all of them
+ * unchanged, it renders the same text again (how --affected-since reuses a rendering at the revision).
+ */
+export type RenderResult = { ok: true; text: string; templates: string[] } | { ok: false; diagnostic: Diagnostic };
 
 export interface Renderer {
   /**
@@ -159,9 +164,12 @@ export function createRenderer(options: RendererOptions): Renderer {
   for (const [k, v] of Object.entries(options.globals ?? {})) globals.set(k, v);
   const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
   const strictUndefined = options.strictUndefined ?? false;
+  // The names the current render loads: every template reaches a render through env.load, cached or not.
+  let used = new Set<string>();
 
   const env: Env = {
     load(name: string): Template {
+      used.add(name);
       let entry = cache.get(name);
       if (entry === undefined) {
         const file = options.load(name);
@@ -209,6 +217,7 @@ export function createRenderer(options: RendererOptions): Renderer {
     try {
       // The scope copies a context list or dict when the template first reads it: a template that mutates
       // one (append, customizable) changes only its own render, never the caller's data or the next render.
+      used = new Set();
       const root = new Scope(null, context as Dict);
       let tpl: Template;
       if (overrides.length) {
@@ -217,7 +226,8 @@ export function createRenderer(options: RendererOptions): Renderer {
       } else {
         tpl = env.load(template);
       }
-      return { ok: true, text: renderTemplate(tpl, env, root) };
+      const text = renderTemplate(tpl, env, root);
+      return { ok: true, text, templates: [...used] };
     } catch (e) {
       const entry = overrides.length ? overrides[0] : options.load(template);
       return { ok: false, diagnostic: toDiagnostic(e, entry) };
