@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { copyFixture, run, snapshot, write } from './support/cli.js';
 
 /** A fake `docker` that logs its arguments, answers the setup probes, and prints a bake definition for --print. */
@@ -162,7 +163,11 @@ describe('kolla-gen init', () => {
     expect(config).toContain('  - ../kolla/kolla/docker');
     const workflow = fs.readFileSync(path.join(dir, '.github/workflows/images.yml'), 'utf8');
     expect(workflow).toContain('kolla-gen check');
-    expect(workflow).toContain('arch-${{ matrix.arch }}');
+    // each arch's runner bakes the default group for its own arch: KG_ARCHES (the bake file's variable) in the bake step
+    const jobs = (parseYaml(workflow) as { jobs: Record<string, { steps: { uses?: string; env?: Record<string, string>; with?: Record<string, unknown> }[] }> }).jobs;
+    const bakeStep = jobs.build?.steps.find((s) => s.uses?.startsWith('docker/bake-action'));
+    expect(bakeStep?.env).toEqual({ KG_ARCHES: '${{ matrix.arch }}' });
+    expect(bakeStep?.with?.targets).toBe('default');
     expect(workflow).toContain('imagetools create');
     expect(workflow).toContain('git clone'); // the docker dir lies outside the repo
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toContain('generated/** linguist-generated=true');

@@ -61,7 +61,8 @@ export function workflowText(input: InitInput): string {
     : '';
   return `# Builds the images from the committed generated/ files and pushes multi-arch images (written by kolla-gen init).
 #   check   fails when generated/ is stale (kolla-gen check: the options generated/manifest.json records)
-#   build   one job per arch on a native runner: bakes the arch-<arch> group for that platform, pushes by digest
+#   build   one job per arch on a native runner: bakes the default group with KG_ARCHES=<arch> (that platform only,
+#           a join's per-arch target of that arch), pushes every image by digest
 #   merge   for each target, one manifest list of both arches' digests under the tags of the bake file
 # Set the repository variables KOLLA_GEN_PACKAGE (what npm installs kolla-gen from: a git URL or a tarball path in
 # this repo) and REGISTRY (the login host), and the secrets REGISTRY_USERNAME and REGISTRY_PASSWORD.
@@ -116,16 +117,17 @@ jobs:
           registry: \${{ vars.REGISTRY }}
           username: \${{ secrets.REGISTRY_USERNAME }}
           password: \${{ secrets.REGISTRY_PASSWORD }}
-      - name: bake arch-\${{ matrix.arch }}
+      - name: bake (KG_ARCHES=\${{ matrix.arch }})
         id: bake
         uses: docker/bake-action@v6
+        env:
+          KG_ARCHES: \${{ matrix.arch }}
         with:
           source: .
           files: \${{ env.BAKE_FILE }}
-          targets: arch-\${{ matrix.arch }}
+          targets: default
           provenance: false
           set: |
-            *.platform=linux/\${{ matrix.arch }}
             *.output=\${{ env.PUSH == 'true' && 'type=image,push-by-digest=true,name-canonical=true,push=true' || 'type=cacheonly' }}
       - name: record the digests
         if: env.PUSH == 'true'
