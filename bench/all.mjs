@@ -12,7 +12,8 @@
 //   --kolla DIR      an upstream Kolla checkout (default: $KOLLA_SRC, else ../kolla-rel/master or ../kolla beside
 //                    or above this checkout); the kolla workload is skipped when none is found
 //   --only LIST      some of: help,kolla,synthetic,affected,check (comma-separated)
-//   --skip-oracle    do not run kolla-build --template-only (../shared/tools/kolla-oracle.sh or $KOLLA_ORACLE)
+//   --skip-oracle    do not run kolla-build --template-only ($KOLLA_ORACLE, else shared/tools/kolla-oracle.sh one or
+//                    two levels above this checkout)
 //
 // Workloads:
 //   help       `kolla-gen --help` (and `node -e 0`, node's own start-up)
@@ -143,8 +144,8 @@ try {
         return once(process.execPath, [c.cli, ...args], work);
       });
       let oracle;
-      const script = process.env.KOLLA_ORACLE ?? resolve(repo, '../shared/tools/kolla-oracle.sh');
-      if (options.oracle && existsSync(script)) {
+      const script = process.env.KOLLA_ORACLE ?? ['../shared/tools/kolla-oracle.sh', '../../shared/tools/kolla-oracle.sh'].map((p) => resolve(repo, p)).find((p) => existsSync(p));
+      if (options.oracle && script) {
         console.error('kolla-build --template-only, 8 variants...');
         oracle = 0;
         for (const base of ['ubuntu', 'debian', 'rocky', 'centos']) {
