@@ -36,19 +36,19 @@ export interface RendererOptions {
   strictUndefined?: boolean;
 }
 
-/**
- * `templates`: the loader names the render loaded (its own template, imports, includes, extends), in first-use order.
- * A render is a function of its context, the renderer's options and the sources of these names: with all of them
- * unchanged, it renders the same text again (how --affected-since reuses a rendering at the revision).
- */
-export type RenderResult = { ok: true; text: string; templates: string[] } | { ok: false; diagnostic: Diagnostic };
+export type RenderResult = { ok: true; text: string } | { ok: false; diagnostic: Diagnostic };
 
 export interface Renderer {
   /**
    * Render one image's template (a loader name) with a context. With overrides, the merged override template
    * is rendered instead, with `parent_template` set to the image's template.
    */
-  render(template: string, context: Record<string, unknown>): RenderResult;
+  /**
+   * `loaded`, when given, receives the loader names the render loads (its own template, imports, includes, extends),
+   * in first-use order. A render is a function of its context, the renderer's options and the sources of these
+   * names: with all of them unchanged, it renders the same text again (how --affected-since reuses a rendering).
+   */
+  render(template: string, context: Record<string, unknown>, loaded?: Set<string>): RenderResult;
 }
 
 /** For globals such as kolla's raise_error(): throwing this gives a KG304 diagnostic at the calling line. */
@@ -165,11 +165,11 @@ export function createRenderer(options: RendererOptions): Renderer {
   const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
   const strictUndefined = options.strictUndefined ?? false;
   // The names the current render loads: every template reaches a render through env.load, cached or not.
-  let used = new Set<string>();
+  let used: Set<string> | undefined;
 
   const env: Env = {
     load(name: string): Template {
-      used.add(name);
+      used?.add(name);
       let entry = cache.get(name);
       if (entry === undefined) {
         const file = options.load(name);
@@ -208,8 +208,13 @@ export function createRenderer(options: RendererOptions): Renderer {
   }
 
   return {
-    render(template, context) {
-      return withBudget(limits, strictUndefined, () => renderOne(template, context));
+    render(template, context, loaded) {
+      used = loaded;
+      try {
+        return withBudget(limits, strictUndefined, () => renderOne(template, context));
+      } finally {
+        used = undefined;
+      }
     },
   };
 
@@ -217,7 +222,6 @@ export function createRenderer(options: RendererOptions): Renderer {
     try {
       // The scope copies a context list or dict when the template first reads it: a template that mutates
       // one (append, customizable) changes only its own render, never the caller's data or the next render.
-      used = new Set();
       const root = new Scope(null, context as Dict);
       let tpl: Template;
       if (overrides.length) {
@@ -226,8 +230,7 @@ export function createRenderer(options: RendererOptions): Renderer {
       } else {
         tpl = env.load(template);
       }
-      const text = renderTemplate(tpl, env, root);
-      return { ok: true, text, templates: [...used] };
+      return { ok: true, text: renderTemplate(tpl, env, root) };
     } catch (e) {
       const entry = overrides.length ? overrides[0] : options.load(template);
       return { ok: false, diagnostic: toDiagnostic(e, entry) };

@@ -116,7 +116,8 @@ function jobRenderer(project: Project): (job: RenderJob) => RenderOutcome {
   return ({ job, image, family, arch }): RenderOutcome => {
     const key = renderKey(image.name, family, arch);
     const context = templateContext(config, image, { ...family, arch });
-    const result = renderer.render(image.template, context);
+    const loaded = new Set<string>();
+    const result = renderer.render(image.template, context, loaded);
     if (!result.ok) return { job, key, diagnostics: [result.diagnostic] };
     const parsed = parseFroms(result.text, { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
     const template = project.templates.get(image.template) ?? { path: image.template, source: '' };
@@ -143,7 +144,7 @@ function jobRenderer(project: Project): (job: RenderJob) => RenderOutcome {
         }),
       );
     }
-    return { job, key, rendering: { text: result.text, froms: parsed.froms }, diagnostics, templates: result.templates };
+    return { job, key, rendering: { text: result.text, froms: parsed.froms }, diagnostics, templates: [...loaded] };
   };
 }
 
