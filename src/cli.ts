@@ -1,22 +1,28 @@
 #!/usr/bin/env node
 // commander: flags → options, result → output and exit code. Nothing else.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { build } from './commands/build.js';
-import { check } from './commands/check.js';
-import { deps, DEPS_FORMATS, type DepsFormat } from './commands/deps.js';
-import { explain } from './commands/explain.js';
-import { generate } from './commands/generate.js';
-import { init } from './commands/init.js';
-import { helpCode, isCodeTopic } from './commands/help-code.js';
-import { list } from './commands/list.js';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { diagnosticToJson, error, formatDiagnostic, warning } from './core/diagnostics.js';
+import { DEPS_FORMATS, type DepsFormat } from './graph/format.js';
 import { cliOptionsOf } from './load/config/made-with.js';
-import { readRecordedOptions } from './load/load.js';
 import { fromRoot, repoRoot } from './load/root.js';
+
+// Start-up: a command's code (the template engine, the config schema, YAML, docker and registry clients) is loaded
+// when that command runs, not before: `kolla-gen --help` or a usage error loads commander and this file only.
+const commands = {
+  build: () => import('./commands/build.js'),
+  check: () => import('./commands/check.js'),
+  deps: () => import('./commands/deps.js'),
+  explain: () => import('./commands/explain.js'),
+  generate: () => import('./commands/generate.js'),
+  helpCode: () => import('./commands/help-code.js'),
+  init: () => import('./commands/init.js'),
+  list: () => import('./commands/list.js'),
+  load: () => import('./load/load.js'),
+};
 
 interface Flags {
   /** false: --no-config. */
@@ -258,7 +264,10 @@ program
   .option('--json', 'print a code\'s explanation as JSON')
   .description('show help for a command, or explain a diagnostic code (kolla-gen help KG402)')
   .action(async (topic: string | undefined, flags: Flags) => {
-    if (topic !== undefined && isCodeTopic(topic)) return report(helpCode(topic), flags);
+    if (topic !== undefined) {
+      const { helpCode, isCodeTopic } = await commands.helpCode();
+      if (isCodeTopic(topic)) return report(helpCode(topic), flags);
+    }
     const cmd = topic === undefined ? program : program.commands.find((c) => c.name() === topic);
     if (!cmd) return program.error(`error: unknown command '${topic}'`);
     cmd.outputHelp();
@@ -270,7 +279,7 @@ withOptions(
     .argument('[regex...]', 'build only images whose name matches one of these regexes (and their parents)')
     .description('render, resolve, select, fold and write the output dir (atomically)'),
   ALL,
-).action(action((regexes, flags) => generate(toCliOptions(regexes, flags), loadOptions(flags))));
+).action(action(async (regexes, flags) => (await commands.generate()).generate(toCliOptions(regexes, flags), loadOptions(flags))));
 
 withOptions(
   program
@@ -285,10 +294,11 @@ withOptions(
   const LOCATION = new Set(['config', 'output', 'json', 'quiet']);
   const bare = regexes.length === 0 && cmd.options.every((o) => LOCATION.has(o.attributeName()) || cmd.getOptionValueSource(o.attributeName()) !== 'cli');
   await action(async (_regexes, flags) => {
+    const { check } = await commands.check();
     const load = loadOptions(flags);
     const cli = toCliOptions(regexes, flags);
     if (!bare) return check(cli, load);
-    const recorded = readRecordedOptions(load.cwd, load.configFile, cli.output);
+    const recorded = (await commands.load()).readRecordedOptions(load.cwd, load.configFile, cli.output);
     if (!recorded.made) {
       const result = await check(cli, load);
       const note = warning('KG711', `${recorded.manifest} records no options: checked with kolla-gen.yaml and the defaults`);
@@ -306,7 +316,7 @@ withOptions(
   program.command('list').argument('[regex...]', 'as for generate').description('list the selected images per variant (--json for machines)'),
   NO_OUTPUT_DIR,
 ).action(
-  action((regexes, flags) => list(toCliOptions(regexes, flags), loadOptions(flags))),
+  action(async (regexes, flags) => (await commands.list()).list(toCliOptions(regexes, flags), loadOptions(flags))),
 );
 
 withOptions(
@@ -321,7 +331,7 @@ withOptions(
   const flags = cmd.opts<Flags>();
   const image = String(args[0]);
   const regexes = Array.isArray(args[1]) ? (args[1] as string[]) : [];
-  await action(() => explain(image, toCliOptions(regexes, flags), loadOptions(flags)))(cmd);
+  await action(async () => (await commands.explain()).explain(image, toCliOptions(regexes, flags), loadOptions(flags)))(cmd);
 });
 
 // deps draws the tree: no naming, registry, output dir or bake options.
@@ -337,7 +347,7 @@ withOptions(
   const flags = cmd.opts<Flags>();
   // --json prints the JSON document inside the result envelope: a text format beside it would be dropped silently.
   if (flags.json && flags.format !== 'json') cmd.error(`error: --json prints the dependency tree as JSON; --format ${flags.format} prints text: give one of them`);
-  await action((regexes) => deps(toCliOptions(regexes, flags), loadOptions(flags), flags.format ?? 'json'))(...args);
+  await action(async (regexes) => (await commands.deps()).deps(toCliOptions(regexes, flags), loadOptions(flags), flags.format ?? 'json'))(...args);
 });
 
 program
@@ -350,7 +360,7 @@ program
   .action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const flags = cmd.opts<Flags & { dockerDir?: string }>();
-    await action(async () => init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset }))(cmd);
+    await action(async () => (await commands.init()).init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset }))(cmd);
   });
 
 // kolla-gen build: the one command that runs docker; its summary is the result.
@@ -400,6 +410,7 @@ withOptions(
   const flags = cmd.opts<BuildFlags>();
   const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
   try {
+    const { build } = await commands.build();
     const result = await build(toCliOptions(regexes, flags), loadOptions(flags), {
       push: flags.push,
       builder: flags.builder,

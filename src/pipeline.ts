@@ -146,8 +146,16 @@ function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   );
 }
 
-export function compile(project: Project, options: CompileOptions = {}): Compiled | { diagnostics: Diagnostic[] } {
-  const { rendered } = options;
+/** The first half of compile: renderings, graphs and content hashes, before any selection. */
+interface Hashed {
+  selector: Selector;
+  renderings: Map<string, Rendering>;
+  families: FamilyResult[];
+  hashes: Map<string, ContentHash>;
+  diagnostics: Keyed[];
+}
+
+function hashTree(project: Project, rendered: RenderOutcome[] | undefined): Hashed | { diagnostics: Diagnostic[] } {
   const { config, tree } = project;
   const diagnostics: Keyed[] = [...checkImageNames(config, tree), ...checkTargetNames(tree), ...checkConfigNames(config, tree)];
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
@@ -191,6 +199,23 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     families.push({ family, graphs, statuses: new Map(), images: [], folded: new Map() });
   }
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
+  return { selector, renderings, families, hashes, diagnostics };
+}
+
+/**
+ * The content hash of every (image, variant), or the errors that stop the tree compiling (what --affected-since
+ * needs of the tree at a revision). Past the hashes, compile adds only warnings: it fails exactly when this does.
+ */
+export function compileHashes(project: Project, rendered?: RenderOutcome[]): { hashes?: Map<string, ContentHash>; diagnostics: Diagnostic[] } {
+  const hashed = hashTree(project, rendered);
+  return 'hashes' in hashed ? { hashes: hashed.hashes, diagnostics: dedupe(hashed.diagnostics) } : hashed;
+}
+
+export function compile(project: Project, options: CompileOptions = {}): Compiled | { diagnostics: Diagnostic[] } {
+  const { config, tree } = project;
+  const hashed = hashTree(project, options.rendered);
+  if (!('hashes' in hashed)) return hashed;
+  const { selector, renderings, families, hashes, diagnostics } = hashed;
 
   const affected = options.since ? new Map<string, Affected>() : undefined;
   for (const result of families) {

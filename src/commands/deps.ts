@@ -1,11 +1,10 @@
 import type { CliOptions } from '../load/config/resolve.js';
-import { depsImages, formatDot, formatMermaidSections, type DepsDocument, type GraphNode } from '../graph/format.js';
+import { depsImages, formatDot, formatMermaidSections, type DepsDocument, type DepsFormat, type GraphNode } from '../graph/format.js';
 import type { LoadOptions } from '../load/load.js';
 import { familyId } from '../core/types.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
-export const DEPS_FORMATS = ['json', 'dot', 'mermaid'] as const;
-export type DepsFormat = (typeof DEPS_FORMATS)[number];
+export { DEPS_FORMATS, type DepsFormat } from '../graph/format.js';
 
 /**
  * The dependency tree of the selected images (skipped ones included), per base and type, from the first arch's graph:

@@ -4,11 +4,13 @@ import { error, hasErrors, info, warning, type Diagnostic } from '../core/diagno
 import { loadProject, type LoadOptions } from '../load/load.js';
 import { describeKollaPreset } from '../load/kolla/preset.js';
 import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } from '../pipeline.js';
-import { probeTags, type TagProbe } from '../build/registry.js';
+import type { TagProbe } from '../build/registry.js';
 import { renderParallel } from '../render/parallel.js';
 import { contentRef } from '../changes/content-hash.js';
 import type { Arch } from '../core/types.js';
-import { hashesSince, type SinceHashes } from './since.js';
+import type { RenderOutcome } from '../render/images.js';
+import type { Project } from '../load/project.js';
+import type { SinceHashes } from './since.js';
 import { madeWith } from '../load/config/made-with.js';
 
 export interface CommandResult {
@@ -30,15 +32,42 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
   const diagnostics = [...loaded.diagnostics];
   const assumed = describeKollaPreset(loaded.project.config);
   if (assumed) diagnostics.unshift(info('KG115', assumed.message, assumed.data));
-  let since: SinceHashes | undefined;
-  if (loaded.project.config.affectedSince !== undefined) {
-    const found = await hashesSince(loaded.project.config.affectedSince, cli, options);
-    diagnostics.push(...found.diagnostics);
-    if (!found.since) return { diagnostics };
-    since = found.since;
+  // --affected-since: git checks the revision out while the current tree renders; the revision's renders then take
+  // the current ones where they are sure to be the same, and its temp dir goes while the current tree compiles.
+  const revision = loaded.project.config.affectedSince;
+  const since = revision === undefined ? undefined : await import('./since.js');
+  const exporting = since?.exportRevision(revision as string, options);
+  // Awaited below; a failure before then is not an unhandled rejection.
+  exporting?.catch(() => undefined);
+  let cleanUp: Promise<void> | undefined;
+  try {
+    const rendered = await renderParallel(loaded.project);
+    let hashes: SinceHashes | undefined;
+    if (since && exporting) {
+      const exported = await exporting;
+      const found = await since.hashesSince(exported, cli, options, { project: loaded.project, outcomes: rendered });
+      cleanUp = since.removeExport(exported);
+      diagnostics.push(...found.diagnostics);
+      if (!found.since) return { diagnostics };
+      hashes = found.since;
+    }
+    return await compileRendered(loaded.project, rendered, hashes, diagnostics, cli, options);
+  } finally {
+    if (exporting && !cleanUp) cleanUp = exporting.then((exported) => since?.removeExport(exported));
+    await cleanUp;
   }
-  const result = compile(loaded.project, { rendered: await renderParallel(loaded.project), ...(since ? { since } : {}) });
-  if ('bake' in result) result.madeWith = madeWith(cli, options.noConfig ? false : (loaded.project.config.configPath ?? null), options.kollaConfigFile);
+}
+
+async function compileRendered(
+  project: Project,
+  rendered: RenderOutcome[],
+  since: SinceHashes | undefined,
+  diagnostics: Diagnostic[],
+  cli: CliOptions,
+  options: LoadOptions,
+): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
+  const result = compile(project, { rendered, ...(since ? { since } : {}) });
+  if ('bake' in result) result.madeWith = madeWith(cli, options.noConfig ? false : (project.config.configPath ?? null), options.kollaConfigFile);
   diagnostics.push(...result.diagnostics);
   if (!('bake' in result) || hasErrors(diagnostics)) return { diagnostics };
   if (result.config.skipExisting === undefined) return { compiled: result, diagnostics };
@@ -53,6 +82,7 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
  * (and then their own parents are asked for).
  */
 async function skipExisting(first: Compiled, env: Record<string, string | undefined>): Promise<{ compiled: Compiled; diagnostics: Diagnostic[] }> {
+  const { probeTags } = await import('../build/registry.js');
   const probes = new Map<string, TagProbe>();
   // Each ref with the arches it must hold: a list that lost an arch is not there for that arch's builds.
   const ask = async (refs: { ref: string; arches: Arch[] }[]) => {

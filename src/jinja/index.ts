@@ -43,7 +43,12 @@ export interface Renderer {
    * Render one image's template (a loader name) with a context. With overrides, the merged override template
    * is rendered instead, with `parent_template` set to the image's template.
    */
-  render(template: string, context: Record<string, unknown>): RenderResult;
+  /**
+   * `loaded`, when given, receives the loader names the render loads (its own template, imports, includes, extends),
+   * in first-use order. A render is a function of its context, the renderer's options and the sources of these
+   * names: with all of them unchanged, it renders the same text again (how --affected-since reuses a rendering).
+   */
+  render(template: string, context: Record<string, unknown>, loaded?: Set<string>): RenderResult;
 }
 
 /** For globals such as kolla's raise_error(): throwing this gives a KG304 diagnostic at the calling line. */
@@ -159,9 +164,12 @@ export function createRenderer(options: RendererOptions): Renderer {
   for (const [k, v] of Object.entries(options.globals ?? {})) globals.set(k, v);
   const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
   const strictUndefined = options.strictUndefined ?? false;
+  // The names the current render loads: every template reaches a render through env.load, cached or not.
+  let used: Set<string> | undefined;
 
   const env: Env = {
     load(name: string): Template {
+      used?.add(name);
       let entry = cache.get(name);
       if (entry === undefined) {
         const file = options.load(name);
@@ -200,8 +208,13 @@ export function createRenderer(options: RendererOptions): Renderer {
   }
 
   return {
-    render(template, context) {
-      return withBudget(limits, strictUndefined, () => renderOne(template, context));
+    render(template, context, loaded) {
+      used = loaded;
+      try {
+        return withBudget(limits, strictUndefined, () => renderOne(template, context));
+      } finally {
+        used = undefined;
+      }
     },
   };
 

@@ -6,6 +6,7 @@ import { error, type Diagnostic, type SourceLocation } from '../core/diagnostics
 import { parseFroms, platformArgs, type FromLine } from './dockerfile.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import { familyId, type Arch, type Family, type Image } from '../core/types.js';
+import { reusableOutcomes, type RenderReuse } from './reuse.js';
 
 export interface Rendering {
   text: string;
@@ -18,6 +19,8 @@ export interface RenderOutcome {
   key: string;
   rendering?: Rendering;
   diagnostics: Diagnostic[];
+  /** The loader names the render loaded (see RenderResult); absent when it failed. */
+  templates?: string[];
 }
 
 export interface RenderJob {
@@ -61,7 +64,46 @@ function locateRenderedLine(template: TemplateSourceFile, rendered: string, line
   return { file: template.path, line: 1, column: 1 };
 }
 
-export function renderImages(project: Project, jobs: RenderJob[]): RenderOutcome[] {
+/** The jobs whose outcome `reuse` holds (--affected-since, at the revision: the same as now), and the rest, to render. */
+export function splitReusable(project: Project, jobs: RenderJob[], reuse: RenderReuse<RenderOutcome> | undefined): { reused: RenderOutcome[]; rest: RenderJob[] } {
+  if (!reuse) return { reused: [], rest: jobs };
+  const reusable = reusableOutcomes(project, reuse);
+  const reused: RenderOutcome[] = [];
+  const rest: RenderJob[] = [];
+  for (const job of jobs) {
+    const key = renderKey(job.image.name, job.family, job.arch);
+    const same = reusable(job.image, job.family, job.arch, key);
+    if (same) reused.push({ job: job.job, key, rendering: same.rendering, diagnostics: [], templates: same.templates });
+    else rest.push(job);
+  }
+  return { reused, rest };
+}
+
+/** Renders the jobs; with `reuse`, takes the outcome it holds where that is sure to be the same (see splitReusable). */
+export function renderImages(project: Project, jobs: RenderJob[], reuse?: RenderReuse<RenderOutcome>): RenderOutcome[] {
+  if (reuse) {
+    const { reused, rest } = splitReusable(project, jobs, reuse);
+    return [...reused, ...renderImages(project, rest)].sort((x, y) => x.job - y.job);
+  }
+  return jobs.map(jobRenderer(project));
+}
+
+/**
+ * As renderImages, handing the event loop back between slices of jobs: a child process started before (the git
+ * export of --affected-since) goes on with its next step while the tree renders.
+ */
+export async function renderImagesYielding(project: Project, jobs: RenderJob[], slice = 64): Promise<RenderOutcome[]> {
+  const render = jobRenderer(project);
+  const outcomes: RenderOutcome[] = [];
+  for (let i = 0; i < jobs.length; i += slice) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const job of jobs.slice(i, i + slice)) outcomes.push(render(job));
+  }
+  return outcomes;
+}
+
+/** One renderer for the project (templates compiled once), as a function of a job. */
+function jobRenderer(project: Project): (job: RenderJob) => RenderOutcome {
   const { config } = project;
   const renderer = createRenderer({
     load: (name) => project.templates.get(name),
@@ -71,10 +113,11 @@ export function renderImages(project: Project, jobs: RenderJob[]): RenderOutcome
     limits: config.renderLimits,
     strictUndefined: config.strictUndefined,
   });
-  return jobs.map(({ job, image, family, arch }): RenderOutcome => {
+  return ({ job, image, family, arch }): RenderOutcome => {
     const key = renderKey(image.name, family, arch);
     const context = templateContext(config, image, { ...family, arch });
-    const result = renderer.render(image.template, context);
+    const loaded = new Set<string>();
+    const result = renderer.render(image.template, context, loaded);
     if (!result.ok) return { job, key, diagnostics: [result.diagnostic] };
     const parsed = parseFroms(result.text, { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
     const template = project.templates.get(image.template) ?? { path: image.template, source: '' };
@@ -101,8 +144,8 @@ export function renderImages(project: Project, jobs: RenderJob[]): RenderOutcome
         }),
       );
     }
-    return { job, key, rendering: { text: result.text, froms: parsed.froms }, diagnostics };
-  });
+    return { job, key, rendering: { text: result.text, froms: parsed.froms }, diagnostics, templates: [...loaded] };
+  };
 }
 
 /** The variables a template line prints (`{{ name… }}`) that the context does not define. */

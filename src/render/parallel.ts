@@ -2,7 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Project } from '../load/project.js';
-import { renderImages, renderJobs, type RenderOutcome } from './images.js';
+import { renderImagesYielding, renderJobs, splitReusable, type RenderOutcome } from './images.js';
+import type { RenderReuse } from './reuse.js';
 
 /** Below this many renders a worker's start-up costs more than it saves. */
 const PARALLEL_FROM = 2000;
@@ -18,9 +19,9 @@ export function workerCount(project: Project, cores = availableParallelism()): n
   return renders < PARALLEL_FROM || cores < MIN_CORES ? 1 : Math.min(4, cores);
 }
 
-function runWorker(project: Project, images: string[]): Promise<RenderOutcome[]> {
+function runWorker(project: Project, jobs: number[]): Promise<RenderOutcome[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { project, images } });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { project, jobs } });
     worker.once('message', (outcomes: RenderOutcome[]) => resolve(outcomes));
     worker.once('error', reject);
     worker.once('exit', (code) => {
@@ -29,11 +30,17 @@ function runWorker(project: Project, images: string[]): Promise<RenderOutcome[]>
   });
 }
 
-/** The outcomes of every render job, in job order whatever the number of workers. */
-export async function renderParallel(project: Project, workers = workerCount(project)): Promise<RenderOutcome[]> {
-  if (workers <= 1) return renderImages(project, renderJobs(project));
-  const shares: string[][] = Array.from({ length: workers }, () => []);
-  project.tree.images.forEach((image, i) => shares[i % workers]?.push(image.name));
+/**
+ * The outcomes of every render job, in job order whatever the number of workers. With `reuse` (--affected-since, at
+ * the revision), the outcomes it holds that are sure to be the same are taken, and only the rest is rendered.
+ */
+export async function renderParallel(project: Project, workers = workerCount(project), reuse?: RenderReuse<RenderOutcome>): Promise<RenderOutcome[]> {
+  const { reused, rest } = splitReusable(project, renderJobs(project), reuse);
+  if (workers <= 1 || (reuse && rest.length < PARALLEL_FROM)) return [...reused, ...(await renderImagesYielding(project, rest))].sort((a, b) => a.job - b.job);
+  // Each worker takes every variant of its share of the images (a template is compiled once per worker).
+  const order = new Map(project.tree.images.map((image, i) => [image.name, i]));
+  const shares: number[][] = Array.from({ length: workers }, () => []);
+  for (const job of rest) shares[(order.get(job.image.name) ?? 0) % workers]?.push(job.job);
   const results = await Promise.all(shares.filter((s) => s.length > 0).map((share) => runWorker(project, share)));
-  return results.flat().sort((a, b) => a.job - b.job);
+  return [...reused, ...results.flat()].sort((a, b) => a.job - b.job);
 }

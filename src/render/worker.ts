@@ -1,8 +1,8 @@
-// A worker thread's share of the rendering: every variant of the images it was given.
+// A worker thread's share of the rendering: the render jobs it was given (by number).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Project } from '../load/project.js';
 import { renderImages, renderJobs } from './images.js';
 
-const { project, images } = workerData as { project: Project; images: string[] };
-const mine = new Set(images);
-parentPort?.postMessage(renderImages(project, renderJobs(project).filter((job) => mine.has(job.image.name))));
+const { project, jobs } = workerData as { project: Project; jobs: number[] };
+const mine = new Set(jobs);
+parentPort?.postMessage(renderImages(project, renderJobs(project).filter((job) => mine.has(job.job))));

@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+// `npm run bench`: the workloads of issue 14, each the median of R runs of the built CLI, with a baseline (a built
+// older checkout) measured in the same run, its runs interleaved with this checkout's, so that a busy machine
+// weighs on both alike. Figures only: the exit code is 1 only when a CLI fails or the arguments are wrong.
+//
+//   node bench/all.mjs [--baseline DIR] [--runs R] [--images N] [--kolla CHECKOUT] [--only LIST] [--skip-oracle]
+//
+//   --baseline DIR   a checkout of kolla-gen with dist/ built (e.g. `git worktree add /tmp/base main && cd /tmp/base
+//                    && npm ci && npm run build`); without it, only this checkout is measured
+//   --runs R         runs per workload and CLI (default 5)
+//   --images N       the synthetic tree's size (default 2,000; also measured at 2N)
+//   --kolla DIR      an upstream Kolla checkout (default: $KOLLA_SRC, else ../kolla-rel/master or ../kolla beside
+//                    or above this checkout); the kolla workload is skipped when none is found
+//   --only LIST      some of: help,kolla,synthetic,affected,check (comma-separated)
+//   --skip-oracle    do not run kolla-build --template-only ($KOLLA_ORACLE, else shared/tools/kolla-oracle.sh one or
+//                    two levels above this checkout)
+//
+// Workloads:
+//   help       `kolla-gen --help` (and `node -e 0`, node's own start-up)
+//   kolla      generate --preset kolla, 4 bases x 2 arches, into an empty dir; kolla-build --template-only once per
+//              variant beside it (its 8 times summed)
+//   synthetic  generate on bench/synthetic.mjs's tree of N and 2N images x 8 variants, into an empty dir; peak RSS
+//   affected   on the N tree committed in git: `list` against `list --affected-since HEAD` with nothing changed
+//   check      on the N tree: `check` of an up-to-date output dir against `generate` into an empty one
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..');
+const WORKLOADS = ['help', 'kolla', 'synthetic', 'affected', 'check'];
+const GOALS = { help: 0.1, kolla: 0.6, kollaSpeedup: 60, synthetic: 3, rssMiB: 1024, scale: 2.2, affected: 1.3, check: 1 };
+
+function parseArgs(argv) {
+  const o = { runs: 5, images: 2000, only: WORKLOADS, baseline: undefined, kolla: undefined, oracle: true };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (flag === '--skip-oracle') {
+      o.oracle = false;
+      continue;
+    }
+    if (flag === '--baseline' && value) o.baseline = resolve(value);
+    else if (flag === '--kolla' && value) o.kolla = resolve(value);
+    else if (flag === '--only' && value) o.only = value.split(',');
+    else if ((flag === '--runs' || flag === '--images') && Number.isInteger(Number(value)) && Number(value) > 0) o[flag.slice(2)] = Number(value);
+    else throw new Error(`usage: all.mjs [--baseline DIR] [--runs R] [--images N] [--kolla DIR] [--only ${WORKLOADS.join(',')}] [--skip-oracle]; got ${argv.slice(i).join(' ')}`);
+    i++;
+  }
+  const unknown = o.only.filter((w) => !WORKLOADS.includes(w));
+  if (unknown.length) throw new Error(`--only: unknown workload ${unknown.join(', ')} (${WORKLOADS.join(', ')})`);
+  if (o.baseline && !existsSync(join(o.baseline, 'dist', 'cli.js'))) throw new Error(`--baseline ${o.baseline}: no dist/cli.js there (run npm ci && npm run build in it)`);
+  return o;
+}
+
+const options = parseArgs(process.argv.slice(2));
+const clis = [{ name: 'head', cli: join(repo, 'dist', 'cli.js') }, ...(options.baseline ? [{ name: 'baseline', cli: join(options.baseline, 'dist', 'cli.js') }] : [])];
+const work = mkdtempSync(join(tmpdir(), 'kolla-gen-bench-all-'));
+const TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', '-o', join(work, 'probe'), process.execPath, '-e', '']).status === 0;
+
+/** One run of a command: wall seconds (spawn to exit) and, with GNU time, the peak RSS in MiB. */
+function once(command, args, cwd) {
+  const rss = join(work, 'rss');
+  const [cmd, argv] = TIME ? ['/usr/bin/time', ['-f', '%M', '-o', rss, command, ...args]] : [command, args];
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  const s = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${r.status} in ${cwd}\n${r.stderr}`);
+  return { s, rssMiB: TIME ? Number(readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024 : undefined, stdout: r.stdout };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Each CLI's median over the runs, the CLIs taking turns run by run. `step(cli)` does one run (prepare, then time
+ * only what counts) and returns { s, rssMiB? }.
+ */
+function interleaved(step) {
+  const results = new Map(clis.map((c) => [c.name, []]));
+  for (let i = 0; i < options.runs; i++) for (const c of clis) results.get(c.name).push(step(c));
+  return new Map(
+    [...results].map(([name, rs]) => [name, { s: median(rs.map((r) => r.s)), rssMiB: rs[0]?.rssMiB === undefined ? undefined : median(rs.map((r) => r.rssMiB)), runs: rs.map((r) => r.s) }]),
+  );
+}
+
+const rows = [];
+const fmt = (s) => `${s.toFixed(2)} s`;
+function row(workload, measured, goal) {
+  const head = measured.get('head');
+  const base = measured.get('baseline');
+  rows.push({
+    workload,
+    head: fmt(head.s) + (head.rssMiB !== undefined && workload.includes('generate') ? `, ${Math.round(head.rssMiB)} MiB` : ''),
+    baseline: base ? fmt(base.s) + (base.rssMiB !== undefined && workload.includes('generate') ? `, ${Math.round(base.rssMiB)} MiB` : '') : '',
+    ratio: base ? `${(head.s / base.s).toFixed(2)}x` : '',
+    goal: goal ?? '',
+  });
+}
+const mark = (ok) => (ok ? 'ok' : 'OVER');
+
+function kollaCheckout() {
+  const candidates = [options.kolla, process.env.KOLLA_SRC, ...['../kolla-rel/master', '../../kolla-rel/master', '../kolla', '../../kolla'].map((p) => resolve(repo, p))];
+  for (const c of candidates) {
+    if (!c) continue;
+    const docker = ['kolla/docker', 'docker'].map((d) => join(c, d)).find((d) => existsSync(join(d, 'base')));
+    if (docker) return { checkout: c, docker };
+  }
+  return undefined;
+}
+
+/** The synthetic tree of n images in a fresh dir (bench/synthetic.mjs --write-tree). */
+function syntheticTree(n, name) {
+  const dir = join(work, name);
+  once(process.execPath, [join(here, 'synthetic.mjs'), '--images', String(n), '--write-tree', dir], here);
+  return dir;
+}
+
+const notes = [];
+try {
+  console.error(`kolla-gen bench: ${options.runs} runs per CLI and workload${options.baseline ? `, baseline ${options.baseline}` : ''}; ${cpus().length} CPUs, node ${process.version}`);
+  if (options.only.includes('help')) {
+    console.error('help...');
+    const node = interleaved(() => once(process.execPath, ['-e', '0'], work));
+    rows.push({ workload: 'node -e 0 (reference)', head: fmt(node.get('head').s), baseline: '', ratio: '', goal: '' });
+    const help = interleaved((c) => once(process.execPath, [c.cli, '--help'], work));
+    row('kolla-gen --help', help, `<= ${GOALS.help} s: ${mark(help.get('head').s <= GOALS.help)}`);
+  }
+
+  if (options.only.includes('kolla')) {
+    const found = kollaCheckout();
+    if (!found) notes.push('kolla: no Kolla checkout found (--kolla DIR or KOLLA_SRC): skipped');
+    else {
+      console.error(`kolla (${found.checkout})...`);
+      const out = join(work, 'kolla-out');
+      const args = ['generate', '--preset', 'kolla', '-D', found.docker, '-b', 'ubuntu,debian,rocky,centos', '-a', 'amd64,arm64', '-o', out, '--quiet'];
+      const gen = interleaved((c) => {
+        rmSync(out, { recursive: true, force: true });
+        return once(process.execPath, [c.cli, ...args], work);
+      });
+      let oracle;
+      const script = process.env.KOLLA_ORACLE ?? ['../shared/tools/kolla-oracle.sh', '../../shared/tools/kolla-oracle.sh'].map((p) => resolve(repo, p)).find((p) => existsSync(p));
+      if (options.oracle && script) {
+        console.error('kolla-build --template-only, 8 variants...');
+        oracle = 0;
+        for (const base of ['ubuntu', 'debian', 'rocky', 'centos']) {
+          for (const arch of ['x86_64', 'aarch64']) {
+            const start = process.hrtime.bigint();
+            const r = spawnSync(script, [join(work, `oracle-${base}-${arch}`), base, arch], { env: { ...process.env, KOLLA_SRC: found.checkout, KOLLA_LISTS: '0' }, stdio: 'ignore' });
+            if (r.status !== 0) throw new Error(`${script} ${base} ${arch} failed`);
+            oracle += Number(process.hrtime.bigint() - start) / 1e9;
+          }
+        }
+      } else notes.push('kolla: kolla-build not run (--skip-oracle, or no kolla-oracle.sh): no speed-up figure');
+      const speedup = oracle === undefined ? '' : `; ${(oracle / gen.get('head').s).toFixed(0)}x kolla-build (${fmt(oracle)} for 8), goal >= ${GOALS.kollaSpeedup}x: ${mark(oracle / gen.get('head').s >= GOALS.kollaSpeedup)}`;
+      row('kolla x 8 variants, generate', gen, `<= ${GOALS.kolla} s: ${mark(gen.get('head').s <= GOALS.kolla)}${speedup}`);
+    }
+  }
+
+  const n = options.images;
+  let tree;
+  if (['synthetic', 'affected', 'check'].some((w) => options.only.includes(w))) tree = syntheticTree(n, 'tree');
+  const generateInto = (dir, cli, out) => {
+    rmSync(join(dir, out), { recursive: true, force: true });
+    return once(process.execPath, [cli, 'generate', '-D', 'docker', '-o', out, '-c', 'kolla-gen.yaml', '--quiet'], dir);
+  };
+
+  if (options.only.includes('synthetic')) {
+    console.error(`synthetic, ${n} and ${2 * n} images...`);
+    const small = interleaved((c) => generateInto(tree, c.cli, 'generated'));
+    const bigTree = syntheticTree(2 * n, 'tree-2n');
+    const big = interleaved((c) => generateInto(bigTree, c.cli, 'generated'));
+    rmSync(bigTree, { recursive: true, force: true });
+    const h = small.get('head');
+    if (n !== 2000) notes.push(`synthetic: the goals of ${GOALS.synthetic} s and ${GOALS.rssMiB} MiB are for 2,000 images; measured at ${n}`);
+    row(`synthetic ${n} x 8, generate`, small, `<= ${GOALS.synthetic} s: ${mark(h.s <= GOALS.synthetic)}, <= ${GOALS.rssMiB} MiB: ${h.rssMiB === undefined ? '?' : mark(h.rssMiB <= GOALS.rssMiB)}`);
+    const scale = big.get('head').s / h.s;
+    row(`synthetic ${2 * n} x 8, generate`, big, `${scale.toFixed(2)}x the ${n} tree, goal <= ${GOALS.scale}x: ${mark(scale <= GOALS.scale)}`);
+  }
+
+  if (options.only.includes('affected')) {
+    console.error('affected...');
+    const git = (args) => once('git', args, tree);
+    if (!existsSync(join(tree, '.git'))) {
+      git(['init', '-q']);
+      git(['add', '-A']);
+      git(['-c', 'user.email=bench@example.invalid', '-c', 'user.name=bench', '-c', 'commit.gpgsign=false', 'commit', '-qm', 'tree']);
+    }
+    const list = ['list', '--json', '--quiet', '-D', 'docker', '-c', 'kolla-gen.yaml'];
+    const plain = interleaved((c) => once(process.execPath, [c.cli, ...list], tree));
+    const since = interleaved((c) => once(process.execPath, [c.cli, ...list, '--affected-since', 'HEAD'], tree));
+    row(`synthetic ${n}, list`, plain);
+    const ratio = since.get('head').s / plain.get('head').s;
+    const baseRatio = options.baseline ? `; baseline ${(since.get('baseline').s / plain.get('baseline').s).toFixed(2)}x` : '';
+    row(`synthetic ${n}, list --affected-since HEAD`, since, `${ratio.toFixed(2)}x list, goal <= ${GOALS.affected}x: ${mark(ratio <= GOALS.affected)}${baseRatio}`);
+  }
+
+  if (options.only.includes('check')) {
+    console.error('check...');
+    const gen = interleaved((c) => generateInto(tree, c.cli, 'generated'));
+    const check = interleaved((c) => {
+      generateInto(tree, c.cli, 'generated');
+      return once(process.execPath, [c.cli, 'check', '-D', 'docker', '-o', 'generated', '-c', 'kolla-gen.yaml', '--quiet'], tree);
+    });
+    row(`synthetic ${n}, generate (empty dir)`, gen);
+    const ratio = check.get('head').s / gen.get('head').s;
+    row(`synthetic ${n}, check (up to date)`, check, `${ratio.toFixed(2)}x generate, goal <= ${GOALS.check}x: ${mark(ratio <= GOALS.check)}`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const header = { workload: 'workload', head: `head (median of ${options.runs})`, baseline: options.baseline ? 'baseline' : '', ratio: options.baseline ? 'head/base' : '', goal: 'goal' };
+const cols = ['workload', 'head', 'baseline', 'ratio', 'goal'];
+const widths = cols.map((c) => Math.max(header[c].length, ...rows.map((r) => r[c].length)));
+const line = (r) => cols.map((c, i) => (i === cols.length - 1 ? r[c] : r[c].padEnd(widths[i]))).join('  ').trimEnd();
+console.log(`\nkolla-gen bench (${cpus().length} CPUs, node ${process.version}${TIME ? '; RSS: GNU time' : ''})`);
+console.log([line(header), ...rows.map(line)].join('\n'));
+for (const note of notes) console.log(`note: ${note}`);

@@ -1,0 +1,183 @@
+// Issue 14 (speed): what the faster paths must keep exactly. --affected-since reuses a current rendering at the
+// revision only where it renders the same; --help loads no command's code; a generate with nothing to change writes
+// nothing.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { loadProject } from '../src/load/load.js';
+import type { Project } from '../src/load/project.js';
+import { renderImages, renderJobs, splitReusable } from '../src/render/images.js';
+import { fingerprint } from '../src/render/reuse.js';
+import { CLI, run, temps, write } from './support/cli.js';
+
+const TREE: Record<string, string> = {
+  'kolla-gen.yaml': 'namespace: acme\ntag: "1.0"\nbases: [ubuntu, rocky]\narches: [amd64, arm64]\nvars:\n  greeting: hello\n',
+  'docker/macros.j2': "{% macro install(pkgs) %}RUN install {{ pkgs | join(' ') }}{% endmacro %}\n",
+  'docker/ubuntu.j2': 'RUN apt-get update\n',
+  'docker/rocky.j2': 'RUN dnf makecache\n',
+  'docker/base/Dockerfile.j2': "FROM {{ base_image }}:{{ base_distro_tag }}\n{% include base_distro ~ '.j2' %}\n",
+  'docker/db/Dockerfile.j2': '{% import "macros.j2" as m %}FROM {{ namespace }}/base:{{ tag }}\n{{ m.install(["db"]) }}\n',
+  'docker/web/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo {{ greeting }}\n',
+};
+
+function tree(files: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-perf-'));
+  temps.push(dir);
+  for (const [rel, text] of Object.entries({ ...TREE, ...files })) write(dir, rel, text);
+  return dir;
+}
+
+function load(dir: string): Project {
+  const { project, diagnostics } = loadProject({ output: 'generated' }, { cwd: dir, env: {} });
+  if (!project) throw new Error(JSON.stringify(diagnostics));
+  return project;
+}
+
+/** The revision's project rendered reusing the current one's outcomes: what was reused, and the outcomes. */
+function reuse(nowFiles: Record<string, string>, thenFiles: Record<string, string>) {
+  const now = load(tree(nowFiles));
+  const then = load(tree(thenFiles));
+  const outcomes = renderImages(now, renderJobs(now));
+  const { reused } = splitReusable(then, renderJobs(then), { project: now, outcomes });
+  const reusedKeys = reused.map((o) => o.key.replace(/\|/g, ' ')).sort();
+  return { reusedKeys, withReuse: renderImages(then, renderJobs(then), { project: now, outcomes }), fresh: renderImages(then, renderJobs(then)) };
+}
+
+const everyVariant = (image: string) => ['rocky amd64', 'rocky arm64', 'ubuntu amd64', 'ubuntu arm64'].map((v) => `${image} ${v}`);
+
+describe('reusing renderings at the revision (--affected-since)', () => {
+  it('reuses every rendering of an unchanged tree, each as a fresh render gives it', () => {
+    const { reusedKeys, withReuse, fresh } = reuse({}, {});
+    expect(reusedKeys).toHaveLength(12);
+    expect(withReuse).toEqual(fresh);
+  });
+
+  it('renders again the images that import a changed macro file, and only those', () => {
+    const { reusedKeys, withReuse, fresh } = reuse({}, { 'docker/macros.j2': '{% macro install(pkgs) %}RUN get {{ pkgs | join(" ") }}{% endmacro %}\n' });
+    expect(reusedKeys).toEqual([...everyVariant('base'), ...everyVariant('web')].sort());
+    expect(withReuse).toEqual(fresh);
+    expect(withReuse.find((o) => o.key.startsWith('db|'))?.rendering?.text).toContain('RUN get db');
+  });
+
+  it('follows an include whose name a variable makes: a change to rocky.j2 renders only the rocky variants of base again', () => {
+    const { reusedKeys, withReuse, fresh } = reuse({}, { 'docker/rocky.j2': 'RUN dnf -y makecache\n' });
+    expect(reusedKeys).not.toContain('base rocky amd64');
+    expect(reusedKeys).toContain('base ubuntu amd64');
+    expect(reusedKeys).toHaveLength(10);
+    expect(withReuse).toEqual(fresh);
+  });
+
+  it('reuses nothing when a var every template sees changed', () => {
+    const { reusedKeys, withReuse, fresh } = reuse({}, { 'kolla-gen.yaml': TREE['kolla-gen.yaml']!.replace('hello', 'bye') });
+    expect(reusedKeys).toEqual([]);
+    expect(withReuse).toEqual(fresh);
+    expect(withReuse.find((o) => o.key.startsWith('web|'))?.rendering?.text).toContain('RUN echo bye');
+  });
+});
+
+describe('fingerprint', () => {
+  it('keeps key order, spells functions by source, and refuses what it cannot spell', () => {
+    expect(fingerprint({ a: 1, b: 2 })).not.toBe(fingerprint({ b: 2, a: 1 }));
+    expect(fingerprint({ f: () => 1 })).toBe(fingerprint({ f: () => 1 }));
+    expect(fingerprint({ f: () => 1 })).not.toBe(fingerprint({ f: () => 2 }));
+    expect(fingerprint([1, '1'])).not.toBe(fingerprint(['1', 1]));
+    expect(fingerprint({ x: undefined })).not.toBe(fingerprint({}));
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(fingerprint(cycle)).toBeUndefined();
+    expect(fingerprint({ d: new Date(0) })).toBeUndefined();
+    // The same object twice, not in a cycle, is fine.
+    const shared = { k: 1 };
+    expect(fingerprint([shared, shared])).toBe('[{"k":n1},{"k":n1}]');
+  });
+});
+
+describe('--affected-since through the CLI', () => {
+  async function repo(): Promise<string> {
+    const dir = tree();
+    const git = (args: string[]) => execa('git', args, { cwd: dir });
+    await git(['init', '-q']);
+    await git(['add', '-A']);
+    await git(['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'tree']);
+    return dir;
+  }
+  async function select(dir: string, tmp: string): Promise<string[]> {
+    const r = await run(dir, ['list', '--affected-since', 'HEAD', '--json'], { ...(process.env as Record<string, string>), TMPDIR: tmp });
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout) as { result: { variants: { base: string; arch: string; images: string[] }[] } };
+    return out.result.variants.flatMap((v) => v.images.map((i) => `${i} ${v.base} ${v.arch}`)).sort();
+  }
+
+  it('selects the images of a changed macro file, and those of a changed variant include', async () => {
+    const dir = await repo();
+    const tmp = path.join(dir, '.tmp');
+    fs.mkdirSync(tmp);
+    const selected = (at: string) => select(at, tmp);
+    expect(await selected(dir)).toEqual([]);
+    write(dir, 'docker/macros.j2', '{% macro install(pkgs) %}RUN get {{ pkgs | join(" ") }}{% endmacro %}\n');
+    expect(await selected(dir)).toEqual(everyVariant('db').sort());
+    await execa('git', ['checkout', '-q', '--', 'docker'], { cwd: dir });
+    write(dir, 'docker/rocky.j2', 'RUN dnf -y makecache\n');
+    // base on rocky, and its children there
+    expect(await selected(dir)).toEqual(['base rocky amd64', 'base rocky arm64', 'db rocky amd64', 'db rocky arm64', 'web rocky amd64', 'web rocky arm64']);
+    // and no temp dir of the revision is left behind
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe('start-up', () => {
+  /** The modules of dist/ a run loads, by their path under dist/. */
+  async function loaded(args: string[]): Promise<string[]> {
+    const dir = tree();
+    const log = path.join(dir, 'loaded.txt');
+    const hooks = path.join(dir, 'hooks.mjs');
+    fs.writeFileSync(
+      hooks,
+      `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(${JSON.stringify(log)}, url + '\\n');\n  return next(url, context);\n}\n`,
+    );
+    const register = path.join(dir, 'register.mjs');
+    fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    const r = await execa('node', ['--import', pathToFileURL(register).href, CLI, ...args], { cwd: dir, reject: false });
+    expect(r.exitCode).toBe(0);
+    const dist = pathToFileURL(path.dirname(CLI)).href;
+    return fs
+      .readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((u) => u.startsWith(`${dist}/`))
+      .map((u) => u.slice(dist.length + 1))
+      .sort();
+  }
+
+  it('--help loads the CLI and no command, template engine, config schema or docker client', async () => {
+    const modules = await loaded(['--help']);
+    expect(modules).toContain('cli.js');
+    expect(modules.filter((m) => /^(commands|jinja|render|build|pipeline|load\/load|load\/config\/schema)/.test(m))).toEqual([]);
+  });
+
+  it('generate loads neither the registry client nor the git code of --affected-since', async () => {
+    const modules = await loaded(['generate', '--quiet']);
+    expect(modules).toContain('commands/generate.js');
+    expect(modules.filter((m) => /^(build\/|commands\/since)/.test(m))).toEqual([]);
+  });
+});
+
+describe('writing', () => {
+  it('a second generate with nothing changed writes nothing: every file and the dir keep their inode and mtime', async () => {
+    const dir = tree();
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const out = path.join(dir, 'generated');
+    const stamp = () =>
+      [out, ...fs.readdirSync(out, { recursive: true }).map((rel) => path.join(out, String(rel)))].map((f) => {
+        const s = fs.statSync(f);
+        return `${path.relative(dir, f)} ${s.ino} ${s.mtimeMs}`;
+      });
+    const before = stamp();
+    const again = await run(dir, ['generate']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toMatch(/up to date$/);
+    expect(stamp()).toEqual(before);
+  });
+});
