@@ -107,6 +107,38 @@ export async function probeTags(refs: string[], options: RegistryOptions, platfo
   return result;
 }
 
+/** The sha256 digest of a manifest's bytes, as the registry names it. */
+const manifestDigest = (body: Buffer) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
+
+/**
+ * GET of one manifest: its bytes and media type, or why not in one line (`notFound` for a 404 when the caller has
+ * its own words for it).
+ */
+async function fetchManifest(
+  session: Session,
+  target: ProbeTarget,
+  ref: string,
+  notFound?: string,
+): Promise<{ body: Buffer; mediaType: string } | { message: string }> {
+  const got = await requestManifest(session, target, 'GET');
+  if ('probe' in got) return { message: got.probe.status === 'error' ? got.probe.message : `${ref} is not in the registry` };
+  if (got.value.status === 404 && notFound !== undefined) return { message: notFound };
+  if (got.value.status !== 200) return { message: `registry ${target.host} answered ${statusLine(got.value)} for ${describeRef(target)}${registryMessage(got.value, ': ')}` };
+  return { body: got.value.body, mediaType: (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '' };
+}
+
+type ListEntry = { mediaType?: unknown; digest?: unknown; size?: unknown; platform?: { os?: unknown; architecture?: unknown } };
+
+/** A manifest's entries when it is a list, `'image'` when it is one image, undefined when it is not JSON. */
+function listEntries(body: Buffer): ListEntry[] | 'image' | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { manifests?: unknown };
+    return Array.isArray(parsed.manifests) ? (parsed.manifests as ListEntry[]) : 'image';
+  } catch {
+    return undefined;
+  }
+}
+
 /** What copying a manifest to a tag gave: done, or why not (one line, naming the host). */
 export type CopyResult = { status: 'copied'; digest: string } | { status: 'error'; message: string };
 
@@ -123,18 +155,17 @@ export async function copyTag(source: string, tags: string[], options: RegistryO
     for (const tag of tags) results.set(tag, { status: 'error', message });
     return results;
   };
-  const got = await requestManifest(session, from, 'GET');
-  if ('probe' in got) return fail(got.probe.status === 'error' ? got.probe.message : `${source} is not in the registry`);
-  if (got.value.status !== 200) return fail(`registry ${from.host} answered ${statusLine(got.value)} for ${describeRef(from)}${registryMessage(got.value, ': ')}`);
-  const mediaType = (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() || 'application/vnd.oci.image.index.v1+json';
-  const digest = `sha256:${createHash('sha256').update(got.value.body).digest('hex')}`;
+  const got = await fetchManifest(session, from, source);
+  if ('message' in got) return fail(got.message);
+  const mediaType = got.mediaType || 'application/vnd.oci.image.index.v1+json';
+  const digest = manifestDigest(got.body);
   for (const tag of tags) {
     const to = resolveTarget(tag);
     if (to === undefined || to.host !== from.host || to.repository !== from.repository) {
       results.set(tag, { status: 'error', message: `${tag} is not in the repository of ${source}` });
       continue;
     }
-    const put = await requestManifest(session, to, 'PUT', { body: got.value.body, mediaType });
+    const put = await requestManifest(session, to, 'PUT', { body: got.body, mediaType });
     if ('probe' in put) results.set(tag, { status: 'error', message: put.probe.status === 'error' ? put.probe.message : `cannot tag ${tag}` });
     else if (put.value.status === 201 || put.value.status === 200) results.set(tag, { status: 'copied', digest });
     else results.set(tag, { status: 'error', message: `registry ${to.host} answered ${statusLine(put.value)} to tagging ${describeRef(to)}${registryMessage(put.value, ': ')}` });
@@ -153,23 +184,17 @@ export async function listedImages(ref: string, options: RegistryOptions): Promi
   const target = resolveTarget(ref);
   if (target === undefined) throw new Error(`listedImages: not an image reference: ${ref}`);
   const session = openSession(options);
-  const got = await requestManifest(session, target, 'GET');
-  if ('probe' in got) return { status: 'error', message: got.probe.status === 'error' ? got.probe.message : `${ref} is not in the registry` };
-  if (got.value.status === 404) return { status: 'error', message: `${ref} is not in the registry` };
-  if (got.value.status !== 200) return { status: 'error', message: `registry ${target.host} answered ${statusLine(got.value)} for ${describeRef(target)}${registryMessage(got.value, ': ')}` };
-  let index: { manifests?: { digest?: unknown; platform?: { os?: unknown; architecture?: unknown } }[] };
-  try {
-    index = JSON.parse(got.value.body.toString('utf8')) as typeof index;
-  } catch {
-    return { status: 'error', message: `${ref}: the registry's manifest is not JSON` };
-  }
-  if (!Array.isArray(index.manifests)) return { status: 'error', message: `${ref} is one image, not a manifest list` };
+  const got = await fetchManifest(session, target, ref, `${ref} is not in the registry`);
+  if ('message' in got) return { status: 'error', message: got.message };
+  const entries = listEntries(got.body);
+  if (entries === undefined) return { status: 'error', message: `${ref}: the registry's manifest is not JSON` };
+  if (entries === 'image') return { status: 'error', message: `${ref} is one image, not a manifest list` };
   const slash = ref.lastIndexOf('/');
   const at = ref.indexOf('@', slash);
   const colon = ref.lastIndexOf(':');
   const repository = at >= 0 ? ref.slice(0, at) : colon > slash ? ref.slice(0, colon) : ref;
   const images = new Map<string, string>();
-  for (const m of index.manifests) {
+  for (const m of entries) {
     const arch = m.platform?.architecture;
     if (m.platform?.os !== 'linux' || typeof arch !== 'string' || typeof m.digest !== 'string' || !DIGEST_RE.test(m.digest)) continue;
     if (!images.has(arch)) images.set(arch, `${repository}@${m.digest}`);
@@ -190,26 +215,18 @@ export async function makeList(listTag: string, images: { arch: string; ref: str
   for (const { arch, ref } of images) {
     const from = resolveTarget(ref);
     if (from === undefined || from.host !== to.host || from.repository !== to.repository) return { status: 'error', message: `${ref} is not in the repository of ${listTag}` };
-    const got = await requestManifest(session, from, 'GET');
-    if ('probe' in got) return { status: 'error', message: got.probe.status === 'error' ? got.probe.message : `${ref} is not in the registry` };
-    if (got.value.status !== 200) return { status: 'error', message: `registry ${from.host} answered ${statusLine(got.value)} for ${describeRef(from)}${registryMessage(got.value, ': ')}` };
-    const mediaType = (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
-    const body = got.value.body;
-    let parsed: { manifests?: { mediaType?: unknown; digest?: unknown; size?: unknown; platform?: { os?: unknown; architecture?: unknown } }[] };
-    try {
-      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
-    } catch {
-      return { status: 'error', message: `${ref}: the registry's manifest is not JSON` };
-    }
-    if (Array.isArray(parsed.manifests)) {
-      const m = parsed.manifests.find((e) => e.platform?.os === 'linux' && e.platform.architecture === arch);
+    const got = await fetchManifest(session, from, ref);
+    if ('message' in got) return { status: 'error', message: got.message };
+    const listed = listEntries(got.body);
+    if (listed === undefined) return { status: 'error', message: `${ref}: the registry's manifest is not JSON` };
+    if (listed !== 'image') {
+      const m = listed.find((e) => e.platform?.os === 'linux' && e.platform.architecture === arch);
       if (m === undefined || typeof m.digest !== 'string' || !DIGEST_RE.test(m.digest) || typeof m.size !== 'number' || typeof m.mediaType !== 'string') {
         return { status: 'error', message: `${ref} holds no linux/${arch} image` };
       }
       entries.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { architecture: arch, os: 'linux' } });
     } else {
-      const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-      entries.push({ mediaType: mediaType || 'application/vnd.oci.image.manifest.v1+json', digest, size: body.length, platform: { architecture: arch, os: 'linux' } });
+      entries.push({ mediaType: got.mediaType || 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest(got.body), size: got.body.length, platform: { architecture: arch, os: 'linux' } });
     }
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
@@ -218,7 +235,7 @@ export async function makeList(listTag: string, images: { arch: string; ref: str
   if (put.value.status !== 201 && put.value.status !== 200) {
     return { status: 'error', message: `registry ${to.host} answered ${statusLine(put.value)} to pushing ${describeRef(to)}${registryMessage(put.value, ': ')}` };
   }
-  return { status: 'copied', digest: `sha256:${createHash('sha256').update(index).digest('hex')}` };
+  return { status: 'copied', digest: manifestDigest(index) };
 }
 
 // --- one call's state ---------------------------------------------------------------------------------------------
@@ -321,7 +338,7 @@ async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
   if (reply.status === 200) {
     if (!manifestType(reply) || !isManifestBody(reply.body)) return notAManifest(target, reply);
     const sent = reply.headers.get('docker-content-digest') ?? '';
-    const digest = DIGEST_RE.test(sent) ? sent : `sha256:${createHash('sha256').update(reply.body).digest('hex')}`;
+    const digest = DIGEST_RE.test(sent) ? sent : manifestDigest(reply.body);
     return { status: 'present', digest };
   }
   return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(target)}${registryMessage(reply, ': ')}`);
