@@ -129,7 +129,10 @@ describe('--affected-since through the CLI', () => {
 });
 
 describe('start-up', () => {
-  /** The modules of dist/ a run loads, by their path under dist/. */
+  /**
+   * The source modules (under src/) and the packages (npm:name) a run loads: dist/ is a bundle, so the files the run
+   * loads are mapped to the modules each holds by the bundler's metafile (dist/meta.json).
+   */
   async function loaded(args: string[]): Promise<string[]> {
     const dir = tree();
     const log = path.join(dir, 'loaded.txt');
@@ -142,25 +145,32 @@ describe('start-up', () => {
     fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
     const r = await execa('node', ['--import', pathToFileURL(register).href, CLI, ...args], { cwd: dir, reject: false });
     expect(r.exitCode).toBe(0);
-    const dist = pathToFileURL(path.dirname(CLI)).href;
-    return fs
+    const distDir = path.dirname(CLI);
+    const meta = JSON.parse(fs.readFileSync(path.join(distDir, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const dist = pathToFileURL(distDir).href;
+    const files = fs
       .readFileSync(log, 'utf8')
       .split('\n')
       .filter((u) => u.startsWith(`${dist}/`))
-      .map((u) => u.slice(dist.length + 1))
-      .sort();
+      .map((u) => `dist/${u.slice(dist.length + 1)}`);
+    expect(files.length).toBeGreaterThan(0);
+    const inputs = files.flatMap((f) => Object.keys(meta.outputs[f]?.inputs ?? {}));
+    const packages = inputs.flatMap((input) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.slice(1, 2) ?? []).map((name) => `npm:${name}`);
+    const modules = inputs.filter((input) => input.startsWith('src/')).map((input) => input.slice('src/'.length));
+    return [...new Set([...modules, ...packages])].sort();
   }
 
   it('--help loads the CLI and no command, template engine, config schema or docker client', async () => {
     const modules = await loaded(['--help']);
-    expect(modules).toContain('cli.js');
+    expect(modules).toContain('cli.ts');
+    expect(modules.filter((m) => m.startsWith('npm:'))).toEqual(['npm:commander']);
     expect(modules.filter((m) => /^(commands|jinja|render|build|pipeline|load\/load|load\/config\/schema)/.test(m))).toEqual([]);
   });
 
   it('generate loads neither the registry client nor the git code of --affected-since', async () => {
     const modules = await loaded(['generate', '--quiet']);
-    expect(modules).toContain('commands/generate.js');
-    expect(modules.filter((m) => /^(build\/|commands\/since)/.test(m))).toEqual([]);
+    expect(modules).toContain('commands/generate.ts');
+    expect(modules.filter((m) => /^(build\/|commands\/since|npm:execa)/.test(m))).toEqual([]);
   });
 });
 

@@ -1,20 +1,32 @@
 // Worker threads render large trees: their outcomes must be exactly those of rendering in process.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../src/load/load.js';
 import { renderImages, renderJobs } from '../src/render/images.js';
 import type * as Parallel from '../src/render/parallel.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 
+// @ts-expect-error: the build script is plain JavaScript
+import { bundle } from '../scripts/bundle.mjs';
+
 describe('renderParallel', () => {
+  // The worker as users run it: bundled by the build's own script, the worker file beside the code that starts it.
+  let built: string;
+  beforeAll(async () => {
+    built = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-parallel-'));
+    await bundle(built, { parallel: 'src/render/parallel.ts', worker: 'src/render/worker.ts' });
+  });
+  afterAll(() => fs.rmSync(built, { recursive: true, force: true }));
+
   it.each(['basic', 'split', 'overlay'])('gives the in-process outcomes, in job order, for %s', async (name) => {
     const dir = path.join(FIXTURES, name);
     const args = (await import(path.join(dir, 'args.json'), { with: { type: 'json' } })).default as Record<string, string[]>;
     const { project } = loadProject({ ...args, output: 'out' }, { cwd: dir, env: {} });
     if (!project) throw new Error('fixture did not load');
-    // The worker is the built one (dist/), as users run it; test/setup/build.ts built it.
-    const { renderParallel } = (await import(path.join(import.meta.dirname, '..', 'dist', 'render', 'parallel.js'))) as typeof Parallel;
+    const { renderParallel } = (await import(path.join(built, 'parallel.js'))) as typeof Parallel;
     const inProcess = renderImages(project, renderJobs(project));
     const parallel = await renderParallel(project, 3);
     expect(parallel.map((o) => o.job)).toEqual(inProcess.map((o) => o.job));

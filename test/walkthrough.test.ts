@@ -59,7 +59,7 @@ describe.skipIf(!buildx)('install from the packed tarball and follow docs/ops-re
     // pack a copy of the sources, so that `prepare` (the build) runs as for a git install, away from this clone's dist/
     const copy = path.join(top, 'kolla-gen');
     fs.mkdirSync(copy);
-    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src']) {
+    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'scripts', 'src']) {
       fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
