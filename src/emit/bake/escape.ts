@@ -11,10 +11,13 @@ const NAME = /^[A-Za-z0-9_-]+$/;
  * as an HCL template, where `${` and `%{` start an interpolation or a directive.
  */
 export function escapeTemplate(s: string): string {
-  // Lone surrogates cannot be written as UTF-8, so neither file could say what `s` says.
-  if (/\p{Cs}/u.test(s)) throw new Error(`bake string is not well-formed Unicode: ${JSON.stringify(s)}`);
-  return s.replace(/([$%])\{/g, '$1$1{');
+  // Lone surrogates cannot be written as UTF-8, so neither file could say what `s` says. (The first test, on code
+  // units, is the fast one; a pair is no lone surrogate.)
+  if (SURROGATE.test(s) && LONE_SURROGATE.test(s)) throw new Error(`bake string is not well-formed Unicode: ${JSON.stringify(s)}`);
+  return s.includes('{') ? s.replace(/([$%])\{/g, '$1$1{') : s;
 }
+const SURROGATE = /[\ud800-\udfff]/;
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export type BakeValue =
   | { kind: 'string'; value: string }

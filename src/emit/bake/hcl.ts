@@ -9,10 +9,15 @@ const MAX_INLINE_WIDTH = 100;
 /** Words that, as a bare object key, HCL would read as a value or a `for` expression. */
 const KEYWORDS = new Set(['true', 'false', 'null', 'for', 'in', 'if', 'else', 'endif', 'endfor']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const SURROGATE = /[\ud800-\udfff]/;
+/** What a quoted string escapes: a backslash, a quote, a control character (Cc: C0, DEL and C1). */
+const NEEDS_ESCAPE = /[\\"\u0000-\u001f\u007f-\u009f]/;
 
 /** An HCL quoted template whose value is `s`. */
 export function hclString(s: string): string {
-  const body = escapeTemplate(s).replace(/[\\"\p{Cc}]/gu, (c) => {
+  const escaped = escapeTemplate(s);
+  if (!NEEDS_ESCAPE.test(escaped)) return `"${escaped}"`;
+  const body = escaped.replace(/[\\"\p{Cc}]/gu, (c) => {
     switch (c) {
       case '\\': return '\\\\';
       case '"': return '\\"';
@@ -31,6 +36,7 @@ function hclKey(key: string): string {
 
 /** Columns as an editor counts them (code points), which is what alignment pads to. */
 function width(s: string): number {
+  if (!SURROGATE.test(s)) return s.length;
   let n = 0;
   for (const _ of s) n++;
   return n;

@@ -21,8 +21,13 @@ function object(members: [string, Node][]): Node {
 
 /** A JSON string holding the HCL template whose value is `s`. */
 function jsonString(s: string): string {
-  // JSON.stringify leaves DEL and the C1 controls raw; escape them, as the HCL file does, so none hides in a diff.
-  return JSON.stringify(escapeTemplate(s)).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeControls(JSON.stringify(escapeTemplate(s)));
+}
+
+const C1 = /[\u007f-\u009f]/;
+/** JSON.stringify leaves DEL and the C1 controls raw; escape them, as the HCL file does, so none hides in a diff. */
+function escapeControls(json: string): string {
+  return C1.test(json) ? json.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }
 
 function write(node: Node, indent: string): string {
@@ -34,7 +39,7 @@ function write(node: Node, indent: string): string {
   }
   // Bake never evaluates a comment, so it is written as it reads.
   if (node.kind === 'comment') return JSON.stringify(node.text);
-  if (node.kind === 'template') return JSON.stringify(node.text).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (node.kind === 'template') return escapeControls(JSON.stringify(node.text));
   if (node.members.length === 0) return '{}';
   const members = node.members.map(([k, v]) => `${inner}${jsonString(k)}: ${write(v, inner)}`);
   return `{\n${members.join(',\n')}\n${indent}}`;
