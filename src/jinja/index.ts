@@ -47,8 +47,40 @@ export interface Renderer {
    * `loaded`, when given, receives the loader names the render loads (its own template, imports, includes, extends),
    * in first-use order. A render is a function of its context, the renderer's options and the sources of these
    * names: with all of them unchanged, it renders the same text again (how --affected-since reuses a rendering).
+   * `reads`, when given, receives every name the render looked up in the context, present or not: the context matters
+   * to the text only through these (see sameReads).
    */
-  render(template: string, context: Record<string, unknown>, loaded?: Set<string>): RenderResult;
+  render(template: string, context: Record<string, unknown>, loaded?: Set<string>, reads?: Set<string>): RenderResult;
+}
+
+/**
+ * Whether a render that read the names `reads` of context `a` (Renderer.render's `reads`) renders the same with context
+ * `b`: each name is present in both or in neither, with equal values. Lists and plain dicts are compared item by item
+ * and key by key in order (a template iterates them in that order); anything else, functions included (a closure may
+ * hold what differs), only by identity.
+ */
+export function sameReads(reads: Iterable<string>, a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  for (const name of reads) {
+    const inA = Object.prototype.hasOwnProperty.call(a, name);
+    if (inA !== Object.prototype.hasOwnProperty.call(b, name)) return false;
+    if (inA && !sameValue(a[name], b[name])) return false;
+  }
+  return true;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (Array.isArray(b) || !isPlain(a) || !isPlain(b)) return false;
+  const keys = Object.keys(a);
+  const other = Object.keys(b);
+  return keys.length === other.length && keys.every((k, i) => k === other[i] && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function isPlain(o: object): boolean {
+  const proto = Object.getPrototypeOf(o) as object | null;
+  return proto === Object.prototype || proto === null;
 }
 
 /** For globals such as kolla's raise_error(): throwing this gives a KG304 diagnostic at the calling line. */
@@ -208,21 +240,21 @@ export function createRenderer(options: RendererOptions): Renderer {
   }
 
   return {
-    render(template, context, loaded) {
+    render(template, context, loaded, reads) {
       used = loaded;
       try {
-        return withBudget(limits, strictUndefined, () => renderOne(template, context));
+        return withBudget(limits, strictUndefined, () => renderOne(template, context, reads));
       } finally {
         used = undefined;
       }
     },
   };
 
-  function renderOne(template: string, context: Record<string, unknown>): RenderResult {
+  function renderOne(template: string, context: Record<string, unknown>, reads?: Set<string>): RenderResult {
     try {
       // The scope copies a context list or dict when the template first reads it: a template that mutates
       // one (append, customizable) changes only its own render, never the caller's data or the next render.
-      const root = new Scope(null, context as Dict);
+      const root = new Scope(null, context as Dict, reads);
       let tpl: Template;
       if (overrides.length) {
         root.set('parent_template', new TemplateRef(template));

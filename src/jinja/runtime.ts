@@ -48,6 +48,8 @@ export class Scope {
     readonly parent: Scope | null,
     /** The caller's context variables, consulted after this scope's own variables. Never mutated. */
     readonly base: Dict | null = null,
+    /** Receives every name looked up in base, found or not: all a render learns of its context. */
+    private readonly reads: Set<string> | null = null,
   ) {}
 
   get(name: string): unknown {
@@ -57,7 +59,10 @@ export class Scope {
         const v = s.vars.get(name);
         if (v !== undefined || s.vars.has(name)) return v;
       }
-      if (s.base !== null && hasKey(s.base, name)) return s.fromBase(name);
+      if (s.base !== null) {
+        s.reads?.add(name);
+        if (hasKey(s.base, name)) return s.fromBase(name);
+      }
     }
     return MISSING;
   }

@@ -86,7 +86,8 @@ function trailingEnd(s: string, from = 0): number {
   return end;
 }
 
-const trimNewline = (s: string): string => s.replace(/[\r\n]+$/, '');
+// Lines are split on "\n", so a "\r" is the only line break one can end with.
+const trimNewline = (s: string): string => (s.charCodeAt(s.length - 1) === 13 ? s.replace(/[\r\n]+$/, '') : s);
 const isComment = (s: string): boolean => s[leadingSpaces(s)] === '#';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -716,6 +717,41 @@ const DIRECTIVES = new Set(['syntax', 'escape', 'check']);
  * a problem is still listed, so that froms[i] is BuildKit's stage i.
  */
 export function parseFroms(text: string, options: ParseOptions = {}): ParseResult {
+  return resolveScan(scanDockerfile(text), options);
+}
+
+/**
+ * parseFroms with the reading of the lines done once per text: a tree's arches mostly render the same Dockerfile, and
+ * only the expansion of the FROMs depends on the arch (its platform args). One parser per run.
+ */
+export function fromParser(): (text: string, options: ParseOptions) => ParseResult {
+  const scans = new Map<string, Scan>();
+  return (text, options) => {
+    let scan = scans.get(text);
+    if (!scan) {
+      scan = scanDockerfile(text);
+      scans.set(text, scan);
+    }
+    return resolveScan(scan, options);
+  };
+}
+
+/** What the lines of a Dockerfile say before any ARG is expanded: the same for every arch. */
+interface Scan {
+  rawFroms: RawFrom[];
+  globalArgs: GlobalArg[];
+  escape: string;
+  problems: Problem[];
+}
+
+function resolveScan(scan: Scan, options: ParseOptions): ParseResult {
+  const problems = [...scan.problems];
+  const froms = resolveFroms(scan.rawFroms, scan.globalArgs, options, scan.escape, problems);
+  problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { froms, problems };
+}
+
+function scanDockerfile(text: string): Scan {
   const problems: Problem[] = [];
   const lines = physicalLines(text);
   let escape = '\\';
@@ -751,6 +787,10 @@ export function parseFroms(text: string, options: ParseOptions = {}): ParseResul
   };
 
   const trimContinuation = (s: string): { piece: string; continued: boolean } => {
+    // Only a line whose last character but spaces and tabs is the escape can continue: the rest skip the regex.
+    let end = s.length;
+    while (end > 0 && (s.charCodeAt(end - 1) === 32 || s.charCodeAt(end - 1) === 9)) end--;
+    if (end === 0 || s[end - 1] !== escape) return { piece: s, continued: false };
     const match = continuation.exec(s);
     if (!match) return { piece: s, continued: false };
     return { piece: s.slice(0, match.index) + (match[1] ?? ''), continued: true };
@@ -817,9 +857,7 @@ export function parseFroms(text: string, options: ParseOptions = {}): ParseResul
     }
   }
 
-  const froms = resolveFroms(rawFroms, globalArgs, options, escape, problems);
-  problems.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { froms, problems };
+  return { rawFroms, globalArgs, escape, problems };
 }
 
 /** The scope of every FROM: automatic args, then global ARGs in order, build args overriding both. */

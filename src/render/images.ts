@@ -1,9 +1,9 @@
 // Renders every (image, variant) and parses its FROM lines: the one costly stage, so it can run in worker threads.
-import { raiseTemplateError, createRenderer } from '../jinja/index.js';
+import { raiseTemplateError, createRenderer, sameReads, type RenderResult } from '../jinja/index.js';
 import type { Project } from '../load/project.js';
 import { templateContext } from './context.js';
 import { error, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
-import { parseFroms, platformArgs, type FromLine } from './dockerfile.js';
+import { fromParser, platformArgs, type FromLine } from './dockerfile.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import { familyId, type Arch, type Family, type Image } from '../core/types.js';
 import { reusableOutcomes, type RenderReuse } from './reuse.js';
@@ -113,11 +113,24 @@ function jobRenderer(project: Project): (job: RenderJob) => RenderOutcome {
     limits: config.renderLimits,
     strictUndefined: config.strictUndefined,
   });
+  const parseFroms = fromParser();
+  // An image's other arches mostly render the same text: a render is a function of what it reads of its context (the
+  // renderer records each name it looks up there), so where all of that is the same on another arch, so is the text.
+  const earlier = new Map<string, { context: Record<string, unknown>; reads: Set<string>; text: string; loaded: Set<string> }>();
+  const renderShared = (image: Image, family: Family, context: Record<string, unknown>): { result: RenderResult; loaded: Set<string> } => {
+    const share = `${image.name}|${familyId(family)}`;
+    const before = earlier.get(share);
+    if (before && sameReads(before.reads, before.context, context)) return { result: { ok: true, text: before.text }, loaded: before.loaded };
+    const loaded = new Set<string>();
+    const reads = new Set<string>();
+    const result = renderer.render(image.template, context, loaded, reads);
+    if (result.ok && !before) earlier.set(share, { context, reads, text: result.text, loaded });
+    return { result, loaded };
+  };
   return ({ job, image, family, arch }): RenderOutcome => {
     const key = renderKey(image.name, family, arch);
     const context = templateContext(config, image, { ...family, arch });
-    const loaded = new Set<string>();
-    const result = renderer.render(image.template, context, loaded);
+    const { result, loaded } = renderShared(image, family, context);
     if (!result.ok) return { job, key, diagnostics: [result.diagnostic] };
     const parsed = parseFroms(result.text, { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
     const template = project.templates.get(image.template) ?? { path: image.template, source: '' };
