@@ -4,8 +4,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { parseRef } from '../core/ref.js';
+
+// zod's English messages (a config file's problem is quoted to the user).
+z.config(en());
 
 export type TagProbe =
   | { status: 'present'; digest: string }
@@ -347,8 +351,8 @@ async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
 const IMAGE_INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 
 const indexSchema = z.object({
-  mediaType: z.string().optional(),
-  manifests: z.array(z.object({ digest: z.string(), platform: z.object({ os: z.string(), architecture: z.string() }).passthrough().optional() }).passthrough()).optional(),
+  mediaType: z.optional(z.string()),
+  manifests: z.optional(z.array(z.looseObject({ digest: z.string(), platform: z.optional(z.looseObject({ os: z.string(), architecture: z.string() })) }))),
 });
 
 /**
@@ -495,7 +499,7 @@ async function fetchAuthorization(session: Session, target: ProbeTarget, challen
   return { value: { header: `Bearer ${token}`, ...(credentials ? { from: credentials.from } : {}) } };
 }
 
-const tokenSchema = z.object({ token: z.string().min(1).optional(), access_token: z.string().min(1).optional() });
+const tokenSchema = z.object({ token: z.optional(z.string().check(z.minLength(1))), access_token: z.optional(z.string().check(z.minLength(1))) });
 
 function parseToken(body: Buffer): string | undefined {
   try {
@@ -644,7 +648,7 @@ function causeMessage(cause: unknown): string {
 
 const statusLine = (reply: Reply) => `${reply.status}${reply.statusText ? ` ${reply.statusText}` : ''}`;
 
-const errorsSchema = z.object({ errors: z.array(z.object({ message: z.string().optional(), code: z.string().optional() })).min(1) });
+const errorsSchema = z.object({ errors: z.array(z.object({ message: z.optional(z.string()), code: z.optional(z.string()) })).check(z.minLength(1)) });
 
 /** The registry's own words about an error (`errors[0].message` of its JSON body), after prefix; '' when it gave none. */
 function registryMessage(reply: Reply, prefix: string): string {
@@ -662,16 +666,16 @@ function registryMessage(reply: Reply, prefix: string): string {
 // --- credentials --------------------------------------------------------------------------------------------------
 
 const authEntrySchema = z.looseObject({
-  auth: z.string().optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  identitytoken: z.string().optional(),
+  auth: z.optional(z.string()),
+  username: z.optional(z.string()),
+  password: z.optional(z.string()),
+  identitytoken: z.optional(z.string()),
 });
 
 const dockerConfigSchema = z.looseObject({
-  auths: z.record(z.string(), authEntrySchema).optional(),
-  credsStore: z.string().optional(),
-  credHelpers: z.record(z.string(), z.string()).optional(),
+  auths: z.optional(z.record(z.string(), authEntrySchema)),
+  credsStore: z.optional(z.string()),
+  credHelpers: z.optional(z.record(z.string(), z.string())),
 });
 
 interface LoadedConfig {
@@ -755,7 +759,7 @@ async function findCredentials(session: Session, target: ProbeTarget): Promise<F
   return { value: undefined };
 }
 
-const helperAnswerSchema = z.object({ Username: z.string().optional(), Secret: z.string().optional() });
+const helperAnswerSchema = z.object({ Username: z.optional(z.string()), Secret: z.optional(z.string()) });
 
 async function runHelper(session: Session, helper: string, target: ProbeTarget): Promise<Found<Credentials | undefined>> {
   const program = `docker-credential-${helper}`;

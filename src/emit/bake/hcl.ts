@@ -11,6 +11,7 @@ const KEYWORDS = new Set(['true', 'false', 'null', 'for', 'in', 'if', 'else', 'e
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const SURROGATE = /[\ud800-\udfff]/;
 /** What a quoted string escapes: a backslash, a quote, a control character (Cc: C0, DEL and C1). */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
 const NEEDS_ESCAPE = /[\\"\u0000-\u001f\u007f-\u009f]/;
 
 /** An HCL quoted template whose value is `s`. */
