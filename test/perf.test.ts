@@ -190,4 +190,22 @@ describe('writing', () => {
     expect(again.stdout).toMatch(/up to date$/);
     expect(stamp()).toEqual(before);
   });
+
+  it('writes a text once: files with the same bytes are one file, the others each their own', async () => {
+    const dir = tree();
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const out = path.join(dir, 'generated');
+    const files = fs.readdirSync(out, { recursive: true }).map((rel) => path.join(out, String(rel))).filter((f) => fs.statSync(f).isFile());
+    const byText = new Map<string, Set<number>>();
+    for (const f of files) {
+      const text = fs.readFileSync(f, 'utf8');
+      byText.set(text, (byText.get(text) ?? new Set()).add(fs.statSync(f).ino));
+    }
+    // one inode per distinct text, and the .dockerignore beside each of the 6 Dockerfiles (3 images x 2 bases) is one text
+    expect([...byText.values()].every((inodes) => inodes.size === 1)).toBe(true);
+    const ignores = files.filter((f) => f.endsWith('.dockerignore'));
+    expect(ignores).toHaveLength(6);
+    expect(new Set(ignores.map((f) => fs.statSync(f).ino)).size).toBe(1);
+    expect(new Set(files.map((f) => fs.statSync(f).ino)).size).toBe(byText.size);
+  });
 });

@@ -45,8 +45,9 @@ export function templateContext(config: ResolvedConfig, image: Image, variant: V
   };
   if (variant.type !== undefined) context.install_type = variant.type;
   Object.assign(context, presetContext(config, image, variant));
-  // Nested values are cloned so that one render's mutations (list.append, customizable) never leak into the next.
-  Object.assign(context, structuredClone(config.vars));
+  // Shared, not cloned: the renderer copies a context list or dict when a template first reads it, so that one render's
+  // mutations (list.append, customizable) never leak into the next.
+  Object.assign(context, config.vars);
   context.env = { ...config.env };
   return context;
 }

@@ -272,10 +272,22 @@ export async function writeOutput(outDir: string, files: Map<string, OutputFile>
     // Many small files: make the dirs first, then write with several writes in flight.
     const dirs = new Set([...files.keys()].map((rel) => path.dirname(path.join(tmp, rel))));
     await inParallel([...dirs], (dir) => fsp.mkdir(dir, { recursive: true }));
-    await inParallel([...files], ([rel, file]) => {
+    // A text written before (the .dockerignore beside each Dockerfile is mostly one text) is a hard link to that
+    // file: one call instead of an open, a write and a close, for a third to half of the files of a large tree.
+    const first = new Map<string, string>();
+    const links: [string, string][] = [];
+    const writes: [string, OutputFile][] = [];
+    for (const [rel, file] of files) {
       const dest = path.join(tmp, rel);
-      return 'text' in file ? fsp.writeFile(dest, file.text) : fsp.copyFile(path.resolve(cwd, file.copyFrom), dest);
-    });
+      const earlier = 'text' in file ? first.get(file.text) : undefined;
+      if (earlier !== undefined) links.push([earlier, dest]);
+      else {
+        if ('text' in file) first.set(file.text, dest);
+        writes.push([dest, file]);
+      }
+    }
+    await inParallel(writes, ([dest, file]) => ('text' in file ? fsp.writeFile(dest, file.text) : fsp.copyFile(path.resolve(cwd, file.copyFrom), dest)));
+    await inParallel(links, ([from, to]) => fsp.link(from, to).catch(() => fsp.copyFile(from, to)));
     carryForeign(abs, tmp, foreign);
   } catch (e) {
     cleanUp();
