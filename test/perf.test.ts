@@ -126,6 +126,29 @@ describe('--affected-since through the CLI', () => {
     // and no temp dir of the revision is left behind
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
+
+  it('checks out the revision without its committed output dir, which its compile does not read', async () => {
+    const dir = tree();
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const git = (args: string[]) => execa('git', args, { cwd: dir });
+    await git(['init', '-q']);
+    await git(['add', '-A']);
+    await git(['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'tree and generation']);
+    expect((await git(['ls-files', 'generated'])).stdout).toContain('generated/docker-bake.hcl');
+    const tmp = path.join(dir, '.tmp');
+    fs.mkdirSync(tmp);
+    const trace = path.join(dir, 'git-trace.txt');
+    write(dir, 'docker/web/Dockerfile.j2', 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo {{ greeting }} again\n');
+    const r = await run(dir, ['list', '--affected-since', 'HEAD', '--json'], { ...(process.env as Record<string, string>), TMPDIR: tmp, GIT_TRACE: trace });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { result: { variants: { base: string; arch: string; images: string[] }[] } };
+    expect(out.result.variants.flatMap((v) => v.images.map((i) => `${i} ${v.base} ${v.arch}`)).sort()).toEqual(everyVariant('web').sort());
+    // git checked out the listed files (the tree, the config), not --all
+    const checkouts = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes('checkout-index'));
+    expect(checkouts.some((l) => l.includes('--stdin'))).toBe(true);
+    expect(checkouts.some((l) => l.includes('--all'))).toBe(false);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
 });
 
 describe('start-up', () => {

@@ -1,4 +1,6 @@
 // What every command shares: load the project and compile it, or stop with the diagnostics.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, hasErrors, info, warning, type Diagnostic } from '../core/diagnostics.js';
 import { loadProject, type LoadOptions } from '../load/load.js';
@@ -36,7 +38,7 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
   // the current ones where they are sure to be the same, and its temp dir goes while the current tree compiles.
   const revision = loaded.project.config.affectedSince;
   const since = revision === undefined ? undefined : await import('./since.js');
-  const exporting = since?.exportRevision(revision as string, options);
+  const exporting = since?.exportRevision(revision as string, options, outputToSkip(loaded.project, options.cwd));
   // Awaited below; a failure before then is not an unhandled rejection.
   exporting?.catch(() => undefined);
   let cleanUp: Promise<void> | undefined;
@@ -55,6 +57,25 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
   } finally {
     if (exporting && !cleanUp) cleanUp = exporting.then((exported) => since?.removeExport(exported));
     await cleanUp;
+  }
+}
+
+/**
+ * The output dir, which the revision's checkout (--affected-since) leaves out, unless an input lies in it (a docker dir
+ * or the config file): the revision's compile reads neither its bake files nor its manifest.
+ */
+function outputToSkip(project: Project, cwd: string): string | undefined {
+  const out = path.resolve(cwd, project.config.output);
+  const within = (p: string) => {
+    const rel = path.relative(out, path.resolve(cwd, p));
+    return rel === '' || !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
+  };
+  const inputs = [...project.config.dockerDirs, ...(project.config.configPath ? [project.config.configPath] : [])];
+  if (inputs.some(within)) return undefined;
+  try {
+    return fs.realpathSync(out);
+  } catch {
+    return undefined;
   }
 }
 

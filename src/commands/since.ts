@@ -20,17 +20,24 @@ export interface SinceHashes {
   hashes: Map<string, ContentHash>;
 }
 
-/** git with no stdin; never rejects on a failing exit (node's own spawn: execa costs more to load than git takes here). */
-function run(args: string[], cwd: string, env?: Record<string, string | undefined>): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+/** git, with `input` on its stdin if given; never rejects on a failing exit (node's own spawn: execa costs more to load than git takes here). */
+function run(args: string[], cwd: string, env?: Record<string, string | undefined>, input?: string): Promise<{ ok: boolean; stdout: string; raw: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd, env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const done = (ok: boolean, stderr: string) => resolve({ ok, stdout: Buffer.concat(out).toString('utf8').trim(), stderr: stderr.trim() });
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    const done = (ok: boolean, stderr: string) => {
+      const raw = Buffer.concat(out).toString('utf8');
+      resolve({ ok, stdout: raw.trim(), raw, stderr: stderr.trim() });
+    };
     child.once('error', (e) => done(false, e.message));
     child.once('close', (code) => done(code === 0, Buffer.concat(err).toString('utf8')));
+    if (input !== undefined) {
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input);
+    }
   });
 }
 
@@ -53,7 +60,7 @@ export type Exported =
  * Starts checking the revision out into a temp dir. Its git steps go on while the caller renders the current tree
  * (which hands the event loop back between slices of renders); `removeExport` takes the dir away again.
  */
-export async function exportRevision(revision: string, options: LoadOptions): Promise<Exported> {
+export async function exportRevision(revision: string, options: LoadOptions, skip?: string): Promise<Exported> {
   const top = await git(['rev-parse', '--show-toplevel'], options.cwd);
   if (!top.ok) return { ok: false, diagnostics: [error('KG900', `--affected-since ${revision}: ${options.cwd} is not in a git checkout (${top.stderr.split('\n')[0]})`)] };
   const commit = await git(['rev-parse', '--verify', '--quiet', `${revision}^{commit}`], options.cwd);
@@ -63,21 +70,31 @@ export async function exportRevision(revision: string, options: LoadOptions): Pr
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-since-'));
   try {
-    return await checkOut(revision, { tmp, top: top.stdout, commit: commit.stdout, prefix, shortSha });
+    return await checkOut(revision, { tmp, top: top.stdout, commit: commit.stdout, prefix, shortSha, skip });
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
 }
 
-async function checkOut(revision: string, at: { tmp: string; top: string; commit: string; prefix: string; shortSha: string }): Promise<Exported> {
+async function checkOut(revision: string, at: { tmp: string; top: string; commit: string; prefix: string; shortSha: string; skip?: string }): Promise<Exported> {
   const { tmp, top, commit, prefix, shortSha } = at;
   // The revision's files as a checkout writes them (filters and eol as in the work tree; git archive would apply
   // export-ignore and export-subst), through an index of our own: the repo's index and work tree are not touched.
   const tree = path.join(tmp, 'tree');
   const env = { ...process.env, GIT_INDEX_FILE: path.join(tmp, 'index') };
   const read = await run(['read-tree', commit], top, env);
-  const checkout = read.ok ? await run(['checkout-index', '--all', '--force', `--prefix=${tree}${path.sep}`], top, env) : read;
+  // All of it but the output dir (`skip`), which the revision's compile never reads: an ops repo commits its
+  // generation, often as many files as the tree it is made from.
+  const skipped = at.skip === undefined ? undefined : path.relative(fs.realpathSync(top), at.skip).split(path.sep).join('/');
+  const inside = skipped !== undefined && skipped !== '' && skipped !== '..' && !skipped.startsWith('../') && !path.isAbsolute(skipped);
+  const listed = read.ok && inside ? await run(['ls-files', '-z'], top, env) : undefined;
+  const files = listed?.ok ? listed.raw.split('\0').filter((f) => f !== '' && !f.startsWith(`${skipped}/`)) : undefined;
+  const checkout = !read.ok
+    ? read
+    : files === undefined
+      ? await run(['checkout-index', '--all', '--force', `--prefix=${tree}${path.sep}`], top, env)
+      : await run(['checkout-index', '--force', '-z', '--stdin', `--prefix=${tree}${path.sep}`], top, env, files.map((f) => `${f}\0`).join(''));
   if (!checkout.ok) {
     return { ok: false, tmp, diagnostics: [error('KG900', `--affected-since ${revision}: cannot check the revision out (${checkout.stderr.split('\n')[0]})`)] };
   }
