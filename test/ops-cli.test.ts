@@ -1,11 +1,14 @@
 // Issue 10, items 3 to 5: only `generate` writes the output dir (build, build --print, build --list leave it byte for
 // byte); manifest.json records the options that made it (check with no flags uses them; KG701 names the command);
-// the config that was loaded is said (stderr, --json), and --no-config ignores it.
+// the config that was loaded is said (stderr, --json), and --no-config ignores it. And --affected-since in an ops repo
+// whose kolla checkout lies beside it.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { copyFixture, run, snapshot, write } from './support/cli.js';
+import { copyFixture, run, snapshot, temps, write } from './support/cli.js';
 
 /** A fake `docker` that logs its arguments, answers the setup probes, and prints a bake definition for --print. */
 const FAKE_DOCKER = `#!/bin/sh
@@ -203,5 +206,39 @@ describe('kolla-gen init', () => {
     const r = await run(dir, ['build', 'db'], docker.env);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(bakes(docker.calls())[0]).toMatch(/^buildx bake -f generated\/docker-bake.hcl /);
+  });
+});
+
+describe('--affected-since with the kolla checkout beside the ops repo', () => {
+  const gitIn = (dir: string, args: string[]) => execa('git', args, { cwd: dir });
+  const commitAll = async (dir: string, message: string) => {
+    await gitIn(dir, ['init', '-q']);
+    await gitIn(dir, ['add', '-A']);
+    await gitIn(dir, ['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', message]);
+  };
+
+  it("finds the checkout where the config's relative docker dir leads, and reads kolla_version from its own git, not from the ops repo's revision: nothing changed, nothing affected", async () => {
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-ops-kolla-'));
+    temps.push(top);
+    // a kolla checkout (kolla/common/users.py marks it) with kolla_version in every image
+    const kolla = path.join(top, 'kolla');
+    write(kolla, 'kolla/common/users.py', "USERS = {\n    'kolla-user': {'uid': 42400, 'gid': 42400},\n}\n");
+    write(kolla, 'kolla/docker/base/Dockerfile.j2', 'FROM {{ base_image }}:{{ base_distro_tag }}\nLABEL kolla_version="{{ kolla_version }}"\n');
+    write(kolla, 'kolla/docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nLABEL kolla_version="{{ kolla_version }}"\n');
+    await commitAll(kolla, 'kolla');
+    const ops = path.join(top, 'ops');
+    write(ops, 'kolla-gen.yaml', 'preset: kolla\ndocker_dirs: [../kolla/kolla/docker]\nbases: [ubuntu]\narches: [amd64, arm64]\n');
+    expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
+    await commitAll(ops, 'ops');
+    const kollaSha = (await gitIn(kolla, ['log', '-n1', '--pretty=format:%h'])).stdout;
+    expect(fs.readFileSync(path.join(ops, 'generated/ubuntu/keystone/Dockerfile'), 'utf8')).toContain(`kolla_version="${kollaSha}"`);
+    const listed = await run(ops, ['list', '--affected-since', 'HEAD', '--json']);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    const variants = (JSON.parse(listed.stdout) as { result: { variants: { images: string[] }[] } }).result.variants;
+    expect(variants.flatMap((v) => v.images)).toEqual([]);
+    // and a change in the ops repo's own inputs is still seen: a build arg for every image
+    write(ops, 'kolla-gen.yaml', 'preset: kolla\ndocker_dirs: [../kolla/kolla/docker]\nbases: [ubuntu]\narches: [amd64, arm64]\nbuild_args: { PIP_INDEX_URL: "http://mirror" }\n');
+    const changed = await run(ops, ['list', '--affected-since', 'HEAD', '--json']);
+    expect((JSON.parse(changed.stdout) as { result: { variants: { images: string[] }[] } }).result.variants.flatMap((v) => v.images).sort()).toEqual(['base', 'base', 'keystone', 'keystone']);
   });
 });

@@ -132,7 +132,7 @@ export async function hashesSince(
     cwd: path.join(tree, prefix),
     configFile: map(options.configFile),
     kollaConfigFile: map(options.kollaConfigFile),
-    gitShortSha: shortSha,
+    exported: { shortSha, tree, cwd },
   };
   const loaded = loadProject(then, load);
   // Only the hashes: past them, compile adds warnings only, so the revision compiles exactly when this succeeds.

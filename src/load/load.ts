@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import type { ContextFile } from '../core/digest.js';
-import { resolveConfig, type CliOptions, type SourceText } from './config/resolve.js';
+import { resolveConfig, type CliOptions, type ResolvedConfig, type SourceText } from './config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
@@ -33,8 +33,13 @@ export interface LoadOptions {
   noConfig?: boolean;
   /** --kolla-config: a kolla-build.conf. */
   kollaConfigFile?: string;
-  /** The kolla checkout's short HEAD when it is not a git dir of its own (a revision exported by --affected-since). */
-  gitShortSha?: string;
+  /**
+   * A revision exported by --affected-since into `tree`, loaded from the folder there that is `cwd` in the work tree:
+   * its short HEAD is kolla_version for a kolla checkout inside `tree` (which has no git dir of its own), and a relative
+   * path of the config that leads out of `tree` (`../kolla/kolla/docker`, beside an ops repo) means what it means
+   * from `cwd`. A kolla checkout outside `tree` is read as always.
+   */
+  exported?: { shortSha: string; tree: string; cwd: string };
 }
 
 /** A path as the output names it: relative to cwd, "/"-separated. */
@@ -169,7 +174,7 @@ function readReposFiles(dir: string): Record<string, string> {
  * The kolla checkout around a docker dir: `<checkout>/kolla/docker` today, `<checkout>/docker` on older branches.
  * Its python package holds the tables kolla-build passes to templates; its git HEAD is kolla_version.
  */
-function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: string | undefined, diagnostics: Diagnostic[], gitShortSha?: string): KollaCheckout {
+function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: string | undefined, diagnostics: Diagnostic[], exported?: LoadOptions['exported']): KollaCheckout {
   const checkout: KollaCheckout = {};
   for (const dir of dockerDirs) {
     const abs = path.resolve(cwd, dir);
@@ -189,8 +194,9 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     checkout.release = release;
     for (const problem of problems) diagnostics.push(warning('KG114', `${relativeToCwd(cwd, path.dirname(pkg))}/${problem}`));
     const root = path.dirname(pkg);
-    if (gitShortSha !== undefined) {
-      checkout.gitShortSha = gitShortSha;
+    const inExport = exported !== undefined && !path.relative(exported.tree, root).startsWith('..') && !path.isAbsolute(path.relative(exported.tree, root));
+    if (exported !== undefined && inExport) {
+      checkout.gitShortSha = exported.shortSha;
     } else if (fs.existsSync(path.join(root, '.git'))) {
       try {
         // What pbr runs for kolla-build's kolla_version; the checkout is input, like the templates.
@@ -217,6 +223,13 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     else checkout.reposOverride = { path: reposYamlFile, text };
   }
   return checkout;
+}
+
+/** A relative path of the exported revision's config that leads out of the export: the same path from the work tree. */
+function beyondExport(cwd: string, p: string, exported: LoadOptions['exported']): string {
+  if (!exported || path.isAbsolute(p)) return p;
+  const rel = path.relative(exported.tree, path.resolve(cwd, p));
+  return rel === '..' || rel.startsWith(`..${path.sep}`) ? path.resolve(exported.cwd, p) : p;
 }
 
 export function loadProject(cliFlags: CliOptions, options: LoadOptions): { project?: Project; diagnostics: Diagnostic[] } {
@@ -249,12 +262,17 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   if (hasErrors(diagnostics)) return { diagnostics };
 
   const input = { cli, config: configSource, varsFiles, env: options.env, kollaConfig };
+  const outOfExport = (config: ResolvedConfig | undefined) => {
+    if (config && options.exported) config.dockerDirs = config.dockerDirs.map((d) => beyondExport(cwd, d, options.exported));
+  };
   let resolved = resolveConfig(input);
+  outOfExport(resolved.config);
   if (resolved.config?.preset === 'kolla') {
     // The preset's defaults are the checkout's own tables: resolve once to find the docker dirs, then with them.
-    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics, options.gitShortSha);
+    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics, options.exported);
     if (hasErrors(diagnostics)) return { diagnostics };
     resolved = resolveConfig({ ...input, kollaCheckout });
+    outOfExport(resolved.config);
   }
   diagnostics.push(...resolved.diagnostics);
   const config = resolved.config;
