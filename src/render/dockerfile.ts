@@ -721,37 +721,24 @@ export function parseFroms(text: string, options: ParseOptions = {}): ParseResul
 }
 
 /**
- * parseFroms with the reading of the lines done once per text: a tree's arches mostly render the same Dockerfile, and
- * only the expansion of the FROMs depends on the arch (its platform args). One parser per run.
+ * What the lines of a Dockerfile say before any ARG is expanded: the same for every arch, so that a text rendered
+ * once for several arches is read once (scanDockerfile), and its FROMs expanded per arch (resolveScan).
  */
-export function fromParser(): (text: string, options: ParseOptions) => ParseResult {
-  const scans = new Map<string, Scan>();
-  return (text, options) => {
-    let scan = scans.get(text);
-    if (!scan) {
-      scan = scanDockerfile(text);
-      scans.set(text, scan);
-    }
-    return resolveScan(scan, options);
-  };
-}
-
-/** What the lines of a Dockerfile say before any ARG is expanded: the same for every arch. */
-interface Scan {
+export interface Scan {
   rawFroms: RawFrom[];
   globalArgs: GlobalArg[];
   escape: string;
   problems: Problem[];
 }
 
-function resolveScan(scan: Scan, options: ParseOptions): ParseResult {
+export function resolveScan(scan: Scan, options: ParseOptions): ParseResult {
   const problems = [...scan.problems];
   const froms = resolveFroms(scan.rawFroms, scan.globalArgs, options, scan.escape, problems);
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   return { froms, problems };
 }
 
-function scanDockerfile(text: string): Scan {
+export function scanDockerfile(text: string): Scan {
   const problems: Problem[] = [];
   const lines = physicalLines(text);
   let escape = '\\';

@@ -3,7 +3,7 @@ import { raiseTemplateError, createRenderer, sameReads, type RenderResult } from
 import type { Project } from '../load/project.js';
 import { templateContext } from './context.js';
 import { error, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
-import { fromParser, platformArgs, type FromLine } from './dockerfile.js';
+import { platformArgs, resolveScan, scanDockerfile, type FromLine, type Scan } from './dockerfile.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import { familyId, type Arch, type Family, type Image } from '../core/types.js';
 import { reusableOutcomes, type RenderReuse } from './reuse.js';
@@ -113,26 +113,29 @@ function jobRenderer(project: Project): (job: RenderJob) => RenderOutcome {
     limits: config.renderLimits,
     strictUndefined: config.strictUndefined,
   });
-  const parseFroms = fromParser();
   // An image's other arches mostly render the same text: a render is a function of what it reads of its context (the
-  // renderer records each name it looks up there), so where all of that is the same on another arch, so is the text.
-  const earlier = new Map<string, { context: Record<string, unknown>; reads: Set<string>; text: string; loaded: Set<string> }>();
-  const renderShared = (image: Image, family: Family, context: Record<string, unknown>): { result: RenderResult; loaded: Set<string> } => {
+  // renderer records each name it looks up there), so where all of that is the same on another arch, so is the text,
+  // and its lines are read once too (only the FROMs' ARG expansion depends on the arch).
+  type Shared = { context: Record<string, unknown>; reads: Set<string>; text: string; loaded: Set<string>; scan: Scan };
+  const earlier = new Map<string, Shared>();
+  const renderShared = (image: Image, family: Family, context: Record<string, unknown>): { result: RenderResult; loaded: Set<string>; scan?: Scan } => {
     const share = `${image.name}|${familyId(family)}`;
     const before = earlier.get(share);
-    if (before && sameReads(before.reads, before.context, context)) return { result: { ok: true, text: before.text }, loaded: before.loaded };
+    if (before && sameReads(before.reads, before.context, context)) return { result: { ok: true, text: before.text }, loaded: before.loaded, scan: before.scan };
     const loaded = new Set<string>();
     const reads = new Set<string>();
     const result = renderer.render(image.template, context, loaded, reads);
-    if (result.ok && !before) earlier.set(share, { context, reads, text: result.text, loaded });
-    return { result, loaded };
+    if (!result.ok) return { result, loaded };
+    const scan = scanDockerfile(result.text);
+    if (!before) earlier.set(share, { context, reads, text: result.text, loaded, scan });
+    return { result, loaded, scan };
   };
   return ({ job, image, family, arch }): RenderOutcome => {
     const key = renderKey(image.name, family, arch);
     const context = templateContext(config, image, { ...family, arch });
-    const { result, loaded } = renderShared(image, family, context);
+    const { result, loaded, scan } = renderShared(image, family, context);
     if (!result.ok) return { job, key, diagnostics: [result.diagnostic] };
-    const parsed = parseFroms(result.text, { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
+    const parsed = resolveScan(scan ?? scanDockerfile(result.text), { buildArgs: config.buildArgs, platformArgs: platformArgs(arch) });
     const template = project.templates.get(image.template) ?? { path: image.template, source: '' };
     const diagnostics: Diagnostic[] = parsed.problems.map((problem) => {
       const line = result.text.split('\n')[problem.line - 1] ?? '';
