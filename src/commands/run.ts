@@ -14,6 +14,7 @@ import type { RenderOutcome } from '../render/images.js';
 import type { Project } from '../load/project.js';
 import type { SinceHashes } from './since.js';
 import { madeWith } from '../load/config/made-with.js';
+import { isWithin } from '../load/root.js';
 
 export interface CommandResult {
   exitCode: 0 | 1;
@@ -66,12 +67,8 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
  */
 function outputToSkip(project: Project, cwd: string): string | undefined {
   const out = path.resolve(cwd, project.config.output);
-  const within = (p: string) => {
-    const rel = path.relative(out, path.resolve(cwd, p));
-    return rel === '' || !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
-  };
   const inputs = [...project.config.dockerDirs, ...(project.config.configPath ? [project.config.configPath] : [])];
-  if (inputs.some(within)) return undefined;
+  if (inputs.some((p) => isWithin(out, path.resolve(cwd, p)))) return undefined;
   try {
     return fs.realpathSync(out);
   } catch {

@@ -10,6 +10,7 @@ import type { CliOptions } from '../load/config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
 import { loadProject, type LoadOptions } from '../load/load.js';
 import { compileHashes } from '../pipeline.js';
+import { isWithin } from '../load/root.js';
 import { renderParallel } from '../render/parallel.js';
 import type { RenderOutcome } from '../render/images.js';
 import type { RenderReuse } from '../render/reuse.js';
@@ -47,8 +48,7 @@ const git = (args: string[], cwd: string) => run(args, cwd);
 function atRevision(p: string | undefined, cwd: string, top: string, tmp: string): string | undefined {
   if (p === undefined) return undefined;
   const abs = path.resolve(cwd, p);
-  const rel = path.relative(top, abs);
-  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel) ? abs : path.join(tmp, rel);
+  return isWithin(top, abs) ? path.join(tmp, path.relative(top, abs)) : abs;
 }
 
 /** The revision's files, checked out into a temp dir; or why not. */
@@ -86,8 +86,9 @@ async function checkOut(revision: string, at: { tmp: string; top: string; commit
   const read = await run(['read-tree', commit], top, env);
   // All of it but the output dir (`skip`), which the revision's compile never reads: an ops repo commits its
   // generation, often as many files as the tree it is made from.
-  const skipped = at.skip === undefined ? undefined : path.relative(fs.realpathSync(top), at.skip).split(path.sep).join('/');
-  const inside = skipped !== undefined && skipped !== '' && skipped !== '..' && !skipped.startsWith('../') && !path.isAbsolute(skipped);
+  const realTop = fs.realpathSync(top);
+  const inside = at.skip !== undefined && at.skip !== realTop && isWithin(realTop, at.skip);
+  const skipped = inside ? path.relative(realTop, at.skip as string).split(path.sep).join('/') : undefined;
   const listed = read.ok && inside ? await run(['ls-files', '-z'], top, env) : undefined;
   const files = listed?.ok ? listed.raw.split('\0').filter((f) => f !== '' && !f.startsWith(`${skipped}/`)) : undefined;
   const checkout = !read.ok

@@ -1,10 +1,10 @@
 // The image dependency graph as text: graphviz, mermaid, kolla-build's JSON tree, and generated/GRAPH.md.
 
-/** One image, given in topological order (parents first), its parents sorted. */
 /** The formats of `kolla-gen deps` (here, not in commands/deps.ts, so that the CLI names them without loading it). */
 export const DEPS_FORMATS = ['json', 'dot', 'mermaid'] as const;
 export type DepsFormat = (typeof DEPS_FORMATS)[number];
 
+/** One image, given in topological order (parents first), its parents sorted. */
 export interface GraphNode {
   name: string;
   parents: string[];

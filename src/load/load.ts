@@ -8,6 +8,7 @@ import { resolveConfig, type CliOptions, type ResolvedConfig, type SourceText } 
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
+import { isWithin } from './root.js';
 import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
 import { digestBounded, firstInvalidUtf8, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
@@ -194,8 +195,7 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     checkout.release = release;
     for (const problem of problems) diagnostics.push(warning('KG114', `${relativeToCwd(cwd, path.dirname(pkg))}/${problem}`));
     const root = path.dirname(pkg);
-    const inExport = exported !== undefined && !path.relative(exported.tree, root).startsWith('..') && !path.isAbsolute(path.relative(exported.tree, root));
-    if (exported !== undefined && inExport) {
+    if (exported !== undefined && isWithin(exported.tree, root)) {
       checkout.gitShortSha = exported.shortSha;
     } else if (fs.existsSync(path.join(root, '.git'))) {
       try {
@@ -228,8 +228,7 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
 /** A relative path of the exported revision's config that leads out of the export: the same path from the work tree. */
 function beyondExport(cwd: string, p: string, exported: LoadOptions['exported']): string {
   if (!exported || path.isAbsolute(p)) return p;
-  const rel = path.relative(exported.tree, path.resolve(cwd, p));
-  return rel === '..' || rel.startsWith(`..${path.sep}`) ? path.resolve(exported.cwd, p) : p;
+  return isWithin(exported.tree, path.resolve(cwd, p)) ? p : path.resolve(exported.cwd, p);
 }
 
 export function loadProject(cliFlags: CliOptions, options: LoadOptions): { project?: Project; diagnostics: Diagnostic[] } {

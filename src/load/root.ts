@@ -6,6 +6,12 @@ export function repoRoot(cwd: string, configFile: string | undefined): string {
   return configFile === undefined ? cwd : path.dirname(path.resolve(cwd, configFile));
 }
 
+/** Whether `p` is `dir` or lies below it (lexically: links are not followed). */
+export function isWithin(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
+}
+
 /** A path the user typed (relative to cwd) as a path relative to the root, "/"-separated. */
 export function fromRoot(cwd: string, root: string, p: string): string {
   if (root === cwd && !path.isAbsolute(p)) return p;
