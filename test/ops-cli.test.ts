@@ -241,4 +241,56 @@ describe('--affected-since with the kolla checkout beside the ops repo', () => {
     const changed = await run(ops, ['list', '--affected-since', 'HEAD', '--json']);
     expect((JSON.parse(changed.stdout) as { result: { variants: { images: string[] }[] } }).result.variants.flatMap((v) => v.images).sort()).toEqual(['base', 'base', 'keystone', 'keystone']);
   });
+  it('checks a kolla submodule out at the commit the revision records, or links to it where it is that commit and clean', async () => {
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-ops-submodule-'));
+    temps.push(top);
+    const kolla = path.join(top, 'kolla');
+    write(kolla, 'kolla/common/users.py', "USERS = {\n    'kolla-user': {'uid': 42400, 'gid': 42400},\n}\n");
+    write(kolla, 'kolla/docker/base/Dockerfile.j2', 'FROM {{ base_image }}:{{ base_distro_tag }}\nLABEL kolla_version="{{ kolla_version }}"\n');
+    write(kolla, 'kolla/docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo keystone\n');
+    await commitAll(kolla, 'kolla');
+    const ops = path.join(top, 'ops');
+    write(ops, 'kolla-gen.yaml', 'preset: kolla\ndocker_dirs: [kolla/kolla/docker]\nbases: [ubuntu]\narches: [amd64, arm64]\n');
+    await gitIn(ops, ['init', '-q']);
+    await gitIn(ops, ['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', '../kolla', 'kolla']);
+    const sub = path.join(ops, 'kolla');
+    expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
+    await commitAll(ops, 'ops');
+    const commit = (dir: string) => gitIn(dir, ['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-am', 'change']);
+    const trace = path.join(top, 'trace.txt');
+    const since = async (rev = 'HEAD') => {
+      fs.writeFileSync(trace, '');
+      const r = await run(ops, ['list', '--affected-since', rev, '--json'], { ...(process.env as Record<string, string>), GIT_TRACE: trace });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('KG901');
+      const images = (JSON.parse(r.stdout) as { result: { variants: { images: string[] }[] } }).result.variants.flatMap((v) => v.images).sort();
+      return { images, checkedOut: fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /built-in: git read-tree/.test(l)).length };
+    };
+    const every = ['base', 'base', 'keystone', 'keystone'];
+
+    // the submodule at the recorded commit and clean: linked (only the ops repo's tree is read), nothing affected
+    expect(await since()).toEqual({ images: [], checkedOut: 1 });
+    expect(fs.readFileSync(path.join(sub, 'kolla/docker/keystone/Dockerfile.j2'), 'utf8')).toContain('keystone');
+    // a template changed in the submodule: the recorded commit is checked out, and only its image is affected
+    write(sub, 'kolla/docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo keystone 2\n');
+    expect(await since()).toEqual({ images: ['keystone', 'keystone'], checkedOut: 2 });
+    // committed there: kolla_version differs from the recorded commit's, which every image shows
+    await commit(sub);
+    expect((await since()).images).toEqual(every);
+    // the ops repo records the new commit: nothing since HEAD, everything since the commit before
+    await commit(ops);
+    expect(await since()).toEqual({ images: [], checkedOut: 1 });
+    expect((await since('HEAD~1')).images).toEqual(every);
+
+    // the recorded commit gone from the submodule's repo: a clear error
+    write(sub, 'kolla/docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo keystone 3\n');
+    await commit(sub);
+    await commit(ops);
+    await gitIn(sub, ['reset', '-q', '--hard', 'HEAD~1']);
+    await gitIn(sub, ['reflog', 'expire', '--expire=now', '--all']);
+    await gitIn(sub, ['gc', '-q', '--prune=now']);
+    const lost = await run(ops, ['list', '--affected-since', 'HEAD']);
+    expect(lost.exitCode).toBe(1);
+    expect(lost.stderr).toMatch(/KG900.*the submodule kolla has not got the commit [0-9a-f]{40} the revision records for it/);
+  });
 });

@@ -151,6 +151,55 @@ describe('--affected-since through the CLI', () => {
   });
 });
 
+describe('--affected-since links what is the same at the revision', () => {
+  it('reads a docker dir the revision holds as it is through a link, and checks it out where a file in it differs, is untracked or is ignored', async () => {
+    const dir = tree({ '.gitignore': '*.log\n', '.gitattributes': 'docker/** filter=note\n' });
+    const git = (args: string[]) => execa('git', args, { cwd: dir });
+    const smudged = path.join(dir, 'smudged.txt');
+    await git(['init', '-q']);
+    // a smudge filter that notes each file git writes out of the docker dir, and passes its bytes on
+    await git(['config', 'filter.note.smudge', `echo %f >> '${smudged}' && cat`]);
+    await git(['add', '-A']);
+    await git(['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'tree']);
+    const tmp = path.join(dir, '.tmp');
+    fs.mkdirSync(tmp);
+    const since = async () => {
+      fs.writeFileSync(smudged, '');
+      const r = await run(dir, ['list', '--affected-since', 'HEAD', '--json'], { ...(process.env as Record<string, string>), TMPDIR: tmp });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { result: { variants: { base: string; arch: string; images: string[] }[] } };
+      expect(fs.readdirSync(tmp)).toEqual([]);
+      return { images: out.result.variants.flatMap((v) => v.images.map((i) => `${i} ${v.base} ${v.arch}`)).sort(), written: fs.readFileSync(smudged, 'utf8').split('\n').filter(Boolean).sort() };
+    };
+    const docker = () => fs.readdirSync(path.join(dir, 'docker')).sort();
+    const before = docker();
+
+    // the same at the revision: linked, nothing of it written; removing the export leaves the work tree's files
+    expect(await since()).toEqual({ images: [], written: [] });
+    expect(docker()).toEqual(before);
+    expect(fs.readFileSync(path.join(dir, 'docker/web/Dockerfile.j2'), 'utf8')).toBe(TREE['docker/web/Dockerfile.j2']);
+    const everyFile = Object.keys(TREE).filter((f) => f.startsWith('docker/')).sort();
+
+    // an untracked file: checked out, so the revision's compile does not see it
+    write(dir, 'docker/web/extra.txt', 'x\n');
+    expect(await since()).toEqual({ images: everyVariant('web').sort(), written: everyFile });
+    fs.rmSync(path.join(dir, 'docker/web/extra.txt'));
+    // an ignored one likewise
+    write(dir, 'docker/web/build.log', 'x\n');
+    expect(await since()).toEqual({ images: everyVariant('web').sort(), written: everyFile });
+    fs.rmSync(path.join(dir, 'docker/web/build.log'));
+    // a changed file
+    write(dir, 'docker/db/Dockerfile.j2', '{% import "macros.j2" as m %}FROM {{ namespace }}/base:{{ tag }}\n{{ m.install(["db", "more"]) }}\n');
+    expect(await since()).toEqual({ images: everyVariant('db').sort(), written: everyFile });
+    // and a changed mode
+    await git(['checkout', '-q', '--', 'docker']);
+    fs.chmodSync(path.join(dir, 'docker/web/Dockerfile.j2'), 0o755);
+    expect((await since()).written).toEqual(everyFile);
+    fs.chmodSync(path.join(dir, 'docker/web/Dockerfile.j2'), 0o644);
+    expect(await since()).toEqual({ images: [], written: [] });
+  });
+});
+
 describe('start-up', () => {
   /**
    * The source modules (under src/) and the packages (npm:name) a run loads: dist/ is a bundle, so the files the run

@@ -39,7 +39,7 @@ export async function compileProject(cli: CliOptions, options: LoadOptions): Pro
   // the current ones where they are sure to be the same, and its temp dir goes while the current tree compiles.
   const revision = loaded.project.config.affectedSince;
   const since = revision === undefined ? undefined : await import('./since.js');
-  const exporting = since?.exportRevision(revision as string, options, outputToSkip(loaded.project, options.cwd));
+  const exporting = since?.exportRevision(revision as string, options, outputToSkip(loaded.project, options.cwd), dockerDirs(loaded.project, options.cwd));
   // Awaited below; a failure before then is not an unhandled rejection.
   exporting?.catch(() => undefined);
   let cleanUp: Promise<void> | undefined;
@@ -74,6 +74,17 @@ function outputToSkip(project: Project, cwd: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The docker dirs' real paths: where one is the same at the revision, its checkout links to it. */
+function dockerDirs(project: Project, cwd: string): string[] {
+  return project.config.dockerDirs.flatMap((d) => {
+    try {
+      return [fs.realpathSync(path.resolve(cwd, d))];
+    } catch {
+      return [];
+    }
+  });
 }
 
 async function compileRendered(

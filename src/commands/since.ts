@@ -53,14 +53,22 @@ function atRevision(p: string | undefined, cwd: string, top: string, tmp: string
 
 /** The revision's files, checked out into a temp dir; or why not. */
 export type Exported =
-  | { ok: true; revision: string; tmp: string; tree: string; top: string; prefix: string; shortSha: string }
+  | { ok: true; revision: string; tmp: string; tree: string; top: string; prefix: string; shortSha: string; checkouts: RevisionCheckout[] }
   | { ok: false; tmp?: string; diagnostics: Diagnostic[] };
+
+/** A git checkout in the export (the repo at `tree`, a submodule below it) and its short HEAD at the revision. */
+export interface RevisionCheckout {
+  dir: string;
+  shortSha: string;
+}
 
 /**
  * Starts checking the revision out into a temp dir. Its git steps go on while the caller renders the current tree
- * (which hands the event loop back between slices of renders); `removeExport` takes the dir away again.
+ * (which hands the event loop back between slices of renders); `removeExport` takes the dir away again. `skip`: the
+ * output dir, left out; `inputs`: the docker dirs (real paths), each linked to instead of checked out where it is the
+ * same at the revision.
  */
-export async function exportRevision(revision: string, options: LoadOptions, skip?: string): Promise<Exported> {
+export async function exportRevision(revision: string, options: LoadOptions, skip?: string, inputs: readonly string[] = []): Promise<Exported> {
   const top = await git(['rev-parse', '--show-toplevel'], options.cwd);
   if (!top.ok) return { ok: false, diagnostics: [error('KG900', `--affected-since ${revision}: ${options.cwd} is not in a git checkout (${top.stderr.split('\n')[0]})`)] };
   const commit = await git(['rev-parse', '--verify', '--quiet', `${revision}^{commit}`], options.cwd);
@@ -69,37 +77,112 @@ export async function exportRevision(revision: string, options: LoadOptions, ski
   const shortSha = (await git(['log', '-n1', '--pretty=format:%h', commit.stdout], options.cwd)).stdout;
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-since-'));
+  const tree = path.join(tmp, 'tree');
   try {
-    return await checkOut(revision, { tmp, top: top.stdout, commit: commit.stdout, prefix, shortSha, skip });
+    const checkouts: RevisionCheckout[] = [];
+    const failed = await checkOut({ repo: fs.realpathSync(top.stdout), name: 'the revision', commit: commit.stdout, shortSha, tree, tmp, skip, inputs, checkouts, depth: 0, top: fs.realpathSync(top.stdout) });
+    if (failed) return { ok: false, tmp, diagnostics: [error('KG900', `--affected-since ${revision}: ${failed}`)] };
+    return { ok: true, revision, tmp, tree, top: top.stdout, prefix, shortSha, checkouts };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
 }
 
-async function checkOut(revision: string, at: { tmp: string; top: string; commit: string; prefix: string; shortSha: string; skip?: string }): Promise<Exported> {
-  const { tmp, top, commit, prefix, shortSha } = at;
-  // The revision's files as a checkout writes them (filters and eol as in the work tree; git archive would apply
-  // export-ignore and export-subst), through an index of our own: the repo's index and work tree are not touched.
-  const tree = path.join(tmp, 'tree');
-  const env = { ...process.env, GIT_INDEX_FILE: path.join(tmp, 'index') };
-  const read = await run(['read-tree', commit], top, env);
-  // All of it but the output dir (`skip`), which the revision's compile never reads: an ops repo commits its
-  // generation, often as many files as the tree it is made from.
-  const realTop = fs.realpathSync(top);
-  const inside = at.skip !== undefined && at.skip !== realTop && isWithin(realTop, at.skip);
-  const skipped = inside ? path.relative(realTop, at.skip as string).split(path.sep).join('/') : undefined;
-  const listed = read.ok && inside ? await run(['ls-files', '-z'], top, env) : undefined;
-  const files = listed?.ok ? listed.raw.split('\0').filter((f) => f !== '' && !f.startsWith(`${skipped}/`)) : undefined;
-  const checkout = !read.ok
-    ? read
-    : files === undefined
-      ? await run(['checkout-index', '--all', '--force', `--prefix=${tree}${path.sep}`], top, env)
-      : await run(['checkout-index', '--force', '-z', '--stdin', `--prefix=${tree}${path.sep}`], top, env, files.map((f) => `${f}\0`).join(''));
-  if (!checkout.ok) {
-    return { ok: false, tmp, diagnostics: [error('KG900', `--affected-since ${revision}: cannot check the revision out (${checkout.stderr.split('\n')[0]})`)] };
+/** Submodules in submodules, this deep. */
+const MAX_DEPTH = 8;
+
+interface CheckOut {
+  /** The repo's top (its real path) and the commit of it to write out at `tree`; `name`: the repo in messages. */
+  repo: string;
+  name: string;
+  commit: string;
+  shortSha: string;
+  tree: string;
+  tmp: string;
+  skip?: string;
+  inputs: readonly string[];
+  checkouts: RevisionCheckout[];
+  depth: number;
+  /** The top repo (its real path), which messages name paths from. */
+  top: string;
+}
+
+/**
+ * Writes a repo's files at a commit under `at.tree` (filters and eol as in the work tree; git archive would apply
+ * export-ignore and export-subst), through an index of our own: the repo's index and work tree are not touched. Left
+ * out: the output dir, which the revision's compile never reads (an ops repo commits its generation, often as many
+ * files as the tree it is made from). A docker dir that is the same at the commit as in the work tree, with nothing
+ * untracked or ignored in it, is a link to the work tree's (the compile reads through it the bytes the checkout would
+ * write). A submodule with a docker dir in it is written at the commit the revision records for it, or linked to
+ * where it is that commit and clean. Returns why it could not, or undefined.
+ */
+async function checkOut(at: CheckOut): Promise<string | undefined> {
+  const { repo, commit, tree, inputs } = at;
+  at.checkouts.push({ dir: tree, shortSha: at.shortSha });
+  const env = { ...process.env, GIT_INDEX_FILE: path.join(at.tmp, `index-${at.checkouts.length}`) };
+  const read = await run(['read-tree', commit], repo, env);
+  const listed = read.ok ? await run(['ls-files', '-s', '-z'], repo, env) : read;
+  if (!listed.ok) return `cannot check ${at.name} out (${listed.stderr.split('\n')[0]})`;
+  const entries = listed.raw.split('\0').flatMap((line) => {
+    const m = /^(\d+) ([0-9a-f]+) \d+\t(.*)$/s.exec(line);
+    return m ? [{ mode: m[1] as string, sha: m[2] as string, file: m[3] as string }] : [];
+  });
+  const rel = (p: string) => path.relative(repo, p).split(path.sep).join('/');
+  const under = (dir: string, file: string) => file === dir || file.startsWith(`${dir}/`);
+  const inside = (p: string | undefined) => p !== undefined && p !== repo && isWithin(repo, p);
+
+  const linked: string[] = [];
+  for (const input of [...inputs].sort()) {
+    if (!inside(input) || linked.some((l) => isWithin(l, input)) || entries.some((e) => e.mode === '160000' && isWithin(path.join(repo, e.file), input))) continue;
+    if (await sameAsCommit(repo, commit, rel(input), [rel(input)])) linked.push(input);
   }
-  return { ok: true, revision, tmp, tree, top, prefix, shortSha };
+  const skipped = inside(at.skip) ? rel(at.skip as string) : undefined;
+  const files = entries.filter((e) => e.mode !== '160000' && !(skipped !== undefined && under(skipped, e.file)) && !linked.some((l) => under(rel(l), e.file)));
+  const checkout = await run(['checkout-index', '--force', '-z', '--stdin', `--prefix=${tree}${path.sep}`], repo, env, files.map((e) => `${e.file}\0`).join(''));
+  if (!checkout.ok) return `cannot check ${at.name} out (${checkout.stderr.split('\n')[0]})`;
+  for (const dir of linked) {
+    const link = path.join(tree, path.relative(repo, dir));
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(dir, link, 'dir');
+  }
+
+  for (const sub of entries.filter((e) => e.mode === '160000')) {
+    const dir = path.join(repo, sub.file);
+    const within = inputs.filter((input) => isWithin(dir, input));
+    if (within.length === 0 || !fs.existsSync(path.join(dir, '.git'))) continue;
+    const name = `the submodule ${path.relative(at.top, dir).split(path.sep).join('/')}`;
+    if (at.depth >= MAX_DEPTH) return `${name} lies more than ${MAX_DEPTH} submodules deep`;
+    const real = fs.realpathSync(dir);
+    const known = await run(['cat-file', '-e', `${sub.sha}^{commit}`], real);
+    if (!known.ok) return `${name} has not got the commit ${sub.sha} the revision records for it (git submodule update fetches it)`;
+    const shortSha = (await run(['log', '-n1', '--pretty=format:%h', sub.sha], real)).stdout;
+    const target = path.join(tree, sub.file);
+    const head = await run(['rev-parse', 'HEAD'], real);
+    if (head.stdout === sub.sha && (await sameAsCommit(real, sub.sha, '.', within.map((d) => path.relative(dir, d).split(path.sep).join('/') || '.')))) {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.symlinkSync(real, target, 'dir');
+      at.checkouts.push({ dir: target, shortSha });
+      continue;
+    }
+    fs.mkdirSync(target, { recursive: true });
+    const failed = await checkOut({ ...at, repo: real, name, commit: sub.sha, shortSha, tree: target, skip: undefined, inputs: within.map((d) => path.join(real, path.relative(dir, d))), depth: at.depth + 1 });
+    if (failed) return failed;
+  }
+  return undefined;
+}
+
+/**
+ * Whether `dir` of the work tree holds what `commit` holds there (tracked files, their modes and submodules, whatever
+ * git's config says to ignore), with no untracked file in it and no ignored file in the `clean` dirs.
+ */
+async function sameAsCommit(repo: string, commit: string, dir: string, clean: string[]): Promise<boolean> {
+  const diff = await run(['diff', '--quiet', '--ignore-submodules=none', '--no-ext-diff', commit, '--', dir], repo);
+  if (!diff.ok) return false;
+  const untracked = await run(['ls-files', '-z', '--others', '--exclude-standard', '--directory', '--', dir], repo);
+  if (!untracked.ok || untracked.raw !== '') return false;
+  const ignored = await run(['ls-files', '-z', '--others', '--directory', '--', ...clean], repo);
+  return ignored.ok && ignored.raw === '';
 }
 
 /** Removes the export's temp dir (in the background of what the caller does next: await it before exiting). */
@@ -115,7 +198,7 @@ export async function hashesSince(
   now?: RenderReuse<RenderOutcome>,
 ): Promise<{ since?: SinceHashes; diagnostics: Diagnostic[] }> {
   if (!exported.ok) return { diagnostics: exported.diagnostics };
-  const { revision, tree, top, prefix, shortSha } = exported;
+  const { revision, tree, top, prefix, shortSha, checkouts } = exported;
   // git names the top by its real path: so must cwd, for the paths under it to map.
   const cwd = fs.realpathSync(options.cwd);
   const map = (p: string | undefined) => atRevision(p, cwd, fs.realpathSync(top), tree);
@@ -133,7 +216,7 @@ export async function hashesSince(
     cwd: path.join(tree, prefix),
     configFile: map(options.configFile),
     kollaConfigFile: map(options.kollaConfigFile),
-    exported: { shortSha, tree, cwd },
+    exported: { tree, cwd, checkouts },
   };
   const loaded = loadProject(then, load);
   // Only the hashes: past them, compile adds warnings only, so the revision compiles exactly when this succeeds.

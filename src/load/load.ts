@@ -36,11 +36,12 @@ export interface LoadOptions {
   kollaConfigFile?: string;
   /**
    * A revision exported by --affected-since into `tree`, loaded from the folder there that is `cwd` in the work tree:
-   * its short HEAD is kolla_version for a kolla checkout inside `tree` (which has no git dir of its own), and a relative
-   * path of the config that leads out of `tree` (`../kolla/kolla/docker`, beside an ops repo) means what it means
-   * from `cwd`. A kolla checkout outside `tree` is read as always.
+   * the short HEAD at the revision of the innermost of `checkouts` (the repo, its submodules) around a kolla checkout
+   * inside `tree` (which has no git dir of its own) is kolla_version, and a relative path of the config that leads out
+   * of `tree` (`../kolla/kolla/docker`, beside an ops repo) means what it means from `cwd`. A kolla checkout outside
+   * `tree` is read as always.
    */
-  exported?: { shortSha: string; tree: string; cwd: string };
+  exported?: { tree: string; cwd: string; checkouts: readonly { dir: string; shortSha: string }[] };
 }
 
 /** A path as the output names it: relative to cwd, "/"-separated. */
@@ -195,8 +196,9 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
     checkout.release = release;
     for (const problem of problems) diagnostics.push(warning('KG114', `${relativeToCwd(cwd, path.dirname(pkg))}/${problem}`));
     const root = path.dirname(pkg);
-    if (exported !== undefined && isWithin(exported.tree, root)) {
-      checkout.gitShortSha = exported.shortSha;
+    const atRevision = exported && isWithin(exported.tree, root) ? exported.checkouts.filter((c) => isWithin(c.dir, root)).at(-1) : undefined;
+    if (atRevision !== undefined) {
+      checkout.gitShortSha = atRevision.shortSha;
     } else if (fs.existsSync(path.join(root, '.git'))) {
       try {
         // What pbr runs for kolla-build's kolla_version; the checkout is input, like the templates.
