@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { copyFixture, run, snapshot, temps, write } from './support/cli.js';
 import { CODES } from '../src/core/diagnostics.js';
+import { dirLevels } from '../src/write/write.js';
 
 interface JsonDiagnostic {
   code: string;
@@ -35,6 +36,17 @@ function deadPid(): number {
 }
 
 const out = (dir: string, ...rel: string[]) => path.join(dir, 'generated', ...rel);
+
+describe('making the dirs of the output', () => {
+  it('lists each dir once, parents a level before their children', () => {
+    expect(dirLevels(['ubuntu/base/Dockerfile', 'ubuntu/base/Dockerfile.dockerignore', 'ubuntu/nova/api/Dockerfile', 'docker-bake.hcl', 'rocky/base/Dockerfile'])).toEqual([
+      ['ubuntu', 'rocky'],
+      ['ubuntu/base', 'ubuntu/nova', 'rocky/base'],
+      ['ubuntu/nova/api'],
+    ]);
+    expect(dirLevels(['docker-bake.hcl'])).toEqual([]);
+  });
+});
 
 describe('reading the output dir back', () => {
   it('a committed docker-bake.hcl linked to /dev/zero is stale, not read forever', { timeout: 60_000 }, async () => {

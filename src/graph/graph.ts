@@ -54,7 +54,8 @@ function suggest(name: string, candidates: string[]): string | undefined {
 
 /** An image ref of the tree at most two edits away from an external FROM's familiar ref (kola/base for kolla/base). */
 function nearOwnRef(familiar: string, own: OwnRefs): { ref: string; image: string } | undefined {
-  const refs = [...own.byRef.keys()];
+  // Only refs within 2 of its length can be within 2 edits of it: the same answer without measuring all of them.
+  const refs = [...own.byRef.keys()].filter((r) => Math.abs(r.length - familiar.length) <= 2);
   if (refs.length === 0) return undefined;
   const best = closest(familiar, refs);
   const d = distance(familiar, best);

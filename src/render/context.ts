@@ -29,10 +29,17 @@ export function targetName(imageName: string, family: Family, arch?: string): st
   return `${familyId(family)}-${targetStem(imageName)}${arch ? `-${arch}` : ''}`;
 }
 
-export function templateContext(config: ResolvedConfig, image: Image, variant: Variant): Record<string, unknown> {
+/** Per config, the part of the context every image of a variant shares, by variant (built once, not per image). */
+const byVariant = new WeakMap<ResolvedConfig, Map<string, Record<string, unknown>>>();
+
+function variantContext(config: ResolvedConfig, variant: Variant): Record<string, unknown> {
+  let known = byVariant.get(config);
+  if (!known) byVariant.set(config, (known = new Map()));
+  const key = `${familyId(variant)}/${variant.arch}`;
+  const found = known.get(key);
+  if (found) return found;
   const base = config.baseImages[variant.base];
   const context: Record<string, unknown> = {
-    image_name: image.name,
     namespace: namespaceWithRegistry(config),
     image_prefix: imagePrefix(config, variant),
     tag: imageTag(config, variant),
@@ -44,10 +51,16 @@ export function templateContext(config: ResolvedConfig, image: Image, variant: V
     maintainer: config.maintainer,
   };
   if (variant.type !== undefined) context.install_type = variant.type;
-  Object.assign(context, presetContext(config, image, variant));
+  Object.assign(context, presetContext(config, variant));
   // Shared, not cloned: the renderer copies a context list or dict when a template first reads it, so that one render's
   // mutations (list.append, customizable) never leak into the next.
   Object.assign(context, config.vars);
+  known.set(key, context);
+  return context;
+}
+
+export function templateContext(config: ResolvedConfig, image: Image, variant: Variant): Record<string, unknown> {
+  const context: Record<string, unknown> = { image_name: image.name, ...variantContext(config, variant) };
   context.env = { ...config.env };
   return context;
 }

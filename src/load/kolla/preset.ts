@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { PRESETS, type BaseImage, type KollaCheckout, type KollaConfigValues, type KollaSettings, type KollaUser, type PresetName, type ResolvedConfig, type UnbuildableRule } from '../config/types.js';
 import { raiseTemplateError } from '../../jinja/index.js';
 import { RenderError, str } from '../../jinja/python.js';
-import { BASES, KOLLA_ARCH, type Arch, type Base, type Image, type Variant } from '../../core/types.js';
+import { BASES, KOLLA_ARCH, type Arch, type Base, type Variant } from '../../core/types.js';
 
 import { evalRepoCondition, pythonVersion, type KollaRelease } from './kolla-release.js';
 
@@ -628,7 +628,7 @@ export function presetGlobals(config: ResolvedConfig): Record<string, unknown> {
 }
 
 /** The variables kolla-build passes to every template, beyond those kolla-gen always passes. */
-export function presetContext(config: ResolvedConfig, _image: Image, variant: Variant): Record<string, unknown> {
+export function presetContext(config: ResolvedConfig, variant: Variant): Record<string, unknown> {
   const settings = config.kolla;
   if (config.preset !== 'kolla' || !settings) return {};
   const { manager, type } = packaging(variant.base, settings);
