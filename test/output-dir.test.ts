@@ -172,6 +172,87 @@ describe('files in the output dir that kolla-gen did not write', () => {
   });
 });
 
+describe('a generation that changes few files', () => {
+  /** A base and 20 images on it: 44 files, so a change of up to 11 of them is made in place. */
+  function tree(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-in-place-'));
+    temps.push(dir);
+    write(dir, 'kolla-gen.yaml', 'namespace: acme\ntag: "1.0"\nbases: [ubuntu]\narches: [amd64]\n');
+    write(dir, 'docker/base/Dockerfile.j2', 'FROM {{ base_image }}:{{ base_distro_tag }}\n');
+    for (let i = 0; i < 20; i++) write(dir, `docker/app${i}/Dockerfile.j2`, `FROM {{ namespace }}/base:{{ tag }}\nRUN echo ${i}\n`);
+    return dir;
+  }
+  const inode = (file: string) => fs.statSync(file).ino;
+  const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.includes('.kolla-gen-'));
+
+  it('is updated file by file: the same bytes as a whole write, the other files and those kolla-gen did not write untouched', { timeout: 60_000 }, async () => {
+    const dir = tree();
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    write(dir, 'generated/NOTES.md', 'mine\n');
+    const untouched = [out(dir, 'ubuntu/app1/Dockerfile'), out(dir, 'ubuntu/app2/Dockerfile'), out(dir, 'NOTES.md')].map(inode);
+
+    // one template changed, one image removed, one added
+    write(dir, 'docker/app0/Dockerfile.j2', 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo changed\n');
+    fs.rmSync(path.join(dir, 'docker/app19'), { recursive: true });
+    write(dir, 'docker/app20/Dockerfile.j2', 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo 20\n');
+    const r = await run(dir, ['generate']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/files, [1-9]\d* changed, 2 added, 2 removed$/);
+    expect([out(dir, 'ubuntu/app1/Dockerfile'), out(dir, 'ubuntu/app2/Dockerfile'), out(dir, 'NOTES.md')].map(inode)).toEqual(untouched);
+    expect(fs.readFileSync(out(dir, 'ubuntu/app0/Dockerfile'), 'utf8')).toContain('RUN echo changed');
+    expect(fs.existsSync(out(dir, 'ubuntu/app19'))).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
+    // what a write of the whole set gives, and what check holds it to
+    const whole = snapshot(out(dir));
+    fs.rmSync(out(dir), { recursive: true });
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    write(dir, 'generated/NOTES.md', 'mine\n');
+    expect(snapshot(out(dir))).toEqual(whole);
+    expect((await run(dir, ['check'])).exitCode).toBe(0);
+  });
+
+  it('that fails part way is put back, and the whole write that follows fails without touching it', { timeout: 60_000 }, async () => {
+    const dir = tree();
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    // a dir of the user's where the new image's Dockerfile goes: moving it into place fails after the changed files moved
+    write(dir, 'generated/ubuntu/app20/Dockerfile/mine.txt', 'mine\n');
+    const before = snapshot(out(dir));
+    write(dir, 'docker/app0/Dockerfile.j2', 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo changed\n');
+    write(dir, 'docker/app20/Dockerfile.j2', 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo 20\n');
+    const r = await run(dir, ['generate']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('KG703');
+    expect(snapshot(out(dir))).toEqual(before);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('killed part way: the next check says so, the next generate puts the files back first, and an undo dir names nothing outside the output dir', { timeout: 60_000 }, async () => {
+    const dir = tree();
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const before = snapshot(out(dir));
+    // the state a kill leaves: a replaced file moved out and its new version in, an added file in, a removed one out
+    const pid = deadPid();
+    const undo = path.join(dir, `generated.kolla-gen-${pid}.undo`);
+    write(undo, 'files/ubuntu/app0/Dockerfile', fs.readFileSync(out(dir, 'ubuntu/app0/Dockerfile'), 'utf8'));
+    write(dir, 'generated/ubuntu/app0/Dockerfile', 'the new version\n');
+    write(undo, 'files/ubuntu/app19/Dockerfile', fs.readFileSync(out(dir, 'ubuntu/app19/Dockerfile'), 'utf8'));
+    fs.rmSync(out(dir, 'ubuntu/app19/Dockerfile'));
+    write(dir, 'generated/ubuntu/app20/Dockerfile', 'added\n');
+    write(dir, 'victim.txt', 'not the output\n');
+    fs.writeFileSync(path.join(undo, 'added.json'), JSON.stringify({ files: ['ubuntu/app20/Dockerfile', '../victim.txt', '/etc/hostname'], dirs: ['ubuntu/app20', '..'] }));
+    const check = await json(dir, ['check']);
+    expect(check.exitCode).toBe(1);
+    expect(check.diagnostics.find((d) => d.code === 'KG722')?.message).toBe(`a run was killed while updating generated: generated.kolla-gen-${pid}.undo holds the files it had replaced`);
+    const r = await run(dir, ['generate']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning[KG722]: generated was being updated by run ${pid} when it was killed: put back the files it had replaced, added or removed`);
+    expect(r.stdout).toMatch(/up to date$/);
+    expect(snapshot(out(dir))).toEqual(before);
+    expect(fs.readFileSync(path.join(dir, 'victim.txt'), 'utf8')).toBe('not the output\n');
+    expect(leftovers(dir)).toEqual([]);
+  });
+});
+
 describe('a run killed while replacing the output dir', () => {
   it('between the two renames: the next check says so, the next generate restores the old dir first', { timeout: 60_000 }, async () => {
     const dir = await generated();

@@ -79,7 +79,7 @@ export const CODES = {
   // the output dir (docs/security.md "The output directory")
   KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
-  KG722: { title: 'recovered from a killed run', hint: 'a run was killed while replacing the output dir; nothing to do, but check the result with kolla-gen check' },
+  KG722: { title: 'recovered from a killed run', hint: 'a run was killed while replacing or updating the output dir; nothing to do, but check the result with kolla-gen check' },
   KG723: { title: 'a file kolla-gen did not write is in the way', hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again' },
   // building (kolla-gen build)
   KG800: { title: 'docker CLI not found', hint: 'install the docker CLI (https://docs.docker.com/engine/install/) and put `docker` on PATH' },

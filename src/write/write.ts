@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import { readBounded } from '../load/files.js';
+import { isWithin } from '../load/root.js';
 import { MANIFEST_VERSION } from '../emit/manifest.js';
 import type { OutputFile } from './output.js';
 
@@ -142,8 +143,8 @@ export function foreignWarning(outDir: string, d: Drift): Diagnostic[] {
   return [warning('KG721', `${d.foreign.length} file${d.foreign.length === 1 ? '' : 's'} in ${outDir} not written by kolla-gen, kept: ${namedFew(outDir, d.foreign)}`)];
 }
 
-/** A run's temp and old dirs beside the output dir: `<out>.kolla-gen-<pid>.tmp|old`. */
-function leftovers(abs: string): { path: string; pid: number; kind: 'tmp' | 'old' }[] {
+/** A run's temp, old and undo dirs beside the output dir: `<out>.kolla-gen-<pid>.tmp|old|undo`. */
+function leftovers(abs: string): { path: string; pid: number; kind: 'tmp' | 'old' | 'undo' }[] {
   const parent = path.dirname(abs);
   const base = path.basename(abs);
   if (base === '' || parent === abs) return [];
@@ -155,8 +156,8 @@ function leftovers(abs: string): { path: string; pid: number; kind: 'tmp' | 'old
   }
   return names.flatMap((name) => {
     if (!name.startsWith(`${base}.kolla-gen-`)) return [];
-    const m = /^\.kolla-gen-(\d+)\.(tmp|old)$/.exec(name.slice(base.length));
-    return m ? [{ path: path.join(parent, name), pid: Number(m[1]), kind: m[2] as 'tmp' | 'old' }] : [];
+    const m = /^\.kolla-gen-(\d+)\.(tmp|old|undo)$/.exec(name.slice(base.length));
+    return m ? [{ path: path.join(parent, name), pid: Number(m[1]), kind: m[2] as 'tmp' | 'old' | 'undo' }] : [];
   });
 }
 
@@ -186,13 +187,19 @@ export function recoverOutput(outDir: string, cwd: string): Diagnostic[] {
   } catch {
     exists = false;
   }
+  for (const l of dead.filter((d) => d.kind === 'undo')) {
+    if (exists) {
+      rollBack(abs, l.path);
+      out.push(warning('KG722', `${outDir} was being updated by run ${l.pid} when it was killed: put back the files it had replaced, added or removed`));
+    } else fs.rmSync(l.path, { recursive: true, force: true });
+  }
   const olds = dead.filter((l) => l.kind === 'old').sort((a, b) => fs.lstatSync(b.path).mtimeMs - fs.lstatSync(a.path).mtimeMs);
   const restore = exists ? undefined : olds[0];
   if (restore) {
     fs.renameSync(restore.path, abs);
     out.push(warning('KG722', `${outDir} was missing: restored it from ${path.basename(restore.path)}, left by run ${restore.pid}, killed while replacing it`));
   }
-  const removed = dead.filter((l) => l !== restore);
+  const removed = dead.filter((l) => l !== restore && l.kind !== 'undo');
   for (const l of removed) fs.rmSync(l.path, { recursive: true, force: true });
   if (removed.length > 0) {
     out.push(warning('KG722', `removed ${removed.map((l) => path.basename(l.path)).join(', ')}, left by killed runs`));
@@ -203,6 +210,14 @@ export function recoverOutput(outDir: string, cwd: string): Diagnostic[] {
 /** For check, which writes nothing: what recoverOutput would restore. */
 export function recoverableOutput(outDir: string, cwd: string): Diagnostic[] {
   const abs = path.resolve(cwd, outDir);
+  const undo = fs.existsSync(abs) ? leftovers(abs).find((l) => l.kind === 'undo' && isDead(l.pid)) : undefined;
+  if (undo) {
+    return [
+      warning('KG722', `a run was killed while updating ${outDir}: ${path.basename(undo.path)} holds the files it had replaced`, {
+        hint: 'run kolla-gen generate: it puts them back first',
+      }),
+    ];
+  }
   if (fs.existsSync(abs)) return [];
   const old = leftovers(abs).find((l) => l.kind === 'old' && isDead(l.pid));
   if (!old) return [];
@@ -251,8 +266,136 @@ async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>, li
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** Writes the whole set into a sibling temp dir, then swaps it in: a failure leaves the old dir byte for byte. */
-export async function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd: string): Promise<Diagnostic[]> {
+/**
+ * Writes files under root (made if need be): the dirs first, a level at a time and one mkdir each (recursive mkdirs in
+ * parallel try the same parents again and again, and a mkdir is the slowest call a slow disk has), then the files with
+ * several writes in flight. A text written before (the .dockerignore beside each Dockerfile is mostly one text) is a
+ * hard link to that file: one call instead of an open, a write and a close, for a third to half of a large tree's files.
+ */
+async function writeFiles(root: string, files: Iterable<[string, OutputFile]>, cwd: string): Promise<void> {
+  const entries = [...files];
+  fs.mkdirSync(root, { recursive: true });
+  for (const level of dirLevels(entries.map(([rel]) => rel))) await inParallel(level, (dir) => fsp.mkdir(path.join(root, dir)));
+  const first = new Map<string, string>();
+  const links: [string, string][] = [];
+  const writes: [string, OutputFile][] = [];
+  for (const [rel, file] of entries) {
+    const dest = path.join(root, rel);
+    const earlier = 'text' in file ? first.get(file.text) : undefined;
+    if (earlier !== undefined) links.push([earlier, dest]);
+    else {
+      if ('text' in file) first.set(file.text, dest);
+      writes.push([dest, file]);
+    }
+  }
+  await inParallel(writes, ([dest, file]) => ('text' in file ? fsp.writeFile(dest, file.text) : fsp.copyFile(path.resolve(cwd, file.copyFrom), dest)));
+  await inParallel(links, ([from, to]) => fsp.link(from, to).catch(() => fsp.copyFile(from, to)));
+}
+
+/** The record an undo dir starts with: what the update adds to the output dir. */
+const UNDO_ADDED = 'added.json';
+/** Where an undo dir keeps the files the update replaced or removed. */
+const UNDO_FILES = 'files';
+
+/** A path an undo dir names, if it is one inside the output dir (a planted undo dir names no other). */
+function undoPath(abs: string, rel: unknown): string | undefined {
+  if (typeof rel !== 'string' || rel === '' || path.isAbsolute(rel)) return undefined;
+  const p = path.resolve(abs, rel);
+  return p !== abs && isWithin(abs, p) ? p : undefined;
+}
+
+/**
+ * Puts an output dir back as it was before the update an undo dir records (in this process after a failure, or on the
+ * next run after a kill): the files it added are removed, those it replaced or removed are moved back, the dirs it
+ * made are removed when empty; then the undo dir goes. Before its record is written, the update has moved nothing.
+ */
+function rollBack(abs: string, undo: string): void {
+  let added: { files?: unknown; dirs?: unknown } = {};
+  try {
+    added = JSON.parse(fs.readFileSync(path.join(undo, UNDO_ADDED), 'utf8')) as typeof added;
+  } catch {
+    // killed before its record was written: nothing was moved
+  }
+  const listed = (v: unknown) => (Array.isArray(v) ? v.flatMap((rel) => undoPath(abs, rel) ?? []) : []);
+  // Only a file the update placed: never a dir (a user's, where the update failed to place its file).
+  for (const p of listed(added.files)) if (isFileOrLink(p)) fs.unlinkSync(p);
+  const saved = path.join(undo, UNDO_FILES);
+  for (const rel of isDirectory(saved) ? listFiles(saved) : []) {
+    const to = undoPath(abs, rel);
+    if (to === undefined || !fs.lstatSync(path.join(saved, rel)).isFile()) continue;
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.renameSync(path.join(saved, rel), to);
+  }
+  for (const dir of listed(added.dirs).reverse()) removeIfEmpty(dir);
+  fs.rmSync(undo, { recursive: true, force: true });
+}
+
+function isFileOrLink(p: string): boolean {
+  try {
+    return !fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function removeIfEmpty(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** At most this share of the files changed, added or removed (1 in 4), and generate updates the output dir in place. */
+const IN_PLACE_SHARE = 4;
+
+function inPlace(d: Drift, files: Map<string, OutputFile>): boolean {
+  return (d.stale.length + d.missing.length + d.extra.length) * IN_PLACE_SHARE <= files.size;
+}
+
+/**
+ * Updates the output dir file by file, for a generation that changes few of its files: writing the whole set costs a
+ * mkdir per image and a file per image and arch, whatever changed. The new files are written into the sibling temp dir;
+ * the undo dir beside the output dir records what the update adds; each replaced or removed file is moved into the undo
+ * dir, each new one into place, and the dirs left empty are removed. The undo dir then becomes an old dir (the update is
+ * done) and goes. A failure puts everything back (rollBack) and throws; a killed run is put back by the next one
+ * (recoverOutput). Files kolla-gen did not write are not touched.
+ */
+async function updateInPlace(abs: string, files: Map<string, OutputFile>, d: Drift, cwd: string, tmp: string): Promise<void> {
+  const undo = `${abs}.kolla-gen-${process.pid}.undo`;
+  const incoming = [...d.stale, ...d.missing];
+  await writeFiles(tmp, incoming.map((rel) => [rel, files.get(rel) as OutputFile]), cwd);
+  const made = dirLevels(d.missing)
+    .flat()
+    .filter((dir) => !isDirectory(path.join(abs, dir)));
+  fs.rmSync(undo, { recursive: true, force: true });
+  fs.mkdirSync(path.join(undo, UNDO_FILES), { recursive: true });
+  fs.writeFileSync(path.join(undo, UNDO_ADDED), JSON.stringify({ files: d.missing, dirs: made }));
+  try {
+    const saved = path.join(undo, UNDO_FILES);
+    for (const level of dirLevels([...d.stale, ...d.extra])) for (const dir of level) fs.mkdirSync(path.join(saved, dir));
+    for (const rel of [...d.stale, ...d.extra]) fs.renameSync(path.join(abs, rel), path.join(saved, rel));
+    for (const dir of made) fs.mkdirSync(path.join(abs, dir));
+    for (const rel of incoming) fs.renameSync(path.join(tmp, rel), path.join(abs, rel));
+    // the dirs that held only removed files, deepest first
+    for (const level of dirLevels(d.extra).reverse()) for (const dir of level) removeIfEmpty(path.join(abs, dir));
+  } catch (e) {
+    rollBack(abs, undo);
+    throw e;
+  }
+  const old = `${abs}.kolla-gen-${process.pid}.old`;
+  fs.renameSync(undo, old);
+  fs.rmSync(old, { recursive: true, force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * Writes the whole set into a sibling temp dir, then swaps it in: a failure leaves the old dir byte for byte. Given
+ * the drift generate found, and few files to change, it updates the dir in place instead (updateInPlace), with the same
+ * guarantee; where that fails, it is rolled back and the whole set written.
+ */
+export async function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd: string, before?: Drift): Promise<Diagnostic[]> {
   const abs = path.resolve(cwd, outDir);
   recoverOutput(outDir, cwd);
   const owned = outputDirProblem(outDir, cwd);
@@ -276,29 +419,18 @@ export async function writeOutput(outDir: string, files: Map<string, OutputFile>
       // nothing was made there
     }
   };
+  if (before && isDirectory(abs) && inPlace(before, files)) {
+    try {
+      cleanUp();
+      await updateInPlace(abs, files, before, cwd, tmp);
+      return [];
+    } catch {
+      // put back as it was: write the whole set instead
+    }
+  }
   try {
     cleanUp();
-    fs.mkdirSync(tmp, { recursive: true });
-    // Many small files: make the dirs first, then write with several writes in flight. A dir at a time, parents
-    // before children, one mkdir each: recursive mkdirs in parallel try the same parents again and again (a quarter
-    // more calls, and a mkdir is the slowest call a slow disk has).
-    for (const level of dirLevels(files.keys())) await inParallel(level, (dir) => fsp.mkdir(path.join(tmp, dir)));
-    // A text written before (the .dockerignore beside each Dockerfile is mostly one text) is a hard link to that
-    // file: one call instead of an open, a write and a close, for a third to half of the files of a large tree.
-    const first = new Map<string, string>();
-    const links: [string, string][] = [];
-    const writes: [string, OutputFile][] = [];
-    for (const [rel, file] of files) {
-      const dest = path.join(tmp, rel);
-      const earlier = 'text' in file ? first.get(file.text) : undefined;
-      if (earlier !== undefined) links.push([earlier, dest]);
-      else {
-        if ('text' in file) first.set(file.text, dest);
-        writes.push([dest, file]);
-      }
-    }
-    await inParallel(writes, ([dest, file]) => ('text' in file ? fsp.writeFile(dest, file.text) : fsp.copyFile(path.resolve(cwd, file.copyFrom), dest)));
-    await inParallel(links, ([from, to]) => fsp.link(from, to).catch(() => fsp.copyFile(from, to)));
+    await writeFiles(tmp, files, cwd);
     carryForeign(abs, tmp, foreign);
   } catch (e) {
     cleanUp();
