@@ -216,6 +216,9 @@ describe('a generation that changes few files', () => {
     expect((await run(dir, ['generate'])).exitCode).toBe(0);
     // a dir of the user's where the new image's Dockerfile goes: moving it into place fails after the changed files moved
     write(dir, 'generated/ubuntu/app20/Dockerfile/mine.txt', 'mine\n');
+    // and a link where a Dockerfile was: stale, moved out, and back
+    fs.rmSync(out(dir, 'ubuntu/app1/Dockerfile'));
+    fs.symlinkSync('../app2/Dockerfile', out(dir, 'ubuntu/app1/Dockerfile'));
     const before = snapshot(out(dir));
     write(dir, 'docker/app0/Dockerfile.j2', 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo changed\n');
     write(dir, 'docker/app20/Dockerfile.j2', 'FROM {{ namespace }}/base:{{ tag }}\nRUN echo 20\n');
@@ -223,6 +226,7 @@ describe('a generation that changes few files', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('KG703');
     expect(snapshot(out(dir))).toEqual(before);
+    expect(fs.readlinkSync(out(dir, 'ubuntu/app1/Dockerfile'))).toBe('../app2/Dockerfile');
     expect(leftovers(dir)).toEqual([]);
   });
 

@@ -306,8 +306,9 @@ function undoPath(abs: string, rel: unknown): string | undefined {
 
 /**
  * Puts an output dir back as it was before the update an undo dir records (in this process after a failure, or on the
- * next run after a kill): the files it added are removed, those it replaced or removed are moved back, the dirs it
- * made are removed when empty; then the undo dir goes. Before its record is written, the update has moved nothing.
+ * next run after a kill): the files it added are removed, those it replaced or removed (files, or links a user left
+ * there) are moved back, the dirs it made are removed when empty; then the undo dir goes. Before its record is
+ * written, the update has moved nothing.
  */
 function rollBack(abs: string, undo: string): void {
   let added: { files?: unknown; dirs?: unknown } = {};
@@ -322,7 +323,7 @@ function rollBack(abs: string, undo: string): void {
   const saved = path.join(undo, UNDO_FILES);
   for (const rel of isDirectory(saved) ? listFiles(saved) : []) {
     const to = undoPath(abs, rel);
-    if (to === undefined || !fs.lstatSync(path.join(saved, rel)).isFile()) continue;
+    if (to === undefined || fs.lstatSync(path.join(saved, rel)).isDirectory()) continue;
     fs.mkdirSync(path.dirname(to), { recursive: true });
     fs.renameSync(path.join(saved, rel), to);
   }
