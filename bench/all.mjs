@@ -18,7 +18,8 @@
 // Workloads:
 //   help       `kolla-gen --help` (and `node -e 0`, node's own start-up)
 //   kolla      generate --preset kolla, 4 bases x 2 arches, into an empty dir; kolla-build --template-only once per
-//              variant beside it (its 8 times summed)
+//              variant beside it (its 8 times summed); the same with kolla-gen's template cache removed before each run
+//              (every other row runs with the cache its earlier runs left, in a temp dir of the bench)
 //   synthetic  generate on bench/synthetic.mjs's tree of N and 2N images x 8 variants, into an empty dir; peak RSS
 //   affected   on the N tree committed in git: `list` against `list --affected-since HEAD` with nothing changed
 //   check      on the N tree: `check` of an up-to-date output dir against `generate` into an empty one; and
@@ -60,6 +61,10 @@ function parseArgs(argv) {
 const options = parseArgs(process.argv.slice(2));
 const clis = [{ name: 'head', cli: join(repo, 'dist', 'cli.js') }, ...(options.baseline ? [{ name: 'baseline', cli: join(options.baseline, 'dist', 'cli.js') }] : [])];
 const work = mkdtempSync(join(tmpdir(), 'kolla-gen-bench-all-'));
+// kolla-gen keeps its template cache here, not in the user's: a workload's runs after its first read it (as a user's
+// runs do); the "cold" row removes it before each run.
+const templateCache = join(work, 'template-cache');
+process.env.KOLLA_GEN_CACHE_DIR = templateCache;
 const TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', '-o', join(work, 'probe'), process.execPath, '-e', '']).status === 0;
 
 /** One run of a command: wall seconds (spawn to exit) and, with GNU time, the peak RSS in MiB. */
@@ -161,6 +166,12 @@ try {
       } else notes.push('kolla: kolla-build not run (--skip-oracle, or no kolla-oracle.sh): no speed-up figure');
       const speedup = oracle === undefined ? '' : `; ${(oracle / gen.get('head').s).toFixed(0)}x kolla-build (${fmt(oracle)} for 8), goal >= ${GOALS.kollaSpeedup}x: ${mark(oracle / gen.get('head').s >= GOALS.kollaSpeedup)}`;
       row('kolla x 8 variants, generate', gen, `<= ${GOALS.kolla} s: ${mark(gen.get('head').s <= GOALS.kolla)}${speedup}`);
+      const cold = interleaved((c) => {
+        rmSync(out, { recursive: true, force: true });
+        rmSync(templateCache, { recursive: true, force: true });
+        return once(process.execPath, [c.cli, ...args], work);
+      });
+      row('kolla x 8 variants, generate, template cache cold', cold, `<= ${GOALS.kolla} s: ${mark(cold.get('head').s <= GOALS.kolla)}`);
       // The everyday run: one template edited, the output dir there. On a copy of the kolla package (templates and
       // the tables the preset reads), so that the checkout is not touched.
       const copy = join(work, 'kolla-copy');

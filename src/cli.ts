@@ -22,6 +22,7 @@ const commands = {
   init: () => import('./commands/init.js'),
   list: () => import('./commands/list.js'),
   load: () => import('./load/load.js'),
+  templateCache: () => import('./commands/template-cache.js'),
 };
 
 interface Flags {
@@ -222,7 +223,10 @@ function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>
     const flags = cmd.opts<Flags>();
     const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
     try {
-      await report(await run(regexes, flags), flags);
+      const saveTemplates = (await commands.templateCache()).useTemplateCache(rootOf(flags), env());
+      const result = await run(regexes, flags);
+      saveTemplates();
+      await report(result, flags);
     } catch (e) {
       process.stderr.write(
         `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${
@@ -255,7 +259,15 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError('(run `kolla-gen <command> --help` for the options)')
   .configureOutput({ outputError: (str, write) => write(str) })
-  .helpCommand(false);
+  .helpCommand(false)
+  .addHelpText(
+    'after',
+    `
+Environment:
+  KOLLA_GEN_CACHE_DIR=DIR  where runs keep the parsed templates for the next
+                           (default: $XDG_CACHE_HOME/kolla-gen or ~/.cache/kolla-gen)
+  KOLLA_GEN_CACHE=off      neither read nor write that cache`,
+  );
 
 // `kolla-gen help KG402` explains a diagnostic code (as rustc --explain does); `kolla-gen help generate` is --help.
 program

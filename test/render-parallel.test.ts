@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../src/load/load.js';
 import { renderImages, renderJobs } from '../src/render/images.js';
 import type * as Parallel from '../src/render/parallel.js';
+import type * as Parsed from '../src/jinja/parsed.js';
+import { normalizeSource } from '../src/jinja/syntax.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 
@@ -17,7 +19,7 @@ describe('renderParallel', () => {
   let built: string;
   beforeAll(async () => {
     built = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-parallel-'));
-    await bundle(built, { parallel: 'src/render/parallel.ts', worker: 'src/render/worker.ts' });
+    await bundle(built, { parallel: 'src/render/parallel.ts', worker: 'src/render/worker.ts', parsed: 'src/jinja/parsed.ts' });
   });
   afterAll(() => fs.rmSync(built, { recursive: true, force: true }));
 
@@ -32,6 +34,19 @@ describe('renderParallel', () => {
     expect(parallel.map((o) => o.job)).toEqual(inProcess.map((o) => o.job));
     expect(parallel).toEqual(inProcess);
     expect(inProcess.length).toBeGreaterThan(1);
+  });
+
+  it('hands back the trees its workers parsed, for the cache on disk', async () => {
+    const dir = path.join(FIXTURES, 'split');
+    const { project } = loadProject({ output: 'out' }, { cwd: dir, env: {} });
+    if (!project) throw new Error('fixture did not load');
+    const { renderParallel } = (await import(path.join(built, 'parallel.js'))) as typeof Parallel;
+    const { textKey, treesToKeep } = (await import(path.join(built, 'parsed.js'))) as typeof Parsed;
+    await renderParallel(project, 3);
+    const kept = treesToKeep();
+    const templates = new Set(project.tree.images.map((image) => image.template));
+    expect(templates.size).toBeGreaterThan(1);
+    for (const name of templates) expect(kept?.has(textKey(normalizeSource(project.templates.get(name)!.source)))).toBe(true);
   });
 
   it('uses workers only for large trees on 4 cores or more', async () => {

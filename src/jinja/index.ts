@@ -11,7 +11,8 @@ import { kollaFilters } from './kolla-filters.js';
 import { bind } from './methods.js';
 import { RenderError, dictSet, isDict, newDict, type Dict } from './python.js';
 import { Cycler, Joiner, Namespace, PyFunction, Scope, TemplateRef, iterate } from './runtime.js';
-import { TemplateSyntaxError, normalizeSource, parseTemplate } from './syntax.js';
+import { TemplateSyntaxError, normalizeSource } from './syntax.js';
+import { forgetTree, parsedTemplate } from './parsed.js';
 import { tests } from './tests.js';
 
 export interface TemplateSourceFile {
@@ -167,15 +168,22 @@ function mergeOverrides(files: TemplateSourceFile[]): { source: string; where: (
 }
 
 function compileSource(name: string, source: string, where: (line: number) => SourceLine): Template {
+  const text = normalizeSource(source);
   let root;
   try {
-    root = parseTemplate(normalizeSource(source));
+    root = parsedTemplate(text);
   } catch (e) {
     if (!(e instanceof TemplateSyntaxError)) throw e;
     const w = where(e.line);
     throw new TemplateFailure('KG300', e.message, w.file, w.line, e.column, w.source);
   }
-  return new Compiler(where).compileTemplate(name, root);
+  try {
+    return new Compiler(where).compileTemplate(name, root);
+  } catch (e) {
+    // A tree from the cache on disk that does not compile may be damaged: the text's own tree says what is wrong.
+    if (!forgetTree(text)) throw e;
+    return compileSource(name, source, where);
+  }
 }
 
 function toDiagnostic(e: unknown, fallbackFile: TemplateSourceFile | undefined): Diagnostic {

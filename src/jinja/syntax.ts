@@ -6,6 +6,9 @@ import lexer, { type Token, type Tokenizer } from 'nunjucks/src/lexer.js';
 import parserModule from 'nunjucks/src/parser.js';
 import nodes from 'nunjucks/src/nodes.js';
 
+/** This module's file: its code (with nunjucks' parser, in the bundle) stamps the trees kept on disk. */
+export const PARSER_MODULE = import.meta.url;
+
 /** A syntax tree node. nunjucks builds the statement nodes; the expression nodes are built here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Node = { typename: string; lineno: number; colno: number; [field: string]: any };

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { Project } from '../load/project.js';
 import { renderImagesYielding, renderJobs, splitReusable, type RenderOutcome } from './images.js';
 import type { RenderReuse } from './reuse.js';
+import { knownTrees, mergeTreeReport, type TreeReport } from '../jinja/parsed.js';
 
 /** Below this many renders a worker's start-up costs more than it saves. */
 const PARALLEL_FROM = 2000;
@@ -21,8 +22,12 @@ export function workerCount(project: Project, cores = availableParallelism()): n
 
 function runWorker(project: Project, jobs: number[]): Promise<RenderOutcome[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { project, jobs } });
-    worker.once('message', (outcomes: RenderOutcome[]) => resolve(outcomes));
+    // The trees of the templates this process parsed or read from the cache go in; those the worker parsed come back.
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { project, jobs, trees: knownTrees() } });
+    worker.once('message', (done: { outcomes: RenderOutcome[]; trees: TreeReport }) => {
+      mergeTreeReport(done.trees);
+      resolve(done.outcomes);
+    });
     worker.once('error', reject);
     worker.once('exit', (code) => {
       if (code !== 0) reject(new Error(`render worker exited with code ${code}`));

@@ -2,7 +2,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Project } from '../load/project.js';
 import { renderImages, renderJobs } from './images.js';
+import { adoptTrees, treeReport } from '../jinja/parsed.js';
+import type { Node } from '../jinja/syntax.js';
 
-const { project, jobs } = workerData as { project: Project; jobs: number[] };
+const { project, jobs, trees } = workerData as { project: Project; jobs: number[]; trees: Map<string, Node> };
 const mine = new Set(jobs);
-parentPort?.postMessage(renderImages(project, renderJobs(project).filter((job) => mine.has(job.job))));
+adoptTrees(trees);
+const outcomes = renderImages(project, renderJobs(project).filter((job) => mine.has(job.job)));
+parentPort?.postMessage({ outcomes, trees: treeReport() });

@@ -26,9 +26,11 @@ export function copyFixture(name: string): string {
   return dir;
 }
 
-/** The built CLI in cwd; with env, only that environment (else the test's own). */
+/** The built CLI in cwd; with env, only that environment (else the test's own), and the test run's template cache. */
 export function run(cwd: string, args: string[], env: Record<string, string> = {}) {
-  return execa('node', [CLI, ...args], { cwd, reject: false, env: { ...env }, extendEnv: Object.keys(env).length === 0 });
+  const only = Object.keys(env).length > 0;
+  const cache = only && !('KOLLA_GEN_CACHE_DIR' in env) && process.env.KOLLA_GEN_CACHE_DIR ? { KOLLA_GEN_CACHE_DIR: process.env.KOLLA_GEN_CACHE_DIR } : {};
+  return execa('node', [CLI, ...args], { cwd, reject: false, env: { ...cache, ...env }, extendEnv: !only });
 }
 
 /** Every file of a dir with its hash: the dir byte for byte. */

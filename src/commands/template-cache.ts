@@ -1,0 +1,73 @@
+// The syntax trees of the templates a run parsed, kept on disk for the next run, as Jinja2's bytecode cache keeps
+// compiled templates: one file per repo root, rewritten only when the run parsed a text the file did not hold. A
+// tree depends on its text alone (the key is the text's hash), and on kolla-gen's parser: the file is stamped with
+// the parser's own code, so a file from another kolla-gen or node is not read. Nothing here can fail a run.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
+import { preloadTrees, treesToKeep } from '../jinja/parsed.js';
+import { PARSER_MODULE, type Node } from '../jinja/syntax.js';
+
+const FORMAT = 1;
+
+/** The cache file for a repo root; undefined with KOLLA_GEN_CACHE=off. */
+export function templateCacheFile(root: string, env: Record<string, string | undefined>): string | undefined {
+  if (/^(off|0|false|no)$/i.test(env.KOLLA_GEN_CACHE ?? '')) return undefined;
+  const dir = env.KOLLA_GEN_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kolla-gen');
+  return join(dir, `templates-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.bin`);
+}
+
+/** Reads the trees of earlier runs when the first template is parsed; the returned function saves this run's. */
+export function useTemplateCache(root: string, env: Record<string, string | undefined>): () => void {
+  const file = templateCacheFile(root, env);
+  if (file === undefined) return () => {};
+  preloadTrees(() => readTrees(file));
+  return () => saveTrees(file);
+}
+
+let stamp: string | undefined;
+function parserStamp(): string {
+  if (stamp === undefined) {
+    let nunjucks = '';
+    try {
+      nunjucks = (createRequire(PARSER_MODULE)('nunjucks/package.json') as { version: string }).version;
+    } catch {
+      // The bundle: nunjucks' parser is in the same file as kolla-gen's.
+    }
+    const hash = createHash('sha256').update(`${FORMAT}\0${process.versions.v8}\0${nunjucks}\0`);
+    stamp = hash.update(readFileSync(fileURLToPath(PARSER_MODULE))).digest('base64url');
+  }
+  return stamp;
+}
+
+function readTrees(file: string): Map<string, Node> {
+  try {
+    const data = deserialize(readFileSync(file)) as { stamp?: unknown; trees?: unknown } | null;
+    if (data?.stamp === parserStamp() && data.trees instanceof Map) return data.trees as Map<string, Node>;
+  } catch {
+    // Missing, unreadable or damaged: parse the templates.
+  }
+  return new Map();
+}
+
+function saveTrees(file: string): void {
+  const trees = treesToKeep();
+  if (trees === undefined) return;
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // wx: never through a file or link someone else put there.
+    writeFileSync(temp, serialize({ stamp: parserStamp(), trees }), { mode: 0o600, flag: 'wx' });
+    renameSync(temp, file);
+  } catch {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Not written.
+    }
+  }
+}
