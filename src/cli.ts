@@ -217,10 +217,10 @@ async function report(result: CommandResult, flags: Flags): Promise<never> {
   process.exit(result.exitCode);
 }
 
-function action(run: (regexes: string[], flags: Flags) => Promise<CommandResult>) {
+function action<F extends Flags = Flags>(run: (regexes: string[], flags: F) => Promise<CommandResult>) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const flags = cmd.opts<Flags>();
+    const flags = cmd.opts<F>();
     const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
     try {
       const saveTemplates = (await commands.templateCache()).useTemplateCache(rootOf(flags), env());
@@ -417,38 +417,27 @@ withOptions(
         return n;
       }),
     )
-  .action(async (...args: unknown[]) => {
-  const cmd = args[args.length - 1] as Command;
-  const flags = cmd.opts<BuildFlags>();
-  const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
-  try {
-    const { build } = await commands.build();
-    const result = await build(toCliOptions(regexes, flags), loadOptions(flags), {
-      push: flags.push,
-      builder: flags.builder,
-      set: flags.set ?? [],
-      progress: flags.progress,
-      metadataFile: flags.metadataFile === undefined ? undefined : rooted(flags, flags.metadataFile),
-      provenance: flags.provenance,
-      noCache: flags.cache === false,
-      pull: flags.pull,
-      print: flags.print,
-      list: flags.list === true ? 'targets' : flags.list,
-      summaryJsonFile: flags.summaryJsonFile === undefined ? undefined : rooted(flags, flags.summaryJsonFile),
-      retries: flags.retries,
-      log: flags.quiet ? undefined : (text) => process.stderr.write(text),
-      env: env(),
-    });
-    await report(result, flags);
-  } catch (e) {
-    process.stderr.write(
-      `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${
-        e instanceof Error ? (e.stack ?? e.message) : String(e)
-      }\n`,
-    );
-    process.exit(2);
-  }
-});
+  .action(
+    action<BuildFlags>(async (regexes, flags) => {
+      const { build } = await commands.build();
+      return build(toCliOptions(regexes, flags), loadOptions(flags), {
+        push: flags.push,
+        builder: flags.builder,
+        set: flags.set ?? [],
+        progress: flags.progress,
+        metadataFile: flags.metadataFile === undefined ? undefined : rooted(flags, flags.metadataFile),
+        provenance: flags.provenance,
+        noCache: flags.cache === false,
+        pull: flags.pull,
+        print: flags.print,
+        list: flags.list === true ? 'targets' : flags.list,
+        summaryJsonFile: flags.summaryJsonFile === undefined ? undefined : rooted(flags, flags.summaryJsonFile),
+        retries: flags.retries,
+        log: flags.quiet ? undefined : (text) => process.stderr.write(text),
+        env: env(),
+      });
+    }),
+  );
 
 // `--skip-existing=warn` and `--content-tags=only` take their value only after "=", so that `--skip-existing nova`
 // still reads nova as a regex.

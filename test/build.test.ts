@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
@@ -25,6 +24,7 @@ import { compileProject } from '../src/commands/run.js';
 import { CODES } from '../src/core/diagnostics.js';
 import type { Compiled } from '../src/pipeline.js';
 import { formatSummary, summarizeBuild } from '../src/build/summary.js';
+import { listenLocal } from './support/net.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -482,8 +482,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     // kolla-gen tries HTTPS first on a local host, then HTTP
     server.on('clientError', (_error, socket) => socket.destroy());
     registries.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const host = await listenLocal(server);
     const key = (ref: string) => {
       expect(ref.startsWith(`${host}/`)).toBe(true);
       return ref.slice(host.length + 1);

@@ -3,13 +3,12 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closedPort } from './support/net.js';
+import { closedPort, listenLocal } from './support/net.js';
 import { contentRef, targetHash } from '../src/changes/content-hash.js';
 import { FIXTURES, copyFixture, run, snapshot, temps, write } from './support/cli.js';
 import { CODES } from '../src/core/diagnostics.js';
@@ -464,8 +463,7 @@ async function startRegistry(): Promise<Registry> {
   // kolla-gen tries HTTPS first on a local host, then HTTP, as docker does
   server.on('clientError', (_error, socket) => socket.destroy());
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const host = await listenLocal(server);
   return {
     host,
     manifests,

@@ -216,16 +216,21 @@ describe('--affected-since with the kolla checkout beside the ops repo', () => {
     await gitIn(dir, ['add', '-A']);
     await gitIn(dir, ['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', message]);
   };
-
-  it("finds the checkout where the config's relative docker dir leads, and reads kolla_version from its own git, not from the ops repo's revision: nothing changed, nothing affected", async () => {
-    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-ops-kolla-'));
+  /** A committed kolla checkout (kolla/common/users.py marks it) in a temp dir: base reads kolla_version, keystone has the line given. */
+  const kollaCheckout = async (prefix: string, keystone: string) => {
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     temps.push(top);
-    // a kolla checkout (kolla/common/users.py marks it) with kolla_version in every image
     const kolla = path.join(top, 'kolla');
     write(kolla, 'kolla/common/users.py', "USERS = {\n    'kolla-user': {'uid': 42400, 'gid': 42400},\n}\n");
     write(kolla, 'kolla/docker/base/Dockerfile.j2', 'FROM {{ base_image }}:{{ base_distro_tag }}\nLABEL kolla_version="{{ kolla_version }}"\n');
-    write(kolla, 'kolla/docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nLABEL kolla_version="{{ kolla_version }}"\n');
+    write(kolla, 'kolla/docker/keystone/Dockerfile.j2', `FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\n${keystone}\n`);
     await commitAll(kolla, 'kolla');
+    return { top, kolla };
+  };
+
+  it("finds the checkout where the config's relative docker dir leads, and reads kolla_version from its own git, not from the ops repo's revision: nothing changed, nothing affected", async () => {
+    // a kolla checkout with kolla_version in every image
+    const { top, kolla } = await kollaCheckout('kolla-gen-ops-kolla-', 'LABEL kolla_version="{{ kolla_version }}"');
     const ops = path.join(top, 'ops');
     write(ops, 'kolla-gen.yaml', 'preset: kolla\ndocker_dirs: [../kolla/kolla/docker]\nbases: [ubuntu]\narches: [amd64, arm64]\n');
     expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
@@ -242,13 +247,7 @@ describe('--affected-since with the kolla checkout beside the ops repo', () => {
     expect((JSON.parse(changed.stdout) as { result: { variants: { images: string[] }[] } }).result.variants.flatMap((v) => v.images).sort()).toEqual(['base', 'base', 'keystone', 'keystone']);
   });
   it('checks a kolla submodule out at the commit the revision records, or links to it where it is that commit and clean', async () => {
-    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-ops-submodule-'));
-    temps.push(top);
-    const kolla = path.join(top, 'kolla');
-    write(kolla, 'kolla/common/users.py', "USERS = {\n    'kolla-user': {'uid': 42400, 'gid': 42400},\n}\n");
-    write(kolla, 'kolla/docker/base/Dockerfile.j2', 'FROM {{ base_image }}:{{ base_distro_tag }}\nLABEL kolla_version="{{ kolla_version }}"\n');
-    write(kolla, 'kolla/docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo keystone\n');
-    await commitAll(kolla, 'kolla');
+    const { top } = await kollaCheckout('kolla-gen-ops-submodule-', 'RUN echo keystone');
     const ops = path.join(top, 'ops');
     write(ops, 'kolla-gen.yaml', 'preset: kolla\ndocker_dirs: [kolla/kolla/docker]\nbases: [ubuntu]\narches: [amd64, arm64]\n');
     await gitIn(ops, ['init', '-q']);

@@ -1,9 +1,9 @@
 // What --skip-existing believes of a registry: only a manifest, from a server started here on 127.0.0.1 that answers
 // as a captive portal, a flood, a silent host or a terminal-escaping error would.
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeTags } from '../src/build/registry.js';
+import { listenLocal } from './support/net.js';
 
 const servers: http.Server[] = [];
 afterAll(async () => {
@@ -14,8 +14,7 @@ afterAll(async () => {
 async function serve(handler: http.RequestListener): Promise<string> {
   const server = http.createServer(handler);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return listenLocal(server);
 }
 
 const options = (host: string, extra = {}) => ({ env: {}, insecure: [host], ...extra });

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyTag, parseChallenge, probeTags, resolveTarget, type Challenge, type ProbeTarget, type RegistryOptions } from '../src/build/registry.js';
+import { listenLocal } from './support/net.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -183,8 +184,7 @@ async function startRegistry(options: RegistryServerOptions = {}): Promise<Regis
     socket.destroy();
   });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  state.host = await listenLocal(server);
   return state;
 }
 

@@ -41,7 +41,9 @@ describe('renderParallel', () => {
     const { project } = loadProject({ output: 'out' }, { cwd: dir, env: {} });
     if (!project) throw new Error('fixture did not load');
     const { renderParallel } = (await import(path.join(built, 'parallel.js'))) as typeof Parallel;
-    const { textKey, treesToKeep } = (await import(path.join(built, 'parsed.js'))) as typeof Parsed;
+    const { keepTrees, textKey, treesToKeep } = (await import(path.join(built, 'parsed.js'))) as typeof Parsed;
+    expect(treesToKeep()).toBeUndefined();
+    keepTrees();
     await renderParallel(project, 3);
     const kept = treesToKeep();
     const templates = new Set(project.tree.images.map((image) => image.template));

@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
@@ -14,6 +13,7 @@ import { compileProject } from '../src/commands/run.js';
 import { CODES } from '../src/core/diagnostics.js';
 import type { Arch } from '../src/core/types.js';
 import { CLI, copyFixture, run, temps } from './support/cli.js';
+import { listenLocal } from './support/net.js';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const IMAGE = 'application/vnd.oci.image.manifest.v1+json';
@@ -57,8 +57,7 @@ async function startRegistry(): Promise<Registry> {
   });
   server.on('clientError', (_error, socket) => socket.destroy());
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const host = await listenLocal(server);
   const split = (ref: string) => {
     expect(ref.startsWith(`${host}/`)).toBe(true);
     const [repository, tag] = ref.slice(host.length + 1).split(':') as [string, string];

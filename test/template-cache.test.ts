@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { copyFixture, run, snapshot, temps } from './support/cli.js';
 
 type Tree = { typename: string; [field: string]: unknown };
-type CacheFile = { stamp: string; trees: Map<string, Tree> };
+type CacheFile = { stamp: string; trees: Map<string, Uint8Array> };
 
 function cacheDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-cache-'));
@@ -50,13 +50,15 @@ function* nodes(value: unknown): Generator<Tree> {
 function tamper(file: string, find: string, replace: string, stamp?: string): number {
   const data = readCache(file);
   let changed = 0;
-  for (const tree of data.trees.values()) {
+  for (const [key, blob] of data.trees) {
+    const tree = deserialize(blob) as Tree;
     for (const node of nodes(tree)) {
       if (node.typename === 'TemplateData' && typeof node.value === 'string' && node.value.includes(find)) {
         node.value = node.value.replace(find, replace);
         changed++;
       }
     }
+    data.trees.set(key, serialize(tree));
   }
   fs.writeFileSync(file, serialize({ stamp: stamp ?? data.stamp, trees: data.trees }));
   return changed;
@@ -141,12 +143,15 @@ describe('the template cache', () => {
     expect(output(junk.dir)).toEqual(expected);
     expect(readCache(junk.file).trees).toEqual(cleanTrees);
 
-    // Trees that do not compile (an unknown node, no body, not an object): each of those templates is parsed again.
+    // Trees that do not compile (an unknown node, no body, not an object), bytes that are no tree, a tree that is not
+    // bytes: each of those templates is parsed again.
     const data = readCache(cleanFile);
     const keys = [...data.trees.keys()];
-    data.trees.set(keys[0]!, { typename: 'NoSuchNode', lineno: 0, colno: 0 });
-    data.trees.set(keys[1]!, { typename: 'Root', lineno: 0, colno: 0 });
-    data.trees.set(keys[2]!, 42 as unknown as Tree);
+    data.trees.set(keys[0]!, serialize({ typename: 'NoSuchNode', lineno: 0, colno: 0 }));
+    data.trees.set(keys[1]!, serialize({ typename: 'Root', lineno: 0, colno: 0 }));
+    data.trees.set(keys[2]!, serialize(42));
+    data.trees.set(keys[3]!, Buffer.from('not a tree'));
+    data.trees.set(keys[4]!, { typename: 'Root' } as unknown as Uint8Array);
     const broken = await planted(serialize(data));
     const brokenRun = await generate(broken.dir, broken.cache);
     expect(brokenRun.stderr).not.toMatch(/internal error|error\[/);

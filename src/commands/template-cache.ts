@@ -1,7 +1,8 @@
 // The syntax trees of the templates a run parsed, kept on disk for the next run, as Jinja2's bytecode cache keeps
-// compiled templates: one file per repo root, rewritten only when the run parsed a text the file did not hold. A
-// tree depends on its text alone (the key is the text's hash), and on kolla-gen's parser: the file is stamped with
-// the parser's own code, so a file from another kolla-gen or node is not read. Nothing here can fail a run.
+// compiled templates: one file per repo root, each tree serialized on its own and read back only when a run uses
+// it, rewritten only when the run parsed a text the file did not hold. A tree depends on its text alone (the key is
+// the text's hash), and on kolla-gen's parser: the file is stamped with the parser's own code, so a file from another
+// kolla-gen or node is not read. Nothing here can fail a run.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,8 +10,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
-import { preloadTrees, treesToKeep } from '../jinja/parsed.js';
-import { PARSER_MODULE, type Node } from '../jinja/syntax.js';
+import { keepTrees, treesToKeep } from '../jinja/parsed.js';
+import { PARSER_MODULE } from '../jinja/syntax.js';
 
 const FORMAT = 1;
 
@@ -25,7 +26,7 @@ export function templateCacheFile(root: string, env: Record<string, string | und
 export function useTemplateCache(root: string, env: Record<string, string | undefined>): () => void {
   const file = templateCacheFile(root, env);
   if (file === undefined) return () => {};
-  preloadTrees(() => readTrees(file));
+  keepTrees(() => readTrees(file));
   return () => saveTrees(file);
 }
 
@@ -44,10 +45,11 @@ function parserStamp(): string {
   return stamp;
 }
 
-function readTrees(file: string): Map<string, Node> {
+function readTrees(file: string): Map<string, Uint8Array> {
   try {
     const data = deserialize(readFileSync(file)) as { stamp?: unknown; trees?: unknown } | null;
-    if (data?.stamp === parserStamp() && data.trees instanceof Map) return data.trees as Map<string, Node>;
+    // Each tree is deserialized when a run uses it (a damaged one is parsed again then).
+    if (data?.stamp === parserStamp() && data.trees instanceof Map) return data.trees as Map<string, Uint8Array>;
   } catch {
     // Missing, unreadable or damaged: parse the templates.
   }

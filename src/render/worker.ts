@@ -2,11 +2,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Project } from '../load/project.js';
 import { renderImages, renderJobs } from './images.js';
-import { adoptTrees, treeReport } from '../jinja/parsed.js';
-import type { Node } from '../jinja/syntax.js';
+import { keepTrees, treeReport } from '../jinja/parsed.js';
 
-const { project, jobs, trees } = workerData as { project: Project; jobs: number[]; trees: Map<string, Node> };
+const { project, jobs, trees } = workerData as { project: Project; jobs: number[]; trees?: Map<string, Uint8Array> };
 const mine = new Set(jobs);
-adoptTrees(trees);
+if (trees) keepTrees(() => trees);
 const outcomes = renderImages(project, renderJobs(project).filter((job) => mine.has(job.job)));
 parentPort?.postMessage({ outcomes, trees: treeReport() });

@@ -1,5 +1,5 @@
-// A port on 127.0.0.1 that nothing listens on: for "the registry cannot be reached".
-import { createServer } from 'node:net';
+// Local ports for the fake registries: a free one to listen on, and one nothing listens on ("cannot be reached").
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 export async function closedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -11,4 +11,10 @@ export async function closedPort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Starts a fake server on a free port of 127.0.0.1; its host:port. */
+export async function listenLocal(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

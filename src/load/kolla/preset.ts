@@ -448,9 +448,7 @@ export function handleRepos(settings: KollaSettings, ctx: RepoContext, reponames
 
   let commands = '';
   reponames.forEach((raw, index) => {
-    const repo = str(raw);
-    const info = has(repoList, repo) ? repoList[repo] : undefined;
-    if (!info) throw new RenderError(`KeyError: '${repo}' (no such repository in repos.yaml for ${ctx.baseDistro} ${ctx.baseArch})`);
+    const { repo, info } = repoEntry(repoList, raw, ctx);
     const last = index === reponames.length - 1;
     if (ctx.basePackageType === 'rpm') {
       if (mode === 'enable') {
@@ -508,6 +506,14 @@ function sectionOf(data: RepoData, name: string): Record<string, RepoInfo> | und
   return section;
 }
 
+/** A repo handle_repos() names, and its entry in the sections read: a KeyError when none holds it. */
+function repoEntry(repoList: Record<string, RepoInfo>, raw: unknown, ctx: RepoContext): { repo: string; info: RepoInfo } {
+  const repo = str(raw);
+  const info = has(repoList, repo) ? repoList[repo] : undefined;
+  if (!info) throw new RenderError(`KeyError: '${repo}' (no such repository in repos.yaml for ${ctx.baseDistro} ${ctx.baseArch})`);
+  return { repo, info };
+}
+
 /** handle_repos() of 2025.2 and 2026.1: the sections joined (a later one replaces a repo whole), a missing repo raises. */
 function handleReposUnion(settings: KollaSettings, ctx: RepoContext, reponames: unknown[], mode: unknown): string {
   const text = settings.reposOverride?.text ?? settings.reposYaml;
@@ -517,9 +523,7 @@ function handleReposUnion(settings: KollaSettings, ctx: RepoContext, reponames: 
   for (const name of [ctx.basePackageType, ctx.baseDistro, `${ctx.baseDistro}-${ctx.baseArch}`]) Object.assign(repoList, sectionOf(data, name));
   let commands = '';
   reponames.forEach((raw, index) => {
-    const repo = str(raw);
-    const info = has(repoList, repo) ? repoList[repo] : undefined;
-    if (!info) throw new RenderError(`KeyError: '${repo}' (no such repository in repos.yaml for ${ctx.baseDistro} ${ctx.baseArch})`);
+    const { repo, info } = repoEntry(repoList, raw, ctx);
     const last = index === reponames.length - 1;
     if (ctx.basePackageType === 'rpm') {
       if (mode === 'enable') {
