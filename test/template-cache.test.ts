@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import { decodeTrees, encodeTrees } from '../src/commands/template-cache.js';
 import { copyFixture, run, snapshot, temps } from './support/cli.js';
 
 type Tree = { typename: string; [field: string]: unknown };
@@ -34,7 +35,11 @@ function cacheFiles(cache: string): string[] {
 }
 
 function readCache(file: string): CacheFile {
-  return deserialize(fs.readFileSync(file)) as CacheFile;
+  return decodeTrees(fs.readFileSync(file)) as CacheFile;
+}
+
+function writeCache(file: string, data: CacheFile): void {
+  fs.writeFileSync(file, encodeTrees(data.stamp, data.trees));
 }
 
 /** Every node of a tree, depth first. */
@@ -60,7 +65,7 @@ function tamper(file: string, find: string, replace: string, stamp?: string): nu
     }
     data.trees.set(key, serialize(tree));
   }
-  fs.writeFileSync(file, serialize({ stamp: stamp ?? data.stamp, trees: data.trees }));
+  writeCache(file, { stamp: stamp ?? data.stamp, trees: data.trees });
   return changed;
 }
 
@@ -137,22 +142,25 @@ describe('the template cache', () => {
       return { dir, cache, file };
     };
 
-    // Bytes that are no cache: ignored, then replaced by this run's trees.
-    const junk = await planted('not a cache');
-    expect((await generate(junk.dir, junk.cache)).exitCode).toBe(0);
-    expect(output(junk.dir)).toEqual(expected);
-    expect(readCache(junk.file).trees).toEqual(cleanTrees);
+    // Bytes that are no cache, a cache cut short: ignored, then replaced by this run's trees.
+    const cleanBytes = fs.readFileSync(cleanFile);
+    for (const bytes of ['not a cache', cleanBytes.subarray(0, cleanBytes.length - 10)]) {
+      const junk = await planted(bytes);
+      expect((await generate(junk.dir, junk.cache)).exitCode).toBe(0);
+      expect(output(junk.dir)).toEqual(expected);
+      expect(readCache(junk.file).trees).toEqual(cleanTrees);
+    }
 
     // Trees that do not compile (an unknown node, no body, not an object), bytes that are no tree, a tree that is not
-    // bytes: each of those templates is parsed again.
+    // whole: each of those templates is parsed again.
     const data = readCache(cleanFile);
     const keys = [...data.trees.keys()];
     data.trees.set(keys[0]!, serialize({ typename: 'NoSuchNode', lineno: 0, colno: 0 }));
     data.trees.set(keys[1]!, serialize({ typename: 'Root', lineno: 0, colno: 0 }));
     data.trees.set(keys[2]!, serialize(42));
     data.trees.set(keys[3]!, Buffer.from('not a tree'));
-    data.trees.set(keys[4]!, { typename: 'Root' } as unknown as Uint8Array);
-    const broken = await planted(serialize(data));
+    data.trees.set(keys[4]!, data.trees.get(keys[4]!)!.subarray(0, 5));
+    const broken = await planted(encodeTrees(data.stamp, data.trees));
     const brokenRun = await generate(broken.dir, broken.cache);
     expect(brokenRun.stderr).not.toMatch(/internal error|error\[/);
     expect(brokenRun.exitCode).toBe(0);

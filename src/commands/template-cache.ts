@@ -47,13 +47,42 @@ function parserStamp(): string {
 
 function readTrees(file: string): Map<string, Uint8Array> {
   try {
-    const data = deserialize(readFileSync(file)) as { stamp?: unknown; trees?: unknown } | null;
-    // Each tree is deserialized when a run uses it (a damaged one is parsed again then).
-    if (data?.stamp === parserStamp() && data.trees instanceof Map) return data.trees as Map<string, Uint8Array>;
+    const { stamp, trees } = decodeTrees(readFileSync(file));
+    if (stamp === parserStamp()) return trees;
   } catch {
     // Missing, unreadable or damaged: parse the templates.
   }
   return new Map();
+}
+
+/**
+ * The file: a 4-byte length, then the index (stamp, keys, each tree's length) serialized, then the trees' bytes one
+ * after another. The trees read are views of the file's bytes: nothing is copied, and each tree is deserialized when
+ * a run uses it (a damaged one is parsed again then). Throws on a file of another shape.
+ */
+export function decodeTrees(bytes: Buffer): { stamp: unknown; trees: Map<string, Uint8Array> } {
+  const end = 4 + bytes.readUInt32LE(0);
+  const index = deserialize(bytes.subarray(4, end)) as { stamp?: unknown; keys?: unknown; lengths?: unknown } | null;
+  const keys = index?.keys;
+  const lengths = index?.lengths;
+  if (!Array.isArray(keys) || !Array.isArray(lengths) || keys.length !== lengths.length) throw new Error('not a template cache');
+  const trees = new Map<string, Uint8Array>();
+  let at = end;
+  keys.forEach((key: unknown, i) => {
+    const length: unknown = lengths[i];
+    if (typeof key !== 'string' || typeof length !== 'number' || !Number.isInteger(length) || length < 0 || at + length > bytes.length) throw new Error('not a template cache');
+    trees.set(key, bytes.subarray(at, at + length));
+    at += length;
+  });
+  if (at !== bytes.length) throw new Error('not a template cache');
+  return { stamp: index?.stamp, trees };
+}
+
+export function encodeTrees(stamp: string, trees: Map<string, Uint8Array>): Buffer {
+  const index = serialize({ stamp, keys: [...trees.keys()], lengths: [...trees.values()].map((t) => t.length) });
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(index.length, 0);
+  return Buffer.concat([head, index, ...trees.values()]);
 }
 
 function saveTrees(file: string): void {
@@ -63,7 +92,7 @@ function saveTrees(file: string): void {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // wx: never through a file or link someone else put there.
-    writeFileSync(temp, serialize({ stamp: parserStamp(), trees }), { mode: 0o600, flag: 'wx' });
+    writeFileSync(temp, encodeTrees(parserStamp(), trees), { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
   } catch {
     try {
