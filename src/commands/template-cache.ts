@@ -30,9 +30,9 @@ export function useTemplateCache(root: string, env: Record<string, string | unde
   return () => saveTrees(file);
 }
 
-let stamp: string | undefined;
+let ownStamp: string | undefined;
 function parserStamp(): string {
-  if (stamp === undefined) {
+  if (ownStamp === undefined) {
     let nunjucks = '';
     try {
       nunjucks = (createRequire(PARSER_MODULE)('nunjucks/package.json') as { version: string }).version;
@@ -40,9 +40,9 @@ function parserStamp(): string {
       // The bundle: nunjucks' parser is in the same file as kolla-gen's.
     }
     const hash = createHash('sha256').update(`${FORMAT}\0${process.versions.v8}\0${nunjucks}\0`);
-    stamp = hash.update(readFileSync(fileURLToPath(PARSER_MODULE))).digest('base64url');
+    ownStamp = hash.update(readFileSync(fileURLToPath(PARSER_MODULE))).digest('base64url');
   }
-  return stamp;
+  return ownStamp;
 }
 
 function readTrees(file: string): Map<string, Uint8Array> {

@@ -63,7 +63,7 @@ function adoptPending(): void {
 }
 
 /** Takes trees parsed elsewhere; a tree already here stays. */
-export function adoptTrees(entries: Iterable<[string, Uint8Array]>): void {
+function adoptTrees(entries: Iterable<[string, Uint8Array]>): void {
   for (const [key, blob] of entries) if (!blobs.has(key)) blobs.set(key, blob);
 }
 
