@@ -217,13 +217,14 @@ async function report(result: CommandResult, flags: Flags): Promise<never> {
   process.exit(result.exitCode);
 }
 
-function action<F extends Flags = Flags>(run: (regexes: string[], flags: F) => Promise<CommandResult>) {
+/** A command's action: its result reported, a throw an internal error; `renders`: it uses the template cache. */
+function action<F extends Flags = Flags>(run: (regexes: string[], flags: F) => Promise<CommandResult>, { renders = true } = {}) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const flags = cmd.opts<F>();
     const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
     try {
-      const saveTemplates = (await commands.templateCache()).useTemplateCache(rootOf(flags), env());
+      const saveTemplates = renders ? (await commands.templateCache()).useTemplateCache(rootOf(flags), env()) : () => {};
       const result = await run(regexes, flags);
       saveTemplates();
       await report(result, flags);
@@ -264,8 +265,9 @@ const program = new Command()
     'after',
     `
 Environment:
-  KOLLA_GEN_CACHE_DIR=DIR  where runs keep the parsed templates for the next
-                           (default: $XDG_CACHE_HOME/kolla-gen or ~/.cache/kolla-gen)
+  KOLLA_GEN_CACHE_DIR=DIR  where runs keep the parsed templates and the renderings
+                           for the next (default: $XDG_CACHE_HOME/kolla-gen or
+                           ~/.cache/kolla-gen)
   KOLLA_GEN_CACHE=off      neither read nor write that cache`,
   );
 
@@ -372,7 +374,7 @@ program
   .action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const flags = cmd.opts<Flags & { dockerDir?: string }>();
-    await action(async () => (await commands.init()).init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset }))(cmd);
+    await action(async () => (await commands.init()).init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset }), { renders: false })(cmd);
   });
 
 // kolla-gen build: the one command that runs docker; its summary is the result.

@@ -1,5 +1,6 @@
-// The trees of parsed templates kept on disk between runs: read by the next run, rewritten only when a run parsed a
-// text the file did not hold, and never able to change what a run writes (a damaged, foreign or unwritable cache).
+// The template cache: the trees of parsed templates and the renderings kept on disk between runs, read by the next
+// run, rewritten only when a run made an entry the file did not hold, and never able to change what a run writes (a
+// damaged, foreign or unwritable cache, or any change to what a rendering depends on).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -31,7 +32,19 @@ function outputFile(dir: string, suffix: string): string {
 }
 
 function cacheFiles(cache: string): string[] {
-  return fs.existsSync(cache) ? fs.readdirSync(cache).map((name) => path.join(cache, name)) : [];
+  return fs.existsSync(cache) ? fs.readdirSync(cache).sort().map((name) => path.join(cache, name)) : [];
+}
+
+/** The cache's file of parsed templates, or of renderings. */
+function cacheFile(cache: string, kind: 'templates' | 'renders'): string {
+  const file = cacheFiles(cache).find((f) => path.basename(f).startsWith(`${kind}-`));
+  if (file === undefined) throw new Error(`no ${kind} file in ${cache}`);
+  return file;
+}
+
+/** Removes the kept renderings: the next run renders, so it reads the trees. */
+function dropRenders(cache: string): void {
+  for (const file of cacheFiles(cache)) if (path.basename(file).startsWith('renders-')) fs.rmSync(file);
 }
 
 function readCache(file: string): CacheFile {
@@ -75,25 +88,27 @@ describe('the template cache', () => {
     const cache = cacheDir();
     expect((await generate(dir, cache)).exitCode).toBe(0);
     const expected = output(dir);
-    const files = cacheFiles(cache);
-    expect(files).toHaveLength(1);
-    const [file] = files as [string];
-    expect(path.basename(file)).toMatch(/^templates-[0-9a-f]{16}\.bin$/);
+    const files = cacheFiles(cache).map((f) => path.basename(f));
+    expect(files).toHaveLength(2);
+    expect(files[0]).toMatch(/^renders-[0-9a-f]{16}\.bin$/);
+    expect(files[1]).toBe(files[0]!.replace('renders-', 'templates-'));
+    const file = cacheFile(cache, 'templates');
     expect(fs.statSync(cache).mode & 0o777).toBe(0o700);
-    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    for (const f of cacheFiles(cache)) expect(fs.statSync(f).mode & 0o777).toBe(0o600);
     // base, tools-base, tools-api, db and macros.j2: one tree per text.
     expect(readCache(file).trees.size).toBe(5);
 
-    const before = fs.statSync(file);
+    const stamps = () => cacheFiles(cache).map((f) => [fs.statSync(f).mtimeMs, fs.statSync(f).ino]);
+    const before = stamps();
     fs.rmSync(path.join(dir, 'out'), { recursive: true });
     expect((await generate(dir, cache)).exitCode).toBe(0);
     expect(output(dir)).toEqual(expected);
-    // Nothing new parsed: the file is not rewritten.
-    expect(fs.statSync(file).mtimeMs).toBe(before.mtimeMs);
-    expect(fs.statSync(file).ino).toBe(before.ino);
+    // Nothing new parsed or rendered: neither file is rewritten.
+    expect(stamps()).toEqual(before);
 
-    // The run takes its trees from the file: a text changed in a tree there shows in the output.
+    // A run that renders takes its trees from the file: a text changed in a tree there shows in the output.
     expect(tamper(file, 'LABEL maintainer=', 'LABEL cached=')).toBe(1);
+    dropRenders(cache);
     expect((await generate(dir, cache)).exitCode).toBe(0);
     expect(outputFile(dir, 'ubuntu/base/Dockerfile')).toContain('LABEL cached=');
 
@@ -106,16 +121,17 @@ describe('the template cache', () => {
     expect(cacheFiles(offCache)).toEqual([]);
   });
 
-  it('parses a template edited since the cache was written, and keeps only the trees the run used', async () => {
+  it("parses a template edited since the cache was written, and keeps the trees of the run's templates' texts", async () => {
     const dir = copyFixture('basic');
     const cache = cacheDir();
     expect((await generate(dir, cache)).exitCode).toBe(0);
-    const [file] = cacheFiles(cache) as [string];
+    const file = cacheFile(cache, 'templates');
     const keys = [...readCache(file).trees.keys()];
     const template = path.join(dir, 'docker', 'db', 'Dockerfile.j2');
     fs.writeFileSync(template, fs.readFileSync(template, 'utf8').replace(/^FROM .*$/m, '$&\nLABEL edited="yes"'));
     expect((await generate(dir, cache)).exitCode).toBe(0);
     expect(outputFile(dir, 'ubuntu/db/Dockerfile')).toContain('LABEL edited="yes"');
+    // Only db rendered again, but the trees of the other templates stay: the old text's tree goes.
     const now = [...readCache(file).trees.keys()];
     expect(now).toHaveLength(5);
     expect(now.filter((k) => !keys.includes(k))).toHaveLength(1);
@@ -126,7 +142,7 @@ describe('the template cache', () => {
     const cleanCache = cacheDir();
     expect((await generate(clean, cleanCache)).exitCode).toBe(0);
     const expected = output(clean);
-    const [cleanFile] = cacheFiles(cleanCache) as [string];
+    const cleanFile = cacheFile(cleanCache, 'templates');
     const cleanTrees = readCache(cleanFile).trees;
     /** A copy of the fixture, and a cache dir holding `bytes` where that copy's cache file goes. */
     const planted = async (bytes: Buffer | string) => {
@@ -137,7 +153,7 @@ describe('the template cache', () => {
       expect((await generate(dir, scratch, {})).exitCode).toBe(0);
       fs.rmSync(path.join(dir, 'out'), { recursive: true });
       fs.mkdirSync(cache);
-      const file = path.join(cache, path.basename(cacheFiles(scratch)[0]!));
+      const file = path.join(cache, path.basename(cacheFile(scratch, 'templates')));
       fs.writeFileSync(file, bytes);
       return { dir, cache, file };
     };
@@ -192,5 +208,132 @@ describe('the template cache', () => {
     expect(warm.exitCode).toBe(1);
     expect(warm.stderr).toBe(cold.stderr);
     expect(cold.stderr).toMatch(/error\[KG3\d\d\]/);
+  });
+});
+
+type Kept = { loaded: [string, string][]; rendering: { text: string; froms: unknown[] } };
+
+/** Every kept rendering's text changed by `change`; returns how many there are. */
+function tamperRenders(file: string, change: (text: string) => string, stamp?: string): number {
+  const data = readCache(file);
+  for (const [key, blob] of data.trees) {
+    const kept = deserialize(blob) as Kept;
+    kept.rendering.text = change(kept.rendering.text);
+    data.trees.set(key, serialize(kept));
+  }
+  writeCache(file, { stamp: stamp ?? data.stamp, trees: data.trees });
+  return data.trees.size;
+}
+
+/** The output's Dockerfiles (not the bake files, which name them), each with whether it holds `marker`. */
+function marked(dir: string, marker: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const rel of fs.readdirSync(path.join(dir, 'out'), { recursive: true }).map(String)) {
+    if (/(^|\/)Dockerfile(\.(amd64|arm64))?$/.test(rel)) out[rel] = fs.readFileSync(path.join(dir, 'out', rel), 'utf8').includes(marker);
+  }
+  return out;
+}
+
+describe('the kept renderings', () => {
+  const MARK = '# taken from the cache';
+  /** A copy of the fixture whose cache holds its renderings, each marked: a rendering taken shows the mark. */
+  async function warmed() {
+    const dir = copyFixture('basic');
+    const cache = cacheDir();
+    expect((await generate(dir, cache)).exitCode).toBe(0);
+    const file = cacheFile(cache, 'renders');
+    // 4 images x 2 bases x 2 arches
+    expect(tamperRenders(file, (text) => `${text}${MARK}\n`)).toBe(16);
+    return { dir, cache, file };
+  }
+  /** The output of the same change made in a fresh copy, rendered with no cache. */
+  async function uncached(change: (dir: string) => void, args: readonly string[] = []) {
+    const dir = copyFixture('basic');
+    change(dir);
+    const r = await run(dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE: 'off' });
+    expect(r.exitCode).toBe(0);
+    return output(dir);
+  }
+  const edit = (rel: string, change: (text: string) => string) => (dir: string) => {
+    const file = path.join(dir, rel);
+    fs.writeFileSync(file, change(fs.readFileSync(file, 'utf8')));
+  };
+
+  it('are taken by the next run, where all they depend on is the same', async () => {
+    const { dir, cache } = await warmed();
+    expect((await generate(dir, cache)).exitCode).toBe(0);
+    const all = marked(dir, MARK);
+    expect(Object.keys(all).length).toBeGreaterThanOrEqual(8);
+    expect(Object.values(all).every(Boolean)).toBe(true);
+    // Off: not read.
+    expect((await generate(dir, cache, { KOLLA_GEN_CACHE: 'off' })).exitCode).toBe(0);
+    expect(Object.values(marked(dir, MARK)).some(Boolean)).toBe(false);
+  });
+
+  it('are rendered again when a template they loaded, the config or the options change', async () => {
+    // An edited template: its image's renderings only.
+    const db = edit('docker/db/Dockerfile.j2', (t) => t.replace('echo db', 'echo database'));
+    let w = await warmed();
+    db(w.dir);
+    expect((await generate(w.dir, w.cache)).exitCode).toBe(0);
+    let now = marked(w.dir, MARK);
+    expect(Object.entries(now).filter(([, kept]) => !kept).map(([rel]) => rel.split('/')[1])).toEqual(['db', 'db']);
+    expect(output(w.dir)).not.toEqual(await uncached(() => {}));
+    const fresh = await uncached(db);
+    // Taken renderings carry the mark; the rest is byte for byte a run without the cache.
+    const unmark = (d: string) => {
+      for (const rel of Object.keys(marked(d, MARK))) edit(`out/${rel}`, (t) => t.replace(`${MARK}\n`, ''))(d);
+    };
+    unmark(w.dir);
+    // (manifest.json holds the marked texts' digests)
+    const { 'manifest.json': _, ...rest } = output(w.dir);
+    expect(rest).toEqual(Object.fromEntries(Object.entries(fresh).filter(([rel]) => rel !== 'manifest.json')));
+
+    // An edited macro file: the renderings that imported it (base, tools-base).
+    w = await warmed();
+    edit('docker/macros.j2', (t) => t.replace('--no-install-recommends', '--no-install-recommends -q'))(w.dir);
+    expect((await generate(w.dir, w.cache)).exitCode).toBe(0);
+    now = marked(w.dir, MARK);
+    expect([...new Set(Object.entries(now).filter(([, kept]) => !kept).map(([rel]) => rel.split('/')[1]))].sort()).toEqual(['base', 'tools-base']);
+
+    // The template context (the config's namespace), a template override, --strict-undefined: every rendering.
+    const namespace = edit('kolla-gen.yaml', (t) => t.replace('namespace: acme', 'namespace: other'));
+    w = await warmed();
+    namespace(w.dir);
+    expect((await generate(w.dir, w.cache)).exitCode).toBe(0);
+    expect(output(w.dir)).toEqual(await uncached(namespace));
+    const override = (dir: string) => fs.writeFileSync(path.join(dir, 'override.j2'), '{% extends parent_template %}\n{% block tools_api_header %}LABEL o=1{% endblock %}\n');
+    for (const [change, args] of [
+      [override, ['--template-override', 'override.j2']],
+      [() => {}, ['--strict-undefined']],
+    ] as const) {
+      w = await warmed();
+      change(w.dir);
+      expect((await run(w.dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE_DIR: w.cache })).exitCode).toBe(0);
+      expect(Object.values(marked(w.dir, MARK)).some(Boolean)).toBe(false);
+      expect(output(w.dir)).toEqual(await uncached(change, args));
+    }
+  });
+
+  it('never change what a run writes when damaged or kept by another kolla-gen', async () => {
+    const expected = await uncached(() => {});
+    // Another kolla-gen's code (the file's stamp): not read.
+    let w = await warmed();
+    tamperRenders(w.file, (t) => t, 'another kolla-gen');
+    expect((await generate(w.dir, w.cache)).exitCode).toBe(0);
+    expect(output(w.dir)).toEqual(expected);
+    // Entries that do not deserialize, or are of another shape, and a file that is no cache: rendered again.
+    w = await warmed();
+    const data = readCache(w.file);
+    const keys = [...data.trees.keys()];
+    keys.forEach((key, i) => data.trees.set(key, [Buffer.from('junk'), serialize({ loaded: 'x' }), serialize({ loaded: [], rendering: { text: 1 } }), serialize(null)][i % 4]!));
+    writeCache(w.file, data);
+    const r = await generate(w.dir, w.cache);
+    expect(r.stderr).not.toMatch(/internal error|error\[/);
+    expect(output(w.dir)).toEqual(expected);
+    fs.writeFileSync(w.file, 'not a cache');
+    expect((await generate(w.dir, w.cache)).exitCode).toBe(0);
+    expect(output(w.dir)).toEqual(expected);
+    expect(readCache(w.file).trees.size).toBe(16);
   });
 });

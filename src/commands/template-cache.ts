@@ -1,33 +1,45 @@
-// The syntax trees of the templates a run parsed, kept on disk for the next run, as Jinja2's bytecode cache keeps
-// compiled templates: one file per repo root, each tree serialized on its own and read back only when a run uses
-// it, rewritten only when the run parsed a text the file did not hold. A tree depends on its text alone (the key is
-// the text's hash), and on kolla-gen's parser: the file is stamped with the parser's own code, so a file from another
-// kolla-gen or node is not read. Nothing here can fail a run.
+// The template cache: the syntax trees of the templates a run parsed, and its renderings, kept on disk for the next
+// run, as Jinja2's bytecode cache keeps compiled templates. Two files per repo root, each entry serialized on its own
+// and read back only when a run uses it, each file rewritten only when the run made an entry it did not hold. A tree
+// depends on its text alone (the key is the text's hash) and on kolla-gen's parser: its file is stamped with the
+// parser's own code. A rendering depends on its inputs (render/kept.ts) and on all of kolla-gen's code: its file is
+// stamped with every file of it. A file from another kolla-gen or node is not read. Nothing here can fail a run.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { keepTrees, treesToKeep } from '../jinja/parsed.js';
 import { PARSER_MODULE } from '../jinja/syntax.js';
+import { keepRenderings, renderingsToKeep } from '../render/kept.js';
 
 const FORMAT = 1;
 
-/** The cache file for a repo root; undefined with KOLLA_GEN_CACHE=off. */
-export function templateCacheFile(root: string, env: Record<string, string | undefined>): string | undefined {
+/** The cache file of a kind (templates, renders) for a repo root; undefined with KOLLA_GEN_CACHE=off. */
+export function templateCacheFile(root: string, env: Record<string, string | undefined>, kind: 'templates' | 'renders' = 'templates'): string | undefined {
   if (/^(off|0|false|no)$/i.test(env.KOLLA_GEN_CACHE ?? '')) return undefined;
   const dir = env.KOLLA_GEN_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kolla-gen');
-  return join(dir, `templates-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.bin`);
+  return join(dir, `${kind}-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.bin`);
 }
 
-/** Reads the trees of earlier runs when the first template is parsed; the returned function saves this run's. */
+/**
+ * Reads the trees and renderings of earlier runs when the first template is parsed or the first render looked up; the
+ * returned function saves this run's.
+ */
 export function useTemplateCache(root: string, env: Record<string, string | undefined>): () => void {
-  const file = templateCacheFile(root, env);
-  if (file === undefined) return () => {};
-  keepTrees(() => readTrees(file));
-  return () => saveTrees(file);
+  const trees = templateCacheFile(root, env, 'templates');
+  const renders = templateCacheFile(root, env, 'renders');
+  if (trees === undefined || renders === undefined) return () => {};
+  keepTrees(() => readEntries(trees, parserStamp()));
+  keepRenderings(() => readEntries(renders, codeStamp()));
+  return () => {
+    const kept = treesToKeep();
+    if (kept) saveEntries(trees, parserStamp(), kept);
+    const rendered = renderingsToKeep();
+    if (rendered) saveEntries(renders, codeStamp(), rendered);
+  };
 }
 
 let ownStamp: string | undefined;
@@ -45,12 +57,32 @@ function parserStamp(): string {
   return ownStamp;
 }
 
-function readTrees(file: string): Map<string, Uint8Array> {
+let ownCode: string | undefined;
+/**
+ * Every file of kolla-gen's code: in the bundle, the dir this module is in (dist/); run from its sources (the tests),
+ * the src/ dir above it.
+ */
+function codeStamp(): string {
+  if (ownCode === undefined) {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const dir = basename(here) === 'commands' ? dirname(here) : here;
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /\.(js|mjs|ts)$/.test(e.name))
+      .map((e) => join(e.parentPath, e.name))
+      .sort();
+    const hash = createHash('sha256').update(`${FORMAT}\0${process.versions.v8}\0`);
+    for (const file of files) hash.update(`${relative(dir, file)}\0`).update(readFileSync(file)).update('\0');
+    ownCode = hash.digest('base64url');
+  }
+  return ownCode;
+}
+
+function readEntries(file: string, stamp: string): Map<string, Uint8Array> {
   try {
-    const { stamp, trees } = decodeTrees(readFileSync(file));
-    if (stamp === parserStamp()) return trees;
+    const read = decodeTrees(readFileSync(file));
+    if (read.stamp === stamp) return read.trees;
   } catch {
-    // Missing, unreadable or damaged: parse the templates.
+    // Missing, unreadable or damaged: parse and render again.
   }
   return new Map();
 }
@@ -85,14 +117,12 @@ export function encodeTrees(stamp: string, trees: Map<string, Uint8Array>): Buff
   return Buffer.concat([head, index, ...trees.values()]);
 }
 
-function saveTrees(file: string): void {
-  const trees = treesToKeep();
-  if (trees === undefined) return;
+function saveEntries(file: string, stamp: string, entries: Map<string, Uint8Array>): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // wx: never through a file or link someone else put there.
-    writeFileSync(temp, encodeTrees(parserStamp(), trees), { mode: 0o600, flag: 'wx' });
+    writeFileSync(temp, encodeTrees(stamp, entries), { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
   } catch {
     try {

@@ -5,7 +5,7 @@
 // only those it uses.
 import { createHash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
-import { parseTemplate, type Node } from './syntax.js';
+import { normalizeSource, parseTemplate, type Node } from './syntax.js';
 
 const blobs = new Map<string, Uint8Array>();
 /** The keys of the trees this process used, and of those it parsed itself. */
@@ -15,6 +15,8 @@ const fresh = new Set<string>();
 let keeping = false;
 /** Reads the cache on disk: on the first parse only, so a run that renders nothing never reads it. */
 let pending: (() => Map<string, Uint8Array>) | undefined;
+/** The sources of the run's templates: their trees are kept though the run took their renderings (render/kept.ts). */
+let live: (() => Iterable<string>) | undefined;
 
 export function textKey(source: string): string {
   return createHash('sha256').update(source).digest('base64url');
@@ -92,10 +94,20 @@ export function knownTrees(): Map<string, Uint8Array> | undefined {
   return blobs;
 }
 
-/** The trees to keep on disk (those this run used), or undefined when what is there already holds them. */
+/** Keeps the trees of these template sources (read only if the file is rewritten) besides those the run used. */
+export function keepTreesOf(sources: () => Iterable<string>): void {
+  live = sources;
+}
+
+/**
+ * The trees to keep on disk (those this run used, and those of its templates' texts that it holds), or undefined when
+ * what is there already holds them.
+ */
 export function treesToKeep(): Map<string, Uint8Array> | undefined {
   if (fresh.size === 0) return undefined;
-  return new Map([...used].sort().flatMap((key) => (blobs.has(key) ? [[key, blobs.get(key)!] as [string, Uint8Array]] : [])));
+  const keys = new Set(used);
+  for (const source of live?.() ?? []) keys.add(textKey(normalizeSource(source)));
+  return new Map([...keys].sort().flatMap((key) => (blobs.has(key) ? [[key, blobs.get(key)!] as [string, Uint8Array]] : [])));
 }
 
 /** nunjucks builds class instances (their typename on the prototype); the compiler reads own fields only. */

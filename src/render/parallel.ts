@@ -2,9 +2,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Project } from '../load/project.js';
-import { renderImagesYielding, renderJobs, splitReusable, type RenderOutcome } from './images.js';
+import { renderImagesYielding, renderJobs, splitReusable, type RenderJob, type RenderOutcome } from './images.js';
 import type { RenderReuse } from './reuse.js';
-import { knownTrees, mergeTreeReport, type TreeReport } from '../jinja/parsed.js';
+import { keepTreesOf, knownTrees, mergeTreeReport, type TreeReport } from '../jinja/parsed.js';
+import { keepOutcomes, keptOutcomes } from './kept.js';
 
 /** Below this many renders a worker's start-up costs more than it saves. */
 const PARALLEL_FROM = 2000;
@@ -37,15 +38,28 @@ function runWorker(project: Project, jobs: number[]): Promise<RenderOutcome[]> {
 
 /**
  * The outcomes of every render job, in job order whatever the number of workers. With `reuse` (--affected-since, at
- * the revision), the outcomes it holds that are sure to be the same are taken, and only the rest is rendered.
+ * the revision), the outcomes it holds that are sure to be the same are taken; then the renderings kept by earlier runs
+ * (kept.ts), and only the rest is rendered. The revision's renderings are not kept: they would push out the tree's own.
  */
-export async function renderParallel(project: Project, workers = workerCount(project), reuse?: RenderReuse<RenderOutcome>): Promise<RenderOutcome[]> {
-  const { reused, rest } = splitReusable(project, renderJobs(project), reuse);
-  if (workers <= 1 || (reuse && rest.length < PARALLEL_FROM)) return [...reused, ...(await renderImagesYielding(project, rest))].sort((a, b) => a.job - b.job);
+export async function renderParallel(project: Project, workers?: number, reuse?: RenderReuse<RenderOutcome>): Promise<RenderOutcome[]> {
+  const split = splitReusable(project, renderJobs(project), reuse);
+  const { kept, rest } = keptOutcomes(project, split.rest);
+  // Workers only for many renders left (the project's size says how many cores to take).
+  const rendered = await renderJobsOf(project, rest, workers ?? (rest.length < PARALLEL_FROM ? 1 : workerCount(project)));
+  if (!reuse) {
+    keepOutcomes(project, rest, rendered);
+    // The trees of templates whose renderings were taken stay in the cache, for the run that renders them again.
+    keepTreesOf(() => [...project.templates.values()].map((file) => file.source));
+  }
+  return [...split.reused, ...kept, ...rendered].sort((a, b) => a.job - b.job);
+}
+
+async function renderJobsOf(project: Project, jobs: RenderJob[], workers: number): Promise<RenderOutcome[]> {
+  if (workers <= 1) return renderImagesYielding(project, jobs);
   // Each worker takes every variant of its share of the images (a template is compiled once per worker).
   const order = new Map(project.tree.images.map((image, i) => [image.name, i]));
   const shares: number[][] = Array.from({ length: workers }, () => []);
-  for (const job of rest) shares[(order.get(job.image.name) ?? 0) % workers]?.push(job.job);
+  for (const job of jobs) shares[(order.get(job.image.name) ?? 0) % workers]?.push(job.job);
   const results = await Promise.all(shares.filter((s) => s.length > 0).map((share) => runWorker(project, share)));
-  return [...reused, ...results.flat()].sort((a, b) => a.job - b.job);
+  return results.flat();
 }

@@ -77,7 +77,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** What every render of a project shares besides its context and its templates: the renderer's options and the config. */
-function sharedInputs(project: Project): unknown {
+export function sharedInputs(project: Project): unknown {
   const { config } = project;
   return {
     overrides: project.overrides.map((o) => o.source),

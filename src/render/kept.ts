@@ -1,0 +1,150 @@
+// Renderings kept across runs, beside the parsed templates (commands/template-cache.ts). A render is a function of
+// its template context, the renderer's options and the config its template functions close over (reuse.ts's shared
+// inputs), the sources of the templates it loads and kolla-gen's own code (the file's stamp): a rendering is filed
+// under a digest of the first two and of its image, and taken only where every template it loaded has the same source.
+// Kept as bytes, each deserialized when a run takes it; only renderings without diagnostics are kept.
+import { createHash } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
+import type { Project } from '../load/project.js';
+import type { Image, Variant } from '../core/types.js';
+import { templateContext } from './context.js';
+import { fingerprint, sharedInputs } from './reuse.js';
+import { renderKey, type RenderJob, type RenderOutcome, type Rendering } from './images.js';
+
+/** A kept rendering: the templates its render loaded, each with its source's digest, and what it rendered. */
+interface Kept {
+  loaded: [string, string][];
+  rendering: Rendering;
+}
+
+const blobs = new Map<string, Uint8Array>();
+const used = new Set<string>();
+let added = false;
+/** Off (nothing looked up, nothing kept) until a command keeps renderings. */
+let keeping = false;
+let pending: (() => Map<string, Uint8Array>) | undefined;
+
+/** Keeps this process's renderings, starting from those `read` gives (read when the first render job is looked up). */
+export function keepRenderings(read: () => Map<string, Uint8Array> = () => new Map()): void {
+  keeping = true;
+  pending = read;
+}
+
+function digest(...parts: string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('base64url');
+}
+
+/**
+ * For one project: the key of a render job's rendering (undefined when its inputs cannot be spelled) and the digest of a
+ * template's source, each computed once. A variant's context is spelled once when the image gives it only its name
+ * (as reuse.ts's probe finds), else once per job.
+ */
+type Inputs = { key: (job: RenderJob) => string | undefined; source: (name: string) => string | undefined };
+const inputsByProject = new WeakMap<Project, Inputs>();
+
+function inputsOf(project: Project): Inputs {
+  let inputs = inputsByProject.get(project);
+  if (!inputs) inputsByProject.set(project, (inputs = spellInputs(project)));
+  return inputs;
+}
+
+function spellInputs(project: Project): Inputs {
+  const spelled = fingerprint(sharedInputs(project));
+  const shared = spelled === undefined ? undefined : digest(spelled);
+  const byVariant = new Map<string, string | null>();
+  const variantPart = (variant: Variant): string | null => {
+    const id = `${variant.base}|${variant.type ?? ''}|${variant.arch}`;
+    let part = byVariant.get(id);
+    if (part === undefined) {
+      const read = new Set<PropertyKey>();
+      const probe = new Proxy({ name: '' }, {
+        get(target, key, receiver) {
+          read.add(key);
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      }) as unknown as Image;
+      const spelled = fingerprint(templateContext(project.config, probe, variant));
+      part = [...read].some((key) => key !== 'name') || spelled === undefined ? null : digest(spelled);
+      byVariant.set(id, part);
+    }
+    return part;
+  };
+  const sources = new Map<string, string | undefined>();
+  return {
+    key: ({ image, family, arch }) => {
+      if (shared === undefined) return undefined;
+      const variant = { ...family, arch };
+      const part = variantPart(variant) ?? fingerprint(templateContext(project.config, image, variant));
+      return part === undefined ? undefined : digest(shared, part.length > 64 ? digest(part) : part, image.name, image.template);
+    },
+    source: (name) => {
+      if (!sources.has(name)) {
+        const file = project.templates.get(name);
+        sources.set(name, file === undefined ? undefined : digest(file.source));
+      }
+      return sources.get(name);
+    },
+  };
+}
+
+function adoptPending(): void {
+  if (pending === undefined) return;
+  const read = pending;
+  pending = undefined;
+  for (const [key, blob] of read()) if (!blobs.has(key)) blobs.set(key, blob);
+}
+
+/** The jobs whose rendering was kept (their outcomes), and the rest, to render. */
+export function keptOutcomes(project: Project, jobs: RenderJob[]): { kept: RenderOutcome[]; rest: RenderJob[] } {
+  if (!keeping || jobs.length === 0) return { kept: [], rest: jobs };
+  adoptPending();
+  const inputs = inputsOf(project);
+  const kept: RenderOutcome[] = [];
+  const rest: RenderJob[] = [];
+  for (const job of jobs) {
+    const key = inputs.key(job);
+    const found = key === undefined ? undefined : take(key);
+    if (found && found.loaded.every(([name, source]) => inputs.source(name) === source)) {
+      used.add(key as string);
+      kept.push({ job: job.job, key: renderKey(job.image.name, job.family, job.arch), rendering: found.rendering, diagnostics: [], templates: found.loaded.map(([name]) => name) });
+    } else rest.push(job);
+  }
+  return { kept, rest };
+}
+
+function take(key: string): Kept | undefined {
+  const blob = blobs.get(key);
+  if (blob === undefined) return undefined;
+  try {
+    const kept = deserialize(blob) as Kept;
+    return Array.isArray(kept?.loaded) && typeof kept.rendering?.text === 'string' && Array.isArray(kept.rendering.froms) ? kept : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the renderings of jobs that rendered without diagnostics (outcomes in any order). */
+export function keepOutcomes(project: Project, jobs: RenderJob[], outcomes: RenderOutcome[]): void {
+  if (!keeping) return;
+  const inputs = inputsOf(project);
+  const byJob = new Map(outcomes.map((o) => [o.job, o]));
+  for (const job of jobs) {
+    const outcome = byJob.get(job.job);
+    if (!outcome?.rendering || !outcome.templates || outcome.diagnostics.length > 0) continue;
+    const key = inputs.key(job);
+    const loaded = outcome.templates.map((name): [string, string | undefined] => [name, inputs.source(name)]);
+    if (key === undefined || loaded.some(([, source]) => source === undefined)) continue;
+    const kept: Kept = { loaded: loaded as [string, string][], rendering: outcome.rendering };
+    blobs.set(key, serialize(kept));
+    used.add(key);
+    added = true;
+  }
+}
+
+/** The renderings to keep on disk (those this run took or made), or undefined when what is there already holds them. */
+export function renderingsToKeep(): Map<string, Uint8Array> | undefined {
+  if (!added) return undefined;
+  return new Map([...used].sort().flatMap((key) => (blobs.has(key) ? [[key, blobs.get(key)!] as [string, Uint8Array]] : [])));
+}
