@@ -84,7 +84,7 @@ async function generationToBake(
     return { diagnostics: priv.diagnostics.filter((d) => d.severity === 'error'), note: '', cleanUp: nothing };
   }
   const files = outputFiles(priv.compiled);
-  const problems = await writeOutput(output, files, load.cwd);
+  const problems = writeOutput(output, files, load.cwd);
   if (problems.length > 0) {
     cleanUp();
     return { diagnostics: problems, note: '', cleanUp: nothing };

@@ -17,7 +17,7 @@ export async function generate(cli: CliOptions, options: LoadOptions): Promise<C
   const before = drift(out, files, options.cwd);
   diagnostics.push(...foreignWarning(out, before));
   if (!isClean(before)) {
-    const problems = await writeOutput(out, files, options.cwd, before);
+    const problems = writeOutput(out, files, options.cwd, before);
     if (hasErrors(problems)) return failed([...diagnostics, ...problems]);
   }
   const s = summarize(compiled);

@@ -1,6 +1,5 @@
 // The output dir on disk: the drift check, and the atomic replace that leaves it untouched when anything fails.
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import { readBounded } from '../load/files.js';
@@ -258,38 +257,37 @@ export function dirLevels(files: Iterable<string>): string[][] {
   return levels.map((level) => [...level]);
 }
 
-async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>, limit = 32): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
- * Writes files under root (made if need be): the dirs first, a level at a time and one mkdir each (recursive mkdirs in
- * parallel try the same parents again and again, and a mkdir is the slowest call a slow disk has), then the files with
- * several writes in flight. A text written before (the .dockerignore beside each Dockerfile is mostly one text) is a
- * hard link to that file: one call instead of an open, a write and a close, for a third to half of a large tree's files.
+ * Writes files under root (made if need be): the dirs first, a level at a time, then the files. A text written before
+ * (the .dockerignore beside each Dockerfile is mostly one text) is a hard link to that file: one call instead of an
+ * open, a write and a close, for a third to half of a large tree's files. One call at a time: on this project's 2-CPU
+ * machines, 32 promise-based calls in flight took more system time and more wall time than plain synchronous calls
+ * (upstream Kolla x 8: 1.49 s against 1.44 s for the whole generate, 0.9-1.2 s of system time against 0.5-0.9 s;
+ * the synthetic 2,000 tree: 5.0 s against 4.6 s).
  */
-async function writeFiles(root: string, files: Iterable<[string, OutputFile]>, cwd: string): Promise<void> {
+function writeFiles(root: string, files: Iterable<[string, OutputFile]>, cwd: string): void {
   const entries = [...files];
   fs.mkdirSync(root, { recursive: true });
-  for (const level of dirLevels(entries.map(([rel]) => rel))) await inParallel(level, (dir) => fsp.mkdir(path.join(root, dir)));
+  for (const level of dirLevels(entries.map(([rel]) => rel))) for (const dir of level) fs.mkdirSync(path.join(root, dir));
   const first = new Map<string, string>();
-  const links: [string, string][] = [];
-  const writes: [string, OutputFile][] = [];
   for (const [rel, file] of entries) {
     const dest = path.join(root, rel);
-    const earlier = 'text' in file ? first.get(file.text) : undefined;
-    if (earlier !== undefined) links.push([earlier, dest]);
-    else {
-      if ('text' in file) first.set(file.text, dest);
-      writes.push([dest, file]);
+    if ('copyFrom' in file) {
+      fs.copyFileSync(path.resolve(cwd, file.copyFrom), dest);
+      continue;
+    }
+    const earlier = first.get(file.text);
+    if (earlier === undefined) {
+      first.set(file.text, dest);
+      fs.writeFileSync(dest, file.text);
+      continue;
+    }
+    try {
+      fs.linkSync(earlier, dest);
+    } catch {
+      fs.copyFileSync(earlier, dest);
     }
   }
-  await inParallel(writes, ([dest, file]) => ('text' in file ? fsp.writeFile(dest, file.text) : fsp.copyFile(path.resolve(cwd, file.copyFrom), dest)));
-  await inParallel(links, ([from, to]) => fsp.link(from, to).catch(() => fsp.copyFile(from, to)));
 }
 
 /** The record an undo dir starts with: what the update adds to the output dir. */
@@ -363,10 +361,10 @@ function inPlace(d: Drift, files: Map<string, OutputFile>): boolean {
  * done) and goes. A failure puts everything back (rollBack) and throws; a killed run is put back by the next one
  * (recoverOutput). Files kolla-gen did not write are not touched.
  */
-async function updateInPlace(abs: string, files: Map<string, OutputFile>, d: Drift, cwd: string, tmp: string): Promise<void> {
+function updateInPlace(abs: string, files: Map<string, OutputFile>, d: Drift, cwd: string, tmp: string): void {
   const undo = `${abs}.kolla-gen-${process.pid}.undo`;
   const incoming = [...d.stale, ...d.missing];
-  await writeFiles(tmp, incoming.map((rel) => [rel, files.get(rel) as OutputFile]), cwd);
+  writeFiles(tmp, incoming.map((rel) => [rel, files.get(rel) as OutputFile]), cwd);
   const made = dirLevels(d.missing)
     .flat()
     .filter((dir) => !isDirectory(path.join(abs, dir)));
@@ -396,7 +394,7 @@ async function updateInPlace(abs: string, files: Map<string, OutputFile>, d: Dri
  * the drift generate found, and few files to change, it updates the dir in place instead (updateInPlace), with the same
  * guarantee; where that fails, it is rolled back and the whole set written.
  */
-export async function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd: string, before?: Drift): Promise<Diagnostic[]> {
+export function writeOutput(outDir: string, files: Map<string, OutputFile>, cwd: string, before?: Drift): Diagnostic[] {
   const abs = path.resolve(cwd, outDir);
   recoverOutput(outDir, cwd);
   const owned = outputDirProblem(outDir, cwd);
@@ -423,7 +421,7 @@ export async function writeOutput(outDir: string, files: Map<string, OutputFile>
   if (before && isDirectory(abs) && inPlace(before, files)) {
     try {
       cleanUp();
-      await updateInPlace(abs, files, before, cwd, tmp);
+      updateInPlace(abs, files, before, cwd, tmp);
       return [];
     } catch {
       // put back as it was: write the whole set instead
@@ -431,7 +429,7 @@ export async function writeOutput(outDir: string, files: Map<string, OutputFile>
   }
   try {
     cleanUp();
-    await writeFiles(tmp, files, cwd);
+    writeFiles(tmp, files, cwd);
     carryForeign(abs, tmp, foreign);
   } catch (e) {
     cleanUp();
