@@ -17,7 +17,7 @@
 //
 // Workloads:
 //   help       `kolla-gen --help` (and `node -e 0`, node's own start-up)
-//   kolla      generate --preset kolla, 4 bases x 2 arches, into an empty dir; kolla-build --template-only once per
+//   kolla      generate --preset kolla, 4 bases x 2 arches, into a new empty dir (see freshOutput); kolla-build --template-only once per
 //              variant beside it (its 8 times summed); the same with kolla-gen's template cache removed before each run
 //              (every other row runs with the cache its earlier runs left, in a temp dir of the bench)
 //   synthetic  generate on bench/synthetic.mjs's tree of N and 2N images x 8 variants, into an empty dir; peak RSS
@@ -66,6 +66,23 @@ const work = mkdtempSync(join(tmpdir(), 'kolla-gen-bench-all-'));
 const templateCache = join(work, 'template-cache');
 process.env.KOLLA_GEN_CACHE_DIR = templateCache;
 const TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', '-o', join(work, 'probe'), process.execPath, '-e', '']).status === 0;
+
+/**
+ * Output dirs to write into: a new one per run. Deleting the last run's thousands of files costs this project's disks
+ * (mounted with online discard) more than writing them, and the kernel does it in the background, during the next
+ * run; so the dirs written go only after a workload's runs (settle), and the disk is synced before the next workload.
+ */
+let outputs = 0;
+const written = [];
+function freshOutput(parent) {
+  const out = join(parent, `out-${++outputs}`);
+  written.push(out);
+  return out;
+}
+function settle() {
+  for (const dir of written.splice(0)) rmSync(dir, { recursive: true, force: true });
+  spawnSync('sync');
+}
 
 /** One run of a command: wall seconds (spawn to exit) and, with GNU time, the peak RSS in MiB. */
 function once(command, args, cwd) {
@@ -145,11 +162,9 @@ try {
     else {
       console.error(`kolla (${found.checkout})...`);
       const out = join(work, 'kolla-out');
-      const args = ['generate', '--preset', 'kolla', '-D', found.docker, '-b', 'ubuntu,debian,rocky,centos', '-a', 'amd64,arm64', '-o', out, '--quiet'];
-      const gen = interleaved((c) => {
-        rmSync(out, { recursive: true, force: true });
-        return once(process.execPath, [c.cli, ...args], work);
-      });
+      const args = (o) => ['generate', '--preset', 'kolla', '-D', found.docker, '-b', 'ubuntu,debian,rocky,centos', '-a', 'amd64,arm64', '-o', o, '--quiet'];
+      const gen = interleaved((c) => once(process.execPath, [c.cli, ...args(freshOutput(work))], work));
+      settle();
       let oracle;
       const script = process.env.KOLLA_ORACLE ?? ['../shared/tools/kolla-oracle.sh', '../../shared/tools/kolla-oracle.sh'].map((p) => resolve(repo, p)).find((p) => existsSync(p));
       if (options.oracle && script) {
@@ -167,10 +182,10 @@ try {
       const speedup = oracle === undefined ? '' : `; ${(oracle / gen.get('head').s).toFixed(0)}x kolla-build (${fmt(oracle)} for 8), goal >= ${GOALS.kollaSpeedup}x: ${mark(oracle / gen.get('head').s >= GOALS.kollaSpeedup)}`;
       row('kolla x 8 variants, generate', gen, `<= ${GOALS.kolla} s: ${mark(gen.get('head').s <= GOALS.kolla)}${speedup}`);
       const cold = interleaved((c) => {
-        rmSync(out, { recursive: true, force: true });
         rmSync(templateCache, { recursive: true, force: true });
-        return once(process.execPath, [c.cli, ...args], work);
+        return once(process.execPath, [c.cli, ...args(freshOutput(work))], work);
       });
+      settle();
       row('kolla x 8 variants, generate, template cache cold', cold, `<= ${GOALS.kolla} s: ${mark(cold.get('head').s <= GOALS.kolla)}`);
       // The everyday run: one template edited, the output dir there. On a copy of the kolla package (templates and
       // the tables the preset reads), so that the checkout is not touched.
@@ -183,6 +198,7 @@ try {
         const again = interleaved((c) => {
           rmSync(out, { recursive: true, force: true });
           once(process.execPath, [c.cli, ...copyArgs], work);
+          spawnSync('sync');
           appendFileSync(edited, `# edit ${++edits}\n`);
           return once(process.execPath, [c.cli, ...copyArgs], work);
         });
@@ -198,12 +214,16 @@ try {
     rmSync(join(dir, out), { recursive: true, force: true });
     return once(process.execPath, [cli, 'generate', '-D', 'docker', '-o', out, '-c', 'kolla-gen.yaml', '--quiet'], dir);
   };
+  /** Into a new, empty output dir (see freshOutput). */
+  const generateFresh = (dir, cli) => once(process.execPath, [cli, 'generate', '-D', 'docker', '-o', freshOutput(dir), '-c', 'kolla-gen.yaml', '--quiet'], dir);
 
   if (options.only.includes('synthetic')) {
     console.error(`synthetic, ${n} and ${2 * n} images...`);
-    const small = interleaved((c) => generateInto(tree, c.cli, 'generated'));
+    const small = interleaved((c) => generateFresh(tree, c.cli));
+    settle();
     const bigTree = syntheticTree(2 * n, 'tree-2n');
-    const big = interleaved((c) => generateInto(bigTree, c.cli, 'generated'));
+    const big = interleaved((c) => generateFresh(bigTree, c.cli));
+    settle();
     rmSync(bigTree, { recursive: true, force: true });
     const h = small.get('head');
     if (n !== 2000) notes.push(`synthetic: the goals of ${GOALS.synthetic} s and ${GOALS.rssMiB} MiB are for 2,000 images; measured at ${n}`);
@@ -231,9 +251,11 @@ try {
 
   if (options.only.includes('check')) {
     console.error('check...');
-    const gen = interleaved((c) => generateInto(tree, c.cli, 'generated'));
+    const gen = interleaved((c) => generateFresh(tree, c.cli));
+    settle();
     const check = interleaved((c) => {
       generateInto(tree, c.cli, 'generated');
+      spawnSync('sync');
       return once(process.execPath, [c.cli, 'check', '-D', 'docker', '-o', 'generated', '-c', 'kolla-gen.yaml', '--quiet'], tree);
     });
     let edits = 0;
@@ -245,6 +267,7 @@ try {
     const again = existsSync(leaf)
       ? interleaved((c) => {
           generateInto(tree, c.cli, 'generated');
+          spawnSync('sync');
           appendFileSync(leaf, `# edit ${++edits}\n`);
           return once(process.execPath, [c.cli, 'generate', '-D', 'docker', '-o', 'generated', '-c', 'kolla-gen.yaml', '--quiet'], tree);
         })
