@@ -296,7 +296,8 @@ describe('the kept renderings', () => {
     now = marked(w.dir, MARK);
     expect([...new Set(Object.entries(now).filter(([, kept]) => !kept).map(([rel]) => rel.split('/')[1]))].sort()).toEqual(['base', 'tools-base']);
 
-    // The template context (the config's namespace), a template override, --strict-undefined: every rendering.
+    // The template context (the config's namespace, the environment passed), a template override, --strict-undefined:
+    // every rendering.
     const namespace = edit('kolla-gen.yaml', (t) => t.replace('namespace: acme', 'namespace: other'));
     w = await warmed();
     namespace(w.dir);
@@ -306,6 +307,8 @@ describe('the kept renderings', () => {
     for (const [change, args] of [
       [override, ['--template-override', 'override.j2']],
       [() => {}, ['--strict-undefined']],
+      // env is in every context: a variable passed, or its value changed
+      [() => {}, ['--pass-env', 'PATH']],
     ] as const) {
       w = await warmed();
       change(w.dir);

@@ -59,8 +59,17 @@ function variantContext(config: ResolvedConfig, variant: Variant): Record<string
   return context;
 }
 
+/**
+ * All a template context is made of: the image's name, the variant's part (one object per variant) and the passed
+ * environment. The kept renderings (render/kept.ts) are filed under these.
+ */
+export function contextParts(config: ResolvedConfig, image: Image, variant: Variant): { imageName: string; variant: Record<string, unknown>; env: Record<string, string> } {
+  return { imageName: image.name, variant: variantContext(config, variant), env: config.env };
+}
+
 export function templateContext(config: ResolvedConfig, image: Image, variant: Variant): Record<string, unknown> {
-  const context: Record<string, unknown> = { image_name: image.name, ...variantContext(config, variant) };
-  context.env = { ...config.env };
+  const parts = contextParts(config, image, variant);
+  const context: Record<string, unknown> = { image_name: parts.imageName, ...parts.variant };
+  context.env = { ...parts.env };
   return context;
 }

@@ -1,13 +1,13 @@
 // Renderings kept across runs, beside the parsed templates (commands/template-cache.ts). A render is a function of
 // its template context, the renderer's options and the config its template functions close over (reuse.ts's shared
 // inputs), the sources of the templates it loads and kolla-gen's own code (the file's stamp): a rendering is filed
-// under a digest of the first two and of its image, and taken only where every template it loaded has the same source.
+// under a digest of the first two and of its template's name, and taken only where every template it loaded has the
+// same source.
 // Kept as bytes, each deserialized when a run takes it; only renderings without diagnostics are kept.
 import { createHash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { Project } from '../load/project.js';
-import type { Image, Variant } from '../core/types.js';
-import { templateContext } from './context.js';
+import { contextParts } from './context.js';
 import { fingerprint, sharedInputs } from './reuse.js';
 import { renderKey, type RenderJob, type RenderOutcome, type Rendering } from './images.js';
 
@@ -30,20 +30,15 @@ export function keepRenderings(read: () => Map<string, Uint8Array> = () => new M
   pending = read;
 }
 
+/** The parts hold no NUL (names of files and dirs, digests). */
 function digest(...parts: string[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part).update('\0');
-  return hash.digest('base64url');
+  return createHash('sha256').update(parts.join('\0')).digest('base64url');
 }
 
-/**
- * For one project: the key of a render job's rendering (undefined when its inputs cannot be spelled) and the digest of a
- * template's source, each computed once. A variant's context is spelled once when the image gives it only its name
- * (as reuse.ts's probe finds), else once per job.
- */
 type Inputs = { key: (job: RenderJob) => string | undefined; source: (name: string) => string | undefined };
 const inputsByProject = new WeakMap<Project, Inputs>();
 
+/** For one project: the key of a render job's rendering (undefined when its inputs cannot be spelled) and the digest of a template's source, each computed once. */
 function inputsOf(project: Project): Inputs {
   let inputs = inputsByProject.get(project);
   if (!inputs) inputsByProject.set(project, (inputs = spellInputs(project)));
@@ -53,31 +48,22 @@ function inputsOf(project: Project): Inputs {
 function spellInputs(project: Project): Inputs {
   const spelled = fingerprint(sharedInputs(project));
   const shared = spelled === undefined ? undefined : digest(spelled);
-  const byVariant = new Map<string, string | null>();
-  const variantPart = (variant: Variant): string | null => {
-    const id = `${variant.base}|${variant.type ?? ''}|${variant.arch}`;
-    let part = byVariant.get(id);
-    if (part === undefined) {
-      const read = new Set<PropertyKey>();
-      const probe = new Proxy({ name: '' }, {
-        get(target, key, receiver) {
-          read.add(key);
-          return Reflect.get(target, key, receiver) as unknown;
-        },
-      }) as unknown as Image;
-      const spelled = fingerprint(templateContext(project.config, probe, variant));
-      part = [...read].some((key) => key !== 'name') || spelled === undefined ? null : digest(spelled);
-      byVariant.set(id, part);
+  // A variant's part of the context is one object, shared by its images, and the env another: each spelled once.
+  const known = new WeakMap<object, string | undefined>();
+  const spell = (value: object): string | undefined => {
+    if (!known.has(value)) {
+      const spelled = fingerprint(value);
+      known.set(value, spelled === undefined ? undefined : digest(spelled));
     }
-    return part;
+    return known.get(value);
   };
   const sources = new Map<string, string | undefined>();
   return {
     key: ({ image, family, arch }) => {
-      if (shared === undefined) return undefined;
-      const variant = { ...family, arch };
-      const part = variantPart(variant) ?? fingerprint(templateContext(project.config, image, variant));
-      return part === undefined ? undefined : digest(shared, part.length > 64 ? digest(part) : part, image.name, image.template);
+      const parts = contextParts(project.config, image, { ...family, arch });
+      const variant = spell(parts.variant);
+      const env = spell(parts.env);
+      return shared === undefined || variant === undefined || env === undefined ? undefined : digest(shared, variant, env, parts.imageName, image.template);
     },
     source: (name) => {
       if (!sources.has(name)) {
