@@ -329,7 +329,14 @@ describe('the kept renderings', () => {
     w = await warmed();
     const data = readCache(w.file);
     const keys = [...data.trees.keys()];
-    keys.forEach((key, i) => data.trees.set(key, [Buffer.from('junk'), serialize({ loaded: 'x' }), serialize({ loaded: [], rendering: { text: 1 } }), serialize(null)][i % 4]!));
+    // Whole entries of the wrong shape, and whole ones with one field wrong: a template's digest, a FROM line's ref.
+    const damaged = (blob: Uint8Array, i: number): Uint8Array => {
+      const kept = deserialize(blob) as Kept;
+      if (i % 6 === 4) kept.loaded[0] = [kept.loaded[0]![0], 7 as unknown as string];
+      if (i % 6 === 5) kept.rendering.froms[0] = { ...(kept.rendering.froms[0] as object), ref: 42 };
+      return i % 6 >= 4 ? serialize(kept) : [Buffer.from('junk'), serialize({ loaded: 'x' }), serialize({ loaded: [], rendering: { text: 1 } }), serialize(null)][i % 6]!;
+    };
+    keys.forEach((key, i) => data.trees.set(key, damaged(data.trees.get(key)!, i)));
     writeCache(w.file, data);
     const r = await generate(w.dir, w.cache);
     expect(r.stderr).not.toMatch(/internal error|error\[/);

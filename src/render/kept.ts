@@ -58,12 +58,17 @@ function spellInputs(project: Project): Inputs {
     return known.get(value);
   };
   const sources = new Map<string, string | undefined>();
+  // A job's key is asked for when it is looked up and again when its rendering is kept.
+  const keys = new WeakMap<RenderJob, string | undefined>();
   return {
-    key: ({ image, family, arch }) => {
-      const parts = contextParts(project.config, image, { ...family, arch });
-      const variant = spell(parts.variant);
-      const env = spell(parts.env);
-      return shared === undefined || variant === undefined || env === undefined ? undefined : digest(shared, variant, env, parts.imageName, image.template);
+    key: (job) => {
+      if (!keys.has(job)) {
+        const parts = contextParts(project.config, job.image, { ...job.family, arch: job.arch });
+        const variant = spell(parts.variant);
+        const env = spell(parts.env);
+        keys.set(job, shared === undefined || variant === undefined || env === undefined ? undefined : digest(shared, variant, env, parts.imageName, job.image.template));
+      }
+      return keys.get(job);
     },
     source: (name) => {
       if (!sources.has(name)) {
@@ -105,10 +110,34 @@ function take(key: string): Kept | undefined {
   if (blob === undefined) return undefined;
   try {
     const kept = deserialize(blob) as Kept;
-    return Array.isArray(kept?.loaded) && typeof kept.rendering?.text === 'string' && Array.isArray(kept.rendering.froms) ? kept : undefined;
+    return isKept(kept) ? kept : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** What a rendering the next stages read must be, down to each FROM line (a damaged entry is rendered again). */
+function isKept(kept: unknown): kept is Kept {
+  if (kept === null || typeof kept !== 'object') return false;
+  const { loaded, rendering } = kept as Partial<Kept>;
+  const pair = (p: unknown) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string';
+  return Array.isArray(loaded) && loaded.every(pair) && typeof rendering?.text === 'string' && Array.isArray(rendering.froms) && rendering.froms.every(isFromLine);
+}
+
+function isFromLine(from: unknown): boolean {
+  if (from === null || typeof from !== 'object') return false;
+  const f = from as Record<string, unknown>;
+  const optional = (v: unknown, type: string) => v === undefined || typeof v === type;
+  return (
+    Number.isInteger(f.line) &&
+    Number.isInteger(f.column) &&
+    typeof f.raw === 'string' &&
+    typeof f.ref === 'string' &&
+    typeof f.scratch === 'boolean' &&
+    optional(f.platform, 'string') &&
+    optional(f.alias, 'string') &&
+    (f.stage === undefined || Number.isInteger(f.stage))
+  );
 }
 
 /** Keeps the renderings of jobs that rendered without diagnostics (outcomes in any order). */
