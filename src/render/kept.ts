@@ -4,9 +4,9 @@
 // under a digest of the first two and of its template's name, and taken only where every template it loaded has the
 // same source.
 // Kept as bytes, each deserialized when a run takes it; only renderings without diagnostics are kept.
-import { createHash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { Project } from '../load/project.js';
+import { textKey } from '../jinja/parsed.js';
 import { contextParts } from './context.js';
 import { fingerprint, sharedInputs } from './reuse.js';
 import { renderKey, type RenderJob, type RenderOutcome, type Rendering } from './images.js';
@@ -32,7 +32,7 @@ export function keepRenderings(read: () => Map<string, Uint8Array> = () => new M
 
 /** The parts hold no NUL (names of files and dirs, digests). */
 function digest(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('base64url');
+  return textKey(parts.join('\0'));
 }
 
 type Inputs = { key: (job: RenderJob) => string | undefined; source: (name: string) => string | undefined };

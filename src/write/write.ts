@@ -235,13 +235,8 @@ function carryForeign(abs: string, tmp: string, foreign: string[]): void {
     fs.mkdirSync(path.dirname(to), { recursive: true });
     const stat = fs.lstatSync(from);
     if (stat.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(from), to);
-    else if (stat.isFile()) {
-      try {
-        fs.linkSync(from, to);
-      } catch {
-        fs.copyFileSync(from, to);
-      }
-    } else {
+    else if (stat.isFile()) linkOrCopy(from, to);
+    else {
       throw new Error(`${rel} is not a file kolla-gen can keep (a FIFO, socket or device); move it out of the output dir`);
     }
   }
@@ -282,11 +277,16 @@ function writeFiles(root: string, files: Iterable<[string, OutputFile]>, cwd: st
       fs.writeFileSync(dest, file.text);
       continue;
     }
-    try {
-      fs.linkSync(earlier, dest);
-    } catch {
-      fs.copyFileSync(earlier, dest);
-    }
+    linkOrCopy(earlier, dest);
+  }
+}
+
+/** A hard link to a file, or a copy where the file system has none. */
+function linkOrCopy(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+  } catch {
+    fs.copyFileSync(from, to);
   }
 }
 
