@@ -6,15 +6,10 @@
 import { createHash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import { normalizeSource, parseTemplate, type Node } from './syntax.js';
+import { KeptEntries } from '../core/kept-entries.js';
 
-const blobs = new Map<string, Uint8Array>();
-/** The keys of the trees this process used, and of those it parsed itself. */
-const used = new Set<string>();
-const fresh = new Set<string>();
-/** Off (every text parsed, nothing kept) until a command keeps trees. */
-let keeping = false;
-/** Reads the cache on disk: on the first parse only, so a run that renders nothing never reads it. */
-let pending: (() => Map<string, Uint8Array>) | undefined;
+/** The trees, by the hash of their text: those this process used and those it parsed itself. */
+const trees = new KeptEntries();
 /** The sources of the run's templates: their trees are kept though the run took their renderings (render/kept.ts). */
 let live: (() => Iterable<string>) | undefined;
 
@@ -23,18 +18,16 @@ export function textKey(source: string): string {
 }
 
 /** Keeps the trees this process parses, starting from those `read` gives (read on the first parse). */
-export function keepTrees(read: () => Map<string, Uint8Array> = () => new Map()): void {
-  keeping = true;
-  pending = read;
+export function keepTrees(read?: () => Map<string, Uint8Array>): void {
+  trees.keep(read);
 }
 
 /** The tree of a (normalized) template text, a new object on each call. Throws TemplateSyntaxError. */
 export function parsedTemplate(source: string): Node {
-  if (!keeping) return plainTree(parseTemplate(source)) as Node;
-  adoptPending();
+  if (!trees.keeping) return plainTree(parseTemplate(source)) as Node;
   const key = textKey(source);
-  used.add(key);
-  const blob = blobs.get(key);
+  trees.use(key);
+  const blob = trees.get(key);
   if (blob !== undefined) {
     try {
       return deserialize(blob) as Node;
@@ -43,30 +36,13 @@ export function parsedTemplate(source: string): Node {
     }
   }
   const tree = plainTree(parseTemplate(source)) as Node;
-  blobs.set(key, serialize(tree));
-  fresh.add(key);
+  trees.set(key, serialize(tree));
   return tree;
 }
 
 /** Forgets a tree that came from outside (the disk, another thread) and did not compile: the text is parsed again. */
 export function forgetTree(source: string): boolean {
-  if (!keeping) return false;
-  const key = textKey(source);
-  if (fresh.has(key) || !blobs.has(key)) return false;
-  blobs.delete(key);
-  return true;
-}
-
-function adoptPending(): void {
-  if (pending === undefined) return;
-  const read = pending;
-  pending = undefined;
-  adoptTrees(read());
-}
-
-/** Takes trees parsed elsewhere; a tree already here stays. */
-function adoptTrees(entries: Iterable<[string, Uint8Array]>): void {
-  for (const [key, blob] of entries) if (!blobs.has(key)) blobs.set(key, blob);
+  return trees.keeping && trees.forget(textKey(source));
 }
 
 /** What a worker thread hands back: the trees it parsed, and the keys it used. */
@@ -76,22 +52,18 @@ export interface TreeReport {
 }
 
 export function treeReport(): TreeReport {
-  return { parsed: [...fresh].map((key) => [key, blobs.get(key)!]), used: [...used] };
+  const { made, used } = trees.report();
+  return { parsed: made, used };
 }
 
 export function mergeTreeReport(report: TreeReport): void {
-  for (const [key, blob] of report.parsed) {
-    if (!blobs.has(key)) blobs.set(key, blob);
-    fresh.add(key);
-  }
-  for (const key of report.used) used.add(key);
+  trees.adopt(report.parsed, true);
+  trees.useAll(report.used);
 }
 
 /** The trees a worker thread starts with; undefined when this process keeps none. */
 export function knownTrees(): Map<string, Uint8Array> | undefined {
-  if (!keeping) return undefined;
-  adoptPending();
-  return blobs;
+  return trees.keeping ? trees.all() : undefined;
 }
 
 /** Keeps the trees of these template sources (read only if the file is rewritten) besides those the run used. */
@@ -104,10 +76,7 @@ export function keepTreesOf(sources: () => Iterable<string>): void {
  * what is there already holds them.
  */
 export function treesToKeep(): Map<string, Uint8Array> | undefined {
-  if (fresh.size === 0) return undefined;
-  const keys = new Set(used);
-  for (const source of live?.() ?? []) keys.add(textKey(normalizeSource(source)));
-  return new Map([...keys].sort().flatMap((key) => (blobs.has(key) ? [[key, blobs.get(key)!] as [string, Uint8Array]] : [])));
+  return trees.toKeep(() => [...(live?.() ?? [])].map((source) => textKey(normalizeSource(source))));
 }
 
 /** nunjucks builds class instances (their typename on the prototype); the compiler reads own fields only. */

@@ -7,6 +7,7 @@
 import { deserialize, serialize } from 'node:v8';
 import type { Project } from '../load/project.js';
 import { textKey } from '../jinja/parsed.js';
+import { KeptEntries } from '../core/kept-entries.js';
 import { contextParts } from './context.js';
 import { fingerprint, sharedInputs } from './reuse.js';
 import { renderKey, type RenderJob, type RenderOutcome, type Rendering } from './images.js';
@@ -17,17 +18,11 @@ interface Kept {
   rendering: Rendering;
 }
 
-const blobs = new Map<string, Uint8Array>();
-const used = new Set<string>();
-let added = false;
-/** Off (nothing looked up, nothing kept) until a command keeps renderings. */
-let keeping = false;
-let pending: (() => Map<string, Uint8Array>) | undefined;
+const renderings = new KeptEntries();
 
 /** Keeps this process's renderings, starting from those `read` gives (read when the first render job is looked up). */
-export function keepRenderings(read: () => Map<string, Uint8Array> = () => new Map()): void {
-  keeping = true;
-  pending = read;
+export function keepRenderings(read?: () => Map<string, Uint8Array>): void {
+  renderings.keep(read);
 }
 
 /** The parts hold no NUL (names of files and dirs, digests). */
@@ -80,17 +75,9 @@ function spellInputs(project: Project): Inputs {
   };
 }
 
-function adoptPending(): void {
-  if (pending === undefined) return;
-  const read = pending;
-  pending = undefined;
-  for (const [key, blob] of read()) if (!blobs.has(key)) blobs.set(key, blob);
-}
-
 /** The jobs whose rendering was kept (their outcomes), and the rest, to render. */
 export function keptOutcomes(project: Project, jobs: RenderJob[]): { kept: RenderOutcome[]; rest: RenderJob[] } {
-  if (!keeping || jobs.length === 0) return { kept: [], rest: jobs };
-  adoptPending();
+  if (!renderings.keeping || jobs.length === 0) return { kept: [], rest: jobs };
   const inputs = inputsOf(project);
   const kept: RenderOutcome[] = [];
   const rest: RenderJob[] = [];
@@ -98,7 +85,7 @@ export function keptOutcomes(project: Project, jobs: RenderJob[]): { kept: Rende
     const key = inputs.key(job);
     const found = key === undefined ? undefined : take(key);
     if (found && found.loaded.every(([name, source]) => inputs.source(name) === source)) {
-      used.add(key as string);
+      renderings.use(key as string);
       kept.push({ job: job.job, key: renderKey(job.image.name, job.family, job.arch), rendering: found.rendering, diagnostics: [], templates: found.loaded.map(([name]) => name) });
     } else rest.push(job);
   }
@@ -106,7 +93,7 @@ export function keptOutcomes(project: Project, jobs: RenderJob[]): { kept: Rende
 }
 
 function take(key: string): Kept | undefined {
-  const blob = blobs.get(key);
+  const blob = renderings.get(key);
   if (blob === undefined) return undefined;
   try {
     const kept = deserialize(blob) as Kept;
@@ -142,7 +129,7 @@ function isFromLine(from: unknown): boolean {
 
 /** Keeps the renderings of jobs that rendered without diagnostics (outcomes in any order). */
 export function keepOutcomes(project: Project, jobs: RenderJob[], outcomes: RenderOutcome[]): void {
-  if (!keeping) return;
+  if (!renderings.keeping) return;
   const inputs = inputsOf(project);
   const byJob = new Map(outcomes.map((o) => [o.job, o]));
   for (const job of jobs) {
@@ -152,14 +139,11 @@ export function keepOutcomes(project: Project, jobs: RenderJob[], outcomes: Rend
     const loaded = outcome.templates.map((name): [string, string | undefined] => [name, inputs.source(name)]);
     if (key === undefined || loaded.some(([, source]) => source === undefined)) continue;
     const kept: Kept = { loaded: loaded as [string, string][], rendering: outcome.rendering };
-    blobs.set(key, serialize(kept));
-    used.add(key);
-    added = true;
+    renderings.set(key, serialize(kept));
   }
 }
 
 /** The renderings to keep on disk (those this run took or made), or undefined when what is there already holds them. */
 export function renderingsToKeep(): Map<string, Uint8Array> | undefined {
-  if (!added) return undefined;
-  return new Map([...used].sort().flatMap((key) => (blobs.has(key) ? [[key, blobs.get(key)!] as [string, Uint8Array]] : [])));
+  return renderings.toKeep();
 }
