@@ -265,9 +265,9 @@ const program = new Command()
     'after',
     `
 Environment:
-  KOLLA_GEN_CACHE_DIR=DIR  where runs keep the parsed templates and the renderings
-                           for the next (default: $XDG_CACHE_HOME/kolla-gen or
-                           ~/.cache/kolla-gen)
+  KOLLA_GEN_CACHE_DIR=DIR  where runs keep the parsed templates, the renderings
+                           and the last output for the next (default:
+                           $XDG_CACHE_HOME/kolla-gen or ~/.cache/kolla-gen)
   KOLLA_GEN_CACHE=off      neither read nor write that cache`,
   );
 

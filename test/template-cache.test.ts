@@ -6,11 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { decodeTrees, encodeTrees } from '../src/commands/template-cache.js';
+import { decodeEntries, encodeEntries } from '../src/commands/template-cache.js';
 import { copyFixture, run, snapshot, temps } from './support/cli.js';
 
 type Tree = { typename: string; [field: string]: unknown };
-type CacheFile = { stamp: string; trees: Map<string, Uint8Array> };
+type CacheFile = { stamp: string; entries: Map<string, Uint8Array> };
 
 function cacheDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-cache-'));
@@ -35,24 +35,30 @@ function cacheFiles(cache: string): string[] {
   return fs.existsSync(cache) ? fs.readdirSync(cache).sort().map((name) => path.join(cache, name)) : [];
 }
 
-/** The cache's file of parsed templates, or of renderings. */
-function cacheFile(cache: string, kind: 'templates' | 'renders'): string {
+/** The cache's file of parsed templates, of renderings, or of the last output. */
+function cacheFile(cache: string, kind: 'templates' | 'renders' | 'outputs'): string {
   const file = cacheFiles(cache).find((f) => path.basename(f).startsWith(`${kind}-`));
   if (file === undefined) throw new Error(`no ${kind} file in ${cache}`);
   return file;
 }
 
-/** Removes the kept renderings: the next run renders, so it reads the trees. */
+/** Removes the kept output: the next run compiles, so it reads the renderings. */
+function dropOutputs(cache: string): void {
+  for (const file of cacheFiles(cache)) if (path.basename(file).startsWith('outputs-')) fs.rmSync(file);
+}
+
+/** Removes the kept output and renderings: the next run renders, so it reads the trees. */
 function dropRenders(cache: string): void {
+  dropOutputs(cache);
   for (const file of cacheFiles(cache)) if (path.basename(file).startsWith('renders-')) fs.rmSync(file);
 }
 
 function readCache(file: string): CacheFile {
-  return decodeTrees(fs.readFileSync(file)) as CacheFile;
+  return decodeEntries(fs.readFileSync(file)) as CacheFile;
 }
 
 function writeCache(file: string, data: CacheFile): void {
-  fs.writeFileSync(file, encodeTrees(data.stamp, data.trees));
+  fs.writeFileSync(file, encodeEntries(data.stamp, data.entries));
 }
 
 /** Every node of a tree, depth first. */
@@ -68,7 +74,7 @@ function* nodes(value: unknown): Generator<Tree> {
 function tamper(file: string, find: string, replace: string, stamp?: string): number {
   const data = readCache(file);
   let changed = 0;
-  for (const [key, blob] of data.trees) {
+  for (const [key, blob] of data.entries) {
     const tree = deserialize(blob) as Tree;
     for (const node of nodes(tree)) {
       if (node.typename === 'TemplateData' && typeof node.value === 'string' && node.value.includes(find)) {
@@ -76,9 +82,9 @@ function tamper(file: string, find: string, replace: string, stamp?: string): nu
         changed++;
       }
     }
-    data.trees.set(key, serialize(tree));
+    data.entries.set(key, serialize(tree));
   }
-  writeCache(file, { stamp: stamp ?? data.stamp, trees: data.trees });
+  writeCache(file, { stamp: stamp ?? data.stamp, entries: data.entries });
   return changed;
 }
 
@@ -89,14 +95,14 @@ describe('the template cache', () => {
     expect((await generate(dir, cache)).exitCode).toBe(0);
     const expected = output(dir);
     const files = cacheFiles(cache).map((f) => path.basename(f));
-    expect(files).toHaveLength(2);
-    expect(files[0]).toMatch(/^renders-[0-9a-f]{16}\.bin$/);
-    expect(files[1]).toBe(files[0]!.replace('renders-', 'templates-'));
+    expect(files).toHaveLength(3);
+    expect(files[0]).toMatch(/^outputs-[0-9a-f]{16}\.bin$/);
+    expect(files.slice(1)).toEqual(['renders-', 'templates-'].map((kind) => files[0]!.replace('outputs-', kind)));
     const file = cacheFile(cache, 'templates');
     expect(fs.statSync(cache).mode & 0o777).toBe(0o700);
     for (const f of cacheFiles(cache)) expect(fs.statSync(f).mode & 0o777).toBe(0o600);
     // base, tools-base, tools-api, db and macros.j2: one tree per text.
-    expect(readCache(file).trees.size).toBe(5);
+    expect(readCache(file).entries.size).toBe(5);
 
     const stamps = () => cacheFiles(cache).map((f) => [fs.statSync(f).mtimeMs, fs.statSync(f).ino]);
     const before = stamps();
@@ -126,13 +132,13 @@ describe('the template cache', () => {
     const cache = cacheDir();
     expect((await generate(dir, cache)).exitCode).toBe(0);
     const file = cacheFile(cache, 'templates');
-    const keys = [...readCache(file).trees.keys()];
+    const keys = [...readCache(file).entries.keys()];
     const template = path.join(dir, 'docker', 'db', 'Dockerfile.j2');
     fs.writeFileSync(template, fs.readFileSync(template, 'utf8').replace(/^FROM .*$/m, '$&\nLABEL edited="yes"'));
     expect((await generate(dir, cache)).exitCode).toBe(0);
     expect(outputFile(dir, 'ubuntu/db/Dockerfile')).toContain('LABEL edited="yes"');
     // Only db rendered again, but the trees of the other templates stay: the old text's tree goes.
-    const now = [...readCache(file).trees.keys()];
+    const now = [...readCache(file).entries.keys()];
     expect(now).toHaveLength(5);
     expect(now.filter((k) => !keys.includes(k))).toHaveLength(1);
   });
@@ -143,7 +149,7 @@ describe('the template cache', () => {
     expect((await generate(clean, cleanCache)).exitCode).toBe(0);
     const expected = output(clean);
     const cleanFile = cacheFile(cleanCache, 'templates');
-    const cleanTrees = readCache(cleanFile).trees;
+    const cleanTrees = readCache(cleanFile).entries;
     /** A copy of the fixture, and a cache dir holding `bytes` where that copy's cache file goes. */
     const planted = async (bytes: Buffer | string) => {
       const dir = copyFixture('basic');
@@ -164,24 +170,24 @@ describe('the template cache', () => {
       const junk = await planted(bytes);
       expect((await generate(junk.dir, junk.cache)).exitCode).toBe(0);
       expect(output(junk.dir)).toEqual(expected);
-      expect(readCache(junk.file).trees).toEqual(cleanTrees);
+      expect(readCache(junk.file).entries).toEqual(cleanTrees);
     }
 
     // Trees that do not compile (an unknown node, no body, not an object), bytes that are no tree, a tree that is not
     // whole: each of those templates is parsed again.
     const data = readCache(cleanFile);
-    const keys = [...data.trees.keys()];
-    data.trees.set(keys[0]!, serialize({ typename: 'NoSuchNode', lineno: 0, colno: 0 }));
-    data.trees.set(keys[1]!, serialize({ typename: 'Root', lineno: 0, colno: 0 }));
-    data.trees.set(keys[2]!, serialize(42));
-    data.trees.set(keys[3]!, Buffer.from('not a tree'));
-    data.trees.set(keys[4]!, data.trees.get(keys[4]!)!.subarray(0, 5));
-    const broken = await planted(encodeTrees(data.stamp, data.trees));
+    const keys = [...data.entries.keys()];
+    data.entries.set(keys[0]!, serialize({ typename: 'NoSuchNode', lineno: 0, colno: 0 }));
+    data.entries.set(keys[1]!, serialize({ typename: 'Root', lineno: 0, colno: 0 }));
+    data.entries.set(keys[2]!, serialize(42));
+    data.entries.set(keys[3]!, Buffer.from('not a tree'));
+    data.entries.set(keys[4]!, data.entries.get(keys[4]!)!.subarray(0, 5));
+    const broken = await planted(encodeEntries(data.stamp, data.entries));
     const brokenRun = await generate(broken.dir, broken.cache);
     expect(brokenRun.stderr).not.toMatch(/internal error|error\[/);
     expect(brokenRun.exitCode).toBe(0);
     expect(output(broken.dir)).toEqual(expected);
-    expect(readCache(broken.file).trees).toEqual(cleanTrees);
+    expect(readCache(broken.file).entries).toEqual(cleanTrees);
 
     // A file stamped by another parser (another kolla-gen or node): not read.
     const foreign = await planted(fs.readFileSync(cleanFile));
@@ -216,13 +222,13 @@ type Kept = { loaded: [string, string][]; rendering: { text: string; froms: unkn
 /** Every kept rendering's text changed by `change`; returns how many there are. */
 function tamperRenders(file: string, change: (text: string) => string, stamp?: string): number {
   const data = readCache(file);
-  for (const [key, blob] of data.trees) {
+  for (const [key, blob] of data.entries) {
     const kept = deserialize(blob) as Kept;
     kept.rendering.text = change(kept.rendering.text);
-    data.trees.set(key, serialize(kept));
+    data.entries.set(key, serialize(kept));
   }
-  writeCache(file, { stamp: stamp ?? data.stamp, trees: data.trees });
-  return data.trees.size;
+  writeCache(file, { stamp: stamp ?? data.stamp, entries: data.entries });
+  return data.entries.size;
 }
 
 /** The output's Dockerfiles (not the bake files, which name them), each with whether it holds `marker`. */
@@ -244,6 +250,7 @@ describe('the kept renderings', () => {
     const file = cacheFile(cache, 'renders');
     // 4 images x 2 bases x 2 arches
     expect(tamperRenders(file, (text) => `${text}${MARK}\n`)).toBe(16);
+    dropOutputs(cache);
     return { dir, cache, file };
   }
   /** The output of the same change made in a fresh copy, rendered with no cache. */
@@ -328,7 +335,7 @@ describe('the kept renderings', () => {
     // Entries that do not deserialize, or are of another shape, and a file that is no cache: rendered again.
     w = await warmed();
     const data = readCache(w.file);
-    const keys = [...data.trees.keys()];
+    const keys = [...data.entries.keys()];
     // Whole entries of the wrong shape, and whole ones with one field wrong: a template's digest, a FROM line's ref.
     const damaged = (blob: Uint8Array, i: number): Uint8Array => {
       const kept = deserialize(blob) as Kept;
@@ -336,14 +343,169 @@ describe('the kept renderings', () => {
       if (i % 6 === 5) kept.rendering.froms[0] = { ...(kept.rendering.froms[0] as object), ref: 42 };
       return i % 6 >= 4 ? serialize(kept) : [Buffer.from('junk'), serialize({ loaded: 'x' }), serialize({ loaded: [], rendering: { text: 1 } }), serialize(null)][i % 6]!;
     };
-    keys.forEach((key, i) => data.trees.set(key, damaged(data.trees.get(key)!, i)));
+    keys.forEach((key, i) => data.entries.set(key, damaged(data.entries.get(key)!, i)));
     writeCache(w.file, data);
     const r = await generate(w.dir, w.cache);
     expect(r.stderr).not.toMatch(/internal error|error\[/);
     expect(output(w.dir)).toEqual(expected);
     fs.writeFileSync(w.file, 'not a cache');
+    dropOutputs(w.cache);
     expect((await generate(w.dir, w.cache)).exitCode).toBe(0);
     expect(output(w.dir)).toEqual(expected);
-    expect(readCache(w.file).trees.size).toBe(16);
+    expect(readCache(w.file).entries.size).toBe(16);
+  });
+});
+
+type StoredOutput = { texts: string[]; files: [string, number | { copyFrom: string }][]; summary: Record<string, number>; diagnostics: Record<string, unknown>[] };
+
+/** The kept output's entry changed by `change`; returns how many entries the file holds. */
+function tamperOutputs(file: string, change: (stored: StoredOutput) => unknown, stamp?: string): number {
+  const data = readCache(file);
+  for (const [key, blob] of data.entries) data.entries.set(key, serialize(change(deserialize(blob) as StoredOutput)));
+  writeCache(file, { stamp: stamp ?? data.stamp, entries: data.entries });
+  return data.entries.size;
+}
+
+/** The output dir's files, each with whether it holds `marker`. */
+function markedFiles(dir: string, marker: string): boolean[] {
+  const out = path.join(dir, 'out');
+  return fs
+    .readdirSync(out, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => fs.readFileSync(path.join(e.parentPath, e.name), 'utf8').includes(marker));
+}
+
+describe('the kept output', () => {
+  const MARK = '# kept output';
+  /** A copy of the fixture (changed by `setUp`) whose cache holds its output, every text marked. */
+  async function warmed(setUp: (dir: string) => void = () => {}, args: readonly string[] = []) {
+    const dir = copyFixture('basic');
+    setUp(dir);
+    const cache = cacheDir();
+    const first = await run(dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE_DIR: cache });
+    expect(first.exitCode).toBe(0);
+    const file = cacheFile(cache, 'outputs');
+    // Every text but manifest.json's, which `check` reads the recorded options from.
+    const mark = (stored: StoredOutput) => {
+      const manifest = stored.files.find(([name]) => name === 'manifest.json')?.[1];
+      return { ...stored, texts: stored.texts.map((t, i) => (i === manifest ? t : `${t}${MARK}\n`)) };
+    };
+    expect(tamperOutputs(file, mark)).toBe(1);
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    return { dir, cache, file, first };
+  }
+  async function uncached(change: (dir: string) => void, args: readonly string[] = []) {
+    const dir = copyFixture('basic');
+    change(dir);
+    const r = await run(dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE: 'off' });
+    expect(r.exitCode).toBe(0);
+    return output(dir);
+  }
+  const edit = (rel: string, change: (text: string) => string) => (dir: string) => {
+    const file = path.join(dir, rel);
+    fs.writeFileSync(file, change(fs.readFileSync(file, 'utf8')));
+  };
+
+  it('is what the next generate writes and check compares with, where the project and options are the same', async () => {
+    const { dir, cache, file, first } = await warmed();
+    const stamp = () => [fs.statSync(file).mtimeMs, fs.statSync(file).ino];
+    const before = stamp();
+    const again = await generate(dir, cache);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toBe(first.stdout);
+    expect(again.stdout).toMatch(/^out: 8 image targets .* from 4 images x 4 variants; 20 files, 0 changed, 20 added, 0 removed$/);
+    const marks = markedFiles(dir, MARK);
+    expect(marks.length).toBe(20);
+    expect(marks.filter(Boolean).length).toBe(19);
+    // Taken, not made: the file is not rewritten.
+    expect(stamp()).toEqual(before);
+    // check compares the output dir with the kept output: up to date; without the cache, it compiles and finds the
+    // marks.
+    const checked = await run(dir, ['check', '-o', 'out'], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE_DIR: cache });
+    expect(checked.stdout).toMatch(/^out: up to date/);
+    expect(checked.exitCode).toBe(0);
+    const off = await run(dir, ['check', '-o', 'out'], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE: 'off' });
+    expect(off.exitCode).toBe(1);
+    expect(off.stderr).toMatch(/error\[KG701\]/);
+  });
+
+  it('is compiled again when anything the compile reads changes, and is then the output without the cache', async () => {
+    const changes: [string, (dir: string) => void, readonly string[]][] = [
+      ['a template', edit('docker/db/Dockerfile.j2', (t) => t.replace('echo db', 'echo database')), []],
+      ['a macro file', edit('docker/macros.j2', (t) => t.replace('--no-install-recommends', '--no-install-recommends -q')), []],
+      ['a file of a build context', edit('docker/base/start.sh', (t) => `${t}# edited\n`), []],
+      ['the config', edit('kolla-gen.yaml', (t) => t.replace('namespace: acme', 'namespace: other')), []],
+      ['a new file in a build context', (dir) => fs.writeFileSync(path.join(dir, 'docker', 'db', 'extra.conf'), 'x\n'), []],
+      ['an option', () => {}, ['--profile', 'infra']],
+      // The same project, but manifest.json records the flag.
+      ['an option the config already sets', () => {}, ['-b', 'ubuntu,rocky']],
+    ];
+    for (const [what, change, args] of changes) {
+      const w = await warmed();
+      change(w.dir);
+      const r = await run(w.dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE_DIR: w.cache });
+      expect(r.exitCode, what).toBe(0);
+      expect(markedFiles(w.dir, MARK).some(Boolean), what).toBe(false);
+      expect(output(w.dir), what).toEqual(await uncached(change, args));
+    }
+    // A file of a build context that no template can import (not text): only its digest tells.
+    const binary = (byte: number) => (dir: string) => fs.writeFileSync(path.join(dir, 'docker', 'base', 'blob.bin'), Buffer.from([0, byte]));
+    const bin = await warmed(binary(1));
+    binary(2)(bin.dir);
+    expect((await generate(bin.dir, bin.cache)).exitCode).toBe(0);
+    expect(markedFiles(bin.dir, MARK).some(Boolean)).toBe(false);
+    expect(output(bin.dir)).toEqual(await uncached(binary(2)));
+    // The value of a variable passed to the templates.
+    const passed = await warmed(() => {}, ['--pass-env', 'LEVEL']);
+    const r = await run(passed.dir, ['generate', '-o', 'out', '--pass-env', 'LEVEL'], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE_DIR: passed.cache, LEVEL: 'other' });
+    expect(r.exitCode).toBe(0);
+    expect(markedFiles(passed.dir, MARK).some(Boolean)).toBe(false);
+    // Another output dir: the files name it.
+    const moved = await warmed();
+    const elsewhere = await run(moved.dir, ['generate', '-o', 'elsewhere'], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE_DIR: moved.cache });
+    expect(elsewhere.exitCode).toBe(0);
+    expect(fs.readFileSync(path.join(moved.dir, 'elsewhere', 'docker-bake.hcl'), 'utf8')).not.toContain(MARK);
+  });
+
+  it("keeps a run's warnings, and nothing of a run with errors", async () => {
+    // One tag for both bases: KG604, a warning of the compile.
+    const oneTag = edit('kolla-gen.yaml', (t) => t.replace('tag: "1.0-{base}"', 'tag: "1.0"'));
+    const w = await warmed(oneTag);
+    expect(w.first.stderr).toMatch(/warning\[KG604\]/);
+    const again = await generate(w.dir, w.cache);
+    expect(markedFiles(w.dir, MARK).filter(Boolean).length).toBe(19);
+    expect(again.stderr).toBe(w.first.stderr);
+
+    const dir = copyFixture('error-template');
+    const cache = cacheDir();
+    expect((await generate(dir, cache)).exitCode).toBe(1);
+    expect(cacheFiles(cache).some((f) => path.basename(f).startsWith('outputs-'))).toBe(false);
+  });
+
+  it("never changes what a run writes when damaged or kept by another kolla-gen", async () => {
+    const expected = await uncached(() => {});
+    const damages: [string, (stored: StoredOutput) => unknown, string?][] = [
+      ['another kolla-gen', (s) => s, 'another kolla-gen'],
+      ['not an object', () => 42],
+      ['a text that is no string', (s) => ({ ...s, texts: [7, ...s.texts.slice(1)] })],
+      ['a file naming no text', (s) => ({ ...s, files: s.files.map(([name]) => [name, s.texts.length]) })],
+      ['a summary without a figure', (s) => ({ ...s, summary: { ...s.summary, targets: 'many' } })],
+      ['an error among the warnings', (s) => ({ ...s, diagnostics: [{ code: 'KG604', severity: 'error', message: 'x' }] })],
+      ['a diagnostic of no code', (s) => ({ ...s, diagnostics: [{ code: 'KG999', severity: 'warning', message: 'x' }] })],
+      ['a location of the wrong shape', (s) => ({ ...s, diagnostics: [{ code: 'KG604', severity: 'warning', message: 'x', location: { file: 1 } }] })],
+    ];
+    for (const [what, damage, stamp] of damages) {
+      const w = await warmed();
+      tamperOutputs(w.file, (stored) => damage({ ...stored, texts: stored.texts.map((t) => t.replace(MARK, '')) }) as StoredOutput, stamp);
+      const r = await generate(w.dir, w.cache);
+      expect(r.stderr, what).not.toMatch(/internal error|error\[|warning\[/);
+      expect(r.exitCode, what).toBe(0);
+      expect(output(w.dir), what).toEqual(expected);
+    }
+    const w = await warmed();
+    fs.writeFileSync(w.file, 'not a cache');
+    expect((await generate(w.dir, w.cache)).exitCode).toBe(0);
+    expect(output(w.dir)).toEqual(expected);
+    expect(readCache(w.file).entries.size).toBe(1);
   });
 });

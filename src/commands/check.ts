@@ -1,24 +1,22 @@
 import type { CliOptions } from '../load/config/resolve.js';
 import type { LoadOptions } from '../load/load.js';
 import { commandLine } from '../load/config/made-with.js';
-import { outputFiles } from '../write/output.js';
 import { drift, driftDiagnostics, foreignWarning, isClean, outputDirProblem, recoverableOutput } from '../write/write.js';
-import { compileProject, failed, type CommandResult } from './run.js';
+import { compileOutput, failed, type CommandResult } from './run.js';
 
 export async function check(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
-  const { compiled, diagnostics } = await compileProject(cli, options);
+  const { output: compiled, diagnostics } = await compileOutput(cli, options);
   if (!compiled) return failed(diagnostics);
-  const out = compiled.config.output;
-  const files = outputFiles(compiled);
+  const { files, output: out } = compiled;
   // Before anything under the output dir is listed: -o / must not walk the file system.
   const owned = outputDirProblem(out, options.cwd);
   if (owned) return failed([...diagnostics, owned]);
   diagnostics.push(...recoverableOutput(out, options.cwd));
   const d = drift(out, files, options.cwd);
   diagnostics.push(...foreignWarning(out, d));
-  const config = compiled.config.configPath ?? null;
+  const config = compiled.configPath ?? null;
   if (!isClean(d)) {
-    const regenerate = compiled.madeWith ? commandLine('generate', compiled.madeWith, out) : 'kolla-gen generate';
+    const regenerate = commandLine('generate', compiled.madeWith, out);
     const hint = `run \`${regenerate}\` and commit the result`;
     return { ...failed([...diagnostics, ...driftDiagnostics(out, d).map((x) => ({ ...x, hint }))]), json: { output: out, regenerate, ...d }, config };
   }

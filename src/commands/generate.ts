@@ -1,15 +1,13 @@
 import type { CliOptions } from '../load/config/resolve.js';
 import type { LoadOptions } from '../load/load.js';
-import { outputFiles } from '../write/output.js';
 import { drift, foreignWarning, isClean, outputDirProblem, recoverOutput, writeOutput } from '../write/write.js';
 import { hasErrors } from '../core/diagnostics.js';
-import { compileProject, failed, summarize, type CommandResult } from './run.js';
+import { compileOutput, failed, type CommandResult } from './run.js';
 
 export async function generate(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
-  const { compiled, diagnostics } = await compileProject(cli, options);
+  const { output: compiled, diagnostics } = await compileOutput(cli, options);
   if (!compiled) return failed(diagnostics);
-  const files = outputFiles(compiled);
-  const out = compiled.config.output;
+  const { files, output: out } = compiled;
   // Before anything under the output dir is listed: -o / must not walk the file system.
   diagnostics.push(...recoverOutput(out, options.cwd));
   const owned = outputDirProblem(out, options.cwd);
@@ -20,14 +18,14 @@ export async function generate(cli: CliOptions, options: LoadOptions): Promise<C
     const problems = writeOutput(out, files, options.cwd, before);
     if (hasErrors(problems)) return failed([...diagnostics, ...problems]);
   }
-  const s = summarize(compiled);
+  const { images, ...s } = compiled.summary;
   const changes = isClean(before)
     ? 'up to date'
     : `${before.stale.length} changed, ${before.missing.length} added, ${before.extra.length} removed`;
   return {
     exitCode: 0,
     diagnostics,
-    text: `${out}: ${s.targets} image targets (${s.joins} of them joins of ${s.perArch} per-arch targets) from ${compiled.tree.images.length} images x ${s.variants} variants; ${files.size} files, ${changes}`,
+    text: `${out}: ${s.targets} image targets (${s.joins} of them joins of ${s.perArch} per-arch targets) from ${images} images x ${s.variants} variants; ${files.size} files, ${changes}`,
     json: { output: out, ...s, files: files.size, changed: before.stale, added: before.missing, removed: before.extra },
   };
 }

@@ -13,7 +13,9 @@ import type { Arch } from '../core/types.js';
 import type { RenderOutcome } from '../render/images.js';
 import type { Project } from '../load/project.js';
 import type { SinceHashes } from './since.js';
-import { madeWith } from '../load/config/made-with.js';
+import { madeWith, type MadeWith } from '../load/config/made-with.js';
+import { outputFiles, type OutputFile } from '../write/output.js';
+import { keepOutput, outputKey, takeOutput, type OutputSummary } from '../write/kept-output.js';
 import { isWithin } from '../load/root.js';
 
 export interface CommandResult {
@@ -32,29 +34,70 @@ export interface CommandResult {
 export async function compileProject(cli: CliOptions, options: LoadOptions): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
   const loaded = loadProject(cli, options);
   if (!loaded.project) return { diagnostics: loaded.diagnostics };
-  const diagnostics = [...loaded.diagnostics];
-  const assumed = describeKollaPreset(loaded.project.config);
-  if (assumed) diagnostics.unshift(info('KG115', assumed.message, assumed.data));
+  return compileLoaded(loaded.project, loadedDiagnostics(loaded.project, loaded.diagnostics), cli, options);
+}
+
+/** What `generate` and `check` write and say: the output dir's files, and the figures of the compile. */
+export interface CompiledOutput {
+  files: Map<string, OutputFile>;
+  summary: OutputSummary;
+  output: string;
+  configPath: string | undefined;
+  madeWith: MadeWith;
+}
+
+/**
+ * The output of `generate` and `check`: the output an earlier run kept where the project and the recorded options are
+ * the same (write/kept-output.ts), else compiled (and kept).
+ */
+export async function compileOutput(cli: CliOptions, options: LoadOptions): Promise<{ output?: CompiledOutput; diagnostics: Diagnostic[] }> {
+  const loaded = loadProject(cli, options);
+  if (!loaded.project) return { diagnostics: loaded.diagnostics };
+  const { project } = loaded;
+  const before = loadedDiagnostics(project, loaded.diagnostics);
+  const made = madeWithOf(project, cli, options);
+  const of = (files: Map<string, OutputFile>, summary: OutputSummary): CompiledOutput => ({ files, summary, output: project.config.output, configPath: project.config.configPath, madeWith: made });
+  const key = outputKey(project, made);
+  const kept = key === undefined ? undefined : takeOutput(key);
+  if (kept) return { output: of(kept.files, kept.summary), diagnostics: [...before, ...kept.diagnostics] };
+  const { compiled, diagnostics } = await compileLoaded(project, [...before], cli, options);
+  if (!compiled) return { diagnostics };
+  const output = of(outputFiles(compiled), { ...summarize(compiled), images: compiled.tree.images.length });
+  if (key !== undefined) keepOutput(key, { files: output.files, summary: output.summary, diagnostics: diagnostics.slice(before.length) });
+  return { output, diagnostics };
+}
+
+/** The loader's diagnostics, after what the kolla preset assumed. */
+function loadedDiagnostics(project: Project, diagnostics: Diagnostic[]): Diagnostic[] {
+  const assumed = describeKollaPreset(project.config);
+  return assumed ? [info('KG115', assumed.message, assumed.data), ...diagnostics] : [...diagnostics];
+}
+
+function madeWithOf(project: Project, cli: CliOptions, options: LoadOptions): MadeWith {
+  return madeWith(cli, options.noConfig ? false : (project.config.configPath ?? null), options.kollaConfigFile);
+}
+
+async function compileLoaded(project: Project, diagnostics: Diagnostic[], cli: CliOptions, options: LoadOptions): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
   // --affected-since: git checks the revision out while the current tree renders; the revision's renders then take
   // the current ones where they are sure to be the same, and its temp dir goes while the current tree compiles.
-  const revision = loaded.project.config.affectedSince;
+  const revision = project.config.affectedSince;
   const since = revision === undefined ? undefined : await import('./since.js');
-  const exporting = since?.exportRevision(revision as string, options, outputToSkip(loaded.project, options.cwd), dockerDirs(loaded.project, options.cwd));
+  const exporting = since?.exportRevision(revision as string, options, outputToSkip(project, options.cwd), dockerDirs(project, options.cwd));
   // Awaited below; a failure before then is not an unhandled rejection.
   exporting?.catch(() => undefined);
   let cleanUp: Promise<void> | undefined;
   try {
-    const rendered = await renderParallel(loaded.project);
+    const rendered = await renderParallel(project);
     let hashes: SinceHashes | undefined;
     if (since && exporting) {
       const exported = await exporting;
-      const found = await since.hashesSince(exported, cli, options, { project: loaded.project, outcomes: rendered });
+      const found = await since.hashesSince(exported, cli, options, { project, outcomes: rendered });
       cleanUp = since.removeExport(exported);
       diagnostics.push(...found.diagnostics);
       if (!found.since) return { diagnostics };
       hashes = found.since;
     }
-    return await compileRendered(loaded.project, rendered, hashes, diagnostics, cli, options);
+    return await compileRendered(project, rendered, hashes, diagnostics, cli, options);
   } finally {
     if (exporting && !cleanUp) cleanUp = exporting.then((exported) => since?.removeExport(exported));
     await cleanUp;
@@ -96,7 +139,7 @@ async function compileRendered(
   options: LoadOptions,
 ): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
   const result = compile(project, { rendered, ...(since ? { since } : {}) });
-  if ('bake' in result) result.madeWith = madeWith(cli, options.noConfig ? false : (project.config.configPath ?? null), options.kollaConfigFile);
+  if ('bake' in result) result.madeWith = madeWithOf(project, cli, options);
   diagnostics.push(...result.diagnostics);
   if (!('bake' in result) || hasErrors(diagnostics)) return { diagnostics };
   if (result.config.skipExisting === undefined) return { compiled: result, diagnostics };

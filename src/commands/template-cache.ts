@@ -1,9 +1,10 @@
-// The template cache: the syntax trees of the templates a run parsed, and its renderings, kept on disk for the next
-// run, as Jinja2's bytecode cache keeps compiled templates. Two files per repo root, each entry serialized on its own
-// and read back only when a run uses it, each file rewritten only when the run made an entry it did not hold. A tree
-// depends on its text alone (the key is the text's hash) and on kolla-gen's parser: its file is stamped with the
-// parser's own code. A rendering depends on its inputs (render/kept.ts) and on all of kolla-gen's code: its file is
-// stamped with every file of it. A file from another kolla-gen or node is not read. Nothing here can fail a run.
+// The template cache: the syntax trees of the templates a run parsed, its renderings and the output of `generate` or
+// `check`, kept on disk for the next run, as Jinja2's bytecode cache keeps compiled templates. Three files per repo
+// root, each entry serialized on its own and read back only when a run uses it, each file rewritten only when the run
+// made an entry it did not hold. A tree depends on its text alone (the key is the text's hash) and on kolla-gen's
+// parser: its file is stamped with the parser's own code. A rendering (render/kept.ts) and an output
+// (write/kept-output.ts) depend on their inputs and on all of kolla-gen's code: their files are stamped with every file
+// of it. A file from another kolla-gen or node is not read. Nothing here can fail a run.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,31 +15,36 @@ import { deserialize, serialize } from 'node:v8';
 import { keepTrees, treesToKeep } from '../jinja/parsed.js';
 import { PARSER_MODULE } from '../jinja/syntax.js';
 import { keepRenderings, renderingsToKeep } from '../render/kept.js';
+import { keepOutputs, outputsToKeep } from '../write/kept-output.js';
 
 const FORMAT = 1;
 
-/** The cache file of a kind (templates, renders) for a repo root; undefined with KOLLA_GEN_CACHE=off. */
-export function templateCacheFile(root: string, env: Record<string, string | undefined>, kind: 'templates' | 'renders' = 'templates'): string | undefined {
+/** The cache file of a kind for a repo root; undefined with KOLLA_GEN_CACHE=off. */
+export function templateCacheFile(root: string, env: Record<string, string | undefined>, kind: 'templates' | 'renders' | 'outputs' = 'templates'): string | undefined {
   if (/^(off|0|false|no)$/i.test(env.KOLLA_GEN_CACHE ?? '')) return undefined;
   const dir = env.KOLLA_GEN_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kolla-gen');
   return join(dir, `${kind}-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.bin`);
 }
 
 /**
- * Reads the trees and renderings of earlier runs when the first template is parsed or the first render looked up; the
- * returned function saves this run's.
+ * Reads the trees, renderings and output of earlier runs when the first template is parsed, render looked up or output
+ * asked for; the returned function saves this run's.
  */
 export function useTemplateCache(root: string, env: Record<string, string | undefined>): () => void {
   const trees = templateCacheFile(root, env, 'templates');
   const renders = templateCacheFile(root, env, 'renders');
-  if (trees === undefined || renders === undefined) return () => {};
+  const outputs = templateCacheFile(root, env, 'outputs');
+  if (trees === undefined || renders === undefined || outputs === undefined) return () => {};
   keepTrees(() => readEntries(trees, parserStamp()));
   keepRenderings(() => readEntries(renders, codeStamp()));
+  keepOutputs(() => readEntries(outputs, codeStamp()));
   return () => {
     const kept = treesToKeep();
     if (kept) saveEntries(trees, parserStamp(), kept);
     const rendered = renderingsToKeep();
     if (rendered) saveEntries(renders, codeStamp(), rendered);
+    const output = outputsToKeep();
+    if (output) saveEntries(outputs, codeStamp(), output);
   };
 }
 
@@ -79,8 +85,8 @@ function codeStamp(): string {
 
 function readEntries(file: string, stamp: string): Map<string, Uint8Array> {
   try {
-    const read = decodeTrees(readFileSync(file));
-    if (read.stamp === stamp) return read.trees;
+    const read = decodeEntries(readFileSync(file));
+    if (read.stamp === stamp) return read.entries;
   } catch {
     // Missing, unreadable or damaged: parse and render again.
   }
@@ -88,33 +94,33 @@ function readEntries(file: string, stamp: string): Map<string, Uint8Array> {
 }
 
 /**
- * The file: a 4-byte length, then the index (stamp, keys, each tree's length) serialized, then the trees' bytes one
- * after another. The trees read are views of the file's bytes: nothing is copied, and each tree is deserialized when
- * a run uses it (a damaged one is parsed again then). Throws on a file of another shape.
+ * A file: a 4-byte length, then the index (stamp, keys, each entry's length) serialized, then the entries' bytes one
+ * after another. The entries read are views of the file's bytes: nothing is copied, and each is deserialized when a
+ * run uses it (a damaged one is made again then). Throws on a file of another shape.
  */
-export function decodeTrees(bytes: Buffer): { stamp: unknown; trees: Map<string, Uint8Array> } {
+export function decodeEntries(bytes: Buffer): { stamp: unknown; entries: Map<string, Uint8Array> } {
   const end = 4 + bytes.readUInt32LE(0);
   const index = deserialize(bytes.subarray(4, end)) as { stamp?: unknown; keys?: unknown; lengths?: unknown } | null;
   const keys = index?.keys;
   const lengths = index?.lengths;
   if (!Array.isArray(keys) || !Array.isArray(lengths) || keys.length !== lengths.length) throw new Error('not a template cache');
-  const trees = new Map<string, Uint8Array>();
+  const entries = new Map<string, Uint8Array>();
   let at = end;
   keys.forEach((key: unknown, i) => {
     const length: unknown = lengths[i];
     if (typeof key !== 'string' || typeof length !== 'number' || !Number.isInteger(length) || length < 0 || at + length > bytes.length) throw new Error('not a template cache');
-    trees.set(key, bytes.subarray(at, at + length));
+    entries.set(key, bytes.subarray(at, at + length));
     at += length;
   });
   if (at !== bytes.length) throw new Error('not a template cache');
-  return { stamp: index?.stamp, trees };
+  return { stamp: index?.stamp, entries };
 }
 
-export function encodeTrees(stamp: string, trees: Map<string, Uint8Array>): Buffer {
-  const index = serialize({ stamp, keys: [...trees.keys()], lengths: [...trees.values()].map((t) => t.length) });
+export function encodeEntries(stamp: string, entries: Map<string, Uint8Array>): Buffer {
+  const index = serialize({ stamp, keys: [...entries.keys()], lengths: [...entries.values()].map((t) => t.length) });
   const head = Buffer.alloc(4);
   head.writeUInt32LE(index.length, 0);
-  return Buffer.concat([head, index, ...trees.values()]);
+  return Buffer.concat([head, index, ...entries.values()]);
 }
 
 function saveEntries(file: string, stamp: string, entries: Map<string, Uint8Array>): void {
@@ -122,7 +128,7 @@ function saveEntries(file: string, stamp: string, entries: Map<string, Uint8Arra
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // wx: never through a file or link someone else put there.
-    writeFileSync(temp, encodeTrees(stamp, entries), { mode: 0o600, flag: 'wx' });
+    writeFileSync(temp, encodeEntries(stamp, entries), { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
   } catch {
     try {
