@@ -17,16 +17,17 @@
 //
 // Workloads:
 //   help       `kolla-gen --help` (and `node -e 0`, node's own start-up)
-//   kolla      generate --preset kolla, 4 bases x 2 arches, into a new empty dir (see freshOutput); kolla-build --template-only once per
-//              variant beside it (its 8 times summed); the same with kolla-gen's template cache removed before each run
-//              (every other row runs with the cache its earlier runs left, in a temp dir of the bench)
+//   kolla      generate --preset kolla, 4 bases x 2 arches, into an empty dir (see freshOutput); kolla-build
+//              --template-only once per variant beside it (its 8 times summed); the same with kolla-gen's template
+//              cache removed before each run (every other row runs with the cache its earlier runs left, in a temp
+//              dir of the bench)
 //   synthetic  generate on bench/synthetic.mjs's tree of N and 2N images x 8 variants, into an empty dir; peak RSS
 //   affected   on the N tree committed in git: `list` against `list --affected-since HEAD` with nothing changed
 //   check      on the N tree: `check` of an up-to-date output dir against `generate` into an empty one; and
 //              `generate` after one template edit, with the output dir there (kolla: the same, on a copy of the
 //              kolla package)
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,21 +62,27 @@ function parseArgs(argv) {
 const options = parseArgs(process.argv.slice(2));
 const clis = [{ name: 'head', cli: join(repo, 'dist', 'cli.js') }, ...(options.baseline ? [{ name: 'baseline', cli: join(options.baseline, 'dist', 'cli.js') }] : [])];
 const work = mkdtempSync(join(tmpdir(), 'kolla-gen-bench-all-'));
-// kolla-gen keeps its template cache here, not in the user's: a workload's runs after its first read it (as a user's
-// runs do); the "cold" row removes it before each run.
+// kolla-gen keeps its template cache here (a dir per CLI), not in the user's: a workload's runs after its first read
+// it (as a user's runs do); the "cold" row removes it before each run.
 const templateCache = join(work, 'template-cache');
-process.env.KOLLA_GEN_CACHE_DIR = templateCache;
 const TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', '-o', join(work, 'probe'), process.execPath, '-e', '']).status === 0;
 
 /**
- * Output dirs to write into: a new one per run. Deleting the last run's thousands of files costs this project's disks
- * (mounted with online discard) more than writing them, and the kernel does it in the background, during the next
- * run; so the dirs written go only after a workload's runs (settle), and the disk is synced before the next workload.
+ * The output dir of a generate "into an empty dir": the same path each run (as a user's generated/; kolla-gen keeps
+ * the last output per output path), emptied by moving the last run's dir aside. Deleting its thousands of files costs
+ * this project's disks (mounted with online discard) more than writing them, and the kernel does it in the
+ * background, during the next run; so the dirs moved aside go only after a workload's runs (settle), and the disk is
+ * synced before the next workload.
  */
 let outputs = 0;
 const written = [];
 function freshOutput(parent) {
-  const out = join(parent, `out-${++outputs}`);
+  const out = join(parent, 'out');
+  if (existsSync(out)) {
+    const aside = join(parent, `written-${++outputs}`);
+    renameSync(out, aside);
+    written.push(aside);
+  }
   written.push(out);
   return out;
 }
@@ -107,7 +114,13 @@ const median = (xs) => {
  */
 function interleaved(step) {
   const results = new Map(clis.map((c) => [c.name, []]));
-  for (let i = 0; i < options.runs; i++) for (const c of clis) results.get(c.name).push(step(c));
+  for (let i = 0; i < options.runs; i++) {
+    for (const c of clis) {
+      // Each CLI its own cache: one stamped with another's code is not read, and would be rewritten at each turn.
+      process.env.KOLLA_GEN_CACHE_DIR = join(templateCache, c.name);
+      results.get(c.name).push(step(c));
+    }
+  }
   return new Map(
     [...results].map(([name, rs]) => [name, { s: median(rs.map((r) => r.s)), rssMiB: rs[0]?.rssMiB === undefined ? undefined : median(rs.map((r) => r.rssMiB)), runs: rs.map((r) => r.s) }]),
   );
@@ -214,7 +227,7 @@ try {
     rmSync(join(dir, out), { recursive: true, force: true });
     return once(process.execPath, [cli, 'generate', '-D', 'docker', '-o', out, '-c', 'kolla-gen.yaml', '--quiet'], dir);
   };
-  /** Into a new, empty output dir (see freshOutput). */
+  /** Into an empty output dir (see freshOutput). */
   const generateFresh = (dir, cli) => once(process.execPath, [cli, 'generate', '-D', 'docker', '-o', freshOutput(dir), '-c', 'kolla-gen.yaml', '--quiet'], dir);
 
   if (options.only.includes('synthetic')) {
