@@ -33,8 +33,8 @@ export interface FamilyResult {
 export interface CompileOptions {
   /** Rendered in worker threads by the caller (large trees); else rendered here. */
   rendered?: RenderOutcome[];
-  /** --affected-since: the hash of every (image, variant) at that revision, by renderKey. */
-  since?: { revision: string; hashes: Map<string, ContentHash> };
+  /** --affected-since: the hash of every (image, variant) at that revision, by renderKey, or 'current': those of now. */
+  since?: { revision: string; hashes: Map<string, ContentHash> | 'current' };
 }
 
 export interface Compiled {
@@ -230,7 +230,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
       texts: new Map(config.arches.map((arch) => [arch, renderings.get(renderKey(image.name, family, arch))?.text ?? ''])),
     }));
     result.folded = foldedImages({ images: result.images });
-    if (options.since && affected) restrictToAffected(result, config.arches, hashes, options.since.hashes, affected);
+    if (options.since && affected) restrictToAffected(result, config.arches, hashes, options.since.hashes === 'current' ? hashes : options.since.hashes, affected);
   }
 
   const planned = plan({ config, tree, families, hashes });

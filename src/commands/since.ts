@@ -5,6 +5,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import type { ContentHash } from '../changes/content-hash.js';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
@@ -14,11 +15,25 @@ import { isWithin } from '../load/root.js';
 import { renderParallel } from '../render/parallel.js';
 import type { RenderOutcome } from '../render/images.js';
 import type { RenderReuse } from '../render/reuse.js';
+import type { Project } from '../load/project.js';
 
 export interface SinceHashes {
   revision: string;
-  /** By renderKey; empty when the tree at the revision does not compile (then everything is affected). */
-  hashes: Map<string, ContentHash>;
+  /**
+   * By renderKey; empty when the tree at the revision does not compile (then everything is affected); 'current' when
+   * the project at the revision is the current one (its hashes are those the current compile makes).
+   */
+  hashes: Map<string, ContentHash> | 'current';
+}
+
+/**
+ * The project at the revision loads as the current one but for where its checkout is (and the options only the
+ * current run has): every input of its hashes is the same (a hash holds no path above the tree), so its hashes are
+ * too, and neither its renders nor its hashes need be made. Else it compiles.
+ */
+function sameProject(then: Project, now: Project): boolean {
+  const placeless = (p: Project) => ({ ...p, config: { ...p.config, root: '', affectedSince: undefined, skipExisting: undefined } });
+  return isDeepStrictEqual(placeless(then), placeless(now));
 }
 
 /** git, with `input` on its stdin if given; never rejects on a failing exit (node's own spawn: execa costs more to load than git takes here). */
@@ -219,6 +234,7 @@ export async function hashesSince(
     exported: { tree, cwd, checkouts },
   };
   const loaded = loadProject(then, load);
+  if (now && loaded.project && !hasErrors(loaded.diagnostics) && sameProject(loaded.project, now.project)) return { since: { revision, hashes: 'current' }, diagnostics: [] };
   // Only the hashes: past them, compile adds warnings only, so the revision compiles exactly when this succeeds.
   const result = loaded.project ? compileHashes(loaded.project, await renderParallel(loaded.project, undefined, now)) : undefined;
   const problems = [...loaded.diagnostics, ...(result?.diagnostics ?? [])];
