@@ -173,6 +173,12 @@ describe('kolla-gen init', () => {
     expect(bakeStep?.with?.targets).toBe('default');
     expect(workflow).toContain('imagetools create');
     expect(workflow).toContain('git clone'); // the docker dir lies outside the repo
+    // the check job restores kolla-gen's cache (the default dir) before it runs kolla-gen
+    const checkSteps = jobs.check?.steps ?? [];
+    const cacheAt = checkSteps.findIndex((s) => s.uses?.startsWith('actions/cache@'));
+    expect(checkSteps[cacheAt]?.with).toEqual({ path: '~/.cache/kolla-gen', key: 'kolla-gen-${{ github.sha }}', 'restore-keys': 'kolla-gen-' });
+    expect(cacheAt).toBeLessThan(checkSteps.findIndex((s) => (s as { run?: string }).run === 'kolla-gen check'));
+    expect(cacheAt).toBeGreaterThan(-1);
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toContain('generated/** linguist-generated=true');
     // the config it wrote is one kolla-gen reads (the docker dir is not there: KG200, not a config error)
     const listed = await run(dir, ['list']);

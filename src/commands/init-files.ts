@@ -94,6 +94,13 @@ jobs:
       - uses: actions/setup-node@v4
         with:
           node-version: 20
+      # kolla-gen's cache (parsed templates, renderings, the last output), from the latest run that saved one: the
+      # check parses and renders only what changed since. A pull request's run saves its own, which no other reads.
+      - uses: actions/cache@v4
+        with:
+          path: ~/.cache/kolla-gen
+          key: kolla-gen-\${{ github.sha }}
+          restore-keys: kolla-gen-
       - run: npm install -g "\${{ vars.KOLLA_GEN_PACKAGE }}"
       - run: kolla-gen check
 
