@@ -240,6 +240,21 @@ function marked(dir: string, marker: string): Record<string, boolean> {
   return out;
 }
 
+/** The output of the same change made in a fresh copy of the fixture, generated with no cache. */
+async function uncached(change: (dir: string) => void, args: readonly string[] = []) {
+  const dir = copyFixture('basic');
+  change(dir);
+  const r = await run(dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE: 'off' });
+  expect(r.exitCode).toBe(0);
+  return output(dir);
+}
+
+/** A change to one file of a copy. */
+const edit = (rel: string, change: (text: string) => string) => (dir: string) => {
+  const file = path.join(dir, rel);
+  fs.writeFileSync(file, change(fs.readFileSync(file, 'utf8')));
+};
+
 describe('the kept renderings', () => {
   const MARK = '# taken from the cache';
   /** A copy of the fixture whose cache holds its renderings, each marked: a rendering taken shows the mark. */
@@ -253,18 +268,6 @@ describe('the kept renderings', () => {
     dropOutputs(cache);
     return { dir, cache, file };
   }
-  /** The output of the same change made in a fresh copy, rendered with no cache. */
-  async function uncached(change: (dir: string) => void, args: readonly string[] = []) {
-    const dir = copyFixture('basic');
-    change(dir);
-    const r = await run(dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE: 'off' });
-    expect(r.exitCode).toBe(0);
-    return output(dir);
-  }
-  const edit = (rel: string, change: (text: string) => string) => (dir: string) => {
-    const file = path.join(dir, rel);
-    fs.writeFileSync(file, change(fs.readFileSync(file, 'utf8')));
-  };
 
   it('are taken by the next run, where all they depend on is the same', async () => {
     const { dir, cache } = await warmed();
@@ -394,17 +397,6 @@ describe('the kept output', () => {
     fs.rmSync(path.join(dir, 'out'), { recursive: true });
     return { dir, cache, file, first };
   }
-  async function uncached(change: (dir: string) => void, args: readonly string[] = []) {
-    const dir = copyFixture('basic');
-    change(dir);
-    const r = await run(dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE: 'off' });
-    expect(r.exitCode).toBe(0);
-    return output(dir);
-  }
-  const edit = (rel: string, change: (text: string) => string) => (dir: string) => {
-    const file = path.join(dir, rel);
-    fs.writeFileSync(file, change(fs.readFileSync(file, 'utf8')));
-  };
 
   it('is what the next generate writes and check compares with, where the project and options are the same', async () => {
     const { dir, cache, file, first } = await warmed();

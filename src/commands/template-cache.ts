@@ -6,7 +6,7 @@
 // (write/kept-output.ts) depend on their inputs and on all of kolla-gen's code: their files are stamped with every file
 // of it. A file from another kolla-gen or node is not read. Nothing here can fail a run.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -117,10 +117,15 @@ export function decodeEntries(bytes: Buffer): { stamp: unknown; entries: Map<str
 }
 
 export function encodeEntries(stamp: string, entries: Map<string, Uint8Array>): Buffer {
+  return Buffer.concat(encodedParts(stamp, entries));
+}
+
+/** The file's bytes in parts: the entries are written as they are, not copied into one buffer (an output is tens of MB). */
+function encodedParts(stamp: string, entries: Map<string, Uint8Array>): Uint8Array[] {
   const index = serialize({ stamp, keys: [...entries.keys()], lengths: [...entries.values()].map((t) => t.length) });
   const head = Buffer.alloc(4);
   head.writeUInt32LE(index.length, 0);
-  return Buffer.concat([head, index, ...entries.values()]);
+  return [head, index, ...entries.values()];
 }
 
 function saveEntries(file: string, stamp: string, entries: Map<string, Uint8Array>): void {
@@ -128,7 +133,12 @@ function saveEntries(file: string, stamp: string, entries: Map<string, Uint8Arra
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // wx: never through a file or link someone else put there.
-    writeFileSync(temp, encodeEntries(stamp, entries), { mode: 0o600, flag: 'wx' });
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      for (const part of encodedParts(stamp, entries)) writeSync(fd, part);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, file);
   } catch {
     try {
