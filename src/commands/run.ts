@@ -62,7 +62,7 @@ export async function compileOutput(cli: CliOptions, options: LoadOptions): Prom
   if (kept) return { output: of(kept.files, kept.summary), diagnostics: [...before, ...kept.diagnostics] };
   const { compiled, diagnostics } = await compileLoaded(project, [...before], cli, options);
   if (!compiled) return { diagnostics };
-  const output = of(outputFiles(compiled), { ...summarize(compiled), images: compiled.tree.images.length });
+  const output = of(outputFiles(compiled), summarize(compiled));
   if (key !== undefined) keepOutput(key, { files: output.files, summary: output.summary, diagnostics: diagnostics.slice(before.length) });
   return { output, diagnostics };
 }
@@ -201,13 +201,14 @@ export function failed(diagnostics: Diagnostic[]): CommandResult {
   return { exitCode: 1, diagnostics };
 }
 
-/** Targets counted: one per image and family (`joins` of them join per-arch targets), and the per-arch targets. */
-export function summarize(compiled: Compiled): { targets: number; joins: number; perArch: number; variants: number } {
+/** Targets counted: one per image and family (`joins` of them join per-arch targets), and the per-arch targets; the tree's images and variants. */
+function summarize(compiled: Compiled): OutputSummary {
   const images = compiled.targets.filter((t) => t.arch === undefined);
   return {
     targets: images.length,
     joins: images.filter((t) => t.join !== undefined).length,
     perArch: compiled.targets.length - images.length,
     variants: compiled.families.length * compiled.config.arches.length,
+    images: compiled.tree.images.length,
   };
 }
