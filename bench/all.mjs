@@ -18,9 +18,11 @@
 // Workloads:
 //   help       `kolla-gen --help` (and `node -e 0`, node's own start-up)
 //   kolla      generate --preset kolla, 4 bases x 2 arches, into an empty dir (see freshOutput); kolla-build
-//              --template-only once per variant beside it (its 8 times summed); the same with kolla-gen's template
-//              cache removed before each run (every other row runs with the cache its earlier runs left, in a temp
-//              dir of the bench)
+//              --template-only once per variant beside it (its 8 times summed); the same into an up-to-date output
+//              dir; the same with kolla-gen's template cache removed before each run (every other row runs with the
+//              cache its earlier runs left, in a temp dir of the bench)
+//
+// Each run's wall time, user and system CPU go to stderr as the runs end; the table gives the medians.
 //   synthetic  generate on bench/synthetic.mjs's tree of N and 2N images x 8 variants, into an empty dir; peak RSS
 //   affected   on the N tree committed in git: `list` against `list --affected-since HEAD` with nothing changed
 //   check      on the N tree: `check` of an up-to-date output dir against `generate` into an empty one; and
@@ -71,8 +73,9 @@ const TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%
  * The output dir of a generate "into an empty dir": the same path each run (as a user's generated/; kolla-gen keeps
  * the last output per output path), emptied by moving the last run's dir aside. Deleting its thousands of files costs
  * this project's disks (mounted with online discard) more than writing them, and the kernel does it in the
- * background, during the next run; so the dirs moved aside go only after a workload's runs (settle), and the disk is
- * synced before the next workload.
+ * background, during the next run; so the dirs moved aside go only after a workload's runs (settle). The disk is
+ * synced before each run (outside its time): else a run pays for the writeback of the files the run before it wrote,
+ * which on this project's machines doubled or tripled the system time of a run that writes 1,600 files.
  */
 let outputs = 0;
 const written = [];
@@ -84,6 +87,7 @@ function freshOutput(parent) {
     written.push(aside);
   }
   written.push(out);
+  spawnSync('sync');
   return out;
 }
 function settle() {
@@ -91,15 +95,20 @@ function settle() {
   spawnSync('sync');
 }
 
-/** One run of a command: wall seconds (spawn to exit) and, with GNU time, the peak RSS in MiB. */
+/**
+ * One run of a command: wall seconds (spawn to exit) and, with GNU time, the peak RSS in MiB and the CPU seconds it
+ * spent in user and in system (kernel) mode: on a disk that is slow to create files, the system time is what swings.
+ */
 function once(command, args, cwd) {
   const rss = join(work, 'rss');
-  const [cmd, argv] = TIME ? ['/usr/bin/time', ['-f', '%M', '-o', rss, command, ...args]] : [command, args];
+  const [cmd, argv] = TIME ? ['/usr/bin/time', ['-f', '%U %S %M', '-o', rss, command, ...args]] : [command, args];
   const start = process.hrtime.bigint();
   const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${r.status} in ${cwd}\n${r.stderr}`);
-  return { s, rssMiB: TIME ? Number(readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024 : undefined, stdout: r.stdout };
+  if (!TIME) return { s, stdout: r.stdout };
+  const [user, sys, kib] = (readFileSync(rss, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { s, rssMiB: kib / 1024, user, sys, stdout: r.stdout };
 }
 
 const median = (xs) => {
@@ -121,8 +130,15 @@ function interleaved(step) {
       results.get(c.name).push(step(c));
     }
   }
+  // Each run's time on stderr (wall, then user + system CPU): a median hides how much this machine's disk swings.
+  const cpu = (r) => (r.user === undefined ? '' : ` (${r.user.toFixed(2)}u ${r.sys.toFixed(2)}s)`);
+  for (const [name, rs] of results) console.error(`  ${name}: ${rs.map((r) => r.s.toFixed(2) + cpu(r)).join(', ')}`);
+  const medianOf = (rs, key) => (rs[0]?.[key] === undefined ? undefined : median(rs.map((r) => r[key])));
   return new Map(
-    [...results].map(([name, rs]) => [name, { s: median(rs.map((r) => r.s)), rssMiB: rs[0]?.rssMiB === undefined ? undefined : median(rs.map((r) => r.rssMiB)), runs: rs.map((r) => r.s) }]),
+    [...results].map(([name, rs]) => [
+      name,
+      { s: median(rs.map((r) => r.s)), rssMiB: medianOf(rs, 'rssMiB'), user: medianOf(rs, 'user'), sys: medianOf(rs, 'sys'), runs: rs.map((r) => r.s) },
+    ]),
   );
 }
 
@@ -136,6 +152,7 @@ function row(workload, measured, goal) {
     head: fmt(head.s) + (head.rssMiB !== undefined && workload.includes('generate') ? `, ${Math.round(head.rssMiB)} MiB` : ''),
     baseline: base ? fmt(base.s) + (base.rssMiB !== undefined && workload.includes('generate') ? `, ${Math.round(base.rssMiB)} MiB` : '') : '',
     ratio: base ? `${(head.s / base.s).toFixed(2)}x` : '',
+    cpu: head.user === undefined ? '' : `${head.user.toFixed(2)}u ${head.sys.toFixed(2)}s`,
     goal: goal ?? '',
   });
 }
@@ -194,6 +211,14 @@ try {
       } else notes.push('kolla: kolla-build not run (--skip-oracle, or no kolla-oracle.sh): no speed-up figure');
       const speedup = oracle === undefined ? '' : `; ${(oracle / gen.get('head').s).toFixed(0)}x kolla-build (${fmt(oracle)} for 8), goal >= ${GOALS.kollaSpeedup}x: ${mark(oracle / gen.get('head').s >= GOALS.kollaSpeedup)}`;
       row('kolla x 8 variants, generate', gen, `<= ${GOALS.kolla} s: ${mark(gen.get('head').s <= GOALS.kolla)}${speedup}`);
+      // The run of a pre-commit hook or of CI on a commit that changed nothing: the output dir there, up to date.
+      const upToDate = interleaved((c) => {
+        const dir = join(work, `kolla-up-to-date-${c.name}`);
+        if (!existsSync(dir)) once(process.execPath, [c.cli, ...args(dir)], work);
+        spawnSync('sync');
+        return once(process.execPath, [c.cli, ...args(dir)], work);
+      });
+      row('kolla x 8 variants, generate, output dir up to date', upToDate, `<= ${GOALS.kolla} s: ${mark(upToDate.get('head').s <= GOALS.kolla)}`);
       const cold = interleaved((c) => {
         rmSync(templateCache, { recursive: true, force: true });
         return once(process.execPath, [c.cli, ...args(freshOutput(work))], work);
@@ -294,10 +319,11 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const header = { workload: 'workload', head: `head (median of ${options.runs})`, baseline: options.baseline ? 'baseline' : '', ratio: options.baseline ? 'head/base' : '', goal: 'goal' };
-const cols = ['workload', 'head', 'baseline', 'ratio', 'goal'];
+const header = { workload: 'workload', head: `head (median of ${options.runs})`, baseline: options.baseline ? 'baseline' : '', ratio: options.baseline ? 'head/base' : '', cpu: TIME ? 'head CPU' : '', goal: 'goal' };
+const cols = ['workload', 'head', 'cpu', 'baseline', 'ratio', 'goal'];
 const widths = cols.map((c) => Math.max(header[c].length, ...rows.map((r) => r[c].length)));
 const line = (r) => cols.map((c, i) => (i === cols.length - 1 ? r[c] : r[c].padEnd(widths[i]))).join('  ').trimEnd();
 console.log(`\nkolla-gen bench (${cpus().length} CPUs, node ${process.version}${TIME ? '; RSS: GNU time' : ''})`);
 console.log([line(header), ...rows.map(line)].join('\n'));
+if (TIME) console.log('head CPU: median user (u) and system (s) seconds; the system time is mostly creating files and dirs');
 for (const note of notes) console.log(`note: ${note}`);
