@@ -321,8 +321,8 @@ try {
 
 const header = { workload: 'workload', head: `head (median of ${options.runs})`, baseline: options.baseline ? 'baseline' : '', ratio: options.baseline ? 'head/base' : '', cpu: TIME ? 'head CPU' : '', goal: 'goal' };
 const cols = ['workload', 'head', 'cpu', 'baseline', 'ratio', 'goal'];
-const widths = cols.map((c) => Math.max(header[c].length, ...rows.map((r) => r[c].length)));
-const line = (r) => cols.map((c, i) => (i === cols.length - 1 ? r[c] : r[c].padEnd(widths[i]))).join('  ').trimEnd();
+const widths = cols.map((c) => Math.max(header[c].length, ...rows.map((r) => (r[c] ?? '').length)));
+const line = (r) => cols.map((c, i) => (i === cols.length - 1 ? r[c] : (r[c] ?? '').padEnd(widths[i]))).join('  ').trimEnd();
 console.log(`\nkolla-gen bench (${cpus().length} CPUs, node ${process.version}${TIME ? '; RSS: GNU time' : ''})`);
 console.log([line(header), ...rows.map(line)].join('\n'));
 if (TIME) console.log('head CPU: median user (u) and system (s) seconds; the system time is mostly creating files and dirs');
