@@ -52,6 +52,12 @@ export interface Compiled {
   existing: (PlannedTarget & { digest: string; fromArches?: { arch: Arch; ref: string }[] })[];
   /** With --affected-since and --skip-existing: unaffected (image, variant)s built anyway, by renderKey, as the registry lacks them. */
   rebuilt: Set<string>;
+  /**
+   * With --skip-existing: the content refs the registry was asked for and does not hold, so their targets are built;
+   * `lacks`: it holds the tag, but not as images of these platforms ("linux/arm64"): a list that lost an arch, or one
+   * image where a list should be.
+   */
+  absent: Map<string, { lacks?: string[] }>;
   targets: PlannedTarget[];
   /** image → its build context, relative to the repo root. */
   contexts: Map<string, string>;
@@ -245,7 +251,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     );
   }
   diagnostics.push(...checkRefCollisions(planned.targets));
-  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), existing: [], rebuilt: new Set(), ...planned, diagnostics: dedupe(diagnostics) };
+  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), existing: [], rebuilt: new Set(), absent: new Map(), ...planned, diagnostics: dedupe(diagnostics) };
 }
 
 /** The hash of every image of one variant, parents first: a hash covers its parents' hashes. */

@@ -722,8 +722,10 @@ describe('--affected-since and explain, corner cases', () => {
     const dir = await repo('basic');
     fs.appendFileSync(path.join(dir, 'docker/db/Dockerfile.j2'), 'RUN echo changed\n');
     const { out } = await json<{ explanations: Explanation[] }>(dir, ['explain', 'base', '--affected-since', 'HEAD', '--skip-existing', '--registry', registry.host, '-b', 'ubuntu']);
+    const tag = out.result.explanations[0]?.contentTag;
+    expect(tag).toMatch(/\/acme\/base:kg-[0-9a-f]{32}$/);
     expect(out.result.explanations.map((e) => [e.status, e.reasons.at(-1)])).toEqual([
-      ['selected', 'unaffected since HEAD, but the registry does not hold its content tag: built for the images that build on it (--skip-existing)'],
+      ['selected', `unaffected since HEAD, but the registry does not hold ${tag}: built for the images that build on it (--skip-existing)`],
     ]);
   });
 

@@ -182,7 +182,8 @@ describe('--skip-existing --affected-since, a one-arch run whose parent is in th
     expect(bake.target['ubuntu-db']?.contexts).toEqual({ [`${registry.host}/acme/base:1.0-ubuntu`]: 'target:ubuntu-base' });
 
     const explained = await run(dir, ['explain', 'base', ...args, '-a', 'arm64']);
-    expect(explained.stdout).toContain("but the registry does not hold its content tag: built for the images that build on it (--skip-existing)");
+    expect(explained.stdout).toContain('base on ubuntu arm64: selected (target ubuntu-base: linux/arm64)');
+    expect(explained.stdout).toContain(`unaffected since HEAD, but the registry does not hold ${tags.arm64}: built for the images that build on it (--skip-existing)`);
 
     // the amd64 job: base is there for amd64, db builds on it
     registry.requests.length = 0;
@@ -202,17 +203,18 @@ describe('--skip-existing --affected-since, a one-arch run whose parent is in th
 describe('a multi-arch list of a parent that lost its arm64 image', () => {
   const args = (host: string) => ['--registry', host, '-b', 'ubuntu'];
 
-  it.each<[string, (r: Registry, list: string) => void]>([
-    ['a list of amd64 alone (a merge job that made a list of what built)', (r, list) => r.pushList(list, ['amd64'])],
+  it.each<[string, (r: Registry, list: string) => void, string]>([
+    ['a list of amd64 alone (a merge job that made a list of what built)', (r, list) => r.pushList(list, ['amd64']), 'linux/arm64'],
     [
       'a list whose arm64 manifest the registry deleted',
       (r, list) => {
         const { entries } = r.pushList(list, ['amd64', 'arm64']);
         r.deleteDigest('acme/base', entries.arm64 as string);
       },
+      'linux/arm64',
     ],
-    ['one amd64 image under the list tag', (r, list) => r.pushImage(list, 'amd64')],
-  ])('--affected-since: base is built (both arches, one target) when its content tag is %s', async (_what, push) => {
+    ['one amd64 image under the list tag', (r, list) => r.pushImage(list, 'amd64'), 'linux/amd64 and linux/arm64'],
+  ])('--affected-since: base is built (both arches, one target) when its content tag is %s', async (_what, push, lacks) => {
     const registry = await startRegistry();
     const dir = await repo();
     const tags = await baseTags(dir, registry.host);
@@ -224,11 +226,17 @@ describe('a multi-arch list of a parent that lost its arm64 image', () => {
     expect(Object.keys(bake.target).sort()).toEqual(['ubuntu-base', 'ubuntu-db']);
     expect(bake.target['ubuntu-base']?.tags).toContain(tags.list);
     expect(bake.target['ubuntu-db']?.contexts).toEqual({ [`${registry.host}/acme/base:1.0-ubuntu`]: 'target:ubuntu-base' });
-    // and without --affected-since, base is not left out as already there
-    expect(selected(await list(dir, ['--skip-existing', ...args(registry.host)]))).toEqual([
-      'amd64: base,db,tools-base,tools-api',
-      'arm64: base,db,tools-base,tools-api',
-    ]);
+    // explain names what the registry's list lacks, on each arch the one target builds
+    const explained = (await run(dir, ['explain', 'base', ...since])).stdout;
+    const why = `unaffected since HEAD, but the registry's ${tags.list} lacks ${lacks}: built for the images that build on it (--skip-existing)`;
+    expect(explained).toContain('base on ubuntu amd64, arm64: selected (target ubuntu-base: linux/amd64, linux/arm64)\n');
+    expect(explained).toContain(`  - ${why}\n`);
+    // and without --affected-since, base is not left out as already there, and explain says why
+    const skip = ['--skip-existing', ...args(registry.host)];
+    expect(selected(await list(dir, skip))).toEqual(['amd64: base,db,tools-base,tools-api', 'arm64: base,db,tools-base,tools-api']);
+    const plain = (await run(dir, ['explain', 'base', ...skip])).stdout;
+    expect(plain).toContain(`  - the registry's ${tags.list} lacks ${lacks}: built (--skip-existing)\n`);
+    expect(plain).not.toContain('unaffected');
   });
 
   it('a whole list is there: base is unaffected (--affected-since) or existing (--skip-existing alone), and db builds on it', async () => {

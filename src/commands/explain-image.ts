@@ -63,7 +63,14 @@ function filterReasons(compiled: Compiled, family: Family, arch: Arch, name: str
   return reasons;
 }
 
-function changeReasons(compiled: Compiled, family: Family, arch: Arch, name: string, status: Status): string[] {
+/** Why the registry does not serve a content ref (--skip-existing); undefined when it was not asked for it. */
+function registryLacks(compiled: Compiled, ref: string | undefined): string | undefined {
+  const absent = ref === undefined ? undefined : compiled.absent.get(ref);
+  if (absent === undefined) return undefined;
+  return absent.lacks ? `the registry's ${ref} lacks ${absent.lacks.join(' and ')}` : `the registry does not hold ${ref}`;
+}
+
+function changeReasons(compiled: Compiled, family: Family, arch: Arch, name: string, status: Status, contentTag: string | undefined): string[] {
   const revision = compiled.config.affectedSince;
   if (revision === undefined || compiled.affected === undefined) return [];
   const why = compiled.affected.get(renderKey(name, family, arch));
@@ -76,9 +83,8 @@ function changeReasons(compiled: Compiled, family: Family, arch: Arch, name: str
       return [`unchanged on ${arch} since ${revision}, but affected on ${other}: one target builds every arch of an image`];
     }
     if (compiled.rebuilt.has(renderKey(name, family, arch))) {
-      return [
-        `unaffected since ${revision}, but the registry does not hold its content tag: built for the images that build on it (--skip-existing)`,
-      ];
+      const lacks = registryLacks(compiled, contentTag) ?? 'the registry does not hold its content tag';
+      return [`unaffected since ${revision}, but ${lacks}: built for the images that build on it (--skip-existing)`];
     }
     return [`unaffected since ${revision}: its hash and every ancestor's are what they were`];
   }
@@ -100,8 +106,10 @@ export function explainImage(compiled: Compiled, name: string): { explanations: 
     let previous: Explanation | undefined;
     for (const arch of compiled.config.arches) {
       const status = result.statuses.get(arch)?.get(name) ?? 'unmatched';
-      const reasons = [...filterReasons(compiled, family, arch, name), ...changeReasons(compiled, family, arch, name, status)];
       const target = compiled.targets.find((t) => t.image === name && familyId(t.family) === familyId(family) && t.arches.includes(arch));
+      const reasons = [...filterReasons(compiled, family, arch, name), ...changeReasons(compiled, family, arch, name, status, target?.contentTag)];
+      const lacks = compiled.rebuilt.has(renderKey(name, family, arch)) ? undefined : registryLacks(compiled, target?.contentTag);
+      if (lacks !== undefined) reasons.push(`${lacks}: built (--skip-existing)`);
       const existing = compiled.existing.find((t) => t.image === name && familyId(t.family) === familyId(family) && t.arches.includes(arch));
       if (existing?.fromArches !== undefined) {
         reasons.push(`the registry holds its image of each arch (${existing.fromArches.map((a) => a.ref).join(', ')}): not built; build --push makes their list ${existing.contentTag} (--skip-existing)`);

@@ -195,7 +195,9 @@ async function skipExisting(first: Compiled, env: Record<string, string | undefi
       fromArches.set(t.name, arches);
     }
   }
-  return { compiled: withExisting(compiled, existing, fromArches), diagnostics: [] };
+  const absent = new Map<string, { lacks?: string[] }>();
+  for (const [ref, probe] of probes) if (probe.status === 'absent') absent.set(ref, probe.lacks !== undefined ? { lacks: probe.lacks } : {});
+  return { compiled: { ...withExisting(compiled, existing, fromArches), absent }, diagnostics: [] };
 }
 export function failed(diagnostics: Diagnostic[]): CommandResult {
   return { exitCode: 1, diagnostics };
