@@ -334,7 +334,11 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
         status: 'selected',
         target: 'debian-service',
         contentTag: lost,
-        reasons: ['no regex or profile given: every image is selected', `its parent runtime is not built in this run: it builds on ${contentTags.get('debian-runtime')}`],
+        reasons: [
+          'no regex or profile given: every image is selected',
+          `the registry does not hold ${lost}: built (--skip-existing)`,
+          `its parent runtime is not built in this run: it builds on ${contentTags.get('debian-runtime')}`,
+        ],
       }),
     ]);
     expect(await explained('worker')).toEqual([
