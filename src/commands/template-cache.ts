@@ -135,7 +135,8 @@ function saveEntries(file: string, stamp: string, entries: Map<string, Uint8Arra
     // wx: never through a file or link someone else put there.
     const fd = openSync(temp, 'wx', 0o600);
     try {
-      for (const part of encodedParts(stamp, entries)) writeSync(fd, part);
+      // writeSync may write less than asked (writeFileSync, which this replaced, loops the same way).
+      for (const part of encodedParts(stamp, entries)) for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
     } finally {
       closeSync(fd);
     }
