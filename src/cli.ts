@@ -3,11 +3,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { diagnosticToJson, error, formatDiagnostic, warning } from './core/diagnostics.js';
+import { diagnosticToJson, error, formatDiagnostic } from './core/diagnostics.js';
 import { DEPS_FORMATS, type DepsFormat } from './graph/format.js';
-import { cliOptionsOf } from './load/config/made-with.js';
 import { fromRoot, repoRoot } from './load/root.js';
 
 // Start-up: a command's code (the template engine, the config schema, YAML, docker and registry clients) is loaded
@@ -21,7 +18,6 @@ const commands = {
   helpCode: () => import('./commands/help-code.js'),
   init: () => import('./commands/init.js'),
   list: () => import('./commands/list.js'),
-  load: () => import('./load/load.js'),
   templateCache: () => import('./commands/template-cache.js'),
 };
 
@@ -301,30 +297,9 @@ withOptions(
     .argument('[regex...]', 'as for generate')
     .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file'),
   ALL,
-).action(async (...args: unknown[]) => {
-  const cmd = args[args.length - 1] as Command;
-  const regexes = Array.isArray(args[0]) ? (args[0] as string[]) : [];
-  // With no flags but where to look (-c, -o) and how to answer (--json, --quiet): the options manifest.json records.
-  const LOCATION = new Set(['config', 'output', 'json', 'quiet']);
-  const bare = regexes.length === 0 && cmd.options.every((o) => LOCATION.has(o.attributeName()) || cmd.getOptionValueSource(o.attributeName()) !== 'cli');
-  await action(async (_regexes, flags) => {
-    const { check } = await commands.check();
-    const load = loadOptions(flags);
-    const cli = toCliOptions(regexes, flags);
-    if (!bare) return check(cli, load);
-    const recorded = (await commands.load()).readRecordedOptions(load.cwd, load.configFile, cli.output);
-    if (!recorded.made) {
-      const result = await check(cli, load);
-      const note = warning('KG711', `${recorded.manifest} records no options: checked with kolla-gen.yaml and the defaults`);
-      return fs.existsSync(path.resolve(load.cwd, recorded.manifest)) ? { ...result, diagnostics: [note, ...result.diagnostics] } : result;
-    }
-    const { made } = recorded;
-    return check(
-      { ...cliOptionsOf(made), output: cli.output },
-      { ...load, configFile: typeof made.config === 'string' ? made.config : undefined, noConfig: made.config === false, kollaConfigFile: made.kollaConfig },
-    );
-  })(cmd);
-});
+).action(
+  action(async (regexes, flags) => (await commands.check()).check(toCliOptions(regexes, flags), loadOptions(flags))),
+);
 
 withOptions(
   program.command('list').argument('[regex...]', 'as for generate').description('list the selected images per variant (--json for machines)'),

@@ -17,7 +17,7 @@ import { familyId, type Arch, type Family, type Image, type Tree } from './core/
 import type { Project } from './load/project.js';
 import { checkImageName } from './load/config/validate.js';
 import { compileRegex } from './core/regex.js';
-import type { MadeWith } from './load/config/made-with.js';
+import type { MadeWith, RecordedOptions } from './load/config/made-with.js';
 
 export type { Project } from './load/project.js';
 
@@ -65,8 +65,10 @@ export interface Compiled {
   contextIgnores: Map<string, string>;
   bake: BakeFile;
   manifest: Manifest;
-  /** The options that made this output, recorded in manifest.json (set by the command that compiled it). */
+  /** The flags of the run that made this output, for the command a hint prints (set by the command that compiled it). */
   madeWith?: MadeWith;
+  /** The options of the run as kolla-gen.yaml keys, recorded in manifest.json (set by the command that compiled it). */
+  recorded?: RecordedOptions;
   diagnostics: Diagnostic[];
 }
 

@@ -13,7 +13,7 @@ import type { Arch } from '../core/types.js';
 import type { RenderOutcome } from '../render/images.js';
 import type { Project } from '../load/project.js';
 import type { SinceHashes } from './since.js';
-import { madeWith, type MadeWith } from '../load/config/made-with.js';
+import { madeWith, type MadeWith, type RecordedOptions } from '../load/config/made-with.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
 import { keepOutput, outputKey, takeOutput, type OutputSummary } from '../write/kept-output.js';
 import { isWithin } from '../load/root.js';
@@ -44,6 +44,7 @@ export interface CompiledOutput {
   output: string;
   configPath: string | undefined;
   madeWith: MadeWith;
+  recorded: RecordedOptions;
 }
 
 /**
@@ -56,7 +57,7 @@ export async function compileOutput(cli: CliOptions, options: LoadOptions): Prom
   const { project } = loaded;
   const before = loadedDiagnostics(project, loaded.diagnostics);
   const made = madeWithOf(project, cli, options);
-  const of = (files: Map<string, OutputFile>, summary: OutputSummary): CompiledOutput => ({ files, summary, output: project.config.output, configPath: project.config.configPath, madeWith: made });
+  const of = (files: Map<string, OutputFile>, summary: OutputSummary): CompiledOutput => ({ files, summary, output: project.config.output, configPath: project.config.configPath, madeWith: made, recorded: project.recorded });
   const key = outputKey(project, made);
   const kept = key === undefined ? undefined : takeOutput(key);
   if (kept) return { output: of(kept.files, kept.summary), diagnostics: [...before, ...kept.diagnostics] };
@@ -139,7 +140,10 @@ async function compileRendered(
   options: LoadOptions,
 ): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
   const result = compile(project, { rendered, ...(since ? { since } : {}) });
-  if ('bake' in result) result.madeWith = madeWithOf(project, cli, options);
+  if ('bake' in result) {
+    result.madeWith = madeWithOf(project, cli, options);
+    result.recorded = project.recorded;
+  }
   diagnostics.push(...result.diagnostics);
   if (!('bake' in result) || hasErrors(diagnostics)) return { diagnostics };
   if (result.config.skipExisting === undefined) return { compiled: result, diagnostics };

@@ -75,7 +75,8 @@ export const CODES = {
   KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
   KG710: { title: 'build uses a private generation', hint: 'the output dir is stale or was made with other options, so build baked a generation of its own in a temp dir (removed after): run the generate command of the message and commit to build the committed one' },
   KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },
-  KG711: { title: 'no recorded options to check with', hint: 'check with no flags uses the options manifest.json records: run kolla-gen generate (with your options) once, or pass the options to check' },
+  KG711: { title: 'no recorded options to check with (no longer reported)', hint: 'check never reads options from manifest.json: it checks with kolla-gen.yaml and its own flags' },
+  KG713: { title: 'output made with options the config does not hold', hint: 'put the options the message names into kolla-gen.yaml, or run kolla-gen generate with kolla-gen.yaml\'s options, and commit' },
   // the output dir (docs/security.md "The output directory")
   KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },

@@ -81,9 +81,19 @@ when it is what the build's options make (regexes aside) and defines the selecte
 When it is stale, or was made with other options (another --tag, --base, --skip-parents...), build says so,
 writes a private generation into a temp dir, bakes that, and removes it: the committed files stay byte for byte.
 To build the committed generation, run the generate command the message names and commit the result.`,
-  KG711: `kolla-gen check with no flags checks with the options manifest.json records (its "options": the config file,
-the regexes and every flag of the generate that made it). This manifest records none (it was written by an older
-kolla-gen, or by hand), so check used kolla-gen.yaml and the defaults. Run generate once with your options.`,
+  KG711: `No longer reported. kolla-gen check once checked with the options a manifest.json recorded; a pull request
+can edit that file, so no command reads options from it any more: check uses kolla-gen.yaml and its own flags.`,
+  KG713: `kolla-gen.yaml is the whole truth of a generation: every option that changes the output has a key there, and
+check, generate, build, list and explain run with no flags use those options and nothing else. A flag is a one-off for
+one run. The output dir was made with options this check does not use (a flag such as --template-override or
+--registry, another config file, or --affected-since), so it does not pass. The message names the kolla-gen.yaml lines
+that make the config hold those options (then every command agrees on them), or regenerate with the config's:
+
+    kolla-gen generate --template-override o.j2   # a one-off: check then fails with KG713
+    template_override: [o.j2]                     # in kolla-gen.yaml: generate, check, build agree
+
+The lines come from the options manifest.json records, which are only shown: no command reads a file, a variable or
+a registry that manifest.json names.`,
   KG701: `kolla-gen check found that the output dir differs from what generate would write now: a file is stale,
 missing or extra. The templates, kolla-gen.yaml or the options changed since generated/ was written.
 Run kolla-gen generate (with the same options) and commit the result; check with no options uses the options

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import type { ContextFile } from '../core/digest.js';
-import { resolveConfig, type CliOptions, type ResolvedConfig, type SourceText } from './config/resolve.js';
+import { readConfig, resolveConfig, type CliOptions, type ResolvedConfig, type SourceText } from './config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
@@ -16,8 +16,8 @@ import { contextIgnoreText } from './context-ignore.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
-import { parse } from 'yaml';
-import type { MadeWith } from './config/made-with.js';
+import { recordOptions } from './config/made-with.js';
+import { configOptions, withConfigOptions } from './config/options.js';
 
 export const DEFAULT_CONFIG = 'kolla-gen.yaml';
 /** Files of the tree other than templates that templates may import: text files up to this size. */
@@ -236,10 +236,22 @@ function beyondExport(cwd: string, p: string, exported: LoadOptions['exported'])
 export function loadProject(cliFlags: CliOptions, options: LoadOptions): { project?: Project; diagnostics: Diagnostic[] } {
   const { cwd } = options;
   const diagnostics: Diagnostic[] = [];
+  let configSource: SourceText | undefined;
+  if (options.configFile !== undefined) {
+    configSource = readText(cwd, options.configFile, diagnostics, 'KG100');
+  } else if (!options.noConfig && fs.existsSync(path.resolve(cwd, DEFAULT_CONFIG))) {
+    configSource = readText(cwd, DEFAULT_CONFIG, diagnostics, 'KG100');
+  }
+  // The config first: it may name the kolla-build.conf, the override and vars files to read.
+  const read = configSource ? readConfig(configSource) : { written: {}, diagnostics: [] };
+  if (!read.written) return { diagnostics: [...diagnostics, ...read.diagnostics] };
+  const { written } = read;
+  const own = configOptions(written, configSource?.path);
+  const kollaConfigFile = options.kollaConfigFile ?? own.kollaConfig;
   let cli = cliFlags;
   let kollaConfig: KollaConfigValues | undefined;
-  if (options.kollaConfigFile !== undefined) {
-    const source = readText(cwd, options.kollaConfigFile, diagnostics, 'KG106');
+  if (kollaConfigFile !== undefined) {
+    const source = readText(cwd, kollaConfigFile, diagnostics, 'KG106');
     if (!source) return { diagnostics };
     const parsed = parseKollaConfig(source);
     diagnostics.push(...parsed.diagnostics);
@@ -247,12 +259,7 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
     kollaConfig = parsed.values;
     cli = withKollaConfig(cli, kollaConfig);
   }
-  let configSource: SourceText | undefined;
-  if (options.configFile !== undefined) {
-    configSource = readText(cwd, options.configFile, diagnostics, 'KG100');
-  } else if (!options.noConfig && fs.existsSync(path.resolve(cwd, DEFAULT_CONFIG))) {
-    configSource = readText(cwd, DEFAULT_CONFIG, diagnostics, 'KG100');
-  }
+  cli = withConfigOptions(cli, own);
   if (configSource) options.onConfig?.(configSource.path);
   else if (!hasErrors(diagnostics)) options.onConfig?.(null);
   const varsFiles = (cli.varsFiles ?? []).flatMap((f) => readText(cwd, f, diagnostics, 'KG106') ?? []);
@@ -261,6 +268,7 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
     return s ? [{ path: s.path, source: s.text }] : [];
   });
   if (hasErrors(diagnostics)) return { diagnostics };
+  const recorded = recordOptions(written, cliFlags, { config: options.noConfig ? false : (configSource?.path ?? null), kollaConfig: options.kollaConfigFile });
 
   const input = { cli, config: configSource, varsFiles, env: options.env, kollaConfig };
   const outOfExport = (config: ResolvedConfig | undefined) => {
@@ -315,29 +323,5 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   if (hasErrors(diagnostics)) return { diagnostics };
   const contextFiles = new Map([...contexts].map(([name, c]) => [name, c.files]));
   const contextIgnores = new Map([...contexts].map(([name, c]) => [name, c.ignore]));
-  return { project: { config, tree, templates, overrides, contextFiles, contextIgnores }, diagnostics };
-}
-
-/**
- * The options the output dir's manifest.json records (`check` with no flags), or undefined when it records none. The
- * output dir is -o, else the config's `output`, else generated.
- */
-export function readRecordedOptions(cwd: string, configFile: string | undefined, output: string | undefined): { made?: MadeWith; manifest: string } {
-  let out = output;
-  const config = configFile ?? (fs.existsSync(path.resolve(cwd, DEFAULT_CONFIG)) ? DEFAULT_CONFIG : undefined);
-  if (out === undefined && config !== undefined) {
-    try {
-      const written = parse(fs.readFileSync(path.resolve(cwd, config), 'utf8')) as { output?: unknown } | null;
-      if (typeof written?.output === 'string') out = written.output;
-    } catch {
-      // the real load reports it
-    }
-  }
-  const manifest = `${relativeToCwd(cwd, out ?? 'generated')}/manifest.json`;
-  try {
-    const made = (JSON.parse(fs.readFileSync(path.resolve(cwd, manifest), 'utf8')) as { options?: MadeWith }).options;
-    return { made: made && Array.isArray(made.regexes) && typeof made.flags === 'object' ? made : undefined, manifest };
-  } catch {
-    return { manifest };
-  }
+  return { project: { config, tree, templates, overrides, contextFiles, contextIgnores, recorded }, diagnostics };
 }

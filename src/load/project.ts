@@ -3,6 +3,7 @@ import type { ContextFile } from '../core/digest.js';
 import type { Tree } from '../core/types.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { ResolvedConfig } from './config/types.js';
+import type { RecordedOptions } from './config/made-with.js';
 
 export interface Project {
   config: ResolvedConfig;
@@ -14,4 +15,6 @@ export interface Project {
   contextFiles: Map<string, ContextFile[]>;
   /** image → the text of the ignore file written beside each of its rendered Dockerfiles (what the build sees). */
   contextIgnores: Map<string, string>;
+  /** The options of the run as kolla-gen.yaml keys, recorded in manifest.json for people (never read back). */
+  recorded: RecordedOptions;
 }

@@ -46,7 +46,7 @@ export function outputFiles(compiled: Compiled): Map<string, OutputFile> {
   // The manifest lists every file kolla-gen writes: the next run removes only those (others are the user's).
   const names = [...files.keys(), 'manifest.json'].sort(byCodeUnit);
   const { version, images } = compiled.manifest;
-  const manifest = compiled.madeWith ? { version, options: compiled.madeWith, images, files: names } : { version, images, files: names };
+  const manifest = compiled.recorded ? { version, options: compiled.recorded, images, files: names } : { version, images, files: names };
   files.set('manifest.json', { text: `${JSON.stringify(manifest, null, 2)}\n` });
   return new Map([...files].sort(([a], [b]) => byCodeUnit(a, b)));
 }

@@ -48,6 +48,14 @@ function readManifest(abs: string): { version?: unknown; images?: unknown; files
   }
 }
 
+/**
+ * The `options` an output dir's manifest.json records: for the hint of a `check` that finds the output made with other
+ * options, and for nothing else (a pull request can edit it, so no option is ever taken from it).
+ */
+export function recordedOptionsOf(outDir: string, cwd: string): unknown {
+  return (readManifest(path.resolve(cwd, outDir)) as { options?: unknown } | undefined)?.options;
+}
+
 function isOwnManifest(manifest: ReturnType<typeof readManifest>): boolean {
   return manifest?.version === MANIFEST_VERSION && Array.isArray(manifest.images);
 }

@@ -143,6 +143,12 @@ function readWritten(source: SourceText, diagnostics: Diagnostic[]): { written: 
   return { written: result.data, file: parsed.file };
 }
 
+/** kolla-gen.yaml checked against its schema, for what the loader needs before it reads files (options.ts). */
+export function readConfig(source: SourceText): { written?: WrittenConfig; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  return { written: readWritten(source, diagnostics)?.written, diagnostics };
+}
+
 function checkNames<T extends string>(
   values: string[],
   allowed: Record<string, T> | readonly T[],
@@ -304,7 +310,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   const env: Record<string, string> = {};
   for (const name of cli.passEnv ?? []) {
     const value = input.env?.[name];
-    if (value === undefined) diagnostics.push(warning('KG102', `--pass-env ${name}: the variable is not set; templates see no env.${name}`));
+    if (value === undefined) diagnostics.push(warning('KG102', `pass_env ${name}: the variable is not set; templates see no env.${name}`));
     else env[name] = value;
   }
 

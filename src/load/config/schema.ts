@@ -31,6 +31,17 @@ export const writtenConfigSchema = z.strictObject({
   build_args: z.optional(z.record(name, scalar)),
   labels: z.optional(z.record(name, scalar)),
   preset: z.optional(z.enum(PRESETS)),
+  // The options a flag can set too, named as kolla-build.conf names them where it has them: the config is the whole
+  // truth of what the output is made with. Paths are relative to the config file.
+  kolla_config: z.optional(name),
+  template_override: z.optional(z.union([name, z.array(name)])),
+  vars_files: z.optional(z.union([name, z.array(name)])),
+  pass_env: z.optional(z.array(named(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name: letters, digits and "_"'))),
+  /** kolla-build's `regex` and `profile`: what the run selects (regexes given on the command line replace `regex`). */
+  regex: z.optional(z.array(name)),
+  profile: z.optional(z.array(z.string())),
+  skip_parents: z.optional(z.boolean()),
+  enable_unbuildable: z.optional(z.boolean()),
   /** The bake files the output dir holds: HCL for people, JSON for machines; the same build. */
   bake_formats: z.optional(nonEmpty(z.enum(['hcl', 'json']))),
   content_tags: z.optional(z.union([z.boolean(), z.literal('only')])),

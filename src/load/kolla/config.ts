@@ -188,7 +188,12 @@ export function parseKollaConfig(source: SourceText): { values?: KollaConfigValu
   return { values: diagnostics.some((d) => d.severity === 'error') ? undefined : values, diagnostics };
 }
 
-/** The file's values under the command line's: a flag given on the command line wins. */
+/**
+ * The file's values under the command line's, as oslo.config merges them for kolla-build: a flag given on the command
+ * line wins over a single-valued option; multi-valued ones (profile, template_override) take the file's values, then
+ * the flags' (a --template-override then extends the file's overrides, it does not drop them); positional regexes
+ * given on the command line replace the file's `regex`.
+ */
 export function withKollaConfig(cli: CliOptions, values: KollaConfigValues): CliOptions {
   const or = <T>(flag: T[] | undefined, file: T[]): T[] | undefined => (flag?.length ? flag : file.length ? file : flag);
   const buildArgs = Object.entries(values.buildArgs).map(([k, v]) => `${k}=${v}`);
@@ -201,9 +206,9 @@ export function withKollaConfig(cli: CliOptions, values: KollaConfigValues): Cli
     registry: cli.registry ?? values.registry,
     tag: cli.tag ?? values.tag,
     imageNamePrefix: cli.imageNamePrefix ?? values.imageNamePrefix,
-    profiles: or(cli.profiles, values.profile.flatMap(list)),
+    profiles: [...values.profile.flatMap(list), ...(cli.profiles ?? [])],
     regexes: or(cli.regexes, values.regex),
-    templateOverrides: or(cli.templateOverrides, values.templateOverride),
+    templateOverrides: [...values.templateOverride, ...(cli.templateOverrides ?? [])],
     skipParents: cli.skipParents ?? values.skipParents,
     enableUnbuildable: cli.enableUnbuildable ?? values.enableUnbuildable,
     buildArgs: [...buildArgs, ...(cli.buildArgs ?? [])],
