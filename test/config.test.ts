@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type CliOptions } from '../src/load/config/resolve.js';
+import { configOptions, withConfigOptions } from '../src/load/config/options.js';
+import { optionsDiff, recordOptions } from '../src/load/config/made-with.js';
 
 function resolve(text: string | undefined, cli: CliOptions = {}, vars?: string) {
   return resolveConfig({
@@ -66,5 +68,37 @@ describe('resolveConfig', () => {
     expect(config).toBeUndefined();
     expect(diagnostics[0]?.code).toBe(code);
     if (where) expect(diagnostics[0]?.location).toMatchObject(where);
+  });
+});
+
+describe('the options of kolla-gen.yaml and the flags', () => {
+  const written = { template_override: 'ops.j2', vars_files: ['v.yaml'], pass_env: ['HTTP_PROXY'], profile: ['infra'], regex: ['nova'], skip_parents: true };
+
+  it('paths are relative to the config file; lists take the config\'s entries, then the flags\'; regexes on the command line replace', () => {
+    const own = configOptions(written, 'ops/kolla-gen.yaml');
+    expect(own).toMatchObject({ templateOverrides: ['ops/ops.j2'], varsFiles: ['ops/v.yaml'] });
+    expect(withConfigOptions({ templateOverrides: ['x.j2'], profiles: ['main'], passEnv: ['HTTP_PROXY', 'NO_PROXY'] }, own)).toMatchObject({
+      templateOverrides: ['ops/ops.j2', 'x.j2'],
+      profiles: ['infra', 'main'],
+      passEnv: ['HTTP_PROXY', 'NO_PROXY'],
+      regexes: ['nova'],
+      skipParents: true,
+    });
+    expect(withConfigOptions({ regexes: ['keystone'] }, own).regexes).toEqual(['keystone']);
+  });
+
+  it('records the same options the same way, from the config or from flags', () => {
+    const fromFlags = recordOptions({}, { templateOverrides: ['ops.j2'], buildArgs: ['B=2', 'A=1'], tag: 't' }, { config: 'kolla-gen.yaml' });
+    const fromConfig = recordOptions({ template_override: 'ops.j2', build_args: { A: 1, B: '2' }, tag: 't' }, {}, { config: 'kolla-gen.yaml' });
+    expect(fromFlags).toEqual(fromConfig);
+    expect(JSON.stringify(fromFlags)).toBe(JSON.stringify(fromConfig));
+  });
+
+  it('names the lines that make a record agree, and shows nothing of an unknown key', () => {
+    const expected = recordOptions({ namespace: 'acme' }, {}, { config: 'kolla-gen.yaml' });
+    const diff = optionsDiff({ config: 'kolla-gen.yaml', template_override: ['o.j2'], evil: '/etc/passwd', affected_since: 'HEAD~1' }, expected);
+    expect(diff).toEqual({ set: ['template_override: ["o.j2"]'], remove: ['namespace'], runOnly: ['--affected-since "HEAD~1"'] });
+    expect(optionsDiff('not a record', expected)).toBeUndefined();
+    expect(optionsDiff(expected, expected)).toBeUndefined();
   });
 });

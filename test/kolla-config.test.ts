@@ -113,4 +113,12 @@ describe('withKollaConfig', () => {
       tag: 'mine',
     });
   });
+
+  it("appends the flags of a multi-valued option to the file's, as oslo.config does for kolla-build", () => {
+    const { values: overrides } = parse('[DEFAULT]\ntemplate_override = ops.j2\nprofile = infra\n');
+    expect(withKollaConfig({ templateOverrides: ['extra.j2'], profiles: ['main'] }, overrides!)).toMatchObject({
+      templateOverrides: ['ops.j2', 'extra.j2'],
+      profiles: ['infra', 'main'],
+    });
+  });
 });

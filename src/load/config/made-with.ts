@@ -128,7 +128,8 @@ export function recordOptions(written: WrittenConfig, cli: CliOptions, at: { con
     registry: cli.registry ?? written.registry,
     image_name_prefix: cli.imageNamePrefix ?? written.image_name_prefix,
     tag: cli.tag ?? written.tag,
-    build_args: Object.keys(buildArgs).length > 0 ? buildArgs : undefined,
+    // Sorted, as the bake files hold them: the same args from the config or from flags are the same record.
+    build_args: Object.keys(buildArgs).length > 0 ? Object.fromEntries(Object.entries(buildArgs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : undefined,
     content_tags: cli.contentTags ?? written.content_tags,
     cache: cacheRef
       ? { ref: cacheRef, ...(written.cache?.mode !== undefined ? { mode: written.cache.mode } : {}), ...(cacheExport !== undefined ? { export: cacheExport } : {}) }
