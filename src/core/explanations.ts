@@ -96,8 +96,8 @@ The lines come from the options manifest.json records, which are only shown: no 
 a registry that manifest.json names.`,
   KG701: `kolla-gen check found that the output dir differs from what generate would write now: a file is stale,
 missing or extra. The templates, kolla-gen.yaml or the options changed since generated/ was written.
-Run kolla-gen generate (with the same options) and commit the result; check with no options uses the options
-recorded in manifest.json.`,
+Run kolla-gen generate and commit the result. check with no flags uses kolla-gen.yaml's options and nothing else
+(never the options manifest.json records): output made with a flag also fails with KG713, which names the lines.`,
   KG800: `kolla-gen build runs docker buildx bake and found no \`docker\` on PATH. Install the docker CLI; compiling
 (generate, check, list, deps) needs no docker.`,
   KG801: `docker is there but its buildx plugin is not. Install the docker-buildx-plugin package (Docker's repos),
