@@ -1,5 +1,5 @@
 // Issue 10, items 3 to 5: only `generate` writes the output dir (build, build --print, build --list leave it byte for
-// byte); manifest.json records the options that made it (check with no flags uses them; KG701 names the command);
+// byte); manifest.json records the options that made it (for people: check never reads them; KG701 names the command);
 // the config that was loaded is said (stderr, --json), and --no-config ignores it. And --affected-since in an ops repo
 // whose kolla checkout lies beside it.
 import * as fs from 'node:fs';

@@ -388,7 +388,7 @@ describe('the kept output', () => {
     const first = await run(dir, ['generate', '-o', 'out', ...args], { PATH: process.env.PATH ?? '', KOLLA_GEN_CACHE_DIR: cache });
     expect(first.exitCode).toBe(0);
     const file = cacheFile(cache, 'outputs');
-    // Every text but manifest.json's, which `check` reads the recorded options from.
+    // Every text but manifest.json's, which must stay JSON: it says the output dir is kolla-gen's.
     const mark = (stored: StoredOutput) => {
       const manifest = stored.files.find(([name]) => name === 'manifest.json')?.[1];
       return { ...stored, texts: stored.texts.map((t, i) => (i === manifest ? t : `${t}${MARK}\n`)) };
@@ -429,7 +429,7 @@ describe('the kept output', () => {
       ['the config', edit('kolla-gen.yaml', (t) => t.replace('namespace: acme', 'namespace: other')), []],
       ['a new file in a build context', (dir) => fs.writeFileSync(path.join(dir, 'docker', 'db', 'extra.conf'), 'x\n'), []],
       ['an option', () => {}, ['--profile', 'infra']],
-      // The same project, but manifest.json records the flag.
+      // The same output (manifest.json records the same options), under another key: the flags differ.
       ['an option the config already sets', () => {}, ['-b', 'ubuntu,rocky']],
     ];
     for (const [what, change, args] of changes) {

@@ -60,7 +60,7 @@ export function workflowText(input: InitInput): string {
         run: git clone --depth 1 --branch "\${UPSTREAM_BRANCH}" "\${UPSTREAM_REPO}" ../${input.dockerDir.replace(/^(\.\.\/)+/, '').split('/')[0]}`
     : '';
   return `# Builds the images from the committed generated/ files and pushes multi-arch images (written by kolla-gen init).
-#   check   fails when generated/ is stale (kolla-gen check: the options generated/manifest.json records)
+#   check   fails when generated/ is stale (kolla-gen check, with kolla-gen.yaml's options)
 #   build   one job per arch on a native runner: bakes the default group with KG_ARCHES=<arch> (that platform only,
 #           a join's per-arch target of that arch), pushes every image by digest
 #   merge   for each target, one manifest list of both arches' digests under the tags of the bake file
