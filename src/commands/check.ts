@@ -21,7 +21,8 @@ export async function check(cli: CliOptions, options: LoadOptions): Promise<Comm
   if (!isClean(d)) {
     const regenerate = commandLine('generate', compiled.madeWith, out);
     const hint = `run \`${regenerate}\` and commit the result`;
-    const diff = optionsDiff(recordedOptionsOf(out, options.cwd), compiled.recorded);
+    // A plain check names the config lines that would make it pass; a check with flags asked for other options itself.
+    const diff = isPlain(compiled) ? optionsDiff(recordedOptionsOf(out, options.cwd), compiled.recorded) : undefined;
     const other = diff ? [otherOptions(compiled, diff, regenerate, options.cwd)] : [];
     return {
       ...failed([...diagnostics, ...other, ...driftDiagnostics(out, d).map((x) => ({ ...x, hint }))]),
@@ -37,8 +38,6 @@ export async function check(cli: CliOptions, options: LoadOptions): Promise<Comm
  * used are kolla-gen.yaml's and its flags', always: the config is the whole truth, a flag a one-off.
  */
 function otherOptions(compiled: CompiledOutput, diff: OptionsDiff, regenerate: string, cwd: string): Diagnostic {
-  const made = compiled.madeWith;
-  const flags = made.regexes.length > 0 || Object.keys(made.flags).length > 0 || made.kollaConfig !== undefined;
   const file = compiled.configPath ?? 'kolla-gen.yaml';
   const lines = [
     ...(diff.set.length > 0 ? [`set in ${file}:`, ...diff.set.map((l) => `    ${l}`)] : []),
@@ -46,10 +45,16 @@ function otherOptions(compiled: CompiledOutput, diff: OptionsDiff, regenerate: s
     ...(diff.runOnly.length > 0 ? [`it was made with ${diff.runOnly.join(' ')}, a one-off of one run that ${file} cannot hold`] : []),
     ...(diff.config !== undefined ? [`it records the config ${diff.config}`] : []),
   ];
-  return error('KG713', `${compiled.output} was made with options ${flags ? 'this check (its config and flags) does' : `${file} does`} not hold`, {
+  return error('KG713', `${compiled.output} was made with options ${file} does not hold`, {
     location: { file, line: keyLine(path.resolve(cwd, file), [...diff.set.map((l) => l.slice(0, l.indexOf(':'))), ...diff.remove]), column: 1 },
     hint: [`to make it pass, ${lines[0]}`, ...lines.slice(1).map((l) => `        ${l}`), `        or run \`${regenerate}\` to make it with these options, and commit`].join('\n'),
   });
+}
+
+/** Whether the check runs with the config's options alone: no regex, no flag that changes the output. */
+function isPlain(compiled: CompiledOutput): boolean {
+  const made = compiled.madeWith;
+  return made.regexes.length === 0 && Object.keys(made.flags).length === 0 && made.kollaConfig === undefined;
 }
 
 /** The line of the first of `keys` written in the config, else 1 (where a key is added). */
