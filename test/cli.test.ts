@@ -174,6 +174,7 @@ describe('diagnostics', () => {
     ['KG410', 'KG429', 'test/validate.test.ts'],
     ['KG610', 'KG629', 'test/validate.test.ts'],
     ['KG710', 'KG712', 'test/ops-cli.test.ts'],
+    ['KG713', 'KG713', 'test/config-truth.test.ts'],
     ['KG720', 'KG739', 'test/output-dir.test.ts'],
     ['KG800', 'KG899', 'test/build.test.ts'],
     ['KG900', 'KG999', 'test/changes.test.ts'],
