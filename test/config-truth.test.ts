@@ -177,6 +177,25 @@ describe('a flag is a one-off; kolla-gen.yaml is what every command uses', () =>
   });
 });
 
+describe('the files kolla-gen.yaml names', () => {
+  it('are relative to its folder; one it cannot read is KG106 at its key', async () => {
+    const dir = copyFixture('basic');
+    write(dir, 'ops/k.yaml', 'docker_dirs: [../docker]\nbases: [ubuntu]\ntemplate_override:\n  - site.j2\nvars_files: v.yaml\n');
+    write(dir, 'ops/v.yaml', 'x: 1\n');
+    const r = await run(dir, ['list', '-c', 'ops/k.yaml', '--json']);
+    expect(r.exitCode).toBe(1);
+    const [d] = (JSON.parse(r.stdout) as { diagnostics: { code: string; message: string; location: unknown; hint: string }[] }).diagnostics;
+    expect(d).toMatchObject({
+      code: 'KG106',
+      message: 'cannot read site.j2 (template_override of k.yaml)',
+      location: { file: 'k.yaml', line: 4, column: 5 },
+      hint: 'check the path of template_override: it is relative to the folder of k.yaml',
+    });
+    write(dir, 'ops/site.j2', '{% extends parent_template %}\n');
+    expect((await run(dir, ['list', '-c', 'ops/k.yaml'])).exitCode).toBe(0);
+  });
+});
+
 describe('manifest.json records options for people, and is never input', () => {
   const servers: http.Server[] = [];
   afterAll(async () => {

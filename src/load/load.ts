@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import type { ContextFile } from '../core/digest.js';
 import { readConfig, resolveConfig, type CliOptions, type ResolvedConfig, type SourceText } from './config/resolve.js';
-import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
+import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
 import { isWithin } from './root.js';
@@ -50,14 +50,22 @@ export function relativeToCwd(cwd: string, p: string): string {
   return rel === '' ? '.' : rel;
 }
 
-function readText(cwd: string, file: string, diagnostics: Diagnostic[], code: 'KG100' | 'KG106'): SourceText | undefined {
+/** `from`: the config's key that names the file (its place, and its text for the code frame). */
+function readText(cwd: string, file: string, diagnostics: Diagnostic[], code: 'KG100' | 'KG106', from?: ConfigKey): SourceText | undefined {
   const rel = relativeToCwd(cwd, file);
   try {
     return { path: rel, text: fs.readFileSync(path.resolve(cwd, file), 'utf8') };
   } catch {
-    diagnostics.push(error(code, `cannot read ${rel}`));
+    const at = from?.location ? { location: from.location, source: from.source, hint: `check the path of ${from.key}: it is relative to the folder of ${from.location.file}` } : {};
+    diagnostics.push(error(code, `cannot read ${rel}${from ? ` (${from.key} of ${from.location?.file ?? 'the config'})` : ''}`, at));
     return undefined;
   }
+}
+
+interface ConfigKey {
+  key: string;
+  location?: SourceLocation;
+  source?: string;
 }
 
 
@@ -243,15 +251,21 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
     configSource = readText(cwd, DEFAULT_CONFIG, diagnostics, 'KG100');
   }
   // The config first: it may name the kolla-build.conf, the override and vars files to read.
-  const read = configSource ? readConfig(configSource) : { written: {}, diagnostics: [] };
+  const read = configSource ? readConfig(configSource) : { written: {}, diagnostics: [], at: () => undefined };
   if (!read.written) return { diagnostics: [...diagnostics, ...read.diagnostics] };
   const { written } = read;
   const own = configOptions(written, configSource?.path);
   const kollaConfigFile = options.kollaConfigFile ?? own.kollaConfig;
+  // A file kolla-gen.yaml names: an error that cannot read it points at its key.
+  const key = (name: string, list?: string[], index?: number): ConfigKey | undefined => {
+    if (!configSource || (index !== undefined && index >= (list?.length ?? 0))) return undefined;
+    const written = read.written?.[name as keyof typeof read.written];
+    return { key: name, location: read.at(Array.isArray(written) && index !== undefined ? [name, index] : [name]), source: configSource.text };
+  };
   let cli = cliFlags;
   let kollaConfig: KollaConfigValues | undefined;
   if (kollaConfigFile !== undefined) {
-    const source = readText(cwd, kollaConfigFile, diagnostics, 'KG106');
+    const source = readText(cwd, kollaConfigFile, diagnostics, 'KG106', options.kollaConfigFile === undefined ? key('kolla_config') : undefined);
     if (!source) return { diagnostics };
     const parsed = parseKollaConfig(source);
     diagnostics.push(...parsed.diagnostics);
@@ -262,9 +276,10 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   cli = withConfigOptions(cli, own);
   if (configSource) options.onConfig?.(configSource.path);
   else if (!hasErrors(diagnostics)) options.onConfig?.(null);
-  const varsFiles = (cli.varsFiles ?? []).flatMap((f) => readText(cwd, f, diagnostics, 'KG106') ?? []);
-  const overrides: TemplateSourceFile[] = (cli.templateOverrides ?? []).flatMap((f) => {
-    const s = readText(cwd, f, diagnostics, 'KG106');
+  // The config's entries come first in each list (withConfigOptions).
+  const varsFiles = (cli.varsFiles ?? []).flatMap((f, i) => readText(cwd, f, diagnostics, 'KG106', key('vars_files', own.varsFiles, i)) ?? []);
+  const overrides: TemplateSourceFile[] = (cli.templateOverrides ?? []).flatMap((f, i) => {
+    const s = readText(cwd, f, diagnostics, 'KG106', key('template_override', own.templateOverrides, i));
     return s ? [{ path: s.path, source: s.text }] : [];
   });
   if (hasErrors(diagnostics)) return { diagnostics };

@@ -144,9 +144,10 @@ function readWritten(source: SourceText, diagnostics: Diagnostic[]): { written: 
 }
 
 /** kolla-gen.yaml checked against its schema, for what the loader needs before it reads files (options.ts). */
-export function readConfig(source: SourceText): { written?: WrittenConfig; diagnostics: Diagnostic[] } {
+export function readConfig(source: SourceText): { written?: WrittenConfig; diagnostics: Diagnostic[]; at: (key: readonly PropertyKey[]) => SourceLocation | undefined } {
   const diagnostics: Diagnostic[] = [];
-  return { written: readWritten(source, diagnostics)?.written, diagnostics };
+  const read = readWritten(source, diagnostics);
+  return { written: read?.written, diagnostics, at: (key) => (read ? locate(read.file, key) : undefined) };
 }
 
 function checkNames<T extends string>(
