@@ -102,6 +102,18 @@ describe('a flag is a one-off; kolla-gen.yaml is what every command uses', () =>
     expect(passes.exitCode, passes.stderr).toBe(0);
   });
 
+  it('a plain generate replaces output made with flags by the config\'s, and says so (KG713 warning), never silently', async () => {
+    const dir = copyFixture('overlay');
+    const { env } = environment(dir);
+    expect((await run(dir, ['generate', '--template-override', 'overrides/site.j2'], env)).exitCode).toBe(0);
+    const plain = await run(dir, ['generate'], env);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain("warning[KG713]: generated was made with options kolla-gen.yaml does not hold: it now holds kolla-gen.yaml's");
+    expect(plain.stderr).toContain('hint: to keep those options, set in kolla-gen.yaml:\n            template_override: ["overrides/site.j2"]\n        then run `kolla-gen generate` again');
+    expect((await run(dir, ['check'], env)).exitCode).toBe(0);
+    expect((await run(dir, ['generate'], env)).stderr).not.toContain('KG713');
+  });
+
   it('a config holding every option: the plain commands use it, manifest.json records it, and a flag\'s override applies after the config\'s', async () => {
     const dir = copyFixture('overlay');
     const { env, bakefile } = environment(dir, { KG_TEST_VAR: 'from-env' });

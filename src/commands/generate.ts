@@ -3,6 +3,7 @@ import type { LoadOptions } from '../load/load.js';
 import { drift, foreignWarning, isClean, outputDirProblem, recoverOutput, writeOutput } from '../write/write.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { compileOutput, failed, type CommandResult } from './run.js';
+import { otherOptions, recordedDiff } from './other-options.js';
 
 export async function generate(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
   const { output: compiled, diagnostics } = await compileOutput(cli, options);
@@ -15,6 +16,9 @@ export async function generate(cli: CliOptions, options: LoadOptions): Promise<C
   const before = drift(out, files, options.cwd);
   diagnostics.push(...foreignWarning(out, before));
   if (!isClean(before)) {
+    // Before the write: the record read is the one replaced.
+    const diff = recordedDiff(compiled, options.cwd);
+    if (diff) diagnostics.push(otherOptions(compiled, diff, { regenerate: 'kolla-gen generate', cwd: options.cwd, replaced: true }));
     const problems = writeOutput(out, files, options.cwd, before);
     if (hasErrors(problems)) return failed([...diagnostics, ...problems]);
   }

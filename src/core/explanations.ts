@@ -92,8 +92,10 @@ that make the config hold those options (then every command agrees on them), or 
     kolla-gen generate --template-override o.j2   # a one-off: check then fails with KG713
     template_override: [o.j2]                     # in kolla-gen.yaml: generate, check, build agree
 
-The lines come from the options manifest.json records, which are only shown: no command reads a file, a variable or
-a registry that manifest.json names.`,
+A plain generate replaces such output with the config's and says so with this code as a warning, naming the same
+lines (to keep those options, put them into kolla-gen.yaml and generate again). The lines come from the options
+manifest.json records, which are only shown: no command reads a file, a variable or a registry that manifest.json
+names.`,
   KG701: `kolla-gen check found that the output dir differs from what generate would write now: a file is stale,
 missing or extra. The templates, kolla-gen.yaml or the options changed since generated/ was written.
 Run kolla-gen generate and commit the result. check with no flags uses kolla-gen.yaml's options and nothing else
