@@ -76,6 +76,12 @@ export const CODES = {
   KG710: { title: 'build uses a private generation', hint: 'the output dir is stale or was made with other options, so build baked a generation of its own in a temp dir (removed after): run the generate command of the message and commit to build the committed one' },
   KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },
   KG711: { title: 'no recorded options to check with', hint: 'check with no flags uses the options manifest.json records: run kolla-gen generate (with your options) once, or pass the options to check' },
+  // kolla-gen init: the checkout it reads (docs/ops-repo.md)
+  KG730: { title: 'no kolla checkout where -D points', hint: 'get upstream first (git submodule add https://opendev.org/openstack/kolla kolla, recommended; or git clone it beside the repo), then run kolla-gen init --preset kolla -D <checkout>' },
+  KG731: { title: 'not the docker dir of that kolla release', hint: 'master keeps its templates in kolla/docker, stable and unmaintained branches in docker: pass that dir, or the checkout itself, to -D' },
+  KG732: { title: 'the checkout beside the repo cannot be pinned', hint: 'CI checks out the commit kolla-gen.yaml records (upstream:): make the docker dir part of a git checkout with a remote origin, or a submodule of the repo' },
+  KG733: { title: 'checkout inside the repo is not a submodule', hint: 'CI sees only what the repo commits: add upstream with git submodule add URL DIR, which pins its commit' },
+  KG734: { title: 'no registry for the images', hint: 'run init with --registry HOST, or set registry: in kolla-gen.yaml and REGISTRY in the workflow: without one, a push goes to Docker Hub under the namespace' },
   // the output dir (docs/security.md "The output directory")
   KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
