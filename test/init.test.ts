@@ -164,6 +164,15 @@ describe('kolla-gen init reads the checkout it is given', () => {
     ]);
     const pr = builds.find((s) => s.if === "github.event_name == 'pull_request'")?.run ?? '';
     for (const flag of ['--affected-since "origin/$BASE_REF"', '--skip-existing=warn', '--cache-ref "$CACHE_REF"', '--no-cache-export']) expect(pr).toContain(flag);
+
+    // the checkout moved off the pinned commit: every command says so (CI would render the pinned one)
+    expect((await run(ops, ['check'])).stderr).not.toContain('KG735');
+    write(kolla, 'docker/cron/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo cron 2\n');
+    await git(kolla, ['commit', '-q', '-am', 'moved on']);
+    const moved = (await git(kolla, ['log', '-n1', '--pretty=format:%h'])).stdout;
+    const checked = await run(ops, ['check']);
+    expect(checked.exitCode).toBe(1);
+    expect(checked.stderr).toContain(`warning[KG735]: the kolla checkout ../kolla is at ${moved}, but kolla-gen.yaml pins upstream.commit ${commit}`);
   });
 
   it.skipIf(!hasYq)("the workflow's upstream step checks out exactly the pinned commit, where -D names it, after upstream moved on; check then passes", async () => {

@@ -102,6 +102,11 @@ git submodule add https://opendev.org/openstack/kolla kolla.`,
   KG734: `Without a registry, image refs are kolla/<image>:<tag>: a push goes to Docker Hub under the namespace kolla,
 which is upstream's, not yours. init writes --registry to kolla-gen.yaml (registry:), so that generated/ names it,
 and to the workflow, which logs in to it. Without --registry, set both by hand before the first push.`,
+  KG735: `kolla-gen.yaml pins the upstream checkout beside the repo (upstream: { url, commit }), and the workflow kolla-gen
+init wrote checks out exactly that commit. The checkout here is at another commit, so what generate writes now
+(base's kolla_version label, and whatever else changed upstream) is not what CI renders, and its check fails. Either
+check the pinned commit out, or bump: move upstream.commit to the checkout's commit and commit it with the new
+generated/ in one pull request (docs/ops-repo.md, "Bumping upstream").`,
   KG711: `kolla-gen check with no flags checks with the options manifest.json records (its "options": the config file,
 the regexes and every flag of the generate that made it). This manifest records none (it was written by an older
 kolla-gen, or by hand), so check used kolla-gen.yaml and the defaults. Run generate once with your options.`,
