@@ -370,12 +370,14 @@ program
   .option('--preset <name>', 'kolla: an upstream Kolla checkout, read for its docker dir, branch, profiles and commit (default: the submodule kolla, else ../kolla)')
   .option('-D, --docker-dir <dir>', 'the docker dir, relative to this directory (default: docker); with --preset kolla, the checkout or its docker dir')
   .option('--registry <host>', 'the registry the images are pushed to: written to kolla-gen.yaml (the tags) and to the workflow (its login)')
+  .option('--bump', "move upstream.commit of kolla-gen.yaml to the HEAD of the checkout beside the repo (then kolla-gen generate, and commit both)")
   .option('--json', 'print the result as JSON')
   .option('--quiet', 'print only errors')
   .action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const flags = cmd.opts<Flags & { dockerDir?: string; registry?: string }>();
-    await action(async () => (await commands.init()).init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset, registry: flags.registry }), { renders: false })(cmd);
+    const flags = cmd.opts<Flags & { dockerDir?: string; registry?: string; bump?: boolean }>();
+    const options = { cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset, registry: flags.registry, bump: flags.bump };
+    await action(async () => (await commands.init()).init(options), { renders: false })(cmd);
   });
 
 // kolla-gen build: the one command that runs docker; its summary is the result.

@@ -173,6 +173,20 @@ describe('kolla-gen init reads the checkout it is given', () => {
     const checked = await run(ops, ['check']);
     expect(checked.exitCode).toBe(1);
     expect(checked.stderr).toContain(`warning[KG735]: the kolla checkout ../kolla is at ${moved}, but kolla-gen.yaml pins upstream.commit ${commit}`);
+
+    // the bump: upstream.commit moves to the checkout's HEAD, every other byte of kolla-gen.yaml kept; generate, and
+    // the two together pass the check
+    const before = fs.readFileSync(path.join(ops, 'kolla-gen.yaml'), 'utf8');
+    const head = (await git(kolla, ['rev-parse', 'HEAD'])).stdout.trim();
+    const bumped = await run(ops, ['init', '--bump']);
+    expect(bumped.exitCode, bumped.stderr).toBe(0);
+    expect(bumped.stdout).toContain(`upstream.commit: ${commit} -> ${head} (stable/2025.2), the HEAD of ../kolla`);
+    expect(fs.readFileSync(path.join(ops, 'kolla-gen.yaml'), 'utf8')).toBe(before.replace(`commit: ${commit}`, `commit: ${head}`));
+    expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
+    const after = await run(ops, ['check']);
+    expect(after.exitCode, after.stderr).toBe(0);
+    expect(after.stderr).not.toContain('KG735');
+    expect((await run(ops, ['init', '--bump'])).stdout).toContain('already');
   });
 
   it.skipIf(!hasYq)("the workflow's upstream step checks out exactly the pinned commit, where -D names it, after upstream moved on; check then passes", async () => {
@@ -256,6 +270,10 @@ describe('kolla-gen init reads the checkout it is given', () => {
       expect(job.steps.some((s) => s.name === 'upstream at the commit kolla-gen.yaml pins'), name).toBe(false);
     }
     expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
+    // git bumps a submodule: --bump has nothing to move, and says how
+    const bump = await run(ops, ['init', '--bump']);
+    expect(bump.exitCode).toBe(1);
+    expect(bump.stderr).toContain('error[KG736]: kolla-gen.yaml pins no upstream (upstream.commit) to bump');
     // a checkout inside the repo that git does not track is said
     const other = path.join(top, 'other');
     fs.mkdirSync(other);

@@ -136,3 +136,13 @@ function withLayout(cwd: string, root: string, checkout: InitCheckout, diagnosti
   const upstream = { commit, ...(url && !url.startsWith('-') && !/\s/.test(url) ? { url } : {}), ...(branch ? { branch } : {}) };
   return { checkout: { ...checkout, layout: 'beside', upstream }, diagnostics };
 }
+
+/** The commit and branch of the git checkout a docker dir lies in, for init --bump. */
+export function checkoutHead(cwd: string, dockerDir: string): { root: string; commit: string; branch?: string } | undefined {
+  const abs = path.resolve(cwd, dockerDir);
+  const top = fs.existsSync(abs) ? git(abs, ['rev-parse', '--show-toplevel']) : undefined;
+  const commit = top ? git(top, ['rev-parse', 'HEAD']) : undefined;
+  if (!top || !commit || !/^[0-9a-f]{40}$/.test(commit)) return undefined;
+  const branch = branchOf(top);
+  return { root: fromRepo(cwd, top), commit, ...(branch ? { branch } : {}) };
+}

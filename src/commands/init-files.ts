@@ -1,5 +1,6 @@
 // kolla-gen init: the files that start an ops repo. Pure: the texts, from the docker dir, the preset, the registry
 // and what init read of the checkout (init-checkout.ts).
+import { isScalar, parseDocument } from 'yaml';
 
 /** What init read of the checkout -D names. */
 export interface InitCheckout {
@@ -261,4 +262,21 @@ export function initFiles(input: InitInput): [string, string][] {
     ['.github/workflows/images.yml', workflowText(input)],
     ['.gitattributes', GITATTRIBUTES],
   ];
+}
+
+/**
+ * kolla-gen.yaml with upstream.commit (and upstream.branch, when it has one) moved, every other byte kept: init --bump.
+ * undefined when the text has no upstream.commit.
+ */
+export function bumpedConfigText(text: string, to: { commit: string; branch?: string }): { text: string; from: { commit: string; branch?: string } } | undefined {
+  const doc = parseDocument(text);
+  const commit = doc.getIn(['upstream', 'commit'], true);
+  if (!isScalar(commit) || !commit.range) return undefined;
+  const branch = doc.getIn(['upstream', 'branch'], true);
+  const edits: { range: [number, number]; value: string }[] = [{ range: [commit.range[0], commit.range[1]], value: to.commit }];
+  if (to.branch && isScalar(branch) && branch.range) edits.push({ range: [branch.range[0], branch.range[1]], value: to.branch });
+  let out = text;
+  for (const edit of edits.sort((a, b) => b.range[0] - a.range[0])) out = out.slice(0, edit.range[0]) + edit.value + out.slice(edit.range[1]);
+  const from = { commit: String(commit.value), ...(isScalar(branch) ? { branch: String(branch.value) } : {}) };
+  return { text: out, from };
 }

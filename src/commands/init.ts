@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
 import { isRegistry } from '../core/ref.js';
-import { readCheckoutForInit, readKollaCheckoutForInit } from './init-checkout.js';
-import { initFiles, type InitCheckout } from './init-files.js';
+import { parse as parseYaml } from 'yaml';
+import { checkoutHead, readCheckoutForInit, readKollaCheckoutForInit } from './init-checkout.js';
+import { bumpedConfigText, initFiles, type InitCheckout } from './init-files.js';
 import type { CommandResult } from './run.js';
 
 export interface InitOptions {
@@ -15,6 +16,8 @@ export interface InitOptions {
   preset?: string;
   registry?: string;
   output?: string;
+  /** --bump: move upstream.commit of kolla-gen.yaml to the checkout's HEAD (the one edit init makes to a file). */
+  bump?: boolean;
 }
 
 /** Where --preset kolla looks with no -D: a submodule `kolla`, else a checkout beside the repo. */
@@ -23,6 +26,7 @@ function defaultKollaDir(cwd: string): string {
 }
 
 export function init(options: InitOptions): CommandResult {
+  if (options.bump) return bump(options.cwd);
   const diagnostics: Diagnostic[] = [];
   if (options.preset !== undefined && options.preset !== 'kolla') {
     return { exitCode: 1, diagnostics: [error('KG110', `unknown preset "${options.preset}" (expected one of: kolla)`)] };
@@ -87,4 +91,58 @@ export function init(options: InitOptions): CommandResult {
   ];
   const json = { written, kept, dockerDir, ...(checkout ? { layout: checkout.layout, ...(upstream ? { upstream } : {}) } : {}), ...(options.registry ? { registry: options.registry } : {}) };
   return { exitCode: hasErrors(diagnostics) ? 1 : 0, diagnostics, text: lines.join('\n'), json };
+}
+
+const CONFIG = 'kolla-gen.yaml';
+
+/**
+ * init --bump: upstream.commit (and branch) of kolla-gen.yaml := the HEAD of the checkout its first docker dir lies in.
+ * The pull request that bumps holds this edit and the generated/ it makes.
+ */
+function bump(cwd: string): CommandResult {
+  const file = path.join(cwd, CONFIG);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { exitCode: 1, diagnostics: [error('KG100', `no ${CONFIG} here to bump`, { hint: 'run kolla-gen init --bump in the ops repo root, where kolla-gen.yaml is' })] };
+  }
+  const written = (() => {
+    try {
+      return parseYaml(text) as { docker_dirs?: unknown } | null;
+    } catch {
+      return null;
+    }
+  })();
+  const dirs = Array.isArray(written?.docker_dirs) ? written.docker_dirs.filter((d): d is string => typeof d === 'string') : [];
+  const first = dirs[0];
+  if (!text.includes('upstream:') || first === undefined) {
+    return {
+      exitCode: 1,
+      diagnostics: [
+        error('KG736', `${CONFIG} pins no upstream (upstream.commit) to bump`, {
+          hint: 'a submodule is bumped with git: git -C kolla fetch origin && git -C kolla checkout --detach COMMIT && git add kolla, then kolla-gen generate and commit both',
+        }),
+      ],
+    };
+  }
+  const head = checkoutHead(cwd, first);
+  if (!head) return { exitCode: 1, diagnostics: [error('KG732', `cannot read the git commit of the checkout ${first} lies in`, { hint: 'check that the docker dir is part of a git checkout' })] };
+  const bumped = bumpedConfigText(text, head);
+  if (!bumped) {
+    return { exitCode: 1, diagnostics: [error('KG736', `${CONFIG} pins no upstream (upstream.commit) to bump`, { hint: 'write upstream: { url, commit } (kolla-gen init writes it for a checkout beside the repo)' })] };
+  }
+  const on = head.branch ? ` (${head.branch})` : '';
+  if (bumped.from.commit === head.commit) {
+    return { exitCode: 0, diagnostics: [], text: `upstream.commit: ${head.commit}${on}, the HEAD of ${head.root} already`, json: { from: bumped.from, to: head, changed: false } };
+  }
+  fs.writeFileSync(file, bumped.text);
+  const lines = [
+    `upstream.commit: ${bumped.from.commit} -> ${head.commit}${on}, the HEAD of ${head.root}`,
+    '',
+    'next: one pull request with both',
+    '  kolla-gen generate',
+    `  git commit -am "Bump upstream to ${head.commit.slice(0, 12)}"`,
+  ];
+  return { exitCode: 0, diagnostics: [], text: lines.join('\n'), json: { from: bumped.from, to: head, changed: true } };
 }

@@ -83,6 +83,7 @@ export const CODES = {
   KG733: { title: 'checkout inside the repo is not a submodule', hint: 'CI sees only what the repo commits: add upstream with git submodule add URL DIR, which pins its commit' },
   KG734: { title: 'no registry for the images', hint: 'run init with --registry HOST, or set registry: in kolla-gen.yaml and REGISTRY in the workflow: without one, a push goes to Docker Hub under the namespace' },
   KG735: { title: 'the kolla checkout is not at the pinned commit', hint: 'CI checks out upstream.commit of kolla-gen.yaml: check that commit out, or bump upstream.commit with generated/ in one pull request (docs/ops-repo.md)' },
+  KG736: { title: 'no upstream to bump', hint: 'init --bump moves upstream.commit of kolla-gen.yaml (the beside layout); a submodule is bumped with git add' },
   // the output dir (docs/security.md "The output directory")
   KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
