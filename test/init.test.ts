@@ -247,6 +247,20 @@ describe('kolla-gen init reads the checkout it is given', () => {
     ]);
   });
 
+  it('a checkout two levels up: every job checks it out at exactly the path -D names', async () => {
+    const top = tempTop('kolla-gen-init-two-up-');
+    await kollaCheckout(top, 'stable/2025.2');
+    const ops = path.join(top, 'site', 'ops');
+    fs.mkdirSync(ops, { recursive: true });
+    const r = await run(ops, ['init', '--preset', 'kolla', '-D', '../../kolla/docker', '--registry', 'registry.example']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((parseYaml(fs.readFileSync(path.join(ops, 'kolla-gen.yaml'), 'utf8')) as { docker_dirs: string[] }).docker_dirs).toEqual(['../../kolla/docker']);
+    const workflow = parseYaml(fs.readFileSync(path.join(ops, '.github/workflows/images.yml'), 'utf8')) as Workflow;
+    for (const [name, job] of Object.entries(workflow.jobs)) {
+      expect(job.steps.find((s) => s.name === 'upstream at the commit kolla-gen.yaml pins')?.env, name).toEqual({ UPSTREAM_DIR: '../../kolla' });
+    }
+  });
+
   it('a submodule: git pins it, so no upstream key; every job checks out the submodules and no other upstream', async () => {
     const top = tempTop('kolla-gen-init-submodule-');
     await kollaCheckout(top, 'stable/2025.2');
