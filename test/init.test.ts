@@ -220,6 +220,13 @@ describe('kolla-gen init reads the checkout it is given', () => {
     fs.writeFileSync(configFile, fs.readFileSync(path.join(ops, 'kolla-gen.yaml')));
     const checked = await run(workspace, ['check']);
     expect(checked.exitCode, checked.stderr).toBe(0);
+    // the registry the jobs log in to is the one the tags name; another is refused
+    const registryStep = workflow.jobs.check!.steps.find((s) => s.name === 'the registry of kolla-gen.yaml is the one CI logs in to')!;
+    const sameRegistry = await execa('bash', ['-eo', 'pipefail', '-c', registryStep.run!], { cwd: workspace, env: { REGISTRY: workflow.env.REGISTRY! }, reject: false });
+    expect(sameRegistry.exitCode, sameRegistry.stdout).toBe(0);
+    const otherRegistry = await execa('bash', ['-eo', 'pipefail', '-c', registryStep.run!], { cwd: workspace, env: { REGISTRY: 'ghcr.io' }, reject: false });
+    expect(otherRegistry.exitCode).toBe(1);
+    expect(otherRegistry.stdout).toContain("registry: is 'registry.example', but the workflow logs in to REGISTRY 'ghcr.io'");
 
     // a URL that git would read as an option is refused before git runs
     fs.writeFileSync(configFile, fs.readFileSync(configFile, 'utf8').replace('url: https://opendev.org/openstack/kolla', 'url: --upload-pack=touch${IFS}pwned'));

@@ -96,6 +96,7 @@ ${profiles}
 
 /** The upstream checkout of the beside layout, at the commit kolla-gen.yaml pins, where docker_dirs expects it. */
 export const UPSTREAM_STEP = 'upstream at the commit kolla-gen.yaml pins';
+export const REGISTRY_STEP = 'the registry of kolla-gen.yaml is the one CI logs in to';
 
 function upstreamStep(root: string): string {
   return `
@@ -194,6 +195,11 @@ jobs:
           restore-keys: kolla-gen-
       - run: npm install -g "$KOLLA_GEN_PACKAGE"
       - run: kolla-gen check
+      # The tags of generated/ name the registry of kolla-gen.yaml; the jobs log in to REGISTRY: the same, or a push fails.
+      - name: ${REGISTRY_STEP}
+        run: |
+          config=$(yq -r '.registry // ""' kolla-gen.yaml)
+          if [ "$config" != "$REGISTRY" ]; then echo "::error file=kolla-gen.yaml::registry: is '$config', but the workflow logs in to REGISTRY '$REGISTRY'"; exit 1; fi
       - name: images this pull request affects
         if: github.event_name == 'pull_request'
         run: |
