@@ -175,6 +175,7 @@ describe('diagnostics', () => {
     ['KG610', 'KG629', 'test/validate.test.ts'],
     ['KG710', 'KG712', 'test/ops-cli.test.ts'],
     ['KG720', 'KG739', 'test/output-dir.test.ts'],
+    ['KG740', 'KG749', 'test/init.test.ts'],
     ['KG800', 'KG899', 'test/build.test.ts'],
     ['KG900', 'KG999', 'test/changes.test.ts'],
   ];

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { CODES } from '../src/core/diagnostics.js';
 import { ROOT, run, temps, write } from './support/cli.js';
 
 const VALIDATOR = path.join(ROOT, 'node_modules', '.bin', 'action-validator');
@@ -114,7 +115,7 @@ describe('kolla-gen init reads the checkout it is given', () => {
     // master's layout on a stable checkout: an error naming the stable layout's dir, and nothing written
     const wrong = await run(ops, ['init', '--preset', 'kolla', '-D', '../kolla/kolla/docker', '--registry', 'registry.example:5000']);
     expect(wrong.exitCode).toBe(1);
-    expect(wrong.stderr).toContain('error[KG731]: -D ../kolla/kolla/docker is not the docker dir of the kolla checkout ../kolla (stable/2025.2): its templates are in ../kolla/docker');
+    expect(wrong.stderr).toContain('error[KG741]: -D ../kolla/kolla/docker is not the docker dir of the kolla checkout ../kolla (stable/2025.2): its templates are in ../kolla/docker');
     expect(fs.readdirSync(ops)).toEqual(['.git']);
 
     // the checkout itself: init finds its docker dir
@@ -166,13 +167,13 @@ describe('kolla-gen init reads the checkout it is given', () => {
     for (const flag of ['--affected-since "origin/$BASE_REF"', '--skip-existing=warn', '--cache-ref "$CACHE_REF"', '--no-cache-export']) expect(pr).toContain(flag);
 
     // the checkout moved off the pinned commit: every command says so (CI would render the pinned one)
-    expect((await run(ops, ['check'])).stderr).not.toContain('KG735');
+    expect((await run(ops, ['check'])).stderr).not.toContain('KG745');
     write(kolla, 'docker/cron/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo cron 2\n');
     await git(kolla, ['commit', '-q', '-am', 'moved on']);
     const moved = (await git(kolla, ['log', '-n1', '--pretty=format:%h'])).stdout;
     const checked = await run(ops, ['check']);
     expect(checked.exitCode).toBe(1);
-    expect(checked.stderr).toContain(`warning[KG735]: the kolla checkout ../kolla is at ${moved}, but kolla-gen.yaml pins upstream.commit ${commit}`);
+    expect(checked.stderr).toContain(`warning[KG745]: the kolla checkout ../kolla is at ${moved}, but kolla-gen.yaml pins upstream.commit ${commit}`);
 
     // the bump: upstream.commit moves to the checkout's HEAD, every other byte of kolla-gen.yaml kept; generate, and
     // the two together pass the check
@@ -185,7 +186,7 @@ describe('kolla-gen init reads the checkout it is given', () => {
     expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
     const after = await run(ops, ['check']);
     expect(after.exitCode, after.stderr).toBe(0);
-    expect(after.stderr).not.toContain('KG735');
+    expect(after.stderr).not.toContain('KG745');
     expect((await run(ops, ['init', '--bump'])).stdout).toContain('already');
   });
 
@@ -277,7 +278,7 @@ describe('kolla-gen init reads the checkout it is given', () => {
     await git(ops, ['submodule', 'add', '-q', '../kolla', 'kolla']);
     const r = await run(ops, ['init', '--preset', 'kolla', '--registry', 'registry.example']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).not.toContain('KG733');
+    expect(r.stderr).not.toContain('KG743');
     expect(r.stdout).toContain('layout: submodule (kolla): git pins its commit');
     const config = parseYaml(fs.readFileSync(path.join(ops, 'kolla-gen.yaml'), 'utf8')) as Record<string, unknown>;
     expect(config.docker_dirs).toEqual(['kolla/docker']);
@@ -294,7 +295,7 @@ describe('kolla-gen init reads the checkout it is given', () => {
     // git bumps a submodule: --bump has nothing to move, and says how
     const bump = await run(ops, ['init', '--bump']);
     expect(bump.exitCode).toBe(1);
-    expect(bump.stderr).toContain('error[KG736]: kolla-gen.yaml pins no upstream (upstream.commit) to bump');
+    expect(bump.stderr).toContain('error[KG746]: kolla-gen.yaml pins no upstream (upstream.commit) to bump');
     // a checkout inside the repo that git does not track is said
     const other = path.join(top, 'other');
     fs.mkdirSync(other);
@@ -302,23 +303,57 @@ describe('kolla-gen init reads the checkout it is given', () => {
     await git(other, ['init', '-q']);
     const untracked = await run(other, ['init', '--preset', 'kolla', '-D', 'kolla/docker', '--registry', 'registry.example']);
     expect(untracked.exitCode).toBe(0);
-    expect(untracked.stderr).toContain('warning[KG733]: kolla lies inside this repo but is not a submodule of it');
+    expect(untracked.stderr).toContain('warning[KG743]: kolla lies inside this repo but is not a submodule of it');
   });
 
-  it('no checkout: KG730 with how to get one, and nothing written; no --registry: KG734', async () => {
+  it('no checkout: KG740 with how to get one, and nothing written; no --registry: KG744', async () => {
     const top = tempTop('kolla-gen-init-none-');
     const ops = path.join(top, 'ops');
     fs.mkdirSync(ops);
     const r = await run(ops, ['init', '--preset', 'kolla']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('error[KG730]: no kolla checkout at ../kolla');
+    expect(r.stderr).toContain('error[KG740]: no kolla checkout at ../kolla');
     expect(r.stderr).toContain('git submodule add https://opendev.org/openstack/kolla kolla');
     expect(fs.readdirSync(ops)).toEqual([]);
     await kollaCheckout(top, 'master');
     const bare = await run(ops, ['init', '--preset', 'kolla']);
     expect(bare.exitCode, bare.stderr).toBe(0);
-    expect(bare.stderr).toContain('warning[KG734]: no --registry');
+    expect(bare.stderr).toContain('warning[KG744]: no --registry');
     expect((await run(ops, ['init', '--preset', 'kolla', '--registry', '-x'])).stderr).toContain('error[KG133]: --registry: "-x" is not a valid image registry');
+  });
+});
+
+describe('a checkout beside the repo that cannot be pinned', () => {
+  it('with no remote origin: KG742 warns, and upstream.url is left for the user (the config refuses to load without it)', async () => {
+    const top = tempTop('kolla-gen-init-no-origin-');
+    const kolla = await kollaCheckout(top, 'master');
+    await git(kolla, ['remote', 'remove', 'origin']);
+    const ops = path.join(top, 'ops');
+    fs.mkdirSync(ops);
+    const r = await run(ops, ['init', '--preset', 'kolla', '--registry', 'registry.example']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning[KG742]: the checkout ../kolla has no usable remote origin');
+    expect(fs.readFileSync(path.join(ops, 'kolla-gen.yaml'), 'utf8')).toContain('  # url: the checkout has no remote origin');
+    const listed = await run(ops, ['list']);
+    expect(listed.exitCode).toBe(1);
+    expect(listed.stderr).toContain('KG102');
+  });
+
+  it('not a git checkout: KG742, nothing written', async () => {
+    const top = tempTop('kolla-gen-init-no-git-');
+    const kolla = await kollaCheckout(top, 'master');
+    fs.rmSync(path.join(kolla, '.git'), { recursive: true });
+    // inside another repo, whose commit is not the checkout's
+    write(top, 'README', 'another repo\n');
+    await git(top, ['init', '-q']);
+    await git(top, ['add', 'README']);
+    await git(top, ['commit', '-q', '-m', 'another']);
+    const ops = path.join(top, 'ops');
+    fs.mkdirSync(ops);
+    const r = await run(ops, ['init', '--preset', 'kolla', '--registry', 'registry.example']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error[KG742]: cannot read the git commit of ../kolla');
+    expect(fs.readdirSync(ops)).toEqual([]);
   });
 });
 
@@ -358,4 +393,10 @@ describe('.gitattributes', () => {
     // "-\t-\t<file>" is git's binary entry: every changed file has its lines counted
     for (const line of changed) expect(line).toMatch(/^\d+\t\d+\t/);
   });
+});
+
+it('tests every code of KG740-KG749 here', () => {
+  const mine = Object.keys(CODES).filter((code) => code >= 'KG740' && code <= 'KG749');
+  const source = fs.readFileSync(import.meta.filename, 'utf8');
+  expect(mine.filter((code) => !source.includes(code))).toEqual([]);
 });

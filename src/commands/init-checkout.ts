@@ -47,7 +47,7 @@ export function readKollaCheckoutForInit(cwd: string, dockerDir: string): { chec
   if (!root) {
     return {
       diagnostics: [
-        error('KG730', `no kolla checkout at ${dockerDir} (no kolla/common/config.py there or above it)`, {
+        error('KG740', `no kolla checkout at ${dockerDir} (no kolla/common/config.py there or above it)`, {
           hint: 'get upstream first, then run init again: as a submodule (recommended: pinned by git) `git submodule add https://opendev.org/openstack/kolla kolla` then `kolla-gen init --preset kolla -D kolla`; or beside the repo `git clone https://opendev.org/openstack/kolla ../kolla` then `kolla-gen init --preset kolla -D ../kolla`',
         }),
       ],
@@ -58,13 +58,13 @@ export function readKollaCheckoutForInit(cwd: string, dockerDir: string): { chec
   const branch = branchOf(root);
   const on = branch ? ` (${branch})` : '';
   if (!release) {
-    return { diagnostics: [error('KG730', `the kolla checkout ${rootRel}${on} has neither kolla/docker nor docker`, { hint: 'check out a kolla branch (master, stable/…) there' })] };
+    return { diagnostics: [error('KG740', `the kolla checkout ${rootRel}${on} has neither kolla/docker nor docker`, { hint: 'check out a kolla branch (master, stable/…) there' })] };
   }
   if (abs !== root && abs !== release) {
     const dockerRel = fromRepo(cwd, release);
     return {
       diagnostics: [
-        error('KG731', `-D ${dockerDir} is not the docker dir of the kolla checkout ${rootRel}${on}: its templates are in ${dockerRel}`, {
+        error('KG741', `-D ${dockerDir} is not the docker dir of the kolla checkout ${rootRel}${on}: its templates are in ${dockerRel}`, {
           hint: `pass -D ${dockerRel}, or the checkout itself (-D ${rootRel}): master keeps them in kolla/docker, stable and unmaintained branches in docker`,
         }),
       ],
@@ -107,17 +107,20 @@ function withLayout(cwd: string, root: string, checkout: InitCheckout, diagnosti
     const staged = git(cwd, ['ls-files', '--stage', '--', rootRel]);
     if (rootRel !== '.' && !staged?.startsWith('160000 ')) {
       diagnostics.push(
-        warning('KG733', `${rootRel} lies inside this repo but is not a submodule of it: CI sees only what the repo commits`, {
+        warning('KG743', `${rootRel} lies inside this repo but is not a submodule of it: CI sees only what the repo commits`, {
           hint: `add upstream as a submodule (git submodule add https://opendev.org/openstack/kolla ${rootRel}), which pins its commit; or commit the tree`,
         }),
       );
     }
     return { checkout: { ...checkout, layout: 'submodule' }, diagnostics };
   }
-  const commit = git(root, ['rev-parse', 'HEAD']);
+  // The checkout's own git: not that of a repo it happens to lie in.
+  const top = git(root, ['rev-parse', '--show-toplevel']);
+  const own = top !== undefined && fs.realpathSync(top) === fs.realpathSync(root);
+  const commit = own ? git(root, ['rev-parse', 'HEAD']) : undefined;
   if (!commit || !/^[0-9a-f]{40}$/.test(commit)) {
     diagnostics.push(
-      error('KG732', `cannot read the git commit of ${rootRel}: it lies outside this repo, and CI must check out the commit generated/ is made from`, {
+      error('KG742', `cannot read the git commit of ${rootRel}: it lies outside this repo, and CI must check out the commit generated/ is made from`, {
         hint: 'make it a git checkout (git clone URL), or a submodule of this repo (git submodule add URL DIR, then -D DIR)',
       }),
     );
@@ -127,7 +130,7 @@ function withLayout(cwd: string, root: string, checkout: InitCheckout, diagnosti
   const url = git(root, ['remote', 'get-url', 'origin'])?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
   if (!url || url.startsWith('-') || /\s/.test(url)) {
     diagnostics.push(
-      warning('KG732', `the checkout ${rootRel} has no usable remote origin: upstream.url in kolla-gen.yaml is left for you to fill in`, {
+      warning('KG742', `the checkout ${rootRel} has no usable remote origin: upstream.url in kolla-gen.yaml is left for you to fill in`, {
         hint: `git -C ${rootRel} remote add origin URL, then run init again in a new dir; or write upstream.url in kolla-gen.yaml`,
       }),
     );

@@ -46,7 +46,7 @@ export function init(options: InitOptions): CommandResult {
   const dockerDir = preset && checkout ? checkout.dockerDir : given;
   if (preset && options.registry === undefined) {
     diagnostics.push(
-      warning('KG734', 'no --registry: the images are named kolla/<image>, which a push sends to Docker Hub\'s "kolla" namespace (upstream\'s)', {
+      warning('KG744', 'no --registry: the images are named kolla/<image>, which a push sends to Docker Hub\'s "kolla" namespace (upstream\'s)', {
         hint: 'set registry: in kolla-gen.yaml (and REGISTRY in .github/workflows/images.yml) to the registry you push to, or run init with --registry HOST in a new dir',
       }),
     );
@@ -120,17 +120,17 @@ function bump(cwd: string): CommandResult {
     return {
       exitCode: 1,
       diagnostics: [
-        error('KG736', `${CONFIG} pins no upstream (upstream.commit) to bump`, {
+        error('KG746', `${CONFIG} pins no upstream (upstream.commit) to bump`, {
           hint: 'a submodule is bumped with git: git -C kolla fetch origin && git -C kolla checkout --detach COMMIT && git add kolla, then kolla-gen generate and commit both',
         }),
       ],
     };
   }
   const head = checkoutHead(cwd, first);
-  if (!head) return { exitCode: 1, diagnostics: [error('KG732', `cannot read the git commit of the checkout ${first} lies in`, { hint: 'check that the docker dir is part of a git checkout' })] };
+  if (!head) return { exitCode: 1, diagnostics: [error('KG742', `cannot read the git commit of the checkout ${first} lies in`, { hint: 'check that the docker dir is part of a git checkout' })] };
   const bumped = bumpedConfigText(text, head);
   if (!bumped) {
-    return { exitCode: 1, diagnostics: [error('KG736', `${CONFIG} pins no upstream (upstream.commit) to bump`, { hint: 'write upstream: { url, commit } (kolla-gen init writes it for a checkout beside the repo)' })] };
+    return { exitCode: 1, diagnostics: [error('KG746', `${CONFIG} pins no upstream (upstream.commit) to bump`, { hint: 'write upstream: { url, commit } (kolla-gen init writes it for a checkout beside the repo)' })] };
   }
   const on = head.branch ? ` (${head.branch})` : '';
   if (bumped.from.commit === head.commit) {

@@ -81,7 +81,7 @@ when it is what the build's options make (regexes aside) and defines the selecte
 When it is stale, or was made with other options (another --tag, --base, --skip-parents...), build says so,
 writes a private generation into a temp dir, bakes that, and removes it: the committed files stay byte for byte.
 To build the committed generation, run the generate command the message names and commit the result.`,
-  KG730: `kolla-gen init --preset kolla reads the kolla checkout -D names: the docker dir of its release, its branch,
+  KG740: `kolla-gen init --preset kolla reads the kolla checkout -D names: the docker dir of its release, its branch,
 its profiles and, beside the repo, the commit CI must check out. There is no kolla/common/config.py at -D, its
 parent or its grandparent, so there is no checkout to read. Get upstream first, then run init again:
 
@@ -89,20 +89,20 @@ parent or its grandparent, so there is no checkout to read. Get upstream first, 
     kolla-gen init --preset kolla -D kolla --registry registry.example
 
 or, beside the repo: git clone https://opendev.org/openstack/kolla ../kolla, then -D ../kolla.`,
-  KG731: `-D names a dir of a kolla checkout that is not the docker dir of its release. Master keeps the templates in
+  KG741: `-D names a dir of a kolla checkout that is not the docker dir of its release. Master keeps the templates in
 kolla/docker, stable and unmaintained branches in docker (a stable checkout has no kolla/docker, so kolla-gen would
 find no docker dir later, KG200). Pass the dir the message names, or the checkout itself: init then finds it.`,
-  KG732: `The docker dir lies beside the repo, outside it: CI must check out that same tree at the same commit, since
+  KG742: `The docker dir lies beside the repo, outside it: CI must check out that same tree at the same commit, since
 generated/ names it (base's kolla_version label). init records the checkout's origin URL and commit in
 kolla-gen.yaml (upstream:), and the workflow it writes checks out exactly that commit. Here the commit (no git
 checkout) or the origin (no remote) cannot be read. Make it a clone of upstream, or use a submodule instead.`,
-  KG733: `The checkout lies inside the repo, but the repo does not record it as a submodule, so a clone of the repo (CI's)
+  KG743: `The checkout lies inside the repo, but the repo does not record it as a submodule, so a clone of the repo (CI's)
 does not have it unless its files are committed. A submodule pins upstream's commit in git itself:
 git submodule add https://opendev.org/openstack/kolla kolla.`,
-  KG734: `Without a registry, image refs are kolla/<image>:<tag>: a push goes to Docker Hub under the namespace kolla,
+  KG744: `Without a registry, image refs are kolla/<image>:<tag>: a push goes to Docker Hub under the namespace kolla,
 which is upstream's, not yours. init writes --registry to kolla-gen.yaml (registry:), so that generated/ names it,
 and to the workflow, which logs in to it. Without --registry, set both by hand before the first push.`,
-  KG735: `kolla-gen.yaml pins the upstream checkout beside the repo (upstream: { url, commit }), and the workflow kolla-gen
+  KG745: `kolla-gen.yaml pins the upstream checkout beside the repo (upstream: { url, commit }), and the workflow kolla-gen
 init wrote checks out exactly that commit. The checkout here is at another commit, so what generate writes now
 (base's kolla_version label, and whatever else changed upstream) is not what CI renders, and its check fails. Either
 check the pinned commit out, or bump: move upstream.commit to the checkout's commit and commit it with the new

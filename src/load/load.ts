@@ -216,7 +216,7 @@ function readKollaCheckout(
         // upstream.commit of kolla-gen.yaml is what CI checks out: output made from another commit fails its check.
         if (pinned && checkout.gitShortSha && !pinned.startsWith(checkout.gitShortSha)) {
           diagnostics.push(
-            warning('KG735', `the kolla checkout ${relativeToCwd(cwd, root)} is at ${checkout.gitShortSha}, but kolla-gen.yaml pins upstream.commit ${pinned}`, {
+            warning('KG745', `the kolla checkout ${relativeToCwd(cwd, root)} is at ${checkout.gitShortSha}, but kolla-gen.yaml pins upstream.commit ${pinned}`, {
               hint: `check out the pinned commit (git -C ${relativeToCwd(cwd, root)} checkout --detach ${pinned}), or bump upstream.commit to ${checkout.gitShortSha}'s full id (docs/ops-repo.md, "Bumping upstream")`,
             }),
           );
