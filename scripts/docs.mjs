@@ -81,7 +81,7 @@ function help(args) {
 }
 
 function cliPage() {
-  const commands = ['generate', 'check', 'list', 'deps', 'explain', 'build', 'help'];
+  const commands = ['generate', 'check', 'list', 'deps', 'explain', 'build', 'init', 'help'];
   const out = [
     '# CLI reference',
     '',

@@ -341,15 +341,18 @@ withOptions(
 
 program
   .command('init')
-  .description('start an ops repo: a commented kolla-gen.yaml, .github/workflows/images.yml, .gitattributes (never overwrites a file)')
-  .option('--preset <name>', 'kolla: an upstream Kolla checkout (docker dir default ../kolla/kolla/docker)')
-  .option('-D, --docker-dir <dir>', 'the docker dir, relative to this directory (default: docker)')
+  .description('start an ops repo: a commented kolla-gen.yaml, .github/workflows/images.yml, .gitattributes (never overwrites a file; --bump moves the pinned upstream)')
+  .option('--preset <name>', 'kolla: an upstream Kolla checkout, read for its docker dir, branch, profiles and commit (default: the submodule kolla, else ../kolla)')
+  .option('-D, --docker-dir <dir>', 'the docker dir, relative to this directory (default: docker); with --preset kolla, the checkout or its docker dir')
+  .option('--registry <host>', 'the registry the images are pushed to: written to kolla-gen.yaml (the tags) and to the workflow (its login)')
+  .option('--bump', "move upstream.commit of kolla-gen.yaml to the HEAD of the checkout beside the repo (then kolla-gen generate, and commit both)")
   .option('--json', 'print the result as JSON')
   .option('--quiet', 'print only errors')
   .action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const flags = cmd.opts<Flags & { dockerDir?: string }>();
-    await action(async () => (await commands.init()).init({ cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset }), { renders: false })(cmd);
+    const flags = cmd.opts<Flags & { dockerDir?: string; registry?: string; bump?: boolean }>();
+    const options = { cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset, registry: flags.registry, bump: flags.bump };
+    await action(async () => (await commands.init()).init(options), { renders: false })(cmd);
   });
 
 // kolla-gen build: the one command that runs docker; its summary is the result.

@@ -176,6 +176,7 @@ describe('diagnostics', () => {
     ['KG710', 'KG712', 'test/ops-cli.test.ts'],
     ['KG713', 'KG713', 'test/config-truth.test.ts'],
     ['KG720', 'KG739', 'test/output-dir.test.ts'],
+    ['KG740', 'KG749', 'test/init.test.ts'],
     ['KG800', 'KG899', 'test/build.test.ts'],
     ['KG900', 'KG999', 'test/changes.test.ts'],
   ];

@@ -96,7 +96,9 @@ describe.skipIf(!buildx)('install from the packed tarball and follow docs/ops-re
     );
     const commands = shellBlock(fs.readFileSync(path.join(ROOT, 'docs', 'ops-repo.md'), 'utf8'), '## Walk-through');
     expect(commands[0]).toMatch(/^git clone \S+ kolla$/);
-    const upstream = [`mkdir kolla`, `cp -R ${FIXTURE} kolla/kolla`, `git -C kolla init -q`, `git -C kolla add -A`, `git -C kolla commit -qm upstream`].join(' && ');
+    // what the clone makes: a checkout of master's layout (kolla/docker) whose origin is upstream
+    const url = commands[0]!.split(' ')[2]!;
+    const upstream = [`mkdir kolla`, `cp -R ${FIXTURE} kolla/kolla`, `git -C kolla init -q`, `git -C kolla add -A`, `git -C kolla commit -qm upstream`, `git -C kolla remote add origin ${url}`].join(' && ');
     let cwd = start;
     const outputs: string[] = [];
     for (const command of commands) {

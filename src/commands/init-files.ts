@@ -1,31 +1,76 @@
-// kolla-gen init: the files that start an ops repo. Pure: the texts, from the docker dir and the preset.
+// kolla-gen init: the files that start an ops repo. Pure: the texts, from the docker dir, the preset, the registry
+// and what init read of the checkout (init-checkout.ts).
+import { isScalar, parseDocument } from 'yaml';
 
-export interface InitInput {
-  /** -D, relative to the repo root ("/"-separated). */
+/** What init read of the checkout -D names. */
+export interface InitCheckout {
+  /** The checkout's root, relative to the repo root ("/"-separated). */
+  root: string;
+  /** The docker dir of its release (kolla/docker on master, docker on stable branches), relative to the repo root. */
   dockerDir: string;
-  preset?: 'kolla';
+  /** Inside the repo (a submodule: git pins it) or beside it (kolla-gen.yaml's upstream pins it). */
+  layout: 'submodule' | 'beside';
+  /** The names of the checkout's own profiles (kolla/common/config.py). */
+  profiles: string[];
+  configPy?: string;
+  branch?: string;
+  /** Beside the repo: what CI checks out (url undefined: the checkout has no origin). */
+  upstream?: { commit: string; url?: string; branch?: string };
 }
 
-const outside = (dir: string) => dir === '..' || dir.startsWith('../') || dir.startsWith('/');
+export interface InitInput {
+  /** -D, relative to the repo root ("/"-separated): the checkout's docker dir when there is one. */
+  dockerDir: string;
+  preset?: 'kolla';
+  /** --registry: the host the images are pushed to (and CI logs in to). */
+  registry?: string;
+  checkout?: InitCheckout;
+}
+
+const NAMESPACE = 'kolla';
+
+function upstreamBlock(upstream: NonNullable<InitCheckout['upstream']>, root: string): string {
+  const lines = [
+    '',
+    `# The upstream checkout ${root} comes from, pinned: CI checks out exactly this commit there (generated/ names it, as`,
+    "# base's kolla_version label). Bump it in a pull request that moves this commit and generated/ together",
+    '# (docs/ops-repo.md, "Bumping upstream").',
+    'upstream:',
+    upstream.url ? `  url: ${upstream.url}` : '  # url: the checkout has no remote origin: write the URL CI fetches it from, and uncomment',
+    `  commit: ${upstream.commit}`,
+    ...(upstream.branch ? [`  branch: ${upstream.branch}`] : []),
+  ];
+  return `${lines.join('\n')}\n`;
+}
 
 export function configText(input: InitInput): string {
   const kolla = input.preset === 'kolla';
+  const checkout = input.checkout;
+  const profiles = kolla
+    ? `# Profiles: the preset reads kolla's own (${checkout?.profiles.length ? checkout.profiles.join(', ') : 'infra, main, aux, default'}) from ${checkout?.configPy ?? "the checkout's kolla/common/config.py"}
+# (kolla-gen list -p infra). A profile written here replaces the one of that name, or adds one.
+# profiles:
+#   mine: [keystone, "^nova-api$"]`
+    : `# Profiles: regexes searched anywhere in an image name (kolla-gen build -p infra). An image pulls in its parents.
+profiles:
+  infra: [mariadb, rabbitmq, memcached, "^cron$", fluentd, kolla-toolbox]
+  main: [keystone, glance, placement, nova, neutron, horizon]`;
   return `# kolla-gen.yaml: how kolla-gen renders ${input.dockerDir} into generated/ (committed; docker buildx bake builds it).
 # Paths here are relative to this file's folder, the repo root. Every key is optional; the command line overrides each.
 # After a change: kolla-gen generate, then commit generated/ with it (CI runs kolla-gen check).
 ${kolla ? `
-# The template context and defaults of upstream kolla-build (its release, base images, users, repos.yaml), read from
-# the kolla checkout around the docker dir.
+# The template context and defaults of upstream kolla-build (its release, base images, users, repos.yaml, profiles),
+# read from the kolla checkout around the docker dir${checkout?.branch ? ` (${checkout.root}: ${checkout.branch})` : ''}.
 preset: kolla
 ` : ''}
 # The template trees: a later dir overlays an earlier one, file by file (your own files over upstream's).
 docker_dirs:
   - ${input.dockerDir}
 #  - overlays/docker
-
-# Where the images go: <registry>/<namespace>/<image>:<tag>.
-# registry: registry.example.internal:5000
-namespace: kolla
+${checkout?.upstream ? upstreamBlock(checkout.upstream, checkout.root) : ''}
+# Where the images go: <registry>/<namespace>/<image>:<tag>. CI logs in to this registry (.github/workflows/images.yml).
+${input.registry ? `registry: ${input.registry}` : '# registry: registry.example.internal:5000   # none: Docker Hub, under the namespace'}
+namespace: ${NAMESPACE}
 ${kolla ? '# tag: the release of the checkout (the preset says which it assumed)' : 'tag: latest'}
 
 # Base distros and arches to render (bases: ubuntu, debian, rocky, centos; arches: amd64, arm64).
@@ -34,10 +79,7 @@ arches: [amd64, arm64]
 # base_images:
 #   ubuntu: { image: ubuntu, tag: "24.04" }
 
-# Profiles: regexes searched anywhere in an image name (kolla-gen build -p infra). An image pulls in its parents.
-profiles:
-  infra: [mariadb, rabbitmq, memcached, "^cron$", fluentd, kolla-toolbox]
-  main: [keystone, glance, placement, nova, neutron, horizon]
+${profiles}
 
 # Images known not to build, keyed by base, arch or base+arch; every image built on one of them is left out too.
 # unbuildable:
@@ -52,21 +94,69 @@ profiles:
 `;
 }
 
+/** The upstream checkout of the beside layout, at the commit kolla-gen.yaml pins, where docker_dirs expects it. */
+export const UPSTREAM_STEP = 'upstream at the commit kolla-gen.yaml pins';
+export const REGISTRY_STEP = 'the registry of kolla-gen.yaml is the one CI logs in to';
+
+function upstreamStep(root: string): string {
+  return `
+      # ${root} lies beside this repo: check out exactly the commit kolla-gen.yaml pins (upstream:), with its history:
+      # kolla_version is its short sha, which git abbreviates by the number of objects it holds (9 characters in a
+      # full clone of kolla, 7 after a --depth 1 fetch), and generated/ holds the one a full clone gives.
+      - name: ${UPSTREAM_STEP}
+        env:
+          UPSTREAM_DIR: ${root}
+        run: |
+          url=$(yq -r '.upstream.url // ""' kolla-gen.yaml)
+          commit=$(yq -r '.upstream.commit // ""' kolla-gen.yaml)
+          branch=$(yq -r '.upstream.branch // ""' kolla-gen.yaml)
+          case "$url" in ""|-*) echo "::error file=kolla-gen.yaml::upstream.url must be a git URL not starting with -"; exit 1 ;; esac
+          case "$branch" in -*) echo "::error file=kolla-gen.yaml::upstream.branch must not start with -"; exit 1 ;; esac
+          if ! printf '%s' "$commit" | grep -Eqx '[0-9a-f]{40}'; then echo "::error file=kolla-gen.yaml::upstream.commit must be 40 hex digits"; exit 1; fi
+          git init -q "$UPSTREAM_DIR"
+          git -C "$UPSTREAM_DIR" remote add origin "$url"
+          git -C "$UPSTREAM_DIR" fetch -q origin "$commit" || git -C "$UPSTREAM_DIR" fetch -q origin "\${branch:-+refs/heads/*:refs/remotes/origin/*}"
+          git -C "$UPSTREAM_DIR" checkout -q --detach "$commit"`;
+}
+
+/** The pull request's build: what it affects, on the parents main pushed; read the registry cache, write none. */
+function pullRequestBuild(beside: boolean): string {
+  const flags = '--content-tags=only --skip-existing=warn --cache-ref "$CACHE_REF" --no-cache-export';
+  if (!beside) return `run: kolla-gen build -a "$ARCH" --affected-since "origin/$BASE_REF" ${flags}`;
+  return `# The checkout beside the repo is the same at both ends of --affected-since: a pull request that moves
+        # upstream.commit builds every image the registry lacks.
+        run: |
+          since=(--affected-since "origin/$BASE_REF")
+          if [ "$(git show "origin/$BASE_REF:kolla-gen.yaml" | yq -r '.upstream.commit // ""')" != "$(yq -r '.upstream.commit // ""' kolla-gen.yaml)" ]; then since=(); fi
+          kolla-gen build -a "$ARCH" "\${since[@]}" ${flags}`;
+}
+
 export function workflowText(input: InitInput): string {
-  const clone = outside(input.dockerDir)
-    ? `
-      # The docker dir (${input.dockerDir}) lies outside this repo: put the checkout where kolla-gen.yaml expects it.
-      - name: upstream checkout
-        run: git clone --depth 1 --branch "\${UPSTREAM_BRANCH}" "\${UPSTREAM_REPO}" ../${input.dockerDir.replace(/^(\.\.\/)+/, '').split('/')[0]}`
-    : '';
-  return `# Builds the images from the committed generated/ files and pushes multi-arch images (written by kolla-gen init).
-#   check   fails when generated/ is stale (kolla-gen check, with kolla-gen.yaml's options)
-#   build   one job per arch on a native runner: bakes the default group with KG_ARCHES=<arch> (that platform only,
-#           a join's per-arch target of that arch), pushes every image by digest
-#   merge   for each target, one manifest list of both arches' digests under the tags of the bake file
-# Set the repository variables KOLLA_GEN_PACKAGE (what npm installs kolla-gen from: a git URL or a tarball path in
-# this repo) and REGISTRY (the login host), and the secrets REGISTRY_USERNAME and REGISTRY_PASSWORD.
-# Pull requests run the check and the builds, and push nothing.
+  const beside = input.checkout?.layout === 'beside';
+  const upstream = beside && input.checkout ? upstreamStep(input.checkout.root) : '';
+  const registry = input.registry ?? '';
+  const cacheRef = `${registry ? `${registry}/` : ''}${NAMESPACE}/cache`;
+  const checkout = `
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0      # the base branch, for --affected-since; whole histories, for kolla_version
+          submodules: true${upstream}
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 20`;
+  return `# Builds the images and pushes multi-arch images, each arch on its own native runner, building only what the
+# registry lacks (written by kolla-gen init; see docs/ops-repo.md of kolla-gen).
+#   check   fails when generated/ is stale (kolla-gen check); on a pull request, lists the images it affects
+#   build   one job per arch: kolla-gen build -a <arch> --content-tags=only builds an image only when the registry
+#           lacks its per-arch content tag (--skip-existing) and, on main, pushes it under that tag. On a pull request
+#           it builds only what the pull request affects (--affected-since) on the parents main pushed, pushes
+#           nothing, and reads the registry cache without writing it.
+#   lists   main only, after both arches: kolla-gen build --skip-existing --push builds nothing, makes each image's
+#           manifest list from its per-arch images and points the tags of generated/ at it.
+# ${beside ? `The docker dir lies beside the repo (${input.checkout?.root}): every job checks out the commit kolla-gen.yaml pins.` : 'Upstream is a submodule (or part of this repo): git pins its commit, and every job checks it out.'}
+# kolla-gen build grants buildx the read of a docker dir outside the repo (--allow fs.read=<dir>), none inside it.
+# Set the repository variable KOLLA_GEN_PACKAGE (what npm installs kolla-gen from: a git URL, or a tarball in this
+# repo) and the secrets REGISTRY_USERNAME and REGISTRY_PASSWORD.
 name: images
 
 on:
@@ -78,22 +168,24 @@ on:
 permissions:
   contents: read
 
+concurrency:
+  group: images-\${{ github.ref }}
+  cancel-in-progress: true
+
 env:
-  BAKE_FILE: generated/docker-bake.json
-  PUSH: \${{ github.event_name != 'pull_request' }}${outside(input.dockerDir) ? `
-  UPSTREAM_REPO: https://opendev.org/openstack/kolla
-  UPSTREAM_BRANCH: master` : ''}
+  KOLLA_GEN_PACKAGE: \${{ vars.KOLLA_GEN_PACKAGE }}
+  # The registry of kolla-gen.yaml (registry:): the tags of generated/ name it, and CI logs in to it.${registry ? '' : ' None: Docker Hub.'}
+  REGISTRY: "${registry}"
+  # The registry cache: one ref per image, variant and arch under this repository.
+  CACHE_REF: ${cacheRef}
+  HAS_CREDENTIALS: \${{ secrets.REGISTRY_USERNAME != '' }}
+  BASE_REF: \${{ github.base_ref }}
 
 jobs:
   check:
+    name: generated/ is up to date
     runs-on: ubuntu-24.04
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          submodules: true${clone}
-      - uses: actions/setup-node@v4
-        with:
-          node-version: 20
+    steps:${checkout}
       # kolla-gen's cache (parsed templates, renderings, the last output), from the latest run that saved one: the
       # check parses and renders only what changed since. A pull request's run saves its own, which no other reads.
       - uses: actions/cache@v4
@@ -101,10 +193,25 @@ jobs:
           path: ~/.cache/kolla-gen
           key: kolla-gen-\${{ github.sha }}
           restore-keys: kolla-gen-
-      - run: npm install -g "\${{ vars.KOLLA_GEN_PACKAGE }}"
+      - run: npm install -g "$KOLLA_GEN_PACKAGE"
       - run: kolla-gen check
+      # The tags of generated/ name the registry of kolla-gen.yaml; the jobs log in to REGISTRY: the same, or a push fails.
+      - name: ${REGISTRY_STEP}
+        run: |
+          config=$(yq -r '.registry // ""' kolla-gen.yaml)
+          if [ "$config" != "$REGISTRY" ]; then echo "::error file=kolla-gen.yaml::registry: is '$config', but the workflow logs in to REGISTRY '$REGISTRY'"; exit 1; fi
+      - name: images this pull request affects
+        if: github.event_name == 'pull_request'
+        run: |
+          {
+            echo "### Images affected since $BASE_REF"
+            echo '\`\`\`'
+            kolla-gen list --affected-since "origin/$BASE_REF"
+            echo '\`\`\`'
+          } >> "$GITHUB_STEP_SUMMARY"
 
   build:
+    name: build \${{ matrix.arch }}
     needs: check
     strategy:
       fail-fast: false
@@ -113,76 +220,46 @@ jobs:
           - { arch: amd64, runner: ubuntu-24.04 }
           - { arch: arm64, runner: ubuntu-24.04-arm }
     runs-on: \${{ matrix.runner }}
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          submodules: true${clone}
+    env:
+      ARCH: \${{ matrix.arch }}
+    steps:${checkout}
+      - run: npm install -g "$KOLLA_GEN_PACKAGE"
       - uses: docker/setup-buildx-action@v3
       - uses: docker/login-action@v3
-        if: env.PUSH == 'true'
+        if: env.HAS_CREDENTIALS == 'true'
         with:
-          registry: \${{ vars.REGISTRY }}
+          registry: \${{ env.REGISTRY }}
           username: \${{ secrets.REGISTRY_USERNAME }}
           password: \${{ secrets.REGISTRY_PASSWORD }}
-      - name: bake (KG_ARCHES=\${{ matrix.arch }})
-        id: bake
-        uses: docker/bake-action@v6
-        env:
-          KG_ARCHES: \${{ matrix.arch }}
-        with:
-          source: .
-          files: \${{ env.BAKE_FILE }}
-          targets: default
-          provenance: false
-          set: |
-            *.output=\${{ env.PUSH == 'true' && 'type=image,push-by-digest=true,name-canonical=true,push=true' || 'type=cacheonly' }}
-      - name: record the digests
-        if: env.PUSH == 'true'
-        env:
-          METADATA: \${{ steps.bake.outputs.metadata }}
-        run: |
-          mkdir -p digests
-          printf '%s' "$METADATA" | jq 'with_entries(select(.value["containerimage.digest"] != null) | .value = .value["containerimage.digest"])' > "digests/\${{ matrix.arch }}.json"
-      - uses: actions/upload-artifact@v4
-        if: env.PUSH == 'true'
-        with:
-          name: digests-\${{ matrix.arch }}
-          path: digests/\${{ matrix.arch }}.json
-          retention-days: 1
+      - name: build what the registry lacks (\${{ matrix.arch }})
+        if: github.event_name != 'pull_request'
+        run: kolla-gen build -a "$ARCH" --content-tags=only --skip-existing --push --provenance=false --cache-ref "$CACHE_REF"
+      - name: build what the pull request affects (\${{ matrix.arch }})
+        if: github.event_name == 'pull_request'
+        ${pullRequestBuild(beside)}
 
-  merge:
+  lists:
+    name: multi-arch tags
     needs: build
     if: github.event_name != 'pull_request'
     runs-on: ubuntu-24.04
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/download-artifact@v4
-        with:
-          pattern: digests-*
-          merge-multiple: true
-          path: digests
+    steps:${checkout}
+      - run: npm install -g "$KOLLA_GEN_PACKAGE"
+      - uses: docker/setup-qemu-action@v3    # only for an image a build job failed to build
       - uses: docker/setup-buildx-action@v3
       - uses: docker/login-action@v3
         with:
-          registry: \${{ vars.REGISTRY }}
+          registry: \${{ env.REGISTRY }}
           username: \${{ secrets.REGISTRY_USERNAME }}
           password: \${{ secrets.REGISTRY_PASSWORD }}
-      - name: create the manifest lists
-        run: |
-          jq -s 'reduce (.[] | to_entries[]) as $e ({}; .[$e.key] += [$e.value])' digests/*.json > digests.json
-          for target in $(jq -r 'keys[]' digests.json); do
-            mapfile -t tags < <(jq -r --arg t "$target" '.target[$t].tags[]' "$BAKE_FILE")
-            repo=\${tags[0]%:*}
-            args=()
-            for tag in "\${tags[@]}"; do args+=(--tag "$tag"); done
-            mapfile -t sources < <(jq -r --arg t "$target" --arg r "$repo" '.[$t][] | "\\($r)@\\(.)"' digests.json)
-            docker buildx imagetools create "\${args[@]}" "\${sources[@]}"
-          done
+      # Builds nothing when both build jobs succeeded (an image one of them failed to build is built here, emulated).
+      - name: make the manifest lists and point the tags at them
+        run: kolla-gen build --skip-existing --push --provenance=false --cache-ref "$CACHE_REF"
 `;
 }
 
 export const GITATTRIBUTES = `# Written by kolla-gen: generated/ is kolla-gen's output (kolla-gen generate); code review collapses it.
-generated/** linguist-generated=true -diff
+generated/** linguist-generated=true
 `;
 
 export function initFiles(input: InitInput): [string, string][] {
@@ -191,4 +268,21 @@ export function initFiles(input: InitInput): [string, string][] {
     ['.github/workflows/images.yml', workflowText(input)],
     ['.gitattributes', GITATTRIBUTES],
   ];
+}
+
+/**
+ * kolla-gen.yaml with upstream.commit (and upstream.branch, when it has one) moved, every other byte kept: init --bump.
+ * undefined when the text has no upstream.commit.
+ */
+export function bumpedConfigText(text: string, to: { commit: string; branch?: string }): { text: string; from: { commit: string; branch?: string } } | undefined {
+  const doc = parseDocument(text);
+  const commit = doc.getIn(['upstream', 'commit'], true);
+  if (!isScalar(commit) || !commit.range) return undefined;
+  const branch = doc.getIn(['upstream', 'branch'], true);
+  const edits: { range: [number, number]; value: string }[] = [{ range: [commit.range[0], commit.range[1]], value: to.commit }];
+  if (to.branch && isScalar(branch) && branch.range) edits.push({ range: [branch.range[0], branch.range[1]], value: to.branch });
+  let out = text;
+  for (const edit of edits.sort((a, b) => b.range[0] - a.range[0])) out = out.slice(0, edit.range[0]) + edit.value + out.slice(edit.range[1]);
+  const from = { commit: String(commit.value), ...(isScalar(branch) ? { branch: String(branch.value) } : {}) };
+  return { text: out, from };
 }

@@ -77,6 +77,14 @@ export const CODES = {
   KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },
   KG711: { title: 'no recorded options to check with (no longer reported)', hint: 'check never reads options from manifest.json: it checks with kolla-gen.yaml and its own flags' },
   KG713: { title: 'output made with options the config does not hold', hint: 'put the options the message names into kolla-gen.yaml, or run kolla-gen generate with kolla-gen.yaml\'s options, and commit' },
+  // kolla-gen init: the checkout it reads (docs/ops-repo.md)
+  KG740: { title: 'no kolla checkout where -D points', hint: 'get upstream first (git submodule add https://opendev.org/openstack/kolla kolla, recommended; or git clone it beside the repo), then run kolla-gen init --preset kolla -D <checkout>' },
+  KG741: { title: 'not the docker dir of that kolla release', hint: 'master keeps its templates in kolla/docker, stable and unmaintained branches in docker: pass that dir, or the checkout itself, to -D' },
+  KG742: { title: 'the checkout beside the repo cannot be pinned', hint: 'CI checks out the commit kolla-gen.yaml records (upstream:): make the docker dir part of a git checkout with a remote origin, or a submodule of the repo' },
+  KG743: { title: 'checkout inside the repo is not a submodule', hint: 'CI sees only what the repo commits: add upstream with git submodule add URL DIR, which pins its commit' },
+  KG744: { title: 'no registry for the images', hint: 'run init with --registry HOST, or set registry: in kolla-gen.yaml and REGISTRY in the workflow: without one, a push goes to Docker Hub under the namespace' },
+  KG745: { title: 'the kolla checkout is not at the pinned commit', hint: 'CI checks out upstream.commit of kolla-gen.yaml: check that commit out, or bump upstream.commit with generated/ in one pull request (docs/ops-repo.md)' },
+  KG746: { title: 'no upstream to bump', hint: 'init --bump moves upstream.commit of kolla-gen.yaml (the beside layout); a submodule is bumped with git add' },
   // the output dir (docs/security.md "The output directory")
   KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },

@@ -96,6 +96,32 @@ A plain generate replaces such output with the config's and says so with this co
 lines (to keep those options, put them into kolla-gen.yaml and generate again). The lines come from the options
 manifest.json records, which are only shown: no command reads a file, a variable or a registry that manifest.json
 names.`,
+  KG740: `kolla-gen init --preset kolla reads the kolla checkout -D names: the docker dir of its release, its branch,
+its profiles and, beside the repo, the commit CI must check out. There is no kolla/common/config.py at -D, its
+parent or its grandparent, so there is no checkout to read. Get upstream first, then run init again:
+
+    git submodule add -b stable/2025.2 https://opendev.org/openstack/kolla kolla   # recommended: git pins it
+    kolla-gen init --preset kolla -D kolla --registry registry.example
+
+or, beside the repo: git clone https://opendev.org/openstack/kolla ../kolla, then -D ../kolla.`,
+  KG741: `-D names a dir of a kolla checkout that is not the docker dir of its release. Master keeps the templates in
+kolla/docker, stable and unmaintained branches in docker (a stable checkout has no kolla/docker, so kolla-gen would
+find no docker dir later, KG200). Pass the dir the message names, or the checkout itself: init then finds it.`,
+  KG742: `The docker dir lies beside the repo, outside it: CI must check out that same tree at the same commit, since
+generated/ names it (base's kolla_version label). init records the checkout's origin URL and commit in
+kolla-gen.yaml (upstream:), and the workflow it writes checks out exactly that commit. Here the commit (no git
+checkout) or the origin (no remote) cannot be read. Make it a clone of upstream, or use a submodule instead.`,
+  KG743: `The checkout lies inside the repo, but the repo does not record it as a submodule, so a clone of the repo (CI's)
+does not have it unless its files are committed. A submodule pins upstream's commit in git itself:
+git submodule add https://opendev.org/openstack/kolla kolla.`,
+  KG744: `Without a registry, image refs are kolla/<image>:<tag>: a push goes to Docker Hub under the namespace kolla,
+which is upstream's, not yours. init writes --registry to kolla-gen.yaml (registry:), so that generated/ names it,
+and to the workflow, which logs in to it. Without --registry, set both by hand before the first push.`,
+  KG745: `kolla-gen.yaml pins the upstream checkout beside the repo (upstream: { url, commit }), and the workflow kolla-gen
+init wrote checks out exactly that commit. The checkout here is at another commit, so what generate writes now
+(base's kolla_version label, and whatever else changed upstream) is not what CI renders, and its check fails. Either
+check the pinned commit out, or bump: move upstream.commit to the checkout's commit and commit it with the new
+generated/ in one pull request (docs/ops-repo.md, "Bumping upstream").`,
   KG701: `kolla-gen check found that the output dir differs from what generate would write now: a file is stale,
 missing or extra. The templates, kolla-gen.yaml or the options changed since generated/ was written.
 Run kolla-gen generate and commit the result. check with no flags uses kolla-gen.yaml's options and nothing else

@@ -184,7 +184,14 @@ function readReposFiles(dir: string): Record<string, string> {
  * The kolla checkout around a docker dir: `<checkout>/kolla/docker` today, `<checkout>/docker` on older branches.
  * Its python package holds the tables kolla-build passes to templates; its git HEAD is kolla_version.
  */
-function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: string | undefined, diagnostics: Diagnostic[], exported?: LoadOptions['exported']): KollaCheckout {
+function readKollaCheckout(
+  cwd: string,
+  dockerDirs: string[],
+  reposYamlFile: string | undefined,
+  diagnostics: Diagnostic[],
+  exported?: LoadOptions['exported'],
+  pinned?: string,
+): KollaCheckout {
   const checkout: KollaCheckout = {};
   for (const dir of dockerDirs) {
     const abs = path.resolve(cwd, dir);
@@ -214,6 +221,14 @@ function readKollaCheckout(cwd: string, dockerDirs: string[], reposYamlFile: str
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'ignore'],
         }).trim();
+        // upstream.commit of kolla-gen.yaml is what CI checks out: output made from another commit fails its check.
+        if (pinned && checkout.gitShortSha && !pinned.startsWith(checkout.gitShortSha)) {
+          diagnostics.push(
+            warning('KG745', `the kolla checkout ${relativeToCwd(cwd, root)} is at ${checkout.gitShortSha}, but kolla-gen.yaml pins upstream.commit ${pinned}`, {
+              hint: `check out the pinned commit (git -C ${relativeToCwd(cwd, root)} checkout --detach ${pinned}), or bump upstream.commit to ${checkout.gitShortSha}'s full id (docs/ops-repo.md, "Bumping upstream")`,
+            }),
+          );
+        }
       } catch {
         diagnostics.push(warning('KG114', `cannot read the git HEAD of ${relativeToCwd(cwd, root)}: kolla_version is empty (set it with --vars)`));
       }
@@ -293,7 +308,7 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   outOfExport(resolved.config);
   if (resolved.config?.preset === 'kolla') {
     // The preset's defaults are the checkout's own tables: resolve once to find the docker dirs, then with them.
-    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics, options.exported);
+    const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics, options.exported, resolved.config.upstream?.commit);
     if (hasErrors(diagnostics)) return { diagnostics };
     resolved = resolveConfig({ ...input, kollaCheckout });
     outOfExport(resolved.config);

@@ -351,6 +351,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
     ...(written.bake_formats ? { bakeFormats: [...new Set(written.bake_formats)] } : {}),
+    ...(written.upstream ? { upstream: { ...written.upstream } } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
     strictUndefined: cli.strictUndefined ?? written.strict_undefined ?? false,
     renderLimits: {

@@ -61,6 +61,16 @@ export const writtenConfigSchema = z.strictObject({
       export: z.optional(z.boolean()),
     }),
   ),
+  // The pinned upstream: the git checkout a docker dir beside the repo comes from (kolla-gen init fills it in). CI
+  // checks out exactly this commit; bumping it is a pull request that moves it and generated/ together.
+  upstream: z.optional(
+    z.strictObject({
+      // git would read a URL starting with "-" as an option (--upload-pack=...).
+      url: named(/^[^\s-]\S*$/, 'a git URL, without spaces and not starting with "-"'),
+      commit: named(/^[0-9a-f]{40}$/, 'a full commit id: 40 lowercase hex digits (git rev-parse HEAD)'),
+      branch: z.optional(named(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'a branch name, such as master or stable/2025.2')),
+    }),
+  ),
 });
 
 export type WrittenConfig = z.infer<typeof writtenConfigSchema>;

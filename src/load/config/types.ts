@@ -120,6 +120,8 @@ export interface ResolvedConfig {
   strictUndefined: boolean;
   /** The bounds of each render: the defaults, then render_limits of the config, then the flags. */
   renderLimits: RenderLimits;
+  /** upstream: of kolla-gen.yaml: the commit CI checks out beside the repo (kolla-gen init). */
+  upstream?: { url: string; commit: string; branch?: string };
 }
 
 /** What kolla-gen takes from a kolla-build.conf. Lists keep the file's order. */
