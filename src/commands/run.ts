@@ -138,7 +138,7 @@ async function compileRendered(
   cli: CliOptions,
   options: LoadOptions,
 ): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
-  const result = compile(project, { rendered, ...(since ? { since } : {}) });
+  const result = compile(project, { rendered, ...(since ? { since } : {}), ...(options.emptySelection ? { emptySelection: options.emptySelection } : {}) });
   if ('bake' in result) result.madeWith = madeWithOf(project, cli, options);
   diagnostics.push(...result.diagnostics);
   if (!('bake' in result) || hasErrors(diagnostics)) return { diagnostics };

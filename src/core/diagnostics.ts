@@ -63,9 +63,11 @@ export const CODES = {
   // selection
   KG600: { title: 'invalid regex', hint: 'selectors are JavaScript regular expressions, searched anywhere in the image name' },
   KG601: { title: 'unknown profile', hint: 'profiles are defined under "profiles" in kolla-gen.yaml' },
-  KG602: { title: 'no image selected', hint: 'no image matched the regexes or profiles for this variant' },
+  KG602: { title: 'no image selected on some variants', hint: 'no image matched the regexes or profiles for this variant, or none is affected since the --affected-since revision' },
   KG603: { title: 'unknown image in config', hint: 'names in profiles and unbuildable lists must be images of the tree' },
   KG604: { title: 'two variants push the same ref', hint: 'put {base} (and {type}) in the tag or the image name prefix, e.g. tag: "2026.1-{base}" or image_name_prefix: "{base}-"' },
+  KG605: { title: 'the selection selects no image', hint: 'kolla-gen list shows the images of the tree' },
+  KG606: { title: 'a regex matches no image', hint: 'regexes are searched anywhere in the image name; kolla-gen list shows the images' },
   KG610: { title: 'regex cannot run in linear time', hint: 'selection regexes run on RE2 (linear time, no backtracking): write it without lookaround ((?=…), (?!…), (?<=…), (?<!…)) or backreferences (\\1), e.g. as alternatives (a|b) or with several regexes' },
   KG611: { title: 'flag value given after a space', hint: 'write --content-tags=only (or --skip-existing=warn): after a space the word is read as a regex' },
   // output
@@ -126,6 +128,8 @@ export interface Diagnostic {
   related?: { message: string; location?: SourceLocation; source?: string }[];
   /** Structured facts behind an `info` message, for --json. */
   data?: Record<string, unknown>;
+  /** Printed on one line, its place first and no code frame: one of a list of like problems (ignored keys). */
+  oneLine?: boolean;
 }
 
 export function error(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
@@ -176,8 +180,19 @@ function formatLocation(loc: SourceLocation): string {
   return `${loc.file}:${loc.line}:${loc.column}`;
 }
 
+/** The hint a diagnostic prints: its own, else its code's. */
+export function hintOf(d: Diagnostic): string {
+  return d.hint ?? CODES[d.code].hint;
+}
+
 export function formatDiagnostic(d: Diagnostic): string {
+  return formatDiagnosticHinted(d, true);
+}
+
+/** `hint` false: leave the hint out (the CLI prints each hint once per run, with the first diagnostic giving it). */
+export function formatDiagnosticHinted(d: Diagnostic, hint: boolean): string {
   if (d.severity === 'info') return `kolla-gen: ${d.message}`;
+  if (d.oneLine) return [`${d.severity}[${d.code}]: ${d.location ? `${formatLocation(d.location)}: ` : ''}${d.message}`, ...(hint ? [`  hint: ${hintOf(d)}`] : [])].join('\n');
   const out = [`${d.severity}[${d.code}]: ${d.message}`];
   if (d.location) {
     out.push(`  --> ${formatLocation(d.location)}`);
@@ -188,12 +203,12 @@ export function formatDiagnostic(d: Diagnostic): string {
     out.push(`  note: ${r.message}${r.location ? ` (${formatLocation(r.location)})` : ''}`);
     if (r.location && r.source !== undefined) out.push(generateCodeFrame(r.source, r.location.line, r.location.column, 0));
   }
-  out.push(`  hint: ${d.hint ?? CODES[d.code].hint}`);
+  if (hint) out.push(`  hint: ${hintOf(d)}`);
   return out.join('\n');
 }
 
 export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
-  const { source: _source, related, ...rest } = d;
+  const { source: _source, related, oneLine: _oneLine, ...rest } = d;
   return {
     ...rest,
     hint: d.hint ?? CODES[d.code].hint,

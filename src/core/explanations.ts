@@ -64,9 +64,22 @@ searched anywhere in the image's name, as kolla-build searches them: \`nova\` ma
 only nova-api.`,
   KG601: `-p/--profile names a profile kolla-gen.yaml does not define. Profiles are lists of regexes under
 \`profiles:\`; under --preset kolla, kolla-build's own profiles (infra, main, aux, default) are defined too.`,
-  KG602: `No image was selected for a variant: no regex or profile matched, everything matched is unbuildable there,
-or --affected-since found nothing changed. This is a warning: the output simply holds no targets for it.
-kolla-gen explain IMAGE says why one image is or is not built.`,
+  KG602: `Some variants select no image while others do (what the regexes or profiles match is unbuildable there,
+or skipped by --skip-parents), or --affected-since found nothing changed since the revision. This is a
+warning: the output holds no targets for those variants, or none at all when nothing is affected (a
+legitimate answer: there is nothing to build). kolla-gen explain IMAGE says why one image is or is not built.`,
+  KG605: `The selection (the regexes, the profiles, or every image) selects no image on any variant of the run. It
+is an error, not an empty output: a typo in a regex must not remove every file of the output dir. generate
+writes nothing, check, list and build stop; explain says why each variant leaves the image out.
+
+    kolla-gen generate 'nova-apii$'      # error: no image of the tree matches 'nova-apii$'
+    kolla-gen generate 'nova-api$'       # did you mean nova-api?
+
+The cause is named: no image matches the regexes (with the nearest image name), every image they match is
+unbuildable on the variants of the run (-b, -a, --enable-unbuildable), or --skip-parents skips them all.
+--affected-since finding nothing changed is not this error but a KG602 warning.`,
+  KG606: `One of several regexes matches no image of the tree, while the others select images: those are built, and
+the regex is probably a typo (kolla-gen names the nearest image). Regexes are searched anywhere in the name.`,
   KG604: `Two targets push the same ref: typically a tree without install types built for several bases, whose
 images are all named kolla/<image>:<tag>, so the ubuntu and debian builds overwrite each other. Put the
 variant into the tag or the prefix:
