@@ -237,7 +237,33 @@ async function report(result: CommandResult, flags: Flags, { infos = false } = {
   }
   // process.exit does not wait for a pipe to take what was written: a large --json would be cut off.
   await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
-  process.exit(result.exitCode);
+  process.exit(stoppedBy !== undefined ? SIGNAL_EXIT[stoppedBy] : result.exitCode);
+}
+
+/** The conventional exit codes of a process stopped by a signal: 128 + its number. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+/** The signal that stopped the run, if one did: its exit code replaces the command's. */
+let stoppedBy: keyof typeof SIGNAL_EXIT | undefined;
+
+/**
+ * SIGINT and SIGTERM for generate: while it writes the output dir, the write is told to stop at its next pause (it
+ * removes its temp dir and leaves the output dir as it was), then the run exits 130 or 143; at any other moment, or
+ * on a second signal, it exits at once (nothing of it is on disk).
+ */
+function stoppable() {
+  const controller = new AbortController();
+  let writing = false;
+  for (const name of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) {
+    process.on(name, () => {
+      if (!writing || stoppedBy !== undefined) {
+        process.stderr.write(`kolla-gen: stopped by ${name}\n`);
+        process.exit(SIGNAL_EXIT[name]);
+      }
+      stoppedBy = name;
+      controller.abort(name);
+    });
+  }
+  return { signal: controller.signal, writing: (on: boolean) => (writing = on) };
 }
 
 /** A command's action: its result reported, a throw an internal error; `renders`: it uses the template cache. */
@@ -316,7 +342,9 @@ withOptions(
     .argument('[regex...]', 'build only images whose name matches one of these regexes (and their parents)')
     .description('render, resolve, select, fold and write the output dir (atomically)'),
   ALL,
-).action(action(async (regexes, flags) => (await commands.generate()).generate(toCliOptions(regexes, flags), loadOptions(flags)), { infos: true }));
+).action(
+  action(async (regexes, flags) => (await commands.generate()).generate(toCliOptions(regexes, flags), loadOptions(flags), stoppable()), { infos: true }),
+);
 
 withOptions(
   program

@@ -74,7 +74,7 @@ export const CODES = {
   KG700: { title: 'output dir is not kolla-gen\'s', hint: 'kolla-gen replaces its output dir whole; point -o at a new dir or at one kolla-gen wrote' },
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
-  KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
+  KG703: { title: 'cannot write output', hint: 'kolla-gen writes the new output dir beside the old one and renames it into place: the folder holding it and the output dir need write access, and free space' },
   KG710: { title: 'build uses a private generation', hint: 'the output dir is stale or was made with other options, so build baked a generation of its own in a temp dir (removed after): run the generate command of the message and commit to build the committed one' },
   KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },
   KG711: { title: 'no recorded options to check with', hint: 'check with no flags uses the options manifest.json records: run kolla-gen generate (with your options) once, or pass the options to check' },
@@ -83,6 +83,7 @@ export const CODES = {
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
   KG722: { title: 'recovered from a killed run', hint: 'a run was killed while replacing or updating the output dir; nothing to do, but check the result with kolla-gen check' },
   KG723: { title: 'a file kolla-gen did not write is in the way', hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again' },
+  KG724: { title: 'interrupted while writing the output dir', hint: 'nothing to undo: run generate again for the new output' },
   // building (kolla-gen build)
   KG800: { title: 'docker CLI not found', hint: 'install the docker CLI (https://docs.docker.com/engine/install/) and put `docker` on PATH' },
   KG801: { title: 'docker buildx plugin not found', hint: 'install buildx: the docker-buildx-plugin package (Docker\'s apt and yum repos), docker-buildx (Debian, Ubuntu), or a release from https://github.com/docker/buildx/releases saved as ~/.docker/cli-plugins/docker-buildx (chmod +x)' },
