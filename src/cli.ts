@@ -92,7 +92,7 @@ function groupOptions(group: OptionGroup): Option[] {
   switch (group) {
     case 'input':
       return [
-        new Option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present); paths in it are relative to its folder, the repo root'),
+        new Option('-c, --config <file>', 'config file (default: kolla-gen.yaml, searched upward to the git top-level); paths in it are relative to its folder, the repo root'),
         new Option('--no-config', 'ignore kolla-gen.yaml: defaults and flags only'),
         new Option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)').argParser(repeat),
         new Option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)'),

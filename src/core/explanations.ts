@@ -4,9 +4,10 @@
 import type { DiagnosticCode } from './diagnostics.js';
 
 export const EXPLANATIONS: Partial<Record<DiagnosticCode, string>> = {
-  KG100: `The config file named by -c/--config does not exist. Without -c, kolla-gen reads kolla-gen.yaml from the
-directory it runs in when that file exists, and uses its defaults otherwise; with -c, a missing file is an
-error, so that a typo in CI does not build with the defaults.`,
+  KG100: `The config file named by -c/--config does not exist. Without -c, kolla-gen reads the kolla-gen.yaml it
+finds in the directory it runs in or the nearest folder above (up to the git top-level), and runs from that
+folder; it uses its defaults when there is none. With -c, a missing file is an error, so that a typo in CI
+does not build with the defaults.`,
   KG102: `A value of kolla-gen.yaml has the wrong shape: an unknown key (often a typo: kolla-gen says which key it
 expected), a value of the wrong type, or an unbuildable key that is not a base, an arch or base+arch.
 
@@ -19,7 +20,9 @@ Every key is described in docs/configuration.md.`,
 knows. Bases are ubuntu, debian, rocky and centos; arches amd64 and arm64 (kolla-build's x86_64 and aarch64 are
 accepted too); install types are those the config declares under \`types:\` (a tree may have none).`,
   KG200: `A docker dir given with -D/--docker-dir (or docker_dirs in kolla-gen.yaml) does not exist. Paths on the
-command line are relative to the directory kolla-gen runs in; paths in kolla-gen.yaml to the config file.`,
+command line are relative to the directory kolla-gen runs in; paths in kolla-gen.yaml to the config file.
+With no kolla-gen.yaml here or above and no docker/, this is probably not an ops repo yet: \`kolla-gen init\`
+starts one, -c names a config elsewhere.`,
   KG201: `Two folders in the docker dirs hold a Dockerfile.j2 and have the same name. An image is named after its
 folder, wherever the folder is, so docker/nova/nova-api and docker/extra/nova-api are both "nova-api".
 Rename one. To replace an image of one docker dir from another, give the same relative path in both
