@@ -32,12 +32,15 @@ const quoted = (source: string) => `'${source}'`;
 function whyNothing(input: SelectionOutcome, unmatched: string[]): { message: string; hint: string } {
   const { selector, images, variants } = input;
   const by = selector.from === 'regex' ? `the regex${input.regexes.length === 1 ? '' : 'es'} ${input.regexes.map(quoted).join(', ')}` : selector.from === 'profile' ? `profile ${input.profiles.join(', ')}` : 'the selection';
+  const matched = images.filter((name) => selector.patterns.length === 0 || selector.patterns.some((re) => re.test(name)));
+  const known = 'regexes are searched anywhere in the name; kolla-gen list shows the images';
   if (selector.from === 'regex' && unmatched.length === input.regexes.length) {
     const near = [...new Set(unmatched.flatMap((source) => nearImage(source, images) ?? []))];
-    const known = 'regexes are searched anywhere in the name; kolla-gen list shows the images';
     return { message: `no image of the tree matches ${by}`, hint: near.length > 0 ? `did you mean ${near.join(', ')}? (${known})` : known };
   }
-  const statuses = variants.flatMap((v) => [...v.statuses.values()]);
+  if (matched.length === 0) return { message: `no image of the tree matches the entries of ${by}`, hint: known };
+  // What became of the images matched, on every variant.
+  const statuses = variants.flatMap((v) => matched.map((name) => v.statuses.get(name)));
   if (statuses.includes('skipped')) {
     return { message: `${by} selects no image on any variant: --skip-parents skips every image it selects (each has children)`, hint: 'leave out --skip-parents, or select images without children' };
   }
