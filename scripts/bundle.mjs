@@ -11,7 +11,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+
+// esbuild is a dev dependency: a fresh clone has it once `npm ci` ran (npm pack and a git install run this script as
+// `prepare`). Without it, say so rather than print a module-resolution stack trace.
+const esbuild = await import('esbuild').catch(() => {
+  process.stderr.write('kolla-gen build: esbuild is not installed. Run `npm ci` first (it installs the dev dependencies the build needs), then `npm run build` or `npm pack`.\n');
+  process.exit(1);
+});
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 

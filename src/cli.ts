@@ -3,9 +3,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandResult } from './commands/run.js';
 import type { CliOptions } from './load/config/resolve.js';
-import { diagnosticToJson, error, formatDiagnostic } from './core/diagnostics.js';
+import * as path from 'node:path';
+import { diagnosticToJson, error, formatDiagnostic, formatDiagnosticHinted, hintOf } from './core/diagnostics.js';
 import { DEPS_FORMATS, type DepsFormat } from './graph/format.js';
-import { fromRoot, repoRoot } from './load/root.js';
+import { findConfigDir } from './load/files.js';
+import { CONFIG_NAME, fromRoot, repoRoot } from './load/root.js';
 
 // Start-up: a command's code (the template engine, the config schema, YAML, docker and registry clients) is loaded
 // when that command runs, not before: `kolla-gen --help` or a usage error loads commander and this file only.
@@ -87,7 +89,7 @@ function groupOptions(group: OptionGroup): Option[] {
   switch (group) {
     case 'input':
       return [
-        new Option('-c, --config <file>', 'config file (default: kolla-gen.yaml when present); paths in it are relative to its folder, the repo root'),
+        new Option('-c, --config <file>', 'config file (default: kolla-gen.yaml, searched upward to the git top-level); paths in it are relative to its folder, the repo root'),
         new Option('--no-config', 'ignore kolla-gen.yaml: defaults and flags only'),
         new Option('-D, --docker-dir <dir>', 'docker dir; repeat to overlay a later dir on an earlier one, file by file (default: docker)').argParser(repeat),
         new Option('--preset <name>', 'the template context and defaults of a known tree: kolla (upstream kolla-build)'),
@@ -134,7 +136,7 @@ function groupOptions(group: OptionGroup): Option[] {
         new Option('--no-cache-export', 'registry cache: read it (cache-from) but write none (no cache-to)'),
       ];
     case 'output':
-      return [new Option('--json', 'print the result as JSON'), new Option('--quiet', 'print only errors')];
+      return [new Option('--json', 'print the result as JSON'), new Option('-q, --quiet', 'print only errors (and what list, deps and explain were asked for)')];
   }
 }
 
@@ -151,7 +153,12 @@ const ALL: OptionGroup[] = ['input', 'selection', 'naming', 'registry', 'bake', 
 const NO_OUTPUT_DIR: OptionGroup[] = ['input', 'selection', 'naming', 'registry', 'output'];
 
 const configFlag = (flags: Flags) => (typeof flags.config === 'string' ? flags.config : undefined);
-const rootOf = (flags: Flags) => repoRoot(process.cwd(), configFlag(flags));
+let found: { dir: string | undefined } | undefined;
+/** The repo root; without -c or --no-config, kolla-gen.yaml is searched from the working directory upward (once). */
+const rootOf = (flags: Flags) => {
+  if (flags.config === undefined) found ??= { dir: findConfigDir(process.cwd(), CONFIG_NAME) };
+  return repoRoot(process.cwd(), configFlag(flags), found?.dir);
+};
 /** A path flag, typed from the working directory, as the root sees it. */
 const rooted = (flags: Flags, p: string) => fromRoot(process.cwd(), rootOf(flags), p);
 const rootedAll = (flags: Flags, ps: string[] | undefined) => ps?.map((p) => rooted(flags, p));
@@ -187,7 +194,13 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
   };
 }
 
-async function report(result: CommandResult, flags: Flags): Promise<never> {
+/**
+ * What a run prints by default: errors, the warnings, each hint once (with the first diagnostic that gives it: after
+ * an upstream bump, 240 stale files share one), and the one-line result. `infos` (generate, which makes the output):
+ * also what --preset kolla assumed. The config file is named only when it is not in the working directory (found
+ * above, or -c): the command runs from its folder.
+ */
+async function report(result: CommandResult, flags: Flags, { infos = false } = {}): Promise<never> {
   if (flags.json) {
     const assumed = result.diagnostics.find((d) => d.code === 'KG115')?.data;
     const out = {
@@ -199,10 +212,21 @@ async function report(result: CommandResult, flags: Flags): Promise<never> {
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
-    if (loadedConfig !== undefined && !flags.quiet) process.stderr.write(`kolla-gen: ${loadedConfig === null ? 'no config file: defaults and flags' : `config ${loadedConfig}`}\n`);
+    const root = rootOf(flags);
+    if (typeof loadedConfig === 'string' && !flags.quiet && root !== process.cwd()) {
+      process.stderr.write(`kolla-gen: config ${loadedConfig} in ${path.relative(process.cwd(), root) || '.'}; paths are from there\n`);
+    }
+    const hinted = new Set<string>();
     for (const d of result.diagnostics) {
-      if (d.severity === 'info' && !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n`);
-      else if (d.severity === 'error' || !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
+      if (d.severity === 'info') {
+        if (infos && !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n`);
+        continue;
+      }
+      if (d.severity !== 'error' && flags.quiet) continue;
+      const text = formatDiagnosticHinted(d, !hinted.has(hintOf(d)));
+      hinted.add(hintOf(d));
+      // A diagnostic of one line sits in a list of like ones; a longer one stands apart.
+      process.stderr.write(`${text}\n${text.includes('\n') ? '\n' : ''}`);
     }
     if (result.text !== undefined && (!flags.quiet || result.listing)) process.stdout.write(`${result.text}\n`);
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
@@ -210,11 +234,37 @@ async function report(result: CommandResult, flags: Flags): Promise<never> {
   }
   // process.exit does not wait for a pipe to take what was written: a large --json would be cut off.
   await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
-  process.exit(result.exitCode);
+  process.exit(stoppedBy !== undefined ? SIGNAL_EXIT[stoppedBy] : result.exitCode);
+}
+
+/** The conventional exit codes of a process stopped by a signal: 128 + its number. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+/** The signal that stopped the run, if one did: its exit code replaces the command's. */
+let stoppedBy: keyof typeof SIGNAL_EXIT | undefined;
+
+/**
+ * SIGINT and SIGTERM for generate: while it writes the output dir, the write is told to stop at its next pause (it
+ * removes its temp dir and leaves the output dir as it was), then the run exits 130 or 143; at any other moment, or
+ * on a second signal, it exits at once (nothing of it is on disk).
+ */
+function stoppable() {
+  const controller = new AbortController();
+  let writing = false;
+  for (const name of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) {
+    process.on(name, () => {
+      if (!writing || stoppedBy !== undefined) {
+        process.stderr.write(`kolla-gen: stopped by ${name}\n`);
+        process.exit(SIGNAL_EXIT[name]);
+      }
+      stoppedBy = name;
+      controller.abort(name);
+    });
+  }
+  return { signal: controller.signal, writing: (on: boolean) => (writing = on) };
 }
 
 /** A command's action: its result reported, a throw an internal error; `renders`: it uses the template cache. */
-function action<F extends Flags = Flags>(run: (regexes: string[], flags: F) => Promise<CommandResult>, { renders = true } = {}) {
+function action<F extends Flags = Flags>(run: (regexes: string[], flags: F) => Promise<CommandResult>, { renders = true, infos = false } = {}) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const flags = cmd.opts<F>();
@@ -223,7 +273,7 @@ function action<F extends Flags = Flags>(run: (regexes: string[], flags: F) => P
       const saveTemplates = renders ? (await commands.templateCache()).useTemplateCache(rootOf(flags), env()) : () => {};
       const result = await run(regexes, flags);
       saveTemplates();
-      await report(result, flags);
+      await report(result, flags, { infos });
     } catch (e) {
       process.stderr.write(
         `kolla-gen: internal error: this is a bug in kolla-gen, not in your input. Please report it with the command you ran.\n${
@@ -289,7 +339,9 @@ withOptions(
     .argument('[regex...]', 'build only images whose name matches one of these regexes (and their parents)')
     .description('render, resolve, select, fold and write the output dir (atomically)'),
   ALL,
-).action(action(async (regexes, flags) => (await commands.generate()).generate(toCliOptions(regexes, flags), loadOptions(flags))));
+).action(
+  action(async (regexes, flags) => (await commands.generate()).generate(toCliOptions(regexes, flags), loadOptions(flags), stoppable()), { infos: true }),
+);
 
 withOptions(
   program
@@ -347,7 +399,7 @@ program
   .option('--registry <host>', 'the registry the images are pushed to: written to kolla-gen.yaml (the tags) and to the workflow (its login)')
   .option('--bump', "move upstream.commit of kolla-gen.yaml to the HEAD of the checkout beside the repo (then kolla-gen generate, and commit both)")
   .option('--json', 'print the result as JSON')
-  .option('--quiet', 'print only errors')
+  .option('-q, --quiet', 'print only errors')
   .action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const flags = cmd.opts<Flags & { dockerDir?: string; registry?: string; bump?: boolean }>();

@@ -13,6 +13,7 @@ import { familiarRef } from './core/ref.js';
 import type { TemplateSourceFile } from './jinja/index.js';
 import { renderImages, renderJobs, renderKey, type RenderOutcome, type Rendering } from './render/images.js';
 import { compileSelector, selectImages, unbuildableFor, type Selector, type Status } from './graph/select.js';
+import { selectionDiagnostics, type SelectionOutcome } from './graph/selected-nothing.js';
 import { familyId, type Arch, type Family, type Image, type Tree } from './core/types.js';
 import type { Project } from './load/project.js';
 import { checkImageName } from './load/config/validate.js';
@@ -35,6 +36,8 @@ export interface CompileOptions {
   rendered?: RenderOutcome[];
   /** --affected-since: the hash of every (image, variant) at that revision, by renderKey, or 'current': those of now. */
   since?: { revision: string; hashes: Map<string, ContentHash> | 'current' };
+  /** A selection that selects no image on any variant: an error (the default), or a warning (explain explains it). */
+  emptySelection?: 'error' | 'warning';
 }
 
 export interface Compiled {
@@ -143,9 +146,13 @@ function checkImageNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   });
 }
 
+/** Unbuildable entries naming no image, for the rules of the run's variants: a rule of a base it does not render is not its concern. */
 function checkConfigNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   const names = new Set(tree.images.map((i) => i.name));
-  return config.unbuildable.flatMap((rule) =>
+  const bases = new Set(config.families.map((f) => f.base));
+  const applies = (rule: ResolvedConfig['unbuildable'][number]) =>
+    (rule.base === undefined || bases.has(rule.base)) && (rule.arch === undefined || config.arches.includes(rule.arch)) && (rule.baseTag === undefined || [...bases].some((b) => config.baseImages[b].tag === rule.baseTag));
+  return config.unbuildable.filter(applies).flatMap((rule) =>
     rule.images
       .filter((image) => !names.has(image))
       .map((image) =>
@@ -226,12 +233,16 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
   const { selector, renderings, families, hashes, diagnostics } = hashed;
 
   const affected = options.since ? new Map<string, Affected>() : undefined;
+  const selected: SelectionOutcome['variants'] = [];
   for (const result of families) {
     const { family } = result;
     for (const arch of config.arches) {
       const graph = result.graphs.get(arch) as VariantGraph;
       const unbuildable = unbuildableFor(config, { ...family, arch });
-      result.statuses.set(arch, selectImages({ graph, selector, unbuildable, skipParents: config.skipParents }));
+      const statuses = selectImages({ graph, selector, unbuildable, skipParents: config.skipParents });
+      result.statuses.set(arch, statuses);
+      // Before --affected-since narrows it: that it builds nothing is a legitimate answer, a selection of nothing is not.
+      selected.push({ id: `${familyId(family)}-${arch}`, statuses: new Map(statuses) });
     }
     result.images = tree.images.map((image) => ({
       name: image.name,
@@ -241,15 +252,22 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     if (options.since && affected) restrictToAffected(result, config.arches, hashes, options.since.hashes === 'current' ? hashes : options.since.hashes, affected);
   }
 
+  const selection = selectionDiagnostics({
+    images: tree.images.map((i) => i.name),
+    variants: selected,
+    selector,
+    regexes: config.regexes,
+    profiles: config.selectedProfiles,
+    empty: options.emptySelection ?? 'error',
+  });
+  diagnostics.push(...selection);
   const planned = plan({ config, tree, families, hashes });
-  if (planned.targets.length === 0) {
+  if (planned.targets.length === 0 && options.since && !selection.some((d) => d.code === 'KG605')) {
     const by = selector.from === 'all' ? '' : ` by the ${selector.from === 'regex' ? 'regexes' : 'profiles'}`;
     diagnostics.push(
-      options.since
-        ? warning('KG602', `no image selected${by} is affected since ${options.since.revision}`, {
-            hint: `every image has the hash it had at ${options.since.revision}: there is nothing to build (kolla-gen explain IMAGE says why for one image)`,
-          })
-        : warning('KG602', `no image selected${by}`),
+      warning('KG602', `no image selected${by} is affected since ${options.since.revision}`, {
+        hint: `every image has the hash it had at ${options.since.revision}: there is nothing to build (kolla-gen explain IMAGE says why for one image)`,
+      }),
     );
   }
   diagnostics.push(...checkRefCollisions(planned.targets));

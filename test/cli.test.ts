@@ -11,7 +11,7 @@ describe('kolla-gen generate', () => {
   it('writes the output, then finds it up to date', async () => {
     const dir = copyFixture('basic');
     const first = await run(dir, ['generate']);
-    expect(first.stderr).toBe('kolla-gen: config kolla-gen.yaml');
+    expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toMatch(/^generated: \d+ image targets .*files, \d+ changed, \d+ added, 0 removed$/);
     expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.hcl'))).toBe(true);
@@ -51,6 +51,126 @@ describe('kolla-gen generate', () => {
     // basic renders the same on every arch: one target per image and variant, no join
     expect(out.result.targets).toBeGreaterThan(0);
     expect([out.result.joins, out.result.perArch]).toEqual([0, 0]);
+  });
+});
+
+describe('a selection of nothing', () => {
+  it('is an error that leaves the output dir byte for byte, with the image the regex was near; on check and list too', async () => {
+    const dir = copyFixture('basic');
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const before = snapshot(path.join(dir, 'generated'));
+    for (const command of ['generate', 'check', 'list']) {
+      const result = await run(dir, [command, 'dbb$']);
+      expect(result.exitCode, command).toBe(1);
+      expect(result.stderr, command).toContain("error[KG605]: no image of the tree matches the regex 'dbb$'\n  hint: did you mean db?");
+      expect(result.stdout, command).toBe('');
+    }
+    expect(snapshot(path.join(dir, 'generated'))).toEqual(before);
+  });
+
+  it('names why when the images matched build nowhere: unbuildable on every variant of the run, or all skipped', async () => {
+    const dir = copyFixture('basic');
+    const unbuildable = await run(dir, ['list', '-b', 'rocky', '^db$'], undefined);
+    expect(unbuildable.exitCode).toBe(0);
+    write(dir, 'kolla-gen.yaml', 'namespace: acme\ntag: "1.0-{base}"\nbases: [ubuntu, rocky]\nunbuildable:\n  rocky: [db]\n');
+    const rocky = await run(dir, ['list', '-b', 'rocky', '^db$']);
+    expect(rocky.exitCode).toBe(1);
+    expect(rocky.stderr).toContain("error[KG605]: the regex '^db$' selects no image on any variant: every image it matches is unbuildable on the variants of this run (rocky-amd64, rocky-arm64)");
+    const skipped = await run(dir, ['list', '--skip-parents', '^base$']);
+    expect(skipped.exitCode).toBe(1);
+    expect(skipped.stderr).toContain('--skip-parents skips every image it selects');
+    // explain explains it rather than refusing it
+    const explained = await run(dir, ['explain', 'db', 'dbb$']);
+    expect(explained.exitCode).toBe(0);
+    expect(explained.stdout).toContain('db on ubuntu amd64, arm64: unmatched');
+  });
+});
+
+describe('the config file, searched upward', () => {
+  it('is found in a folder above, and the command runs from its folder (paths, output dir)', async () => {
+    const dir = copyFixture('basic');
+    write(dir, 'overlays/docker/README', 'an overlay tree, not the tree\n');
+    const sub = path.join(dir, 'overlays');
+    const fromTop = await run(dir, ['list', '-b', 'ubuntu', '-a', 'amd64']);
+    const fromSub = await run(sub, ['list', '-b', 'ubuntu', '-a', 'amd64']);
+    expect(fromSub.exitCode, fromSub.stderr).toBe(0);
+    expect(fromSub.stdout).toBe(fromTop.stdout);
+    expect(fromSub.stderr).toBe('kolla-gen: config kolla-gen.yaml in ..; paths are from there');
+    expect((await run(sub, ['generate', '-q'])).exitCode).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'generated', 'manifest.json'))).toBe(true);
+    expect(fs.existsSync(path.join(sub, 'generated'))).toBe(false);
+  });
+
+  it('stops at the git top-level; with no config and no docker dir, KG200 names kolla-gen init and -c', async () => {
+    const dir = copyFixture('basic');
+    fs.mkdirSync(path.join(dir, 'repo', '.git', 'objects'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'repo', 'sub'));
+    for (const cwd of [path.join(dir, 'repo', 'sub'), path.join(dir, 'repo')]) {
+      const result = await run(cwd, ['list']);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('error[KG200]: docker dir docker does not exist, and no kolla-gen.yaml was found here or in a folder above');
+      expect(result.stderr).toMatch(/hint: run `kolla-gen init` to start an ops repo here .*, pass -c <path>\/kolla-gen\.yaml/);
+    }
+    // --no-config does not search
+    expect((await run(path.join(dir, 'docker'), ['list', '--no-config'])).stderr).toContain('error[KG200]: docker dir docker does not exist');
+  });
+});
+
+describe('what a run prints by default', () => {
+  it('the one-line result: no config line, no KG603 for a base the run does not render; -q: nothing', async () => {
+    const dir = copyFixture('basic');
+    write(dir, 'kolla-gen.yaml', `${fs.readFileSync(path.join(dir, 'kolla-gen.yaml'), 'utf8')}unbuildable:\n  rocky: [no-such-image]\n`);
+    const ubuntu = await run(dir, ['generate', '-b', 'ubuntu']);
+    expect([ubuntu.exitCode, ubuntu.stderr]).toEqual([0, '']);
+    expect(ubuntu.stdout.split('\n')).toHaveLength(1);
+    const all = await run(dir, ['list', '-b', 'ubuntu,rocky']);
+    expect(all.stderr).toContain('warning[KG603]: unbuildable.rocky names "no-such-image"');
+    for (const command of ['generate', 'check', 'list', 'build', 'explain', 'deps']) {
+      const help = await run(dir, [command, '--help']);
+      expect(help.stdout, command).toContain('-q, --quiet');
+    }
+    const quiet = await run(dir, ['generate', '-q', '-b', 'ubuntu,rocky']);
+    expect([quiet.exitCode, quiet.stdout, quiet.stderr]).toEqual([0, '', '']);
+  });
+
+  it('each hint once per run, however many diagnostics give it', async () => {
+    const dir = copyFixture('basic');
+    await run(dir, ['generate']);
+    fs.appendFileSync(path.join(dir, 'docker', 'base', 'Dockerfile.j2'), 'RUN echo bumped\n');
+    const result = await run(dir, ['check']);
+    expect(result.exitCode).toBe(1);
+    const stale = result.stderr.split('\n').filter((line) => line.startsWith('error[KG701]'));
+    expect(stale.length).toBeGreaterThanOrEqual(3);
+    expect(result.stderr.match(/hint: run `kolla-gen generate/g)).toHaveLength(1);
+  });
+
+  it('KG113: one line per ignored kolla-build.conf key, no code frame', async () => {
+    const dir = copyFixture('basic');
+    write(dir, 'kolla-build.conf', '[DEFAULT]\nthreads = 4\npush = true\nfoo = 1\n');
+    const result = await run(dir, ['list', '--kolla-config', 'kolla-build.conf', '-b', 'ubuntu', '-D', 'docker']);
+    const lines = result.stderr.split('\n').filter((line) => line.includes('KG113'));
+    expect(lines).toEqual([
+      'warning[KG113]: kolla-build.conf:2:1: [DEFAULT] threads: a kolla-build option for its own builds; kolla-gen ignores it',
+      'warning[KG113]: kolla-build.conf:3:1: [DEFAULT] push: a kolla-build option for its own builds; kolla-gen ignores it',
+      'warning[KG113]: kolla-build.conf:4:1: [DEFAULT] foo: unknown key, ignored',
+    ]);
+    expect(result.stderr).not.toMatch(/\n> +\d+ \| /);
+  });
+
+  it('did you mean: a profile, a config key', async () => {
+    const dir = copyFixture('basic');
+    expect((await run(dir, ['list', '-p', 'infar'])).stderr).toContain('error[KG601]: profile "infar" is not defined\n  hint: did you mean infra? (known profiles: infra)');
+    write(dir, 'kolla-gen.yaml', 'namespace: acme\nbase: [ubuntu]\n');
+    const key = await run(dir, ['list']);
+    expect(key.stderr).toContain('error[KG102]: base: Unrecognized key: "base"');
+    expect(key.stderr).toContain('hint: did you mean bases?');
+  });
+
+  it('list counts the unbuildable images the selection asked for, not the whole table', async () => {
+    const dir = copyFixture('basic');
+    write(dir, 'kolla-gen.yaml', `${fs.readFileSync(path.join(dir, 'kolla-gen.yaml'), 'utf8')}unbuildable:\n  rocky: [tools-base]\n`);
+    expect((await run(dir, ['list', '-p', 'infra', '-b', 'rocky', '-a', 'amd64'])).stdout).toBe('rocky-amd64: 2 selected\n  base\n  db');
+    expect((await run(dir, ['list', '-b', 'rocky', '-a', 'amd64'])).stdout.split('\n')[0]).toBe('rocky-amd64: 2 selected, 2 unbuildable');
   });
 });
 
@@ -156,9 +276,11 @@ const ERROR_CASES: ErrorCase[] = [
   { code: 'KG501', files: { 'docker/db/Dockerfile.j2': 'FROM {{ namespace }}/db:{{ tag }}\n' }, at: 'docker/db/Dockerfile.j2:1:1' },
   { code: 'KG600', args: ['generate', 'tools-(api'] },
   { code: 'KG601', args: ['-p', 'nope'], message: /nope/ },
-  { code: 'KG602', args: ['generate', 'nothing-matches-this'], warning: true },
+  { code: 'KG602', args: ['generate', '^db$'], files: { 'kolla-gen.yaml': 'namespace: acme\ntag: "1.0-{base}"\nbases: [ubuntu, rocky]\nunbuildable:\n  rocky: [db]\n' }, warning: true, message: /^no image selected on 2 variants rocky-amd64, rocky-arm64; the others build$/ },
   { code: 'KG603', files: { 'kolla-gen.yaml': 'namespace: acme\nunbuildable:\n  arm64: [no-such-image]\n' }, warning: true, at: 'kolla-gen.yaml:3:3' },
   { code: 'KG604', args: ['--tag', 'same'], warning: true, message: /acme\/base:same by ubuntu-base and rocky-base/ },
+  { code: 'KG605', args: ['generate', 'nothing-matches-this'], message: /^no image of the tree matches the regex 'nothing-matches-this'$/ },
+  { code: 'KG606', args: ['generate', 'db', '^dbb$'], warning: true, message: /^the regex '\^dbb\$' matches no image of the tree$/ },
   { code: 'KG700', args: ['-o', 'elsewhere'], files: { 'elsewhere/notes.txt': 'mine\n' } },
   { code: 'KG702', files: { 'docker/db.x/Dockerfile.j2': 'FROM scratch\n', 'docker/db_x/Dockerfile.j2': 'FROM scratch\n' } },
   { code: 'KG703', args: ['-o', 'afile/out'], files: { afile: 'a file, not a dir\n' } },

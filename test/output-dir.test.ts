@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { copyFixture, run, snapshot, temps, write } from './support/cli.js';
+import { execa } from 'execa';
+import { CLI, ROOT, copyFixture, run, snapshot, temps, write } from './support/cli.js';
 import { CODES } from '../src/core/diagnostics.js';
 import { dirLevels } from '../src/write/write.js';
 
@@ -301,4 +302,93 @@ it('tests every code of KG720-KG739 here', () => {
   const mine = Object.keys(CODES).filter((code) => code >= 'KG720' && code <= 'KG739');
   const source = fs.readFileSync(import.meta.filename, 'utf8');
   expect(mine.filter((code) => !source.includes(`'${code}'`))).toEqual([]);
+});
+
+/** The run dirs a generate leaves beside the output dir (`generated.kolla-gen-<pid>.tmp|old|undo`). */
+const runDirs = (dir: string) => fs.readdirSync(dir).filter((n) => n.includes('.kolla-gen-'));
+
+describe('a generate stopped by a signal while it writes', () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s: removes its temp dir, leaves the output dir as it was, exits %i', { timeout: 120_000 }, async (signal, exitCode) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-signal-'));
+    temps.push(dir);
+    // Large enough that writing it takes a while (about 2,500 files): the temp dir is seen before the swap.
+    spawnSync('node', [path.join(ROOT, 'bench', 'synthetic.mjs'), '--images', '300', '--write-tree', dir]);
+    expect((await run(dir, ['generate', '-q'])).exitCode).toBe(0);
+    const before = snapshot(out(dir));
+    // Another tag: every file changes, so the whole set is written into the temp dir.
+    const child = run(dir, ['generate', '-q', '--tag', 'other']);
+    const tmp = path.join(dir, `generated.kolla-gen-${child.pid}.tmp`);
+    for (let i = 0; i < 30_000 && !fs.existsSync(tmp) && child.exitCode === null; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(fs.existsSync(tmp), 'the temp dir, while the run writes it').toBe(true);
+    child.kill(signal);
+    const result = await child;
+    expect(result.exitCode, result.stderr).toBe(exitCode);
+    const code = 'KG724';
+    expect(result.stderr).toContain(`error[${code}]: interrupted by ${signal} while writing generated: removed generated.kolla-gen-${child.pid}.tmp; generated is as it was`);
+    expect(runDirs(dir)).toEqual([]);
+    expect(snapshot(out(dir))).toEqual(before);
+  });
+});
+
+/**
+ * Runs the CLI as a user the file modes hold back: as root (the tests' usual user, whom modes do not stop), as nobody
+ * through setpriv, on a tree handed to nobody; as another user, as that user.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+const isRoot = process.getuid?.() === 0;
+function runUnprivileged(dir: string, args: string[]) {
+  if (!isRoot) return run(dir, args);
+  spawnSync('chown', ['-R', '65534:65534', dir]);
+  return execa(SETPRIV as string, ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', CLI, ...args], {
+    cwd: dir,
+    reject: false,
+    env: { PATH: process.env.PATH ?? '', HOME: dir, KOLLA_GEN_CACHE: 'off' },
+    extendEnv: false,
+  });
+}
+
+describe.skipIf(isRoot && SETPRIV === undefined)('an output dir this user may not change (as nobody through setpriv when run as root)', () => {
+  async function generatedTree(): Promise<string> {
+    const dir = await generated();
+    const first = await runUnprivileged(dir, ['generate', '-q']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    return dir;
+  }
+
+  it.each([
+    ['every file changes: the whole set is written', ['--tag', 'other']],
+    ['one image changes: the update in place is rolled back', []],
+  ])('a read-only output dir in a writable folder, %s: nothing changed, no run dirs left, KG703 names what needs write access', { timeout: 60_000 }, async (_what, args) => {
+    const dir = await generatedTree();
+    if (args.length === 0) fs.appendFileSync(path.join(dir, 'docker', 'db', 'Dockerfile.j2'), 'RUN echo changed\n');
+    fs.chmodSync(out(dir), 0o555);
+    const before = snapshot(out(dir));
+    const r = await runUnprivileged(dir, ['generate', ...args]);
+    fs.chmodSync(out(dir), 0o755);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain('error[KG703]: cannot replace generated: generated is not writable (EACCES); nothing was changed');
+    expect(r.stderr).toContain('hint: kolla-gen replaces generated whole and removes the old one: generated and every folder in it need write access (chmod -R u+w generated)');
+    expect(snapshot(out(dir))).toEqual(before);
+    expect(runDirs(dir)).toEqual([]);
+    // once writable, the same run replaces it
+    expect((await runUnprivileged(dir, ['generate', ...args])).exitCode).toBe(0);
+    expect(snapshot(out(dir))).not.toEqual(before);
+    expect(runDirs(dir)).toEqual([]);
+  });
+
+  it('a read-only folder around a writable output dir: KG703 names that folder, nothing changed', { timeout: 60_000 }, async () => {
+    const dir = await generatedTree();
+    const before = snapshot(out(dir));
+    fs.chmodSync(dir, 0o555);
+    const r = await runUnprivileged(dir, ['generate', '--tag', 'other']);
+    fs.chmodSync(dir, 0o755);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain('error[KG703]: cannot replace generated: . is not writable (EACCES); nothing was changed');
+    expect(r.stderr).toContain('the folder holding it, ., needs write access (chmod u+w .)');
+    expect(snapshot(out(dir))).toEqual(before);
+    expect(runDirs(dir)).toEqual([]);
+  });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig, type CliOptions } from '../src/load/config/resolve.js';
 import type { VariantGraph } from '../src/graph/graph.js';
 import { compileSelector, selectImages, unbuildableFor, type Status } from '../src/graph/select.js';
+import { selectionDiagnostics } from '../src/graph/selected-nothing.js';
 
 const PARENTS: Record<string, string[]> = {
   base: [],
@@ -75,5 +76,45 @@ describe('selectImages', () => {
     ['an empty profile', { profiles: ['empty'] }, ['KG601']],
   ])('%s is an error', (_name, cli, codes) => {
     expect(run(cli)).toEqual({ problems: codes });
+  });
+});
+
+describe('a selection of nothing (selectionDiagnostics)', () => {
+  const VARIANTS = [
+    { base: 'ubuntu', arch: 'amd64' },
+    { base: 'rocky', arch: 'amd64' },
+    { base: 'rocky', arch: 'arm64' },
+  ] as const;
+  function said(cli: CliOptions, variants: readonly { base: 'ubuntu' | 'rocky'; arch: 'amd64' | 'arm64' }[] = VARIANTS, empty: 'error' | 'warning' = 'error') {
+    const { config } = resolveConfig({ cli, config: { path: 'kolla-gen.yaml', text: CONFIG } });
+    if (!config) throw new Error('no config');
+    const { selector } = compileSelector(config);
+    if (!selector) throw new Error('no selector');
+    const outcome = variants.map((v) => ({
+      id: `${v.base}-${v.arch}`,
+      statuses: selectImages({ graph, selector, unbuildable: unbuildableFor(config, { ...v }), skipParents: config.skipParents }),
+    }));
+    return selectionDiagnostics({ images: graph.order, variants: outcome, selector, regexes: config.regexes, profiles: config.selectedProfiles, empty }).map(
+      (d) => `${d.severity} ${d.code}: ${d.message}${d.hint ? ` | ${d.hint}` : ''}`,
+    );
+  }
+
+  it.each<[string, CliOptions, string[]]>([
+    ['a selection that builds on every variant says nothing', { regexes: ['mariadb'] }, []],
+    ['a mistyped regex: an error, with the image it was near', { regexes: ['nova-apii$'] }, ["error KG605: no image of the tree matches the regex 'nova-apii$' | did you mean nova-api? (regexes are searched anywhere in the name; kolla-gen list shows the images)"]],
+    ['a regex like no image: no guess', { regexes: ['^keystone'] }, ["error KG605: no image of the tree matches the regex '^keystone' | regexes are searched anywhere in the name; kolla-gen list shows the images"]],
+    ['one regex of several matches nothing: a warning, the others build', { regexes: ['mariadb', 'horizn'] }, ["warning KG606: the regex 'horizn' matches no image of the tree | did you mean horizon? (the other regexes select images: they are built)"]],
+    ['variants that select nothing beside one that does: a warning naming them', { regexes: ['horizon'] }, ['warning KG602: no image selected on 2 variants rocky-amd64, rocky-arm64; the others build | what the selection matches is unbuildable or skipped there: kolla-gen explain IMAGE says why for one image']],
+    ['everything --skip-parents skips', { regexes: ['nova-base'], skipParents: true }, ["error KG605: the regex 'nova-base' selects no image on any variant: --skip-parents skips every image it selects (each has children) | leave out --skip-parents, or select images without children"]],
+  ])('%s', (_name, cli, expected) => {
+    expect(said(cli)).toEqual(expected);
+  });
+
+  it('unbuildable on every variant of the run: an error naming them; explain takes it as a warning', () => {
+    const rocky = VARIANTS.slice(1);
+    expect(said({ regexes: ['horizon'] }, rocky)).toEqual([
+      "error KG605: the regex 'horizon' selects no image on any variant: every image it matches is unbuildable on the variants of this run (rocky-amd64, rocky-arm64) | the unbuildable table leaves them out: pick other bases or arches (-b, -a), or pass --enable-unbuildable",
+    ]);
+    expect(said({ regexes: ['horizon'] }, rocky, 'warning')[0]).toMatch(/^warning KG605: /);
   });
 });

@@ -5,7 +5,7 @@ import type { LoadOptions } from '../load/load.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 export async function explain(image: string, cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
-  const { compiled, diagnostics } = await compileProject(cli, options);
+  const { compiled, diagnostics } = await compileProject(cli, { ...options, emptySelection: 'warning' });
   if (!compiled) return failed(diagnostics);
   const { explanations, diagnostics: problems } = explainImage(compiled, image);
   if (problems.length > 0) return failed([...diagnostics, ...problems]);

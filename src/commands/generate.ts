@@ -1,11 +1,12 @@
 import type { CliOptions } from '../load/config/resolve.js';
 import type { LoadOptions } from '../load/load.js';
-import { drift, foreignWarning, isClean, outputDirProblem, recoverOutput, writeOutput } from '../write/write.js';
+import { drift, foreignWarning, isClean, outputDirProblem, recoverOutput, writeOutputInterruptible, type Interrupt } from '../write/write.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { compileOutput, failed, type CommandResult } from './run.js';
 import { otherOptions, recordedDiff } from './other-options.js';
 
-export async function generate(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {
+/** `interrupt`: a signal that gives the write up at its next pause (the temp dir removed, the output dir as it was). */
+export async function generate(cli: CliOptions, options: LoadOptions, interrupt?: Interrupt): Promise<CommandResult> {
   const { output: compiled, diagnostics } = await compileOutput(cli, options);
   if (!compiled) return failed(diagnostics);
   const { files, output: out } = compiled;
@@ -19,7 +20,7 @@ export async function generate(cli: CliOptions, options: LoadOptions): Promise<C
     // Before the write: the record read is the one replaced.
     const diff = recordedDiff(compiled, options.cwd);
     if (diff) diagnostics.push(otherOptions(compiled, diff, { regenerate: 'kolla-gen generate', cwd: options.cwd, replaced: true }));
-    const problems = writeOutput(out, files, options.cwd, before);
+    const problems = await writeOutputInterruptible(out, files, options.cwd, before, interrupt);
     if (hasErrors(problems)) return failed([...diagnostics, ...problems]);
   }
   const { images, ...s } = compiled.summary;

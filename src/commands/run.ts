@@ -139,7 +139,7 @@ async function compileRendered(
   cli: CliOptions,
   options: LoadOptions,
 ): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
-  const result = compile(project, { rendered, ...(since ? { since } : {}) });
+  const result = compile(project, { rendered, ...(since ? { since } : {}), ...(options.emptySelection ? { emptySelection: options.emptySelection } : {}) });
   if ('bake' in result) {
     result.madeWith = madeWithOf(project, cli, options);
     result.recorded = project.recorded;

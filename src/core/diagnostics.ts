@@ -63,16 +63,18 @@ export const CODES = {
   // selection
   KG600: { title: 'invalid regex', hint: 'selectors are JavaScript regular expressions, searched anywhere in the image name' },
   KG601: { title: 'unknown profile', hint: 'profiles are defined under "profiles" in kolla-gen.yaml' },
-  KG602: { title: 'no image selected', hint: 'no image matched the regexes or profiles for this variant' },
+  KG602: { title: 'no image selected on some variants', hint: 'no image matched the regexes or profiles for this variant, or none is affected since the --affected-since revision' },
   KG603: { title: 'unknown image in config', hint: 'names in profiles and unbuildable lists must be images of the tree' },
   KG604: { title: 'two variants push the same ref', hint: 'put {base} (and {type}) in the tag or the image name prefix, e.g. tag: "2026.1-{base}" or image_name_prefix: "{base}-"' },
+  KG605: { title: 'the selection selects no image', hint: 'kolla-gen list shows the images of the tree' },
+  KG606: { title: 'a regex matches no image', hint: 'regexes are searched anywhere in the image name; kolla-gen list shows the images' },
   KG610: { title: 'regex cannot run in linear time', hint: 'selection regexes run on RE2 (linear time, no backtracking): write it without lookaround ((?=…), (?!…), (?<=…), (?<!…)) or backreferences (\\1), e.g. as alternatives (a|b) or with several regexes' },
   KG611: { title: 'flag value given after a space', hint: 'write --content-tags=only (or --skip-existing=warn): after a space the word is read as a regex' },
   // output
   KG700: { title: 'output dir is not kolla-gen\'s', hint: 'kolla-gen replaces its output dir whole; point -o at a new dir or at one kolla-gen wrote' },
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
-  KG703: { title: 'cannot write output', hint: 'check permissions and free space of the output dir' },
+  KG703: { title: 'cannot write output', hint: 'kolla-gen writes the new output dir beside the old one and renames it into place: the folder holding it and the output dir need write access, and free space' },
   KG710: { title: 'build uses a private generation', hint: 'the output dir is stale or was made with other options, so build baked a generation of its own in a temp dir (removed after): run the generate command of the message and commit to build the committed one' },
   KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },
   KG711: { title: 'no recorded options to check with (no longer reported)', hint: 'check never reads options from manifest.json: it checks with kolla-gen.yaml and its own flags' },
@@ -90,6 +92,7 @@ export const CODES = {
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
   KG722: { title: 'recovered from a killed run', hint: 'a run was killed while replacing or updating the output dir; nothing to do, but check the result with kolla-gen check' },
   KG723: { title: 'a file kolla-gen did not write is in the way', hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again' },
+  KG724: { title: 'interrupted while writing the output dir', hint: 'nothing to undo: run generate again for the new output' },
   // building (kolla-gen build)
   KG800: { title: 'docker CLI not found', hint: 'install the docker CLI (https://docs.docker.com/engine/install/) and put `docker` on PATH' },
   KG801: { title: 'docker buildx plugin not found', hint: 'install buildx: the docker-buildx-plugin package (Docker\'s apt and yum repos), docker-buildx (Debian, Ubuntu), or a release from https://github.com/docker/buildx/releases saved as ~/.docker/cli-plugins/docker-buildx (chmod +x)' },
@@ -135,6 +138,8 @@ export interface Diagnostic {
   related?: { message: string; location?: SourceLocation; source?: string }[];
   /** Structured facts behind an `info` message, for --json. */
   data?: Record<string, unknown>;
+  /** Printed on one line, its place first and no code frame: one of a list of like problems (ignored keys). */
+  oneLine?: boolean;
 }
 
 export function error(code: DiagnosticCode, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
@@ -185,8 +190,19 @@ function formatLocation(loc: SourceLocation): string {
   return `${loc.file}:${loc.line}:${loc.column}`;
 }
 
+/** The hint a diagnostic prints: its own, else its code's. */
+export function hintOf(d: Diagnostic): string {
+  return d.hint ?? CODES[d.code].hint;
+}
+
 export function formatDiagnostic(d: Diagnostic): string {
+  return formatDiagnosticHinted(d, true);
+}
+
+/** `hint` false: leave the hint out (the CLI prints each hint once per run, with the first diagnostic giving it). */
+export function formatDiagnosticHinted(d: Diagnostic, hint: boolean): string {
   if (d.severity === 'info') return `kolla-gen: ${d.message}`;
+  if (d.oneLine) return [`${d.severity}[${d.code}]: ${d.location ? `${formatLocation(d.location)}: ` : ''}${d.message}`, ...(hint ? [`  hint: ${hintOf(d)}`] : [])].join('\n');
   const out = [`${d.severity}[${d.code}]: ${d.message}`];
   if (d.location) {
     out.push(`  --> ${formatLocation(d.location)}`);
@@ -197,12 +213,12 @@ export function formatDiagnostic(d: Diagnostic): string {
     out.push(`  note: ${r.message}${r.location ? ` (${formatLocation(r.location)})` : ''}`);
     if (r.location && r.source !== undefined) out.push(generateCodeFrame(r.source, r.location.line, r.location.column, 0));
   }
-  out.push(`  hint: ${d.hint ?? CODES[d.code].hint}`);
+  if (hint) out.push(`  hint: ${hintOf(d)}`);
   return out.join('\n');
 }
 
 export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
-  const { source: _source, related, ...rest } = d;
+  const { source: _source, related, oneLine: _oneLine, ...rest } = d;
   return {
     ...rest,
     hint: d.hint ?? CODES[d.code].hint,

@@ -4,9 +4,10 @@
 import type { DiagnosticCode } from './diagnostics.js';
 
 export const EXPLANATIONS: Partial<Record<DiagnosticCode, string>> = {
-  KG100: `The config file named by -c/--config does not exist. Without -c, kolla-gen reads kolla-gen.yaml from the
-directory it runs in when that file exists, and uses its defaults otherwise; with -c, a missing file is an
-error, so that a typo in CI does not build with the defaults.`,
+  KG100: `The config file named by -c/--config does not exist. Without -c, kolla-gen reads the kolla-gen.yaml it
+finds in the directory it runs in or the nearest folder above (up to the git top-level), and runs from that
+folder; it uses its defaults when there is none. With -c, a missing file is an error, so that a typo in CI
+does not build with the defaults.`,
   KG102: `A value of kolla-gen.yaml has the wrong shape: an unknown key (often a typo: kolla-gen says which key it
 expected), a value of the wrong type, or an unbuildable key that is not a base, an arch or base+arch.
 
@@ -19,7 +20,9 @@ Every key is described in docs/configuration.md.`,
 knows. Bases are ubuntu, debian, rocky and centos; arches amd64 and arm64 (kolla-build's x86_64 and aarch64 are
 accepted too); install types are those the config declares under \`types:\` (a tree may have none).`,
   KG200: `A docker dir given with -D/--docker-dir (or docker_dirs in kolla-gen.yaml) does not exist. Paths on the
-command line are relative to the directory kolla-gen runs in; paths in kolla-gen.yaml to the config file.`,
+command line are relative to the directory kolla-gen runs in; paths in kolla-gen.yaml to the config file.
+With no kolla-gen.yaml here or above and no docker/, this is probably not an ops repo yet: \`kolla-gen init\`
+starts one, -c names a config elsewhere.`,
   KG201: `Two folders in the docker dirs hold a Dockerfile.j2 and have the same name. An image is named after its
 folder, wherever the folder is, so docker/nova/nova-api and docker/extra/nova-api are both "nova-api".
 Rename one. To replace an image of one docker dir from another, give the same relative path in both
@@ -64,9 +67,22 @@ searched anywhere in the image's name, as kolla-build searches them: \`nova\` ma
 only nova-api.`,
   KG601: `-p/--profile names a profile kolla-gen.yaml does not define. Profiles are lists of regexes under
 \`profiles:\`; under --preset kolla, kolla-build's own profiles (infra, main, aux, default) are defined too.`,
-  KG602: `No image was selected for a variant: no regex or profile matched, everything matched is unbuildable there,
-or --affected-since found nothing changed. This is a warning: the output simply holds no targets for it.
-kolla-gen explain IMAGE says why one image is or is not built.`,
+  KG602: `Some variants select no image while others do (what the regexes or profiles match is unbuildable there,
+or skipped by --skip-parents), or --affected-since found nothing changed since the revision. This is a
+warning: the output holds no targets for those variants, or none at all when nothing is affected (a
+legitimate answer: there is nothing to build). kolla-gen explain IMAGE says why one image is or is not built.`,
+  KG605: `The selection (the regexes, the profiles, or every image) selects no image on any variant of the run. It
+is an error, not an empty output: a typo in a regex must not remove every file of the output dir. generate
+writes nothing, check, list and build stop; explain says why each variant leaves the image out.
+
+    kolla-gen generate 'nova-apii$'      # error: no image of the tree matches 'nova-apii$'
+    kolla-gen generate 'nova-api$'       # did you mean nova-api?
+
+The cause is named: no image matches the regexes (with the nearest image name), every image they match is
+unbuildable on the variants of the run (-b, -a, --enable-unbuildable), or --skip-parents skips them all.
+--affected-since finding nothing changed is not this error but a KG602 warning.`,
+  KG606: `One of several regexes matches no image of the tree, while the others select images: those are built, and
+the regex is probably a typo (kolla-gen names the nearest image). Regexes are searched anywhere in the name.`,
   KG604: `Two targets push the same ref: typically a tree without install types built for several bases, whose
 images are all named kolla/<image>:<tag>, so the ubuntu and debian builds overwrite each other. Put the
 variant into the tag or the prefix:

@@ -1,5 +1,6 @@
 // Which images a run builds, with kolla-build's rules: regexes or profiles, ancestors, unbuildable, skip-parents.
 import type { ResolvedConfig } from '../load/config/resolve.js';
+import { closest, distance } from 'fastest-levenshtein';
 import { error, type Diagnostic } from '../core/diagnostics.js';
 import type { VariantGraph } from './graph.js';
 import type { Variant } from '../core/types.js';
@@ -49,9 +50,11 @@ export function compileSelector(config: ResolvedConfig): { selector?: Selector; 
       }
       if (!entries || entries.length === 0) {
         const known = Object.keys(config.profiles).sort();
+        const near = !entries && known.length > 0 ? closest(name, known) : undefined;
+        const guess = near !== undefined && distance(name, near) <= Math.max(2, Math.floor(name.length / 3)) ? `did you mean ${near}? ` : '';
         diagnostics.push(
           error('KG601', `profile "${name}" is not defined${entries ? ' (it is empty)' : ''}`, {
-            hint: known.length > 0 ? `known profiles: ${known.join(', ')}` : 'define profiles under "profiles" in kolla-gen.yaml',
+            hint: known.length > 0 ? `${guess}${guess ? '(' : ''}known profiles: ${known.join(', ')}${guess ? ')' : ''}` : 'define profiles under "profiles" in kolla-gen.yaml',
           }),
         );
         continue;

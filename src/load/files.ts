@@ -218,3 +218,15 @@ export function firstInvalidUtf8(bytes: Uint8Array): { offset: number; end: numb
   }
   return undefined;
 }
+
+/**
+ * The nearest folder from `cwd` upward that holds the config file `name` (kolla-gen.yaml). The search stops at the top of the git work tree
+ * (a folder holding `.git`, a dir or a submodule's or worktree's file) or the file system root: a config above the
+ * repo (in a home dir) belongs to no command run inside it.
+ */
+export function findConfigDir(cwd: string, name: string): string | undefined {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, name))) return dir;
+    if (fs.existsSync(path.join(dir, '.git')) || path.dirname(dir) === dir) return undefined;
+  }
+}

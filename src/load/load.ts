@@ -8,7 +8,7 @@ import { readConfig, resolveConfig, type CliOptions, type ResolvedConfig, type S
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
-import { isWithin } from './root.js';
+import { CONFIG_NAME, isWithin } from './root.js';
 import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
 import { digestBounded, firstInvalidUtf8, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
@@ -19,7 +19,7 @@ import type { Image } from '../core/types.js';
 import { recordOptions } from './config/made-with.js';
 import { configOptions, withConfigOptions } from './config/options.js';
 
-export const DEFAULT_CONFIG = 'kolla-gen.yaml';
+export const DEFAULT_CONFIG = CONFIG_NAME;
 /** Files of the tree other than templates that templates may import: text files up to this size. */
 const MAX_IMPORTABLE_BYTES = 1024 * 1024;
 
@@ -34,6 +34,8 @@ export interface LoadOptions {
   noConfig?: boolean;
   /** --kolla-config: a kolla-build.conf. */
   kollaConfigFile?: string;
+  /** A selection of nothing is an error, but `explain` explains it: a warning there. */
+  emptySelection?: 'warning';
   /**
    * A revision exported by --affected-since into `tree`, loaded from the folder there that is `cwd` in the work tree:
    * the short HEAD at the revision of the innermost of `checkouts` (the repo, its submodules) around a kolla checkout
@@ -324,7 +326,15 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   for (const dir of config.dockerDirs) {
     const abs = path.resolve(cwd, dir);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
-      diagnostics.push(error('KG200', `docker dir ${dir} does not exist`));
+      // No config and the default docker dir: most likely not in an ops repo at all.
+      const lost = configSource === undefined && cli.dockerDirs === undefined && config.dockerDirs.length === 1;
+      diagnostics.push(
+        lost
+          ? error('KG200', `docker dir ${dir} does not exist, and no ${DEFAULT_CONFIG} was found here or in a folder above (up to the git top-level)`, {
+              hint: `run \`kolla-gen init\` to start an ops repo here (kolla-gen init --preset kolla -D <kolla checkout>/kolla/docker for upstream Kolla), pass -c <path>/${DEFAULT_CONFIG}, or -D <docker dir>`,
+            })
+          : error('KG200', `docker dir ${dir} does not exist`),
+      );
       continue;
     }
     const scan = scanDockerDir(dir, abs);

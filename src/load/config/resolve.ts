@@ -118,6 +118,35 @@ function toData(file: YamlFile, diagnostics: Diagnostic[]): { data: unknown } | 
   }
 }
 
+/** The keys a schema's object takes at a path of the config (inside records and lists too); none where it is no object. */
+function keysAt(schema: unknown, at: readonly PropertyKey[]): string[] {
+  type Def = { type?: string; shape?: Record<string, unknown>; innerType?: unknown; valueType?: unknown; element?: unknown };
+  const def = (s: unknown): Def => ((s as { _zod?: { def?: Def } } | undefined)?._zod?.def ?? {});
+  const unwrap = (s: unknown): unknown => {
+    let d = def(s);
+    while (d.innerType !== undefined) {
+      s = d.innerType;
+      d = def(s);
+    }
+    return s;
+  };
+  let node = unwrap(schema);
+  for (const step of at) {
+    const d = def(node);
+    node = unwrap(d.type === 'object' ? d.shape?.[String(step)] : d.type === 'record' ? d.valueType : d.type === 'array' ? d.element : undefined);
+    if (node === undefined) return [];
+  }
+  const d = def(node);
+  return d.type === 'object' ? Object.keys(d.shape ?? {}) : [];
+}
+
+/** The known key a mistyped one was probably meant to be. */
+function nearKey(key: string, known: string[]): string | undefined {
+  if (known.length === 0) return undefined;
+  const best = closest(key, known);
+  return distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
 function readWritten(source: SourceText, diagnostics: Diagnostic[]): { written: WrittenConfig; file: YamlFile } | undefined {
   const parsed = parseYaml(source, 'KG101');
   diagnostics.push(...parsed.diagnostics);
@@ -131,10 +160,12 @@ function readWritten(source: SourceText, diagnostics: Diagnostic[]): { written: 
       const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
       const path = unknownKeys.length > 0 ? [...issue.path, unknownKeys[0] as string] : issue.path;
       const where = path.length > 0 ? path.join('.') : 'the config';
+      const near = unknownKeys.length > 0 ? nearKey(unknownKeys[0] as string, keysAt(writtenConfigSchema, issue.path)) : undefined;
       diagnostics.push(
         error('KG102', `${where}: ${issue.message}`, {
           location: locate(parsed.file, path, unknownKeys.length > 0),
           source: source.text,
+          ...(near ? { hint: `did you mean ${near}? (docs/configuration.md describes every key)` } : {}),
         }),
       );
     }

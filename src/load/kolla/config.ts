@@ -154,7 +154,7 @@ export function parseKollaConfig(source: SourceText): { values?: KollaConfigValu
   };
   const fail = (e: Entry, message: string) => diagnostics.push(error('KG112', message, { location: e.location, source: source.text }));
   const ignored = (e: Entry, why: string) =>
-    diagnostics.push(warning('KG113', `[${e.section}] ${e.key}: ${why}`, { location: e.location, source: source.text }));
+    diagnostics.push(warning('KG113', `[${e.section}] ${e.key}: ${why}`, { location: e.location, oneLine: true }));
 
   const sections = new Map<string, Entry[]>();
   for (const e of entries) sections.set(e.section, [...(sections.get(e.section) ?? []), e]);
