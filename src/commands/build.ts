@@ -15,6 +15,7 @@ import {
   type TargetOutcome,
 } from '../build/plan.js';
 import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../build/buildx.js';
+import { generationReads } from '../build/allow.js';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import type { LoadOptions } from '../load/load.js';
@@ -163,6 +164,14 @@ async function bakeGeneration(
   const probe = await probeDocker(where, { builder: options.builder, cliOnly: options.print });
   diagnostics.push(...probe.diagnostics);
   if (probe.diagnostics.length > 0) return failed(diagnostics);
+  // Exactly what these targets read outside the working dir: their docker dirs, and a private generation's temp dir.
+  if (probe.bakeAllow) {
+    base.allow = generationReads({
+      contexts: compiled.bake.targets.map((t) => t.context),
+      output: path.posix.dirname(file),
+      dockerDirs: compiled.config.dockerDirs,
+    });
+  }
 
   if (options.print) {
     const run = await runDocker(bakeArgs({ ...base, print: true, progress: undefined }), where, { captureStdout: true });
