@@ -208,6 +208,7 @@ async function report(result: CommandResult, flags: Flags): Promise<never> {
       if (d.severity === 'info' && !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n`);
       else if (d.severity === 'error' || !flags.quiet) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
     }
+    if (!flags.quiet) for (const note of result.notes ?? []) process.stderr.write(`kolla-gen: ${note}\n`);
     if (result.text !== undefined && (!flags.quiet || result.listing)) process.stdout.write(`${result.text}\n`);
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors > 0) process.stderr.write(`kolla-gen: ${errors} error${errors === 1 ? '' : 's'}\n`);

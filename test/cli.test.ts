@@ -11,13 +11,32 @@ describe('kolla-gen generate', () => {
   it('writes the output, then finds it up to date', async () => {
     const dir = copyFixture('basic');
     const first = await run(dir, ['generate']);
-    expect(first.stderr).toBe('kolla-gen: config kolla-gen.yaml');
+    // the config it read, and the plain bake command for this layout (its tree is inside the repo: no grant)
+    expect(first.stderr).toBe('kolla-gen: config kolla-gen.yaml\nkolla-gen: bake it with: docker buildx bake -f generated/docker-bake.hcl');
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toMatch(/^generated: \d+ image targets .*files, \d+ changed, \d+ added, 0 removed$/);
     expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.hcl'))).toBe(true);
     const second = await run(dir, ['generate']);
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toMatch(/up to date$/);
+    expect(second.stderr).toBe(first.stderr);
+    // --quiet: neither
+    const quiet = await run(dir, ['generate', '--quiet']);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it('says the bake command with --allow fs.read= the docker dir outside the repo, in --json too', async () => {
+    const top = copyFixture('basic');
+    fs.renameSync(path.join(top, 'docker'), path.join(top, 'tree'));
+    const repo = path.join(top, 'ops');
+    fs.mkdirSync(repo);
+    fs.writeFileSync(path.join(repo, 'kolla-gen.yaml'), `${fs.readFileSync(path.join(top, 'kolla-gen.yaml'), 'utf8')}\ndocker_dirs: [../tree]\n`);
+    const r = await run(repo, ['generate']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.split('\n')).toContain('kolla-gen: bake it with: docker buildx bake -f generated/docker-bake.hcl --allow fs.read=../tree');
+    const j = await run(repo, ['generate', '--json']);
+    const result = (JSON.parse(j.stdout) as { result: { bake: unknown } }).result;
+    expect(result.bake).toEqual({ file: 'generated/docker-bake.hcl', allow: ['../tree'], command: 'docker buildx bake -f generated/docker-bake.hcl --allow fs.read=../tree' });
   });
 
   it('gives the same bytes whatever the environment, time zone, locale and place of the checkout', async () => {

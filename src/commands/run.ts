@@ -15,6 +15,7 @@ import type { Project } from '../load/project.js';
 import type { SinceHashes } from './since.js';
 import { madeWith, type MadeWith } from '../load/config/made-with.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
+import { generationReads } from '../build/allow.js';
 import { keepOutput, outputKey, takeOutput, type OutputSummary } from '../write/kept-output.js';
 import { isWithin } from '../load/root.js';
 
@@ -27,6 +28,8 @@ export interface CommandResult {
   json?: unknown;
   /** The config file the command loaded (relative to the repo root), or null when it loaded none. */
   config?: string | null;
+  /** Lines for people on stderr after the diagnostics (what to run next); not with --quiet or --json. */
+  notes?: string[];
   /** The text is the answer asked for (list, deps): printed even with --quiet. */
   listing?: boolean;
 }
@@ -212,5 +215,6 @@ function summarize(compiled: Compiled): OutputSummary {
     perArch: compiled.targets.length - images.length,
     variants: compiled.families.length * compiled.config.arches.length,
     images: compiled.tree.images.length,
+    reads: generationReads({ contexts: compiled.bake.targets.map((t) => t.context), output: compiled.config.output, dockerDirs: compiled.config.dockerDirs }),
   };
 }
