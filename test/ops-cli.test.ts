@@ -172,6 +172,8 @@ describe('kolla-gen init', () => {
     const bakeStep = jobs.build?.steps.find((s) => s.uses?.startsWith('docker/bake-action'));
     expect(bakeStep?.env).toEqual({ KG_ARCHES: '${{ matrix.arch }}' });
     expect(bakeStep?.with?.targets).toBe('default');
+    // buildx >= 0.20 reads the docker dir beside the repo (where the clone step puts it) only when granted: that dir alone
+    expect(bakeStep?.with?.allow).toBe('fs.read=../kolla/kolla/docker\n');
     expect(workflow).toContain('imagetools create');
     expect(workflow).toContain('git clone'); // the docker dir lies outside the repo
     // the check job restores kolla-gen's cache (the default dir) before it runs kolla-gen
@@ -192,6 +194,17 @@ describe('kolla-gen init', () => {
     expect(again.stdout).toContain('kept .gitattributes (it exists; init never overwrites a file)');
     expect(again.stdout).toContain('kept kolla-gen.yaml');
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('mine\n');
+  });
+
+  it('a docker dir inside the repo: the workflow\'s bake is granted no read (buildx reads its working dir)', async () => {
+    const dir = copyFixture('basic');
+    fs.rmSync(path.join(dir, 'kolla-gen.yaml'));
+    expect((await run(dir, ['init'])).exitCode).toBe(0);
+    const workflow = fs.readFileSync(path.join(dir, '.github/workflows/images.yml'), 'utf8');
+    const jobs = (parseYaml(workflow) as { jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }> }).jobs;
+    const bakeStep = jobs.build?.steps.find((s) => s.uses?.startsWith('docker/bake-action'));
+    expect(bakeStep?.with).toBeDefined();
+    expect(bakeStep?.with?.allow).toBeUndefined();
   });
 
   it('KG712: a file init cannot write is an error naming it (exit 1); the others are still written', async () => {

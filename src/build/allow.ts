@@ -72,6 +72,11 @@ export function generationReads(layout: GenerationLayout): string[] {
   return readGrants({ used, roots: [...layout.dockerDirs, layout.output] });
 }
 
+/** The read grants for a tree's docker dirs alone (what `init` knows before anything is rendered): those outside. */
+export function dockerDirReads(dockerDirs: readonly string[]): string[] {
+  return readGrants({ used: dockerDirs, roots: dockerDirs });
+}
+
 /** `--allow fs.read=<dir>` for each grant, as arguments. */
 export function allowArgs(grants: readonly string[]): string[] {
   return grants.flatMap((dir) => ['--allow', `fs.read=${dir}`]);

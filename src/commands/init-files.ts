@@ -1,4 +1,5 @@
 // kolla-gen init: the files that start an ops repo. Pure: the texts, from the docker dir and the preset.
+import { dockerDirReads } from '../build/allow.js';
 
 export interface InitInput {
   /** -D, relative to the repo root ("/"-separated). */
@@ -50,6 +51,13 @@ profiles:
 # The bake files generated/ holds: [hcl, json] (default), or one of them.
 # bake_formats: [hcl, json]
 `;
+}
+
+/** bake-action's `allow:` input: buildx >= 0.20 reads a docker dir outside the repo only when granted (build/allow.ts). */
+function allowInput(dockerDir: string): string {
+  const grants = dockerDirReads([dockerDir]);
+  if (grants.length === 0) return '';
+  return `\n          allow: |\n${grants.map((dir) => `            fs.read=${dir}\n`).join('').trimEnd()}`;
 }
 
 export function workflowText(input: InitInput): string {
@@ -133,7 +141,7 @@ jobs:
           source: .
           files: \${{ env.BAKE_FILE }}
           targets: default
-          provenance: false
+          provenance: false${allowInput(input.dockerDir)}
           set: |
             *.output=\${{ env.PUSH == 'true' && 'type=image,push-by-digest=true,name-canonical=true,push=true' || 'type=cacheonly' }}
       - name: record the digests
