@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { allowArgs, bakeCommand, bakeKnowsAllow, generationReads, isOutside, readGrants } from '../src/build/allow.js';
 
 describe('readGrants', () => {
-  it.each<[string, { used: string[]; roots: string[] }, string[]]>([
+  it.each<[string, { used: string[]; roots: string[]; linkedOut?: string[] }, string[]]>([
     ['everything inside: nothing to grant', { used: ['docker/base', 'generated/contexts/app', 'generated'], roots: ['docker', 'generated'] }, []],
     ['a docker dir beside the repo: that dir, not each image', { used: ['../kolla/kolla/docker/base', '../kolla/kolla/docker/nova/nova-api', 'generated'], roots: ['../kolla/kolla/docker', 'generated'] }, ['../kolla/kolla/docker']],
     ['only the docker dirs a context uses', { used: ['../up/docker/base', 'overlays/app'], roots: ['../up/docker', '../other/docker', 'overlays'] }, ['../up/docker']],
@@ -15,6 +15,7 @@ describe('readGrants', () => {
     ['an output dir outside (a private generation)', { used: ['../../tmp/kg-x/generated/contexts/app', '../../tmp/kg-x/generated'], roots: ['docker', '../../tmp/kg-x/generated'] }, ['../../tmp/kg-x/generated']],
     ['paths spelled loosely are folded first', { used: ['./../up/./docker/base', 'docker/../../up/docker/app'], roots: ['../up/docker/'] }, ['../up/docker']],
     ['an absolute docker dir', { used: ['/srv/kolla/docker/base'], roots: ['/srv/kolla/docker'] }, ['/srv/kolla/docker']],
+    ['a docker dir inside by name, outside through a link', { used: ['upstream/docker/base', 'docker/app'], roots: ['upstream/docker', 'docker'], linkedOut: ['upstream/docker'] }, ['upstream/docker']],
   ])('%s', (_name, input, expected) => {
     const grants = readGrants(input);
     expect(grants).toEqual(expected);

@@ -35,6 +35,8 @@ export interface ReadGrantsInput {
   used: readonly string[];
   /** The dirs they come from (the docker dirs, the output dir): a used path outside is granted as the narrowest of these. */
   roots: readonly string[];
+  /** Roots inside by name that a link takes outside (buildx resolves links before it compares): granted as named. */
+  linkedOut?: readonly string[];
 }
 
 /**
@@ -43,12 +45,13 @@ export interface ReadGrantsInput {
  * dir that holds the working dir (`..`, `/`). Sorted and without duplicates, so the same layout always says the same flags.
  */
 export function readGrants(input: ReadGrantsInput): string[] {
-  const roots = input.roots.map(normalize).filter((r) => isOutside(r) && !holdsWorkingDir(r));
+  const linked = new Set((input.linkedOut ?? []).map(normalize));
+  const roots = input.roots.map(normalize).filter((r) => (isOutside(r) || linked.has(r)) && !holdsWorkingDir(r));
   const grants = new Set<string>();
   for (const raw of input.used) {
     const p = normalize(raw);
-    if (!isOutside(p)) continue;
     const root = roots.filter((r) => within(p, r)).sort((a, b) => b.length - a.length)[0];
+    if (!isOutside(p) && root === undefined) continue;
     // `-o ..` or `-o /` (refused by generate, KG700): no grant that wide; buildx then names what it lacks
     if (root === undefined && holdsWorkingDir(p)) continue;
     grants.add(root ?? p);
@@ -64,12 +67,14 @@ export interface GenerationLayout {
   output: string;
   /** The docker dirs, relative to where bake runs. */
   dockerDirs: readonly string[];
+  /** The docker dirs inside by name that a link takes outside (see ReadGrantsInput). */
+  linkedOut?: readonly string[];
 }
 
 /** The read grants a bake of these targets needs: the docker dirs (and output dir) outside the working dir that it uses. */
 export function generationReads(layout: GenerationLayout): string[] {
   const used = layout.contexts.length > 0 ? [...layout.contexts, layout.output] : [];
-  return readGrants({ used, roots: [...layout.dockerDirs, layout.output] });
+  return readGrants({ used, roots: [...layout.dockerDirs, layout.output], linkedOut: layout.linkedOut });
 }
 
 /** The read grants for a tree's docker dirs alone (what `init` knows before anything is rendered): those outside. */

@@ -28,7 +28,7 @@ import { buildFailed, formatSummary, summarizeBuild } from '../build/summary.js'
 import { drift, isClean, writeOutput } from '../write/write.js';
 import type { BakeTarget } from '../emit/bake/model.js';
 import { commandLine, madeWith } from '../load/config/made-with.js';
-import { compileProject, failed, type CommandResult } from './run.js';
+import { compileProject, failed, linkedOutside, type CommandResult } from './run.js';
 
 export interface BuildOptions {
   push?: boolean;
@@ -170,6 +170,7 @@ async function bakeGeneration(
       contexts: compiled.bake.targets.map((t) => t.context),
       output: path.posix.dirname(file),
       dockerDirs: compiled.config.dockerDirs,
+      linkedOut: linkedOutside(load.cwd, compiled.config.dockerDirs),
     });
   }
 
