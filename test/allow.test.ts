@@ -1,8 +1,8 @@
-// The read grants a bake needs (src/build/allow.ts): buildx 0.20 and later refuse a local context or Dockerfile
+// The read grants a bake needs (src/emit/bake/allow.ts): buildx 0.20 and later refuse a local context or Dockerfile
 // outside the dir bake runs in unless `--allow fs.read=<dir>` grants it. Table-driven; the real buildx answers in
 // test/e2e (ops.test.ts, build.test.ts) on today's engine.
 import { describe, expect, it } from 'vitest';
-import { allowArgs, bakeCommand, bakeKnowsAllow, generationReads, isOutside, readGrants } from '../src/build/allow.js';
+import { allowArgs, bakeCommand, bakeKnowsAllow, generationReads, isOutside, readGrants } from '../src/emit/bake/allow.js';
 
 describe('readGrants', () => {
   it.each<[string, { used: string[]; roots: string[]; linkedOut?: string[] }, string[]]>([

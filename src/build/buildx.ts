@@ -1,7 +1,7 @@
 // The only place that runs docker (through execa): the setup checks, bake with its progress shown live.
 import { execa } from 'execa';
 import { error, type Diagnostic } from '../core/diagnostics.js';
-import { bakeKnowsAllow } from './allow.js';
+import { bakeKnowsAllow } from '../emit/bake/allow.js';
 
 export interface DockerEnv {
   cwd: string;

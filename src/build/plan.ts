@@ -1,7 +1,7 @@
 // What `kolla-gen build` asks of buildx, as data: the bake arguments, the order failures are isolated in, and what a
 // failed bake's output says. Pure: buildx.ts runs the calls.
 import type { PlannedTarget } from '../emit/fold.js';
-import { allowArgs } from './allow.js';
+import { allowArgs } from '../emit/bake/allow.js';
 
 export interface BakeOptions {
   /** The bake file, relative to the directory bake runs in. Always exactly one: the HCL and JSON files are the same build. */

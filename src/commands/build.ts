@@ -15,7 +15,7 @@ import {
   type TargetOutcome,
 } from '../build/plan.js';
 import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../build/buildx.js';
-import { generationReads } from '../build/allow.js';
+import { generationReads } from '../emit/bake/allow.js';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import type { LoadOptions } from '../load/load.js';

@@ -2,7 +2,7 @@ import type { CliOptions } from '../load/config/resolve.js';
 import type { LoadOptions } from '../load/load.js';
 import { drift, foreignWarning, isClean, outputDirProblem, recoverOutput, writeOutput } from '../write/write.js';
 import { hasErrors } from '../core/diagnostics.js';
-import { bakeCommand } from '../build/allow.js';
+import { bakeCommand } from '../emit/bake/allow.js';
 import { compileOutput, failed, type CommandResult } from './run.js';
 
 export async function generate(cli: CliOptions, options: LoadOptions): Promise<CommandResult> {

@@ -1,5 +1,5 @@
 // kolla-gen init: the files that start an ops repo. Pure: the texts, from the docker dir and the preset.
-import { dockerDirReads } from '../build/allow.js';
+import { dockerDirReads } from '../emit/bake/allow.js';
 
 export interface InitInput {
   /** -D, relative to the repo root ("/"-separated). */
@@ -53,7 +53,7 @@ profiles:
 `;
 }
 
-/** bake-action's `allow:` input: buildx >= 0.20 reads a docker dir outside the repo only when granted (build/allow.ts). */
+/** bake-action's `allow:` input: buildx >= 0.20 reads a docker dir outside the repo only when granted (emit/bake/allow.ts). */
 function allowInput(dockerDir: string): string {
   const grants = dockerDirReads([dockerDir]);
   if (grants.length === 0) return '';

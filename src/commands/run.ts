@@ -15,7 +15,7 @@ import type { Project } from '../load/project.js';
 import type { SinceHashes } from './since.js';
 import { madeWith, type MadeWith } from '../load/config/made-with.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
-import { generationReads, isOutside } from '../build/allow.js';
+import { generationReads, isOutside } from '../emit/bake/allow.js';
 import { keepOutput, outputKey, takeOutput, type OutputSummary } from '../write/kept-output.js';
 import { isWithin } from '../load/root.js';
 
@@ -208,7 +208,7 @@ export function failed(diagnostics: Diagnostic[]): CommandResult {
 
 /**
  * The docker dirs inside `cwd` by name whose real path, links resolved, lies outside it: buildx resolves links before it
- * checks a read, so these need a grant too (build/allow.ts). A dir that does not exist is nobody's concern here.
+ * checks a read, so these need a grant too (emit/bake/allow.ts). A dir that does not exist is nobody's concern here.
  */
 export function linkedOutside(cwd: string, dirs: readonly string[]): string[] {
   const real = (p: string) => {
