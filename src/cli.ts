@@ -228,6 +228,7 @@ async function report(result: CommandResult, flags: Flags, { infos = false } = {
       // A diagnostic of one line sits in a list of like ones; a longer one stands apart.
       process.stderr.write(`${text}\n${text.includes('\n') ? '\n' : ''}`);
     }
+    if (!flags.quiet) for (const note of result.notes ?? []) process.stderr.write(`kolla-gen: ${note}\n`);
     if (result.text !== undefined && (!flags.quiet || result.listing)) process.stdout.write(`${result.text}\n`);
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors > 0) process.stderr.write(`kolla-gen: ${errors} error${errors === 1 ? '' : 's'}\n`);

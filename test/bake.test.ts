@@ -199,6 +199,30 @@ describe('emitHcl and emitJson', () => {
     await expectRoundTrip(file);
   });
 
+  test('a target built on some arches only: a build stage that fails, naming it, when KG_ARCHES names none of them', async () => {
+    const file: BakeFile = {
+      header: [],
+      archVariable: { name: 'KG_ARCHES', arches: ['amd64', 'arm64'] },
+      groups: [],
+      targets: [
+        target('both', { followsArches: true }),
+        target('x86only', { followsArches: true, platforms: ['linux/amd64'] }),
+        // a per-arch target of a join builds its one arch, reached only through its join: no stage of its own
+        target('join-arm64', { platforms: ['linux/arm64'] }),
+      ],
+    };
+    const hcl = emitHcl(file);
+    const stage = 'contains(split(",", KG_ARCHES), "amd64") ? null : "kolla-gen: x86only builds only on amd64, not for KG_ARCHES=${KG_ARCHES}"';
+    expect(hcl).toContain(` = ${stage}\n`);
+    expect(hcl.match(/^ {2}target +=/gm)).toHaveLength(1);
+    const json = JSON.parse(emitJson(file)) as { target: Record<string, { target?: string }> };
+    expect(json.target.x86only?.target).toBe(`\${${stage}}`);
+    expect(json.target.both?.target).toBeUndefined();
+    expect(json.target['join-arm64']?.target).toBeUndefined();
+    // HashiCorp's parser reads it (buildx's evaluation of it, on 0.13 and 0.29: test/e2e/arches.test.ts)
+    expect(Object.keys(((await parse('x.hcl', hcl)) as { target: Record<string, unknown> }).target).sort()).toEqual(['both', 'join-arm64', 'x86only']);
+  });
+
   test('no live ${ or %{ is left in either file', () => {
     const file: BakeFile = { header: [], groups: [], targets: [target('a', { args: HOSTILE, labels: { [HOSTILE.interpolation]: HOSTILE.directive } })] };
     for (const text of [emitHcl(file), emitJson(file)]) {

@@ -266,20 +266,27 @@ describe('summary', () => {
 
 // --- the command, against a fake docker ---------------------------------------------------------------------
 
-// Plays the docker CLI as buildx 0.13 answers. FAKE_LOG gets one line per call; FAKE_FAIL names targets whose build
-// fails; FAKE_PUSH_REFUSED makes every push fail; FAKE_NO_BUILDX, FAKE_DRIVER, FAKE_STORE, FAKE_NO_BUILDER shape the setup.
+// Plays the docker CLI as buildx 0.13 answers (FAKE_BUILDX=0.29: as 0.29, whose bake knows --allow). FAKE_LOG gets one
+// line per call; FAKE_FAIL names targets whose build fails; FAKE_PUSH_REFUSED makes every push fail; FAKE_NO_BUILDX,
+// FAKE_DRIVER, FAKE_STORE, FAKE_NO_BUILDER shape the setup.
 const FAKE_DOCKER = `#!/bin/sh
 echo "$*" >> "$FAKE_LOG"
 case "$1 $2" in
   "--version "*) echo "Docker version 26.1.5 (fake)" ;;
   "buildx version")
     if [ -n "$FAKE_NO_BUILDX" ]; then echo "docker: 'buildx' is not a docker command." >&2; echo "See 'docker --help'" >&2; exit 1; fi
-    echo "github.com/docker/buildx 0.13.1 fake" ;;
+    echo "github.com/docker/buildx \${FAKE_BUILDX:-0.13}.1 fake" ;;
   "buildx inspect")
     if [ -n "$FAKE_NO_BUILDER" ]; then echo "ERROR: no builder \\"$3\\" found" >&2; exit 1; fi
     printf 'Name:   default\\nDriver: %s\\n\\nNodes:\\nName:      default\\nStatus:    running\\nPlatforms: linux/amd64, linux/arm64\\n' "\${FAKE_DRIVER:-docker}" ;;
   "info --format") echo "[[\\"driver-type\\",\\"\${FAKE_STORE:-io.containerd.snapshotter.v1}\\"]]" ;;
   "buildx bake")
+    if [ "$3" = "--help" ]; then
+      printf 'Usage:  docker buildx bake [OPTIONS] [TARGET...]\\n\\nOptions:\\n'
+      if [ "\${FAKE_BUILDX:-0.13}" = 0.29 ]; then printf '      --allow stringArray      Allow build to access specified resources\\n'; fi
+      printf '      --builder string         Override the configured builder instance\\n'
+      exit 0
+    fi
     for arg in "$@"; do
       case "$arg" in --print) echo '{"group":{},"target":{}}'; exit 0 ;; esac
     done
@@ -343,7 +350,7 @@ describe('kolla-gen build (fake docker)', () => {
     const r = await build(['--push', '--set', 'debian-app.args.X=1', '--provenance', 'false']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(fs.existsSync(path.join(project, 'generated', 'docker-bake.json'))).toBe(true);
-    const bakes = r.calls.filter((c) => c.startsWith('buildx bake'));
+    const bakes = r.calls.filter((c) => c.startsWith('buildx bake -f'));
     expect(bakes).toEqual([
       `buildx bake -f generated/docker-bake.json --push --provenance=false --set debian-app.args.X=1 ${compiled.targets.filter((t) => t.arch === undefined).map((t) => t.name).join(' ')}`,
     ]);
@@ -374,7 +381,7 @@ describe('kolla-gen build (fake docker)', () => {
     expect(summary.failed.map((e) => e.target)).toEqual(['debian-service']);
     expect(summary.skipped.map((e) => [e.target, e.failedParent])).toEqual([['debian-worker', 'debian-service']]);
     expect(summary.built.map((e) => e.target)).toContain('debian-plugin');
-    expect(r.calls.filter((c) => c.startsWith('buildx bake') && c.includes('debian-worker'))).toHaveLength(1); // only the first, whole bake
+    expect(r.calls.filter((c) => c.startsWith('buildx bake -f') && c.includes('debian-worker'))).toHaveLength(1); // only the first, whole bake
     expect(r.stderr).toContain('kolla-gen: bake debian-service (it failed alone: try 2)');
   });
 
@@ -384,7 +391,7 @@ describe('kolla-gen build (fake docker)', () => {
     expect(codes(r)).toEqual(['error:KG803']);
     expect(r.json.diagnostics[0]?.message).toContain('localhost:5000/e2e/base:1');
     expect(r.json.diagnostics[0]?.message).toContain('401 Unauthorized');
-    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toHaveLength(1);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake -f'))).toHaveLength(1);
     expect(r.stdout).not.toMatch(/\n\s+at /); // no stack trace
   });
 
@@ -399,7 +406,7 @@ describe('kolla-gen build (fake docker)', () => {
     expect(codes(r)).toEqual([`error:${code}`]);
     expect(r.json.diagnostics[0]?.message).toMatch(message);
     expect(r.json.diagnostics[0]?.hint.length).toBeGreaterThan(20);
-    expect(r.calls.some((c) => c.startsWith('buildx bake'))).toBe(false);
+    expect(r.calls.some((c) => c.startsWith('buildx bake -f'))).toBe(false);
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
@@ -413,15 +420,80 @@ describe('kolla-gen build (fake docker)', () => {
     const print = await build(['--print']);
     expect(print.exitCode).toBe(0);
     expect(print.json.result).toEqual({ group: {}, target: {} });
-    expect(print.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([expect.stringMatching(/ --print debian-base /)]);
+    expect(print.calls.filter((c) => c.startsWith('buildx bake -f'))).toEqual([expect.stringMatching(/ --print debian-base /)]);
     const list = await build(['--list', 'groups'], {}, '/nonexistent');
     expect(list.exitCode).toBe(0);
     expect((list.json.result as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual(['default', 'debian']);
   });
 
+  it('grants no read to a buildx that does not know bake --allow (0.13), and none for a tree inside the repo (0.29)', async () => {
+    for (const buildx of ['0.13', '0.29']) {
+      const r = await build(['--push'], { FAKE_BUILDX: buildx });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.calls.filter((c) => c.startsWith('buildx bake -f')).every((c) => !c.includes('--allow')), buildx).toBe(true);
+      // asked once, before the build
+      expect(r.calls.filter((c) => c === 'buildx bake --help')).toHaveLength(1);
+    }
+  });
+
   it('covers every build code (KG800 and up)', () => {
     const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808'];
     expect(Object.keys(CODES).filter((c) => c >= 'KG800' && c < 'KG900')).toEqual(tested);
+  });
+});
+
+// --- read grants: a docker dir outside the repo, on buildx 0.13 and 0.29 (fake docker) -----------------------------
+
+describe('kolla-gen build grants buildx the reads it needs (fake docker)', () => {
+  let bin = '';
+  let ops = '';
+  beforeAll(() => {
+    bin = tempDir('kolla-gen-fake-docker-');
+    fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 });
+    // an ops repo whose docker dir lies beside it, as upstream Kolla's does, with an overlay inside it
+    const top = tempDir('kolla-gen-allow-');
+    fs.cpSync(path.join(TREE, 'docker'), path.join(top, 'upstream', 'docker'), { recursive: true });
+    ops = path.join(top, 'ops');
+    fs.mkdirSync(path.join(ops, 'overlays', 'app'), { recursive: true });
+    fs.writeFileSync(path.join(ops, 'overlays', 'app', 'ops-note.txt'), 'from the ops repo\n');
+    fs.writeFileSync(path.join(ops, 'kolla-gen.yaml'), `${fs.readFileSync(path.join(TREE, 'kolla-gen.yaml'), 'utf8')}docker_dirs: [../upstream/docker, overlays]\n`);
+    const generated = spawnSync(process.execPath, [CLI, 'generate'], { cwd: ops, encoding: 'utf8' });
+    if (generated.status !== 0) throw new Error(generated.stderr);
+  });
+
+  async function bakes(args: string[], buildx: string): Promise<string[]> {
+    const log = path.join(tempDir('kolla-gen-fake-log-'), 'calls');
+    fs.writeFileSync(log, '');
+    const r = await execa(process.execPath, [CLI, 'build', '--json', ...args], { cwd: ops, reject: false, extendEnv: false, env: { PATH: bin, FAKE_LOG: log, FAKE_BUILDX: buildx } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    return fs.readFileSync(log, 'utf8').trim().split('\n').filter((c) => c.startsWith('buildx bake -f'));
+  }
+
+  it('buildx 0.29: --allow fs.read= the docker dir beside the repo, once, and nothing inside it', async () => {
+    const calls = await bakes(['--push'], '0.29');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^buildx bake -f generated\/docker-bake\.json --allow fs\.read=\.\.\/upstream\/docker --push /);
+    expect(calls[0]?.match(/--allow/g)).toHaveLength(1);
+  });
+
+  it('buildx 0.29, a private generation (other options): also the temp dir it is written to', async () => {
+    const [call] = await bakes(['--tag', '2', '--push'], '0.29');
+    const grants = [...(call ?? '').matchAll(/--allow fs\.read=(\S+)/g)].map((m) => m[1]);
+    expect(grants).toHaveLength(2);
+    expect(grants[0]).toMatch(/^(\.\.\/)+.*kolla-gen-build-[^/]+\/generated$/);
+    expect(call).toContain(`-f ${grants[0]}/docker-bake.json`);
+    expect(grants[1]).toBe('../upstream/docker');
+  });
+
+  it('buildx 0.13: no --allow, which its bake does not know (and it reads anywhere)', async () => {
+    const calls = await bakes(['--push'], '0.13');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).not.toContain('--allow');
+  });
+
+  it('--print: the same grants', async () => {
+    const calls = await bakes(['--print'], '0.29');
+    expect(calls).toEqual([expect.stringMatching(/--allow fs\.read=\.\.\/upstream\/docker .*--print /)]);
   });
 });
 
@@ -569,7 +641,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     );
     expect(r.json.diagnostics[0]?.hint).toBe(CODES.KG904.hint);
     // nothing to build: no bake; the tag is still not there
-    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake -f'))).toEqual([]);
     expect(r.registry.get(r.tag)).toBeUndefined();
     expect(r.json.result?.existing).toEqual([expect.objectContaining({ target: 'debian-base', contentTag: r.contentTag })]);
     expect(r.json.result?.existing[0]?.retagged).toBeUndefined();
@@ -581,7 +653,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     expect(r.json.diagnostics).toEqual([]);
     expect(r.registry.get(r.tag)).toBe(manifest('built'));
     expect(r.registry.requests.filter((q) => q.startsWith('PUT '))).toEqual(['PUT /v2/e2e/base/manifests/1']);
-    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake -f'))).toEqual([]);
     expect(r.json.result?.built).toEqual([]);
     expect(r.json.result?.existing).toEqual([expect.objectContaining({ target: 'debian-base', contentTag: r.contentTag, retagged: [r.tag] })]);
   });
@@ -655,7 +727,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--skip-existing', '--push']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.json.diagnostics).toEqual([]);
-    expect(r.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake -f'))).toEqual([]);
     const list = JSON.parse(registry.get(listTag) ?? '{}') as { mediaType?: string; manifests?: { digest: string; size: number; platform: { os: string; architecture: string } }[] };
     expect(list.mediaType).toBe(INDEX);
     expect(list.manifests).toEqual(
@@ -691,7 +763,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     expect(missing.codes).toEqual(['error:KG905']);
     expect(missing.json.diagnostics[0]?.message).toBe(`1 unaffected parent is not in the registry, e.g. base (${baseTag}): the images built on it would fail`);
     expect(missing.json.diagnostics[0]?.hint).toBe(CODES.KG905.hint);
-    expect(missing.calls.filter((c) => c.startsWith('buildx bake'))).toEqual([]);
+    expect(missing.calls.filter((c) => c.startsWith('buildx bake -f'))).toEqual([]);
 
     registry.put(baseTag, manifest('base'));
     // Committed with these options, so that build bakes it (and the bake file can be read here).
@@ -701,7 +773,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     expect(present.exitCode, present.stderr).toBe(0);
     // the fake docker pushes nothing, so the built images' lists cannot be read to tag their arches (KG906, tested above)
     expect(present.codes.filter((c) => c !== 'warning:KG906')).toEqual([]);
-    const bakes = present.calls.filter((c) => c.startsWith('buildx bake'));
+    const bakes = present.calls.filter((c) => c.startsWith('buildx bake -f'));
     expect(bakes).toHaveLength(1);
     expect(bakes[0]?.split(' ')).toContain('debian-runtime');
     expect(bakes[0]?.split(' ')).not.toContain('debian-base');

@@ -11,13 +11,32 @@ describe('kolla-gen generate', () => {
   it('writes the output, then finds it up to date', async () => {
     const dir = copyFixture('basic');
     const first = await run(dir, ['generate']);
-    expect(first.stderr).toBe('');
+    // the plain bake command for this layout (its tree is inside the repo: no grant)
+    expect(first.stderr).toBe('kolla-gen: bake it with: docker buildx bake -f generated/docker-bake.hcl');
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toMatch(/^generated: \d+ image targets .*files, \d+ changed, \d+ added, 0 removed$/);
     expect(fs.existsSync(path.join(dir, 'generated', 'docker-bake.hcl'))).toBe(true);
     const second = await run(dir, ['generate']);
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toMatch(/up to date$/);
+    expect(second.stderr).toBe(first.stderr);
+    // --quiet: neither
+    const quiet = await run(dir, ['generate', '--quiet']);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it('says the bake command with --allow fs.read= the docker dir outside the repo, in --json too', async () => {
+    const top = copyFixture('basic');
+    fs.renameSync(path.join(top, 'docker'), path.join(top, 'tree'));
+    const repo = path.join(top, 'ops');
+    fs.mkdirSync(repo);
+    fs.writeFileSync(path.join(repo, 'kolla-gen.yaml'), `${fs.readFileSync(path.join(top, 'kolla-gen.yaml'), 'utf8')}\ndocker_dirs: [../tree]\n`);
+    const r = await run(repo, ['generate']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.split('\n')).toContain('kolla-gen: bake it with: docker buildx bake -f generated/docker-bake.hcl --allow fs.read=../tree');
+    const j = await run(repo, ['generate', '--json']);
+    const result = (JSON.parse(j.stdout) as { result: { bake: unknown } }).result;
+    expect(result.bake).toEqual({ file: 'generated/docker-bake.hcl', allow: ['../tree'], command: 'docker buildx bake -f generated/docker-bake.hcl --allow fs.read=../tree' });
   });
 
   it('gives the same bytes whatever the environment, time zone, locale and place of the checkout', async () => {
@@ -117,11 +136,12 @@ describe('the config file, searched upward', () => {
 });
 
 describe('what a run prints by default', () => {
-  it('the one-line result: no config line, no KG603 for a base the run does not render; -q: nothing', async () => {
+  it('the one-line result and the bake command: no config line, no KG603 for a base the run does not render; -q: nothing', async () => {
     const dir = copyFixture('basic');
     write(dir, 'kolla-gen.yaml', `${fs.readFileSync(path.join(dir, 'kolla-gen.yaml'), 'utf8')}unbuildable:\n  rocky: [no-such-image]\n`);
     const ubuntu = await run(dir, ['generate', '-b', 'ubuntu']);
-    expect([ubuntu.exitCode, ubuntu.stderr]).toEqual([0, '']);
+    // the plain bake command is the one line generate adds (item 2 of issue 28)
+    expect([ubuntu.exitCode, ubuntu.stderr]).toEqual([0, 'kolla-gen: bake it with: docker buildx bake -f generated/docker-bake.hcl']);
     expect(ubuntu.stdout.split('\n')).toHaveLength(1);
     const all = await run(dir, ['list', '-b', 'ubuntu,rocky']);
     expect(all.stderr).toContain('warning[KG603]: unbuildable.rocky names "no-such-image"');

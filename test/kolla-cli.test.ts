@@ -86,8 +86,11 @@ describe('--preset kolla on a git checkout', () => {
     const sha = git('log', '-n1', '--pretty=format:%h').trim();
     const result = await run(dir, ['generate', '--preset', 'kolla', '-D', 'kolla/docker', '-b', 'ubuntu', '-a', 'amd64', '^base$']);
     expect(result.exitCode, result.stderr).toBe(0);
-    // One line saying what the preset assumed, and nothing else.
-    expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^kolla-gen: kolla preset: release \S+ \(from kolla\/common\/config\.py\); base images ubuntu /)]);
+    // One line saying what the preset assumed, the bake command (its tree is inside), and nothing else.
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^kolla-gen: kolla preset: release \S+ \(from kolla\/common\/config\.py\); base images ubuntu /),
+      'kolla-gen: bake it with: docker buildx bake -f generated/docker-bake.hcl',
+    ]);
     expect(read(dir, 'generated/ubuntu/base/Dockerfile')).toContain(`LABEL kolla_version="${sha}"`);
   });
 });

@@ -38,7 +38,8 @@ function fakeDocker(dir: string): { env: Record<string, string>; calls: () => st
   };
 }
 
-const bakes = (calls: string[]) => calls.filter((c) => c.startsWith('buildx bake'));
+// the bakes, not the probe of bake's flags (`buildx bake --help`)
+const bakes = (calls: string[]) => calls.filter((c) => c.startsWith('buildx bake -f'));
 
 describe('only generate writes the output dir', () => {
   it('build, build REGEX, build --print and build --list leave a committed, up-to-date generation byte for byte', async () => {
@@ -201,6 +202,17 @@ describe('kolla-gen init', () => {
     expect(again.stdout).toContain('kept .gitattributes (it exists; init never overwrites a file)');
     expect(again.stdout).toContain('kept kolla-gen.yaml');
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('mine\n');
+  });
+
+  it('a docker dir inside the repo: the workflow\'s bake is granted no read (buildx reads its working dir)', async () => {
+    const dir = copyFixture('basic');
+    fs.rmSync(path.join(dir, 'kolla-gen.yaml'));
+    expect((await run(dir, ['init'])).exitCode).toBe(0);
+    const workflow = fs.readFileSync(path.join(dir, '.github/workflows/images.yml'), 'utf8');
+    const jobs = (parseYaml(workflow) as { jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }> }).jobs;
+    const bakeStep = jobs.build?.steps.find((s) => s.uses?.startsWith('docker/bake-action'));
+    expect(bakeStep?.with).toBeDefined();
+    expect(bakeStep?.with?.allow).toBeUndefined();
   });
 
   it('KG712: a file init cannot write is an error naming it (exit 1); the others are still written', async () => {

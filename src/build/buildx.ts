@@ -1,6 +1,7 @@
 // The only place that runs docker (through execa): the setup checks, bake with its progress shown live.
 import { execa } from 'execa';
 import { error, type Diagnostic } from '../core/diagnostics.js';
+import { bakeKnowsAllow } from '../emit/bake/allow.js';
 
 export interface DockerEnv {
   cwd: string;
@@ -92,7 +93,10 @@ export interface ProbeOptions {
 const firstLine = (run: DockerRun) => run.lines.map((l) => l.trim()).filter(Boolean).join(' ').slice(0, 500);
 
 /** The docker CLI, the buildx plugin and the builder, checked before a build, each with its own diagnostic. */
-export async function probeDocker(where: DockerEnv, options: ProbeOptions = {}): Promise<{ builder?: BuilderInfo; diagnostics: Diagnostic[] }> {
+export async function probeDocker(
+  where: DockerEnv,
+  options: ProbeOptions = {},
+): Promise<{ builder?: BuilderInfo; bakeAllow?: boolean; diagnostics: Diagnostic[] }> {
   const cli = await runDocker(['--version'], where);
   if (cli.spawnError !== undefined) {
     return {
@@ -103,7 +107,10 @@ export async function probeDocker(where: DockerEnv, options: ProbeOptions = {}):
   }
   const buildx = await runDocker(['buildx', 'version'], where);
   if (buildx.exitCode !== 0) return { diagnostics: [error('KG801', `docker has no buildx plugin (docker buildx version: ${firstLine(buildx)})`)] };
-  if (options.cliOnly) return { diagnostics: [] };
+  // buildx 0.20 and later refuse reads outside the working dir without `bake --allow fs.read=…`, which 0.13 does not know
+  const help = await runDocker(['buildx', 'bake', '--help'], where, { captureStdout: true });
+  const bakeAllow = bakeKnowsAllow(help.stdout);
+  if (options.cliOnly) return { bakeAllow, diagnostics: [] };
 
   const inspect = await runDocker(['buildx', 'inspect', ...(options.builder !== undefined ? [options.builder] : [])], where);
   if (inspect.exitCode !== 0) {
@@ -115,7 +122,7 @@ export async function probeDocker(where: DockerEnv, options: ProbeOptions = {}):
     if (info.exitCode !== 0) return { diagnostics: [error('KG805', `the docker daemon is not reachable: ${firstLine(info)}`)] };
     builder.containerdStore = info.stdout.includes('io.containerd.snapshotter');
   }
-  return { builder, diagnostics: [] };
+  return { builder, bakeAllow, diagnostics: [] };
 }
 
 /** `docker buildx inspect`: its name, driver and the platforms of its nodes. */

@@ -1,6 +1,7 @@
 // What `kolla-gen build` asks of buildx, as data: the bake arguments, the order failures are isolated in, and what a
 // failed bake's output says. Pure: buildx.ts runs the calls.
 import type { PlannedTarget } from '../emit/fold.js';
+import { allowArgs } from '../emit/bake/allow.js';
 
 export interface BakeOptions {
   /** The bake file, relative to the directory bake runs in. Always exactly one: the HCL and JSON files are the same build. */
@@ -17,6 +18,8 @@ export interface BakeOptions {
   noCache?: boolean;
   pull?: boolean;
   print?: boolean;
+  /** Dirs outside the working dir the bake may read (`--allow fs.read=`): only for a buildx that knows the flag. */
+  allow?: string[];
 }
 
 export function bakeArgs(o: BakeOptions): string[] {
@@ -26,6 +29,7 @@ export function bakeArgs(o: BakeOptions): string[] {
     '-f',
     o.file,
     ...(o.builder !== undefined ? ['--builder', o.builder] : []),
+    ...allowArgs(o.allow ?? []),
     ...(o.push ? ['--push'] : []),
     ...(o.provenance !== undefined ? [`--provenance=${o.provenance}`] : []),
     ...(o.noCache ? ['--no-cache'] : []),

@@ -15,6 +15,7 @@ import {
   type TargetOutcome,
 } from '../build/plan.js';
 import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../build/buildx.js';
+import { generationReads } from '../emit/bake/allow.js';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import type { LoadOptions } from '../load/load.js';
@@ -27,7 +28,7 @@ import { buildFailed, formatSummary, summarizeBuild } from '../build/summary.js'
 import { drift, isClean, writeOutput } from '../write/write.js';
 import type { BakeTarget } from '../emit/bake/model.js';
 import { commandLine, madeWith } from '../load/config/made-with.js';
-import { compileProject, failed, type CommandResult } from './run.js';
+import { compileProject, failed, linkedOutside, type CommandResult } from './run.js';
 
 export interface BuildOptions {
   push?: boolean;
@@ -163,6 +164,15 @@ async function bakeGeneration(
   const probe = await probeDocker(where, { builder: options.builder, cliOnly: options.print });
   diagnostics.push(...probe.diagnostics);
   if (probe.diagnostics.length > 0) return failed(diagnostics);
+  // Exactly what these targets read outside the working dir: their docker dirs, and a private generation's temp dir.
+  if (probe.bakeAllow) {
+    base.allow = generationReads({
+      contexts: compiled.bake.targets.map((t) => t.context),
+      output: path.posix.dirname(file),
+      dockerDirs: compiled.config.dockerDirs,
+      linkedOut: linkedOutside(load.cwd, compiled.config.dockerDirs),
+    });
+  }
 
   if (options.print) {
     const run = await runDocker(bakeArgs({ ...base, print: true, progress: undefined }), where, { captureStdout: true });

@@ -2,6 +2,7 @@ import type { CliOptions } from '../load/config/resolve.js';
 import type { LoadOptions } from '../load/load.js';
 import { drift, foreignWarning, isClean, outputDirProblem, recoverOutput, writeOutputInterruptible, type Interrupt } from '../write/write.js';
 import { hasErrors } from '../core/diagnostics.js';
+import { bakeCommand } from '../emit/bake/allow.js';
 import { compileOutput, failed, type CommandResult } from './run.js';
 import { otherOptions, recordedDiff } from './other-options.js';
 
@@ -23,7 +24,9 @@ export async function generate(cli: CliOptions, options: LoadOptions, interrupt?
     const problems = await writeOutputInterruptible(out, files, options.cwd, before, interrupt);
     if (hasErrors(problems)) return failed([...diagnostics, ...problems]);
   }
-  const { images, ...s } = compiled.summary;
+  const { images, reads: allow, ...s } = compiled.summary;
+  const bakeFile = `${out}/${files.has('docker-bake.hcl') ? 'docker-bake.hcl' : 'docker-bake.json'}`;
+  const command = bakeCommand(bakeFile, allow);
   const changes = isClean(before)
     ? 'up to date'
     : `${before.stale.length} changed, ${before.missing.length} added, ${before.extra.length} removed`;
@@ -31,6 +34,7 @@ export async function generate(cli: CliOptions, options: LoadOptions, interrupt?
     exitCode: 0,
     diagnostics,
     text: `${out}: ${s.targets} image targets (${s.joins} of them joins of ${s.perArch} per-arch targets) from ${images} images x ${s.variants} variants; ${files.size} files, ${changes}`,
-    json: { output: out, ...s, files: files.size, changed: before.stale, added: before.missing, removed: before.extra },
+    json: { output: out, ...s, files: files.size, changed: before.stale, added: before.missing, removed: before.extra, bake: { file: bakeFile, allow, command } },
+    notes: [`bake it with: ${command}`],
   };
 }

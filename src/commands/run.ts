@@ -15,6 +15,7 @@ import type { Project } from '../load/project.js';
 import type { SinceHashes } from './since.js';
 import { madeWith, type MadeWith, type RecordedOptions } from '../load/config/made-with.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
+import { generationReads, isOutside } from '../emit/bake/allow.js';
 import { keepOutput, outputKey, takeOutput, type OutputSummary } from '../write/kept-output.js';
 import { isWithin } from '../load/root.js';
 
@@ -27,6 +28,8 @@ export interface CommandResult {
   json?: unknown;
   /** The config file the command loaded (relative to the repo root), or null when it loaded none. */
   config?: string | null;
+  /** Lines for people on stderr after the diagnostics (what to run next); not with --quiet or --json. */
+  notes?: string[];
   /** The text is the answer asked for (list, deps): printed even with --quiet. */
   listing?: boolean;
 }
@@ -63,7 +66,7 @@ export async function compileOutput(cli: CliOptions, options: LoadOptions): Prom
   if (kept) return { output: of(kept.files, kept.summary), diagnostics: [...before, ...kept.diagnostics] };
   const { compiled, diagnostics } = await compileLoaded(project, [...before], cli, options);
   if (!compiled) return { diagnostics };
-  const output = of(outputFiles(compiled), summarize(compiled));
+  const output = of(outputFiles(compiled), summarize(compiled, options.cwd));
   if (key !== undefined) keepOutput(key, { files: output.files, summary: output.summary, diagnostics: diagnostics.slice(before.length) });
   return { output, diagnostics };
 }
@@ -207,8 +210,29 @@ export function failed(diagnostics: Diagnostic[]): CommandResult {
   return { exitCode: 1, diagnostics };
 }
 
+/**
+ * The docker dirs inside `cwd` by name whose real path, links resolved, lies outside it: buildx resolves links before it
+ * checks a read, so these need a grant too (emit/bake/allow.ts). A dir that does not exist is nobody's concern here.
+ */
+export function linkedOutside(cwd: string, dirs: readonly string[]): string[] {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const root = real(cwd);
+  if (root === undefined) return [];
+  return dirs.filter((dir) => {
+    if (isOutside(dir)) return false;
+    const target = real(path.resolve(cwd, dir));
+    return target !== undefined && target !== root && !target.startsWith(root === '/' ? '/' : `${root}${path.sep}`);
+  });
+}
+
 /** Targets counted: one per image and family (`joins` of them join per-arch targets), and the per-arch targets; the tree's images and variants. */
-function summarize(compiled: Compiled): OutputSummary {
+function summarize(compiled: Compiled, cwd: string): OutputSummary {
   const images = compiled.targets.filter((t) => t.arch === undefined);
   return {
     targets: images.length,
@@ -216,5 +240,11 @@ function summarize(compiled: Compiled): OutputSummary {
     perArch: compiled.targets.length - images.length,
     variants: compiled.families.length * compiled.config.arches.length,
     images: compiled.tree.images.length,
+    reads: generationReads({
+      contexts: compiled.bake.targets.map((t) => t.context),
+      output: compiled.config.output,
+      dockerDirs: compiled.config.dockerDirs,
+      linkedOut: linkedOutside(cwd, compiled.config.dockerDirs),
+    }),
   };
 }

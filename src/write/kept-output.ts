@@ -20,6 +20,8 @@ export interface OutputSummary {
   perArch: number;
   variants: number;
   images: number;
+  /** The dirs outside the repo that a bake of the whole generation reads: its `--allow fs.read=` grants (emit/bake/allow.ts). */
+  reads: string[];
 }
 
 export interface KeptOutput {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type Engine } from './engine/index.js';
+import { ENGINES, startEngine, type Engine } from './engine/index.js';
 
 const PLATFORMS = ['linux/amd64', 'linux/arm64'];
 
@@ -76,6 +76,13 @@ describe('e2e engine', () => {
     } finally {
       if (work) rmSync(work, { recursive: true, force: true });
     }
+  });
+
+  it('runs the dockerd and buildx of the engine asked for (KOLLA_GEN_E2E_ENGINE)', async () => {
+    const e = engine!;
+    const server = await e.docker(['version', '--format', '{{.Server.Version}}']);
+    expect(String(server.stdout).trim(), `${e.name}'s dockerd`).toMatch(new RegExp(`^${ENGINES[e.name].dockerd.replace('.', '\\.')}`));
+    expect(e.buildxVersion, `${e.name}'s buildx`).toMatch(new RegExp(`^${ENGINES[e.name].buildx.replace('.', '\\.')}`));
   });
 
   it('bakes two levels for two platforms and pushes both manifest lists', async () => {

@@ -48,6 +48,17 @@ export function onlyOnExpression(v: ArchVariable, arches: readonly string[], tar
   return `${namesAnyOf(v, arches)} ? ${listOf(targets)} : []`;
 }
 
+/**
+ * The `target` (build stage) of a target that builds on only some arches: none (null) while the variable names one of
+ * them, else a stage no Dockerfile has, so that BuildKit fails naming the target and the arches asked for. Without it,
+ * bake given that target by name and an empty platform list would build it for the machine's own arch, and push it.
+ */
+export function onlyOnStageExpression(v: ArchVariable, target: string, arches: readonly string[]): string {
+  literal(target);
+  arches.forEach(literal);
+  return `${namesAnyOf(v, arches)} ? null : "kolla-gen: ${target} builds only on ${arches.join(' and ')}, not for ${v.name}=\${${v.name}}"`;
+}
+
 /** Whether a target with these platforms must follow the variable. */
 export function archesOf(platforms: readonly string[]): string[] {
   return platforms.map((p) => p.replace(/^linux\//, ''));

@@ -1,6 +1,6 @@
 // What the HCL and JSON emitters share: the template escapes, name checks, and one attribute order.
 
-import { archesOf, joinContextsExpression, onlyOnExpression, platformsExpression } from './arches.js';
+import { archesOf, joinContextsExpression, onlyOnExpression, onlyOnStageExpression, platformsExpression } from './arches.js';
 import type { ArchVariable, BakeFile, BakeGroup, BakeTarget } from './model.js';
 
 /** Bake target and group names, as buildx accepts them. */
@@ -88,6 +88,10 @@ export function targetAttributes(t: BakeTarget, v?: ArchVariable): BakeAttribute
     ...(t.join !== undefined && v !== undefined ? expression('contexts', joinContextsExpression(v, t.name, t.join)) : map('contexts', t.contexts)),
     ...list('tags', t.tags),
     ...(t.followsArches && v !== undefined ? expression('platforms', platformsExpression(v, archesOf(t.platforms))) : list('platforms', t.platforms)),
+    // a target left out of the variable's arches fails (naming them) instead of building for the machine's arch
+    ...(t.followsArches && v !== undefined && !v.arches.every((a) => archesOf(t.platforms).includes(a))
+      ? expression('target', onlyOnStageExpression(v, t.name, archesOf(t.platforms)))
+      : []),
     ...map('args', t.args),
     ...map('labels', t.labels),
     ...list('cache-from', t.cacheFrom),

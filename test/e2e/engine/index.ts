@@ -1,7 +1,9 @@
-// The end-to-end engine: a real dockerd 26 (BuildKit, containerd image store), buildx 0.13, a local registry
-// and arm64 emulation, put together from Debian packages (see provision.sh) and run privately for one test
-// file: its own data-root, exec-root, socket, bridge and binfmt entry, all under one temp dir, all removed by
-// stop(). Needs root, an amd64 host and the network to Debian's mirror on the first run (then only the cache).
+// The end-to-end engine: a real dockerd (BuildKit, containerd image store), buildx, a local registry and arm64
+// emulation, put together from Debian packages (see provision.sh) and run privately for one test file: its own
+// data-root, exec-root, socket, bridge and binfmt entry, all under one temp dir, all removed by stop(). Needs root,
+// an amd64 host and the network to Debian's mirror on the first run (then only the cache).
+// Two engines, the ends of the supported range: `oldest` (trixie's dockerd 26 + buildx 0.13, the default) and
+// `today` (forky's dockerd 28.5 + buildx 0.29); KOLLA_GEN_E2E_ENGINE=oldest|today picks one for the whole suite.
 //
 //   const engine = await startEngine();
 //   await engine.docker(['buildx', 'bake', '--push', '--provenance=false'], { cwd });
@@ -27,6 +29,20 @@ const AARCH64_MAGIC = String.raw`\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00
 const AARCH64_MASK = String.raw`\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`;
 // Directories created outside the temp dir whatever the flags (dockerd, containerd, runc, mount's utab): removed if they were not there and are empty.
 const HOST_RUN_DIRS = ['/run/docker/plugins', '/run/docker', '/run/containerd/s', '/run/containerd', '/run/runc', '/run/mount'];
+
+/** The engines the suite runs on: the oldest supported one and today's (see ENGINES). */
+export type EngineName = 'oldest' | 'today';
+export const ENGINES: Record<EngineName, { suite: string; what: string; dockerd: string; buildx: string }> = {
+  oldest: { suite: 'trixie', what: 'dockerd 26 + buildx 0.13', dockerd: '26.', buildx: '0.13.' },
+  today: { suite: 'forky', what: 'dockerd 28.5 + buildx 0.29', dockerd: '28.5.', buildx: '0.29.' },
+};
+
+/** The engine KOLLA_GEN_E2E_ENGINE names (default: the oldest); anything else is an error, not a silent default. */
+export function engineFromEnv(env: NodeJS.ProcessEnv = process.env): EngineName {
+  const name = env.KOLLA_GEN_E2E_ENGINE ?? 'oldest';
+  if (name !== 'oldest' && name !== 'today') throw new EngineError('start', `KOLLA_GEN_E2E_ENGINE=${name}: expected oldest or today`);
+  return name;
+}
 
 export interface Paths {
   DOCKERD: string;
@@ -60,6 +76,10 @@ export interface Engine {
   /** What this engine has left behind on the machine: empty after stop(). */
   leftovers(): string[];
   readonly paths: Paths;
+  /** Which engine runs: oldest (dockerd 26 + buildx 0.13) or today (dockerd 28.5 + buildx 0.29). */
+  readonly name: EngineName;
+  /** buildx's version, e.g. "0.29.1" (from `docker buildx version`). */
+  readonly buildxVersion: string;
   readonly cacheDir: string;
   readonly tmpDir: string;
   readonly bridge: string;
@@ -72,6 +92,8 @@ export interface Engine {
 
 export interface StartOptions {
   cacheDir?: string;
+  /** Which engine; default: KOLLA_GEN_E2E_ENGINE, else the oldest. */
+  engine?: EngineName;
   /** Progress lines (provision steps, readiness, teardown); default: stderr. */
   log?: (line: string) => void;
   /** Registry port on 127.0.0.1; default 5000 when free, else any free port. */
@@ -181,7 +203,7 @@ function tail(file: string, lines = 40): string {
   }
 }
 
-function readPaths(cacheDir: string): Paths {
+function readPaths(cacheDir: string, engine: EngineName): Paths {
   const file = join(cacheDir, 'paths.env');
   const values: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -189,10 +211,13 @@ function readPaths(cacheDir: string): Paths {
     if (eq > 0) values[line.slice(0, eq)] = line.slice(eq + 1);
   }
   const keys: Array<keyof Paths> = ['DOCKERD', 'DOCKER', 'DOCKER_BUILDX', 'CONTAINERD', 'RUNC', 'REGISTRY', 'QEMU_AARCH64', 'SKOPEO', 'IP', 'ROOTFS_AMD64', 'ROOTFS_ARM64'];
+  // today's dockerd, CLI and buildx are written under TODAY_<key>; the rest is shared
+  const own = new Set<keyof Paths>(['DOCKERD', 'DOCKER', 'DOCKER_BUILDX']);
   const paths = {} as Paths;
   for (const key of keys) {
-    const value = values[key];
-    if (!value || !existsSync(value)) throw new Error(`${file}: ${key} ${value ? `(${value}) does not exist` : 'missing'}: run provision.sh again`);
+    const name = engine === 'today' && own.has(key) ? `TODAY_${key}` : key;
+    const value = values[name];
+    if (!value || !existsSync(value)) throw new Error(`${file}: ${name} ${value ? `(${value}) does not exist` : 'missing'}: run provision.sh again`);
     paths[key] = value;
   }
   return paths;
@@ -411,6 +436,7 @@ function exited(child: ChildProcess, name: string, logFile: string): string | un
 export async function startEngine(options: StartOptions = {}): Promise<Engine> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[e2e engine] ${line}\n`));
   const cacheDir = options.cacheDir ?? process.env.KOLLA_GEN_E2E_CACHE ?? DEFAULT_CACHE_DIR;
+  const name = options.engine ?? engineFromEnv();
   if (process.getuid?.() !== 0) {
     throw new EngineError('start', 'needs root (it installs Debian packages, runs dockerd, adds a bridge and a binfmt entry)');
   }
@@ -437,10 +463,10 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
     }
     provisionMs = Date.now() - t0;
     log(String(prov.all).trimEnd().split('\n').pop() ?? 'provisioned');
-    const paths = readPaths(cacheDir);
+    const paths = readPaths(cacheDir, name);
     ip = paths.IP;
-    const trixie = join(cacheDir, 'trixie');
-    const PATH = [join(trixie, 'usr/bin'), join(trixie, 'usr/sbin'), process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':');
+    const unpacked = join(cacheDir, ENGINES[name].suite);
+    const PATH = [join(unpacked, 'usr/bin'), join(unpacked, 'usr/sbin'), process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':');
 
     // 2. temp dir: data-root, exec-root, socket, DOCKER_CONFIG, registry storage, logs
     step = 'create the temp dir';
@@ -498,7 +524,7 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
     const registryProc = spawnLogged(paths.REGISTRY, ['serve', join(tmp, 'registry.yml')], registryLog, process.env);
     state.children[1] = registryProc;
 
-    // 6. dockerd 26 with the containerd image store; it starts and stops its own containerd
+    // 6. dockerd with the containerd image store; it starts and stops its own containerd
     step = 'start dockerd';
     const sock = join(tmp, 'docker.sock');
     const dockerdProc = spawnLogged(
@@ -545,7 +571,8 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
     if (bx.exitCode !== 0) throw new Error(`docker buildx version: ${bx.stderr || bx.stdout}`);
 
     const startMs = Date.now() - t0 - provisionMs;
-    log(`ready in ${(startMs / 1000).toFixed(1)}s: dockerd pid ${dockerdProc.pid}, registry ${registry} (pid ${registryProc.pid}), bridge ${bridge} ${bridgeAddress}/24, ${bx.stdout.trim()}`);
+    const buildxVersion = /v?(\d+\.\d+\.\d+)/.exec(bx.stdout)?.[1] ?? 'unknown';
+    log(`${name} engine (${ENGINES[name].what}) ready in ${(startMs / 1000).toFixed(1)}s: dockerd pid ${dockerdProc.pid}, registry ${registry} (pid ${registryProc.pid}), bridge ${bridge} ${bridgeAddress}/24, ${bx.stdout.trim()}`);
 
     const withLog = async (p: Promise<Result>, opts: Options | undefined): Promise<Result> => {
       try {
@@ -562,6 +589,8 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
       registry,
       rootfs: { amd64: paths.ROOTFS_AMD64, arm64: paths.ROOTFS_ARM64 },
       paths,
+      name,
+      buildxVersion,
       cacheDir,
       tmpDir: tmp,
       bridge,

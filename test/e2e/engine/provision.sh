@@ -7,12 +7,15 @@
 # 1. apt-get installs the host's (bookworm) packages the engine runs on: containerd, runc, docker-registry,
 #    qemu-user-static, skopeo, iproute2 (apt-get update first only when a package has no candidate).
 # 2. Downloads, with a PRIVATE apt configuration whose one source line reuses the URI and keyring of the
-#    machine's Debian source with the suite trixie, the .debs of docker.io (dockerd 26), docker-cli and
-#    docker-buildx (amd64) and of busybox-static (amd64 and arm64), into CACHE_DIR/debs. The machine's apt
-#    setup is not touched and nothing of trixie is installed: the .debs are unpacked with dpkg -x.
+#    machine's Debian source with another suite, the .debs of two engines: the oldest supported one from trixie
+#    (docker.io = dockerd 26, docker-cli, docker-buildx 0.13) with busybox-static (amd64 and arm64), into
+#    CACHE_DIR/debs, and today's from forky (docker.io = dockerd 28.5, docker-cli, docker-buildx 0.29), into
+#    CACHE_DIR/debs-forky. The machine's apt setup is not touched and nothing of either suite is installed: the
+#    .debs are unpacked with dpkg -x, each engine into its own dir (CACHE_DIR/trixie, CACHE_DIR/forky).
 # 3. Builds CACHE_DIR/rootfs-{amd64,arm64}.tar (busybox, its applet links, /tmp, a minimal /etc) for offline
 #    base images: FROM scratch + ADD rootfs-<arch>.tar /.
-# 4. Writes CACHE_DIR/paths.env (KEY=path lines) for the harness.
+# 4. Writes CACHE_DIR/paths.env (KEY=path lines) for the harness: DOCKERD, DOCKER and DOCKER_BUILDX are the
+#    oldest engine's, TODAY_DOCKERD, TODAY_DOCKER and TODAY_DOCKER_BUILDX today's, the rest shared.
 #
 # Idempotent: every step checks what is already there, and a cached run only checks. Safe to run concurrently
 # (a lock in CACHE_DIR). No host name of any mirror appears here: it is read from /etc/apt at run time.
@@ -21,9 +24,10 @@ umask 022
 
 CACHE=${1:-${KOLLA_GEN_E2E_CACHE:-/var/cache/kolla-gen-e2e}}
 BOOKWORM_PKGS=(containerd runc docker-registry qemu-user-static skopeo iproute2)
-TRIXIE_PKGS=(docker.io docker-cli docker-buildx) # host arch, unpacked into $CACHE/trixie
+ENGINE_PKGS=(docker.io docker-cli docker-buildx) # host arch, unpacked into $CACHE/<suite>
+ENGINE_SUITES=(trixie forky)                       # the oldest supported engine, today's
+BUSYBOX_SUITE=trixie
 BUSYBOX_ARCHES=(amd64 arm64)
-SUITE=trixie
 
 STEP=init
 log() { printf '[provision] %s\n' "$*"; }
@@ -104,7 +108,7 @@ host_packages() {
   unguard_services
 }
 
-# --- 2. trixie .debs through a private apt configuration ----------------------------------------------------
+# --- 2. each engine's .debs through a private apt configuration ----------------------------------------------------
 
 # Prints "URI KEYRING" of the machine's Debian source for its own suite (deb822 .sources or one-line .list).
 debian_source() {
@@ -151,32 +155,39 @@ debian_source() {
   echo "$uri $key"
 }
 
-# The .debs wanted, as "name:arch" (apt-get download syntax).
-wanted_debs() {
-  local p a
-  for p in "${TRIXIE_PKGS[@]}"; do echo "$p:$HOST_ARCH"; done
-  for a in "${BUSYBOX_ARCHES[@]}"; do echo "busybox-static:$a"; done
-}
-deb_file() { # name:arch -> path of its cached .deb, or nothing
-  local name=${1%:*} arch=${1#*:}
-  compgen -G "$CACHE/debs/${name}_*_${arch}.deb" | sort | tail -n 1 || true
+debs_dir() { # SUITE -> where its .debs are kept (trixie's in debs/, as before forky joined)
+  if [[ $1 == trixie ]]; then echo "$CACHE/debs"; else echo "$CACHE/debs-$1"; fi
 }
 
-download_debs() {
-  local missing=() d
-  while read -r d; do [[ -n $(deb_file "$d") ]] || missing+=("$d"); done < <(wanted_debs)
+# The .debs wanted from SUITE, as "name:arch" (apt-get download syntax).
+wanted_debs() {
+  local p a
+  for p in "${ENGINE_PKGS[@]}"; do echo "$p:$HOST_ARCH"; done
+  if [[ $1 == "$BUSYBOX_SUITE" ]]; then
+    for a in "${BUSYBOX_ARCHES[@]}"; do echo "busybox-static:$a"; done
+  fi
+}
+deb_file() { # SUITE name:arch -> path of its cached .deb, or nothing
+  local name=${2%:*} arch=${2#*:}
+  compgen -G "$(debs_dir "$1")/${name}_*_${arch}.deb" | sort | tail -n 1 || true
+}
+
+download_debs() { # SUITE
+  local suite=$1 dir missing=() d
+  dir=$(debs_dir "$suite")
+  while read -r d; do [[ -n $(deb_file "$suite" "$d") ]] || missing+=("$d"); done < <(wanted_debs "$suite")
   if ((${#missing[@]} == 0)); then
-    log "  cached: $(cd "$CACHE/debs" && echo *.deb)"
+    log "  cached ($suite): $(cd "$dir" && echo *.deb)"
     return
   fi
-  log "  to download: ${missing[*]}"
+  log "  to download ($suite): ${missing[*]}"
   local src uri key
   src=$(debian_source)
   uri=${src% *} key=${src#* }
-  local apt=$CACHE/apt
+  local apt=$CACHE/apt-$suite
   rm -rf "$apt"
-  mkdir -p "$apt/etc" "$apt/lists/partial" "$apt/cache/archives/partial" "$CACHE/debs"
-  echo "deb [signed-by=$key] $uri $SUITE main" >"$apt/etc/sources.list"
+  mkdir -p "$apt/etc" "$apt/lists/partial" "$apt/cache/archives/partial" "$dir"
+  echo "deb [signed-by=$key] $uri $suite main" >"$apt/etc/sources.list"
   log "  private apt source: $(cat "$apt/etc/sources.list")"
   local opts=(
     -o "Dir::Etc::SourceList=$apt/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
@@ -187,11 +198,16 @@ download_debs() {
   )
   apt-get -q "${opts[@]}" update
   local part
-  part=$(mktemp -d "$CACHE/debs/.partial.XXXXXX")
-  (cd "$part" && apt-get -q "${opts[@]}" download "${missing[@]}") || { rm -rf "$part"; die "apt-get download ${missing[*]} failed"; }
-  mv "$part"/*.deb "$CACHE/debs/"
+  part=$(mktemp -d "$dir/.partial.XXXXXX")
+  (cd "$part" && apt-get -q "${opts[@]}" download "${missing[@]}") || { rm -rf "$part"; die "apt-get download ${missing[*]} ($suite) failed"; }
+  mv "$part"/*.deb "$dir/"
   rmdir "$part"
   rm -rf "$apt" # only the .debs are kept: the indexes are 20 MB and stale tomorrow
+}
+
+download_all_debs() {
+  local suite
+  for suite in "${ENGINE_SUITES[@]}"; do download_debs "$suite"; done
 }
 
 unpack() { # DIR DEB...: dpkg -x the .debs into DIR, unless DIR already holds exactly them
@@ -215,10 +231,13 @@ unpack() { # DIR DEB...: dpkg -x the .debs into DIR, unless DIR already holds ex
 }
 
 unpack_debs() {
-  local debs=() p a
-  for p in "${TRIXIE_PKGS[@]}"; do debs+=("$(deb_file "$p:$HOST_ARCH")"); done
-  unpack "$CACHE/trixie" "${debs[@]}"
-  for a in "${BUSYBOX_ARCHES[@]}"; do unpack "$CACHE/busybox-$a" "$(deb_file "busybox-static:$a")"; done
+  local suite p a
+  for suite in "${ENGINE_SUITES[@]}"; do
+    local debs=()
+    for p in "${ENGINE_PKGS[@]}"; do debs+=("$(deb_file "$suite" "$p:$HOST_ARCH")"); done
+    unpack "$CACHE/$suite" "${debs[@]}"
+  done
+  for a in "${BUSYBOX_ARCHES[@]}"; do unpack "$CACHE/busybox-$a" "$(deb_file "$BUSYBOX_SUITE" "busybox-static:$a")"; done
 }
 
 # --- 3. rootfs tars -----------------------------------------------------------------------------------------
@@ -270,13 +289,19 @@ build_rootfs() {
 
 # --- 4. paths for the harness -------------------------------------------------------------------------------
 
+buildx_of() { # DIR -> the buildx plugin unpacked there
+  find "$1" -path '*/cli-plugins/docker-buildx' -type f | head -n 1
+}
+
 write_paths() {
-  local t=$CACHE/trixie buildx
-  buildx=$(find "$t" -path '*/cli-plugins/docker-buildx' -type f | head -n 1)
+  local t=$CACHE/trixie f=$CACHE/forky
   local -A paths=(
     [DOCKERD]=$t/usr/sbin/dockerd
     [DOCKER]=$t/usr/bin/docker
-    [DOCKER_BUILDX]=$buildx
+    [DOCKER_BUILDX]=$(buildx_of "$t")
+    [TODAY_DOCKERD]=$f/usr/sbin/dockerd
+    [TODAY_DOCKER]=$f/usr/bin/docker
+    [TODAY_DOCKER_BUILDX]=$(buildx_of "$f")
     [CONTAINERD]=$(command -v containerd || true)
     [RUNC]=$(command -v runc || true)
     [REGISTRY]=$(command -v docker-registry || true)
@@ -287,21 +312,22 @@ write_paths() {
     [ROOTFS_ARM64]=$CACHE/rootfs-arm64.tar
   )
   local k out=""
-  for k in DOCKERD DOCKER DOCKER_BUILDX CONTAINERD RUNC REGISTRY QEMU_AARCH64 SKOPEO IP ROOTFS_AMD64 ROOTFS_ARM64; do
+  for k in DOCKERD DOCKER DOCKER_BUILDX TODAY_DOCKERD TODAY_DOCKER TODAY_DOCKER_BUILDX CONTAINERD RUNC REGISTRY QEMU_AARCH64 SKOPEO IP ROOTFS_AMD64 ROOTFS_ARM64; do
     [[ -n ${paths[$k]} && -e ${paths[$k]} ]] || die "$k not found after provisioning (${paths[$k]:-no path})"
     out+="$k=${paths[$k]}"$'\n'
   done
   printf '%s' "$out" >"$CACHE/paths.env.tmp"
   mv "$CACHE/paths.env.tmp" "$CACHE/paths.env"
-  log "  $("${paths[DOCKERD]}" --version)"
-  log "  buildx $("${paths[DOCKER_BUILDX]}" version | awk '{print $2}'), containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}')"
+  log "  oldest: $("${paths[DOCKERD]}" --version), buildx $("${paths[DOCKER_BUILDX]}" version | awk '{print $2}')"
+  log "  today:  $("${paths[TODAY_DOCKERD]}" --version), buildx $("${paths[TODAY_DOCKER_BUILDX]}" version | awk '{print $2}')"
+  log "  containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}')"
   log "  wrote $CACHE/paths.env"
 }
 
 T0=$(ms)
 step "check host" check_host
 step "host packages (apt-get install)" host_packages
-step "download trixie .debs (private apt config)" download_debs
+step "download the engines' .debs (private apt config)" download_all_debs
 step "unpack .debs (dpkg -x)" unpack_debs
 step "build rootfs tars" build_rootfs
 step "write paths.env" write_paths
