@@ -14,9 +14,10 @@ export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 /** Dirs removed once the test file is done. */
 export const temps: string[] = [];
 
+// A minute, not the hook's default 10 s: a test file's trees can hold thousands of files, and CI's 2 cores are busy.
 afterAll(() => {
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** A fresh copy of a fixture (its tree and config, not its expected/), in a temp dir. */
 export function copyFixture(name: string): string {
