@@ -6,11 +6,13 @@
 // .github/workflows/images.yml as on a push to main (check, build once per arch of its matrix, lists), each in a fresh
 // clone of the ops repo (a runner's workspace) with `kolla-gen` on PATH; the registry then holds every image of the
 // generated bake file as an amd64+arm64 manifest list under its tags, and a second round of the jobs builds nothing.
-// Last, the exact plain bake command `generate` says (with --push) builds and pushes the lists again.
+// Then a pull request (an overlay of the ops repo replaces keystone's template): its check job lists what it affects,
+// each arch builds that alone on the base main pushed, and nothing is pushed. Last, the exact plain bake command
+// `generate` says (with --push; without its --allow on buildx 0.13, as building.md says) pushes the lists again.
 // The checkouts are tiny stand-ins written here (not upstream's templates): base picks a busybox rootfs per arch (no
 // registry, no network), cron and keystone are built on it.
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +64,13 @@ interface Bake {
 }
 
 type Layout = 'beside' | 'submodule';
+/** What a run of the workflow is on: a push to main, or a pull request from a branch of the ops repo into main. */
+interface RunOn {
+  event: 'push' | 'pull_request';
+  /** The ops repo the runner clones. */
+  repo: string;
+  branch: string;
+}
 
 const CONFIG_PY = (release: string) => `# a stand-in for the parts of kolla/common/config.py kolla-gen reads
 OPENSTACK_RELEASE = '${release}'
@@ -164,15 +173,18 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
    *   docker/login-action       nothing: the local registry takes pushes without credentials
    * and the one `run:` step that installs kolla-gen (`npm install -g "$KOLLA_GEN_PACKAGE"`) by the wrapper on PATH.
    * Every other `run:` runs as written, with bash -eo pipefail (GitHub's `shell: bash`), in the workspace, with the env of
-   * the workflow, the job and the step; `${{ … }}` and `if:` are evaluated from the tables below (push to main). A step,
-   * expression or condition the tables do not know fails the test: a change of the workflow must be looked at here.
+   * the workflow, the job and the step; `${{ … }}` and `if:` are evaluated from the tables below (a push to main or a
+   * pull request into main). A step, expression or condition the tables do not know fails the test: a change of the
+   * workflow must be looked at here. The jobs run one after the other on the one engine (the arm64 job emulated, not on
+   * a native runner), so they share its build cache as CI's runners do not; what they must share, the registry, is real.
    */
-  async function runJob(opsRepo: string, workflow: Workflow, jobName: string, workspace: string, matrix: Record<string, string> = {}): Promise<{ step: string; output: string }[]> {
+  async function runJob(run: RunOn, workflow: Workflow, jobName: string, workspace: string, matrix: Record<string, string> = {}): Promise<{ output: string; summary: string }> {
     const job = workflow.jobs[jobName]!;
+    const pr = run.event === 'pull_request';
     const expressions: Record<string, string> = {
       'vars.KOLLA_GEN_PACKAGE': '(replaced: kolla-gen is on PATH)',
       "secrets.REGISTRY_USERNAME != ''": 'false',
-      'github.base_ref': '',
+      'github.base_ref': pr ? 'main' : '',
       ...Object.fromEntries(Object.entries(matrix).map(([k, v]) => [`matrix.${k}`, v])),
     };
     const expand = (text: string) =>
@@ -183,8 +195,8 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
     const expandAll = (env: Record<string, string> = {}) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, expand(String(v))]));
     const env: Record<string, string> = { ...expandAll(workflow.env), ...expandAll(job.env) };
     const conditions: Record<string, boolean> = {
-      "github.event_name != 'pull_request'": true,
-      "github.event_name == 'pull_request'": false,
+      "github.event_name != 'pull_request'": !pr,
+      "github.event_name == 'pull_request'": pr,
       "env.HAS_CREDENTIALS == 'true'": env.HAS_CREDENTIALS === 'true',
     };
     const when = (condition: string | undefined, what: string) => {
@@ -192,12 +204,12 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
       if (!(condition in conditions)) throw new Error(`${what}: the test knows no value of the condition if: ${condition}`);
       return conditions[condition]!;
     };
-    if (!when(job.if, jobName)) return [];
+    if (!when(job.if, jobName)) return { output: '', summary: '' };
     const home = join(workspace, '..', 'home');
     mkdirSync(home, { recursive: true });
     const summary = join(home, 'step-summary.md');
     const ops = join(workspace, 'ops');
-    const log: { step: string; output: string }[] = [];
+    const outputs: string[] = [];
     for (const [i, step] of job.steps.entries()) {
       const name = `${jobName}${matrix.arch ? ` (${matrix.arch})` : ''} step ${i + 1}: ${step.name ?? step.uses ?? step.run?.split('\n')[0]}`;
       if (!when(step.if, name)) continue;
@@ -205,7 +217,8 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
         const action = step.uses.replace(/@.*/, '');
         if (action === 'actions/checkout') {
           expect(step.with, name).toMatchObject({ 'fetch-depth': 0, submodules: true });
-          await execa('git', ['clone', '-q', opsRepo, ops], { env: RUNNER_GIT_ENV });
+          // on a pull request, actions/checkout checks out its merge into the base branch: here the branch, one commit on main
+          await execa('git', ['clone', '-q', '--branch', run.branch, run.repo, ops], { env: RUNNER_GIT_ENV });
           await execa('git', ['submodule', 'update', '-q', '--init', '--recursive'], { cwd: ops, env: RUNNER_GIT_ENV });
         } else if (action === 'docker/login-action') {
           expect(step.with?.registry, name).toBe('${{ env.REGISTRY }}');
@@ -228,8 +241,9 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
           KOLLA_GEN_CACHE_DIR: join(home, 'kolla-gen-cache'),
           CI: 'true',
           GITHUB_ACTIONS: 'true',
-          GITHUB_EVENT_NAME: 'push',
-          GITHUB_REF: 'refs/heads/main',
+          GITHUB_EVENT_NAME: run.event,
+          GITHUB_REF: pr ? 'refs/pull/1/merge' : 'refs/heads/main',
+          GITHUB_BASE_REF: pr ? 'main' : '',
           GITHUB_WORKSPACE: ops,
           GITHUB_STEP_SUMMARY: summary,
           ...RUNNER_GIT_ENV,
@@ -241,9 +255,9 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
         all: true,
       });
       expect(r.exitCode, `${name} failed:\n${String(r.all).slice(-4000)}`).toBe(0);
-      log.push({ step: name, output: String(r.all) });
+      outputs.push(String(r.all));
     }
-    return log;
+    return { output: outputs.join('\n'), summary: existsSync(summary) ? readFileSync(summary, 'utf8') : '' };
   }
 
   for (const layout of ['beside', 'submodule'] as const satisfies readonly Layout[]) {
@@ -256,25 +270,42 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
       let tags: string[] = [];
       let round = 0;
 
-      /** The workflow's jobs on a push to main: check, build per arch of its matrix, lists; each on a fresh runner. */
-      async function pushToMain(): Promise<Record<string, string>> {
+      /**
+       * The workflow's jobs on a push to main (check, build per arch of its matrix, lists) or on a pull request from
+       * `branch` (lists is main only), each on a fresh runner. Returns each job's output, and the check job's summary.
+       */
+      async function runWorkflow(event: RunOn['event'], branch = 'main'): Promise<Record<string, string>> {
         round++;
         const w = workflow!;
+        const on: RunOn = { event, repo: ops, branch };
         expect(Object.keys(w.jobs)).toEqual(['check', 'build', 'lists']);
         const outputs: Record<string, string> = {};
         const s0 = Date.now();
-        outputs.check = (await runJob(ops, w, 'check', join(dir, `round${round}-check`))).map((s) => s.output).join('\n');
+        const check = await runJob(on, w, 'check', join(dir, `round${round}-check`));
+        outputs.check = check.output;
+        outputs.summary = check.summary;
         const include = w.jobs.build!.strategy!.matrix.include;
         expect(include.map((m) => m.arch)).toEqual(['amd64', 'arm64']);
         for (const matrix of include) {
           const b0 = Date.now();
-          const steps = await runJob(ops, w, 'build', join(dir, `round${round}-build-${matrix.arch}`), matrix);
-          console.info(`[e2e init-workflow] ${engine!.name} ${layout} round ${round}: build ${matrix.arch} ${((Date.now() - b0) / 1000).toFixed(1)}s`);
-          outputs[`build-${matrix.arch}`] = steps.map((s) => s.output).join('\n');
+          outputs[`build-${matrix.arch}`] = (await runJob(on, w, 'build', join(dir, `round${round}-build-${matrix.arch}`), matrix)).output;
+          console.info(`[e2e init-workflow] ${engine!.name} ${layout} round ${round} (${event}): build ${matrix.arch} ${((Date.now() - b0) / 1000).toFixed(1)}s`);
         }
-        outputs.lists = (await runJob(ops, w, 'lists', join(dir, `round${round}-lists`))).map((s) => s.output).join('\n');
-        console.info(`[e2e init-workflow] ${engine!.name} ${layout} round ${round}: the workflow's jobs ${((Date.now() - s0) / 1000).toFixed(1)}s`);
+        outputs.lists = (await runJob(on, w, 'lists', join(dir, `round${round}-lists`))).output;
+        // KG_E2E_SHOW=1: each job's output (its progress lines left out), to see what a runner would
+        if (process.env.KG_E2E_SHOW) for (const [k, v] of Object.entries(outputs)) console.info(`=== ${layout} round ${round} ${k}\n${v.split('\n').filter((l) => !l.startsWith('#')).join('\n')}`);
+        console.info(`[e2e init-workflow] ${engine!.name} ${layout} round ${round} (${event}): the workflow's jobs ${((Date.now() - s0) / 1000).toFixed(1)}s`);
         return outputs;
+      }
+
+      /** Every tag of every repository of the generated tags, with its digest: what the registry holds of the images. */
+      async function registryState(): Promise<Record<string, string | undefined>> {
+        const state: Record<string, string | undefined> = {};
+        for (const repo of new Set(tags.map((t) => t.slice(0, t.lastIndexOf(':'))))) {
+          const listed = await engine!.skopeo(['list-tags', '--tls-verify=false', `docker://${repo}`]);
+          for (const tag of (JSON.parse(String(listed.stdout)) as { Tags: string[] }).Tags) state[`${repo}:${tag}`] = await digestOf(`${repo}:${tag}`);
+        }
+        return state;
       }
 
       beforeAll(() => {
@@ -321,13 +352,20 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
         // beside, every job checks out the pinned upstream where docker_dirs expects it; a submodule comes with the checkout
         expect(upstreamSteps).toHaveLength(layout === 'beside' ? 3 : 0);
         for (const tag of tags) expect(await digestOf(tag), `${tag} before the first round`).toBeUndefined();
-        const out = await pushToMain();
+        const out = await runWorkflow('push');
         if (layout === 'beside') {
           const pinned = (await git(join(dir, 'kolla'), ['rev-parse', 'HEAD'])).stdout.trim();
           expect((await git(join(dir, 'round1-check', 'kolla'), ['rev-parse', 'HEAD'])).stdout.trim()).toBe(pinned);
         }
         expect(out.check).toContain('generated: up to date');
-        for (const arch of ['amd64', 'arm64']) expect(out[`build-${arch}`], arch).toMatch(new RegExp(`^${IMAGES.length} built, 0 failed, 0 skipped`, 'm'));
+        // each arch's job builds every image and pushes it under its per-arch content tag; lists then builds nothing and
+        // points the tags of generated/ at the lists of those (a build job that pushed nothing would leave it all to lists)
+        for (const arch of ['amd64', 'arm64']) {
+          expect(out[`build-${arch}`], arch).toMatch(new RegExp(`^${IMAGES.length} built, 0 failed, 0 skipped, 0 unbuildable$`, 'm'));
+          for (const image of IMAGES) expect(out[`build-${arch}`], `${arch} ${image}`).toContain(`: pushed ${engine!.registry}/kolla/${image}:kg-`);
+        }
+        expect(out.lists).toMatch(new RegExp(`^0 built, 0 failed, 0 skipped, ${IMAGES.length} already in the registry, 0 unbuildable$`, 'm'));
+        for (const tag of tags) expect(out.lists).toContain(`(tagged again: ${tag})`);
         for (const tag of tags) expect(await platformsOf(tag), tag).toEqual(PLATFORMS);
         // the images are what the checkout's templates say, on each arch (arm64 under emulation)
         const keystone = tags.find((t) => t.includes('/kolla/keystone:'))!;
@@ -339,10 +377,37 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
       });
 
       it.skipIf(!hasYq)(`a second round of the workflow's jobs builds nothing: every image is in the registry (skip-existing)${NEEDS_YQ}`, async () => {
-        const before = await Promise.all(tags.map(digestOf));
-        const out = await pushToMain();
-        for (const job of ['build-amd64', 'build-arm64', 'lists']) expect(out[job], job).toMatch(new RegExp(`^0 built, 0 failed, 0 skipped, ${IMAGES.length} already in the registry`, 'm'));
-        expect(await Promise.all(tags.map(digestOf))).toEqual(before);
+        const before = await registryState();
+        const out = await runWorkflow('push');
+        for (const job of ['build-amd64', 'build-arm64', 'lists']) expect(out[job], job).toMatch(new RegExp(`^0 built, 0 failed, 0 skipped, ${IMAGES.length} already in the registry, 0 unbuildable$`, 'm'));
+        expect(await registryState()).toEqual(before);
+      });
+
+      it.skipIf(!hasYq)(`a pull request that overlays keystone: check lists it alone, each arch builds it alone on the base main pushed, nothing is pushed${NEEDS_YQ}`, async () => {
+        await git(ops, ['switch', '-q', '-c', 'overlay-keystone']);
+        write(ops, 'overlays/docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo "keystone of the ops repo on {{ base_arch }}" > /etc/kolla-e2e/keystone\n');
+        const configFile = join(ops, 'kolla-gen.yaml');
+        const config = readFileSync(configFile, 'utf8');
+        expect(config).toContain('\n#  - overlays/docker\n');
+        writeFileSync(configFile, config.replace('\n#  - overlays/docker\n', '\n  - overlays/docker\n'));
+        const generated = await kg(ops, ['generate', '--quiet']);
+        expect(generated.exitCode, generated.stderr).toBe(0);
+        await git(ops, ['add', '-A']);
+        await git(ops, ['commit', '-q', '-m', 'keystone: the ops repo overlay']);
+        const before = await registryState();
+        try {
+          const out = await runWorkflow('pull_request', 'overlay-keystone');
+          expect(out.summary).toContain('### Images affected since main');
+          expect(out.summary).toMatch(/keystone/);
+          expect(out.summary).not.toMatch(/cron/);
+          for (const arch of ['amd64', 'arm64']) {
+            expect(out[`build-${arch}`], arch).toMatch(/^Built \(1\):\n {2}ubuntu-keystone\n1 built, 0 failed, 0 skipped, 0 unbuildable$/m);
+          }
+          expect(out.lists, 'lists is main only').toBe('');
+          expect(await registryState()).toEqual(before);
+        } finally {
+          await git(ops, ['switch', '-q', 'main']);
+        }
       });
 
       it('the plain bake command generate says, with --push, pushes every image as an amd64+arm64 list', async () => {
