@@ -119,8 +119,11 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
   const kg = (cwd: string, args: string[]) =>
     execa(process.execPath, [CLI, ...args], { cwd, env: { ...engine!.env, HOME: join(top, 'home'), KOLLA_GEN_CACHE_DIR: join(top, 'kg-cache') }, extendEnv: false, reject: false });
 
-  /** A kolla checkout shaped as upstream's: master keeps its templates in kolla/docker, stable branches in docker. */
-  async function kollaCheckout(dir: string, branch: 'master' | 'stable/2025.2'): Promise<void> {
+  /**
+   * Upstream kolla (a stand-in for its git server, no network), shaped as upstream's: master keeps its templates in
+   * kolla/docker, stable branches in docker.
+   */
+  async function kollaUpstream(dir: string, branch: 'master' | 'stable/2025.2'): Promise<void> {
     const docker = branch === 'master' ? 'kolla/docker' : 'docker';
     write(dir, 'kolla/common/config.py', CONFIG_PY(branch === 'master' ? 'master' : '2025.2'));
     write(dir, 'kolla/common/users.py', "USERS = {\n    'kolla-user': {'uid': 42400, 'gid': 42400},\n}\n");
@@ -147,8 +150,14 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
     await git(dir, ['init', '-q', '-b', branch]);
     await git(dir, ['add', '-A']);
     await git(dir, ['commit', '-q', '-m', `kolla ${branch}`]);
-    // a clone's origin, here the checkout itself (no network): init pins it, and the workflow fetches the commit from it
-    await git(dir, ['remote', 'add', 'origin', dir]);
+  }
+
+  /** Upstream moves on after the ops repo pinned it: CI must still build the pinned commit. Returns the new HEAD. */
+  async function moveOn(dir: string): Promise<string> {
+    const docker = existsSync(join(dir, 'kolla', 'docker')) ? 'kolla/docker' : 'docker';
+    write(dir, `${docker}/cron/Dockerfile.j2`, 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo "cron, moved on" > /etc/kolla-e2e/cron\n');
+    await git(dir, ['commit', '-q', '-am', 'cron moved on']);
+    return (await git(dir, ['rev-parse', 'HEAD'])).stdout.trim();
   }
 
   const platformsOf = async (ref: string): Promise<string[]> => {
@@ -269,6 +278,8 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
       let said: string[] = [];
       let tags: string[] = [];
       let round = 0;
+      /** The upstream commit the ops repo pins (upstream moves on after it). */
+      let pinned = '';
 
       /**
        * The workflow's jobs on a push to main (check, build per arch of its matrix, lists) or on a pull request from
@@ -319,10 +330,12 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
         await git(ops, ['init', '-q', '-b', 'main']);
         let given: string;
         if (layout === 'beside') {
-          await kollaCheckout(join(dir, 'kolla'), 'stable/2025.2');
+          // the operator's clone of upstream, beside the ops repo: init pins its origin and commit
+          await kollaUpstream(join(dir, 'kolla-upstream'), 'stable/2025.2');
+          await git(dir, ['clone', '-q', join(dir, 'kolla-upstream'), 'kolla']);
           given = '../kolla';
         } else {
-          await kollaCheckout(join(dir, 'kolla-upstream'), 'master');
+          await kollaUpstream(join(dir, 'kolla-upstream'), 'master');
           await git(ops, ['submodule', 'add', '-q', join(dir, 'kolla-upstream'), 'kolla']);
           given = 'kolla';
         }
@@ -344,6 +357,8 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
         await git(ops, ['add', '-A']);
         await git(ops, ['commit', '-q', '-m', 'kolla-gen init, generate']);
         expect((await git(ops, ['status', '--porcelain'])).stdout).toBe('');
+        pinned = (await git(join(ops, given), ['rev-parse', 'HEAD'])).stdout.trim();
+        expect(await moveOn(join(dir, 'kolla-upstream'))).not.toBe(pinned);
       });
 
       it.skipIf(!hasYq)(`the workflow's jobs on a push to main, in fresh clones: every image an amd64+arm64 list under the tags of generated/${NEEDS_YQ}`, async () => {
@@ -353,9 +368,10 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
         expect(upstreamSteps).toHaveLength(layout === 'beside' ? 3 : 0);
         for (const tag of tags) expect(await digestOf(tag), `${tag} before the first round`).toBeUndefined();
         const out = await runWorkflow('push');
-        if (layout === 'beside') {
-          const pinned = (await git(join(dir, 'kolla'), ['rev-parse', 'HEAD'])).stdout.trim();
-          expect((await git(join(dir, 'round1-check', 'kolla'), ['rev-parse', 'HEAD'])).stdout.trim()).toBe(pinned);
+        // upstream moved on since: every job built the commit the ops repo pins (kolla-gen.yaml's, or the submodule's)
+        for (const job of ['check', 'build-amd64', 'build-arm64', 'lists']) {
+          const checkout = join(dir, `round1-${job}`, layout === 'beside' ? 'kolla' : 'ops/kolla');
+          expect((await git(checkout, ['rev-parse', 'HEAD'])).stdout.trim(), job).toBe(pinned);
         }
         expect(out.check).toContain('generated: up to date');
         // each arch's job builds every image and pushes it under its per-arch content tag; lists then builds nothing and
