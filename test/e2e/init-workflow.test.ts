@@ -214,7 +214,7 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
       return conditions[condition]!;
     };
     if (!when(job.if, jobName)) return { output: '', summary: '' };
-    const home = join(workspace, '..', 'home');
+    const home = join(workspace, 'home');
     mkdirSync(home, { recursive: true });
     const summary = join(home, 'step-summary.md');
     const ops = join(workspace, 'ops');
@@ -423,6 +423,41 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
           expect(await registryState()).toEqual(before);
         } finally {
           await git(ops, ['switch', '-q', 'main']);
+        }
+      });
+
+      it.skipIf(!hasYq)(`a pull request that bumps upstream with generated/: check passes on the new commit, each arch builds what it changes (every image: base names the commit), nothing is pushed${NEEDS_YQ}`, async () => {
+        const checkout = join(ops, layout === 'beside' ? '../kolla' : 'kolla');
+        await git(ops, ['switch', '-q', '-c', 'bump-kolla']);
+        try {
+          // docs/ops-repo.md, "Bumping upstream"
+          await git(checkout, ['pull', '-q', '--ff-only']);
+          if (layout === 'beside') {
+            const bumped = await kg(ops, ['init', '--bump']);
+            expect(bumped.exitCode, bumped.stderr).toBe(0);
+          }
+          const generated = await kg(ops, ['generate', '--quiet']);
+          expect(generated.exitCode, generated.stderr).toBe(0);
+          await git(ops, ['add', '-A']);
+          await git(ops, ['commit', '-q', '-m', 'Bump kolla']);
+          const before = await registryState();
+          const out = await runWorkflow('pull_request', 'bump-kolla');
+          expect(out.check).toContain('generated: up to date');
+          // the summary says what the pull request changes: every image (beside, the checkout is the same at both ends of
+          // --affected-since, so the step says upstream.commit moved and lists them all)
+          expect(out.summary).toContain('### Images affected since main');
+          for (const image of IMAGES) expect(out.summary, image).toMatch(new RegExp(`^ {2}${image}$`, 'm'));
+          expect(out.summary).not.toContain('0 selected');
+          for (const arch of ['amd64', 'arm64']) {
+            expect(out[`build-${arch}`], arch).toMatch(new RegExp(`^Built \\(${IMAGES.length}\\):\n(  ubuntu-[a-z]+\n){${IMAGES.length}}${IMAGES.length} built, 0 failed, 0 skipped, 0 unbuildable$`, 'm'));
+          }
+          expect(await registryState()).toEqual(before);
+        } finally {
+          await git(ops, ['switch', '-q', 'main']);
+          // the operator's checkout back at the commit main pins
+          if (layout === 'beside') await git(checkout, ['reset', '-q', '--hard', pinned]);
+          else await git(ops, ['submodule', 'update', '-q']);
+          expect((await git(checkout, ['rev-parse', 'HEAD'])).stdout.trim()).toBe(pinned);
         }
       });
 
