@@ -10,7 +10,7 @@ import { execa, execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CODES } from '../src/core/diagnostics.js';
-import { ROOT, run, temps, write } from './support/cli.js';
+import { CLI, ROOT, run, temps, write } from './support/cli.js';
 
 const VALIDATOR = path.join(ROOT, 'node_modules', '.bin', 'action-validator');
 const GIT = ['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=master', '-c', 'protocol.file.allow=always'];
@@ -235,6 +235,46 @@ describe('kolla-gen init reads the checkout it is given', () => {
     expect(injected.exitCode).toBe(1);
     expect(injected.stdout).toContain('::error file=kolla-gen.yaml::upstream.url');
     expect(fs.existsSync(path.join(top, 'ci', 'work', 'kolla2'))).toBe(false);
+  });
+
+  // Seen in test/e2e/init-workflow.test.ts: the summary of a pull request that bumps upstream.commit listed no image
+  // ("0 selected, 3 unaffected since origin/main": the checkout beside the repo is the same at both ends of
+  // --affected-since), while its build built them all. The summary now selects as the build does.
+  it.skipIf(!hasYq)("the summary step of a pull request that bumps the upstream beside the repo lists every image, as its build selects them", async () => {
+    const top = tempTop('kolla-gen-init-bump-summary-');
+    const kolla = await kollaCheckout(top, 'stable/2025.2');
+    const ops = path.join(top, 'ops');
+    fs.mkdirSync(ops);
+    await git(ops, ['init', '-q', '-b', 'main']);
+    expect((await run(ops, ['init', '--preset', 'kolla', '-D', '../kolla', '--registry', 'registry.example'])).exitCode).toBe(0);
+    expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
+    await git(ops, ['add', '-A']);
+    await git(ops, ['commit', '-q', '-m', 'kolla-gen init, generate']);
+    // the pull request: upstream moved on, bumped together with generated/
+    await git(ops, ['switch', '-q', '-c', 'bump']);
+    write(kolla, 'docker/keystone/Dockerfile.j2', 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo keystone 2\n');
+    await git(kolla, ['commit', '-q', '-am', 'moved on']);
+    expect((await run(ops, ['init', '--bump'])).exitCode).toBe(0);
+    expect((await run(ops, ['generate', '--quiet'])).exitCode).toBe(0);
+    await git(ops, ['commit', '-q', '-am', 'Bump kolla']);
+    // CI's checkout of the pull request (with origin/main), its ../kolla the checkout at the bumped commit
+    const workspace = path.join(top, 'ci-ops');
+    await git(top, ['clone', '-q', '--branch', 'bump', ops, workspace]);
+    write(top, 'bin/kolla-gen', `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`);
+    fs.chmodSync(path.join(top, 'bin', 'kolla-gen'), 0o755);
+    const workflow = parseYaml(fs.readFileSync(path.join(workspace, '.github/workflows/images.yml'), 'utf8')) as Workflow;
+    const step = workflow.jobs.check!.steps.find((s) => s.name === 'images this pull request affects')!;
+    const summary = path.join(top, 'summary.md');
+    const r = await execa('bash', ['-eo', 'pipefail', '-c', step.run!], {
+      cwd: workspace,
+      env: { PATH: `${path.join(top, 'bin')}:${process.env.PATH}`, BASE_REF: 'main', GITHUB_STEP_SUMMARY: summary },
+      reject: false,
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const text = fs.readFileSync(summary, 'utf8');
+    expect(text).toContain('### Images affected since main\nupstream.commit moved: every image');
+    for (const image of ['base', 'cron', 'haproxy', 'keystone', 'mariadb-server']) expect(text, image).toMatch(new RegExp(`^ {2}${image}$`, 'm'));
+    expect(text).not.toContain('unaffected since');
   });
 
   it('a master checkout beside the repo, found with no -D: kolla/docker, branch master', async () => {

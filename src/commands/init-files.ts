@@ -119,6 +119,18 @@ function upstreamStep(root: string): string {
           git -C "$UPSTREAM_DIR" checkout -q --detach "$commit"`;
 }
 
+/**
+ * What a pull request affects, for its summary and its build: --affected-since the base branch. Beside the repo, the
+ * checkout is the same at both ends of --affected-since, so a pull request that moves upstream.commit affects every image
+ * (the build then builds every image the registry lacks).
+ */
+function pullRequestSince(beside: boolean): string {
+  const since = 'since=(--affected-since "origin/$BASE_REF")';
+  if (!beside) return since;
+  return `${since}
+          if [ "$(git show "origin/$BASE_REF:kolla-gen.yaml" | yq -r '.upstream.commit // ""')" != "$(yq -r '.upstream.commit // ""' kolla-gen.yaml)" ]; then since=(); fi`;
+}
+
 /** The pull request's build: what it affects, on the parents main pushed; read the registry cache, write none. */
 function pullRequestBuild(beside: boolean): string {
   const flags = '--content-tags=only --skip-existing=warn --cache-ref "$CACHE_REF" --no-cache-export';
@@ -126,9 +138,21 @@ function pullRequestBuild(beside: boolean): string {
   return `# The checkout beside the repo is the same at both ends of --affected-since: a pull request that moves
         # upstream.commit builds every image the registry lacks.
         run: |
-          since=(--affected-since "origin/$BASE_REF")
-          if [ "$(git show "origin/$BASE_REF:kolla-gen.yaml" | yq -r '.upstream.commit // ""')" != "$(yq -r '.upstream.commit // ""' kolla-gen.yaml)" ]; then since=(); fi
+          ${pullRequestSince(true)}
           kolla-gen build -a "$ARCH" "\${since[@]}" ${flags}`;
+}
+
+/** The check job's summary of a pull request: the images it affects, as its build selects them. */
+function pullRequestSummary(beside: boolean): string {
+  return `run: |
+          ${pullRequestSince(beside)}
+          {
+            echo "### Images affected since $BASE_REF"
+            if [ \${#since[@]} -eq 0 ]; then echo "upstream.commit moved: every image (the checkout beside the repo is the same at both ends of --affected-since)"; fi
+            echo '\`\`\`'
+            kolla-gen list "\${since[@]}"
+            echo '\`\`\`'
+          } >> "$GITHUB_STEP_SUMMARY"`;
 }
 
 export function workflowText(input: InitInput): string {
@@ -202,13 +226,7 @@ jobs:
           if [ "$config" != "$REGISTRY" ]; then echo "::error file=kolla-gen.yaml::registry: is '$config', but the workflow logs in to REGISTRY '$REGISTRY'"; exit 1; fi
       - name: images this pull request affects
         if: github.event_name == 'pull_request'
-        run: |
-          {
-            echo "### Images affected since $BASE_REF"
-            echo '\`\`\`'
-            kolla-gen list --affected-since "origin/$BASE_REF"
-            echo '\`\`\`'
-          } >> "$GITHUB_STEP_SUMMARY"
+        ${pullRequestSummary(beside)}
 
   build:
     name: build \${{ matrix.arch }}
