@@ -90,14 +90,22 @@ async function generationToBake(
     cleanUp();
     return { diagnostics: problems, note: '', cleanUp: nothing };
   }
-  const why = whole.compiled && isClean(drift(out, outputFiles(whole.compiled), load.cwd)) ? 'these options define the selected targets otherwise' : `${out} is stale or was made with other options`;
+  const flags = Object.keys(madeWith({ ...cli, regexes: [] }, null).flags).map((f) => `--${f}`);
+  // Whether the output dir holds kolla-gen.yaml's own generation: then only this run's flags (CI's --content-tags,
+  // --cache-ref …) made it bake another, and regenerating with them would fail a plain check (KG713).
+  const configs = flags.length === 0 ? whole : await compileProject({ regexes: [], ...(cli.output !== undefined ? { output: cli.output } : {}) }, load);
+  const current = configs.compiled !== undefined && isClean(drift(out, outputFiles(configs.compiled), load.cwd));
+  const why = !current
+    ? `${out} is stale or was made with other options than kolla-gen.yaml's`
+    : flags.length > 0
+      ? `${out} holds kolla-gen.yaml's generation, which ${flags.join(' ')} of this run change${flags.length === 1 ? 's' : ''}`
+      : 'these options define the selected targets otherwise';
+  const hint = !current
+    ? `to build the committed generation, run \`${commandLine('generate', { config: compiled.madeWith?.config ?? null, regexes: [], flags: {} }, out)}\` and commit, then build`
+    : `expected for one-off flags (CI's per-arch builds pass some); to bake ${out} itself, build without them, or put them into kolla-gen.yaml, run \`kolla-gen generate\` and commit`;
   return {
     file: bakeFileOf(output, files),
-    diagnostics: [
-      warning('KG710', `${why}: building from a private generation in a temp dir (${out} is left as it is)`, {
-        hint: `to build the committed generation, run \`${commandLine('generate', { ...(compiled.madeWith ?? madeWith(cli, null)), regexes: [] }, out)}\` and commit, then build`,
-      }),
-    ],
+    diagnostics: [warning('KG710', `${why}: building from a private generation in a temp dir (${out} is left as it is)`, { hint })],
     note: `${out}: not used (a private generation, removed after the build)`,
     cleanUp,
   };

@@ -75,7 +75,7 @@ export const CODES = {
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
   KG703: { title: 'cannot write output', hint: 'kolla-gen writes the new output dir beside the old one and renames it into place: the folder holding it and the output dir need write access, and free space' },
-  KG710: { title: 'build uses a private generation', hint: 'the output dir is stale or was made with other options, so build baked a generation of its own in a temp dir (removed after): run the generate command of the message and commit to build the committed one' },
+  KG710: { title: 'build uses a private generation', hint: 'the output dir is stale, or this build\'s flags define its targets otherwise, so build baked a generation of its own in a temp dir (removed after): regenerate with kolla-gen.yaml\'s options and commit, or put the flags into kolla-gen.yaml' },
   KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },
   KG711: { title: 'no recorded options to check with (no longer reported)', hint: 'check never reads options from manifest.json: it checks with kolla-gen.yaml and its own flags' },
   KG713: { title: 'output made with options the config does not hold', hint: 'put the options the message names into kolla-gen.yaml, or run kolla-gen generate with kolla-gen.yaml\'s options, and commit' },

@@ -96,7 +96,10 @@ your own files. Point -o at a new dir, or at one kolla-gen wrote.`,
 when it is what the build's options make (regexes aside) and defines the selected targets as the build would.
 When it is stale, or was made with other options (another --tag, --base, --skip-parents...), build says so,
 writes a private generation into a temp dir, bakes that, and removes it: the committed files stay byte for byte.
-To build the committed generation, run the generate command the message names and commit the result.`,
+When the output dir is stale, run kolla-gen generate (kolla-gen.yaml's options) and commit. When it is up to date
+and only the build's own flags differ (CI's per-arch builds pass --content-tags=only, --cache-ref and the like),
+the private generation is expected: regenerating with those flags would fail a plain check (KG713); put them into
+kolla-gen.yaml instead if the committed generation should carry them.`,
   KG711: `No longer reported. kolla-gen check once checked with the options a manifest.json recorded; a pull request
 can edit that file, so no command reads options from it any more: check uses kolla-gen.yaml and its own flags.`,
   KG713: `kolla-gen.yaml is the whole truth of a generation: every option that changes the output has a key there, and
