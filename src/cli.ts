@@ -62,6 +62,9 @@ interface Flags {
   maxSteps?: number;
 }
 
+/** check --diff's bound (write/diff.ts says it too; the CLI does not load that module for --help). */
+const DIFF_LINES = 2000;
+
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -216,6 +219,7 @@ async function report(result: CommandResult, flags: Flags, { infos = false } = {
     if (typeof loadedConfig === 'string' && !flags.quiet && root !== process.cwd()) {
       process.stderr.write(`kolla-gen: config ${loadedConfig} in ${path.relative(process.cwd(), root) || '.'}; paths are from there\n`);
     }
+    for (const line of result.lines ?? []) process.stderr.write(`${line}\n`);
     const hinted = new Set<string>();
     for (const d of result.diagnostics) {
       if (d.severity === 'info') {
@@ -348,10 +352,11 @@ withOptions(
   program
     .command('check')
     .argument('[regex...]', 'as for generate')
-    .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file'),
+    .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file, a line each'),
   ALL,
+  [new Option('--diff', `also print the unified diff of what generate would change (git-style, in path order; at most ${DIFF_LINES} lines)`)],
 ).action(
-  action(async (regexes, flags) => (await commands.check()).check(toCliOptions(regexes, flags), loadOptions(flags))),
+  action<Flags & { diff?: boolean }>(async (regexes, flags) => (await commands.check()).check(toCliOptions(regexes, flags), loadOptions(flags), { diff: flags.diff })),
 );
 
 withOptions(

@@ -115,7 +115,7 @@ describe('the output knows what made it', () => {
     // flags given: those, and the hint is the exact command that regenerates
     const other = await run(dir, ['check', '-c', 'site.yaml', '--tag', 'x2']);
     expect(other.exitCode).toBe(1);
-    expect(other.stderr).toContain('error[KG701]: stale: generated/docker-bake.hcl');
+    expect(other.stderr).toContain('stale   generated/docker-bake.hcl');
     expect(other.stderr).toContain('hint: run `kolla-gen generate -c site.yaml --tag x2` and commit the result');
     expect(other.stderr).not.toContain('KG713'); // flags given: the check asked for other options itself
   });
@@ -131,7 +131,7 @@ describe('the output knows what made it', () => {
     expect(r.stderr).not.toContain('KG711');
     expect(r.stderr).not.toContain('KG713');
     expect(r.exitCode).toBe(1); // the manifest without them is stale, and only it
-    expect(r.stderr).toContain('error[KG701]: stale: generated/manifest.json\n  hint: run `kolla-gen generate` and commit the result');
+    expect(r.stderr).toContain('stale   generated/manifest.json\nerror[KG701]: generated is out of date: 1 file differs from what generate writes (1 stale)\n  hint: run `kolla-gen generate` and commit the result (kolla-gen check --diff shows what it changes)');
     expect(r.stderr.match(/KG701/g)).toHaveLength(1);
   });
 });
