@@ -87,6 +87,9 @@ describe('kolla-gen check', () => {
     const whole = unifiedDiff(entries);
     expect(whole.cutFiles).toBe(0);
     expect(whole.text.indexOf('+++ b/out/a')).toBeLessThan(whole.text.indexOf('+++ b/out/b'));
+    // the rendered Dockerfiles first, what a reviewer reads; then the bake files and manifest.json
+    const ranked = unifiedDiff([{ name: 'g/docker-bake.hcl', a: { text: 'x\n' }, b: undefined }, { name: 'g/z/y/Dockerfile.arm64', a: { text: 'x\n' }, b: undefined }]).text;
+    expect(ranked.indexOf('a/g/z/y/Dockerfile.arm64')).toBeLessThan(ranked.indexOf('a/g/docker-bake.hcl'));
     const cut = unifiedDiff(entries, 20);
     expect(cut.text.split('\n')).toHaveLength(21);
     expect(cut.cutFiles).toBe(2);
@@ -101,8 +104,8 @@ describe('kolla-gen check', () => {
   });
 
   it('says a binary file differs; a new file is diffed from /dev/null; an overlong line is cut', () => {
-    expect(fileDiff('g/x', { binary: true }, { text: 'x' })).toEqual(['diff --git a/g/x b/g/x', 'Binary files a/g/x and b/g/x differ']);
-    expect(fileDiff('g/x', undefined, { text: 'x\n' })).toEqual(['diff --git a/g/x b/g/x', '--- /dev/null', '+++ b/g/x', '@@ -0,0 +1,1 @@', '+x']);
+    expect(fileDiff('g/x', { binary: true }, { text: 'x' })).toEqual(['Binary files a/g/x and b/g/x differ']);
+    expect(fileDiff('g/x', undefined, { text: 'x\n' })).toEqual(['--- /dev/null', '+++ b/g/x', '@@ -0,0 +1,1 @@', '+x']);
     const wide = unifiedDiff([{ name: 'g/x', a: { text: 'a\n' }, b: { text: `${'y'.repeat(1000)}\n` } }]).text;
     expect(wide).toContain(`+${'y'.repeat(399)}… (601 more characters)\n`);
   });

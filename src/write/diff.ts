@@ -9,7 +9,7 @@ export const DIFF_MAX_LINE_CHARS = 400;
 export const DIFF_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface DriftDiff {
-  /** The unified diff, each file under `--- a/<path>` and `+++ b/<path>` (/dev/null for a missing or extra file). */
+  /** The unified diff, rendered Dockerfiles first, each file under `--- a/<path>` and `+++ b/<path>` (/dev/null for a missing or extra file). */
   text: string;
   /** Files and lines of the diff left out by the bound (0 when nothing was). */
   cutFiles: number;
@@ -31,7 +31,9 @@ export function sideOf(bytes: Buffer | undefined): Side {
 export function fileDiff(name: string, a: Side, b: Side): string[] {
   const from = a === undefined ? '/dev/null' : `a/${name}`;
   const to = b === undefined ? '/dev/null' : `b/${name}`;
-  const head = [`diff --git a/${name} b/${name}`];
+  // No `diff --git` line: without git's mode lines after it, git apply could not create or delete a file; the plain
+  // form, /dev/null for the side that is not there, it applies as patch(1) does.
+  const head: string[] = [];
   if ((a && !('text' in a)) || (b && !('text' in b))) {
     const large = [a, b].find((s): s is { tooLarge: number } => s !== undefined && 'tooLarge' in s);
     return [...head, large ? `File ${name} differs (larger than ${DIFF_MAX_FILE_BYTES} bytes: not diffed)` : `Binary files ${from} and ${to} differ`];
@@ -53,14 +55,17 @@ export interface DiffEntry {
 }
 
 /**
- * The diff of every entry, in path order, cut after `maxLines` lines (inside a file where need be) with what was cut
+ * The diff of every entry, rendered Dockerfiles first, each group in path order, cut after `maxLines` lines (inside a file where need be) with what was cut
  * counted. Deterministic: nothing but the entries is read.
  */
 export function unifiedDiff(entries: readonly DiffEntry[], maxLines = DIFF_MAX_LINES): DriftDiff {
   const out: string[] = [];
   let cutFiles = 0;
   let cutLines = 0;
-  for (const { name, a, b } of [...entries].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
+  // The rendered Dockerfiles first (what a reviewer reads), then the bake files and manifest.json; each in path order.
+  const rank = (name: string) => (/(^|\/)Dockerfile[^/]*$/.test(name) ? 0 : 1);
+  const order = (x: DiffEntry, y: DiffEntry) => rank(x.name) - rank(y.name) || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+  for (const { name, a, b } of [...entries].sort(order)) {
     const lines = fileDiff(name, a, b).map((l) =>
       l.length > DIFF_MAX_LINE_CHARS ? `${l.slice(0, DIFF_MAX_LINE_CHARS)}… (${l.length - DIFF_MAX_LINE_CHARS} more characters)` : l,
     );
