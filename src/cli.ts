@@ -20,6 +20,7 @@ const commands = {
   helpCode: () => import('./commands/help-code.js'),
   init: () => import('./commands/init.js'),
   list: () => import('./commands/list.js'),
+  summary: () => import('./commands/summary.js'),
   templateCache: () => import('./commands/template-cache.js'),
 };
 
@@ -379,6 +380,20 @@ withOptions(
   const image = String(args[0]);
   const regexes = Array.isArray(args[1]) ? (args[1] as string[]) : [];
   await action(async () => (await commands.explain()).explain(image, toCliOptions(regexes, flags), loadOptions(flags)))(cmd);
+});
+
+// summary: markdown for a CI job summary; it needs the revision to compare with.
+withOptions(
+  program
+    .command('summary')
+    .argument('[regex...]', 'as for generate')
+    .description('markdown for a CI job summary (--affected-since REV, required): the images added, removed and affected per variant, a mermaid graph of them and their parents, what changed in each rendered Dockerfile'),
+  ['input', 'selection', 'naming', 'output'],
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const flags = cmd.opts<Flags>();
+  if (flags.affectedSince === undefined) cmd.error('error: summary compares with a revision: give --affected-since <rev> (e.g. origin/main)');
+  await action(async (regexes) => (await commands.summary()).summary(toCliOptions(regexes, flags), loadOptions(flags)))(...args);
 });
 
 // deps draws the tree: no naming, registry, output dir or bake options.
