@@ -189,7 +189,11 @@ describe('kolla-gen init', () => {
     const checkSteps = jobs.check?.steps ?? [];
     const cacheAt = checkSteps.findIndex((s) => s.uses?.startsWith('actions/cache@'));
     expect(checkSteps[cacheAt]?.with).toEqual({ path: '~/.cache/kolla-gen', key: 'kolla-gen-${{ github.sha }}', 'restore-keys': 'kolla-gen-' });
-    expect(cacheAt).toBeLessThan(checkSteps.findIndex((s) => s.run === 'kolla-gen check'));
+    expect(cacheAt).toBeLessThan(checkSteps.findIndex((s) => s.run === 'kolla-gen check --diff'));
+    // a pull request: what it changes, in the job summary
+    const summary = checkSteps.find((s) => s.run?.includes('kolla-gen summary'));
+    expect(summary?.run).toBe('kolla-gen summary --affected-since "origin/$BASE_REF" >> "$GITHUB_STEP_SUMMARY"');
+    expect((summary as { if?: string } | undefined)?.if).toBe("github.event_name == 'pull_request'");
     expect(cacheAt).toBeGreaterThan(-1);
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toContain('generated/** linguist-generated=true');
     // the config it wrote is one kolla-gen reads

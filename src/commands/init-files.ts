@@ -131,6 +131,19 @@ function pullRequestBuild(beside: boolean): string {
           kolla-gen build -a "$ARCH" "\${since[@]}" ${flags}`;
 }
 
+/** The pull request's job summary: kolla-gen summary against the base branch. */
+function pullRequestSummary(beside: boolean): string {
+  const summary = 'kolla-gen summary --affected-since "origin/$BASE_REF" >> "$GITHUB_STEP_SUMMARY"';
+  if (!beside) return `run: ${summary}`;
+  return `# The checkout beside the repo is the same at both ends of --affected-since: when the pull request moves
+        # upstream.commit, the summary says so, and shows what this repository's files change.
+        run: |
+          if [ "$(git show "origin/$BASE_REF:kolla-gen.yaml" | yq -r '.upstream.commit // ""')" != "$(yq -r '.upstream.commit // ""' kolla-gen.yaml)" ]; then
+            echo "upstream.commit moves: every image the registry lacks is built; below, only what this repository's files change." >> "$GITHUB_STEP_SUMMARY"
+          fi
+          ${summary}`;
+}
+
 export function workflowText(input: InitInput): string {
   const beside = input.checkout?.layout === 'beside';
   const upstream = beside && input.checkout ? upstreamStep(input.checkout.root) : '';
@@ -146,7 +159,9 @@ export function workflowText(input: InitInput): string {
           node-version: 20`;
   return `# Builds the images and pushes multi-arch images, each arch on its own native runner, building only what the
 # registry lacks (written by kolla-gen init; see docs/ops-repo.md of kolla-gen).
-#   check   fails when generated/ is stale (kolla-gen check); on a pull request, lists the images it affects
+#   check   fails when generated/ is stale (kolla-gen check --diff shows what generate would change); on a pull
+#           request, puts what it changes in the run's summary (kolla-gen summary: images per variant, a graph, the
+#           instructions each image's Dockerfile gains and loses)
 #   build   one job per arch: kolla-gen build -a <arch> --content-tags=only builds an image only when the registry
 #           lacks its per-arch content tag (--skip-existing) and, on main, pushes it under that tag. On a pull request
 #           it builds only what the pull request affects (--affected-since) on the parents main pushed, pushes
@@ -194,21 +209,18 @@ jobs:
           key: kolla-gen-\${{ github.sha }}
           restore-keys: kolla-gen-
       - run: npm install -g "$KOLLA_GEN_PACKAGE"
-      - run: kolla-gen check
+      # Stale: each file on a line, then the diff of what kolla-gen generate would change (the first 2000 lines).
+      - run: kolla-gen check --diff
       # The tags of generated/ name the registry of kolla-gen.yaml; the jobs log in to REGISTRY: the same, or a push fails.
       - name: ${REGISTRY_STEP}
         run: |
           config=$(yq -r '.registry // ""' kolla-gen.yaml)
           if [ "$config" != "$REGISTRY" ]; then echo "::error file=kolla-gen.yaml::registry: is '$config', but the workflow logs in to REGISTRY '$REGISTRY'"; exit 1; fi
-      - name: images this pull request affects
+      # What the pull request changes, in the run's summary: the images it affects per variant, their graph, and
+      # what changed in each rendered Dockerfile.
+      - name: what this pull request changes
         if: github.event_name == 'pull_request'
-        run: |
-          {
-            echo "### Images affected since $BASE_REF"
-            echo '\`\`\`'
-            kolla-gen list --affected-since "origin/$BASE_REF"
-            echo '\`\`\`'
-          } >> "$GITHUB_STEP_SUMMARY"
+        ${pullRequestSummary(beside)}
 
   build:
     name: build \${{ matrix.arch }}
