@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { copyFixture, run, snapshot, write } from './support/cli.js';
-import { fileDiff, unifiedDiff } from '../src/write/diff.js';
+import { DIFF_MAX_LINES, fileDiff, unifiedDiff } from '../src/write/diff.js';
 
 /** The basic fixture generated, then three kinds of drift: a stale, a missing and an extra file. */
 async function drifted(): Promise<string> {
@@ -99,7 +99,9 @@ describe('kolla-gen check', () => {
     fs.appendFileSync(path.join(big, 'docker', 'base', 'Dockerfile.j2'), `${Array.from({ length: 3000 }, (_, i) => `RUN echo ${i}`).join('\n')}\n`);
     const r = await run(big, ['check', '--diff']);
     const out = r.stdout.split('\n');
-    expect(out).toHaveLength(2001);
+    expect(out).toHaveLength(DIFF_MAX_LINES + 1);
+    // --help says the bound the diff keeps (the CLI does not load write/diff.ts for --help)
+    expect((await run(big, ['check', '--help'])).stdout.replace(/\s+/g, ' ')).toContain(`at most ${DIFF_MAX_LINES} lines`);
     expect(out[2000]).toMatch(/^# diff cut at 2000 lines: \d+ more lines of \d+ files left out \(run `kolla-gen generate`, then git diff, for all of it\)$/);
   });
 
