@@ -80,8 +80,36 @@ function help(args) {
   return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } }).trimEnd();
 }
 
+/** What a command's --help cannot say at length, below it. */
+const NOTES = {
+  check: [
+    'A stale output dir: each stale, missing or extra file on a line of its own on stderr (`stale   generated/debian/',
+    'nova-api/Dockerfile`, in path order), then one error (KG701) counting them, with the command that regenerates as its',
+    'hint. `--diff` also prints, on stdout, the unified diff of what `generate` would change: `--- a/<path>` (or',
+    '`/dev/null` for a missing file) and `+++ b/<path>` (or `/dev/null` for an extra one), three lines of context, the',
+    'rendered Dockerfiles first, then the bake files and `manifest.json`, each in path order; `git apply` takes it. It is',
+    'bounded: at most 2000 lines, each cut at 400 characters, a file over 4 MiB or a binary one only named; a last line',
+    '`# diff cut at 2000 lines: …` says how many lines of how many files were left out. `--json` gives `files` (each',
+    '`{ path, state }`, state `stale`, `missing` or `extra`), the `stale`, `missing`, `extra` and `foreign` lists, and',
+    'with `--diff` the diff as `diff` (and `diffCut` when it was cut). Exit 1 when stale, as before.',
+  ],
+  summary: [
+    'Markdown for a CI job summary (`kolla-gen summary --affected-since origin/main >> "$GITHUB_STEP_SUMMARY"`), always',
+    'exit 0 once it compiles. It compares with the revision as `--affected-since` does everywhere (the same compile of',
+    'the revision, the same affected set: [changes.md](changes.md)), among the selected images: a table per variant (base,',
+    'or base-type) of the images to build, split into changed (their own inputs), through a parent (a changed ancestor),',
+    'added, plus the removed ones and the unchanged count; the lists per variant in a collapsed block (variants with the',
+    'same lists share one, 30 names a list); a mermaid flowchart of the images to build (highlighted) and their parents,',
+    'a subgraph per variant (variants with the same graph share one), at most 60 nodes, with how many were left out;',
+    'and, per image whose own inputs changed, what its inputs changed and the instructions its rendered Dockerfile lost',
+    '(`-`) and gained (`+`) between the revision and now, compared by instruction (continuations joined, comment and',
+    'blank lines left out; FROM refs included), 8 lines a side, 160 characters a line, 20 images; images whose change is',
+    'the same on several variants are said once. `--json` gives the same as data.',
+  ],
+};
+
 function cliPage() {
-  const commands = ['generate', 'check', 'list', 'deps', 'explain', 'build', 'init', 'help'];
+  const commands = ['generate', 'check', 'list', 'deps', 'explain', 'summary', 'build', 'init', 'help'];
   const out = [
     '# CLI reference',
     '',
@@ -116,10 +144,10 @@ function cliPage() {
     'By default: every error; the warnings, which say what changes what is built (a regex that matches no image, variants',
     'that select nothing, an unbuildable entry naming no image of a base the run renders, a kolla-build.conf key ignored:',
     'one line each); each hint once per run, with the first diagnostic that gives it; and the result, one line for',
-    '`generate` and `check` (the listing for `list`, `deps` and `explain`). The config file is named only when it was',
+    '`generate` and `check` (the listing for `list`, `deps` and `explain`, the markdown of `summary`). The config file is named only when it was',
     'found in a folder above. `generate` also says what `--preset kolla` assumed (its release, base images and tag), the',
-    'other commands only in `--json` (`kolla`). `-q`/`--quiet` prints only errors (and what `list`, `deps` and',
-    '`explain` were asked for). `--json` prints everything, each diagnostic with its hint.',
+    'other commands only in `--json` (`kolla`). `-q`/`--quiet` prints only errors (and what `list`, `deps`,',
+    '`explain`, `summary` and `check --diff` were asked for). `--json` prints everything, each diagnostic with its hint.',
     '',
     'A selection that selects no image on any variant (a regex that matches nothing, everything matched unbuildable or',
     'skipped) is an error (KG605) that writes nothing, with the image name a mistyped regex was near; `explain` explains',
@@ -136,7 +164,10 @@ function cliPage() {
     help(['--help']),
     '```',
   ];
-  for (const command of commands) out.push('', `## kolla-gen ${command}`, '', '```', help([command, '--help']), '```');
+  for (const command of commands) {
+    out.push('', `## kolla-gen ${command}`, '', '```', help([command, '--help']), '```');
+    if (NOTES[command]) out.push('', ...NOTES[command]);
+  }
   return `${out.join('\n')}\n`;
 }
 

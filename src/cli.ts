@@ -20,6 +20,7 @@ const commands = {
   helpCode: () => import('./commands/help-code.js'),
   init: () => import('./commands/init.js'),
   list: () => import('./commands/list.js'),
+  summary: () => import('./commands/summary.js'),
   templateCache: () => import('./commands/template-cache.js'),
 };
 
@@ -61,6 +62,9 @@ interface Flags {
   maxOutputSize?: number;
   maxSteps?: number;
 }
+
+/** check --diff's bound (write/diff.ts says it too; the CLI does not load that module for --help). */
+const DIFF_LINES = 2000;
 
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const positiveInt = (value: string): number => {
@@ -216,6 +220,7 @@ async function report(result: CommandResult, flags: Flags, { infos = false } = {
     if (typeof loadedConfig === 'string' && !flags.quiet && root !== process.cwd()) {
       process.stderr.write(`kolla-gen: config ${loadedConfig} in ${path.relative(process.cwd(), root) || '.'}; paths are from there\n`);
     }
+    for (const line of result.lines ?? []) process.stderr.write(`${line}\n`);
     const hinted = new Set<string>();
     for (const d of result.diagnostics) {
       if (d.severity === 'info') {
@@ -348,10 +353,11 @@ withOptions(
   program
     .command('check')
     .argument('[regex...]', 'as for generate')
-    .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file'),
+    .description('do what generate does but write nothing; exit 1 naming every stale, missing or extra file, a line each'),
   ALL,
+  [new Option('--diff', `also print the unified diff of what generate would change (git-style, in path order; at most ${DIFF_LINES} lines)`)],
 ).action(
-  action(async (regexes, flags) => (await commands.check()).check(toCliOptions(regexes, flags), loadOptions(flags))),
+  action<Flags & { diff?: boolean }>(async (regexes, flags) => (await commands.check()).check(toCliOptions(regexes, flags), loadOptions(flags), { diff: flags.diff })),
 );
 
 withOptions(
@@ -374,6 +380,20 @@ withOptions(
   const image = String(args[0]);
   const regexes = Array.isArray(args[1]) ? (args[1] as string[]) : [];
   await action(async () => (await commands.explain()).explain(image, toCliOptions(regexes, flags), loadOptions(flags)))(cmd);
+});
+
+// summary: markdown for a CI job summary; it needs the revision to compare with.
+withOptions(
+  program
+    .command('summary')
+    .argument('[regex...]', 'as for generate')
+    .description('markdown for a CI job summary (--affected-since REV, required): the images added, removed and affected per variant, a mermaid graph of them and their parents, what changed in each rendered Dockerfile'),
+  ['input', 'selection', 'naming', 'output'],
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const flags = cmd.opts<Flags>();
+  if (flags.affectedSince === undefined) cmd.error('error: summary compares with a revision: give --affected-since <rev> (e.g. origin/main)');
+  await action(async (regexes) => (await commands.summary()).summary(toCliOptions(regexes, flags), loadOptions(flags)))(...args);
 });
 
 // deps draws the tree: no naming, registry, output dir or bake options.

@@ -35,7 +35,7 @@ export interface CompileOptions {
   /** Rendered in worker threads by the caller (large trees); else rendered here. */
   rendered?: RenderOutcome[];
   /** --affected-since: the hash of every (image, variant) at that revision, by renderKey, or 'current': those of now. */
-  since?: { revision: string; hashes: Map<string, ContentHash> | 'current' };
+  since?: { revision: string; hashes: Map<string, ContentHash> | 'current'; texts?: Map<string, string> };
   /** A selection that selects no image on any variant: an error (the default), or a warning (explain explains it). */
   emptySelection?: 'error' | 'warning';
 }
@@ -48,6 +48,8 @@ export interface Compiled {
   hashes: Map<string, ContentHash>;
   /** With --affected-since: the affected (image, variant)s, by renderKey, and why. */
   affected?: Map<string, Affected>;
+  /** With --affected-since: what the revision's compile made (its hashes, its rendered Dockerfiles), for `summary`. */
+  since?: CompileOptions['since'];
   /**
    * With --skip-existing: the targets left out because the registry holds their content ref, with its digest there;
    * or, for a multi-arch target, every arch's per-arch content ref (`fromArches`): `build --push` makes its list.
@@ -271,7 +273,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     );
   }
   diagnostics.push(...checkRefCollisions(planned.targets));
-  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), existing: [], rebuilt: new Set(), absent: new Map(), ...planned, diagnostics: dedupe(diagnostics) };
+  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), ...(options.since ? { since: options.since } : {}), existing: [], rebuilt: new Set(), absent: new Map(), ...planned, diagnostics: dedupe(diagnostics) };
 }
 
 /** The hash of every image of one variant, parents first: a hash covers its parents' hashes. */

@@ -95,6 +95,11 @@ describe('the workflow linter', () => {
       const r = await lint(path.join(dir, name));
       expect(r.exitCode, `${name}: ${r.output}`).toBe(0);
     }
+    // this repo's own pull requests: what they change, in the job summary; a stale check shows its diff
+    const own = parseYaml(fs.readFileSync(path.join(dir, 'images.yml'), 'utf8')) as Workflow;
+    const steps = own.jobs.generated!.steps;
+    expect(steps.find((s) => s.run?.includes('kolla-gen summary'))?.run).toBe('npx kolla-gen summary --affected-since "origin/${{ github.base_ref }}" >> "$GITHUB_STEP_SUMMARY"');
+    expect(steps.some((s) => s.run === 'npx kolla-gen check --diff')).toBe(true);
     const top = tempTop('kolla-gen-lint-');
     write(top, 'bad.yml', 'name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4\n        wiht: { a: 1 }\n');
     const bad = await lint(path.join(top, 'bad.yml'));
@@ -165,6 +170,11 @@ describe('kolla-gen init reads the checkout it is given', () => {
     ]);
     const pr = builds.find((s) => s.if === "github.event_name == 'pull_request'")?.run ?? '';
     for (const flag of ['--affected-since "origin/$BASE_REF"', '--skip-existing=warn', '--cache-ref "$CACHE_REF"', '--no-cache-export']) expect(pr).toContain(flag);
+    // the pull request's job summary: kolla-gen summary, saying when upstream.commit moves (the checkout is the new one at both ends)
+    const summary = workflow.jobs.check!.steps.find((s) => s.run?.includes('kolla-gen summary'));
+    expect(summary?.if).toBe("github.event_name == 'pull_request'");
+    expect(summary?.run).toContain('kolla-gen summary --affected-since "origin/$BASE_REF" >> "$GITHUB_STEP_SUMMARY"');
+    expect(summary?.run).toContain('upstream.commit moves');
 
     // the checkout moved off the pinned commit: every command says so (CI would render the pinned one)
     expect((await run(ops, ['check'])).stderr).not.toContain('KG745');

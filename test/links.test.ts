@@ -154,8 +154,8 @@ describe('links that stay inside the docker dir are the file or folder they poin
     fs.appendFileSync(path.join(dir, 'docker/base/start.sh'), 'echo more\n');
     const stale = await run(dir, ['check']);
     expect(stale.exitCode).toBe(1);
-    expect(stale.stderr).toContain('stale: generated/contexts/db/start.sh');
-    expect(stale.stderr).toContain('stale: generated/contexts/db/hop');
+    expect(stale.stderr).toContain('stale   generated/contexts/db/start.sh');
+    expect(stale.stderr).toContain('stale   generated/contexts/db/hop');
   });
 
   it('follows a docker dir that is itself reached through a link, with absolute links into it', { timeout: 60_000 }, async () => {

@@ -123,7 +123,7 @@ describe('the output knows what made it', () => {
     // flags given: those, and the hint is the exact command that regenerates
     const other = await run(dir, ['check', '-c', 'site.yaml', '--tag', 'x2']);
     expect(other.exitCode).toBe(1);
-    expect(other.stderr).toContain('error[KG701]: stale: generated/docker-bake.hcl');
+    expect(other.stderr).toContain('stale   generated/docker-bake.hcl');
     expect(other.stderr).toContain('hint: run `kolla-gen generate -c site.yaml --tag x2` and commit the result');
     expect(other.stderr).not.toContain('KG713'); // flags given: the check asked for other options itself
   });
@@ -139,7 +139,7 @@ describe('the output knows what made it', () => {
     expect(r.stderr).not.toContain('KG711');
     expect(r.stderr).not.toContain('KG713');
     expect(r.exitCode).toBe(1); // the manifest without them is stale, and only it
-    expect(r.stderr).toContain('error[KG701]: stale: generated/manifest.json\n  hint: run `kolla-gen generate` and commit the result');
+    expect(r.stderr).toContain('stale   generated/manifest.json\nerror[KG701]: generated is out of date: 1 file differs from what generate writes (1 stale)\n  hint: run `kolla-gen generate` and commit the result (kolla-gen check --diff shows what it changes)');
     expect(r.stderr.match(/KG701/g)).toHaveLength(1);
   });
 });
@@ -197,7 +197,11 @@ describe('kolla-gen init', () => {
     const checkSteps = jobs.check?.steps ?? [];
     const cacheAt = checkSteps.findIndex((s) => s.uses?.startsWith('actions/cache@'));
     expect(checkSteps[cacheAt]?.with).toEqual({ path: '~/.cache/kolla-gen', key: 'kolla-gen-${{ github.sha }}', 'restore-keys': 'kolla-gen-' });
-    expect(cacheAt).toBeLessThan(checkSteps.findIndex((s) => s.run === 'kolla-gen check'));
+    expect(cacheAt).toBeLessThan(checkSteps.findIndex((s) => s.run === 'kolla-gen check --diff'));
+    // a pull request: what it changes, in the job summary
+    const summary = checkSteps.find((s) => s.run?.includes('kolla-gen summary'));
+    expect(summary?.run).toBe('kolla-gen summary --affected-since "origin/$BASE_REF" >> "$GITHUB_STEP_SUMMARY"');
+    expect((summary as { if?: string } | undefined)?.if).toBe("github.event_name == 'pull_request'");
     expect(cacheAt).toBeGreaterThan(-1);
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toContain('generated/** linguist-generated=true');
     // the config it wrote is one kolla-gen reads

@@ -142,17 +142,25 @@ function pullRequestBuild(beside: boolean): string {
           kolla-gen build -a "$ARCH" "\${since[@]}" ${flags}`;
 }
 
-/** The check job's summary of a pull request: the images it affects, as its build selects them. */
+/** The check job's summary of a pull request: kolla-gen summary of what it affects, as its build selects them. */
 function pullRequestSummary(beside: boolean): string {
+  const summary = 'kolla-gen summary --affected-since "origin/$BASE_REF" >> "$GITHUB_STEP_SUMMARY"';
+  if (!beside) return `run: ${summary}`;
+  // The checkout beside the repo is the same at both ends of --affected-since: when the pull request moves
+  // upstream.commit, its build builds every image the registry lacks, and the summary lists them all.
   return `run: |
-          ${pullRequestSince(beside)}
-          {
-            echo "### Images affected since $BASE_REF"
-            if [ \${#since[@]} -eq 0 ]; then echo "upstream.commit moved: every image (the checkout beside the repo is the same at both ends of --affected-since)"; fi
-            echo '\`\`\`'
-            kolla-gen list "\${since[@]}"
-            echo '\`\`\`'
-          } >> "$GITHUB_STEP_SUMMARY"`;
+          ${pullRequestSince(true)}
+          if [ \${#since[@]} -eq 0 ]; then
+            {
+              echo "### Images affected since $BASE_REF"
+              echo "upstream.commit moved: every image (the checkout beside the repo is the same at both ends of --affected-since)"
+              echo '\`\`\`'
+              kolla-gen list
+              echo '\`\`\`'
+            } >> "$GITHUB_STEP_SUMMARY"
+          else
+            ${summary}
+          fi`;
 }
 
 export function workflowText(input: InitInput): string {
@@ -170,7 +178,9 @@ export function workflowText(input: InitInput): string {
           node-version: 20`;
   return `# Builds the images and pushes multi-arch images, each arch on its own native runner, building only what the
 # registry lacks (written by kolla-gen init; see docs/ops-repo.md of kolla-gen).
-#   check   fails when generated/ is stale (kolla-gen check); on a pull request, lists the images it affects
+#   check   fails when generated/ is stale (kolla-gen check --diff shows what generate would change); on a pull
+#           request, puts what it changes in the run's summary (kolla-gen summary: images per variant, a graph, the
+#           instructions each image's Dockerfile gains and loses)
 #   build   one job per arch: kolla-gen build -a <arch> --content-tags=only builds an image only when the registry
 #           lacks its per-arch content tag (--skip-existing) and, on main, pushes it under that tag. On a pull request
 #           it builds only what the pull request affects (--affected-since) on the parents main pushed, pushes
@@ -218,13 +228,16 @@ jobs:
           key: kolla-gen-\${{ github.sha }}
           restore-keys: kolla-gen-
       - run: npm install -g "$KOLLA_GEN_PACKAGE"
-      - run: kolla-gen check
+      # Stale: each file on a line, then the diff of what kolla-gen generate would change (the first 2000 lines).
+      - run: kolla-gen check --diff
       # The tags of generated/ name the registry of kolla-gen.yaml; the jobs log in to REGISTRY: the same, or a push fails.
       - name: ${REGISTRY_STEP}
         run: |
           config=$(yq -r '.registry // ""' kolla-gen.yaml)
           if [ "$config" != "$REGISTRY" ]; then echo "::error file=kolla-gen.yaml::registry: is '$config', but the workflow logs in to REGISTRY '$REGISTRY'"; exit 1; fi
-      - name: images this pull request affects
+      # What the pull request changes, in the run's summary: the images it affects per variant, their graph, and
+      # what changed in each rendered Dockerfile.
+      - name: what this pull request changes
         if: github.event_name == 'pull_request'
         ${pullRequestSummary(beside)}
 

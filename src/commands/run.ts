@@ -30,6 +30,11 @@ export interface CommandResult {
   config?: string | null;
   /** Lines for people on stderr after the diagnostics (what to run next); not with --quiet or --json. */
   notes?: string[];
+  /**
+   * Lines on stderr before the diagnostics, one per thing the errors are about (check: one per stale, missing or extra
+   * file, so that one error and one hint say the rest); printed even with --quiet, not with --json.
+   */
+  lines?: string[];
   /** The text is the answer asked for (list, deps): printed even with --quiet. */
   listing?: boolean;
 }

@@ -24,6 +24,11 @@ export interface SinceHashes {
    * the project at the revision is the current one (its hashes are those the current compile makes).
    */
   hashes: Map<string, ContentHash> | 'current';
+  /**
+   * The revision's rendered Dockerfiles, by renderKey (what `summary` compares with now's); absent with 'current' (the
+   * same as now's) and where the tree at the revision does not compile.
+   */
+  texts?: Map<string, string>;
 }
 
 /**
@@ -236,7 +241,8 @@ export async function hashesSince(
   const loaded = loadProject(then, load);
   if (now && loaded.project && !hasErrors(loaded.diagnostics) && sameProject(loaded.project, now.project)) return { since: { revision, hashes: 'current' }, diagnostics: [] };
   // Only the hashes: past them, compile adds warnings only, so the revision compiles exactly when this succeeds.
-  const result = loaded.project ? compileHashes(loaded.project, await renderParallel(loaded.project, undefined, now)) : undefined;
+  const rendered = loaded.project ? await renderParallel(loaded.project, undefined, now) : undefined;
+  const result = loaded.project ? compileHashes(loaded.project, rendered) : undefined;
   const problems = [...loaded.diagnostics, ...(result?.diagnostics ?? [])];
   if (!result?.hashes || hasErrors(problems)) {
     const first = problems.find((d) => d.severity === 'error');
@@ -246,5 +252,6 @@ export async function hashesSince(
       diagnostics: [warning('KG901', `the tree at ${revision} (${shortSha}) does not compile with these options (${why}): every image counts as affected`)],
     };
   }
-  return { since: { revision, hashes: result.hashes }, diagnostics: [] };
+  const texts = new Map((rendered ?? []).flatMap((o) => (o.rendering ? [[o.key, o.rendering.text] as const] : [])));
+  return { since: { revision, hashes: result.hashes, texts }, diagnostics: [] };
 }

@@ -143,7 +143,9 @@ check the pinned commit out, or bump: move upstream.commit to the checkout's com
 generated/ in one pull request (docs/ops-repo.md, "Bumping upstream").`,
   KG701: `kolla-gen check found that the output dir differs from what generate would write now: a file is stale,
 missing or extra. The templates, kolla-gen.yaml or the options changed since generated/ was written.
-Run kolla-gen generate and commit the result. check with no flags uses kolla-gen.yaml's options and nothing else
+check names each such file on a line of its own (\`stale   generated/debian/nova-api/Dockerfile\`), then this one
+error; \`kolla-gen check --diff\` prints the unified diff of what generate would change (what a reviewer reads when
+CI fails), and \`--json\` gives each file with its state. Run kolla-gen generate and commit the result. check with no flags uses kolla-gen.yaml's options and nothing else
 (never the options manifest.json records): output made with a flag also fails with KG713, which names the lines.`,
   KG800: `kolla-gen build runs docker buildx bake and found no \`docker\` on PATH. Install the docker CLI; compiling
 (generate, check, list, deps) needs no docker.`,

@@ -30,6 +30,8 @@ export interface GraphSection {
   /** The variant, e.g. "ubuntu-binary": the cluster's label. */
   title: string;
   nodes: readonly GraphNode[];
+  /** Images drawn as changed (mermaid: class `changed`); the others as context (`summary`: their parents). */
+  marked?: ReadonlySet<string>;
 }
 
 /**
@@ -93,6 +95,7 @@ export function formatMermaid(nodes: readonly GraphNode[]): string {
 export function formatMermaidSections(sections: readonly GraphSection[]): string {
   const out = ['graph LR'];
   let n = 0;
+  let anyMarked = false;
   for (const s of sections) {
     if (s.nodes.length === 0) continue;
     n++;
@@ -101,8 +104,12 @@ export function formatMermaidSections(sections: readonly GraphSection[]): string
     out.push(`  subgraph v${n}["${mermaidLabel(s.title)}"]`);
     for (const [name, i] of ids) out.push(`    ${i}["${mermaidLabel(name)}"]`);
     for (const [p, c] of edges(s.nodes)) out.push(`    ${id(p)} --> ${id(c)}`);
+    const marked = [...ids].filter(([name]) => s.marked?.has(name)).map(([, i]) => i);
+    if (marked.length > 0) out.push(`    class ${marked.join(',')} changed`);
     out.push('  end');
+    anyMarked ||= marked.length > 0;
   }
+  if (anyMarked) out.push('  classDef changed fill:#fff3cd,stroke:#d29922,stroke-width:2px');
   out.push('');
   return out.join('\n');
 }

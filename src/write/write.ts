@@ -133,9 +133,55 @@ export function isClean(d: Drift): boolean {
   return d.stale.length === 0 && d.missing.length === 0 && d.extra.length === 0;
 }
 
+/** The state of a file of the output dir that is not what generate would write. */
+export type DriftState = 'stale' | 'missing' | 'extra';
+
+/** Every stale, missing and extra file, in path order, with its path from the repo root. */
+export function driftFiles(outDir: string, d: Drift): { path: string; state: DriftState }[] {
+  const all = [
+    ...d.stale.map((rel) => ({ rel, state: 'stale' as const })),
+    ...d.missing.map((rel) => ({ rel, state: 'missing' as const })),
+    ...d.extra.map((rel) => ({ rel, state: 'extra' as const })),
+  ].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return all.map(({ rel, state }) => ({ path: `${outDir}/${rel}`, state }));
+}
+
+/** One line per file, `stale   generated/debian/nova-api/Dockerfile`: the states padded so the paths line up. */
+export function driftLines(outDir: string, d: Drift): string[] {
+  return driftFiles(outDir, d).map(({ path: p, state }) => `${state.padEnd(7)} ${p}`);
+}
+
+/** The one error of a drift, counting the files by state (the files are listed on lines of their own). */
 export function driftDiagnostics(outDir: string, d: Drift): Diagnostic[] {
-  const say = (what: string, rel: string) => error('KG701', `${what}: ${outDir}/${rel}`);
-  return [...d.stale.map((r) => say('stale', r)), ...d.missing.map((r) => say('missing', r)), ...d.extra.map((r) => say('extra', r))];
+  const counts = [
+    [d.stale.length, 'stale'],
+    [d.missing.length, 'missing'],
+    [d.extra.length, 'extra'],
+  ] as const;
+  const said = counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  const files = d.stale.length + d.missing.length + d.extra.length;
+  return [error('KG701', `${outDir} is out of date: ${files} file${files === 1 ? '' : 's'} differ${files === 1 ? 's' : ''} from what generate writes (${said.join(', ')})`)];
+}
+
+/**
+ * The two sides of every stale, missing and extra file for `check --diff`: as on disk and as generate would write it,
+ * read without following a link and with a size cap (`maxBytes`: a larger file is read to one byte past it, to say so).
+ */
+export function driftSides(outDir: string, files: Map<string, OutputFile>, d: Drift, cwd: string, maxBytes: number): { name: string; a?: Buffer; b?: Buffer }[] {
+  const abs = path.resolve(cwd, outDir);
+  const read = (p: string) => {
+    const r = readBounded(p, maxBytes + 1);
+    return 'bytes' in r ? r.bytes : Buffer.alloc(0);
+  };
+  return driftFiles(outDir, d).map(({ path: name, state }) => {
+    const rel = name.slice(outDir.length + 1);
+    const file = files.get(rel);
+    return {
+      name: name.replace(/^\.\//, ''),
+      ...(state !== 'missing' ? { a: read(path.join(abs, rel)) } : {}),
+      ...(state !== 'extra' && file ? { b: 'text' in file ? Buffer.from(file.text, 'utf8') : read(path.resolve(cwd, file.copyFrom)) } : {}),
+    };
+  });
 }
 
 /** Up to ten files of the output dir by path, then how many more: a message stays one readable line. */
