@@ -174,7 +174,7 @@ describe('kolla-gen init reads the checkout it is given', () => {
     const summary = workflow.jobs.check!.steps.find((s) => s.run?.includes('kolla-gen summary'));
     expect(summary?.if).toBe("github.event_name == 'pull_request'");
     expect(summary?.run).toContain('kolla-gen summary --affected-since "origin/$BASE_REF" >> "$GITHUB_STEP_SUMMARY"');
-    expect(summary?.run).toContain('upstream.commit moves');
+    expect(summary?.run).toContain('upstream.commit moved: every image');
 
     // the checkout moved off the pinned commit: every command says so (CI would render the pinned one)
     expect((await run(ops, ['check'])).stderr).not.toContain('KG745');
@@ -273,7 +273,7 @@ describe('kolla-gen init reads the checkout it is given', () => {
     write(top, 'bin/kolla-gen', `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`);
     fs.chmodSync(path.join(top, 'bin', 'kolla-gen'), 0o755);
     const workflow = parseYaml(fs.readFileSync(path.join(workspace, '.github/workflows/images.yml'), 'utf8')) as Workflow;
-    const step = workflow.jobs.check!.steps.find((s) => s.name === 'images this pull request affects')!;
+    const step = workflow.jobs.check!.steps.find((s) => s.name === 'what this pull request changes')!;
     const summary = path.join(top, 'summary.md');
     const r = await execa('bash', ['-eo', 'pipefail', '-c', step.run!], {
       cwd: workspace,
