@@ -531,6 +531,12 @@ function profileMembers(config: ResolvedConfig, families: FamilyResult[]): Map<s
   return out;
 }
 
+/** What manifest.json records of a hash: the image's own inputs, not the parents' hashes it covers. */
+function ownInputs(hash: ContentHash | undefined): ManifestRow['own'] {
+  if (!hash) return { dockerfile: '', context: '', bases: [] };
+  return { dockerfile: `sha256:${hash.parts.dockerfile}`, context: `sha256:${hash.parts.context}`, bases: hash.parts.bases };
+}
+
 function manifestRows(
   config: ResolvedConfig,
   tree: Tree,
@@ -554,7 +560,7 @@ function manifestRows(
           status,
           parents: result.graphs.get(arch)?.parents.get(image.name) ?? [],
           context: contexts.get(image.name) ?? image.rel,
-          hash: hashes.get(renderKey(image.name, result.family, arch))?.hash ?? '',
+          own: ownInputs(hashes.get(renderKey(image.name, result.family, arch))),
           target: status === 'selected' ? targetOf.get(`${image.name}|${familyId(result.family)}|${arch}`) : undefined,
           archTarget: status === 'selected' ? archTargetOf.get(`${image.name}|${familyId(result.family)}|${arch}`) : undefined,
         });

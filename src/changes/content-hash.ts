@@ -33,6 +33,8 @@ export interface HashParts {
   dockerfile: string;
   /** File name → "<mode> <sha256>" (mode 755 or 644: what a git checkout carries). */
   files: Record<string, string>;
+  /** Hex sha256 of `files` as hashed: the context in one digest (manifest.json records it, once per image and variant). */
+  context: string;
   args: Record<string, string>;
   labels: Record<string, string>;
   platform: string;
@@ -57,16 +59,17 @@ function sortedRecord(record: Record<string, string>): Record<string, string> {
 
 // Every variant of an image shares its context files, and every image the build args and labels: the same objects,
 // so each is sorted and serialised once, not once per (image, variant).
-const filesCache = new WeakMap<ContextFile[], { record: Record<string, string>; json: string }>();
+const filesCache = new WeakMap<ContextFile[], { record: Record<string, string>; json: string; digest: string }>();
 const recordCache = new WeakMap<Record<string, string>, { record: Record<string, string>; json: string }>();
 
-function filesPart(files: ContextFile[]): { record: Record<string, string>; json: string } {
+function filesPart(files: ContextFile[]): { record: Record<string, string>; json: string; digest: string } {
   let part = filesCache.get(files);
   if (part === undefined) {
     const record = Object.fromEntries(
       [...files].sort((a, b) => byCodeUnit(a.name, b.name)).map((f) => [f.name, `${f.executable ? '755' : '644'} ${f.sha256}`]),
     );
-    part = { record, json: JSON.stringify(record) };
+    const json = JSON.stringify(record);
+    part = { record, json, digest: sha256(json) };
     filesCache.set(files, part);
   }
   return part;
@@ -90,6 +93,7 @@ export function contentHash(inputs: HashInputs): ContentHash {
   const parts: HashParts = {
     dockerfile: sha256(inputs.dockerfile),
     files: files.record,
+    context: files.digest,
     args: args.record,
     labels: labels.record,
     platform: inputs.platform,
