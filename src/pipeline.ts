@@ -5,7 +5,7 @@ import type { ResolvedConfig } from './load/config/resolve.js';
 import { imagePrefix, imageRef, imageTag, targetStem } from './render/context.js';
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './core/diagnostics.js';
 import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash } from './changes/content-hash.js';
-import type { FromLine } from './render/dockerfile.js';
+import { buildkitView, type FromLine } from './render/dockerfile.js';
 import { foldedImages, foldFamily, type FamilyImage, type PlannedTarget } from './emit/fold.js';
 import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph/graph.js';
 import { buildManifest, type Manifest, type ManifestRow } from './emit/manifest.js';
@@ -302,7 +302,8 @@ function hashVariant(input: {
     hashes.set(
       key,
       contentHash({
-        dockerfile: withoutParentRefs(rendering.text, links),
+        // As BuildKit reads it: a comment or a blank line changes what people review, not what BuildKit builds.
+        dockerfile: buildkitView(withoutParentRefs(rendering.text, links)),
         files: project.contextFiles.get(name) ?? [],
         args: project.config.buildArgs,
         labels: project.config.labels,

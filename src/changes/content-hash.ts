@@ -7,7 +7,7 @@ export { sha256, type ContextFile };
 
 /** What one (image, variant) is built from. */
 export interface HashInputs {
-  /** The rendered Dockerfile. */
+  /** The rendered Dockerfile as BuildKit reads it (render/dockerfile.ts buildkitView): no comment or blank line. */
   dockerfile: string;
   /** The context, without what its .dockerignore excludes. */
   files: ContextFile[];
@@ -29,7 +29,7 @@ export interface ContentHash {
 }
 
 export interface HashParts {
-  /** Hex sha256 of the rendered Dockerfile. */
+  /** Hex sha256 of the rendered Dockerfile as BuildKit reads it. */
   dockerfile: string;
   /** File name → "<mode> <sha256>" (mode 755 or 644: what a git checkout carries). */
   files: Record<string, string>;
@@ -42,8 +42,8 @@ export interface HashParts {
   bases: string[];
 }
 
-// Part of every hash: a change of what is hashed, or how, changes every hash.
-const SCHEME = 'kolla-gen content hash 1';
+// Part of every hash: a change of what is hashed, or how, changes every hash. 2: the Dockerfile as BuildKit reads it.
+const SCHEME = 'kolla-gen content hash 2';
 const TARGET_SCHEME = 'kolla-gen target hash 1';
 export const CONTENT_TAG_PREFIX = 'kg-';
 /** Hex digits of the hash in a content tag: 128 bits. */

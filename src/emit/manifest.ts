@@ -27,7 +27,7 @@ export interface ManifestEntry {
   joinDockerfile?: string;
   context: string;
   parents: string[];
-  /** "sha256:<hex>" of the rendered Dockerfile as hashed (parents' refs stand for their images). */
+  /** "sha256:<hex>" of the rendered Dockerfile as BuildKit reads it (no comment or blank line), parents' refs standing for their images. */
   dockerfileDigest: string;
   /** "sha256:<hex>" of what the build sees of the context: every file's name, mode and digest. */
   contextDigest: string;
