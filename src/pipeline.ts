@@ -5,7 +5,7 @@ import type { ResolvedConfig } from './load/config/resolve.js';
 import { imagePrefix, imageRef, imageTag, targetStem } from './render/context.js';
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './core/diagnostics.js';
 import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash } from './changes/content-hash.js';
-import type { FromLine } from './render/dockerfile.js';
+import { buildkitView, type FromLine } from './render/dockerfile.js';
 import { foldedImages, foldFamily, type FamilyImage, type PlannedTarget } from './emit/fold.js';
 import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph/graph.js';
 import { buildManifest, type Manifest, type ManifestRow } from './emit/manifest.js';
@@ -304,7 +304,8 @@ function hashVariant(input: {
     hashes.set(
       key,
       contentHash({
-        dockerfile: withoutParentRefs(rendering.text, links),
+        // As BuildKit reads it: a comment or a blank line changes what people review, not what BuildKit builds.
+        dockerfile: buildkitView(withoutParentRefs(rendering.text, links)),
         files: project.contextFiles.get(name) ?? [],
         args: project.config.buildArgs,
         labels: project.config.labels,
@@ -533,6 +534,12 @@ function profileMembers(config: ResolvedConfig, families: FamilyResult[]): Map<s
   return out;
 }
 
+/** What manifest.json records of a hash: the image's own inputs, not the parents' hashes it covers. */
+function ownInputs(hash: ContentHash | undefined): ManifestRow['own'] {
+  if (!hash) return { dockerfile: '', context: '', bases: [] };
+  return { dockerfile: `sha256:${hash.parts.dockerfile}`, context: `sha256:${hash.parts.context}`, bases: hash.parts.bases };
+}
+
 function manifestRows(
   config: ResolvedConfig,
   tree: Tree,
@@ -556,7 +563,7 @@ function manifestRows(
           status,
           parents: result.graphs.get(arch)?.parents.get(image.name) ?? [],
           context: contexts.get(image.name) ?? image.rel,
-          hash: hashes.get(renderKey(image.name, result.family, arch))?.hash ?? '',
+          own: ownInputs(hashes.get(renderKey(image.name, result.family, arch))),
           target: status === 'selected' ? targetOf.get(`${image.name}|${familyId(result.family)}|${arch}`) : undefined,
           archTarget: status === 'selected' ? archTargetOf.get(`${image.name}|${familyId(result.family)}|${arch}`) : undefined,
         });

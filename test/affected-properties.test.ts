@@ -35,8 +35,39 @@ interface ImageSpec {
   dockerignore: boolean;
 }
 
-type EditKind = 'render' | 'comment' | 'file-change' | 'file-add' | 'ignored-change' | 'ignored-add' | 'unignored-add' | 'mode' | 'outside';
-const EDIT_KINDS: EditKind[] = ['render', 'comment', 'file-change', 'file-add', 'ignored-change', 'ignored-add', 'unignored-add', 'mode', 'outside'];
+type EditKind =
+  | 'render'
+  | 'comment'
+  | 'jinja-comment-line'
+  | 'dockerfile-comment'
+  | 'blank'
+  | 'comment-in-continuation'
+  | 'heredoc-comment'
+  | 'directive'
+  | 'file-change'
+  | 'file-add'
+  | 'ignored-change'
+  | 'ignored-add'
+  | 'unignored-add'
+  | 'mode'
+  | 'outside';
+const EDIT_KINDS: EditKind[] = [
+  'render',
+  'comment',
+  'jinja-comment-line',
+  'dockerfile-comment',
+  'blank',
+  'comment-in-continuation',
+  'heredoc-comment',
+  'directive',
+  'file-change',
+  'file-add',
+  'ignored-change',
+  'ignored-add',
+  'unignored-add',
+  'mode',
+  'outside',
+];
 
 interface Edit {
   kind: EditKind;
@@ -87,7 +118,8 @@ function template(images: ImageSpec[], spec: ImageSpec): string {
     lines.push(k < spec.parents.length - 1 ? `${from} AS stage${k}` : from);
   });
   spec.parents.slice(0, -1).forEach((_, k) => lines.push(`COPY --from=stage${k} /etc/role /etc/role-${k}`));
-  lines.push(`RUN echo ${spec.name} > /etc/role`, 'COPY . /opt/context/');
+  // a continued instruction and a heredoc: a comment inside the one is nothing to BuildKit, inside the other content
+  lines.push(`RUN echo ${spec.name} \\`, '    > /etc/role', 'RUN <<EOF', `echo ${spec.name} from a heredoc`, 'EOF', 'COPY . /opt/context/');
   return `${lines.join('\n')}\n`;
 }
 
@@ -166,6 +198,13 @@ function applyEdits(dir: string, images: ImageSpec[], edits: Edit[]): { changed:
     };
     const file = spec.files[edit.file % spec.files.length] as string;
     const templateFile = path.join(docker, at('Dockerfile.j2'));
+    /** Inserts a line after the first line that `after` matches (after the first line when none is given). */
+    const insert = (text: string, after?: (line: string) => boolean) => {
+      const lines = fs.readFileSync(templateFile, 'utf8').split('\n');
+      const at = after ? lines.findIndex(after) : 0;
+      lines.splice(at + 1, 0, text);
+      fs.writeFileSync(templateFile, lines.join('\n'));
+    };
     switch (edit.kind) {
       case 'render':
         fs.appendFileSync(templateFile, `RUN echo edit-${n}\n`);
@@ -175,6 +214,32 @@ function applyEdits(dir: string, images: ImageSpec[], edits: Edit[]): { changed:
         // no rendered byte changes: the comment sits before the first line, with no newline of its own
         fs.writeFileSync(templateFile, `{# edit ${n}: a note for reviewers #}${fs.readFileSync(templateFile, 'utf8')}`);
         break;
+      case 'jinja-comment-line':
+        // a Jinja comment on a line of its own renders a blank line
+        insert(`{# edit ${n}: a note for reviewers #}`);
+        break;
+      case 'dockerfile-comment':
+        insert(`# edit ${n}: a note for reviewers`);
+        break;
+      case 'blank':
+        insert('');
+        break;
+      case 'comment-in-continuation':
+        // BuildKit leaves a comment line out of the instruction it sits in
+        insert(`    # edit ${n}: why the role file`, (line) => line.endsWith('\\'));
+        break;
+      case 'heredoc-comment':
+        // a heredoc's lines are the script RUN runs, comments included
+        insert(`# edit ${n}: in the script`, (line) => line === 'RUN <<EOF');
+        changed.add(spec.name);
+        break;
+      case 'directive': {
+        // a parser directive at the very top (after Jinja comments, which render nothing), a new value each time
+        const text = fs.readFileSync(templateFile, 'utf8').replace(/^((?:\{#[^#]*#\})*)(# syntax=[^\n]*\n)?/, (_m, jinja: string) => `${jinja}# syntax=docker/dockerfile:1.${n}\n`);
+        fs.writeFileSync(templateFile, text);
+        changed.add(spec.name);
+        break;
+      }
       case 'file-change':
         touch(file, true);
         break;
@@ -284,6 +349,15 @@ describe('--affected-since, one edit of each kind (built CLI)', () => {
     ['render', 'img0', ['img0', 'img1', 'img2', 'img3']],
     ['comment', 'img0', []],
     ['comment', 'img2', []],
+    // what BuildKit does not read: a Jinja comment line (a blank line once rendered), a comment, a blank line, a
+    // comment line inside a continued instruction
+    ['jinja-comment-line', 'img0', []],
+    ['dockerfile-comment', 'img0', []],
+    ['blank', 'img0', []],
+    ['comment-in-continuation', 'img0', []],
+    // what it does: a heredoc's lines, a parser directive
+    ['heredoc-comment', 'img0', ['img0', 'img1', 'img2', 'img3']],
+    ['directive', 'img1', ['img1', 'img2']],
     ['file-change', 'img1', ['img1', 'img2']],
     // a file of the nested image's folder is in the outer image's context too
     ['file-add', 'img2', ['img1', 'img2']],

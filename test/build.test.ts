@@ -247,7 +247,7 @@ describe('summary', () => {
     outcomes.set('debian-worker', { status: 'skipped', parent: 'debian-service' } as never);
     const manifest = {
       ...compiled.manifest,
-      images: [...compiled.manifest.images, { image: 'x86-only', base: 'debian' as const, arch: 'arm64' as const, status: 'unbuildable' as const, context: 'docker/x86-only', parents: [], hash: 'sha256:0' }],
+      images: [...compiled.manifest.images, { image: 'x86-only', base: 'debian' as const, arch: 'arm64' as const, status: 'unbuildable' as const, context: 'docker/x86-only', parents: [], dockerfileDigest: 'sha256:0', contextDigest: 'sha256:0', externalBases: [] }],
     };
     const summary = summarizeBuild({ targets: compiled.targets.filter((t) => t.arch === undefined), outcomes, manifest, pushed: false });
     expect(summary.failed.map((e) => [e.target, e.reason])).toEqual([['debian-service', 'exit code: 3']]);

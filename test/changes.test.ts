@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closedPort, listenLocal } from './support/net.js';
 import { contentRef, targetHash } from '../src/changes/content-hash.js';
 import { FIXTURES, copyFixture, run, snapshot, temps, write } from './support/cli.js';
+import { withHashes } from './support/hashes.js';
 import { CODES } from '../src/core/diagnostics.js';
 import type { Arch } from '../src/core/types.js';
 
@@ -77,7 +78,8 @@ interface ManifestEntry {
   arch: Arch;
   status: string;
   target?: string;
-  hash: string;
+  dockerfileDigest: string;
+  contextDigest: string;
   tags?: string[];
 }
 interface BakeTarget {
@@ -119,19 +121,25 @@ async function readBakeHcl(dir: string): Promise<Bake> {
 }
 
 /** The target hash of an image on a variant, from the manifest's per-arch hashes (what a folded target pushes). */
-function imageTargetHash(manifest: ManifestEntry[], image: string, base: string): string {
+function imageTargetHash(manifest: (ManifestEntry & { hash: string })[], image: string, base: string): string {
   return targetHash(manifest.filter((e) => e.image === image && e.base === base).map((e) => ({ arch: e.arch, hash: e.hash })));
 }
 
 describe('content hashes in the output', () => {
-  it('gives every manifest entry a hash, and no bake target a label that would differ between one-arch and multi-arch runs', async () => {
+  it('gives every (image, variant) a hash (list --json), and no bake target a label that would differ between one-arch and multi-arch runs', async () => {
     const dir = copyFixture('basic');
     expect((await run(dir, ['generate'])).exitCode).toBe(0);
-    const manifest = readManifest(dir);
+    const manifest = await withHashes(dir, readManifest(dir));
     expect(manifest).toHaveLength(16);
     for (const entry of manifest) expect(entry.hash).toMatch(HASH);
     // 16 (image, variant)s, 16 different hashes: the platform is in every hash
     expect(new Set(manifest.map((e) => e.hash)).size).toBe(16);
+    // manifest.json records each image's own inputs, no hash covering its parents'
+    for (const entry of readManifest(dir)) {
+      expect(entry).not.toHaveProperty('hash');
+      expect(entry.dockerfileDigest).toMatch(HASH);
+      expect(entry.contextDigest).toMatch(HASH);
+    }
     const hcl = await readBakeHcl(dir);
     const bake = readBakeJson(dir);
     expect(Object.keys(bake.target)).toHaveLength(8);
@@ -147,7 +155,7 @@ describe('content hashes in the output', () => {
   it('--content-tags adds <repository>:kg-<32 hex> to every target, in both bake files and the manifest', async () => {
     const dir = copyFixture('basic');
     expect((await run(dir, ['generate', '--content-tags'])).exitCode).toBe(0);
-    const manifest = readManifest(dir);
+    const manifest = await withHashes(dir, readManifest(dir));
     const hcl = await readBakeHcl(dir);
     const bake = readBakeJson(dir);
     const expected = contentRef('acme/base:1.0-ubuntu', imageTargetHash(manifest, 'base', 'ubuntu'));
@@ -167,12 +175,12 @@ describe('content hashes in the output', () => {
   it('keeps every hash, and the kg- part of every content tag, under another tag, registry and namespace', async () => {
     const dir = copyFixture('basic');
     expect((await run(dir, ['generate', '--content-tags'])).exitCode).toBe(0);
-    const hashes = readManifest(dir).map((e) => e.hash);
+    const hashes = (await withHashes(dir, readManifest(dir))).map((e) => e.hash);
     const kg = (bake: Bake) =>
       Object.fromEntries(Object.entries(bake.target).map(([name, t]) => [name, t.tags?.find((tag) => CONTENT_TAG.test(tag))?.replace(/^.*:/, '')]));
     const before = kg(readBakeJson(dir));
     expect((await run(dir, ['generate', '--content-tags', '--tag', '2.0', '--registry', 'reg.example:5000', '-n', 'other'])).exitCode).toBe(0);
-    expect(readManifest(dir).map((e) => e.hash)).toEqual(hashes);
+    expect((await withHashes(dir, readManifest(dir), ['--tag', '2.0', '--registry', 'reg.example:5000', '-n', 'other'])).map((e) => e.hash)).toEqual(hashes);
     expect(Object.keys(before)).toHaveLength(8);
     expect(kg(readBakeJson(dir))).toEqual(before);
     expect(readBakeJson(dir).target['ubuntu-db']?.tags).toEqual(['reg.example:5000/other/db:2.0', `reg.example:5000/other/db:${before['ubuntu-db']}`]);
@@ -206,6 +214,28 @@ describe('--affected-since', () => {
       expect(v.images).toEqual([]);
       expect(v.unaffected).toEqual(['base', 'db', 'tools-base', 'tools-api']);
     }
+  });
+
+  it('compiles the revision and never reads its manifest: a revision committed with the version 1 manifest (chained hashes) works, and generate replaces it', async () => {
+    const dir = copyFixture('basic');
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    // generated/ as kolla-gen wrote it before manifest version 2: a chained `hash` per entry (here one no compile gives)
+    const file = path.join(dir, 'generated', 'manifest.json');
+    const v2 = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number; images: Record<string, unknown>[] };
+    const v1 = {
+      ...v2,
+      version: 1,
+      images: v2.images.map(({ dockerfileDigest: _d, contextDigest: _c, externalBases: _b, ...rest }) => ({ ...rest, hash: `sha256:${'0'.repeat(64)}` })),
+    };
+    fs.writeFileSync(file, `${JSON.stringify(v1, null, 2)}\n`);
+    await commitAll(dir);
+    expect(await affected(dir)).toEqual({ codes: ['warning:KG602'], selected: everyVariant('') });
+    fs.appendFileSync(path.join(dir, 'docker/tools/tools-base/Dockerfile.j2'), 'RUN echo changed\n');
+    expect(await affected(dir)).toEqual({ codes: [], selected: everyVariant('tools-base,tools-api') });
+    // the version 1 output dir is kolla-gen's: generate replaces it with version 2
+    const made = await run(dir, ['generate']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number }).version).toBe(2);
   });
 
   it('after a leaf template changed: only that leaf', async () => {
@@ -404,7 +434,7 @@ describe('kolla-gen explain', () => {
       ['image', 'variant', 'arches', 'status', 'reasons', 'target', 'platforms', 'hashes', 'contentTag'],
     ]);
     expect((await run(dir, ['generate', '--content-tags'])).exitCode).toBe(0);
-    const manifest = readManifest(dir);
+    const manifest = await withHashes(dir, readManifest(dir));
     const ubuntu = out.result.explanations[0];
     expect(ubuntu).toEqual({
       image: 'db',
@@ -766,7 +796,7 @@ describe('--affected-since and explain, corner cases', () => {
     write(dir, 'docker/tools/tools-base/Dockerfile.j2', 'FROM \\\n  {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN true\n');
     const hashes = async (tag: string) => {
       expect((await run(dir, ['generate', '--tag', tag, '--quiet'])).exitCode).toBe(0);
-      return readManifest(dir).map((e) => `${e.image}/${e.base}/${e.arch} ${e.hash}`);
+      return (await withHashes(dir, readManifest(dir), ['--tag', tag])).map((e) => `${e.image}/${e.base}/${e.arch} ${e.hash}`);
     };
     const first = await hashes('1.0-{base}');
     expect(await hashes('9.9-{base}')).toEqual(first);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyFixture, run, temps, write } from './support/cli.js';
 import { listenLocal } from './support/net.js';
+import { chainedHashes, hashKey } from './support/hashes.js';
 
 /** A fake `docker` that answers the setup probes and keeps the bake file it is given (`<log>.bakefile`). */
 const FAKE_DOCKER = `#!/bin/sh
@@ -40,9 +41,13 @@ function environment(dir: string, extra: Record<string, string> = {}): { env: Re
 
 const manifestOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'generated', 'manifest.json'), 'utf8')) as {
   options: Record<string, unknown>;
-  images: { image: string; arch: string; hash: string }[];
+  images: { image: string; base: string; type?: string; arch: string }[];
 };
-const hashOf = (dir: string, image: string) => manifestOf(dir).images.find((i) => i.image === image && i.arch === 'amd64')?.hash;
+/** The image's amd64 hash on the first variant, from list --json with the options that made the output. */
+const hashOf = async (dir: string, image: string, args: string[], env: Record<string, string>) => {
+  const first = manifestOf(dir).images.find((i) => i.image === image && i.arch === 'amd64');
+  return first && (await chainedHashes(dir, args, env)).get(hashKey(first));
+};
 const explainedHash = (stdout: string) => /hash amd64: (sha256:[0-9a-f]+)/.exec(stdout)?.[1];
 
 describe('a flag is a one-off; kolla-gen.yaml is what every command uses', () => {
@@ -52,7 +57,8 @@ describe('a flag is a one-off; kolla-gen.yaml is what every command uses', () =>
     write(dir, 'k.conf', '[DEFAULT]\nregistry = localhost:5999\n');
     const made = await run(dir, ['generate', '--template-override', 'overrides/site.j2', '--kolla-config', 'k.conf'], env);
     expect(made.exitCode, made.stderr).toBe(0);
-    const hash = hashOf(dir, 'app');
+    const hash = await hashOf(dir, 'app', ['--template-override', 'overrides/site.j2', '--kolla-config', 'k.conf'], env);
+    expect(hash).toMatch(/^sha256:/);
 
     // Before: check passed (it took the options from manifest.json). Now: the config does not hold them.
     const checked = await run(dir, ['check'], env);

@@ -15,6 +15,7 @@ import {
   type HashInputs,
 } from '../src/changes/content-hash.js';
 import type { Compiled } from '../src/pipeline.js';
+import { renderKey } from '../src/render/images.js';
 import type { Arch } from '../src/core/types.js';
 
 const SHA_A = 'a'.repeat(64);
@@ -151,7 +152,7 @@ describe('targetHash and contentRef', () => {
     const variantHashes = (image: string, variant: string) =>
       compiled.manifest.images
         .filter((e) => e.image === image && `${e.base}-${e.type}` === variant)
-        .map((e) => ({ arch: e.arch, hash: e.hash }));
+        .map((e) => ({ arch: e.arch, hash: compiled.hashes.get(renderKey(e.image, e, e.arch))?.hash ?? '' }));
 
     it("gives a join the hash and content tag a folded target of the same variants has; its per-arch targets push nothing", () => {
       const join = compiled.targets.find((t) => t.image === 'compute' && t.family.type === 'binary' && t.arch === undefined);

@@ -73,7 +73,8 @@ describe('a template edit is a change only where the build sees it', () => {
 
   it('a change on one base alone selects that base\'s images alone', async () => {
     const dir = await repo();
-    edit(dir, 'docker/tools/tools-base/Dockerfile.j2', (t) => `{% if base_distro == 'rocky' %}# rocky only\n{% endif %}${t}`);
+    // an instruction on rocky alone (a comment would be no change: BuildKit does not read it)
+    edit(dir, 'docker/tools/tools-base/Dockerfile.j2', (t) => `{% if base_distro == 'rocky' %}ARG ROCKY_ONLY=1\n{% endif %}${t}`);
     expect(await affected(dir)).toEqual({
       codes: [],
       selected: { 'ubuntu-amd64': '', 'ubuntu-arm64': '', 'rocky-amd64': 'tools-base,tools-api', 'rocky-arm64': 'tools-base,tools-api' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFroms, platformArgs, type FromLine, type ParseOptions, type Problem } from '../src/render/dockerfile.js';
+import { buildkitView, parseFroms, platformArgs, type FromLine, type ParseOptions, type Problem } from '../src/render/dockerfile.js';
 
 /** A FROM as parseFroms gives it; raw defaults to ref (nothing to expand). */
 function from(line: number, column: number, ref: string, extra: Partial<FromLine> = {}): FromLine {
@@ -397,5 +397,51 @@ describe('platformArgs', () => {
   it('describes a native build unless the builder platform is given', () => {
     expect(platformArgs('arm64')).toMatchObject({ TARGETPLATFORM: 'linux/arm64', BUILDPLATFORM: 'linux/arm64', TARGETARCH: 'arm64', TARGETOS: 'linux', TARGETVARIANT: '' });
     expect(platformArgs('arm64', 'amd64')).toMatchObject({ TARGETPLATFORM: 'linux/arm64', BUILDPLATFORM: 'linux/amd64', BUILDARCH: 'amd64' });
+  });
+});
+
+// --- the Dockerfile as BuildKit reads it (what the content hash covers) ---------------------------------------------
+
+describe('buildkitView', () => {
+  // [what, the rendered Dockerfile, what BuildKit reads of it]
+  it.each<[string, string, string]>([
+    ['comment and blank lines are left out', 'FROM a\n\n# a note\n   # an indented one\nRUN x\n', 'FROM a\nRUN x\n'],
+    ['indentation before an instruction and spaces after it are left out', '  FROM a\n\tRUN x   \n', 'FROM a\nRUN x\n'],
+    ['CRLF line ends are line ends', 'FROM a\r\n# c\r\nRUN x\r\n', 'FROM a\nRUN x\n'],
+    ['a continued instruction is one line: the escape goes, the spaces stay', 'RUN a \\\n    && b\n', 'RUN a     && b\n'],
+    ['an escape followed by spaces still continues', 'RUN a \\  \n  b\n', 'RUN a   b\n'],
+    ['a comment line inside a continued instruction is left out', 'RUN a \\\n    # why b\n    && b\n', 'RUN a     && b\n'],
+    ['so is a blank line inside one', 'RUN a \\\n\n    && b\n', 'RUN a     && b\n'],
+    ['a # inside an instruction is not a comment', 'RUN echo a # b\n', 'RUN echo a # b\n'],
+    ['parser directives at the top are kept, as key=value', '# syntax = docker/dockerfile:1\n#check=skip=all\nFROM a\n', '#syntax=docker/dockerfile:1\n#check=skip=all\nFROM a\n'],
+    ['a directive after a comment is a comment', '# hello\n# syntax=docker/dockerfile:1\nFROM a\n', 'FROM a\n'],
+    ['a directive after a blank line is a comment', '\n# syntax=docker/dockerfile:1\nFROM a\n', 'FROM a\n'],
+    ['a directive after an instruction is a comment', 'FROM a\n# syntax=docker/dockerfile:1\n', 'FROM a\n'],
+    ['an unknown directive is a comment, and ends the directives', '# foo=bar\n# syntax=x\nFROM a\n', 'FROM a\n'],
+    ['escape=` continues with a backtick', '# escape=`\nRUN a `\n  b\n', '#escape=`\nRUN a   b\n'],
+    ['escape=` makes a backslash at the end a character', '# escape=`\nRUN dir c:\\\nFROM a\n', '#escape=`\nRUN dir c:\\\nFROM a\n'],
+    ['a heredoc is kept verbatim: comments and blank lines in it are content', 'RUN <<EOF\n# in the script\n\necho hi\nEOF\n# after\n', 'RUN <<EOF\n# in the script\n\necho hi\nEOF\n'],
+    ['<<-EOF: the tabs stay in the view, the tab-indented terminator ends it', 'RUN <<-EOF\n\t# tabbed\n\techo hi\n\tEOF\n# after\n', 'RUN <<-EOF\n\t# tabbed\n\techo hi\n\tEOF\n'],
+    ['a quoted heredoc', "COPY <<'EOF' /etc/motd\n# hello\nEOF\n", "COPY <<'EOF' /etc/motd\n# hello\nEOF\n"],
+    ['two heredocs of one instruction', 'RUN <<A cat - <<B\n# a\nA\n# b\nB\n# c\n', 'RUN <<A cat - <<B\n# a\nA\n# b\nB\n'],
+    ['a heredoc after a continued instruction', 'RUN \\\n  <<EOF\n# a\nEOF\n', 'RUN   <<EOF\n# a\nEOF\n'],
+    ['the JSON form takes no heredoc', 'RUN ["sh", "-c", "cat <<EOF"]\n# c\n', 'RUN ["sh", "-c", "cat <<EOF"]\n'],
+    ['a byte order mark is not part of the first line', '\ufeff# syntax=x\nFROM a\n', '#syntax=x\nFROM a\n'],
+  ])('%s', (_what, text, view) => {
+    expect(buildkitView(text)).toBe(view);
+  });
+
+  // Edits BuildKit sees: each pair must read differently.
+  it.each<[string, string, string]>([
+    ['an instruction', 'FROM a\nRUN x\n', 'FROM a\nRUN y\n'],
+    ['a line in a heredoc', 'RUN <<EOF\necho\nEOF\n', 'RUN <<EOF\n# note\necho\nEOF\n'],
+    ['a directive', '# syntax=docker/dockerfile:1\nFROM a\n', 'FROM a\n'],
+    ["a directive's value", '# check=skip=all\nFROM a\n', '# check=error=true\nFROM a\n'],
+    ['a comment that turns a directive into a comment', '# syntax=x\nFROM a\n', '# note\n# syntax=x\nFROM a\n'],
+    ['the escape character', '# escape=`\nRUN a \\\nRUN b\n', 'RUN a \\\nRUN b\n'],
+    ['spaces inside a continued instruction (RUN runs them)', 'RUN a \\\n b\n', 'RUN a \\\n  b\n'],
+    ['a line that continues or does not', 'RUN a \\\nb\n', 'RUN a\nb\n'],
+  ])('sees a change of %s', (_what, a, b) => {
+    expect(buildkitView(a)).not.toBe(buildkitView(b));
   });
 });

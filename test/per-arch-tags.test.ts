@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contentRef, targetHash } from '../src/changes/content-hash.js';
 import { copyFixture, run } from './support/cli.js';
+import { withHashes } from './support/hashes.js';
 
 interface Entry {
   image: string;
@@ -21,7 +22,7 @@ async function generate(fixture: string, args: string[]): Promise<{ manifest: En
   const dir = copyFixture(fixture);
   const r = await run(dir, ['generate', '--content-tags', ...args]);
   expect(r.exitCode, r.stderr).toBe(0);
-  const manifest = (JSON.parse(fs.readFileSync(path.join(dir, 'generated/manifest.json'), 'utf8')) as { images: Entry[] }).images;
+  const manifest = await withHashes(dir, (JSON.parse(fs.readFileSync(path.join(dir, 'generated/manifest.json'), 'utf8')) as { images: Omit<Entry, 'hash'>[] }).images, args);
   const bake = JSON.parse(fs.readFileSync(path.join(dir, 'generated/docker-bake.json'), 'utf8')) as { target: Record<string, { tags?: string[] }> };
   return { manifest, tags: new Map(Object.entries(bake.target).map(([name, t]) => [name, t.tags ?? []])) };
 }

@@ -7,7 +7,7 @@ export { sha256, type ContextFile };
 
 /** What one (image, variant) is built from. */
 export interface HashInputs {
-  /** The rendered Dockerfile. */
+  /** The rendered Dockerfile as BuildKit reads it (render/dockerfile.ts buildkitView): no comment or blank line. */
   dockerfile: string;
   /** The context, without what its .dockerignore excludes. */
   files: ContextFile[];
@@ -29,10 +29,12 @@ export interface ContentHash {
 }
 
 export interface HashParts {
-  /** Hex sha256 of the rendered Dockerfile. */
+  /** Hex sha256 of the rendered Dockerfile as BuildKit reads it. */
   dockerfile: string;
   /** File name → "<mode> <sha256>" (mode 755 or 644: what a git checkout carries). */
   files: Record<string, string>;
+  /** Hex sha256 of `files` as hashed: the context in one digest (manifest.json records it, once per image and variant). */
+  context: string;
   args: Record<string, string>;
   labels: Record<string, string>;
   platform: string;
@@ -40,8 +42,8 @@ export interface HashParts {
   bases: string[];
 }
 
-// Part of every hash: a change of what is hashed, or how, changes every hash.
-const SCHEME = 'kolla-gen content hash 1';
+// Part of every hash: a change of what is hashed, or how, changes every hash. 2: the Dockerfile as BuildKit reads it.
+const SCHEME = 'kolla-gen content hash 2';
 const TARGET_SCHEME = 'kolla-gen target hash 1';
 export const CONTENT_TAG_PREFIX = 'kg-';
 /** Hex digits of the hash in a content tag: 128 bits. */
@@ -57,16 +59,17 @@ function sortedRecord(record: Record<string, string>): Record<string, string> {
 
 // Every variant of an image shares its context files, and every image the build args and labels: the same objects,
 // so each is sorted and serialised once, not once per (image, variant).
-const filesCache = new WeakMap<ContextFile[], { record: Record<string, string>; json: string }>();
+const filesCache = new WeakMap<ContextFile[], { record: Record<string, string>; json: string; digest: string }>();
 const recordCache = new WeakMap<Record<string, string>, { record: Record<string, string>; json: string }>();
 
-function filesPart(files: ContextFile[]): { record: Record<string, string>; json: string } {
+function filesPart(files: ContextFile[]): { record: Record<string, string>; json: string; digest: string } {
   let part = filesCache.get(files);
   if (part === undefined) {
     const record = Object.fromEntries(
       [...files].sort((a, b) => byCodeUnit(a.name, b.name)).map((f) => [f.name, `${f.executable ? '755' : '644'} ${f.sha256}`]),
     );
-    part = { record, json: JSON.stringify(record) };
+    const json = JSON.stringify(record);
+    part = { record, json, digest: sha256(json) };
     filesCache.set(files, part);
   }
   return part;
@@ -90,6 +93,7 @@ export function contentHash(inputs: HashInputs): ContentHash {
   const parts: HashParts = {
     dockerfile: sha256(inputs.dockerfile),
     files: files.record,
+    context: files.digest,
     args: args.record,
     labels: labels.record,
     platform: inputs.platform,

@@ -3,6 +3,7 @@ import type { LoadOptions } from '../load/load.js';
 import { familyId } from '../core/types.js';
 import { ancestors, type VariantGraph } from '../graph/graph.js';
 import { compileSelector, type Selector } from '../graph/select.js';
+import { renderKey } from '../render/images.js';
 import { compileProject, failed, type CommandResult } from './run.js';
 
 /** The images a selection asks for on one graph, buildable or not: those its patterns match, and their ancestors. */
@@ -36,6 +37,14 @@ export async function list(cli: CliOptions, options: LoadOptions): Promise<Comma
         unbuildable: order.filter((name) => statuses.get(name) === 'unbuildable' && touched.has(name)),
         ...(compiled.config.affectedSince !== undefined ? { unaffected: order.filter((name) => statuses.get(name) === 'unaffected') } : {}),
         ...(compiled.config.skipExisting !== undefined ? { existing: order.filter((name) => statuses.get(name) === 'existing') } : {}),
+        // Every image's chained content hash (its own inputs and its ancestors'), selected or not: manifest.json
+        // records only each image's own inputs, so scripts that need the chain read it here.
+        hashes: Object.fromEntries(
+          order.flatMap((name) => {
+            const hash = compiled.hashes.get(renderKey(name, result.family, arch))?.hash;
+            return hash === undefined ? [] : [[name, hash]];
+          }),
+        ),
       };
     }),
   );

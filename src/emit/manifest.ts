@@ -1,9 +1,15 @@
-// generated/manifest.json: every rendered (image, variant), a versioned contract for scripts.
+// generated/manifest.json: every rendered (image, variant), a versioned contract for scripts. Each entry records the
+// image's own inputs (its Dockerfile's and its context's digests, its parents by name, its external bases), never a
+// hash that covers its ancestors': a change to one template then changes the lines of the images it changes, not a
+// line per descendant. The chained content hashes are derived from the compile where they are needed (list --json).
 import { pushedTags, type PlannedTarget } from './fold.js';
 import type { Status } from '../graph/select.js';
 import type { Arch, Base, Family } from '../core/types.js';
 
-export const MANIFEST_VERSION = 1;
+/** 2: own inputs per entry instead of version 1's chained `hash`. */
+export const MANIFEST_VERSION = 2;
+/** The versions an output dir's manifest.json may have for kolla-gen to own that dir (and replace it). */
+export const KNOWN_MANIFEST_VERSIONS: readonly number[] = [1, 2];
 
 export interface ManifestEntry {
   image: string;
@@ -21,8 +27,12 @@ export interface ManifestEntry {
   joinDockerfile?: string;
   context: string;
   parents: string[];
-  /** The content hash of this (image, variant): "sha256:<hex>". */
-  hash: string;
+  /** "sha256:<hex>" of the rendered Dockerfile as BuildKit reads it (no comment or blank line), parents' refs standing for their images. */
+  dockerfileDigest: string;
+  /** "sha256:<hex>" of what the build sees of the context: every file's name, mode and digest. */
+  contextDigest: string;
+  /** The FROM refs that name neither an image of the tree nor an earlier stage, after ARG expansion. */
+  externalBases: string[];
   tags?: string[];
   platforms?: string[];
 }
@@ -39,7 +49,8 @@ export interface ManifestRow {
   status: Status;
   parents: string[];
   context: string;
-  hash: string;
+  /** The image's own inputs on this variant. */
+  own: { dockerfile: string; context: string; bases: string[] };
   target?: PlannedTarget;
   /** The per-arch target of a joined image, for this arch. */
   archTarget?: PlannedTarget;
@@ -60,7 +71,9 @@ export function buildManifest(rows: ManifestRow[], output: string): Manifest {
       ...(row.target && row.archTarget ? { joinDockerfile: `${output}/${row.target.dockerfile}` } : {}),
       context: row.context,
       parents: row.parents,
-      hash: row.hash,
+      dockerfileDigest: row.own.dockerfile,
+      contextDigest: row.own.context,
+      externalBases: row.own.bases,
       ...(row.target ? { tags: pushedTags(row.target), platforms: row.target.arches.map((a) => `linux/${a}`) } : {}),
     }),
   );

@@ -739,6 +739,25 @@ export function resolveScan(scan: Scan, options: ParseOptions): ParseResult {
 }
 
 export function scanDockerfile(text: string): Scan {
+  return scanLines(text);
+}
+
+/**
+ * The Dockerfile as BuildKit's parser reads it, as text: its parser directives (`#key=value`, as read at the top),
+ * then each instruction once its continuation lines are joined (comment and blank lines inside it left out, as
+ * BuildKit leaves them out), each followed by the lines of its heredocs, verbatim (a comment there is content).
+ * Comment lines and blank lines are not in it: they change nothing BuildKit builds, so they change no content hash.
+ * Everything else is kept as written (case, spacing inside an instruction), so that a change that could reach the
+ * build always shows.
+ */
+export function buildkitView(text: string): string {
+  const view: string[] = [];
+  scanLines(text, view);
+  return view.map((line) => `${line}\n`).join('');
+}
+
+/** `view`: where buildkitView collects what BuildKit reads, line by line. */
+function scanLines(text: string, view?: string[]): Scan {
   const problems: Problem[] = [];
   const lines = physicalLines(text);
   let escape = '\\';
@@ -758,12 +777,13 @@ export function scanDockerfile(text: string): Scan {
       directivesDone = true;
       return;
     }
+    const value = match[2] as string;
+    view?.push(`#${key}=${value}`);
     if (seenDirectives.has(key)) {
       problems.push({ line, column, message: `only one ${key} parser directive can be used` });
       return;
     }
     seenDirectives.add(key);
-    const value = match[2] as string;
     if (key !== 'escape') return;
     if (value === '`') {
       escape = '`';
@@ -812,6 +832,8 @@ export function scanDockerfile(text: string): Scan {
       logical += piece;
     }
 
+    // BuildKit trims the instruction (Go's unicode.IsSpace) before it splits it: trailing spaces are not part of it.
+    view?.push(logical.slice(0, trailingEnd(logical)));
     const ins = splitInstruction(logical, pieces, escape);
     const keyword = ins.keyword.toLowerCase();
     if (keyword === 'from') rawFroms.push(readFrom(ins));
@@ -830,6 +852,7 @@ export function scanDockerfile(text: string): Scan {
         let terminated = false;
         while (next < lines.length) {
           let body = trimNewline(lines[next++] as string);
+          view?.push(body);
           if (doc.chomp) body = body.replace(/^\t+/, '');
           if (body === doc.name) {
             terminated = true;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import { readBounded } from '../load/files.js';
 import { isWithin } from '../load/root.js';
-import { MANIFEST_VERSION } from '../emit/manifest.js';
+import { KNOWN_MANIFEST_VERSIONS } from '../emit/manifest.js';
 import type { OutputFile } from './output.js';
 
 export interface Drift {
@@ -57,7 +57,8 @@ export function recordedOptionsOf(outDir: string, cwd: string): unknown {
 }
 
 function isOwnManifest(manifest: ReturnType<typeof readManifest>): boolean {
-  return manifest?.version === MANIFEST_VERSION && Array.isArray(manifest.images);
+  // An older schema is kolla-gen's too: the first generate after an upgrade replaces it.
+  return typeof manifest?.version === 'number' && KNOWN_MANIFEST_VERSIONS.includes(manifest.version) && Array.isArray(manifest.images);
 }
 
 /** What kolla-gen wrote, by the manifest's list; a manifest older than that list: by the layout it writes. */

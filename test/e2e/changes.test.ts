@@ -111,8 +111,15 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
   const git = (args: string[]) =>
     execa('git', ['-c', 'user.name=kolla-gen e2e', '-c', 'user.email=e2e@kolla-gen.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd: work });
   const template = (image: string) => join(work, 'docker', image, 'Dockerfile.j2');
-  const generatedManifest = () =>
-    (JSON.parse(readFileSync(join(work, 'generated', 'manifest.json'), 'utf8')) as { images: { target?: string; arch: Arch; hash: string }[] }).images;
+  /** manifest.json's entries, each with its chained hash from list --json (manifest.json records only own inputs). */
+  const generatedManifest = async () => {
+    type Entry = { image: string; base: string; type?: string; target?: string; arch: Arch };
+    const entries = (JSON.parse(readFileSync(join(work, 'generated', 'manifest.json'), 'utf8')) as { images: Entry[] }).images;
+    const { out } = await kgJson<{ variants: (Omit<Entry, 'image'> & { hashes: Record<string, string> })[] }>(['list', '--registry', registry]);
+    const key = (e: Omit<Entry, 'image'>, image: string) => `${image}|${e.base}|${e.type ?? ''}|${e.arch}`;
+    const hashes = new Map(out.result.variants.flatMap((v) => Object.entries(v.hashes).map(([image, hash]) => [key(v, image), hash] as const)));
+    return entries.map((e) => ({ ...e, hash: hashes.get(key(e, e.image)) ?? '' }));
+  };
   const bakeFile = (output = 'generated') => JSON.parse(readFileSync(join(work, output, 'docker-bake.json'), 'utf8')) as BakeJson;
 
   // The registry's own API (plain HTTP): what a tag points to, and deleting a manifest.
@@ -197,7 +204,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
       expect(tag, target).toMatch(new RegExp(`^${registry}/e2e/[a-z]+:kg-[0-9a-f]{32}$`));
       expect(await exists(tag), `${tag} (${target}) is in the registry`).toBe(true);
       // the tag names the target's hash over its arches' hashes in manifest.json (one arch: that arch's hash)
-      const hash = targetHash(generatedManifest().filter((e) => e.target === target).map((e) => ({ arch: e.arch, hash: e.hash })));
+      const hash = targetHash((await generatedManifest()).filter((e) => e.target === target).map((e) => ({ arch: e.arch, hash: e.hash })));
       expect(hash, target).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(tag.endsWith(`:kg-${hash.slice(7, 39)}`), `${tag} names ${hash}`).toBe(true);
     }
@@ -209,7 +216,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     // each arch's image in a list also has its per-arch content tag, kg-<that arch's hash>: what a one-arch run pushes
     for (const [target, tag] of contentTags) {
       const listed = await manifest(tag);
-      for (const entry of generatedManifest().filter((e) => e.target === target)) {
+      for (const entry of (await generatedManifest()).filter((e) => e.target === target)) {
         const perArch = `${tag.slice(0, tag.lastIndexOf(':'))}:kg-${entry.hash.slice(7, 39)}`;
         const inList = listed?.body.manifests?.find((m) => m.platform?.architecture === entry.arch)?.digest;
         expect(inList, `${tag} holds linux/${entry.arch}`).toBeDefined();
