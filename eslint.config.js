@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load/load.ts', 'src/load/files.ts', 'src/write/write.ts', 'src/build/buildx.ts', 'src/build/registry.ts'];
+const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load/load.ts', 'src/load/files.ts', 'src/write/write.ts', 'src/engine/buildx.ts', 'src/engine/registry.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'generated/**', 'coverage/**', 'test/fixtures/**/expected/**'] },
@@ -24,7 +24,7 @@ export default tseslint.config(
         {
           paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'execa'].map((name) => ({
             name,
-            message: 'the core is pure: do I/O in load/load.ts, write/write.ts, build/buildx.ts or the commands',
+            message: 'the core is pure: do I/O in load/load.ts, write/write.ts, engine/buildx.ts or the commands',
           })),
         },
       ],

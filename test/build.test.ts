@@ -18,12 +18,12 @@ import {
   planTargets,
   type BakeAttempt,
   type PlanTarget,
-} from '../src/build/plan.js';
-import { parseInspect } from '../src/build/buildx.js';
+} from '../src/engine/plan.js';
+import { parseInspect } from '../src/engine/buildx.js';
 import { compileProject } from '../src/commands/run.js';
 import { CODES } from '../src/core/diagnostics.js';
 import type { Compiled } from '../src/pipeline.js';
-import { formatSummary, summarizeBuild } from '../src/build/summary.js';
+import { formatSummary, summarizeBuild } from '../src/engine/summary.js';
 import { listenLocal } from './support/net.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

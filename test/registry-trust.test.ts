@@ -2,7 +2,7 @@
 // as a captive portal, a flood, a silent host or a terminal-escaping error would.
 import * as http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { probeTags } from '../src/build/registry.js';
+import { probeTags } from '../src/engine/registry.js';
 import { listenLocal } from './support/net.js';
 
 const servers: http.Server[] = [];

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyTag, parseChallenge, probeTags, resolveTarget, type Challenge, type ProbeTarget, type RegistryOptions } from '../src/build/registry.js';
+import { copyTag, parseChallenge, probeTags, resolveTarget, type Challenge, type ProbeTarget, type RegistryOptions } from '../src/engine/registry.js';
 import { listenLocal } from './support/net.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

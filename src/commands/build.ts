@@ -13,8 +13,8 @@ import {
   type BakeAttempt,
   type BakeOptions,
   type TargetOutcome,
-} from '../build/plan.js';
-import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../build/buildx.js';
+} from '../engine/plan.js';
+import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../engine/buildx.js';
 import { generationReads } from '../emit/bake/allow.js';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
@@ -22,9 +22,9 @@ import type { LoadOptions } from '../load/load.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
 import type { PlannedTarget } from '../emit/fold.js';
 import { unaffectedParents, type Compiled } from '../pipeline.js';
-import { copyTag, listedImages, makeList, probeTags } from '../build/registry.js';
+import { copyTag, listedImages, makeList, probeTags } from '../engine/registry.js';
 import { contentRef } from '../changes/content-hash.js';
-import { buildFailed, formatSummary, summarizeBuild } from '../build/summary.js';
+import { buildFailed, formatSummary, summarizeBuild } from '../engine/summary.js';
 import { drift, isClean, writeOutput } from '../write/write.js';
 import type { BakeTarget } from '../emit/bake/model.js';
 import { commandLine, madeWith } from '../load/config/made-with.js';

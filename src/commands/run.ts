@@ -6,7 +6,7 @@ import { error, hasErrors, info, warning, type Diagnostic } from '../core/diagno
 import { loadProject, type LoadOptions } from '../load/load.js';
 import { describeKollaPreset } from '../load/kolla/preset.js';
 import { compile, unaffectedParents, withExisting, withRebuilt, type Compiled } from '../pipeline.js';
-import type { TagProbe } from '../build/registry.js';
+import type { TagProbe } from '../engine/registry.js';
 import { renderParallel } from '../render/parallel.js';
 import { contentRef } from '../changes/content-hash.js';
 import type { Arch } from '../core/types.js';
@@ -166,7 +166,7 @@ async function compileRendered(
  * (and then their own parents are asked for).
  */
 async function skipExisting(first: Compiled, env: Record<string, string | undefined>): Promise<{ compiled: Compiled; diagnostics: Diagnostic[] }> {
-  const { probeTags } = await import('../build/registry.js');
+  const { probeTags } = await import('../engine/registry.js');
   const probes = new Map<string, TagProbe>();
   // Each ref with the arches it must hold: a list that lost an arch is not there for that arch's builds.
   const ask = async (refs: { ref: string; arches: Arch[] }[]) => {
