@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 const SRC = path.join(import.meta.dirname, '..', 'src');
 
 /** The stages in pipeline order; a file may import only from its own stage or an earlier one. */
-const STAGES = ['core', 'jinja', 'load', 'render', 'graph', 'changes', 'emit', 'pipeline.ts', 'write', 'build', 'commands', 'cli.ts'];
+const STAGES = ['core', 'jinja', 'load', 'render', 'graph', 'changes', 'emit', 'pipeline.ts', 'write', 'engine', 'commands', 'cli.ts'];
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
