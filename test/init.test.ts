@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CODES } from '../src/core/diagnostics.js';
 import { CLI, ROOT, run, temps, write } from './support/cli.js';
+import type { Workflow } from './support/workflow.js';
 
 const VALIDATOR = path.join(ROOT, 'node_modules', '.bin', 'action-validator');
 const GIT = ['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=master', '-c', 'protocol.file.allow=always'];
@@ -62,19 +63,6 @@ function tempTop(prefix: string): string {
   const top = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   temps.push(top);
   return top;
-}
-
-interface Step {
-  name?: string;
-  uses?: string;
-  run?: string;
-  if?: string;
-  env?: Record<string, string>;
-  with?: Record<string, unknown>;
-}
-interface Workflow {
-  env: Record<string, string>;
-  jobs: Record<string, { steps: Step[] }>;
 }
 
 async function lint(file: string) {

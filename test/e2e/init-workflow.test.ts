@@ -20,6 +20,7 @@ import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startEngine, type Engine } from './engine/index.js';
+import type { Workflow } from '../support/workflow.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -40,25 +41,6 @@ const hasYq = (() => {
 if (!hasYq && process.env.KG_REQUIRE_YQ) throw new Error('KG_REQUIRE_YQ is set but yq is not on PATH');
 const NEEDS_YQ = hasYq ? '' : ' (SKIPPED: no yq on PATH, which the workflow reads kolla-gen.yaml with; CI sets KG_REQUIRE_YQ)';
 
-interface Step {
-  name?: string;
-  uses?: string;
-  run?: string;
-  if?: string;
-  env?: Record<string, string>;
-  with?: Record<string, unknown>;
-}
-interface Job {
-  if?: string;
-  needs?: string;
-  env?: Record<string, string>;
-  strategy?: { matrix: { include: Record<string, string>[] } };
-  steps: Step[];
-}
-interface Workflow {
-  env: Record<string, string>;
-  jobs: Record<string, Job>;
-}
 interface Bake {
   target: Record<string, { tags?: string[]; platforms?: string[] }>;
 }
