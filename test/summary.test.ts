@@ -94,8 +94,9 @@ describe('kolla-gen summary', () => {
     expect(await mermaidParse(g.mermaid)).toBe('flowchart-v2');
   });
 
-  it('compares Dockerfiles by instruction: continuations joined, comments and blank lines left out', () => {
+  it('compares Dockerfiles by instruction, as BuildKit reads them: continuations joined, comments and blank lines left out, directives and heredoc lines kept', () => {
     expect(instructions('# c\nFROM a\n\nRUN x \\\n  && y\n# d\nCMD ["z"]\n')).toEqual(['FROM a', 'RUN x && y', 'CMD ["z"]']);
+    expect(instructions('# syntax=docker/dockerfile:1\nFROM a\nRUN <<EOF\n# kept: a heredoc line\nEOF\n')).toEqual(['#syntax=docker/dockerfile:1', 'FROM a', 'RUN <<EOF', '# kept: a heredoc line', 'EOF']);
     expect(instructionChanges('FROM a\nRUN x\nRUN x\n', 'FROM b\n# note\nRUN x\n')).toEqual({ removed: ['FROM a', 'RUN x'], added: ['FROM b'] });
   });
 });

@@ -9,6 +9,7 @@ import { formatMermaidSections, type GraphNode, type GraphSection } from '../gra
 import { renderKey } from '../render/images.js';
 import type { Compiled } from '../pipeline.js';
 import { compileProject, failed, type CommandResult } from './run.js';
+import { buildkitView } from '../render/dockerfile.js';
 
 /** Bounds that keep a summary readable (and within what GitHub renders): names per list, graph nodes, changes. */
 export const SUMMARY_LIMITS = { names: 30, graphNodes: 60, images: 20, lines: 8, chars: 160 };
@@ -50,22 +51,15 @@ export interface Summary {
   revisionFailed: boolean;
 }
 
-/** The instructions of a Dockerfile: continuation lines joined, comment and blank lines left out, spaces collapsed. */
+/**
+ * The instructions of a Dockerfile as BuildKit reads them (render/dockerfile.ts's buildkitView, which the content hash
+ * covers: continuations joined, comment and blank lines left out, directives and heredoc lines kept), spaces collapsed.
+ */
 export function instructions(text: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  for (const raw of text.split(/\r\n|\r|\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.endsWith('\\')) {
-      current += `${line.slice(0, -1)} `;
-      continue;
-    }
-    out.push(`${current}${line}`.replace(/\s+/g, ' ').trim());
-    current = '';
-  }
-  if (current.trim() !== '') out.push(current.replace(/\s+/g, ' ').trim());
-  return out;
+  return buildkitView(text)
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '');
 }
 
 /** The instructions gone and new between two Dockerfiles, each in its file's order (a multiset difference). */
