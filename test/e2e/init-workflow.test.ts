@@ -428,9 +428,16 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
           expect(out.check).toContain('generated: up to date');
           // the summary says what the pull request changes: every image (beside, the checkout is the same at both ends of
           // --affected-since, so the step says upstream.commit moved and lists them all)
-          expect(out.summary).toContain('### Images affected since main');
-          for (const image of IMAGES) expect(out.summary, image).toMatch(new RegExp(`^ {2}${image}$`, 'm'));
-          expect(out.summary).not.toContain('0 selected');
+          if (layout === 'beside') {
+            expect(out.summary).toContain('### Images affected since main\nupstream.commit moved: every image');
+            for (const image of IMAGES) expect(out.summary, image).toMatch(new RegExp(`^ {2}${image}$`, 'm'));
+            expect(out.summary).not.toContain('0 selected');
+          } else {
+            // the submodule moves with the pull request: kolla-gen summary sees both commits and names every image
+            expect(out.summary).toMatch(/^## Images affected since (origin\/)?main$/m);
+            expect(out.summary).toMatch(new RegExp(`^\\| ubuntu \\| ${IMAGES.length} \\|`, 'm'));
+            for (const image of IMAGES) expect(out.summary, image).toContain(`\`${image}\``);
+          }
           for (const arch of ['amd64', 'arm64']) {
             expect(out[`build-${arch}`], arch).toMatch(new RegExp(`^Built \\(${IMAGES.length}\\):\n(  ubuntu-[a-z]+\n){${IMAGES.length}}${IMAGES.length} built, 0 failed, 0 skipped, 0 unbuildable$`, 'm'));
           }
