@@ -16,11 +16,11 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startEngine, type Engine } from './engine/index.js';
-import type { Workflow } from '../support/workflow.js';
+import { hasYq, type Workflow } from '../support/workflow.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -30,15 +30,6 @@ const GIT_CONFIG = ['-c', 'user.name=kolla-gen e2e', '-c', 'user.email=e2e@kolla
 // A runner's git: a submodule (or upstream) at a local path needs the file protocol, which git refuses to submodules by default.
 const RUNNER_GIT_ENV = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'always' };
 
-// The workflow reads kolla-gen.yaml with yq (GitHub's runners have it; .ci/run installs Debian's and sets KG_REQUIRE_YQ).
-const hasYq = (() => {
-  try {
-    return execaSync('yq', ['--version'], { reject: false }).exitCode === 0;
-  } catch {
-    return false;
-  }
-})();
-if (!hasYq && process.env.KG_REQUIRE_YQ) throw new Error('KG_REQUIRE_YQ is set but yq is not on PATH');
 const NEEDS_YQ = hasYq ? '' : ' (SKIPPED: no yq on PATH, which the workflow reads kolla-gen.yaml with; CI sets KG_REQUIRE_YQ)';
 
 interface Bake {
