@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, snapshot, temps, write } from './support/cli.js';
+import { FIXTURES, run, snapshot, temps, write } from './support/cli.js';
 import { closedPort, listenLocal } from './support/net.js';
 import * as os from 'node:os';
 
@@ -197,5 +197,30 @@ describe('kolla-gen lock', () => {
     expect(fixed.stderr).toContain('warning[KG480]');
     expect((await run(dir, ['check'])).exitCode).toBe(1); // generated/ not written yet: stale, but no KG480
     expect((await run(dir, ['generate', '-q'])).exitCode).toBe(0);
+  });
+
+  it('--preset kolla: the preset\'s base images are pinned once locked, on every variant; a missing one names the base template', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-lock-kolla-'));
+    temps.push(dir);
+    fs.cpSync(path.join(FIXTURES, 'kolla-mini', 'kolla'), path.join(dir, 'kolla'), { recursive: true });
+    write(dir, 'kolla-gen.yaml', 'preset: kolla\ndocker_dirs: [kolla/docker]\nbases: [ubuntu, rocky]\n');
+    expect((await run(dir, ['generate', '-q'])).exitCode).toBe(0);
+    const manifest = () => JSON.parse(fs.readFileSync(path.join(dir, 'generated', 'manifest.json'), 'utf8')) as { images: { image: string; externalBases?: string[] }[] };
+    const bases = [...new Set(manifest().images.flatMap((i) => i.externalBases ?? []))].sort();
+    expect(bases).toEqual(['quay.io/rockylinux/rockylinux:10', 'ubuntu:26.04']);
+    const digests = Object.fromEntries(bases.map((ref, i) => [ref, `sha256:${String(i + 1).repeat(64)}`]));
+    write(dir, 'kolla-gen.lock.json', JSON.stringify({ version: 1, bases: Object.fromEntries(bases.map((ref) => [ref, { digest: digests[ref] }])) }));
+    expect((await run(dir, ['generate', '-q'])).exitCode).toBe(0);
+    for (const image of manifest().images) for (const ref of image.externalBases ?? []) expect(ref).toMatch(/@sha256:/);
+    const pinned = Object.entries(bake(dir).target).filter(([, t]) => Object.values(t.contexts ?? {}).some((v) => v.startsWith('docker-image://')));
+    // base renders per arch upstream: each per-arch target is pinned (the join names only them).
+    expect(pinned.map(([name]) => name).sort()).toEqual(['rocky-base-amd64', 'rocky-base-arm64', 'ubuntu-base-amd64', 'ubuntu-base-arm64']);
+    expect(bake(dir).target['ubuntu-base-arm64']?.contexts).toEqual({ 'ubuntu:26.04': `docker-image://ubuntu:26.04@${digests['ubuntu:26.04']}` });
+    write(dir, 'kolla-gen.lock.json', JSON.stringify({ version: 1, bases: { 'ubuntu:26.04': { digest: digests['ubuntu:26.04'] } } }));
+    const r = await run(dir, ['check']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error[KG481]: external base quay.io/rockylinux/rockylinux:10 has no entry in kolla-gen.lock.json');
+    expect(r.stderr).toContain('--> kolla/docker/base/Dockerfile.j2:1:1');
+    expect((await run(dir, ['check', '-b', 'ubuntu'])).stderr).not.toContain('KG481');
   });
 });
