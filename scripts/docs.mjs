@@ -109,7 +109,7 @@ const NOTES = {
 };
 
 function cliPage() {
-  const commands = ['generate', 'check', 'list', 'deps', 'explain', 'summary', 'build', 'init', 'help'];
+  const commands = ['generate', 'check', 'list', 'deps', 'explain', 'summary', 'build', 'lock', 'init', 'help'];
   const out = [
     '# CLI reference',
     '',

@@ -20,6 +20,7 @@ const commands = {
   helpCode: () => import('./commands/help-code.js'),
   init: () => import('./commands/init.js'),
   list: () => import('./commands/list.js'),
+  lock: () => import('./commands/lock.js'),
   summary: () => import('./commands/summary.js'),
   templateCache: () => import('./commands/template-cache.js'),
 };
@@ -427,6 +428,26 @@ program
     const options = { cwd: process.cwd(), dockerDir: flags.dockerDir, preset: flags.preset, registry: flags.registry, bump: flags.bump };
     await action(async () => (await commands.init()).init(options), { renders: false })(cmd);
   });
+
+// lock: the config's own bases and arches (a -b would drop the others' entries), no selection.
+withOptions(
+  program
+    .command('lock')
+    .argument('[ref...]', 'external bases to resolve again, as a FROM names them (default: every one)')
+    .description(
+      'resolve every external base (a FROM that is no image of the tree) to the digest its tag points to in the registry, and write kolla-gen.lock.json beside kolla-gen.yaml; once it exists, builds use those digests and check fails on a base it lacks',
+    ),
+  ['input', 'output'],
+  [
+    new Option('--check', 'write nothing; exit 1 when the lock would change (a base moved, is missing or no longer used)'),
+    new Option('--insecure-registry <hosts>', 'registry hosts to ask over plain HTTP (localhost falls back by itself)').argParser(commaList),
+  ],
+).action(async (...args: unknown[]) => {
+  const cmd = args[args.length - 1] as Command;
+  const flags = cmd.opts<Flags & { check?: boolean }>();
+  const refs = Array.isArray(args[0]) ? (args[0] as string[]) : [];
+  await action(async () => (await commands.lock()).lock(toCliOptions([], flags), loadOptions(flags), { refs, check: flags.check }))(cmd);
+});
 
 // kolla-gen build: the one command that runs docker; its summary is the result.
 interface BuildFlags extends Flags {

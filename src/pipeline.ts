@@ -6,7 +6,7 @@ import { imagePrefix, imageRef, imageTag, targetStem } from './render/context.js
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './core/diagnostics.js';
 import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash } from './changes/content-hash.js';
 import { buildkitView, type FromLine } from './render/dockerfile.js';
-import { foldedImages, foldFamily, type FamilyImage, type PlannedTarget } from './emit/fold.js';
+import { foldedImages, foldFamily, type FamilyImage, type FoldedTarget, type PlannedTarget } from './emit/fold.js';
 import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph/graph.js';
 import { buildManifest, type Manifest, type ManifestRow } from './emit/manifest.js';
 import { familiarRef } from './core/ref.js';
@@ -46,6 +46,8 @@ export interface Compiled {
   families: FamilyResult[];
   /** The content hash of every rendered (image, variant), by renderKey. */
   hashes: Map<string, ContentHash>;
+  /** The external bases of every rendered (image, variant), by renderKey. */
+  bases: Map<string, BaseUse[]>;
   /** With --affected-since: the affected (image, variant)s, by renderKey, and why. */
   affected?: Map<string, Affected>;
   /** With --affected-since: what the revision's compile made (its hashes, its rendered Dockerfiles), for `summary`. */
@@ -169,7 +171,22 @@ interface Hashed {
   renderings: Map<string, Rendering>;
   families: FamilyResult[];
   hashes: Map<string, ContentHash>;
+  bases: Map<string, BaseUse[]>;
   diagnostics: Keyed[];
+}
+
+/** A FROM of an (image, variant) naming an external base: neither an image of the tree nor an earlier stage. */
+export interface BaseUse {
+  /** As written, after ARG expansion. */
+  ref: string;
+  /** docker's familiar form: the key of the lock and of a target's `contexts`. */
+  familiar: string;
+  /** The FROM already names a digest: nothing to lock. */
+  digested: boolean;
+  /** The lock's digest for it, when the project has a lock holding it. */
+  digest?: string;
+  image: string;
+  from: FromLine;
 }
 
 function hashTree(project: Project, rendered: RenderOutcome[] | undefined): Hashed | { diagnostics: Diagnostic[] } {
@@ -192,6 +209,7 @@ function hashTree(project: Project, rendered: RenderOutcome[] | undefined): Hash
   const names = tree.images.map((i) => i.name);
   const families: FamilyResult[] = [];
   const hashes = new Map<string, ContentHash>();
+  const bases = new Map<string, BaseUse[]>();
   for (const family of config.families) {
     const own = {
       registry: config.registry,
@@ -211,28 +229,28 @@ function hashTree(project: Project, rendered: RenderOutcome[] | undefined): Hash
       diagnostics.push(...built.diagnostics);
       if (!built.graph) continue;
       graphs.set(arch, built.graph);
-      hashVariant({ project, family, arch, graph: built.graph, renderings, byRef: own.byRef, hashes });
+      hashVariant({ project, family, arch, graph: built.graph, renderings, byRef: own.byRef, hashes, bases });
     }
     families.push({ family, graphs, statuses: new Map(), images: [], folded: new Map() });
   }
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
-  return { selector, renderings, families, hashes, diagnostics };
+  return { selector, renderings, families, hashes, bases, diagnostics };
 }
 
 /**
  * The content hash of every (image, variant), or the errors that stop the tree compiling (what --affected-since
  * needs of the tree at a revision). Past the hashes, compile adds only warnings: it fails exactly when this does.
  */
-export function compileHashes(project: Project, rendered?: RenderOutcome[]): { hashes?: Map<string, ContentHash>; diagnostics: Diagnostic[] } {
+export function compileHashes(project: Project, rendered?: RenderOutcome[]): { hashes?: Map<string, ContentHash>; bases?: Map<string, BaseUse[]>; diagnostics: Diagnostic[] } {
   const hashed = hashTree(project, rendered);
-  return 'hashes' in hashed ? { hashes: hashed.hashes, diagnostics: dedupe(hashed.diagnostics) } : hashed;
+  return 'hashes' in hashed ? { hashes: hashed.hashes, bases: hashed.bases, diagnostics: dedupe(hashed.diagnostics) } : hashed;
 }
 
 export function compile(project: Project, options: CompileOptions = {}): Compiled | { diagnostics: Diagnostic[] } {
   const { config, tree } = project;
   const hashed = hashTree(project, options.rendered);
   if (!('hashes' in hashed)) return hashed;
-  const { selector, renderings, families, hashes, diagnostics } = hashed;
+  const { selector, renderings, families, hashes, bases, diagnostics } = hashed;
 
   const affected = options.since ? new Map<string, Affected>() : undefined;
   const selected: SelectionOutcome['variants'] = [];
@@ -263,7 +281,8 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     empty: options.emptySelection ?? 'error',
   });
   diagnostics.push(...selection);
-  const planned = plan({ config, tree, families, hashes });
+  const planned = plan({ config, tree, families, hashes, bases });
+  diagnostics.push(...unlockedBases(project, planned.targets, bases));
   if (planned.targets.length === 0 && options.since && !selection.some((d) => d.code === 'KG605')) {
     const by = selector.from === 'all' ? '' : ` by the ${selector.from === 'regex' ? 'regexes' : 'profiles'}`;
     diagnostics.push(
@@ -273,7 +292,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     );
   }
   diagnostics.push(...checkRefCollisions(planned.targets));
-  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), ...(options.since ? { since: options.since } : {}), existing: [], rebuilt: new Set(), absent: new Map(), ...planned, diagnostics: dedupe(diagnostics) };
+  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), ...(options.since ? { since: options.since } : {}), existing: [], rebuilt: new Set(), absent: new Map(), bases, ...planned, diagnostics: dedupe(diagnostics) };
 }
 
 /** The hash of every image of one variant, parents first: a hash covers its parents' hashes. */
@@ -285,8 +304,10 @@ function hashVariant(input: {
   renderings: Map<string, Rendering>;
   byRef: Map<string, string>;
   hashes: Map<string, ContentHash>;
+  bases: Map<string, BaseUse[]>;
 }): void {
   const { project, family, arch, graph, hashes } = input;
+  const locked = project.lock?.entries;
   for (const name of graph.order) {
     const key = renderKey(name, family, arch);
     const rendering = input.renderings.get(key);
@@ -295,12 +316,22 @@ function hashVariant(input: {
     // Each FROM naming an image: a tree image (its parent) or an external base.
     const links: { from: FromLine; parent: string }[] = [];
     const bases: string[] = [];
+    const uses: BaseUse[] = [];
     for (const from of rendering.froms) {
       if (from.scratch || from.stage !== undefined) continue;
-      const parent = input.byRef.get(familiarRef(from.ref) ?? '');
-      if (parent !== undefined) links.push({ from, parent });
-      else bases.push(from.ref);
+      const familiar = familiarRef(from.ref) ?? '';
+      const parent = input.byRef.get(familiar);
+      if (parent !== undefined) {
+        links.push({ from, parent });
+        continue;
+      }
+      // A locked base is hashed with its digest: a refreshed lock changes the hash of every image built on it.
+      const digested = familiar.includes('@');
+      const digest = digested ? undefined : locked?.get(familiar);
+      bases.push(digest === undefined ? from.ref : `${from.ref}@${digest}`);
+      uses.push({ ref: from.ref, familiar, digested, ...(digest !== undefined ? { digest } : {}), image: name, from });
     }
+    input.bases.set(key, uses);
     hashes.set(
       key,
       contentHash({
@@ -382,11 +413,60 @@ interface PlanInput {
   tree: Tree;
   families: FamilyResult[];
   hashes: Map<string, ContentHash>;
+  bases: Map<string, BaseUse[]>;
+}
+
+/**
+ * The locked bases a target's Dockerfile names: familiar ref → `docker-image://<ref>@<digest>`, the named context that
+ * makes BuildKit build FROM the pinned digest while the Dockerfile keeps its tag. A join names only its per-arch targets.
+ */
+function pinnedBases(t: FoldedTarget, bases: Map<string, BaseUse[]>): Record<string, string> {
+  if (t.join) return {};
+  const out: Record<string, string> = {};
+  for (const arch of t.arches) {
+    for (const use of bases.get(renderKey(t.image, t.family, arch)) ?? []) {
+      if (use.digest !== undefined) out[use.familiar] = `docker-image://${use.familiar}@${use.digest}`;
+    }
+  }
+  return out;
+}
+
+/**
+ * With a lock, every external base of the targets built must be in it: one error per FROM line that names a base the
+ * lock lacks. Without a lock (no file), nothing is asked.
+ */
+function unlockedBases(project: Project, targets: PlannedTarget[], bases: Map<string, BaseUse[]>): Keyed[] {
+  const lock = project.lock;
+  if (lock?.entries === undefined) return [];
+  const out: Keyed[] = [];
+  for (const t of targets) {
+    if (t.join) continue;
+    for (const arch of t.arches) {
+      const key = renderKey(t.image, t.family, arch);
+      const rendering = bases.get(key) ?? [];
+      for (const use of rendering) {
+        if (use.digested || use.digest !== undefined) continue;
+        const image = project.tree.images.find((i) => i.name === use.image);
+        const template = (image && project.templates.get(image.template)) ?? { path: image?.template ?? use.image, source: '' };
+        const froms = rendering.map((u) => u.from);
+        const { location, source } = locateInTemplate(template, froms.length > 0 ? froms : [use.from], use.from);
+        out.push({
+          ...error('KG481', `external base ${use.familiar} has no entry in ${lock.path}`, {
+            location,
+            source,
+            hint: `run \`kolla-gen lock ${use.familiar}\` (or kolla-gen lock for every base), then commit ${lock.path}`,
+          }),
+          key: `KG481|${use.familiar}|${location.file}|${location.line}`,
+        });
+      }
+    }
+  }
+  return out;
 }
 
 /** From the statuses on: the targets (one per image, and the per-arch targets of joins), the bake file and the manifest. */
 function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<string, string>; bake: BakeFile; manifest: Manifest } {
-  const { config, tree, families, hashes } = input;
+  const { config, tree, families, hashes, bases } = input;
   const variantHash = (image: string, family: Family, arch: Arch) => hashes.get(renderKey(image, family, arch))?.hash ?? '';
   const targets: PlannedTarget[] = [];
   for (const result of families) {
@@ -409,9 +489,11 @@ function plan(input: PlanInput): { targets: PlannedTarget[]; contexts: Map<strin
     for (const t of folded.targets) {
       const variantHashes = t.arches.map((arch) => ({ arch, hash: variantHash(t.image, family, arch) }));
       const hash = targetHash(variantHashes);
+      const pinned = pinnedBases(t, bases);
+      const base = Object.keys(pinned).length > 0 ? { ...t, pinned } : t;
       // A per-arch target of a join pushes nothing: its join carries the tags and the content tag.
-      if (!config.contentTags || t.arch !== undefined) targets.push({ ...t, hash, variantHashes });
-      else targets.push({ ...t, ...(config.contentTags === 'only' ? { tags: [] } : {}), hash, variantHashes, contentTag: contentRef(t.ref, hash) });
+      if (!config.contentTags || t.arch !== undefined) targets.push({ ...base, hash, variantHashes });
+      else targets.push({ ...base, ...(config.contentTags === 'only' ? { tags: [] } : {}), hash, variantHashes, contentTag: contentRef(t.ref, hash) });
     }
   }
   const contexts = new Map(tree.images.map((image) => [image.name, contextOf(config, image)]));
@@ -432,7 +514,7 @@ export function withExisting(compiled: Compiled, existing: Map<string, string>, 
     const result = familyResult(families, t.family);
     for (const arch of t.arches) result?.statuses.get(arch)?.set(t.image, 'existing');
   }
-  const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
+  const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes, bases: compiled.bases });
   const left = compiled.targets.flatMap((t) => {
     const digest = existing.get(t.name);
     const arches = fromArches.get(t.name);
@@ -475,7 +557,7 @@ export function withRebuilt(compiled: Compiled, parents: PushedParent[]): Compil
       rebuilt.add(renderKey(p.image, p.family, arch));
     }
   }
-  const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes });
+  const planned = plan({ config: compiled.config, tree: compiled.tree, families, hashes: compiled.hashes, bases: compiled.bases });
   return { ...compiled, families, rebuilt, ...planned };
 }
 

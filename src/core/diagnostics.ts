@@ -58,6 +58,12 @@ export const CODES = {
   KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
   KG402: { title: 'FROM names no image of the tree', hint: 'the reference has the tree\'s registry, namespace and tag, so it must name one of its images' },
   KG410: { title: 'FROM is one typo away from an image of the tree', hint: 'a FROM that is not exactly the ref of an image of the tree is an external base, pulled from its registry: fix the ref if you meant the tree\'s image' },
+  // base image lock (kolla-gen lock)
+  KG480: { title: 'the lock file cannot be read', hint: 'kolla-gen lock writes it: a JSON object {"version": 1, "bases": {"<ref>": {"digest": "sha256:…"}}}; run kolla-gen lock to rewrite it, or fix the line named' },
+  KG481: { title: 'external base missing from the lock file', hint: 'run kolla-gen lock to resolve the base to its digest and record it (kolla-gen lock REF for this one), then commit the lock file' },
+  KG482: { title: 'external base cannot be resolved', hint: 'check the ref, that the registry answers and that docker login gave access (docker\'s credentials are used); --insecure-registry names a plain-HTTP registry' },
+  KG483: { title: 'the lock file is out of date', hint: 'run kolla-gen lock (without --check) to write it, then commit it' },
+  KG484: { title: 'kolla-gen lock REF names no external base', hint: 'give a ref as a FROM of the tree names it (ubuntu:24.04): kolla-gen lock --check lists them' },
   KG500: { title: 'cycle in the image graph', hint: 'an image cannot be its own ancestor: break the cycle by changing one FROM' },
   KG501: { title: 'image builds FROM itself', hint: 'change the FROM to name the parent image' },
   // selection

@@ -61,9 +61,11 @@ export interface PlannedTarget {
   variantHashes: { arch: Arch; hash: string }[];
   /** `<repository>:kg-<hash>`, pushed too when content tags are on. */
   contentTag?: string;
+  /** Its external bases the lock pins: familiar ref → `docker-image://<ref>@<digest>` (a named context each). */
+  pinned?: Record<string, string>;
 }
 
-export type FoldedTarget = Omit<PlannedTarget, 'hash' | 'variantHashes' | 'contentTag'>;
+export type FoldedTarget = Omit<PlannedTarget, 'hash' | 'variantHashes' | 'contentTag' | 'pinned'>;
 
 /** Every tag a target pushes: its tags, then its content tag when content tags are on. */
 export function pushedTags(t: PlannedTarget): string[] {

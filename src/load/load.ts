@@ -17,6 +17,7 @@ import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
 import { recordOptions } from './config/made-with.js';
+import { lockPath, MAX_LOCK_BYTES, parseLock, type BaseLock } from './lock.js';
 import { configOptions, withConfigOptions } from './config/options.js';
 
 export const DEFAULT_CONFIG = CONFIG_NAME;
@@ -34,6 +35,8 @@ export interface LoadOptions {
   noConfig?: boolean;
   /** --kolla-config: a kolla-build.conf. */
   kollaConfigFile?: string;
+  /** Leave the base image lock unread (kolla-gen lock reads, and repairs, it itself). */
+  ignoreLock?: boolean;
   /** A selection of nothing is an error, but `explain` explains it: a warning there. */
   emptySelection?: 'warning';
   /**
@@ -360,8 +363,27 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
     }
   }
   const contexts = new Map(tree.images.map((image) => [image.name, readContext(cwd, image, listings, diagnostics)]));
+  const { lock, diagnostics: lockProblems } = options.ignoreLock ? { lock: undefined, diagnostics: [] } : readLock(cwd, config.configPath);
+  diagnostics.push(...lockProblems);
   if (hasErrors(diagnostics)) return { diagnostics };
   const contextFiles = new Map([...contexts].map(([name, c]) => [name, c.files]));
   const contextIgnores = new Map([...contexts].map(([name, c]) => [name, c.ignore]));
-  return { project: { config, tree, templates, overrides, contextFiles, contextIgnores, recorded }, diagnostics };
+  return { project: { config, tree, templates, overrides, contextFiles, contextIgnores, recorded, ...(lock ? { lock } : {}) }, diagnostics };
+}
+
+/** The lock of the project whose config is `configPath` (relative to `cwd`, the repo root). */
+export function readLock(cwd: string, configPath: string | undefined): { lock: BaseLock; diagnostics: Diagnostic[] } {
+  const file = lockPath(configPath);
+  const abs = path.resolve(cwd, file);
+  let text: string;
+  try {
+    const stat = fs.statSync(abs);
+    if (stat.size > MAX_LOCK_BYTES) return { lock: { path: file }, diagnostics: [error('KG480', `${file} is larger than ${MAX_LOCK_BYTES} bytes`, { location: { file, line: 1, column: 1 } })] };
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { lock: { path: file }, diagnostics: [] };
+    return { lock: { path: file }, diagnostics: [error('KG480', `cannot read ${file}: ${(e as Error).message}`, { location: { file, line: 1, column: 1 } })] };
+  }
+  const parsed = parseLock(file, text);
+  return { lock: { path: file, ...(parsed.entries ? { entries: parsed.entries } : {}) }, diagnostics: parsed.diagnostics };
 }

@@ -4,6 +4,7 @@ import type { Tree } from '../core/types.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { ResolvedConfig } from './config/types.js';
 import type { RecordedOptions } from './config/made-with.js';
+import type { BaseLock } from './lock.js';
 
 export interface Project {
   config: ResolvedConfig;
@@ -17,4 +18,6 @@ export interface Project {
   contextIgnores: Map<string, string>;
   /** The options of the run as kolla-gen.yaml keys, recorded in manifest.json for people (never read back). */
   recorded: RecordedOptions;
+  /** The base image lock (kolla-gen.lock.json); its entries are undefined when there is none. Absent: no lock either. */
+  lock?: BaseLock;
 }

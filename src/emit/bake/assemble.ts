@@ -107,7 +107,10 @@ export function assembleBake(input: AssembleInput): BakeFile {
       description,
       context,
       dockerfile: bakeDockerfile(context, `${config.output}/${t.dockerfile}`, config.root),
-      contexts: Object.fromEntries(t.parents.map((p) => [p.familiar, p.target !== undefined ? `target:${p.target}` : `docker-image://${p.pushed}`])),
+      contexts: {
+        ...(t.pinned ?? {}),
+        ...Object.fromEntries(t.parents.map((p) => [p.familiar, p.target !== undefined ? `target:${p.target}` : `docker-image://${p.pushed}`])),
+      },
       ...(t.join ? { join: t.join.map((j) => j.arch) } : {}),
       tags: pushedTags(t),
       platforms: t.arches.map((arch) => `linux/${arch}`),
