@@ -102,3 +102,25 @@ describe('names a clone or a registry cannot take', () => {
     expect(r.stderr).toContain('error[KG133]');
   });
 });
+
+describe('values bake normalises to NFC', () => {
+  const config = (args: string, labels: string) =>
+    `namespace: acme\ntag: "1.0"\nbases: [ubuntu]\narches: [amd64]\nbuild_args:\n  GREETING: "${args}"\nlabels:\n  note: "${labels}"\n`;
+  const TEMPLATE = 'FROM ubuntu:24.04\nARG GREETING\nRUN echo $GREETING\n';
+
+  it('a build arg or label value not in NFC is refused where it is written (the hash would cover other bytes than BuildKit gets)', async () => {
+    const dir = tree({ base: TEMPLATE }, config('caf\u00e9', 'caf\u00e9'));
+    expect((await kg(dir, ['generate'])).exitCode).toBe(0);
+    const before = snapshot(path.join(dir, 'generated'));
+    write(dir, 'kolla-gen.yaml', config('cafe\u0301', '\u212b'));
+    for (const command of ['generate', 'check']) {
+      const r = await kg(dir, [command]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/error\[KG137\]: build_args: the value of "GREETING"/);
+      expect(r.stderr).toContain('kolla-gen.yaml:6:3');
+      expect(r.stderr).toMatch(/error\[KG137\]: labels: the value of "note"/);
+      expect(r.stderr).toContain('kolla-gen.yaml:8:3');
+      expect(snapshot(path.join(dir, 'generated'))).toEqual(before);
+    }
+  });
+});

@@ -50,6 +50,7 @@ export const CODES = {
   // rendering: bounds, strict mode, Python's semantics
   KG135: { title: 'image folder name is reserved on Windows', hint: 'the image\'s name becomes a folder under the output dir, and Windows cannot check out a file or folder named con, prn, aux, nul, com1-com9 or lpt1-lpt9 (any case, with or without an extension): rename the folder' },
   KG136: { title: 'image ref too long', hint: 'a registry refuses a repository name (registry/namespace/prefix+image) over 255 characters: shorten the namespace, prefix or image folder name' },
+  KG137: { title: 'build arg or label value not in Unicode NFC', hint: 'bake normalises strings to NFC, so BuildKit would get other bytes than the content hash covers: write the value in NFC (the message shows it)' },
   KG310: { title: 'template value too large', hint: 'a str, list or dict the template builds is bounded: fix the template, or raise render_limits.max_value_size in kolla-gen.yaml (--max-value-size)' },
   KG311: { title: 'template output too large', hint: 'a render\'s output is bounded: fix the template, or raise render_limits.max_output_size in kolla-gen.yaml (--max-output-size)' },
   KG312: { title: 'template takes too much work', hint: 'a render\'s steps (loop iterations, calls, characters and items built) are bounded: look for a loop that runs away, or raise render_limits.max_steps in kolla-gen.yaml (--max-steps)' },
