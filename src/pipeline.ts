@@ -137,14 +137,30 @@ function checkTargetNames(tree: Tree): Diagnostic[] {
   return out;
 }
 
-/** Every image folder name goes into refs: with each family's prefix, it must be a repository name. */
+/** Names Windows reserves for devices, whatever the case and extension: a clone cannot check out such a file or folder. */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+/** distribution/reference's limit on a repository name, registry included. */
+const MAX_NAME_LENGTH = 255;
+
+/**
+ * Every image folder name goes into refs: with each family's prefix, it must be a repository name, and the whole
+ * name a registry takes; and it names a folder under the output dir, which every clone checks out.
+ */
 function checkImageNames(config: ResolvedConfig, tree: Tree): Diagnostic[] {
   const prefixes = [...new Set(config.families.map((family) => imagePrefix(config, family)))];
   return tree.images.flatMap((image) => {
     const location = { file: image.files.find((f) => f.rel === image.template)?.path ?? image.template, line: 1, column: 1 };
+    if (WINDOWS_RESERVED.test(image.name)) {
+      return [error('KG135', `image folder "${image.name}" would name a folder Windows cannot check out (${image.name.split('.')[0]} is a device name there)`, { location })];
+    }
     for (const prefix of prefixes) {
       const problem = checkImageName(image.name, prefix, location);
       if (problem) return [problem];
+    }
+    for (const family of config.families) {
+      const ref = imageRef(config, image.name, family);
+      const name = ref.slice(0, ref.length - imageTag(config, family).length - 1);
+      if (name.length > MAX_NAME_LENGTH) return [error('KG136', `the ref of image "${image.name}" names a repository of ${name.length} characters (at most ${MAX_NAME_LENGTH}): ${name}`, { location })];
     }
     return [];
   });
@@ -291,7 +307,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
       }),
     );
   }
-  diagnostics.push(...checkRefCollisions(planned.targets));
+  diagnostics.push(...checkRefCollisions(planned.targets), ...checkGeneratedNames(tree, planned));
   return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), ...(options.since ? { since: options.since } : {}), existing: [], rebuilt: new Set(), absent: new Map(), bases, ...planned, diagnostics: dedupe(diagnostics) };
 }
 
@@ -568,6 +584,47 @@ export function familyResult(families: FamilyResult[], family: Family): FamilyRe
 
 function copyStatuses(families: FamilyResult[]): FamilyResult[] {
   return families.map((result) => ({ ...result, statuses: new Map([...result.statuses].map(([arch, m]) => [arch, new Map(m)])) }));
+}
+
+/**
+ * Every name the output holds (targets, per-arch targets, joins, groups, Dockerfiles) has one source: an image folder
+ * named like another image's per-arch target ("base-amd64" beside "base", whose renders differ) would be two.
+ */
+function checkGeneratedNames(tree: Tree, planned: { targets: PlannedTarget[]; bake: BakeFile }): Diagnostic[] {
+  const templateOf = new Map(tree.images.map((i) => [i.name, i.files.find((f) => f.rel === i.template)?.path ?? i.template]));
+  const at = (image: string): SourceLocation => ({ file: templateOf.get(image) ?? image, line: 1, column: 1 });
+  type Source = { what: string; image?: string };
+  const targetSource = (t: PlannedTarget): Source => ({
+    what:
+      t.arch !== undefined
+        ? `image "${t.image}"'s ${t.arch} rendering (its renders differ per arch)`
+        : `image "${t.image}"${t.join ? ' (the join of its per-arch renderings)' : ''}`,
+    image: t.image,
+  });
+  const names: [kind: string, name: string, source: Source][] = [
+    ...planned.bake.groups.map((g): [string, string, Source] => ['bake name', g.name, { what: `the group "${g.name}"` }]),
+    ...planned.targets.map((t): [string, string, Source] => ['bake name', t.name, targetSource(t)]),
+    ...planned.targets.map((t): [string, string, Source] => ['generated file', t.dockerfile, targetSource(t)]),
+  ];
+  const seen = new Map<string, Source>();
+  const out: Diagnostic[] = [];
+  for (const [kind, name, source] of names) {
+    const key = `${kind}|${name}`;
+    const other = seen.get(key);
+    if (other === undefined) {
+      seen.set(key, source);
+      continue;
+    }
+    const located = source.image ?? other.image;
+    out.push(
+      error('KG730', `${kind} "${name}" is both ${other.what} and ${source.what}`, {
+        ...(located !== undefined ? { location: at(located) } : {}),
+        ...(other.image !== undefined && other.image !== located ? { related: [{ message: `the other source: ${other.what}`, location: at(other.image) }] } : {}),
+        ...(source.image !== undefined && source.image !== located ? { related: [{ message: `the other source: ${source.what}`, location: at(source.image) }] } : {}),
+      }),
+    );
+  }
+  return out;
 }
 
 /** Without a type axis or `{base}` in the tag, every base pushes the same refs: the last push would win. */

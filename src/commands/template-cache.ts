@@ -5,11 +5,14 @@
 // parser: its file is stamped with the parser's own code. A rendering (render/kept.ts) and an output
 // (write/kept-output.ts) depend on their inputs and on all of kolla-gen's code: their files are stamped with every file
 // of it. A file from another kolla-gen or node is not read. Nothing here can fail a run.
+// CI restores the dir from earlier runs, so a file there is read as found, not as kolla-gen wrote it: only a regular
+// file of this user's that no one else can write, bounded in size, and an entry only where its digest (kept in the
+// index, apart from it, over its key and its bytes) matches; anything else is a miss.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { keepTrees, treesToKeep } from '../jinja/parsed.js';
@@ -17,13 +20,21 @@ import { PARSER_MODULE } from '../jinja/syntax.js';
 import { keepRenderings, renderingsToKeep } from '../render/kept.js';
 import { keepOutputs, outputsToKeep } from '../write/kept-output.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
-/** The cache file of a kind for a repo root; undefined with KOLLA_GEN_CACHE=off. */
+/** The largest cache file read or written (Kolla's 8 variants keep about 35 MB); a larger one is a miss. */
+export const MAX_CACHE_FILE = 256 * 1024 * 1024;
+
+/**
+ * The cache file of a kind for a repo root; undefined with KOLLA_GEN_CACHE=off, or with no absolute dir to keep it in.
+ * A relative XDG_CACHE_HOME is ignored, as the XDG spec says (it would put the cache in whatever dir a run starts in).
+ */
 export function templateCacheFile(root: string, env: Record<string, string | undefined>, kind: 'templates' | 'renders' | 'outputs' = 'templates'): string | undefined {
   if (/^(off|0|false|no)$/i.test(env.KOLLA_GEN_CACHE ?? '')) return undefined;
-  const dir = env.KOLLA_GEN_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kolla-gen');
-  return join(dir, `${kind}-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.bin`);
+  const xdg = env.XDG_CACHE_HOME;
+  const home = homedir();
+  const dir = env.KOLLA_GEN_CACHE_DIR || (xdg && isAbsolute(xdg) ? join(xdg, 'kolla-gen') : isAbsolute(home) ? join(home, '.cache', 'kolla-gen') : undefined);
+  return dir === undefined ? undefined : join(dir, `${kind}-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.bin`);
 }
 
 /**
@@ -85,31 +96,73 @@ function codeStamp(): string {
 
 function readEntries(file: string, stamp: string): Map<string, Uint8Array> {
   try {
-    const read = decodeEntries(readFileSync(file));
-    if (read.stamp === stamp) return read.entries;
+    const bytes = readCacheFile(file);
+    const read = bytes && decodeEntries(bytes);
+    if (read?.stamp === stamp) return read.entries;
   } catch {
-    // Missing, unreadable or damaged: parse and render again.
+    // Damaged: parse and render again.
   }
   return new Map();
 }
 
 /**
- * A file: a 4-byte length, then the index (stamp, keys, each entry's length) serialized, then the entries' bytes one
- * after another. The entries read are views of the file's bytes: nothing is copied, and each is deserialized when a
- * run uses it (a damaged one is made again then). Throws on a file of another shape.
+ * The bytes of a cache file, or undefined where it is not one kolla-gen can have written: missing, a link (never
+ * followed), not a regular file (a FIFO is opened without blocking and never read), another user's or writable by
+ * others, or larger than MAX_CACHE_FILE. Reads at most the size it had when opened.
+ */
+export function readCacheFile(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0 || stat.size > MAX_CACHE_FILE) return undefined;
+    const bytes = Buffer.allocUnsafe(stat.size);
+    for (let at = 0; at < bytes.length; ) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at);
+      // Shorter than it said: a file being cut; a miss.
+      if (n === 0) return undefined;
+      at += n;
+    }
+    return bytes;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An entry's digest: of its key and its bytes, so that an entry is whole and filed under the key it was made for. */
+function entryDigest(key: string, bytes: Uint8Array): string {
+  return createHash('sha256').update(key).update('\0').update(bytes).digest('base64url');
+}
+
+/**
+ * A file: a 4-byte length, then the index (stamp, keys, each entry's length and digest) serialized, then the entries'
+ * bytes one after another. The entries read are views of the file's bytes: nothing is copied, and each is
+ * deserialized when a run uses it (a damaged one is made again then). An entry whose digest does not match is left
+ * out (a miss). Throws on a file of another shape.
  */
 export function decodeEntries(bytes: Buffer): { stamp: unknown; entries: Map<string, Uint8Array> } {
+  if (bytes.length < 4) throw new Error('not a template cache');
   const end = 4 + bytes.readUInt32LE(0);
-  const index = deserialize(bytes.subarray(4, end)) as { stamp?: unknown; keys?: unknown; lengths?: unknown } | null;
+  if (end > bytes.length) throw new Error('not a template cache');
+  const index = deserialize(bytes.subarray(4, end)) as { stamp?: unknown; keys?: unknown; lengths?: unknown; digests?: unknown } | null;
   const keys = index?.keys;
   const lengths = index?.lengths;
-  if (!Array.isArray(keys) || !Array.isArray(lengths) || keys.length !== lengths.length) throw new Error('not a template cache');
+  const digests = index?.digests;
+  if (!Array.isArray(keys) || !Array.isArray(lengths) || !Array.isArray(digests) || keys.length !== lengths.length || keys.length !== digests.length) throw new Error('not a template cache');
   const entries = new Map<string, Uint8Array>();
   let at = end;
   keys.forEach((key: unknown, i) => {
     const length: unknown = lengths[i];
     if (typeof key !== 'string' || typeof length !== 'number' || !Number.isInteger(length) || length < 0 || at + length > bytes.length) throw new Error('not a template cache');
-    entries.set(key, bytes.subarray(at, at + length));
+    const entry = bytes.subarray(at, at + length);
+    if (digests[i] === entryDigest(key, entry)) entries.set(key, entry);
     at += length;
   });
   if (at !== bytes.length) throw new Error('not a template cache');
@@ -122,7 +175,8 @@ export function encodeEntries(stamp: string, entries: Map<string, Uint8Array>): 
 
 /** The file's bytes in parts: the entries are written as they are, not copied into one buffer (an output is tens of MB). */
 function encodedParts(stamp: string, entries: Map<string, Uint8Array>): Uint8Array[] {
-  const index = serialize({ stamp, keys: [...entries.keys()], lengths: [...entries.values()].map((t) => t.length) });
+  const digests = [...entries].map(([key, bytes]) => entryDigest(key, bytes));
+  const index = serialize({ stamp, keys: [...entries.keys()], lengths: [...entries.values()].map((t) => t.length), digests });
   const head = Buffer.alloc(4);
   head.writeUInt32LE(index.length, 0);
   return [head, index, ...entries.values()];
@@ -130,6 +184,8 @@ function encodedParts(stamp: string, entries: Map<string, Uint8Array>): Uint8Arr
 
 function saveEntries(file: string, stamp: string, entries: Map<string, Uint8Array>): void {
   const temp = `${file}.${process.pid}.tmp`;
+  // A file the next run would not read is not written.
+  if ([...entries.values()].reduce((sum, bytes) => sum + bytes.length, 0) > MAX_CACHE_FILE) return;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // wx: never through a file or link someone else put there.

@@ -48,6 +48,9 @@ export const CODES = {
   KG303: { title: 'template not found', hint: 'imports and includes resolve from the root of the docker dirs (for example "macros.j2")' },
   KG304: { title: 'template raised an error', hint: 'the template called raise_error(); read its message' },
   // rendering: bounds, strict mode, Python's semantics
+  KG135: { title: 'image folder name is reserved on Windows', hint: 'the image\'s name becomes a folder under the output dir, and Windows cannot check out a file or folder named con, prn, aux, nul, com1-com9 or lpt1-lpt9 (any case, with or without an extension): rename the folder' },
+  KG136: { title: 'image ref too long', hint: 'a registry refuses a repository name (registry/namespace/prefix+image) over 255 characters: shorten the namespace, prefix or image folder name' },
+  KG137: { title: 'build arg or label value not in Unicode NFC', hint: 'bake normalises strings to NFC, so BuildKit would get other bytes than the content hash covers: write the value in NFC (the message shows it)' },
   KG310: { title: 'template value too large', hint: 'a str, list or dict the template builds is bounded: fix the template, or raise render_limits.max_value_size in kolla-gen.yaml (--max-value-size)' },
   KG311: { title: 'template output too large', hint: 'a render\'s output is bounded: fix the template, or raise render_limits.max_output_size in kolla-gen.yaml (--max-output-size)' },
   KG312: { title: 'template takes too much work', hint: 'a render\'s steps (loop iterations, calls, characters and items built) are bounded: look for a loop that runs away, or raise render_limits.max_steps in kolla-gen.yaml (--max-steps)' },
@@ -80,6 +83,7 @@ export const CODES = {
   KG700: { title: 'output dir is not kolla-gen\'s', hint: 'kolla-gen replaces its output dir whole; point -o at a new dir or at one kolla-gen wrote' },
   KG701: { title: 'generated output is out of date', hint: 'run `kolla-gen generate` (npm run generate) and commit the result' },
   KG702: { title: 'two images map to one target name', hint: 'target names keep only [a-zA-Z0-9_-]: rename one image' },
+  KG730: { title: 'two generated names are the same', hint: 'each target, group and generated file has one source; an image whose renders differ per arch has per-arch targets named <target>-<arch>: rename the image folder that takes such a name' },
   KG703: { title: 'cannot write output', hint: 'kolla-gen writes the new output dir beside the old one and renames it into place: the folder holding it and the output dir need write access, and free space' },
   KG710: { title: 'build uses a private generation', hint: 'the output dir is stale, or this build\'s flags define its targets otherwise, so build baked a generation of its own in a temp dir (removed after): regenerate with kolla-gen.yaml\'s options and commit, or put the flags into kolla-gen.yaml' },
   KG712: { title: 'init cannot write a file', hint: 'check the permissions of the directory kolla-gen init runs in' },

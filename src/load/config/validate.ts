@@ -37,8 +37,8 @@ export function checkWellFormed(value: string, from: ValueSource, diagnostics: D
 }
 
 /**
- * A map that reaches a bake file (build_args, labels): well-formed keys and values, and no two keys equal under NFC
- * (bake normalises strings to NFC, so "café" written two ways would be one duplicate key there).
+ * A map that reaches a bake file (build_args, labels): well-formed keys and values, no two keys equal under NFC
+ * (bake normalises strings to NFC, so "café" written two ways would be one duplicate key there), and values in NFC.
  */
 export function checkBakeMap(
   what: string,
@@ -62,6 +62,16 @@ export function checkBakeMap(
       continue;
     }
     seen.set(nfc, key);
+    // Bake hands BuildKit the NFC form of every string (cty normalises them), and the content hash covers the value as
+    // written: a value not in NFC would build other bytes than the hash says.
+    if (value !== value.normalize('NFC')) {
+      diagnostics.push(
+        error('KG137', `${what}: the value of ${JSON.stringify(key)} is not in Unicode NFC (${JSON.stringify(value)})`, {
+          ...at(from),
+          hint: `bake normalises strings to NFC, so the build would get ${JSON.stringify(value.normalize('NFC'))}, not what was written: write it so`,
+        }),
+      );
+    }
   }
 }
 
