@@ -37,6 +37,9 @@ export const CORPUS: Record<string, string> = {
   'parents': 'deep\n!deep/a/keep.txt\ndir\n!*/in.txt\nsub\n!sub/z.txt/\n',
 };
 
+/** Patterns BuildKit refuses (kolla-gen: KG220), each alone in an ignore file. */
+const REJECTED = ['esc\\1.txt', '[a-', '[z-a].txt', '!', '!/', 'a[]b', 'x\\é'];
+
 const TREE: Record<string, string> = {
   'kolla-gen.yaml': 'namespace: e2e\ntag: "1"\nbases: [debian]\narches: [amd64]\n',
 };
@@ -100,6 +103,26 @@ describe('kolla-gen matches ignore files as BuildKit does, on a real engine', ()
       if (JSON.stringify(sent) !== JSON.stringify(want)) problems.push(`${probe}: BuildKit sent ${JSON.stringify(sent)}, kolla-gen says ${JSON.stringify(want)}`);
     }
     expect(problems).toEqual([]);
+  });
+
+  it('a pattern kolla-gen rejects as KG220 stops BuildKit\'s build', async () => {
+    const outcomes: string[] = [];
+    for (const [i, pattern] of REJECTED.entries()) {
+      const ctx = join(work, 'rejected', String(i));
+      mkdirSync(ctx, { recursive: true });
+      writeFileSync(join(ctx, '.dockerignore'), `${pattern}\n`);
+      writeFileSync(join(ctx, 'a.txt'), 'a\n');
+      expect(readIgnoreFile(`${pattern}\n`).problems.map((p) => p.code), pattern).toEqual(['KG220']);
+      const r = await execa('docker', ['buildx', 'build', '--provenance=false', '--platform', 'linux/amd64', '-f', join(work, 'Dockerfile.raw'), '--output', `type=local,dest=${join(ctx, '..', `out-${i}`)}`, ctx], {
+        cwd: work,
+        env: env(),
+        extendEnv: false,
+        reject: false,
+      });
+      // The message varies ("syntax error in pattern", or a cancelled context send on the oldest engine).
+      outcomes.push(`${pattern}: ${r.exitCode === 0 ? 'built' : 'rejected'}`);
+    }
+    expect(outcomes).toEqual(REJECTED.map((p) => `${p}: rejected`));
   });
 
   it('the ignore file kolla-gen generates: BuildKit sends what the content hash covers', async () => {
