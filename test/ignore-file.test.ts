@@ -99,6 +99,9 @@ describe('matching names as BuildKit\'s context send does', () => {
     ['U+2028 is part of a name', 'line*\n', ['line\u2028sep']],
     ['"^" without wildcards is a plain character', 'a^b\n', ['a^b']],
     ['"#" behind a space is a pattern', ' #hash\n', ['#hash']],
+    ['a re-include of a folder nothing matched yet does not reach into it', 'dir/in.txt\n!dir\n', ['dir/in.txt']],
+    ['... one of a folder matched before does', 'dir\n!dir\n', []],
+    ['a BOM before "**" keeps half of itself in BuildKit: the pattern names nothing', 'x\n\ufeff**/z.txt\n\ufeff**bc\n', []],
   ])('%s', (_, text, expected) => {
     expect(left(text)).toEqual(names.filter((n) => expected.includes(n)));
   });

@@ -35,6 +35,8 @@ export const CORPUS: Record<string, string> = {
   'kinds': '**bc\nfoo**\n**/z.txt\n\ufeff*.md\n\ufeffconfig.sh\n ./ lead.txt\n!./#hash\n',
   'reincludes': '**\n!a.txt\n!dir/in.txt\n!*/z.txt\n',
   'parents': 'deep\n!deep/a/keep.txt\ndir\n!*/in.txt\nsub\n!sub/z.txt/\n',
+  // a re-include of a folder that nothing matched yet does not reach into it; a BOM before `**` keeps half of itself
+  'order': 'x\ndir/in.txt\n!dir\n\ufeff**/z.txt\n',
 };
 
 /** Patterns BuildKit refuses (kolla-gen: KG220), each alone in an ignore file. */
