@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { copyFixture, run, write } from './support/cli.js';
+import { copyFixture, run, snapshot, write } from './support/cli.js';
 
 const git = (cwd: string, args: string[]) => execa('git', args, { cwd });
 
@@ -97,7 +97,7 @@ describe('the ignore file beside each rendered Dockerfile', () => {
     expect(dockerfiles.length).toBeGreaterThan(0);
     for (const dockerfile of dockerfiles) expect(fs.existsSync(path.join(dir, `${dockerfile}.dockerignore`)), dockerfile).toBe(true);
     const base = fs.readFileSync(path.join(dir, 'generated/ubuntu/base/Dockerfile.dockerignore'), 'utf8');
-    expect(base.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual(['**/*.j2', 'notes/', '!keep.j2']);
+    expect(base.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual(['**/*.j2', 'notes', '!keep.j2']);
     const db = fs.readFileSync(path.join(dir, 'generated/ubuntu/db/Dockerfile.dockerignore'), 'utf8');
     expect(db.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual(['**/*.j2']);
     expect((await run(dir, ['check'])).exitCode).toBe(0);
@@ -116,5 +116,71 @@ describe('the ignore file beside each rendered Dockerfile', () => {
     const dir = await repo({ 'docker/db/.dockerignore': 'notes/\n' });
     edit(dir, 'docker/db/.dockerignore', (t) => `${t}*.md\n`);
     expect(await affected(dir)).toEqual({ codes: [], selected: everyVariant('db') });
+  });
+});
+
+describe('the content hash changes exactly when what BuildKit sends changes', () => {
+  // A BOM on the first line (BuildKit strips it: secret.txt stays out), U+FEFF after a name (BuildKit keeps it: the
+  // pattern names no file, config.sh is sent), U+00A0 after a folder (trimmed: notes/ stays out).
+  const ignore = '\ufeffsecret.txt\r\nconfig.sh\ufeff\nnotes\u00a0\n';
+  const files = { 'docker/db/.dockerignore': ignore, 'docker/db/secret.txt': 'one\n', 'docker/db/config.sh': 'one\n', 'docker/db/notes/a.md': 'one\n' };
+
+  it('an edit of a file BuildKit leaves out is no change', async () => {
+    const dir = await repo(files);
+    edit(dir, 'docker/db/secret.txt', () => 'two\n');
+    edit(dir, 'docker/db/notes/a.md', () => 'two\n');
+    expect(await affected(dir)).toEqual({ codes: ['KG602'], selected: nothing });
+  });
+
+  it('an edit of a file BuildKit sends behind a U+FEFF pattern is a change', async () => {
+    const dir = await repo(files);
+    edit(dir, 'docker/db/config.sh', () => 'two\n');
+    expect(await affected(dir)).toEqual({ codes: [], selected: everyVariant('db') });
+  });
+
+  it('the generated ignore file keeps secret.txt out: no BOM on its line', async () => {
+    const dir = await repo(files);
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const text = fs.readFileSync(path.join(dir, 'generated/ubuntu/db/Dockerfile.dockerignore'), 'utf8');
+    expect(text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual(['**/*.j2', 'secret.txt', 'config.sh\ufeff', 'notes']);
+  });
+});
+
+describe('what BuildKit would refuse, kolla-gen refuses first', () => {
+  it('a pattern BuildKit rejects: KG220 at file:line:col, exit 1, generated/ untouched', async () => {
+    const dir = await repo({ 'docker/db/.dockerignore': '# fine\nesc1.txt\n' });
+    expect((await run(dir, ['generate'])).exitCode).toBe(0);
+    const before = snapshot(path.join(dir, 'generated'));
+    write(dir, 'docker/db/.dockerignore', '# fine\n  !esc\\1.txt\n');
+    const r = await run(dir, ['generate']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('docker/db/.dockerignore:2:7');
+    expect(r.stderr).toContain('KG220');
+    expect(snapshot(path.join(dir, 'generated'))).toEqual(before);
+  });
+
+  it('a pattern BuildKit reads as regexp syntax: KG221', async () => {
+    const dir = await repo({ 'docker/db/.dockerignore': '\\d*.txt\n' });
+    const r = await run(dir, ['check']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/docker\/db\/.dockerignore:1:1.*KG221|KG221.*docker\/db\/.dockerignore:1:1/s);
+  });
+
+  it('a context name with a newline: KG222 naming the path', async () => {
+    const dir = await repo({ 'docker/db/evil\n!**/x.txt': 'x\n' });
+    const r = await run(dir, ['generate']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('KG222');
+    expect(r.stderr).toContain('"docker/db/evil\\n!**/x.txt"');
+    expect(fs.existsSync(path.join(dir, 'generated'))).toBe(false);
+  });
+
+  it('an ignore file that is not UTF-8: KG223 at its byte', async () => {
+    const dir = await repo();
+    fs.writeFileSync(path.join(dir, 'docker/db/.dockerignore'), Buffer.from([0x61, 0x0a, 0x62, 0xe9, 0x0a]));
+    const r = await run(dir, ['check']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('docker/db/.dockerignore:2:2');
+    expect(r.stderr).toContain('KG223');
   });
 });

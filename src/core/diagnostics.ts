@@ -41,6 +41,11 @@ export const CODES = {
   KG213: { title: 'not a regular file, folder or link', hint: 'a docker dir may hold only files, folders and links: remove the FIFO, socket or device' },
   KG214: { title: 'template is not UTF-8', hint: 'templates are read as UTF-8, as Jinja2 reads them: convert the file (iconv -f LATIN1 -t UTF-8) or fix the marked byte' },
   KG215: { title: 'file too large', hint: 'templates may have up to 64 MiB and context files up to 2 GiB: fetch large files in the build (ADD <url>) instead of keeping them in the tree' },
+  // ignore files and names of a context, read as BuildKit reads them (docs/templates.md "What the build sees")
+  KG220: { title: 'ignore pattern BuildKit rejects', hint: 'BuildKit stops the build on this pattern ("syntax error in pattern" or "illegal exclusion pattern"): close the [...] class, escape a lone "\\" as "\\\\", drop a "\\" before a letter or digit, or remove the line' },
+  KG221: { title: 'ignore pattern kolla-gen cannot match as BuildKit does', hint: 'BuildKit turns patterns into Go regular expressions, so "\\d", "\\s", "\\b", "\\pL", "[[:alpha:]]", a "*" or "?" inside [...] and a "^" in a wildcard pattern mean regular-expression syntax there: write the pattern with plain characters, *, ?, ** and [a-z] classes' },
+  KG222: { title: 'control character in a context file name', hint: 'a newline, tab or other control character in a file or folder name of a build context cannot be written to an ignore file safely: rename it' },
+  KG223: { title: 'ignore file is not UTF-8', hint: '.dockerignore files are read as UTF-8: convert the file (iconv -f LATIN1 -t UTF-8) or fix the marked byte' },
   // rendering
   KG300: { title: 'template syntax error', hint: 'fix the Jinja syntax at the marked position' },
   KG301: { title: 'template render error', hint: 'the template failed while rendering; check the variables it uses' },

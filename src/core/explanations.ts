@@ -29,6 +29,18 @@ Rename one. To replace an image of one docker dir from another, give the same re
 (-D docker -D site: site/nova/nova-api/Dockerfile.j2 replaces docker/nova/nova-api/Dockerfile.j2).`,
   KG202: `No folder under the docker dirs holds a Dockerfile.j2. An image is a folder holding Dockerfile.j2; its
 other files are its build context. A Dockerfile.j2 at the root of a docker dir is not an image.`,
+  KG220: `BuildKit would stop the build on this .dockerignore pattern. kolla-gen reads ignore files exactly as
+BuildKit does (docs/security.md, "Ignore files"), so it refuses, at the pattern's line and column, what BuildKit
+rejects when it sends the context: an escape such as \`esc\\1.txt\` (BuildKit turns the pattern into a Go
+regular expression, where \`\\1\` is an error), a \`[\` never closed, \`[]\`, a range without an end
+(\`[a-]\`) or written backwards (\`[z-a]\`), and \`!\` or \`!/\` alone. Write \`esc1.txt\`, close the class,
+or remove the line.`,
+  KG221: `BuildKit accepts this .dockerignore pattern but reads part of it as Go regular-expression syntax: \`\\d\`
+is any digit, \`\\t\` a tab, \`\\pL\` any letter, \`[[:alpha:]]\` a POSIX class, a \`*\` inside \`[...]\`
+becomes a nested class, and a \`^\` in a pattern with wildcards means "start of the name", so the pattern
+never matches. No reader of the file expects that, and kolla-gen's content hash must cover exactly what the
+build is sent, so kolla-gen refuses the pattern. Write it with plain characters, \`*\`, \`?\`, \`**\` and
+\`[a-z]\` classes (\`\\^\` for a plain caret).`,
   KG300: `The template does not parse as Jinja: an unclosed block or expression, a tag kolla-gen does not know, or a
 stray character. The position points into your template. kolla-gen follows Jinja2 3.x's grammar, so a
 template that kolla-build renders parses here too.`,

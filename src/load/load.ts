@@ -2,7 +2,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import dockerignoreModule from '@balena/dockerignore';
 import type { ContextFile } from '../core/digest.js';
 import { readConfig, resolveConfig, type CliOptions, type ResolvedConfig, type SourceText } from './config/resolve.js';
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
@@ -12,7 +11,8 @@ import { CONFIG_NAME, isWithin } from './root.js';
 import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
 import { digestBounded, firstInvalidUtf8, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
-import { contextIgnoreText } from './context-ignore.js';
+import { contextIgnoreText, TEMPLATE_PATTERNS } from './context-ignore.js';
+import { CONTROL_CHARACTER, readIgnoreFile, sentFiles, type IgnorePattern } from './ignore-file.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';
 import type { Image } from '../core/types.js';
@@ -74,9 +74,6 @@ interface ConfigKey {
 }
 
 
-// A CommonJS module whose types say `export default`: under NodeNext the function is the default's default.
-const dockerignore = (dockerignoreModule as unknown as { default: (typeof dockerignoreModule)['default'] }).default;
-
 /** The entries of a sorted list that start with prefix: one run of it, found by binary search (not a scan per image). */
 function underPrefix(sorted: string[], prefix: string): string[] {
   let lo = 0;
@@ -105,20 +102,41 @@ function readContext(cwd: string, image: Image, listings: DockerDirListing[], di
       files = underPrefix(listing.files, prefix).map((rel) => ({ name: rel.slice(prefix.length), path: `${image.contextDir}/${rel.slice(prefix.length)}` }));
     }
   }
+  const named = CONTROL_CHARACTER.test(image.rel) ? image.files[0]?.path ?? image.rel : files.find((f) => CONTROL_CHARACTER.test(f.name))?.path;
+  if (named !== undefined) {
+    diagnostics.push(error('KG222', `the context of ${image.name} holds a name with a control character: ${JSON.stringify(named)}`));
+    return { files: [], ignore: '' };
+  }
   const ownFile = files.find((f) => f.name === '.dockerignore');
-  let own: { path: string; text: string } | undefined;
+  let own: { path: string; patterns: IgnorePattern[] } | undefined;
   if (ownFile) {
     const read = readBounded(path.resolve(cwd, ownFile.path), MAX_TEMPLATE_BYTES);
     if ('problem' in read) {
       diagnostics.push(fileProblem(ownFile.path, read.problem));
       return { files: [], ignore: '' };
     }
-    own = { path: `${image.rel}/.dockerignore`, text: read.bytes.toString('utf8') };
+    const text = read.bytes.toString('utf8');
+    const invalid = firstInvalidUtf8(read.bytes);
+    if (invalid) {
+      const before = read.bytes.subarray(0, invalid.offset).toString('utf8');
+      const lineStart = before.lastIndexOf('\n') + 1;
+      diagnostics.push(
+        error('KG223', `${ownFile.path} is not UTF-8 (${invalid.reason} at byte ${invalid.offset})`, {
+          location: { file: ownFile.path, line: before.split('\n').length, column: [...before.slice(lineStart)].length + 1 },
+          source: text,
+        }),
+      );
+      return { files: [], ignore: '' };
+    }
+    const { patterns, problems } = readIgnoreFile(text);
+    for (const p of problems) diagnostics.push(error(p.code, p.message, { location: { file: ownFile.path, line: p.line, column: p.column }, source: text }));
+    if (problems.length > 0) return { files: [], ignore: '' };
+    own = { path: `${image.rel}/.dockerignore`, patterns };
   }
   const ignore = contextIgnoreText(own);
-  const ignored = dockerignore().add(ignore);
+  const sent = new Set(sentFiles([...TEMPLATE_PATTERNS, ...(own?.patterns ?? [])], files.map((f) => f.name)));
   const digested = files
-    .filter((f) => !ignored.ignores(f.name))
+    .filter((f) => sent.has(f.name))
     .flatMap((f) => {
       const digest = digestBounded(path.resolve(cwd, f.path), MAX_CONTEXT_FILE_BYTES);
       if ('problem' in digest) {
