@@ -46,10 +46,11 @@ describe.skipIf(!ready)('labels: kolla-build and kolla-gen on a real engine', ()
     writeFileSync(join(baseCtx, 'Dockerfile'), 'FROM scratch\nADD rootfs-amd64.tar /\n');
     await engine.docker(['buildx', 'build', '--platform', 'linux/amd64', '--push', '-t', `${registry}/e2e/busybox:1`, baseCtx]);
     // Two images of an extra docker dir: kolla's templates, its own names and variables.
-    for (const [image, from] of [
+    const images: [string, string][] = [
       ['lab-base', '{{ base_image }}:{{ base_distro_tag }}'],
       ['lab-app', '{{ namespace }}/{{ image_prefix }}lab-base:{{ tag }}'],
-    ]) {
+    ];
+    for (const [image, from] of images) {
       mkdirSync(join(work, 'labs', image), { recursive: true });
       writeFileSync(join(work, 'labs', image, 'Dockerfile.j2'), `FROM ${from}\nLABEL maintainer="{{ maintainer }}" name="{{ image_name }}"\nRUN echo {{ image_name }} > /built\n`);
     }
