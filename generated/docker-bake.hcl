@@ -1474,6 +1474,9 @@ target "ubuntu-binary-base" {
   dockerfile  = "../../generated/ubuntu-binary/base/Dockerfile"
   tags        = ["kolla/ubuntu-binary-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1489,6 +1492,9 @@ target "ubuntu-binary-chrony" {
   }
   tags      = ["kolla/ubuntu-binary-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1504,6 +1510,9 @@ target "ubuntu-binary-cron" {
   }
   tags      = ["kolla/ubuntu-binary-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1519,6 +1528,9 @@ target "ubuntu-binary-fluentd" {
   }
   tags      = ["kolla/ubuntu-binary-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1534,6 +1546,9 @@ target "ubuntu-binary-haproxy" {
   }
   tags      = ["kolla/ubuntu-binary-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1549,6 +1564,9 @@ target "ubuntu-binary-keepalived" {
   }
   tags      = ["kolla/ubuntu-binary-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1564,6 +1582,9 @@ target "ubuntu-binary-kolla-toolbox" {
   }
   tags      = ["kolla/ubuntu-binary-kolla-toolbox:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1579,6 +1600,9 @@ target "ubuntu-binary-mariadb" {
   }
   tags      = ["kolla/ubuntu-binary-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1594,6 +1618,9 @@ target "ubuntu-binary-memcached" {
   }
   tags      = ["kolla/ubuntu-binary-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1609,6 +1636,9 @@ target "ubuntu-binary-openstack-base" {
   }
   tags      = ["kolla/ubuntu-binary-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1624,6 +1654,9 @@ target "ubuntu-binary-openvswitch-base" {
   }
   tags      = ["kolla/ubuntu-binary-openvswitch-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1639,6 +1672,9 @@ target "ubuntu-binary-rabbitmq" {
   }
   tags      = ["kolla/ubuntu-binary-rabbitmq:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "rabbitmq"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1654,6 +1690,9 @@ target "ubuntu-binary-cinder-base" {
   }
   tags      = ["kolla/ubuntu-binary-cinder-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1669,6 +1708,9 @@ target "ubuntu-binary-glance-base" {
   }
   tags      = ["kolla/ubuntu-binary-glance-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1684,6 +1726,9 @@ target "ubuntu-binary-heat-base" {
   }
   tags      = ["kolla/ubuntu-binary-heat-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1699,6 +1744,9 @@ target "ubuntu-binary-horizon" {
   }
   tags      = ["kolla/ubuntu-binary-horizon:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "horizon"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1714,6 +1762,9 @@ target "ubuntu-binary-keystone-base" {
   }
   tags      = ["kolla/ubuntu-binary-keystone-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1729,6 +1780,9 @@ target "ubuntu-binary-neutron-base" {
   }
   tags      = ["kolla/ubuntu-binary-neutron-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1744,6 +1798,9 @@ target "ubuntu-binary-nova-base" {
   }
   tags      = ["kolla/ubuntu-binary-nova-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1759,6 +1816,9 @@ target "ubuntu-binary-openvswitch-db-server" {
   }
   tags      = ["kolla/ubuntu-binary-openvswitch-db-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-db-server"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1774,6 +1834,9 @@ target "ubuntu-binary-openvswitch-vswitchd" {
   }
   tags      = ["kolla/ubuntu-binary-openvswitch-vswitchd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-vswitchd"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1789,6 +1852,9 @@ target "ubuntu-binary-placement-base" {
   }
   tags      = ["kolla/ubuntu-binary-placement-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-base"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1804,6 +1870,9 @@ target "ubuntu-binary-cinder-api" {
   }
   tags      = ["kolla/ubuntu-binary-cinder-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-api"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1819,6 +1888,9 @@ target "ubuntu-binary-cinder-backup" {
   }
   tags      = ["kolla/ubuntu-binary-cinder-backup:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-backup"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1834,6 +1906,9 @@ target "ubuntu-binary-cinder-scheduler" {
   }
   tags      = ["kolla/ubuntu-binary-cinder-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-scheduler"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1849,6 +1924,9 @@ target "ubuntu-binary-cinder-volume" {
   }
   tags      = ["kolla/ubuntu-binary-cinder-volume:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-volume"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1864,6 +1942,9 @@ target "ubuntu-binary-glance-api" {
   }
   tags      = ["kolla/ubuntu-binary-glance-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-api"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1879,6 +1960,9 @@ target "ubuntu-binary-heat-api" {
   }
   tags      = ["kolla/ubuntu-binary-heat-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1894,6 +1978,9 @@ target "ubuntu-binary-heat-api-cfn" {
   }
   tags      = ["kolla/ubuntu-binary-heat-api-cfn:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api-cfn"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1909,6 +1996,9 @@ target "ubuntu-binary-heat-engine" {
   }
   tags      = ["kolla/ubuntu-binary-heat-engine:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-engine"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1924,6 +2014,9 @@ target "ubuntu-binary-keystone" {
   }
   tags      = ["kolla/ubuntu-binary-keystone:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1939,6 +2032,9 @@ target "ubuntu-binary-keystone-fernet" {
   }
   tags      = ["kolla/ubuntu-binary-keystone-fernet:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-fernet"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1954,6 +2050,9 @@ target "ubuntu-binary-keystone-ssh" {
   }
   tags      = ["kolla/ubuntu-binary-keystone-ssh:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-ssh"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1969,6 +2068,9 @@ target "ubuntu-binary-neutron-dhcp-agent" {
   }
   tags      = ["kolla/ubuntu-binary-neutron-dhcp-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-dhcp-agent"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1984,6 +2086,9 @@ target "ubuntu-binary-neutron-l3-agent" {
   }
   tags      = ["kolla/ubuntu-binary-neutron-l3-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-l3-agent"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -1999,6 +2104,9 @@ target "ubuntu-binary-neutron-metadata-agent" {
   }
   tags      = ["kolla/ubuntu-binary-neutron-metadata-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-metadata-agent"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2014,6 +2122,9 @@ target "ubuntu-binary-neutron-openvswitch-agent" {
   }
   tags      = ["kolla/ubuntu-binary-neutron-openvswitch-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-openvswitch-agent"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2029,6 +2140,9 @@ target "ubuntu-binary-neutron-server" {
   }
   tags      = ["kolla/ubuntu-binary-neutron-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2044,6 +2158,9 @@ target "ubuntu-binary-nova-api" {
   }
   tags      = ["kolla/ubuntu-binary-nova-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-api"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2059,6 +2176,9 @@ target "ubuntu-binary-nova-compute" {
   }
   tags      = ["kolla/ubuntu-binary-nova-compute:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2074,6 +2194,9 @@ target "ubuntu-binary-nova-conductor" {
   }
   tags      = ["kolla/ubuntu-binary-nova-conductor:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-conductor"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2089,6 +2212,9 @@ target "ubuntu-binary-nova-novncproxy" {
   }
   tags      = ["kolla/ubuntu-binary-nova-novncproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-novncproxy"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2104,6 +2230,9 @@ target "ubuntu-binary-nova-scheduler" {
   }
   tags      = ["kolla/ubuntu-binary-nova-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-scheduler"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2119,6 +2248,9 @@ target "ubuntu-binary-placement-api" {
   }
   tags      = ["kolla/ubuntu-binary-placement-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "ubuntu-binary"
@@ -2131,6 +2263,9 @@ target "ubuntu-source-base" {
   dockerfile  = "../../generated/ubuntu-source/base/Dockerfile"
   tags        = ["kolla/ubuntu-source-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2146,6 +2281,9 @@ target "ubuntu-source-chrony" {
   }
   tags      = ["kolla/ubuntu-source-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2161,6 +2299,9 @@ target "ubuntu-source-cron" {
   }
   tags      = ["kolla/ubuntu-source-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2176,6 +2317,9 @@ target "ubuntu-source-fluentd" {
   }
   tags      = ["kolla/ubuntu-source-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2191,6 +2335,9 @@ target "ubuntu-source-haproxy" {
   }
   tags      = ["kolla/ubuntu-source-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2206,6 +2353,9 @@ target "ubuntu-source-keepalived" {
   }
   tags      = ["kolla/ubuntu-source-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2221,6 +2371,9 @@ target "ubuntu-source-kolla-toolbox" {
   }
   tags      = ["kolla/ubuntu-source-kolla-toolbox:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2236,6 +2389,9 @@ target "ubuntu-source-mariadb" {
   }
   tags      = ["kolla/ubuntu-source-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2251,6 +2407,9 @@ target "ubuntu-source-memcached" {
   }
   tags      = ["kolla/ubuntu-source-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2266,6 +2425,9 @@ target "ubuntu-source-openstack-base" {
   }
   tags      = ["kolla/ubuntu-source-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2281,6 +2443,9 @@ target "ubuntu-source-openvswitch-base" {
   }
   tags      = ["kolla/ubuntu-source-openvswitch-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2296,6 +2461,9 @@ target "ubuntu-source-rabbitmq" {
   }
   tags      = ["kolla/ubuntu-source-rabbitmq:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "rabbitmq"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2311,6 +2479,9 @@ target "ubuntu-source-cinder-base" {
   }
   tags      = ["kolla/ubuntu-source-cinder-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2326,6 +2497,9 @@ target "ubuntu-source-glance-base" {
   }
   tags      = ["kolla/ubuntu-source-glance-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2341,6 +2515,9 @@ target "ubuntu-source-heat-base" {
   }
   tags      = ["kolla/ubuntu-source-heat-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2356,6 +2533,9 @@ target "ubuntu-source-horizon" {
   }
   tags      = ["kolla/ubuntu-source-horizon:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "horizon"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2371,6 +2551,9 @@ target "ubuntu-source-keystone-base" {
   }
   tags      = ["kolla/ubuntu-source-keystone-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2386,6 +2569,9 @@ target "ubuntu-source-neutron-base" {
   }
   tags      = ["kolla/ubuntu-source-neutron-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2401,6 +2587,9 @@ target "ubuntu-source-nova-base" {
   }
   tags      = ["kolla/ubuntu-source-nova-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2416,6 +2605,9 @@ target "ubuntu-source-openvswitch-db-server" {
   }
   tags      = ["kolla/ubuntu-source-openvswitch-db-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-db-server"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2431,6 +2623,9 @@ target "ubuntu-source-openvswitch-vswitchd" {
   }
   tags      = ["kolla/ubuntu-source-openvswitch-vswitchd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-vswitchd"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2446,6 +2641,9 @@ target "ubuntu-source-placement-base" {
   }
   tags      = ["kolla/ubuntu-source-placement-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-base"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2461,6 +2659,9 @@ target "ubuntu-source-cinder-api" {
   }
   tags      = ["kolla/ubuntu-source-cinder-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-api"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2476,6 +2677,9 @@ target "ubuntu-source-cinder-backup" {
   }
   tags      = ["kolla/ubuntu-source-cinder-backup:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-backup"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2491,6 +2695,9 @@ target "ubuntu-source-cinder-scheduler" {
   }
   tags      = ["kolla/ubuntu-source-cinder-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-scheduler"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2506,6 +2713,9 @@ target "ubuntu-source-cinder-volume" {
   }
   tags      = ["kolla/ubuntu-source-cinder-volume:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-volume"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2521,6 +2731,9 @@ target "ubuntu-source-glance-api" {
   }
   tags      = ["kolla/ubuntu-source-glance-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-api"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2536,6 +2749,9 @@ target "ubuntu-source-heat-api" {
   }
   tags      = ["kolla/ubuntu-source-heat-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2551,6 +2767,9 @@ target "ubuntu-source-heat-api-cfn" {
   }
   tags      = ["kolla/ubuntu-source-heat-api-cfn:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api-cfn"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2566,6 +2785,9 @@ target "ubuntu-source-heat-engine" {
   }
   tags      = ["kolla/ubuntu-source-heat-engine:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-engine"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2581,6 +2803,9 @@ target "ubuntu-source-keystone" {
   }
   tags      = ["kolla/ubuntu-source-keystone:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2596,6 +2821,9 @@ target "ubuntu-source-keystone-fernet" {
   }
   tags      = ["kolla/ubuntu-source-keystone-fernet:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-fernet"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2611,6 +2839,9 @@ target "ubuntu-source-keystone-ssh" {
   }
   tags      = ["kolla/ubuntu-source-keystone-ssh:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-ssh"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2626,6 +2857,9 @@ target "ubuntu-source-neutron-dhcp-agent" {
   }
   tags      = ["kolla/ubuntu-source-neutron-dhcp-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-dhcp-agent"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2641,6 +2875,9 @@ target "ubuntu-source-neutron-l3-agent" {
   }
   tags      = ["kolla/ubuntu-source-neutron-l3-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-l3-agent"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2656,6 +2893,9 @@ target "ubuntu-source-neutron-metadata-agent" {
   }
   tags      = ["kolla/ubuntu-source-neutron-metadata-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-metadata-agent"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2671,6 +2911,9 @@ target "ubuntu-source-neutron-openvswitch-agent" {
   }
   tags      = ["kolla/ubuntu-source-neutron-openvswitch-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-openvswitch-agent"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2686,6 +2929,9 @@ target "ubuntu-source-neutron-server" {
   }
   tags      = ["kolla/ubuntu-source-neutron-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2701,6 +2947,9 @@ target "ubuntu-source-nova-api" {
   }
   tags      = ["kolla/ubuntu-source-nova-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-api"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2716,6 +2965,9 @@ target "ubuntu-source-nova-compute" {
   }
   tags      = ["kolla/ubuntu-source-nova-compute:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2731,6 +2983,9 @@ target "ubuntu-source-nova-conductor" {
   }
   tags      = ["kolla/ubuntu-source-nova-conductor:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-conductor"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2746,6 +3001,9 @@ target "ubuntu-source-nova-novncproxy" {
   }
   tags      = ["kolla/ubuntu-source-nova-novncproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-novncproxy"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2761,6 +3019,9 @@ target "ubuntu-source-nova-scheduler" {
   }
   tags      = ["kolla/ubuntu-source-nova-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-scheduler"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2776,6 +3037,9 @@ target "ubuntu-source-placement-api" {
   }
   tags      = ["kolla/ubuntu-source-placement-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "ubuntu-source"
@@ -2788,6 +3052,9 @@ target "debian-binary-base" {
   dockerfile  = "../../generated/debian-binary/base/Dockerfile"
   tags        = ["kolla/debian-binary-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "debian-binary"
@@ -2803,6 +3070,9 @@ target "debian-binary-chrony" {
   }
   tags      = ["kolla/debian-binary-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "debian-binary"
@@ -2818,6 +3088,9 @@ target "debian-binary-cron" {
   }
   tags      = ["kolla/debian-binary-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "debian-binary"
@@ -2833,6 +3106,9 @@ target "debian-binary-fluentd" {
   }
   tags      = ["kolla/debian-binary-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "debian-binary"
@@ -2848,6 +3124,9 @@ target "debian-binary-haproxy" {
   }
   tags      = ["kolla/debian-binary-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "debian-binary"
@@ -2863,6 +3142,9 @@ target "debian-binary-keepalived" {
   }
   tags      = ["kolla/debian-binary-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "debian-binary"
@@ -2878,6 +3160,9 @@ target "debian-binary-kolla-toolbox" {
   }
   tags      = ["kolla/debian-binary-kolla-toolbox:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "debian-binary"
@@ -2893,6 +3178,9 @@ target "debian-binary-mariadb" {
   }
   tags      = ["kolla/debian-binary-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "debian-binary"
@@ -2908,6 +3196,9 @@ target "debian-binary-memcached" {
   }
   tags      = ["kolla/debian-binary-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "debian-binary"
@@ -2923,6 +3214,9 @@ target "debian-binary-openstack-base" {
   }
   tags      = ["kolla/debian-binary-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "debian-binary"
@@ -2938,6 +3232,9 @@ target "debian-binary-openvswitch-base" {
   }
   tags      = ["kolla/debian-binary-openvswitch-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-base"
     "kolla-gen.variant" = "debian-binary"
@@ -2953,6 +3250,9 @@ target "debian-binary-rabbitmq" {
   }
   tags      = ["kolla/debian-binary-rabbitmq:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "rabbitmq"
     "kolla-gen.variant" = "debian-binary"
@@ -2968,6 +3268,9 @@ target "debian-binary-cinder-base" {
   }
   tags      = ["kolla/debian-binary-cinder-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-base"
     "kolla-gen.variant" = "debian-binary"
@@ -2983,6 +3286,9 @@ target "debian-binary-glance-base" {
   }
   tags      = ["kolla/debian-binary-glance-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-base"
     "kolla-gen.variant" = "debian-binary"
@@ -2998,6 +3304,9 @@ target "debian-binary-heat-base" {
   }
   tags      = ["kolla/debian-binary-heat-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "debian-binary"
@@ -3013,6 +3322,9 @@ target "debian-binary-horizon" {
   }
   tags      = ["kolla/debian-binary-horizon:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "horizon"
     "kolla-gen.variant" = "debian-binary"
@@ -3028,6 +3340,9 @@ target "debian-binary-keystone-base" {
   }
   tags      = ["kolla/debian-binary-keystone-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-base"
     "kolla-gen.variant" = "debian-binary"
@@ -3043,6 +3358,9 @@ target "debian-binary-neutron-base" {
   }
   tags      = ["kolla/debian-binary-neutron-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-base"
     "kolla-gen.variant" = "debian-binary"
@@ -3058,6 +3376,9 @@ target "debian-binary-nova-base" {
   }
   tags      = ["kolla/debian-binary-nova-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-base"
     "kolla-gen.variant" = "debian-binary"
@@ -3073,6 +3394,9 @@ target "debian-binary-openvswitch-db-server" {
   }
   tags      = ["kolla/debian-binary-openvswitch-db-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-db-server"
     "kolla-gen.variant" = "debian-binary"
@@ -3088,6 +3412,9 @@ target "debian-binary-openvswitch-vswitchd" {
   }
   tags      = ["kolla/debian-binary-openvswitch-vswitchd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-vswitchd"
     "kolla-gen.variant" = "debian-binary"
@@ -3103,6 +3430,9 @@ target "debian-binary-placement-base" {
   }
   tags      = ["kolla/debian-binary-placement-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-base"
     "kolla-gen.variant" = "debian-binary"
@@ -3118,6 +3448,9 @@ target "debian-binary-cinder-api" {
   }
   tags      = ["kolla/debian-binary-cinder-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-api"
     "kolla-gen.variant" = "debian-binary"
@@ -3133,6 +3466,9 @@ target "debian-binary-cinder-backup" {
   }
   tags      = ["kolla/debian-binary-cinder-backup:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-backup"
     "kolla-gen.variant" = "debian-binary"
@@ -3148,6 +3484,9 @@ target "debian-binary-cinder-scheduler" {
   }
   tags      = ["kolla/debian-binary-cinder-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-scheduler"
     "kolla-gen.variant" = "debian-binary"
@@ -3163,6 +3502,9 @@ target "debian-binary-cinder-volume" {
   }
   tags      = ["kolla/debian-binary-cinder-volume:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-volume"
     "kolla-gen.variant" = "debian-binary"
@@ -3178,6 +3520,9 @@ target "debian-binary-glance-api" {
   }
   tags      = ["kolla/debian-binary-glance-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-api"
     "kolla-gen.variant" = "debian-binary"
@@ -3193,6 +3538,9 @@ target "debian-binary-heat-api" {
   }
   tags      = ["kolla/debian-binary-heat-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api"
     "kolla-gen.variant" = "debian-binary"
@@ -3208,6 +3556,9 @@ target "debian-binary-heat-api-cfn" {
   }
   tags      = ["kolla/debian-binary-heat-api-cfn:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api-cfn"
     "kolla-gen.variant" = "debian-binary"
@@ -3223,6 +3574,9 @@ target "debian-binary-heat-engine" {
   }
   tags      = ["kolla/debian-binary-heat-engine:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-engine"
     "kolla-gen.variant" = "debian-binary"
@@ -3238,6 +3592,9 @@ target "debian-binary-keystone" {
   }
   tags      = ["kolla/debian-binary-keystone:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone"
     "kolla-gen.variant" = "debian-binary"
@@ -3253,6 +3610,9 @@ target "debian-binary-keystone-fernet" {
   }
   tags      = ["kolla/debian-binary-keystone-fernet:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-fernet"
     "kolla-gen.variant" = "debian-binary"
@@ -3268,6 +3628,9 @@ target "debian-binary-keystone-ssh" {
   }
   tags      = ["kolla/debian-binary-keystone-ssh:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-ssh"
     "kolla-gen.variant" = "debian-binary"
@@ -3283,6 +3646,9 @@ target "debian-binary-neutron-dhcp-agent" {
   }
   tags      = ["kolla/debian-binary-neutron-dhcp-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-dhcp-agent"
     "kolla-gen.variant" = "debian-binary"
@@ -3298,6 +3664,9 @@ target "debian-binary-neutron-l3-agent" {
   }
   tags      = ["kolla/debian-binary-neutron-l3-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-l3-agent"
     "kolla-gen.variant" = "debian-binary"
@@ -3313,6 +3682,9 @@ target "debian-binary-neutron-metadata-agent" {
   }
   tags      = ["kolla/debian-binary-neutron-metadata-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-metadata-agent"
     "kolla-gen.variant" = "debian-binary"
@@ -3328,6 +3700,9 @@ target "debian-binary-neutron-openvswitch-agent" {
   }
   tags      = ["kolla/debian-binary-neutron-openvswitch-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-openvswitch-agent"
     "kolla-gen.variant" = "debian-binary"
@@ -3343,6 +3718,9 @@ target "debian-binary-neutron-server" {
   }
   tags      = ["kolla/debian-binary-neutron-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "debian-binary"
@@ -3358,6 +3736,9 @@ target "debian-binary-nova-api" {
   }
   tags      = ["kolla/debian-binary-nova-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-api"
     "kolla-gen.variant" = "debian-binary"
@@ -3373,6 +3754,9 @@ target "debian-binary-nova-compute" {
   }
   tags      = ["kolla/debian-binary-nova-compute:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "debian-binary"
@@ -3388,6 +3772,9 @@ target "debian-binary-nova-conductor" {
   }
   tags      = ["kolla/debian-binary-nova-conductor:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-conductor"
     "kolla-gen.variant" = "debian-binary"
@@ -3403,6 +3790,9 @@ target "debian-binary-nova-novncproxy" {
   }
   tags      = ["kolla/debian-binary-nova-novncproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-novncproxy"
     "kolla-gen.variant" = "debian-binary"
@@ -3418,6 +3808,9 @@ target "debian-binary-nova-scheduler" {
   }
   tags      = ["kolla/debian-binary-nova-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-scheduler"
     "kolla-gen.variant" = "debian-binary"
@@ -3433,6 +3826,9 @@ target "debian-binary-placement-api" {
   }
   tags      = ["kolla/debian-binary-placement-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "debian-binary"
@@ -3445,6 +3841,9 @@ target "debian-source-base" {
   dockerfile  = "../../generated/debian-source/base/Dockerfile"
   tags        = ["kolla/debian-source-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "debian-source"
@@ -3460,6 +3859,9 @@ target "debian-source-chrony" {
   }
   tags      = ["kolla/debian-source-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "debian-source"
@@ -3475,6 +3877,9 @@ target "debian-source-cron" {
   }
   tags      = ["kolla/debian-source-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "debian-source"
@@ -3490,6 +3895,9 @@ target "debian-source-fluentd" {
   }
   tags      = ["kolla/debian-source-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "debian-source"
@@ -3505,6 +3913,9 @@ target "debian-source-haproxy" {
   }
   tags      = ["kolla/debian-source-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "debian-source"
@@ -3520,6 +3931,9 @@ target "debian-source-keepalived" {
   }
   tags      = ["kolla/debian-source-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "debian-source"
@@ -3535,6 +3949,9 @@ target "debian-source-kolla-toolbox" {
   }
   tags      = ["kolla/debian-source-kolla-toolbox:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "debian-source"
@@ -3550,6 +3967,9 @@ target "debian-source-mariadb" {
   }
   tags      = ["kolla/debian-source-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "debian-source"
@@ -3565,6 +3985,9 @@ target "debian-source-memcached" {
   }
   tags      = ["kolla/debian-source-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "debian-source"
@@ -3580,6 +4003,9 @@ target "debian-source-openstack-base" {
   }
   tags      = ["kolla/debian-source-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "debian-source"
@@ -3595,6 +4021,9 @@ target "debian-source-openvswitch-base" {
   }
   tags      = ["kolla/debian-source-openvswitch-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-base"
     "kolla-gen.variant" = "debian-source"
@@ -3610,6 +4039,9 @@ target "debian-source-rabbitmq" {
   }
   tags      = ["kolla/debian-source-rabbitmq:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "rabbitmq"
     "kolla-gen.variant" = "debian-source"
@@ -3625,6 +4057,9 @@ target "debian-source-cinder-base" {
   }
   tags      = ["kolla/debian-source-cinder-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-base"
     "kolla-gen.variant" = "debian-source"
@@ -3640,6 +4075,9 @@ target "debian-source-glance-base" {
   }
   tags      = ["kolla/debian-source-glance-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-base"
     "kolla-gen.variant" = "debian-source"
@@ -3655,6 +4093,9 @@ target "debian-source-heat-base" {
   }
   tags      = ["kolla/debian-source-heat-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "debian-source"
@@ -3670,6 +4111,9 @@ target "debian-source-horizon" {
   }
   tags      = ["kolla/debian-source-horizon:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "horizon"
     "kolla-gen.variant" = "debian-source"
@@ -3685,6 +4129,9 @@ target "debian-source-keystone-base" {
   }
   tags      = ["kolla/debian-source-keystone-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-base"
     "kolla-gen.variant" = "debian-source"
@@ -3700,6 +4147,9 @@ target "debian-source-neutron-base" {
   }
   tags      = ["kolla/debian-source-neutron-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-base"
     "kolla-gen.variant" = "debian-source"
@@ -3715,6 +4165,9 @@ target "debian-source-nova-base" {
   }
   tags      = ["kolla/debian-source-nova-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-base"
     "kolla-gen.variant" = "debian-source"
@@ -3730,6 +4183,9 @@ target "debian-source-openvswitch-db-server" {
   }
   tags      = ["kolla/debian-source-openvswitch-db-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-db-server"
     "kolla-gen.variant" = "debian-source"
@@ -3745,6 +4201,9 @@ target "debian-source-openvswitch-vswitchd" {
   }
   tags      = ["kolla/debian-source-openvswitch-vswitchd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-vswitchd"
     "kolla-gen.variant" = "debian-source"
@@ -3760,6 +4219,9 @@ target "debian-source-placement-base" {
   }
   tags      = ["kolla/debian-source-placement-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-base"
     "kolla-gen.variant" = "debian-source"
@@ -3775,6 +4237,9 @@ target "debian-source-cinder-api" {
   }
   tags      = ["kolla/debian-source-cinder-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-api"
     "kolla-gen.variant" = "debian-source"
@@ -3790,6 +4255,9 @@ target "debian-source-cinder-backup" {
   }
   tags      = ["kolla/debian-source-cinder-backup:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-backup"
     "kolla-gen.variant" = "debian-source"
@@ -3805,6 +4273,9 @@ target "debian-source-cinder-scheduler" {
   }
   tags      = ["kolla/debian-source-cinder-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-scheduler"
     "kolla-gen.variant" = "debian-source"
@@ -3820,6 +4291,9 @@ target "debian-source-cinder-volume" {
   }
   tags      = ["kolla/debian-source-cinder-volume:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-volume"
     "kolla-gen.variant" = "debian-source"
@@ -3835,6 +4309,9 @@ target "debian-source-glance-api" {
   }
   tags      = ["kolla/debian-source-glance-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-api"
     "kolla-gen.variant" = "debian-source"
@@ -3850,6 +4327,9 @@ target "debian-source-heat-api" {
   }
   tags      = ["kolla/debian-source-heat-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api"
     "kolla-gen.variant" = "debian-source"
@@ -3865,6 +4345,9 @@ target "debian-source-heat-api-cfn" {
   }
   tags      = ["kolla/debian-source-heat-api-cfn:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api-cfn"
     "kolla-gen.variant" = "debian-source"
@@ -3880,6 +4363,9 @@ target "debian-source-heat-engine" {
   }
   tags      = ["kolla/debian-source-heat-engine:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-engine"
     "kolla-gen.variant" = "debian-source"
@@ -3895,6 +4381,9 @@ target "debian-source-keystone" {
   }
   tags      = ["kolla/debian-source-keystone:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone"
     "kolla-gen.variant" = "debian-source"
@@ -3910,6 +4399,9 @@ target "debian-source-keystone-fernet" {
   }
   tags      = ["kolla/debian-source-keystone-fernet:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-fernet"
     "kolla-gen.variant" = "debian-source"
@@ -3925,6 +4417,9 @@ target "debian-source-keystone-ssh" {
   }
   tags      = ["kolla/debian-source-keystone-ssh:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-ssh"
     "kolla-gen.variant" = "debian-source"
@@ -3940,6 +4435,9 @@ target "debian-source-neutron-dhcp-agent" {
   }
   tags      = ["kolla/debian-source-neutron-dhcp-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-dhcp-agent"
     "kolla-gen.variant" = "debian-source"
@@ -3955,6 +4453,9 @@ target "debian-source-neutron-l3-agent" {
   }
   tags      = ["kolla/debian-source-neutron-l3-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-l3-agent"
     "kolla-gen.variant" = "debian-source"
@@ -3970,6 +4471,9 @@ target "debian-source-neutron-metadata-agent" {
   }
   tags      = ["kolla/debian-source-neutron-metadata-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-metadata-agent"
     "kolla-gen.variant" = "debian-source"
@@ -3985,6 +4489,9 @@ target "debian-source-neutron-openvswitch-agent" {
   }
   tags      = ["kolla/debian-source-neutron-openvswitch-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-openvswitch-agent"
     "kolla-gen.variant" = "debian-source"
@@ -4000,6 +4507,9 @@ target "debian-source-neutron-server" {
   }
   tags      = ["kolla/debian-source-neutron-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "debian-source"
@@ -4015,6 +4525,9 @@ target "debian-source-nova-api" {
   }
   tags      = ["kolla/debian-source-nova-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-api"
     "kolla-gen.variant" = "debian-source"
@@ -4030,6 +4543,9 @@ target "debian-source-nova-compute" {
   }
   tags      = ["kolla/debian-source-nova-compute:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "debian-source"
@@ -4045,6 +4561,9 @@ target "debian-source-nova-conductor" {
   }
   tags      = ["kolla/debian-source-nova-conductor:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-conductor"
     "kolla-gen.variant" = "debian-source"
@@ -4060,6 +4579,9 @@ target "debian-source-nova-novncproxy" {
   }
   tags      = ["kolla/debian-source-nova-novncproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-novncproxy"
     "kolla-gen.variant" = "debian-source"
@@ -4075,6 +4597,9 @@ target "debian-source-nova-scheduler" {
   }
   tags      = ["kolla/debian-source-nova-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-scheduler"
     "kolla-gen.variant" = "debian-source"
@@ -4090,6 +4615,9 @@ target "debian-source-placement-api" {
   }
   tags      = ["kolla/debian-source-placement-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "debian-source"
@@ -4102,6 +4630,9 @@ target "rocky-binary-base" {
   dockerfile  = "../../generated/rocky-binary/base/Dockerfile"
   tags        = ["kolla/rocky-binary-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "rocky-binary"
@@ -4117,6 +4648,9 @@ target "rocky-binary-chrony" {
   }
   tags      = ["kolla/rocky-binary-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "rocky-binary"
@@ -4132,6 +4666,9 @@ target "rocky-binary-cron" {
   }
   tags      = ["kolla/rocky-binary-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "rocky-binary"
@@ -4147,6 +4684,9 @@ target "rocky-binary-fluentd" {
   }
   tags      = ["kolla/rocky-binary-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "rocky-binary"
@@ -4162,6 +4702,9 @@ target "rocky-binary-haproxy" {
   }
   tags      = ["kolla/rocky-binary-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "rocky-binary"
@@ -4177,6 +4720,9 @@ target "rocky-binary-keepalived" {
   }
   tags      = ["kolla/rocky-binary-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "rocky-binary"
@@ -4192,6 +4738,9 @@ target "rocky-binary-mariadb" {
   }
   tags      = ["kolla/rocky-binary-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "rocky-binary"
@@ -4207,6 +4756,9 @@ target "rocky-binary-memcached" {
   }
   tags      = ["kolla/rocky-binary-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "rocky-binary"
@@ -4222,6 +4774,9 @@ target "rocky-binary-openstack-base" {
   }
   tags      = ["kolla/rocky-binary-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "rocky-binary"
@@ -4234,6 +4789,9 @@ target "rocky-source-base" {
   dockerfile  = "../../generated/rocky-source/base/Dockerfile"
   tags        = ["kolla/rocky-source-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "rocky-source"
@@ -4249,6 +4807,9 @@ target "rocky-source-chrony" {
   }
   tags      = ["kolla/rocky-source-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "rocky-source"
@@ -4264,6 +4825,9 @@ target "rocky-source-cron" {
   }
   tags      = ["kolla/rocky-source-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "rocky-source"
@@ -4279,6 +4843,9 @@ target "rocky-source-fluentd" {
   }
   tags      = ["kolla/rocky-source-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "rocky-source"
@@ -4294,6 +4861,9 @@ target "rocky-source-haproxy" {
   }
   tags      = ["kolla/rocky-source-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "rocky-source"
@@ -4309,6 +4879,9 @@ target "rocky-source-keepalived" {
   }
   tags      = ["kolla/rocky-source-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "rocky-source"
@@ -4324,6 +4897,9 @@ target "rocky-source-mariadb" {
   }
   tags      = ["kolla/rocky-source-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "rocky-source"
@@ -4339,6 +4915,9 @@ target "rocky-source-memcached" {
   }
   tags      = ["kolla/rocky-source-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "rocky-source"
@@ -4354,6 +4933,9 @@ target "rocky-source-openstack-base" {
   }
   tags      = ["kolla/rocky-source-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "rocky-source"
@@ -4366,6 +4948,9 @@ target "centos-binary-base" {
   dockerfile  = "../../generated/centos-binary/base/Dockerfile"
   tags        = ["kolla/centos-binary-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "centos-binary"
@@ -4381,6 +4966,9 @@ target "centos-binary-chrony" {
   }
   tags      = ["kolla/centos-binary-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "centos-binary"
@@ -4396,6 +4984,9 @@ target "centos-binary-cron" {
   }
   tags      = ["kolla/centos-binary-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "centos-binary"
@@ -4411,6 +5002,9 @@ target "centos-binary-fluentd" {
   }
   tags      = ["kolla/centos-binary-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "centos-binary"
@@ -4426,6 +5020,9 @@ target "centos-binary-haproxy" {
   }
   tags      = ["kolla/centos-binary-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "centos-binary"
@@ -4441,6 +5038,9 @@ target "centos-binary-keepalived" {
   }
   tags      = ["kolla/centos-binary-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "centos-binary"
@@ -4456,6 +5056,9 @@ target "centos-binary-kolla-toolbox" {
   }
   tags      = ["kolla/centos-binary-kolla-toolbox:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "centos-binary"
@@ -4471,6 +5074,9 @@ target "centos-binary-mariadb" {
   }
   tags      = ["kolla/centos-binary-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "centos-binary"
@@ -4486,6 +5092,9 @@ target "centos-binary-memcached" {
   }
   tags      = ["kolla/centos-binary-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "centos-binary"
@@ -4501,6 +5110,9 @@ target "centos-binary-openstack-base" {
   }
   tags      = ["kolla/centos-binary-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4516,6 +5128,9 @@ target "centos-binary-openvswitch-base" {
   }
   tags      = ["kolla/centos-binary-openvswitch-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4531,6 +5146,9 @@ target "centos-binary-rabbitmq" {
   }
   tags      = ["kolla/centos-binary-rabbitmq:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "rabbitmq"
     "kolla-gen.variant" = "centos-binary"
@@ -4546,6 +5164,9 @@ target "centos-binary-cinder-base" {
   }
   tags      = ["kolla/centos-binary-cinder-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4561,6 +5182,9 @@ target "centos-binary-glance-base" {
   }
   tags      = ["kolla/centos-binary-glance-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4576,6 +5200,9 @@ target "centos-binary-heat-base" {
   }
   tags      = ["kolla/centos-binary-heat-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4591,6 +5218,9 @@ target "centos-binary-horizon" {
   }
   tags      = ["kolla/centos-binary-horizon:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "horizon"
     "kolla-gen.variant" = "centos-binary"
@@ -4606,6 +5236,9 @@ target "centos-binary-keystone-base" {
   }
   tags      = ["kolla/centos-binary-keystone-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4621,6 +5254,9 @@ target "centos-binary-neutron-base" {
   }
   tags      = ["kolla/centos-binary-neutron-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4636,6 +5272,9 @@ target "centos-binary-nova-base" {
   }
   tags      = ["kolla/centos-binary-nova-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4651,6 +5290,9 @@ target "centos-binary-openvswitch-db-server" {
   }
   tags      = ["kolla/centos-binary-openvswitch-db-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-db-server"
     "kolla-gen.variant" = "centos-binary"
@@ -4666,6 +5308,9 @@ target "centos-binary-openvswitch-vswitchd" {
   }
   tags      = ["kolla/centos-binary-openvswitch-vswitchd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-vswitchd"
     "kolla-gen.variant" = "centos-binary"
@@ -4681,6 +5326,9 @@ target "centos-binary-placement-base" {
   }
   tags      = ["kolla/centos-binary-placement-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-base"
     "kolla-gen.variant" = "centos-binary"
@@ -4696,6 +5344,9 @@ target "centos-binary-cinder-api" {
   }
   tags      = ["kolla/centos-binary-cinder-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-api"
     "kolla-gen.variant" = "centos-binary"
@@ -4711,6 +5362,9 @@ target "centos-binary-cinder-backup" {
   }
   tags      = ["kolla/centos-binary-cinder-backup:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-backup"
     "kolla-gen.variant" = "centos-binary"
@@ -4726,6 +5380,9 @@ target "centos-binary-cinder-scheduler" {
   }
   tags      = ["kolla/centos-binary-cinder-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-scheduler"
     "kolla-gen.variant" = "centos-binary"
@@ -4741,6 +5398,9 @@ target "centos-binary-cinder-volume" {
   }
   tags      = ["kolla/centos-binary-cinder-volume:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-volume"
     "kolla-gen.variant" = "centos-binary"
@@ -4756,6 +5416,9 @@ target "centos-binary-glance-api" {
   }
   tags      = ["kolla/centos-binary-glance-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-api"
     "kolla-gen.variant" = "centos-binary"
@@ -4771,6 +5434,9 @@ target "centos-binary-heat-api" {
   }
   tags      = ["kolla/centos-binary-heat-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api"
     "kolla-gen.variant" = "centos-binary"
@@ -4786,6 +5452,9 @@ target "centos-binary-heat-api-cfn" {
   }
   tags      = ["kolla/centos-binary-heat-api-cfn:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api-cfn"
     "kolla-gen.variant" = "centos-binary"
@@ -4801,6 +5470,9 @@ target "centos-binary-heat-engine" {
   }
   tags      = ["kolla/centos-binary-heat-engine:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-engine"
     "kolla-gen.variant" = "centos-binary"
@@ -4816,6 +5488,9 @@ target "centos-binary-keystone" {
   }
   tags      = ["kolla/centos-binary-keystone:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone"
     "kolla-gen.variant" = "centos-binary"
@@ -4831,6 +5506,9 @@ target "centos-binary-keystone-fernet" {
   }
   tags      = ["kolla/centos-binary-keystone-fernet:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-fernet"
     "kolla-gen.variant" = "centos-binary"
@@ -4846,6 +5524,9 @@ target "centos-binary-keystone-ssh" {
   }
   tags      = ["kolla/centos-binary-keystone-ssh:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-ssh"
     "kolla-gen.variant" = "centos-binary"
@@ -4861,6 +5542,9 @@ target "centos-binary-neutron-dhcp-agent" {
   }
   tags      = ["kolla/centos-binary-neutron-dhcp-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-dhcp-agent"
     "kolla-gen.variant" = "centos-binary"
@@ -4876,6 +5560,9 @@ target "centos-binary-neutron-l3-agent" {
   }
   tags      = ["kolla/centos-binary-neutron-l3-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-l3-agent"
     "kolla-gen.variant" = "centos-binary"
@@ -4891,6 +5578,9 @@ target "centos-binary-neutron-metadata-agent" {
   }
   tags      = ["kolla/centos-binary-neutron-metadata-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-metadata-agent"
     "kolla-gen.variant" = "centos-binary"
@@ -4906,6 +5596,9 @@ target "centos-binary-neutron-openvswitch-agent" {
   }
   tags      = ["kolla/centos-binary-neutron-openvswitch-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-openvswitch-agent"
     "kolla-gen.variant" = "centos-binary"
@@ -4921,6 +5614,9 @@ target "centos-binary-neutron-server" {
   }
   tags      = ["kolla/centos-binary-neutron-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "centos-binary"
@@ -4936,6 +5632,9 @@ target "centos-binary-nova-api" {
   }
   tags      = ["kolla/centos-binary-nova-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-api"
     "kolla-gen.variant" = "centos-binary"
@@ -4951,6 +5650,9 @@ target "centos-binary-nova-compute" {
   }
   tags      = ["kolla/centos-binary-nova-compute:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "centos-binary"
@@ -4966,6 +5668,9 @@ target "centos-binary-nova-conductor" {
   }
   tags      = ["kolla/centos-binary-nova-conductor:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-conductor"
     "kolla-gen.variant" = "centos-binary"
@@ -4981,6 +5686,9 @@ target "centos-binary-nova-novncproxy" {
   }
   tags      = ["kolla/centos-binary-nova-novncproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-novncproxy"
     "kolla-gen.variant" = "centos-binary"
@@ -4996,6 +5704,9 @@ target "centos-binary-nova-scheduler" {
   }
   tags      = ["kolla/centos-binary-nova-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-scheduler"
     "kolla-gen.variant" = "centos-binary"
@@ -5011,6 +5722,9 @@ target "centos-binary-placement-api" {
   }
   tags      = ["kolla/centos-binary-placement-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "centos-binary"
@@ -5023,6 +5737,9 @@ target "centos-source-base" {
   dockerfile  = "../../generated/centos-source/base/Dockerfile"
   tags        = ["kolla/centos-source-base:2026.1"]
   platforms   = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "base"
     "kolla-gen.variant" = "centos-source"
@@ -5038,6 +5755,9 @@ target "centos-source-chrony" {
   }
   tags      = ["kolla/centos-source-chrony:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "chrony"
     "kolla-gen.variant" = "centos-source"
@@ -5053,6 +5773,9 @@ target "centos-source-cron" {
   }
   tags      = ["kolla/centos-source-cron:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cron"
     "kolla-gen.variant" = "centos-source"
@@ -5068,6 +5791,9 @@ target "centos-source-fluentd" {
   }
   tags      = ["kolla/centos-source-fluentd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "fluentd"
     "kolla-gen.variant" = "centos-source"
@@ -5083,6 +5809,9 @@ target "centos-source-haproxy" {
   }
   tags      = ["kolla/centos-source-haproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "haproxy"
     "kolla-gen.variant" = "centos-source"
@@ -5098,6 +5827,9 @@ target "centos-source-keepalived" {
   }
   tags      = ["kolla/centos-source-keepalived:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keepalived"
     "kolla-gen.variant" = "centos-source"
@@ -5113,6 +5845,9 @@ target "centos-source-kolla-toolbox" {
   }
   tags      = ["kolla/centos-source-kolla-toolbox:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "kolla-toolbox"
     "kolla-gen.variant" = "centos-source"
@@ -5128,6 +5863,9 @@ target "centos-source-mariadb" {
   }
   tags      = ["kolla/centos-source-mariadb:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "mariadb"
     "kolla-gen.variant" = "centos-source"
@@ -5143,6 +5881,9 @@ target "centos-source-memcached" {
   }
   tags      = ["kolla/centos-source-memcached:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "memcached"
     "kolla-gen.variant" = "centos-source"
@@ -5158,6 +5899,9 @@ target "centos-source-openstack-base" {
   }
   tags      = ["kolla/centos-source-openstack-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openstack-base"
     "kolla-gen.variant" = "centos-source"
@@ -5173,6 +5917,9 @@ target "centos-source-openvswitch-base" {
   }
   tags      = ["kolla/centos-source-openvswitch-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-base"
     "kolla-gen.variant" = "centos-source"
@@ -5188,6 +5935,9 @@ target "centos-source-rabbitmq" {
   }
   tags      = ["kolla/centos-source-rabbitmq:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "rabbitmq"
     "kolla-gen.variant" = "centos-source"
@@ -5203,6 +5953,9 @@ target "centos-source-cinder-base" {
   }
   tags      = ["kolla/centos-source-cinder-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-base"
     "kolla-gen.variant" = "centos-source"
@@ -5218,6 +5971,9 @@ target "centos-source-glance-base" {
   }
   tags      = ["kolla/centos-source-glance-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-base"
     "kolla-gen.variant" = "centos-source"
@@ -5233,6 +5989,9 @@ target "centos-source-heat-base" {
   }
   tags      = ["kolla/centos-source-heat-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-base"
     "kolla-gen.variant" = "centos-source"
@@ -5248,6 +6007,9 @@ target "centos-source-horizon" {
   }
   tags      = ["kolla/centos-source-horizon:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "horizon"
     "kolla-gen.variant" = "centos-source"
@@ -5263,6 +6025,9 @@ target "centos-source-keystone-base" {
   }
   tags      = ["kolla/centos-source-keystone-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-base"
     "kolla-gen.variant" = "centos-source"
@@ -5278,6 +6043,9 @@ target "centos-source-neutron-base" {
   }
   tags      = ["kolla/centos-source-neutron-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-base"
     "kolla-gen.variant" = "centos-source"
@@ -5293,6 +6061,9 @@ target "centos-source-nova-base" {
   }
   tags      = ["kolla/centos-source-nova-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-base"
     "kolla-gen.variant" = "centos-source"
@@ -5308,6 +6079,9 @@ target "centos-source-openvswitch-db-server" {
   }
   tags      = ["kolla/centos-source-openvswitch-db-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-db-server"
     "kolla-gen.variant" = "centos-source"
@@ -5323,6 +6097,9 @@ target "centos-source-openvswitch-vswitchd" {
   }
   tags      = ["kolla/centos-source-openvswitch-vswitchd:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "openvswitch-vswitchd"
     "kolla-gen.variant" = "centos-source"
@@ -5338,6 +6115,9 @@ target "centos-source-placement-base" {
   }
   tags      = ["kolla/centos-source-placement-base:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-base"
     "kolla-gen.variant" = "centos-source"
@@ -5353,6 +6133,9 @@ target "centos-source-cinder-api" {
   }
   tags      = ["kolla/centos-source-cinder-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-api"
     "kolla-gen.variant" = "centos-source"
@@ -5368,6 +6151,9 @@ target "centos-source-cinder-backup" {
   }
   tags      = ["kolla/centos-source-cinder-backup:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-backup"
     "kolla-gen.variant" = "centos-source"
@@ -5383,6 +6169,9 @@ target "centos-source-cinder-scheduler" {
   }
   tags      = ["kolla/centos-source-cinder-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-scheduler"
     "kolla-gen.variant" = "centos-source"
@@ -5398,6 +6187,9 @@ target "centos-source-cinder-volume" {
   }
   tags      = ["kolla/centos-source-cinder-volume:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "cinder-volume"
     "kolla-gen.variant" = "centos-source"
@@ -5413,6 +6205,9 @@ target "centos-source-glance-api" {
   }
   tags      = ["kolla/centos-source-glance-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "glance-api"
     "kolla-gen.variant" = "centos-source"
@@ -5428,6 +6223,9 @@ target "centos-source-heat-api" {
   }
   tags      = ["kolla/centos-source-heat-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api"
     "kolla-gen.variant" = "centos-source"
@@ -5443,6 +6241,9 @@ target "centos-source-heat-api-cfn" {
   }
   tags      = ["kolla/centos-source-heat-api-cfn:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-api-cfn"
     "kolla-gen.variant" = "centos-source"
@@ -5458,6 +6259,9 @@ target "centos-source-heat-engine" {
   }
   tags      = ["kolla/centos-source-heat-engine:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "heat-engine"
     "kolla-gen.variant" = "centos-source"
@@ -5473,6 +6277,9 @@ target "centos-source-keystone" {
   }
   tags      = ["kolla/centos-source-keystone:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone"
     "kolla-gen.variant" = "centos-source"
@@ -5488,6 +6295,9 @@ target "centos-source-keystone-fernet" {
   }
   tags      = ["kolla/centos-source-keystone-fernet:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-fernet"
     "kolla-gen.variant" = "centos-source"
@@ -5503,6 +6313,9 @@ target "centos-source-keystone-ssh" {
   }
   tags      = ["kolla/centos-source-keystone-ssh:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "keystone-ssh"
     "kolla-gen.variant" = "centos-source"
@@ -5518,6 +6331,9 @@ target "centos-source-neutron-dhcp-agent" {
   }
   tags      = ["kolla/centos-source-neutron-dhcp-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-dhcp-agent"
     "kolla-gen.variant" = "centos-source"
@@ -5533,6 +6349,9 @@ target "centos-source-neutron-l3-agent" {
   }
   tags      = ["kolla/centos-source-neutron-l3-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-l3-agent"
     "kolla-gen.variant" = "centos-source"
@@ -5548,6 +6367,9 @@ target "centos-source-neutron-metadata-agent" {
   }
   tags      = ["kolla/centos-source-neutron-metadata-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-metadata-agent"
     "kolla-gen.variant" = "centos-source"
@@ -5563,6 +6385,9 @@ target "centos-source-neutron-openvswitch-agent" {
   }
   tags      = ["kolla/centos-source-neutron-openvswitch-agent:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-openvswitch-agent"
     "kolla-gen.variant" = "centos-source"
@@ -5578,6 +6403,9 @@ target "centos-source-neutron-server" {
   }
   tags      = ["kolla/centos-source-neutron-server:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "neutron-server"
     "kolla-gen.variant" = "centos-source"
@@ -5593,6 +6421,9 @@ target "centos-source-nova-api" {
   }
   tags      = ["kolla/centos-source-nova-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-api"
     "kolla-gen.variant" = "centos-source"
@@ -5608,6 +6439,9 @@ target "centos-source-nova-compute" {
   }
   tags      = ["kolla/centos-source-nova-compute:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-compute"
     "kolla-gen.variant" = "centos-source"
@@ -5623,6 +6457,9 @@ target "centos-source-nova-conductor" {
   }
   tags      = ["kolla/centos-source-nova-conductor:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-conductor"
     "kolla-gen.variant" = "centos-source"
@@ -5638,6 +6475,9 @@ target "centos-source-nova-novncproxy" {
   }
   tags      = ["kolla/centos-source-nova-novncproxy:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-novncproxy"
     "kolla-gen.variant" = "centos-source"
@@ -5653,6 +6493,9 @@ target "centos-source-nova-scheduler" {
   }
   tags      = ["kolla/centos-source-nova-scheduler:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "nova-scheduler"
     "kolla-gen.variant" = "centos-source"
@@ -5668,6 +6511,9 @@ target "centos-source-placement-api" {
   }
   tags      = ["kolla/centos-source-placement-api:2026.1"]
   platforms = [for a in split(",", KG_ARCHES) : "linux/${a}"]
+  args = {
+    SOURCE_DATE_EPOCH = "0"
+  }
   labels = {
     "kolla-gen.image"   = "placement-api"
     "kolla-gen.variant" = "centos-source"

@@ -2,6 +2,7 @@
 import { assembleBake, memberKey } from './emit/bake/assemble.js';
 import type { BakeFile } from './emit/bake/model.js';
 import type { ResolvedConfig } from './load/config/resolve.js';
+import { targetArgs, targetLabels } from './load/config/build-inputs.js';
 import { imagePrefix, imageRef, imageTag, targetStem } from './render/context.js';
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './core/diagnostics.js';
 import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash } from './changes/content-hash.js';
@@ -324,6 +325,9 @@ function hashVariant(input: {
 }): void {
   const { project, family, arch, graph, hashes } = input;
   const locked = project.lock?.entries;
+  const args = targetArgs(project.config);
+  // Without the preset's labels, every image shares the config's: one object, serialised once.
+  const shared = project.config.preset === 'kolla' ? undefined : targetLabels(project.config, '', family, true);
   for (const name of graph.order) {
     const key = renderKey(name, family, arch);
     const rendering = input.renderings.get(key);
@@ -354,8 +358,8 @@ function hashVariant(input: {
         // As BuildKit reads it: a comment or a blank line changes what people review, not what BuildKit builds.
         dockerfile: buildkitView(withoutParentRefs(rendering.text, links)),
         files: project.contextFiles.get(name) ?? [],
-        args: project.config.buildArgs,
-        labels: project.config.labels,
+        args,
+        labels: shared ?? targetLabels(project.config, name, family, true),
         platform: `linux/${arch}`,
         parents: Object.fromEntries(parents.map((p) => [p, hashes.get(renderKey(p, family, arch))?.hash ?? ''])),
         bases,

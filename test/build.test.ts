@@ -363,6 +363,20 @@ describe('kolla-gen build (fake docker)', () => {
     expect(r.stderr).toContain('#1 [internal] load local bake definitions');
   });
 
+  it.each([
+    ['docker', '--push'],
+    ['docker-container', '--set *.output=type=registry,rewrite-timestamp=true'],
+    ['kubernetes', '--set *.output=type=registry,rewrite-timestamp=true'],
+    ['remote', '--set *.output=type=registry,rewrite-timestamp=true'],
+  ])('--push on the %s driver: %s', async (driver, push) => {
+    const r = await build(['--push'], { FAKE_DRIVER: driver });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const bakes = r.calls.filter((c) => c.startsWith('buildx bake -f'));
+    expect(bakes).toHaveLength(1);
+    expect(bakes[0]).toContain(` ${push} `);
+    if (driver === 'docker') expect(bakes[0]).not.toContain('rewrite-timestamp');
+  });
+
   it('without --push, builds with no warning and no imagetools', async () => {
     const r = await build([]);
     expect(r.exitCode).toBe(0);

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   bakeArgs,
+  rewritesTimestamps,
   classifyBakeFailure,
   isolateFailures,
   needsMultiPlatform,
@@ -198,6 +199,7 @@ async function bakeGeneration(
   if (diagnostics.some((d) => d.severity === 'error')) return failed(diagnostics);
 
   const builder = probe.builder;
+  base.rewriteTimestamp = rewritesTimestamps(builder?.driver);
   if (builder?.driver === 'docker' && builder.containerdStore === false && needsMultiPlatform(compiled.targets, options.set)) {
     diagnostics.push(
       error('KG802', `builder ${builder.name} (the docker driver without the containerd image store) cannot build several platforms in one image`),

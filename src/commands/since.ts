@@ -80,6 +80,8 @@ export type Exported =
 export interface RevisionCheckout {
   dir: string;
   shortSha: string;
+  /** Its full commit id. */
+  commit: string;
 }
 
 /**
@@ -139,7 +141,7 @@ interface CheckOut {
  */
 async function checkOut(at: CheckOut): Promise<string | undefined> {
   const { repo, commit, tree, inputs } = at;
-  at.checkouts.push({ dir: tree, shortSha: at.shortSha });
+  at.checkouts.push({ dir: tree, shortSha: at.shortSha, commit });
   const env = { ...process.env, GIT_INDEX_FILE: path.join(at.tmp, `index-${at.checkouts.length}`) };
   const read = await run(['read-tree', commit], repo, env);
   const listed = read.ok ? await run(['ls-files', '-s', '-z'], repo, env) : read;
@@ -182,7 +184,7 @@ async function checkOut(at: CheckOut): Promise<string | undefined> {
     if (head.stdout === sub.sha && (await sameAsCommit(real, sub.sha, '.', within.map((d) => path.relative(dir, d).split(path.sep).join('/') || '.')))) {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.symlinkSync(real, target, 'dir');
-      at.checkouts.push({ dir: target, shortSha });
+      at.checkouts.push({ dir: target, shortSha, commit: sub.sha });
       continue;
     }
     fs.mkdirSync(target, { recursive: true });

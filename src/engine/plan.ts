@@ -8,6 +8,11 @@ export interface BakeOptions {
   file: string;
   targets: string[];
   push?: boolean;
+  /**
+   * With push: the image exporter's `rewrite-timestamp=true` (layers' file times clamped to SOURCE_DATE_EPOCH, for
+   * bit-identical layers). Only a BuildKit builder has it: the docker driver refuses it ("conflicts with unpack").
+   */
+  rewriteTimestamp?: boolean;
   builder?: string;
   /** `--set` overrides, in order. */
   set?: string[];
@@ -22,6 +27,11 @@ export interface BakeOptions {
   allow?: string[];
 }
 
+/** Whether a builder's driver runs BuildKit's own exporter (docker-container, remote, kubernetes), not the docker engine's. */
+export function rewritesTimestamps(driver: string | undefined): boolean {
+  return driver !== undefined && driver !== 'docker' && driver !== 'unknown';
+}
+
 export function bakeArgs(o: BakeOptions): string[] {
   return [
     'buildx',
@@ -30,7 +40,7 @@ export function bakeArgs(o: BakeOptions): string[] {
     o.file,
     ...(o.builder !== undefined ? ['--builder', o.builder] : []),
     ...allowArgs(o.allow ?? []),
-    ...(o.push ? ['--push'] : []),
+    ...(o.push ? (o.rewriteTimestamp ? ['--set', '*.output=type=registry,rewrite-timestamp=true'] : ['--push']) : []),
     ...(o.provenance !== undefined ? [`--provenance=${o.provenance}`] : []),
     ...(o.noCache ? ['--no-cache'] : []),
     ...(o.pull ? ['--pull'] : []),

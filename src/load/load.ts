@@ -46,7 +46,7 @@ export interface LoadOptions {
    * of `tree` (`../kolla/kolla/docker`, beside an ops repo) means what it means from `cwd`. A kolla checkout outside
    * `tree` is read as always.
    */
-  exported?: { tree: string; cwd: string; checkouts: readonly { dir: string; shortSha: string }[] };
+  exported?: { tree: string; cwd: string; checkouts: readonly { dir: string; shortSha: string; commit?: string }[] };
 }
 
 /** A path as the output names it: relative to cwd, "/"-separated. */
@@ -230,6 +230,7 @@ function readKollaCheckout(
     const { release, problems } = readKollaRelease({
       methodsPy: readOptional(path.join(pkg, 'template', 'methods.py')),
       workerPy: readOptional(path.join(pkg, 'image', 'kolla_worker.py')),
+      tasksPy: readOptional(path.join(pkg, 'image', 'tasks.py')),
     });
     checkout.release = release;
     for (const problem of problems) diagnostics.push(warning('KG114', `${relativeToCwd(cwd, path.dirname(pkg))}/${problem}`));
@@ -237,10 +238,16 @@ function readKollaCheckout(
     const atRevision = exported && isWithin(exported.tree, root) ? exported.checkouts.filter((c) => isWithin(c.dir, root)).at(-1) : undefined;
     if (atRevision !== undefined) {
       checkout.gitShortSha = atRevision.shortSha;
+      if (atRevision.commit !== undefined) checkout.gitCommit = atRevision.commit;
     } else if (fs.existsSync(path.join(root, '.git'))) {
       try {
         // What pbr runs for kolla-build's kolla_version; the checkout is input, like the templates.
         checkout.gitShortSha = execFileSync('git', ['--git-dir', path.join(root, '.git'), 'log', '-n1', '--pretty=format:%h'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim();
+        // kolla-build's org.opencontainers.image.revision: its git fallback reads the checkout's HEAD.
+        checkout.gitCommit = execFileSync('git', ['--git-dir', path.join(root, '.git'), 'rev-parse', 'HEAD'], {
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'ignore'],
         }).trim();

@@ -4,6 +4,7 @@ import type { CacheConfig, ResolvedConfig } from '../../load/config/resolve.js';
 import { pushedTags, type PlannedTarget } from '../fold.js';
 import { familyId, type Arch } from '../../core/types.js';
 import { ARCH_VARIABLE } from './arches.js';
+import { targetArgs, targetLabels } from '../../load/config/build-inputs.js';
 import type { ArchVariable, BakeFile, BakeGroup, BakeTarget } from './model.js';
 
 export interface AssembleInput {
@@ -116,10 +117,10 @@ export function assembleBake(input: AssembleInput): BakeFile {
       platforms: t.arches.map((arch) => `linux/${arch}`),
       // A per-arch target builds its one arch; it is reached only through its join's contexts, which follow the variable.
       ...(t.arch === undefined ? { followsArches: true } : {}),
-      args: { ...config.buildArgs },
+      args: targetArgs(config),
       // No content hash label: it would differ between a one-arch and a multi-arch run and so change the per-arch
       // image's digest; the content tags carry the hash.
-      labels: { ...config.labels, 'kolla-gen.image': t.image, 'kolla-gen.variant': family },
+      labels: { ...targetLabels(config, t.image, t.family), 'kolla-gen.image': t.image, 'kolla-gen.variant': family },
       ...(cache ? { cacheFrom: cache.from, ...(cache.to.length > 0 ? { cacheTo: cache.to } : {}) } : {}),
     };
   });

@@ -276,13 +276,19 @@ function parseUnbuildable(
   return rules;
 }
 
-/** SOURCE_DATE_EPOCH (reproducible builds), the one variable of the environment that reaches the output unasked. */
-function sourceDate(env: ResolveInput['env'], diagnostics: Diagnostic[]): string | undefined {
+/**
+ * SOURCE_DATE_EPOCH (reproducible builds), the one variable of the environment that reaches the output unasked: its
+ * whole seconds, and its day for the preset's build_date (undefined when unset: the preset keeps its default).
+ */
+function sourceDate(env: ResolveInput['env'], diagnostics: Diagnostic[]): { epoch: string; day?: string } {
   const epoch = env?.SOURCE_DATE_EPOCH;
-  if (epoch === undefined || epoch === '') return undefined;
+  if (epoch === undefined || epoch === '') return { epoch: '0' };
   const day = buildDateFromEpoch(epoch);
-  if (day === undefined) diagnostics.push(error('KG107', `SOURCE_DATE_EPOCH="${epoch}" is not a number of seconds since 1970-01-01 UTC`));
-  return day;
+  if (day === undefined) {
+    diagnostics.push(error('KG107', `SOURCE_DATE_EPOCH="${epoch}" is not a number of seconds since 1970-01-01 UTC`));
+    return { epoch: '0' };
+  }
+  return { epoch: String(Number(epoch.trim())), day };
 }
 
 export function resolveConfig(input: ResolveInput): ResolveResult {
@@ -352,6 +358,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     else families.push({ base });
   }
 
+  const date = sourceDate(input.env, diagnostics);
   const config: ResolvedConfig = {
     configPath: input.config?.path,
     // kolla-build.conf's docker_dir overlays extra dirs on kolla's own tree: here, on the tree's dirs.
@@ -375,6 +382,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     vars,
     buildArgs,
     labels: stringify(written.labels),
+    sourceDateEpoch: date.epoch,
     templateOverrides: cli.templateOverrides ?? [],
     env,
     // --skip-existing looks for content tags, so the images it builds must push theirs.
@@ -398,7 +406,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   }
   if (preset) {
     config.preset = preset;
-    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout, sourceDate(input.env, diagnostics));
+    if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout, date.day);
   }
   return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
 }

@@ -103,6 +103,11 @@ export interface ResolvedConfig {
   vars: Record<string, unknown>;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
+  /**
+   * SOURCE_DATE_EPOCH (whole seconds, "0" when unset): every target's build arg of that name, so that BuildKit dates
+   * the image config and its history from it, and the date of the preset's `created` and `build-date` labels.
+   */
+  sourceDateEpoch: string;
   templateOverrides: string[];
   /** Environment variables the templates see as `env`: only those --pass-env named. */
   env: Record<string, string>;
@@ -199,6 +204,8 @@ export interface KollaSettings {
   reposFiles: Record<string, string>;
   /** build_date (`%Y%m%d`), for the releases that pass it: from SOURCE_DATE_EPOCH, else KOLLA_BUILD_DATE. */
   buildDate: string;
+  /** The checkout's commit (`git rev-parse HEAD`), kolla-build's `org.opencontainers.image.revision`. */
+  gitCommit?: string;
   /** Where the release was read: a config.py or kolla-build.conf path, or `built-in`. */
   releaseFrom: string;
   buildDateFrom: 'SOURCE_DATE_EPOCH' | 'default';
@@ -222,6 +229,8 @@ export interface KollaCheckout {
   unbuildablePy?: string;
   /** `git log -n1 --pretty=format:%h` of the checkout, as pbr gives it to kolla-build. */
   gitShortSha?: string;
+  /** Its full commit id, as kolla-build's git fallback labels it (org.opencontainers.image.revision). */
+  gitCommit?: string;
   /** The repos.yaml override the kolla-build.conf names (repos_yaml). */
   reposOverride?: { path: string; text: string };
 }

@@ -45,6 +45,49 @@ export interface KollaRelease {
   pythonVersions: PythonVersionRule[];
   /** Whether unbuildable.py keys may name a base tag (`rocky+10`), as kolla-build 2025.1 matches them. */
   unbuildableByTag: boolean;
+  /** The labels kolla-build adds at build time (none before 2026.1), in the order it adds them. */
+  labels: KollaLabel[];
+}
+
+/**
+ * The labels kolla-build adds to every image at build time (not in templates): the `org.opencontainers.image.*` set of
+ * kolla_worker.py (2026.1 on) and `build-date` of tasks.py (master). kolla-gen knows how kolla-build computes each.
+ */
+export const KOLLA_LABELS = [
+  'org.opencontainers.image.revision',
+  'org.opencontainers.image.source',
+  'org.opencontainers.image.title',
+  'org.opencontainers.image.description',
+  'org.opencontainers.image.version',
+  'org.opencontainers.image.created',
+  'org.opencontainers.image.authors',
+  'org.opencontainers.image.url',
+  'org.opencontainers.image.licenses',
+  'build-date',
+] as const;
+export type KollaLabel = (typeof KOLLA_LABELS)[number];
+
+/** The labels the checkout's kolla_worker.py and tasks.py add; one kolla-gen does not know is a problem, and left out. */
+export function readKollaLabels(workerPy: string | undefined, tasksPy: string | undefined, problems: string[]): KollaLabel[] {
+  const labels = new Set<string>();
+  if (workerPy !== undefined) {
+    const code = stripComments(workerPy);
+    // The source control labels: pip's direct_url.json, else the checkout's git.
+    if (/def _get_scm_labels\(/.test(code)) {
+      labels.add('org.opencontainers.image.revision');
+      labels.add('org.opencontainers.image.source');
+    }
+    const update = bracedAfter(code, /\boci_labels\.update\(\s*\{/) ?? '';
+    for (const m of update.matchAll(/['"]([\w.-]+)['"]\s*:/g)) labels.add(m[1] ?? '');
+  }
+  if (tasksPy !== undefined) {
+    for (const m of stripComments(tasksPy).matchAll(/\.labels\[\s*['"]([^'"]+)['"]\s*\]\s*=/g)) labels.add(m[1] ?? '');
+  }
+  const known = new Set<string>(KOLLA_LABELS);
+  for (const label of labels) {
+    if (!known.has(label)) problems.push(`kolla/image: kolla-build adds a label kolla-gen does not know, ${label}; kolla-gen leaves it out`);
+  }
+  return KOLLA_LABELS.filter((l) => labels.has(l));
 }
 
 /** What could not be read, for a warning; the value used instead is master's. */
@@ -251,9 +294,9 @@ export function pythonVersion(rules: PythonVersionRule[], base: string, tag: str
 }
 
 /** Reads methods.py and kolla_worker.py; what is missing or unreadable is master's behaviour, with a problem said. */
-export function readKollaRelease(files: { methodsPy?: string; workerPy?: string }): KollaReleaseResult {
+export function readKollaRelease(files: { methodsPy?: string; workerPy?: string; tasksPy?: string }): KollaReleaseResult {
   const problems: string[] = [];
-  const release: KollaRelease = { handleRepos: 'merge', reposFileRules: [], pythonVersions: [], unbuildableByTag: false };
+  const release: KollaRelease = { handleRepos: 'merge', reposFileRules: [], pythonVersions: [], unbuildableByTag: false, labels: [...KOLLA_LABELS] };
   if (files.methodsPy !== undefined) {
     const body = functionBody(stripComments(files.methodsPy), 'handle_repos');
     const style = body && handleReposStyle(body);
@@ -271,5 +314,6 @@ export function readKollaRelease(files: { methodsPy?: string; workerPy?: string 
     const tagElement = /tag_element\s*=\s*r?['"][^'"]*['"]\s*%\s*\(([^)]*)\)/.exec(code);
     release.unbuildableByTag = tagElement?.[1]?.includes('base_tag') ?? false;
   }
+  if (files.workerPy !== undefined || files.tasksPy !== undefined) release.labels = readKollaLabels(files.workerPy, files.tasksPy, problems);
   return { release, problems };
 }

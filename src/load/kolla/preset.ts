@@ -6,7 +6,7 @@ import { raiseTemplateError } from '../../jinja/index.js';
 import { RenderError, str } from '../../jinja/python.js';
 import { BASES, KOLLA_ARCH, type Arch, type Base, type Variant } from '../../core/types.js';
 
-import { evalRepoCondition, pythonVersion, type KollaRelease } from './kolla-release.js';
+import { evalRepoCondition, KOLLA_LABELS, pythonVersion, type KollaRelease } from './kolla-release.js';
 
 export { PRESETS, type KollaCheckout, type KollaSettings, type KollaUser, type PresetName };
 
@@ -51,7 +51,7 @@ export const KOLLA_UNBUILDABLE: Record<string, string[]> = {
 /** kolla-gen's build_date when SOURCE_DATE_EPOCH is not set: the day of epoch 0, so that output never changes by itself. */
 export const KOLLA_BUILD_DATE = '19700101';
 
-export const MASTER_RELEASE: KollaRelease = { handleRepos: 'merge', reposFileRules: [], pythonVersions: [], unbuildableByTag: false };
+export const MASTER_RELEASE: KollaRelease = { handleRepos: 'merge', reposFileRules: [], pythonVersions: [], unbuildableByTag: false, labels: [...KOLLA_LABELS] };
 
 /** kolla-build's build_date: the day, `%Y%m%d`, of a SOURCE_DATE_EPOCH (UTC); undefined when it is not a number. */
 export function buildDateFromEpoch(epoch: string): string | undefined {
@@ -159,6 +159,7 @@ export function kollaSettings(conf?: KollaConfigValues, checkout: KollaCheckout 
   settings.reposYaml = checkout.reposYaml;
   settings.reposOverride = checkout.reposOverride;
   settings.kollaVersion = checkout.gitShortSha ?? '';
+  if (checkout.gitCommit !== undefined) settings.gitCommit = checkout.gitCommit;
   settings.reposFiles = { ...checkout.reposFiles };
   if (checkout.release) settings.release = structuredClone(checkout.release);
   if (buildDate !== undefined) {
