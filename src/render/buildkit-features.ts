@@ -36,15 +36,18 @@ export interface BuildkitFeature {
 // ---------------------------------------------------------------------------------------------------------------
 // # syntax: BuildKit's dockerfile frontend detects it before it parses anything (parser.DetectSyntax)
 
-const DIRECTIVE_RE = /^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+// Go's "." matches any character but "\n", which no line holds: dotAll here ("\u2028" is a character of the value).
+const DIRECTIVE_RE = /^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/s;
 const DIRECTIVE_NAMES = new Set(['syntax', 'escape', 'check']);
 
 /**
  * The frontend a Dockerfile's text selects, as BuildKit's DetectSyntax finds it: a byte-order mark and a `#!` first
  * line are skipped; then `#key=value` directives at the very top (each line must start with the comment mark), then the
  * same with `//`, then the whole text as a JSON object with a "syntax" key. The frontend is the value's first word.
+ * Where BuildKit's releases differ, every frontend any of them would take is returned: BuildKit 0.13 reads a JSON
+ * key in any case ("Syntax") and skips no byte-order mark.
  */
-export function detectSyntax(text: string): { ref: string; cmdline: string; line: number } | undefined {
+export function detectSyntax(text: string): { ref: string; cmdline: string; line: number }[] {
   let body = text.startsWith('\ufeff') ? text.slice(1) : text;
   let first = 1;
   const newline = body.indexOf('\n');
@@ -66,20 +69,21 @@ export function detectSyntax(text: string): { ref: string; cmdline: string; line
       seen.add(key);
       if (key === 'syntax') {
         const cmdline = match[2] as string;
-        return { ref: cmdline.split(' ')[0] as string, cmdline, line: first + i };
+        return [{ ref: cmdline.split(' ')[0] as string, cmdline, line: first + i }];
       }
     }
   }
   try {
     const parsed: unknown = JSON.parse(body);
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const value = (parsed as Record<string, unknown>).syntax;
-      if (typeof value === 'string') return { ref: value, cmdline: value, line: first };
+      return Object.entries(parsed as Record<string, unknown>).flatMap(([key, value]) =>
+        key.toLowerCase() === 'syntax' && typeof value === 'string' && value !== '' ? [{ ref: value, cmdline: value, line: first }] : [],
+      );
     }
   } catch {
     // not JSON: no syntax there
   }
-  return undefined;
+  return [];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -253,8 +257,7 @@ function readMount(value: string, offset: number, { add, expanded, context, onbu
  */
 export function buildkitFeatures(text: string, options: ParseOptions = {}): BuildkitFeature[] {
   const features: BuildkitFeature[] = [];
-  const syntax = detectSyntax(text);
-  if (syntax) {
+  for (const syntax of detectSyntax(text)) {
     const line = text.split('\n')[syntax.line - 1] ?? '';
     features.push({ kind: 'syntax', line: syntax.line, column: 1, value: syntax.ref, instruction: line.replace(/^\ufeff/, '').trim() });
   }
