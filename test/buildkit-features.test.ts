@@ -88,7 +88,7 @@ describe('ADD of a URL or a git repository', () => {
     ['a redeclared global ARG', 'ARG U=https://x/a\nFROM a\nARG U\nADD $U /d\n', ['remote-add@4:5=https://x/a']],
     ['a global ARG not redeclared is empty in the stage', 'ARG U=https://x/a\nFROM scratch\nADD ${U}local /d\n', []],
     ['a stage inherits its parent stage variables', 'FROM scratch AS one\nENV U=https://x/a\nFROM one\nADD $U /d\n', ['remote-add@4:5=https://x/a']],
-    ['a variable only the image can set', 'FROM a\nADD $U /d\n', ['remote-add@2:5=$U (unresolved U)']],
+    ['a variable only the image can set', 'FROM a\nADD $U /d\nADD ${S}//h/x /e\nADD ./$U /f\n', ['remote-add@2:5=$U (unresolved U)', 'remote-add@3:5=${S}//h/x (unresolved S)']],
     ['COPY takes no URL (BuildKit refuses it)', 'FROM a\nCOPY https://x/a /d\n', []],
     ['heredoc sources are content', 'FROM a\nADD <<EOF /d\nhttps://x/a\nEOF\n', []],
   ];

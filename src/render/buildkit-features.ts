@@ -213,7 +213,8 @@ function readInstruction(ins: Instruction, scope: StageScope | undefined, contex
       if (/^[0-9]*<</.test(source.text)) continue;
       const { value, unresolved } = expanded(source.text);
       if (isRemoteSource(value)) add('remote-add', source.offset, value);
-      else if (unresolved.length > 0 && !value.startsWith('/') && !value.startsWith('.')) add('remote-add', source.offset, source.text, unresolved);
+      // A variable the image sets may spell a URL, unless a "/" written before it starts a path.
+      else if (unresolved.length > 0 && !source.text.slice(0, source.text.indexOf('$')).includes('/')) add('remote-add', source.offset, source.text, unresolved);
     }
   }
 }
