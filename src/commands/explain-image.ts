@@ -196,11 +196,9 @@ export function formatExplanations(explanations: Explanation[]): string {
   const blocks = explanations.map((e) => {
     const head = `${e.image} on ${e.variant} ${e.arches.join(', ')}: ${e.status}${e.target ? ` (target ${e.target}: ${e.platforms?.join(', ')})` : ''}`;
     const hashes = Object.entries(e.hashes).map(([arch, hash]) => `  hash ${arch}: ${hash}`);
-    const frontend = `  frontend: ${e.frontend === null ? "BuildKit's own Dockerfile frontend (no # syntax line)" : e.frontend}`;
-    const asks = e.buildkit
-      .filter((f) => f.kind !== 'syntax' || !f.allowed)
-      .map((f) => `  asks BuildKit (line ${f.line}): ${f.description}: ${f.allowed ? `allowed by ${f.policy}` : `REFUSED, ${f.policy} does not allow it`}`);
-    return [head, ...e.reasons.map((r) => `  - ${r}`), frontend, ...asks, ...(e.contentTag ? [`  content tag: ${e.contentTag}`] : []), ...hashes].join('\n');
+    // Nothing for a Dockerfile that asks for nothing (no # syntax line: BuildKit's own frontend).
+    const asks = e.buildkit.map((f) => `  asks BuildKit (line ${f.line}): ${f.description}: ${f.allowed ? `allowed by ${f.policy}` : `REFUSED, ${f.policy} does not allow it`}`);
+    return [head, ...e.reasons.map((r) => `  - ${r}`), ...asks, ...(e.contentTag ? [`  content tag: ${e.contentTag}`] : []), ...hashes].join('\n');
   });
   return blocks.join('\n\n');
 }
