@@ -7,6 +7,8 @@ import { imagePrefix, imageRef, imageTag, targetStem } from './render/context.js
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from './core/diagnostics.js';
 import { affectedImages, contentHash, contentRef, targetHash, type Affected, type ContentHash } from './changes/content-hash.js';
 import { buildkitView, type FromLine } from './render/dockerfile.js';
+import { checkBuildkit } from './render/buildkit-policy.js';
+import type { BuildkitFeature } from './render/buildkit-features.js';
 import { foldedImages, foldFamily, type FamilyImage, type FoldedTarget, type PlannedTarget } from './emit/fold.js';
 import { ancestors, buildGraph, type RenderedImage, type VariantGraph } from './graph/graph.js';
 import { buildManifest, type Manifest, type ManifestRow } from './emit/manifest.js';
@@ -39,6 +41,8 @@ export interface CompileOptions {
   since?: { revision: string; hashes: Map<string, ContentHash> | 'current'; texts?: Map<string, string> };
   /** A selection that selects no image on any variant: an error (the default), or a warning (explain explains it). */
   emptySelection?: 'error' | 'warning';
+  /** What the BuildKit policy refuses: errors (the default), or warnings (explain lists them). */
+  buildkitPolicy?: 'error' | 'warning';
 }
 
 export interface Compiled {
@@ -49,6 +53,8 @@ export interface Compiled {
   hashes: Map<string, ContentHash>;
   /** The external bases of every rendered (image, variant), by renderKey. */
   bases: Map<string, BaseUse[]>;
+  /** What every rendered (image, variant) asks of BuildKit (its # syntax frontend, RUN flags, remote ADDs…), by renderKey. */
+  buildkitFeatures: Map<string, BuildkitFeature[]>;
   /** With --affected-since: the affected (image, variant)s, by renderKey, and why. */
   affected?: Map<string, Affected>;
   /** With --affected-since: what the revision's compile made (its hashes, its rendered Dockerfiles), for `summary`. */
@@ -91,9 +97,10 @@ function dedupe(diagnostics: Keyed[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const { key, ...d } of diagnostics) {
     const perVariant = d.variants !== undefined && d.location !== undefined;
-    const k = perVariant
-      ? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}`
-      : (key ?? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}|${d.message}`);
+    // A key of its own says which diagnostics are one problem (a BuildKit feature: at each variant's rendered file).
+    const k =
+      key ??
+      (perVariant ? `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}` : `${d.code}|${d.location?.file}|${d.location?.line}|${d.location?.column}|${d.message}`);
     const first = seen.get(k);
     if (first) {
       if (perVariant && first.variants) first.variants = [...new Set([...first.variants, ...(d.variants ?? [])])];
@@ -189,6 +196,7 @@ interface Hashed {
   families: FamilyResult[];
   hashes: Map<string, ContentHash>;
   bases: Map<string, BaseUse[]>;
+  buildkitFeatures: Map<string, BuildkitFeature[]>;
   diagnostics: Keyed[];
 }
 
@@ -206,7 +214,7 @@ export interface BaseUse {
   from: FromLine;
 }
 
-function hashTree(project: Project, rendered: RenderOutcome[] | undefined): Hashed | { diagnostics: Diagnostic[] } {
+function hashTree(project: Project, rendered: RenderOutcome[] | undefined, policy: 'error' | 'warning' = 'error'): Hashed | { diagnostics: Diagnostic[] } {
   const { config, tree } = project;
   const diagnostics: Keyed[] = [...checkImageNames(config, tree), ...checkTargetNames(tree), ...checkConfigNames(config, tree)];
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
@@ -221,6 +229,10 @@ function hashTree(project: Project, rendered: RenderOutcome[] | undefined): Hash
     diagnostics.push(...outcome.diagnostics);
     if (outcome.rendering) renderings.set(outcome.key, outcome.rendering);
   }
+  if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
+  // What the rendered Dockerfiles ask of BuildKit, against kolla-gen.yaml's buildkit: policy.
+  const buildkit = checkBuildkit(project, renderings, policy);
+  diagnostics.push(...buildkit.diagnostics);
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
 
   const names = tree.images.map((i) => i.name);
@@ -251,7 +263,7 @@ function hashTree(project: Project, rendered: RenderOutcome[] | undefined): Hash
     families.push({ family, graphs, statuses: new Map(), images: [], folded: new Map() });
   }
   if (hasErrors(diagnostics)) return { diagnostics: dedupe(diagnostics) };
-  return { selector, renderings, families, hashes, bases, diagnostics };
+  return { selector, renderings, families, hashes, bases, buildkitFeatures: buildkit.features, diagnostics };
 }
 
 /**
@@ -265,9 +277,9 @@ export function compileHashes(project: Project, rendered?: RenderOutcome[]): { h
 
 export function compile(project: Project, options: CompileOptions = {}): Compiled | { diagnostics: Diagnostic[] } {
   const { config, tree } = project;
-  const hashed = hashTree(project, options.rendered);
+  const hashed = hashTree(project, options.rendered, options.buildkitPolicy);
   if (!('hashes' in hashed)) return hashed;
-  const { selector, renderings, families, hashes, bases, diagnostics } = hashed;
+  const { selector, renderings, families, hashes, bases, buildkitFeatures, diagnostics } = hashed;
 
   const affected = options.since ? new Map<string, Affected>() : undefined;
   const selected: SelectionOutcome['variants'] = [];
@@ -309,7 +321,7 @@ export function compile(project: Project, options: CompileOptions = {}): Compile
     );
   }
   diagnostics.push(...checkRefCollisions(planned.targets), ...checkGeneratedNames(tree, planned));
-  return { config, tree, families, hashes, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), ...(options.since ? { since: options.since } : {}), existing: [], rebuilt: new Set(), absent: new Map(), bases, ...planned, diagnostics: dedupe(diagnostics) };
+  return { config, tree, families, hashes, bases, buildkitFeatures, contextIgnores: project.contextIgnores, ...(affected ? { affected } : {}), ...(options.since ? { since: options.since } : {}), existing: [], rebuilt: new Set(), absent: new Map(), ...planned, diagnostics: dedupe(diagnostics) };
 }
 
 /** The hash of every image of one variant, parents first: a hash covers its parents' hashes. */

@@ -424,14 +424,14 @@ describe('kolla-gen explain', () => {
     expect(out.result.explanations.map((e) => [e.arches, e.status, e.reasons])).toEqual(expected);
   });
 
-  it('--json: the image, and per variant its arches, status, reasons, target, platforms, hashes and content tag', async () => {
+  it('--json: the image, and per variant its arches, status, reasons, target, platforms, hashes, content tag and what it asks of BuildKit', async () => {
     const dir = copyFixture('basic');
     const { out } = await json<{ image: string; explanations: Explanation[] }>(dir, ['explain', 'db', '--content-tags']);
     expect(out.ok).toBe(true);
     expect(out.result.image).toBe('db');
     expect(out.result.explanations.map((e) => Object.keys(e))).toEqual([
-      ['image', 'variant', 'arches', 'status', 'reasons', 'target', 'platforms', 'hashes', 'contentTag'],
-      ['image', 'variant', 'arches', 'status', 'reasons', 'target', 'platforms', 'hashes', 'contentTag'],
+      ['image', 'variant', 'arches', 'status', 'reasons', 'target', 'platforms', 'hashes', 'contentTag', 'frontend', 'buildkit'],
+      ['image', 'variant', 'arches', 'status', 'reasons', 'target', 'platforms', 'hashes', 'contentTag', 'frontend', 'buildkit'],
     ]);
     expect((await run(dir, ['generate', '--content-tags'])).exitCode).toBe(0);
     const manifest = await withHashes(dir, readManifest(dir));
@@ -446,6 +446,8 @@ describe('kolla-gen explain', () => {
       platforms: ['linux/amd64', 'linux/arm64'],
       hashes: Object.fromEntries(manifest.filter((e) => e.image === 'db' && e.base === 'ubuntu').map((e) => [e.arch, e.hash])),
       contentTag: readBakeJson(dir).target['ubuntu-db']?.tags?.find((t) => CONTENT_TAG.test(t)),
+      frontend: null,
+      buildkit: [],
     });
     expect(ubuntu?.contentTag).toMatch(CONTENT_TAG);
   });

@@ -317,6 +317,7 @@ describe('diagnostics', () => {
     ['KG210', 'KG229', 'test/links.test.ts'],
     ['KG310', 'KG329', 'test/render-limits.test.ts'],
     ['KG410', 'KG429', 'test/validate.test.ts'],
+    ['KG450', 'KG469', 'test/buildkit-policy.test.ts'],
     ['KG480', 'KG499', 'test/lock.test.ts'],
     ['KG610', 'KG629', 'test/validate.test.ts'],
     ['KG710', 'KG712', 'test/ops-cli.test.ts'],

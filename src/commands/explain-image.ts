@@ -7,6 +7,23 @@ import { familyResult, type Compiled } from '../pipeline.js';
 import { renderKey } from '../render/images.js';
 import { compileSelector, unbuildableFor, type Status } from '../graph/select.js';
 import { familyId, type Arch, type Family } from '../core/types.js';
+import { allows, describeFeature, ruleKey } from '../render/buildkit-policy.js';
+import type { BuildkitFeature, FeatureKind } from '../render/buildkit-features.js';
+
+/** A BuildKit feature the image's rendered Dockerfile asks for, and whether kolla-gen.yaml's buildkit: policy allows it. */
+export interface ExplainedFeature {
+  kind: FeatureKind;
+  /** Line and column in the rendered Dockerfile. */
+  line: number;
+  column: number;
+  value: string;
+  /** The key of kolla-gen.yaml's buildkit: that allows it (`buildkit.host_network`). */
+  policy: string;
+  allowed: boolean;
+  description: string;
+  onbuild?: true;
+  unresolved?: string[];
+}
 
 export interface Explanation {
   image: string;
@@ -22,6 +39,24 @@ export interface Explanation {
   /** Content hash per arch. */
   hashes: Partial<Record<Arch, string>>;
   contentTag?: string;
+  /** The frontend its `# syntax` line names; null: BuildKit's own Dockerfile frontend (no such line). */
+  frontend: string | null;
+  /** What its rendered Dockerfile asks of BuildKit (docs/security.md, "BuildKit features"), in line order. */
+  buildkit: ExplainedFeature[];
+}
+
+function explainFeatures(compiled: Compiled, features: BuildkitFeature[]): ExplainedFeature[] {
+  return features.map((f) => ({
+    kind: f.kind,
+    line: f.line,
+    column: f.column,
+    value: f.value,
+    policy: `buildkit.${ruleKey(f.kind)}`,
+    allowed: allows(compiled.config.buildkit, f),
+    description: describeFeature(f),
+    ...(f.onbuild ? { onbuild: true as const } : {}),
+    ...(f.unresolved ? { unresolved: f.unresolved } : {}),
+  }));
 }
 
 /** Why the filters (regexes, profiles, unbuildable, --skip-parents) gave the image its status on one variant. */
@@ -124,13 +159,16 @@ export function explainImage(compiled: Compiled, name: string): { explanations: 
         }
       }
       const hash = compiled.hashes.get(renderKey(name, family, arch))?.hash ?? '';
+      const buildkit = explainFeatures(compiled, compiled.buildkitFeatures.get(renderKey(name, family, arch)) ?? []);
+      const frontend = buildkit.find((f) => f.kind === 'syntax')?.value ?? null;
       const built = target ?? existing;
       const same =
         previous &&
         previous.status === status &&
         previous.reasons.join('\n') === reasons.join('\n') &&
         previous.target === target?.name &&
-        previous.contentTag === built?.contentTag;
+        previous.contentTag === built?.contentTag &&
+        JSON.stringify(previous.buildkit) === JSON.stringify(buildkit);
       if (previous && same) {
         previous.arches.push(arch);
         previous.hashes[arch] = hash;
@@ -145,6 +183,8 @@ export function explainImage(compiled: Compiled, name: string): { explanations: 
         ...(target ? { target: target.name, platforms: target.arches.map((a) => `linux/${a}`) } : {}),
         hashes: { [arch]: hash },
         ...(built?.contentTag !== undefined ? { contentTag: built.contentTag } : {}),
+        frontend,
+        buildkit,
       };
       explanations.push(previous);
     }
@@ -156,7 +196,9 @@ export function formatExplanations(explanations: Explanation[]): string {
   const blocks = explanations.map((e) => {
     const head = `${e.image} on ${e.variant} ${e.arches.join(', ')}: ${e.status}${e.target ? ` (target ${e.target}: ${e.platforms?.join(', ')})` : ''}`;
     const hashes = Object.entries(e.hashes).map(([arch, hash]) => `  hash ${arch}: ${hash}`);
-    return [head, ...e.reasons.map((r) => `  - ${r}`), ...(e.contentTag ? [`  content tag: ${e.contentTag}`] : []), ...hashes].join('\n');
+    // Nothing for a Dockerfile that asks for nothing (no # syntax line: BuildKit's own frontend).
+    const asks = e.buildkit.map((f) => `  asks BuildKit (line ${f.line}): ${f.description}: ${f.allowed ? `allowed by ${f.policy}` : `REFUSED, ${f.policy} does not allow it`}`);
+    return [head, ...e.reasons.map((r) => `  - ${r}`), ...asks, ...(e.contentTag ? [`  content tag: ${e.contentTag}`] : []), ...hashes].join('\n');
   });
   return blocks.join('\n\n');
 }

@@ -147,7 +147,7 @@ async function compileRendered(
   cli: CliOptions,
   options: LoadOptions,
 ): Promise<{ compiled?: Compiled; diagnostics: Diagnostic[] }> {
-  const result = compile(project, { rendered, ...(since ? { since } : {}), ...(options.emptySelection ? { emptySelection: options.emptySelection } : {}) });
+  const result = compile(project, { rendered, ...(since ? { since } : {}), ...(options.emptySelection ? { emptySelection: options.emptySelection } : {}), ...(options.buildkitPolicy ? { buildkitPolicy: options.buildkitPolicy } : {}) });
   if ('bake' in result) {
     result.madeWith = madeWithOf(project, cli, options);
     result.recorded = project.recorded;

@@ -66,6 +66,15 @@ export const CODES = {
   KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
   KG402: { title: 'FROM names no image of the tree', hint: 'the reference has the tree\'s registry, namespace and tag, so it must name one of its images' },
   KG410: { title: 'FROM is one typo away from an image of the tree', hint: 'a FROM that is not exactly the ref of an image of the tree is an external base, pulled from its registry: fix the ref if you meant the tree\'s image' },
+  // what a rendered Dockerfile asks of BuildKit (kolla-gen.yaml buildkit:, docs/security.md "BuildKit features")
+  KG450: { title: 'frontend the BuildKit policy does not allow', hint: 'a # syntax line makes BuildKit pull and run that image: remove the line, or add the repository to buildkit.syntax in kolla-gen.yaml (default: [docker/dockerfile])' },
+  KG451: { title: 'RUN --security=insecure', hint: 'an insecure RUN runs outside BuildKit\'s sandbox: remove the flag, or set buildkit.insecure: true in kolla-gen.yaml' },
+  KG452: { title: 'RUN --network=host', hint: 'a RUN in the host\'s network reaches what the build host reaches: remove the flag, or set buildkit.host_network: true in kolla-gen.yaml' },
+  KG453: { title: 'RUN --mount=type=secret', hint: 'a secret mount reads a secret the build is given: remove it, or set buildkit.secret_mounts: true in kolla-gen.yaml' },
+  KG454: { title: 'RUN --mount=type=ssh', hint: 'an ssh mount uses the SSH agent the build is given: remove it, or set buildkit.ssh_mounts: true in kolla-gen.yaml' },
+  KG455: { title: 'RUN --device', hint: 'a device mount gives the command a device of the host: remove it, or set buildkit.devices: true in kolla-gen.yaml' },
+  KG456: { title: 'ADD of a URL or a git repository', hint: 'a remote ADD fetches what no file of the tree holds: put the file in the image\'s folder, or set buildkit.remote_add: true in kolla-gen.yaml' },
+  KG457: { title: 'COPY --from or RUN --mount from= an image', hint: 'name a stage (FROM <image> AS <name>), or allow the image with buildkit.external_from in kolla-gen.yaml (true, or a list of repositories)' },
   // base image lock (kolla-gen lock)
   KG480: { title: 'the lock file cannot be read', hint: 'kolla-gen lock writes it: a JSON object {"version": 1, "bases": {"<ref>": {"digest": "sha256:…"}}}; run kolla-gen lock to rewrite it, or fix the line named' },
   KG481: { title: 'external base missing from the lock file', hint: 'run kolla-gen lock to resolve the base to its digest and record it (kolla-gen lock REF for this one), then commit the lock file' },

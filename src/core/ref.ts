@@ -122,6 +122,16 @@ export function familiarRef(raw: string): string | undefined {
   return familiar;
 }
 
+/**
+ * The repository a ref names, in docker's familiar form without tag or digest ("docker.io/docker/dockerfile:1" →
+ * "docker/dockerfile", "ubuntu" → "ubuntu"), so that two spellings of one repository compare equal; undefined when raw
+ * is not a valid reference.
+ */
+export function familiarRepository(raw: string): string | undefined {
+  const parsed = parseRef(raw);
+  return parsed === undefined ? undefined : formatRef({ ...(parsed.registry === undefined ? {} : { registry: parsed.registry }), path: parsed.path });
+}
+
 // Each part of a ref alone, so that an error can name the part (and where it came from) rather than the whole ref.
 const REGISTRY_RE = new RegExp(`^${DOMAIN_AND_PORT}$`);
 const REPOSITORY_RE = new RegExp(`^${REMOTE_NAME}$`);

@@ -39,6 +39,8 @@ export interface LoadOptions {
   ignoreLock?: boolean;
   /** A selection of nothing is an error, but `explain` explains it: a warning there. */
   emptySelection?: 'warning';
+  /** explain: what the BuildKit policy refuses is a warning, so that explain can list it. */
+  buildkitPolicy?: 'warning';
   /**
    * A revision exported by --affected-since into `tree`, loaded from the folder there that is `cwd` in the work tree:
    * the short HEAD at the revision of the innermost of `checkouts` (the repo, its submodules) around a kolla checkout

@@ -93,7 +93,7 @@ const isComment = (s: string): boolean => s[leadingSpaces(s)] === '#';
 // ---------------------------------------------------------------------------------------------------------------
 // Variable expansion: BuildKit's shell lexer (quotes, escapes, $VAR and the ${VAR...} forms)
 
-class LexError extends Error {}
+export class LexError extends Error {}
 
 interface LexOptions {
   escape: string;
@@ -395,7 +395,7 @@ function trimSuffix(pattern: string, value: string, greedy: boolean): string {
   return reverse(trimPrefix(reversed.join(''), reverse(value), greedy));
 }
 
-function expand(word: string, env: ReadonlyMap<string, string>, escape: string): string {
+export function expand(word: string, env: ReadonlyMap<string, string>, escape: string): string {
   return new Lexer(word, env, { escape }).process().result;
 }
 
@@ -403,13 +403,13 @@ function expand(word: string, env: ReadonlyMap<string, string>, escape: string):
 // Instructions: physical lines joined into logical ones, with a map back to line and column
 
 /** A piece of a logical instruction: the text from `offset` on was taken from `line`, starting at `column`. */
-interface Piece {
+export interface Piece {
   offset: number;
   line: number;
   column: number;
 }
 
-interface Instruction {
+export interface Instruction {
   text: string;
   pieces: Piece[];
   /** Where the keyword starts in text. */
@@ -421,7 +421,7 @@ interface Instruction {
   argsEnd: number;
 }
 
-function positionAt(pieces: Piece[], offset: number): { line: number; column: number } {
+export function positionAt(pieces: Piece[], offset: number): { line: number; column: number } {
   let found = pieces[0] as Piece;
   for (const p of pieces) if (p.offset <= offset) found = p;
   return { line: found.line, column: found.column + offset - found.offset };
@@ -486,7 +486,7 @@ function extractFlags(text: string, from: number, escape: string): { flags: { te
   return { flags, rest: text.length };
 }
 
-function splitInstruction(text: string, pieces: Piece[], escape: string): Instruction {
+export function splitInstruction(text: string, pieces: Piece[], escape: string): Instruction {
   const start = leadingSpaces(text);
   const end = trailingEnd(text, start);
   let keywordEnd = start;
@@ -505,7 +505,7 @@ function splitInstruction(text: string, pieces: Piece[], escape: string): Instru
 }
 
 /** BuildKit's parseWords: the words of ARG (and ENV, LABEL), quotes and escapes kept for the later expansion. */
-function parseWords(rest: string, escape: string): { text: string; offset: number }[] {
+export function parseWords(rest: string, escape: string): { text: string; offset: number }[] {
   const words: { text: string; offset: number }[] = [];
   const chars = Array.from(rest);
   let phase: 'spaces' | 'word' | 'quote' = 'spaces';
@@ -574,7 +574,7 @@ interface Heredoc {
 const HEREDOC_RE = /^(\d*)<<(-?)[\t\n\f\r ]*([^<]*)$/;
 
 /** Whether the arguments are a JSON array of strings (the exec form), which takes no heredoc. */
-function isJsonForm(args: string): boolean {
+export function isJsonForm(args: string): boolean {
   const trimmed = args.slice(leadingSpaces(args));
   if (!trimmed.startsWith('[')) return false;
   try {
@@ -756,8 +756,18 @@ export function buildkitView(text: string): string {
   return view.map((line) => `${line}\n`).join('');
 }
 
-/** `view`: where buildkitView collects what BuildKit reads, line by line. */
-function scanLines(text: string, view?: string[]): Scan {
+/**
+ * Every instruction of a Dockerfile (continuation lines joined, heredoc bodies left out), in order, with the Scan:
+ * what the BuildKit policy (buildkit-features.ts) reads.
+ */
+export function dockerfileInstructions(text: string): { scan: Scan; instructions: Instruction[] } {
+  const instructions: Instruction[] = [];
+  const scan = scanLines(text, undefined, instructions);
+  return { scan, instructions };
+}
+
+/** `view`: where buildkitView collects what BuildKit reads, line by line; `collect`: where instructions go. */
+function scanLines(text: string, view?: string[], collect?: Instruction[]): Scan {
   const problems: Problem[] = [];
   const lines = physicalLines(text);
   let escape = '\\';
@@ -835,6 +845,7 @@ function scanLines(text: string, view?: string[]): Scan {
     // BuildKit trims the instruction (Go's unicode.IsSpace) before it splits it: trailing spaces are not part of it.
     view?.push(logical.slice(0, trailingEnd(logical)));
     const ins = splitInstruction(logical, pieces, escape);
+    collect?.push(ins);
     const keyword = ins.keyword.toLowerCase();
     if (keyword === 'from') rawFroms.push(readFrom(ins));
     else if (keyword === 'arg' && rawFroms.length === 0) globalArgs.push(...readArgs(ins, escape, problems));
@@ -871,7 +882,7 @@ function scanLines(text: string, view?: string[]): Scan {
 }
 
 /** The scope of every FROM: automatic args, then global ARGs in order, build args overriding both. */
-function globalScope(rawFroms: RawFrom[], globalArgs: GlobalArg[], options: ParseOptions, escape: string, problems: Problem[]): Map<string, string> {
+export function globalScope(rawFroms: RawFrom[], globalArgs: GlobalArg[], options: ParseOptions, escape: string, problems: Problem[]): Map<string, string> {
   const buildArgs = options.buildArgs ?? {};
   const has = (key: string) => Object.prototype.hasOwnProperty.call(buildArgs, key);
   const automatic: Record<string, string> = { ...options.platformArgs };

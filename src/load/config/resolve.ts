@@ -2,7 +2,7 @@
 import { isMap, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { error, warning, type Diagnostic, type SourceLocation } from '../../core/diagnostics.js';
 import { buildDateFromEpoch, kollaSettings, kollaTables, kollaUnbuildable, presetDefaults } from '../kolla/preset.js';
-import { PRESETS, type BaseImage, type CliOptions, type KollaCheckout, type KollaConfigValues, type PresetName, type ResolvedConfig, type SourceText, type UnbuildableRule } from './types.js';
+import { DEFAULT_BUILDKIT_POLICY, PRESETS, type BaseImage, type BuildkitPolicy, type CliOptions, type KollaCheckout, type KollaConfigValues, type PresetName, type ResolvedConfig, type SourceText, type UnbuildableRule } from './types.js';
 
 export type { BaseImage, CacheConfig, CliOptions, ResolvedConfig, SourceText, UnbuildableRule } from './types.js';
 import { ARCHES, BASES, type Arch, type Base, type Family } from '../../core/types.js';
@@ -12,6 +12,7 @@ import { checkBakeMap, checkRefParts, type ValueSource } from './validate.js';
 import { expandPlaceholders, imagePrefix } from './placeholders.js';
 import { regexOrError } from '../../core/regex.js';
 import { closest, distance } from 'fastest-levenshtein';
+import { familiarRepository, parseRef } from '../../core/ref.js';
 
 
 
@@ -393,6 +394,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     ...(written.upstream ? { upstream: { ...written.upstream } } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],
     strictUndefined: cli.strictUndefined ?? written.strict_undefined ?? false,
+    buildkit: buildkitPolicy(written, file, diagnostics),
     renderLimits: {
       maxValueSize: cli.renderLimits?.maxValueSize ?? written.render_limits?.max_value_size ?? DEFAULT_RENDER_LIMITS.maxValueSize,
       maxOutputSize: cli.renderLimits?.maxOutputSize ?? written.render_limits?.max_output_size ?? DEFAULT_RENDER_LIMITS.maxOutputSize,
@@ -409,6 +411,35 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout, date.day);
   }
   return { config: diagnostics.some((d) => d.severity === 'error') ? undefined : config, diagnostics };
+}
+
+/** buildkit: of kolla-gen.yaml over the defaults; each repository it names checked and put in familiar form. */
+function buildkitPolicy(written: WrittenConfig, file: YamlFile | undefined, diagnostics: Diagnostic[]): BuildkitPolicy {
+  const own = written.buildkit ?? {};
+  const repositories = (key: 'syntax' | 'external_from', entries: string[]): string[] =>
+    entries.flatMap((entry, i) => {
+      const parsed = parseRef(entry);
+      if (parsed !== undefined && parsed.tag === undefined && parsed.digest === undefined) return [familiarRepository(entry) as string];
+      diagnostics.push(
+        error('KG102', `buildkit.${key}: ${JSON.stringify(entry)} is not an image repository`, {
+          location: file && locate(file, ['buildkit', key, i]),
+          source: file?.source.text,
+          hint: 'write a repository without tag or digest, e.g. docker/dockerfile or registry.example:5000/frontends/dockerfile: it allows every tag and digest of it',
+        }),
+      );
+      return [];
+    });
+  const externalFrom = own.external_from;
+  return {
+    syntax: own.syntax === undefined ? [...DEFAULT_BUILDKIT_POLICY.syntax] : [...new Set(repositories('syntax', own.syntax))].sort(),
+    insecure: own.insecure ?? DEFAULT_BUILDKIT_POLICY.insecure,
+    hostNetwork: own.host_network ?? DEFAULT_BUILDKIT_POLICY.hostNetwork,
+    secretMounts: own.secret_mounts ?? DEFAULT_BUILDKIT_POLICY.secretMounts,
+    sshMounts: own.ssh_mounts ?? DEFAULT_BUILDKIT_POLICY.sshMounts,
+    devices: own.devices ?? DEFAULT_BUILDKIT_POLICY.devices,
+    remoteAdd: own.remote_add ?? DEFAULT_BUILDKIT_POLICY.remoteAdd,
+    externalFrom: Array.isArray(externalFrom) ? [...new Set(repositories('external_from', externalFrom))].sort() : (externalFrom ?? DEFAULT_BUILDKIT_POLICY.externalFrom),
+  };
 }
 
 /** What goes into refs and bake files, each value checked with the flag or config key it came from. */

@@ -54,6 +54,19 @@ export const writtenConfigSchema = z.strictObject({
       max_steps: positiveInt,
     }),
   ),
+  // What the rendered Dockerfiles may ask of BuildKit beyond their context (docs/security.md "BuildKit features").
+  buildkit: z.optional(
+    z.strictObject({
+      syntax: z.optional(z.array(name)),
+      insecure: z.optional(z.boolean()),
+      host_network: z.optional(z.boolean()),
+      secret_mounts: z.optional(z.boolean()),
+      ssh_mounts: z.optional(z.boolean()),
+      devices: z.optional(z.boolean()),
+      remote_add: z.optional(z.boolean()),
+      external_from: z.optional(z.union([z.boolean(), z.array(name)])),
+    }),
+  ),
   cache: z.optional(
     z.strictObject({
       ref: named(/^[^\s:@]+(:[0-9]+)?(\/[^\s:@]+)*$/, 'a repository such as registry.example:5000/kolla-cache, without a tag'),

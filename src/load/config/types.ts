@@ -60,6 +60,31 @@ export interface CacheConfig {
   export: boolean;
 }
 
+/** What the rendered Dockerfiles may ask of BuildKit (kolla-gen.yaml `buildkit:`); render/buildkit-policy.ts checks it. */
+export interface BuildkitPolicy {
+  /** The frontends a `# syntax=` may name: repositories in familiar form (any tag or digest of them). */
+  syntax: string[];
+  insecure: boolean;
+  hostNetwork: boolean;
+  secretMounts: boolean;
+  sshMounts: boolean;
+  devices: boolean;
+  remoteAdd: boolean;
+  /** COPY --from and RUN --mount from= naming an image: any (true), none (false), or these repositories. */
+  externalFrom: boolean | string[];
+}
+
+export const DEFAULT_BUILDKIT_POLICY: BuildkitPolicy = {
+  syntax: ['docker/dockerfile'],
+  insecure: false,
+  hostNetwork: false,
+  secretMounts: false,
+  sshMounts: false,
+  devices: false,
+  remoteAdd: false,
+  externalFrom: false,
+};
+
 export interface BaseImage {
   image: string;
   tag: string;
@@ -123,6 +148,8 @@ export interface ResolvedConfig {
   insecureRegistries: string[];
   /** Jinja2's StrictUndefined for every render: an undefined variable printed, tested or iterated is KG313. */
   strictUndefined: boolean;
+  /** What the rendered Dockerfiles may ask of BuildKit: the defaults, then buildkit: of the config. */
+  buildkit: BuildkitPolicy;
   /** The bounds of each render: the defaults, then render_limits of the config, then the flags. */
   renderLimits: RenderLimits;
   /** upstream: of kolla-gen.yaml: the commit CI checks out beside the repo (kolla-gen init). */
