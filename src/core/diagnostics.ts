@@ -58,6 +58,9 @@ export const CODES = {
   KG401: { title: 'malformed FROM', hint: 'write FROM [--platform=<platform>] <image> [AS <name>]' },
   KG402: { title: 'FROM names no image of the tree', hint: 'the reference has the tree\'s registry, namespace and tag, so it must name one of its images' },
   KG410: { title: 'FROM is one typo away from an image of the tree', hint: 'a FROM that is not exactly the ref of an image of the tree is an external base, pulled from its registry: fix the ref if you meant the tree\'s image' },
+  // attestations (attest: of kolla-gen.yaml)
+  KG475: { title: 'SBOM generator is no image ref', hint: 'attest.sbom_generator names the scanner image BuildKit runs, e.g. registry.example:5000/mirror/buildkit-syft-scanner:stable-1 (docs/building.md, "Attestations")' },
+  KG476: { title: 'SBOM generator without an SBOM', hint: 'set attest.sbom: true to make an SBOM with that scanner, or remove attest.sbom_generator' },
   KG500: { title: 'cycle in the image graph', hint: 'an image cannot be its own ancestor: break the cycle by changing one FROM' },
   KG501: { title: 'image builds FROM itself', hint: 'change the FROM to name the parent image' },
   // selection
@@ -101,6 +104,7 @@ export const CODES = {
   KG804: { title: 'image failed to build', hint: 'read its log above, then rebuild it alone with kolla-gen build \'^IMAGE$\'' },
   KG805: { title: 'builder not found or not reachable', hint: 'check the builder name (docker buildx ls, --builder) and that the docker daemon runs (docker version)' },
   KG808: { title: 'cannot write a build result file', hint: 'check the path and permissions of --summary-json-file and --metadata-file' },
+  KG820: { title: 'builder cannot store attestations', hint: 'the docker driver attaches provenance and SBOM attestations only with the containerd image store: turn it on ({"features":{"containerd-snapshotter":true}} in daemon.json), use a docker-container, remote or kubernetes builder (--builder), or set attest.provenance: false and attest.sbom: false in kolla-gen.yaml (docs/building.md, "Attestations")' },
   // changes and the registry (--affected-since, --skip-existing, explain)
   KG900: { title: 'cannot read the revision', hint: 'run kolla-gen inside a git checkout and name a revision git knows (git rev-parse REF), e.g. origin/main; in CI fetch it first (actions/checkout with fetch-depth: 0)' },
   KG901: { title: 'the tree at the revision does not compile', hint: 'every image counts as affected; build once from a revision whose tree compiles' },
