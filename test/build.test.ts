@@ -410,6 +410,26 @@ describe('kolla-gen build (fake docker)', () => {
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
+  it('KG820: attestations the config asks for, on the docker driver without the containerd image store', async () => {
+    const config = fs.readFileSync(path.join(project, 'kolla-gen.yaml'), 'utf8');
+    fs.writeFileSync(path.join(project, 'attest.yaml'), `${config}attest:\n  provenance: max\n`);
+    fs.writeFileSync(path.join(project, 'no-attest.yaml'), `${config}attest:\n  provenance: false\n`);
+    // one arch: the classic store builds it (no KG802), but cannot attach an attestation to it
+    const refused = await build(['-c', 'attest.yaml', '-a', 'amd64', '--push'], { FAKE_STORE: 'overlay2' });
+    expect(refused.exitCode, refused.stderr).toBe(1);
+    expect(codes(refused).filter((c) => c.startsWith('error:'))).toEqual(['error:KG820']);
+    expect(refused.json.diagnostics.find((d) => d.code === 'KG820')?.message).toContain('attest: of attest.yaml');
+    expect(refused.calls.some((c) => c.startsWith('buildx bake -f'))).toBe(false);
+    // no attestation asked for, or --provenance=false for this run: it builds
+    for (const [file, args] of [['no-attest.yaml', []], ['attest.yaml', ['--provenance=false']]] as const) {
+      const r = await build(['-c', file, '-a', 'amd64', '--push', ...args], { FAKE_STORE: 'overlay2' });
+      expect(r.exitCode, `${file} ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    // with the containerd image store, the bake file says what to attest
+    const stored = await build(['-c', 'attest.yaml', '-a', 'amd64', '--push']);
+    expect(stored.exitCode, stored.stderr).toBe(0);
+  });
+
   it('KG808: a summary file that cannot be written', async () => {
     const r = await build(['--summary-json-file', 'no/such/dir/summary.json']);
     expect(r.exitCode).toBe(1);
@@ -437,7 +457,7 @@ describe('kolla-gen build (fake docker)', () => {
   });
 
   it('covers every build code (KG800 and up)', () => {
-    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808'];
+    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808', 'KG820'];
     expect(Object.keys(CODES).filter((c) => c >= 'KG800' && c < 'KG900')).toEqual(tested);
   });
 });
