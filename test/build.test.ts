@@ -761,6 +761,36 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     expect(after.stdout).toContain(`the registry already holds ${listTag}: not built (--skip-existing)`);
   });
 
+  it("--skip-existing --push: a runner's push with attestations (an index of its image and their manifest) lists both, each runner's attestations kept", async () => {
+    const registry = await startRegistry();
+    const dir = await project();
+    const oneArch = async (arch: 'amd64' | 'arm64') =>
+      (await compileProject({ registry: registry.host, contentTags: true, arches: [arch] }, { cwd: dir, env: {} })).compiled?.targets.find((t) => t.image === 'base')?.contentTag ?? '';
+    const attestationOf = (arch: string) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: digestOf(`attestation ${arch}`),
+      size: 7,
+      platform: { os: 'unknown', architecture: 'unknown' },
+      annotations: { 'vnd.docker.reference.digest': digestOf(image(arch)), 'vnd.docker.reference.type': 'attestation-manifest' },
+    });
+    for (const arch of ['amd64', 'arm64'] as const) {
+      registry.manifests.set(`e2e/base:${digestOf(image(arch))}`, image(arch));
+      const own = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(image(arch)), size: image(arch).length, platform: { os: 'linux', architecture: arch } };
+      // an attestation about another image is no part of it
+      const stray = { ...attestationOf('other'), annotations: { ...attestationOf('other').annotations, 'vnd.docker.reference.digest': digestOf('other') } };
+      registry.put(await oneArch(arch), JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [own, attestationOf(arch), stray] }));
+    }
+    const listTag = await contentTagOf(dir, registry, 'debian-base');
+    const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--skip-existing', '--push']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake -f'))).toEqual([]);
+    const list = JSON.parse(registry.get(listTag) ?? '{}') as { manifests?: unknown[] };
+    expect(list.manifests).toEqual([
+      ...(['amd64', 'arm64'] as const).map((arch) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(image(arch)), size: image(arch).length, platform: { architecture: arch, os: 'linux' } })),
+      ...(['amd64', 'arm64'] as const).map((arch) => ({ ...attestationOf(arch), platform: { architecture: 'unknown', os: 'unknown' } })),
+    ]);
+  });
+
   it('KG907: without --push, says the lists are made by a build with --push, and pushes nothing', async () => {
     const { registry, dir, listTag } = await perArchBase();
     const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--skip-existing']);
