@@ -424,6 +424,26 @@ describe('kolla-gen build (fake docker)', () => {
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
+  it('KG820: attestations the config asks for, on the docker driver without the containerd image store', async () => {
+    const config = fs.readFileSync(path.join(project, 'kolla-gen.yaml'), 'utf8');
+    fs.writeFileSync(path.join(project, 'attest.yaml'), `${config}attest:\n  provenance: max\n`);
+    fs.writeFileSync(path.join(project, 'no-attest.yaml'), `${config}attest:\n  provenance: false\n`);
+    // one arch: the classic store builds it (no KG802), but cannot attach an attestation to it
+    const refused = await build(['-c', 'attest.yaml', '-a', 'amd64', '--push'], { FAKE_STORE: 'overlay2' });
+    expect(refused.exitCode, refused.stderr).toBe(1);
+    expect(codes(refused).filter((c) => c.startsWith('error:'))).toEqual(['error:KG820']);
+    expect(refused.json.diagnostics.find((d) => d.code === 'KG820')?.message).toContain('attest: of attest.yaml');
+    expect(refused.calls.some((c) => c.startsWith('buildx bake -f'))).toBe(false);
+    // no attestation asked for, or --provenance=false for this run: it builds
+    for (const [file, args] of [['no-attest.yaml', []], ['attest.yaml', ['--provenance=false']]] as const) {
+      const r = await build(['-c', file, '-a', 'amd64', '--push', ...args], { FAKE_STORE: 'overlay2' });
+      expect(r.exitCode, `${file} ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    // with the containerd image store, the bake file says what to attest
+    const stored = await build(['-c', 'attest.yaml', '-a', 'amd64', '--push']);
+    expect(stored.exitCode, stored.stderr).toBe(0);
+  });
+
   it('KG808: a summary file that cannot be written', async () => {
     const r = await build(['--summary-json-file', 'no/such/dir/summary.json']);
     expect(r.exitCode).toBe(1);
@@ -451,7 +471,7 @@ describe('kolla-gen build (fake docker)', () => {
   });
 
   it('covers every build code (KG800 and up)', () => {
-    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808'];
+    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808', 'KG820'];
     expect(Object.keys(CODES).filter((c) => c >= 'KG800' && c < 'KG900')).toEqual(tested);
   });
 });
@@ -753,6 +773,36 @@ describe('kolla-gen build against a registry (fake docker)', () => {
     // and then, the list there, explain says so
     const after = await execa(process.execPath, [CLI, 'explain', 'base', '--registry', registry.host, '--skip-existing'], { cwd: dir, reject: false });
     expect(after.stdout).toContain(`the registry already holds ${listTag}: not built (--skip-existing)`);
+  });
+
+  it("--skip-existing --push: a runner's push with attestations (an index of its image and their manifest) lists both, each runner's attestations kept", async () => {
+    const registry = await startRegistry();
+    const dir = await project();
+    const oneArch = async (arch: 'amd64' | 'arm64') =>
+      (await compileProject({ registry: registry.host, contentTags: true, arches: [arch] }, { cwd: dir, env: {} })).compiled?.targets.find((t) => t.image === 'base')?.contentTag ?? '';
+    const attestationOf = (arch: string) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: digestOf(`attestation ${arch}`),
+      size: 7,
+      platform: { os: 'unknown', architecture: 'unknown' },
+      annotations: { 'vnd.docker.reference.digest': digestOf(image(arch)), 'vnd.docker.reference.type': 'attestation-manifest' },
+    });
+    for (const arch of ['amd64', 'arm64'] as const) {
+      registry.manifests.set(`e2e/base:${digestOf(image(arch))}`, image(arch));
+      const own = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(image(arch)), size: image(arch).length, platform: { os: 'linux', architecture: arch } };
+      // an attestation about another image is no part of it
+      const stray = { ...attestationOf('other'), annotations: { ...attestationOf('other').annotations, 'vnd.docker.reference.digest': digestOf('other') } };
+      registry.put(await oneArch(arch), JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [own, attestationOf(arch), stray] }));
+    }
+    const listTag = await contentTagOf(dir, registry, 'debian-base');
+    const r = await runBuild(dir, ['^base$', '--registry', registry.host, '--skip-existing', '--push']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.calls.filter((c) => c.startsWith('buildx bake -f'))).toEqual([]);
+    const list = JSON.parse(registry.get(listTag) ?? '{}') as { manifests?: unknown[] };
+    expect(list.manifests).toEqual([
+      ...(['amd64', 'arm64'] as const).map((arch) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(image(arch)), size: image(arch).length, platform: { architecture: arch, os: 'linux' } })),
+      ...(['amd64', 'arm64'] as const).map((arch) => ({ ...attestationOf(arch), platform: { architecture: 'unknown', os: 'unknown' } })),
+    ]);
   });
 
   it('KG907: without --push, says the lists are made by a build with --push, and pushes nothing', async () => {

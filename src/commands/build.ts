@@ -206,6 +206,15 @@ async function bakeGeneration(
     );
     return failed(diagnostics);
   }
+  // buildx refuses attestations asked for explicitly on a builder that cannot store them (the classic image store).
+  const attest = compiled.config.attest;
+  const attests = attest !== undefined && (attest.sbom || ((attest.provenance === 'min' || attest.provenance === 'max') && options.provenance !== 'false'));
+  if (builder?.driver === 'docker' && builder.containerdStore === false && attests) {
+    diagnostics.push(
+      error('KG820', `builder ${builder.name} (the docker driver without the containerd image store) cannot store the attestations attest: of ${compiled.config.configPath ?? 'the config'} asks for`),
+    );
+    return failed(diagnostics);
+  }
 
   const inherit = options.progress === 'tty';
   const log = options.log;

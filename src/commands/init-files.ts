@@ -91,6 +91,13 @@ ${profiles}
 
 # The bake files generated/ holds: [hcl, json] (default), or one of them.
 # bake_formats: [hcl, json]
+
+# Attestations BuildKit attaches to every pushed image, each arch's runner's kept in the multi-arch list
+# (docs/building.md, "Attestations"): SLSA provenance (min, max, or false for none) and an SBOM (sbom: true; BuildKit
+# pulls its scanner image from Docker Hub: a runner that reaches no public registry sets sbom_generator to a mirror).
+attest:
+  provenance: min
+#  sbom: true
 `;
 }
 
@@ -264,7 +271,7 @@ jobs:
           password: \${{ secrets.REGISTRY_PASSWORD }}
       - name: build what the registry lacks (\${{ matrix.arch }})
         if: github.event_name != 'pull_request'
-        run: kolla-gen build -a "$ARCH" --content-tags=only --skip-existing --push --provenance=false --cache-ref "$CACHE_REF"
+        run: kolla-gen build -a "$ARCH" --content-tags=only --skip-existing --push --cache-ref "$CACHE_REF"
       - name: build what the pull request affects (\${{ matrix.arch }})
         if: github.event_name == 'pull_request'
         ${pullRequestBuild(beside)}
@@ -285,7 +292,7 @@ jobs:
           password: \${{ secrets.REGISTRY_PASSWORD }}
       # Builds nothing when both build jobs succeeded (an image one of them failed to build is built here, emulated).
       - name: make the manifest lists and point the tags at them
-        run: kolla-gen build --skip-existing --push --provenance=false --cache-ref "$CACHE_REF"
+        run: kolla-gen build --skip-existing --push --cache-ref "$CACHE_REF"
 `;
 }
 

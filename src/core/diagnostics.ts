@@ -75,6 +75,9 @@ export const CODES = {
   KG455: { title: 'RUN --device', hint: 'a device mount gives the command a device of the host: remove it, or set buildkit.devices: true in kolla-gen.yaml' },
   KG456: { title: 'ADD of a URL or a git repository', hint: 'a remote ADD fetches what no file of the tree holds: put the file in the image\'s folder, or set buildkit.remote_add: true in kolla-gen.yaml' },
   KG457: { title: 'COPY --from or RUN --mount from= an image', hint: 'name a stage (FROM <image> AS <name>), or allow the image with buildkit.external_from in kolla-gen.yaml (true, or a list of repositories)' },
+  // attestations (attest: of kolla-gen.yaml)
+  KG475: { title: 'SBOM generator is no image ref', hint: 'attest.sbom_generator names the scanner image BuildKit runs, e.g. registry.example:5000/mirror/buildkit-syft-scanner:stable-1 (docs/building.md, "Attestations")' },
+  KG476: { title: 'SBOM generator without an SBOM', hint: 'set attest.sbom: true to make an SBOM with that scanner, or remove attest.sbom_generator' },
   // base image lock (kolla-gen lock)
   KG480: { title: 'the lock file cannot be read', hint: 'kolla-gen lock writes it: a JSON object {"version": 1, "bases": {"<ref>": {"digest": "sha256:…"}}}; run kolla-gen lock to rewrite it, or fix the line named' },
   KG481: { title: 'external base missing from the lock file', hint: 'run kolla-gen lock to resolve the base to its digest and record it (kolla-gen lock REF for this one), then commit the lock file' },
@@ -125,6 +128,7 @@ export const CODES = {
   KG804: { title: 'image failed to build', hint: 'read its log above, then rebuild it alone with kolla-gen build \'^IMAGE$\'' },
   KG805: { title: 'builder not found or not reachable', hint: 'check the builder name (docker buildx ls, --builder) and that the docker daemon runs (docker version)' },
   KG808: { title: 'cannot write a build result file', hint: 'check the path and permissions of --summary-json-file and --metadata-file' },
+  KG820: { title: 'builder cannot store attestations', hint: 'the docker driver attaches provenance and SBOM attestations only with the containerd image store: turn it on ({"features":{"containerd-snapshotter":true}} in daemon.json), use a docker-container, remote or kubernetes builder (--builder), or set attest.provenance: false and attest.sbom: false in kolla-gen.yaml (docs/building.md, "Attestations")' },
   // changes and the registry (--affected-since, --skip-existing, explain)
   KG900: { title: 'cannot read the revision', hint: 'run kolla-gen inside a git checkout and name a revision git knows (git rev-parse REF), e.g. origin/main; in CI fetch it first (actions/checkout with fetch-depth: 0)' },
   KG901: { title: 'the tree at the revision does not compile', hint: 'every image counts as affected; build once from a revision whose tree compiles' },

@@ -131,7 +131,11 @@ async function fetchManifest(
   return { body: got.value.body, mediaType: (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '' };
 }
 
-type ListEntry = { mediaType?: unknown; digest?: unknown; size?: unknown; platform?: { os?: unknown; architecture?: unknown } };
+type ListEntry = { mediaType?: unknown; digest?: unknown; size?: unknown; platform?: { os?: unknown; architecture?: unknown }; annotations?: Record<string, unknown> };
+
+/** BuildKit's annotations of an attestation manifest in an index: which image of it the attestation is about. */
+const REFERENCE_TYPE = 'vnd.docker.reference.type';
+const REFERENCE_DIGEST = 'vnd.docker.reference.digest';
 
 /** A manifest's entries when it is a list, `'image'` when it is one image, undefined when it is not JSON. */
 function listEntries(body: Buffer): ListEntry[] | 'image' | undefined {
@@ -209,13 +213,17 @@ export async function listedImages(ref: string, options: RegistryOptions): Promi
 /**
  * Pushes under `listTag` a manifest list (an OCI index) of the images under `images` (arch → ref, each in the list's
  * repository): what `docker buildx imagetools create` makes, with the images' manifests as the registry holds them.
- * A ref that names a list itself (a one-arch push with attestations) gives its image of that arch.
+ * A ref that names a list itself (a one-arch push with attestations) gives its image of that arch, and the
+ * attestation manifests about that image: the list carries each runner's provenance and SBOM.
  */
 export async function makeList(listTag: string, images: { arch: string; ref: string }[], options: RegistryOptions): Promise<CopyResult> {
   const to = resolveTarget(listTag);
   if (to === undefined) throw new Error(`makeList: not an image reference: ${listTag}`);
   const session = openSession(options);
-  const entries: { mediaType: string; digest: string; size: number; platform: { architecture: string; os: string } }[] = [];
+  type Entry = { mediaType: string; digest: string; size: number; platform: { architecture: string; os: string }; annotations?: Record<string, string> };
+  const entries: Entry[] = [];
+  // each image's attestations (provenance, SBOM) come along, after the images as BuildKit writes them
+  const attestations: Entry[] = [];
   for (const { arch, ref } of images) {
     const from = resolveTarget(ref);
     if (from === undefined || from.host !== to.host || from.repository !== to.repository) return { status: 'error', message: `${ref} is not in the repository of ${listTag}` };
@@ -229,11 +237,22 @@ export async function makeList(listTag: string, images: { arch: string; ref: str
         return { status: 'error', message: `${ref} holds no linux/${arch} image` };
       }
       entries.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { architecture: arch, os: 'linux' } });
+      for (const a of listed) {
+        if (a.annotations?.[REFERENCE_TYPE] !== 'attestation-manifest' || a.annotations[REFERENCE_DIGEST] !== m.digest) continue;
+        if (typeof a.digest !== 'string' || !DIGEST_RE.test(a.digest) || typeof a.size !== 'number' || typeof a.mediaType !== 'string') continue;
+        attestations.push({
+          mediaType: a.mediaType,
+          digest: a.digest,
+          size: a.size,
+          platform: { architecture: 'unknown', os: 'unknown' },
+          annotations: { [REFERENCE_DIGEST]: m.digest, [REFERENCE_TYPE]: 'attestation-manifest' },
+        });
+      }
     } else {
       entries.push({ mediaType: got.mediaType || 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest(got.body), size: got.body.length, platform: { architecture: arch, os: 'linux' } });
     }
   }
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [...entries, ...attestations] }));
   const put = await requestManifest(session, to, 'PUT', { body: index, mediaType: 'application/vnd.oci.image.index.v1+json' });
   if ('probe' in put) return { status: 'error', message: put.probe.status === 'error' ? put.probe.message : `cannot push ${listTag}` };
   if (put.value.status !== 201 && put.value.status !== 200) {

@@ -21,14 +21,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startEngine, type Engine } from './engine/index.js';
 import { hasYq, type Workflow } from '../support/workflow.js';
+import { runJob as runJobOn, type RunOn } from './workflow-jobs.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
 const IMAGES = ['base', 'cron', 'keystone'];
 const PLATFORMS = ['linux/amd64', 'linux/arm64'];
 const GIT_CONFIG = ['-c', 'user.name=kolla-gen e2e', '-c', 'user.email=e2e@kolla-gen.invalid', '-c', 'commit.gpgsign=false', '-c', 'protocol.file.allow=always'];
-// A runner's git: a submodule (or upstream) at a local path needs the file protocol, which git refuses to submodules by default.
-const RUNNER_GIT_ENV = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'always' };
 
 const NEEDS_YQ = hasYq ? '' : ' (SKIPPED: no yq on PATH, which the workflow reads kolla-gen.yaml with; CI sets KG_REQUIRE_YQ)';
 
@@ -37,14 +36,6 @@ interface Bake {
 }
 
 type Layout = 'beside' | 'submodule';
-/** What a run of the workflow is on: a push to main, or a pull request from a branch of the ops repo into main. */
-interface RunOn {
-  event: 'push' | 'pull_request';
-  /** The ops repo the runner clones. */
-  repo: string;
-  branch: string;
-}
-
 const CONFIG_PY = (release: string) => `# a stand-in for the parts of kolla/common/config.py kolla-gen reads
 OPENSTACK_RELEASE = '${release}'
 
@@ -133,6 +124,12 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
     return (await git(dir, ['rev-parse', 'HEAD'])).stdout.trim();
   }
 
+  /** One job of the workflow on a fresh runner (workflow-jobs.ts), on this file's one engine: the jobs run one after the
+   * other (the arm64 job emulated, not on a native runner), so they share its build cache as CI's runners do not;
+   * what they must share, the registry, is real (separate-engines.test.ts gives each runner an engine of its own). */
+  const runJob = (run: RunOn, workflow: Workflow, jobName: string, workspace: string, matrix: Record<string, string> = {}) =>
+    runJobOn({ engine: engine!, bin, run, workflow, jobName, workspace, matrix });
+
   const platformsOf = async (ref: string): Promise<string[]> => {
     const raw = await engine!.skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
     const index = JSON.parse(String(raw.stdout)) as { manifests?: { platform?: { os: string; architecture: string } }[] };
@@ -142,105 +139,6 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
     const raw = await engine!.skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { reject: false });
     return raw.exitCode === 0 ? `sha256:${createHash('sha256').update(String(raw.stdout)).digest('hex')}` : undefined;
   };
-
-  /**
-   * One job of the workflow, on a fresh runner: its workspace a fresh clone of the ops repo. Steps that use actions are
-   * replaced by what they do here, or skipped:
-   *   actions/checkout          git clone (whole history, as fetch-depth: 0) and the submodules (submodules: true)
-   *   actions/setup-node        nothing: node 20 runs this test
-   *   actions/cache             nothing: a fresh KOLLA_GEN_CACHE_DIR per job, as a cache miss
-   *   docker/setup-buildx-action, docker/setup-qemu-action
-   *                             nothing: the engine's builder (docker driver, containerd image store) builds both
-   *                             arches, arm64 under the qemu-aarch64 entry the engine registered
-   *   docker/login-action       nothing: the local registry takes pushes without credentials
-   * and the one `run:` step that installs kolla-gen (`npm install -g "$KOLLA_GEN_PACKAGE"`) by the wrapper on PATH.
-   * Every other `run:` runs as written, with bash -eo pipefail (GitHub's `shell: bash`), in the workspace, with the env of
-   * the workflow, the job and the step; `${{ … }}` and `if:` are evaluated from the tables below (a push to main or a
-   * pull request into main). A step, expression or condition the tables do not know fails the test: a change of the
-   * workflow must be looked at here. The jobs run one after the other on the one engine (the arm64 job emulated, not on
-   * a native runner), so they share its build cache as CI's runners do not; what they must share, the registry, is real.
-   */
-  async function runJob(run: RunOn, workflow: Workflow, jobName: string, workspace: string, matrix: Record<string, string> = {}): Promise<{ output: string; summary: string }> {
-    const job = workflow.jobs[jobName]!;
-    const pr = run.event === 'pull_request';
-    const expressions: Record<string, string> = {
-      'vars.KOLLA_GEN_PACKAGE': '(replaced: kolla-gen is on PATH)',
-      "secrets.REGISTRY_USERNAME != ''": 'false',
-      'github.base_ref': pr ? 'main' : '',
-      ...Object.fromEntries(Object.entries(matrix).map(([k, v]) => [`matrix.${k}`, v])),
-    };
-    const expand = (text: string) =>
-      text.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
-        if (!(expr in expressions)) throw new Error(`${jobName}: the test knows no value of the expression \${{ ${expr} }}`);
-        return expressions[expr]!;
-      });
-    const expandAll = (env: Record<string, string> = {}) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, expand(String(v))]));
-    const env: Record<string, string> = { ...expandAll(workflow.env), ...expandAll(job.env) };
-    const conditions: Record<string, boolean> = {
-      "github.event_name != 'pull_request'": !pr,
-      "github.event_name == 'pull_request'": pr,
-      "env.HAS_CREDENTIALS == 'true'": env.HAS_CREDENTIALS === 'true',
-    };
-    const when = (condition: string | undefined, what: string) => {
-      if (condition === undefined) return true;
-      if (!(condition in conditions)) throw new Error(`${what}: the test knows no value of the condition if: ${condition}`);
-      return conditions[condition]!;
-    };
-    if (!when(job.if, jobName)) return { output: '', summary: '' };
-    const home = join(workspace, 'home');
-    mkdirSync(home, { recursive: true });
-    const summary = join(home, 'step-summary.md');
-    const ops = join(workspace, 'ops');
-    const outputs: string[] = [];
-    for (const [i, step] of job.steps.entries()) {
-      const name = `${jobName}${matrix.arch ? ` (${matrix.arch})` : ''} step ${i + 1}: ${step.name ?? step.uses ?? step.run?.split('\n')[0]}`;
-      if (!when(step.if, name)) continue;
-      if (step.uses) {
-        const action = step.uses.replace(/@.*/, '');
-        if (action === 'actions/checkout') {
-          expect(step.with, name).toMatchObject({ 'fetch-depth': 0, submodules: true });
-          // on a pull request, actions/checkout checks out its merge into the base branch: here the branch, one commit on main
-          await execa('git', ['clone', '-q', '--branch', run.branch, run.repo, ops], { env: RUNNER_GIT_ENV });
-          await execa('git', ['submodule', 'update', '-q', '--init', '--recursive'], { cwd: ops, env: RUNNER_GIT_ENV });
-        } else if (action === 'docker/login-action') {
-          expect(step.with?.registry, name).toBe('${{ env.REGISTRY }}');
-        } else if (!['actions/setup-node', 'actions/cache', 'docker/setup-buildx-action', 'docker/setup-qemu-action'].includes(action)) {
-          throw new Error(`${name}: the test does not know what the action ${step.uses} does`);
-        }
-        continue;
-      }
-      if (step.run === 'npm install -g "$KOLLA_GEN_PACKAGE"') continue;
-      const script = join(home, `step-${i + 1}.sh`);
-      writeFileSync(script, expand(step.run!));
-      const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
-        cwd: ops,
-        env: {
-          PATH: `${bin}:${engine!.env.PATH}`,
-          HOME: home,
-          DOCKER_HOST: engine!.env.DOCKER_HOST!,
-          DOCKER_CONFIG: engine!.env.DOCKER_CONFIG!,
-          BUILDKIT_PROGRESS: 'plain',
-          KOLLA_GEN_CACHE_DIR: join(home, 'kolla-gen-cache'),
-          CI: 'true',
-          GITHUB_ACTIONS: 'true',
-          GITHUB_EVENT_NAME: run.event,
-          GITHUB_REF: pr ? 'refs/pull/1/merge' : 'refs/heads/main',
-          GITHUB_BASE_REF: pr ? 'main' : '',
-          GITHUB_WORKSPACE: ops,
-          GITHUB_STEP_SUMMARY: summary,
-          ...RUNNER_GIT_ENV,
-          ...env,
-          ...expandAll(step.env),
-        },
-        extendEnv: false,
-        reject: false,
-        all: true,
-      });
-      expect(r.exitCode, `${name} failed:\n${String(r.all).slice(-4000)}`).toBe(0);
-      outputs.push(String(r.all));
-    }
-    return { output: outputs.join('\n'), summary: existsSync(summary) ? readFileSync(summary, 'utf8') : '' };
-  }
 
   for (const layout of ['beside', 'submodule'] as const satisfies readonly Layout[]) {
     describe(`${layout === 'beside' ? 'a stable checkout beside the ops repo' : 'a master checkout as a submodule of the ops repo'}`, () => {

@@ -55,3 +55,23 @@ export function resolveAsBuildx(cwd: string, t: PrintedTarget): { context: strin
       : path.resolve(cwd, path.posix.join(t.context, t.dockerfile));
   return { context, dockerfile };
 }
+
+/**
+ * The buildx binaries of both ends of the supported range, as the e2e provisioning unpacked them (trixie's 0.13 and
+ * forky's 0.29): for tests that check both read a bake file alike. Those missing are left out (the caller says so).
+ */
+export function engineBuildxes(): { suite: 'trixie' | 'forky'; path: string }[] {
+  const cache = process.env.KOLLA_GEN_E2E_CACHE ?? '/var/cache/kolla-gen-e2e';
+  return (['trixie', 'forky'] as const)
+    .map((suite) => ({ suite, path: path.join(cache, suite, 'usr', 'libexec', 'docker', 'cli-plugins', 'docker-buildx') }))
+    .filter((b) => fs.existsSync(b.path));
+}
+
+/** `docker buildx bake -f FILE --print` in cwd, every attribute of each target as bake resolved it. */
+export async function bakePrintRaw(buildx: string, cwd: string, file: string, args: string[] = []): Promise<Record<string, Record<string, unknown>>> {
+  const config = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-buildx-'));
+  temps.push(config);
+  const result = await execa(buildx, ['bake', '-f', file, '--print', ...args], { cwd, reject: false, env: { DOCKER_CONFIG: config, PATH: process.env.PATH ?? '' }, extendEnv: false });
+  if (result.exitCode !== 0) throw new Error(`bake --print failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { target: Record<string, Record<string, unknown>> }).target;
+}

@@ -1,6 +1,6 @@
 // Planned targets → the bake file model: targets, their links to parents, and the groups of DESIGN.md.
 import * as path from 'node:path';
-import type { CacheConfig, ResolvedConfig } from '../../load/config/resolve.js';
+import type { AttestConfig, CacheConfig, ResolvedConfig } from '../../load/config/resolve.js';
 import { pushedTags, type PlannedTarget } from '../fold.js';
 import { familyId, type Arch } from '../../core/types.js';
 import { ARCH_VARIABLE } from './arches.js';
@@ -83,6 +83,18 @@ export function cacheRefs(cache: CacheConfig, image: string, family: string, arc
   };
 }
 
+/**
+ * A target's `attest` entries, as bake's `--attest` takes them. Provenance false is written out (`disabled=true`): bake
+ * would otherwise add buildx's default; an SBOM that is off is buildx's default already.
+ */
+export function attestEntries(attest: AttestConfig): string[] {
+  const entries: string[] = [];
+  if (attest.provenance === false) entries.push('type=provenance,disabled=true');
+  else if (attest.provenance !== undefined) entries.push(`type=provenance,mode=${attest.provenance}`);
+  if (attest.sbom) entries.push(`type=sbom${attest.sbomGenerator !== undefined ? `,generator=${attest.sbomGenerator}` : ''}`);
+  return entries;
+}
+
 export function memberKey(image: string, family: string, arch: Arch): string {
   return `${image}|${family}|${arch}`;
 }
@@ -94,6 +106,7 @@ function byName(a: string, b: string): number {
 export function assembleBake(input: AssembleInput): BakeFile {
   const { config } = input;
   const archVariable: ArchVariable = { name: ARCH_VARIABLE, arches: [...config.arches] };
+  const attest = config.attest && attestEntries(config.attest);
   const targets: BakeTarget[] = input.targets.map((t) => {
     const context = input.contexts.get(t.image) ?? '.';
     const family = familyId(t.family);
@@ -121,6 +134,8 @@ export function assembleBake(input: AssembleInput): BakeFile {
       // No content hash label: it would differ between a one-arch and a multi-arch run and so change the per-arch
       // image's digest; the content tags carry the hash.
       labels: { ...targetLabels(config, t.image, t.family), 'kolla-gen.image': t.image, 'kolla-gen.variant': family },
+      // Only what is pushed is attested: a per-arch target is a context of its join, whose image carries them.
+      ...(attest && attest.length > 0 && t.arch === undefined ? { attest } : {}),
       ...(cache ? { cacheFrom: cache.from, ...(cache.to.length > 0 ? { cacheTo: cache.to } : {}) } : {}),
     };
   });

@@ -2,9 +2,9 @@
 import { isMap, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { error, warning, type Diagnostic, type SourceLocation } from '../../core/diagnostics.js';
 import { buildDateFromEpoch, kollaSettings, kollaTables, kollaUnbuildable, presetDefaults } from '../kolla/preset.js';
-import { DEFAULT_BUILDKIT_POLICY, PRESETS, type BaseImage, type BuildkitPolicy, type CliOptions, type KollaCheckout, type KollaConfigValues, type PresetName, type ResolvedConfig, type SourceText, type UnbuildableRule } from './types.js';
+import { DEFAULT_BUILDKIT_POLICY, PRESETS, type AttestConfig, type BaseImage, type BuildkitPolicy, type CliOptions, type KollaCheckout, type KollaConfigValues, type PresetName, type ResolvedConfig, type SourceText, type UnbuildableRule } from './types.js';
 
-export type { BaseImage, CacheConfig, CliOptions, ResolvedConfig, SourceText, UnbuildableRule } from './types.js';
+export type { AttestConfig, BaseImage, CacheConfig, CliOptions, ResolvedConfig, SourceText, UnbuildableRule } from './types.js';
 import { ARCHES, BASES, type Arch, type Base, type Family } from '../../core/types.js';
 import { writtenConfigSchema, type WrittenConfig } from './schema.js';
 import { DEFAULT_RENDER_LIMITS } from '../../jinja/limits.js';
@@ -406,6 +406,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   if (cacheRef) {
     config.cache = { ref: cacheRef.replace(/\/+$/, ''), mode: written.cache?.mode ?? 'max', export: cli.cacheExport ?? written.cache?.export ?? true };
   }
+  const attest = resolveAttest(written.attest, file, diagnostics);
+  if (attest) config.attest = attest;
   if (preset) {
     config.preset = preset;
     if (preset === 'kolla') config.kolla = kollaSettings(input.kollaConfig, input.kollaCheckout, date.day);
@@ -439,6 +441,26 @@ function buildkitPolicy(written: WrittenConfig, file: YamlFile | undefined, diag
     devices: own.devices ?? DEFAULT_BUILDKIT_POLICY.devices,
     remoteAdd: own.remote_add ?? DEFAULT_BUILDKIT_POLICY.remoteAdd,
     externalFrom: Array.isArray(externalFrom) ? [...new Set(repositories('external_from', externalFrom))].sort() : (externalFrom ?? DEFAULT_BUILDKIT_POLICY.externalFrom),
+  };
+}
+
+/**
+ * attest: of kolla-gen.yaml. Its values go into the bake files' `attest` strings (comma-separated key=value), so the
+ * generator must be an image ref, which has no comma or quote to break them.
+ */
+function resolveAttest(written: WrittenConfig['attest'], file: YamlFile | undefined, diagnostics: Diagnostic[]): AttestConfig | undefined {
+  if (written === undefined) return undefined;
+  const at = (key: string) => (file ? { location: locate(file, ['attest', key]), source: file.source.text } : {});
+  const generator = written.sbom_generator;
+  if (generator !== undefined && parseRef(generator) === undefined) {
+    diagnostics.push(error('KG475', `attest.sbom_generator: "${generator}" is not an image reference`, at('sbom_generator')));
+  } else if (generator !== undefined && written.sbom !== true) {
+    diagnostics.push(error('KG476', `attest.sbom_generator names a scanner, but attest.sbom is ${written.sbom === false ? 'false' : 'not set'}: no SBOM is made`, at('sbom_generator')));
+  }
+  return {
+    ...(written.provenance !== undefined ? { provenance: written.provenance } : {}),
+    sbom: written.sbom === true,
+    ...(generator !== undefined ? { sbomGenerator: generator } : {}),
   };
 }
 

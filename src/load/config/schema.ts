@@ -74,6 +74,15 @@ export const writtenConfigSchema = z.strictObject({
       export: z.optional(z.boolean()),
     }),
   ),
+  // The attestations BuildKit attaches to every pushed image (the bake files' `attest`): provenance (min or max, or
+  // false for none) and an SBOM, scanned by a generator image BuildKit pulls (an offline runner names its mirror).
+  attest: z.optional(
+    z.strictObject({
+      provenance: z.optional(z.union([z.enum(['min', 'max']), z.literal(false)])),
+      sbom: z.optional(z.boolean()),
+      sbom_generator: z.optional(name),
+    }),
+  ),
   // The pinned upstream: the git checkout a docker dir beside the repo comes from (kolla-gen init fills it in). CI
   // checks out exactly this commit; bumping it is a pull request that moves it and generated/ together.
   upstream: z.optional(

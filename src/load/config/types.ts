@@ -85,6 +85,15 @@ export const DEFAULT_BUILDKIT_POLICY: BuildkitPolicy = {
   externalFrom: false,
 };
 
+/** attest: of kolla-gen.yaml: what BuildKit attaches to every pushed image. */
+export interface AttestConfig {
+  /** undefined: buildx's default (min provenance where the builder can store it); false: none. */
+  provenance?: 'min' | 'max' | false;
+  sbom: boolean;
+  /** The SBOM scanner image; undefined: BuildKit's default (docker/buildkit-syft-scanner from Docker Hub). */
+  sbomGenerator?: string;
+}
+
 export interface BaseImage {
   image: string;
   tag: string;
@@ -144,6 +153,7 @@ export interface ResolvedConfig {
   affectedSince?: string;
   skipExisting?: 'error' | 'warn';
   cache?: CacheConfig;
+  attest?: AttestConfig;
   /** Registry hosts kolla-gen asks over plain HTTP (localhost falls back to it by itself). */
   insecureRegistries: string[];
   /** Jinja2's StrictUndefined for every render: an undefined variable printed, tested or iterated is KG313. */

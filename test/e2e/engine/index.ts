@@ -85,7 +85,8 @@ export interface Engine {
   readonly bridge: string;
   readonly bridgeAddress: string;
   readonly binfmtEntry: string;
-  readonly pids: { dockerd: number; registry: number };
+  /** registry: undefined when the engine uses another's (StartOptions.registry). */
+  readonly pids: { dockerd: number; registry?: number };
   /** Milliseconds: provision (cached run ≈ 0.3 s), start (after provision), stop (set by stop()). */
   readonly timings: { provision: number; start: number; stop?: number };
 }
@@ -98,6 +99,11 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Registry port on 127.0.0.1; default 5000 when free, else any free port. */
   registryPort?: number;
+  /**
+   * Push to this registry (host:port, e.g. another engine's `registry`) instead of starting one: engines that share
+   * nothing but the registry, as per-arch CI runners do. The registry's owner must outlive this engine's use of it.
+   */
+  registry?: string;
 }
 
 export class EngineError extends Error {
@@ -433,6 +439,9 @@ function exited(child: ChildProcess, name: string, logFile: string): string | un
   return undefined;
 }
 
+/** Engines this process started: the second and later get binfmt entries of their own. */
+let enginesStarted = 0;
+
 export async function startEngine(options: StartOptions = {}): Promise<Engine> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[e2e engine] ${line}\n`));
   const cacheDir = options.cacheDir ?? process.env.KOLLA_GEN_E2E_CACHE ?? DEFAULT_CACHE_DIR;
@@ -494,15 +503,17 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
       runSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT_DIR]);
       state.mountedBinfmt = true;
     }
-    const binfmtEntry = `${BINFMT_PREFIX}aarch64-${process.pid}`;
+    // one entry per engine: a test file may run several at once (separate-engines.test.ts)
+    const binfmtEntry = `${BINFMT_PREFIX}aarch64-${process.pid}${enginesStarted > 0 ? `-${enginesStarted}` : ''}`;
+    enginesStarted++;
     writeFileSync(join(BINFMT_DIR, 'register'), `:${binfmtEntry}:M::${AARCH64_MAGIC}:${AARCH64_MASK}:${paths.QEMU_AARCH64}:FP`);
     state.binfmtEntry = binfmtEntry;
 
-    // 5. the registry, on 127.0.0.1 only
+    // 5. the registry, on 127.0.0.1 only (unless the engine uses another's)
     step = 'start the registry';
-    const port = await freePort(options.registryPort ?? 5000);
+    const port = options.registry === undefined ? await freePort(options.registryPort ?? 5000) : 0;
     const registryLog = join(tmp, 'registry.log');
-    writeFileSync(
+    if (options.registry === undefined) writeFileSync(
       join(tmp, 'registry.yml'),
       [
         'version: 0.1',
@@ -521,8 +532,8 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
         '',
       ].join('\n'),
     );
-    const registryProc = spawnLogged(paths.REGISTRY, ['serve', join(tmp, 'registry.yml')], registryLog, process.env);
-    state.children[1] = registryProc;
+    const registryProc = options.registry === undefined ? spawnLogged(paths.REGISTRY, ['serve', join(tmp, 'registry.yml')], registryLog, process.env) : undefined;
+    if (registryProc) state.children[1] = registryProc;
 
     // 6. dockerd with the containerd image store; it starts and stops its own containerd
     step = 'start dockerd';
@@ -550,16 +561,16 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
       PATH,
       BUILDKIT_PROGRESS: 'plain',
     };
-    const registry = `localhost:${port}`;
+    const registry = options.registry ?? `localhost:${port}`;
 
     step = 'wait for the registry';
     await poll('the registry', 30_000, async () => {
       try {
-        return (await fetch(`http://127.0.0.1:${port}/v2/`)).status === 200;
+        return (await fetch(`http://${registry.replace(/^localhost:/, '127.0.0.1:')}/v2/`)).status === 200;
       } catch {
         return false;
       }
-    }, () => exited(registryProc, 'the registry', registryLog));
+    }, () => (registryProc ? exited(registryProc, 'the registry', registryLog) : undefined));
 
     step = 'wait for dockerd';
     await poll('dockerd', 60_000, async () => {
@@ -572,7 +583,7 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
 
     const startMs = Date.now() - t0 - provisionMs;
     const buildxVersion = /v?(\d+\.\d+\.\d+)/.exec(bx.stdout)?.[1] ?? 'unknown';
-    log(`${name} engine (${ENGINES[name].what}) ready in ${(startMs / 1000).toFixed(1)}s: dockerd pid ${dockerdProc.pid}, registry ${registry} (pid ${registryProc.pid}), bridge ${bridge} ${bridgeAddress}/24, ${bx.stdout.trim()}`);
+    log(`${name} engine (${ENGINES[name].what}) ready in ${(startMs / 1000).toFixed(1)}s: dockerd pid ${dockerdProc.pid}, registry ${registry} (${registryProc ? `pid ${registryProc.pid}` : 'shared'}), bridge ${bridge} ${bridgeAddress}/24, ${bx.stdout.trim()}`);
 
     const withLog = async (p: Promise<Result>, opts: Options | undefined): Promise<Result> => {
       try {
@@ -596,7 +607,7 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
       bridge,
       bridgeAddress,
       binfmtEntry,
-      pids: { dockerd: dockerdProc.pid!, registry: registryProc.pid! },
+      pids: { dockerd: dockerdProc.pid!, ...(registryProc ? { registry: registryProc.pid! } : {}) },
       timings,
       docker: (args, opts) => withLog(execa(paths.DOCKER, args, { ...opts, env: { ...env, ...opts?.env } }) as Promise<Result>, opts),
       skopeo: (args, opts) => execa(paths.SKOPEO, args, { ...opts, env: { ...env, ...opts?.env } }) as Promise<Result>,
