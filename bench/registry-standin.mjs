@@ -88,11 +88,12 @@ export async function startStandIn({ delayMs = 0 } = {}) {
     /**
      * What `build --push` of a target leaves: on one arch an image under its content tag; on several, a list of an
      * image per arch under it (with an attestation entry, platform unknown/unknown, as buildx pushes), and each arch's
-     * image under the per-arch tags given (arch → tag).
+     * image under the per-arch tags given (arch → tag). asList: a list even of one arch (a merge job's list of
+     * what built).
      */
-    push(ref, arches, perArch = {}) {
+    push(ref, arches, perArch = {}, asList = arches.length > 1) {
       const { repository, tag } = split(ref);
-      if (arches.length === 1) return image(repository, arches[0], ref, tag).digest;
+      if (!asList) return image(repository, arches[0], ref, tag).digest;
       const entries = arches.map((arch) => ({ arch, ...image(repository, arch, ref, perArch[arch] ? split(perArch[arch]).tag : undefined) }));
       const attestation = store(repository, JSON.stringify({ schemaVersion: 2, mediaType: IMAGE, config: { mediaType: CONFIG, digest: digestOf(`${ref} att`), size: 2 }, layers: [] }), IMAGE);
       const body = JSON.stringify({
