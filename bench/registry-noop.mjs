@@ -6,6 +6,7 @@
 // left (a runner that keeps ~/.cache/kolla-gen). Prints requests per target by method, the most in flight, the time.
 //
 // usage: npm run -s build && node bench/registry-noop.mjs [--kolla CHECKOUT] [--delay MS] [--baseline DIR]
+//   KOLLA_GEN_CLI: the CLI to measure instead of this checkout's dist/cli.js (a copy, while tests rebuild dist/)
 //   --baseline DIR   a kolla-gen checkout with dist/ built (e.g. main), measured the same way beside this one
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -102,7 +103,7 @@ export const HEADER = `${'cli'.padEnd(9)} ${'scenario'.padEnd(18)} ${'HEAD'.padS
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const options = parseArgs(process.argv.slice(2));
   if (!options.kolla) throw new Error('no Kolla checkout: give --kolla DIR or KOLLA_SRC');
-  const clis = [{ name: 'head', cli: path.join(repo, 'dist', 'cli.js') }, ...(options.baseline ? [{ name: 'baseline', cli: path.join(options.baseline, 'dist', 'cli.js') }] : [])];
+  const clis = [{ name: 'head', cli: process.env.KOLLA_GEN_CLI ?? path.join(repo, 'dist', 'cli.js') }, ...(options.baseline ? [{ name: 'baseline', cli: path.join(options.baseline, 'dist', 'cli.js') }] : [])];
   const rows = await measureRegistryNoop({ clis, kolla: options.kolla, delay: options.delay, log: (line) => console.error(line) });
   console.log(HEADER);
   for (const row of rows) console.log(formatRow(row));

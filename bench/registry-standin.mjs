@@ -1,9 +1,11 @@
 // A stand-in for a registry, for bench/registry-noop.mjs and its test: enough of the distribution API (token-less)
 // to answer --skip-existing: HEAD and GET of manifests by tag or digest, HEAD and GET of blobs, in memory, each
 // answer held back a fixed delay (a round trip). It counts requests by method and the most in flight at once.
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { setTimeout } from 'node:timers';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const IMAGE = 'application/vnd.oci.image.manifest.v1+json';
