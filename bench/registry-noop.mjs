@@ -8,7 +8,7 @@
 // usage: npm run -s build && node bench/registry-noop.mjs [--kolla CHECKOUT] [--delay MS] [--baseline DIR]
 //   KOLLA_GEN_CLI: the CLI to measure instead of this checkout's dist/cli.js (a copy, while tests rebuild dist/)
 //   --baseline DIR   a kolla-gen checkout with dist/ built (e.g. main), measured the same way beside this one
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,10 +50,19 @@ export async function measureRegistryNoop({ clis, kolla, delay = 50, log = () =>
   try {
     // GNU time gives the CPU a run took: on a busy machine the wall time is mostly waiting for a CPU
     const timeFile = path.join(work, 'time');
-    const cliRun = (cli, args, cache) => {
+    // not spawnSync: the stand-in answers from this process's event loop
+    const cliRun = async (cli, args, cache) => {
       const [command, argv] = TIME ? ['/usr/bin/time', ['-f', '%U %S', '-o', timeFile, process.execPath, cli, ...args]] : [process.execPath, [cli, ...args]];
       const start = process.hrtime.bigint();
-      const r = spawnSync(command, argv, { cwd: work, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: work, KOLLA_GEN_CACHE_DIR: cache }, maxBuffer: 64 << 20 });
+      const r = await new Promise((resolve, reject) => {
+        const child = spawn(command, argv, { cwd: work, env: { PATH: process.env.PATH, HOME: work, KOLLA_GEN_CACHE_DIR: cache } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       if (r.status !== 0) throw new Error(`${cli} ${args.join(' ')}: exit ${r.status}\n${r.stderr}${r.stdout.slice(0, 2000)}`);
       const cpu = TIME ? fs.readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((a, b) => a + Number(b), 0) : NaN;
@@ -61,28 +70,28 @@ export async function measureRegistryNoop({ clis, kolla, delay = 50, log = () =>
     };
     // the targets and their content tags, as the bake file of this checkout names them
     const cache0 = path.join(work, 'cache-gen');
-    cliRun(clis[0].cli, ['generate', ...common, '--content-tags', '-o', path.join(work, 'gen')], cache0);
+    await cliRun(clis[0].cli, ['generate', ...common, '--content-tags', '-o', path.join(work, 'gen')], cache0);
     const targets = bakeTargets(path.join(work, 'gen', 'docker-bake.json'));
     log(`${targets.length} targets (${targets.filter((t) => t.arches.length > 1).length} multi-arch) on ${registry.host}, ${delay} ms a request`);
     const list = ['list', ...common, '--insecure-registry', registry.host, '--skip-existing', '--json'];
     for (const { name, cli } of clis) {
       const cache = path.join(work, `cache-${name}`);
       // templates cached before the runs measured, as on a runner that keeps ~/.cache/kolla-gen
-      cliRun(cli, ['list', ...common], cache);
-      const scenario = (label, fill, keepStore) => {
+      await cliRun(cli, ['list', ...common], cache);
+      const scenario = async (label, fill, keepStore) => {
         registry.clear();
         if (fill) for (const t of targets) registry.push(t.tag, t.arches);
         if (!keepStore) fs.rmSync(path.join(cache, 'registry'), { recursive: true, force: true });
         registry.reset();
-        const { seconds, cpu, stdout } = cliRun(cli, list, cache);
+        const { seconds, cpu, stdout } = await cliRun(cli, list, cache);
         const existing = JSON.parse(stdout).variants.reduce((n, v) => n + (v.existing?.length ?? 0), 0);
         const row = { cli: name, scenario: label, targets: targets.length, head: registry.counts.HEAD, get: registry.counts.GET, other: registry.counts.other, maxInFlight: registry.maxInFlight, seconds, cpu, existing };
         rows.push(row);
         log(formatRow(row));
       };
-      scenario('nothing there', false, false);
-      scenario('everything, first', true, false);
-      scenario('everything, again', true, true);
+      await scenario('nothing there', false, false);
+      await scenario('everything, first', true, false);
+      await scenario('everything, again', true, true);
     }
   } finally {
     await registry.close();
