@@ -84,7 +84,8 @@ export async function measureRegistryNoop({ clis, kolla, delay = 50, log = () =>
         if (!keepStore) fs.rmSync(path.join(cache, 'registry'), { recursive: true, force: true });
         registry.reset();
         const { seconds, cpu, stdout } = await cliRun(cli, list, cache);
-        const existing = JSON.parse(stdout).variants.reduce((n, v) => n + (v.existing?.length ?? 0), 0);
+        const json = JSON.parse(stdout);
+        const existing = (json.result ?? json).variants.reduce((n, v) => n + (v.existing?.length ?? 0), 0);
         const row = { cli: name, scenario: label, targets: targets.length, head: registry.counts.HEAD, get: registry.counts.GET, other: registry.counts.other, maxInFlight: registry.maxInFlight, seconds, cpu, existing };
         rows.push(row);
         log(formatRow(row));
