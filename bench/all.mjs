@@ -11,7 +11,7 @@
 //   --images N       the synthetic tree's size (default 2,000; also measured at 2N)
 //   --kolla DIR      an upstream Kolla checkout (default: $KOLLA_SRC, else ../kolla-rel/master or ../kolla beside
 //                    or above this checkout); the kolla workload is skipped when none is found
-//   --only LIST      some of: help,kolla,synthetic,affected,check (comma-separated)
+//   --only LIST      some of: help,kolla,synthetic,affected,check,registry (comma-separated)
 //   --skip-oracle    do not run kolla-build --template-only ($KOLLA_ORACLE, else shared/tools/kolla-oracle.sh one or
 //                    two levels above this checkout)
 //
@@ -28,6 +28,8 @@
 //   check      on the N tree: `check` of an up-to-date output dir against `generate` into an empty one; and
 //              `generate` after one template edit, with the output dir there (kolla: the same, on a copy of the
 //              kolla package)
+//   registry   bench/registry-noop.mjs: `list --skip-existing` of the Kolla checkout x 8 against a registry stand-in
+//              that answers after 50 ms, with nothing there and everything there (once per CLI, not R runs)
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -36,8 +38,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const WORKLOADS = ['help', 'kolla', 'synthetic', 'affected', 'check'];
-const GOALS = { help: 0.1, kolla: 0.6, kollaSpeedup: 60, synthetic: 3, rssMiB: 1024, scale: 2.2, affected: 1.3, check: 1 };
+const WORKLOADS = ['help', 'kolla', 'synthetic', 'affected', 'check', 'registry'];
+const GOALS = { registryRequests: 1.2, registrySeconds: 3, help: 0.1, kolla: 0.6, kollaSpeedup: 60, synthetic: 3, rssMiB: 1024, scale: 2.2, affected: 1.3, check: 1 };
 
 function parseArgs(argv) {
   const o = { runs: 5, images: 2000, only: WORKLOADS, baseline: undefined, kolla: undefined, oracle: true };
@@ -325,6 +327,30 @@ try {
     if (again) row(`synthetic ${n}, generate after a template edit`, again, `<= ${GOALS.synthetic} s: ${mark(again.get('head').s <= GOALS.synthetic)}`);
     const ratio = check.get('head').s / gen.get('head').s;
     row(`synthetic ${n}, check (up to date)`, check, `${ratio.toFixed(2)}x generate, goal <= ${GOALS.check}x: ${mark(ratio <= GOALS.check)}`);
+  }
+
+  if (options.only.includes('registry')) {
+    const found = kollaCheckout();
+    if (!found) notes.push('registry: no Kolla checkout found (--kolla DIR or KOLLA_SRC): skipped');
+    else {
+      console.error(`registry (${found.checkout}, 50 ms a request)...`);
+      const { measureRegistryNoop, formatRow } = await import('./registry-noop.mjs');
+      const measured = await measureRegistryNoop({ clis, kolla: found.checkout, delay: 50, log: (l) => console.error(`  ${l}`) });
+      for (const r of measured.filter((m) => m.cli === 'head')) {
+        const base = measured.find((m) => m.cli === 'baseline' && m.scenario === r.scenario);
+        const perTarget = (m) => (m.head + m.get + m.other) / m.targets;
+        const goal = r.scenario === 'everything, again' ? `<= ${GOALS.registryRequests} requests/target, no GET, <= ${GOALS.registrySeconds} s: ${mark(perTarget(r) <= GOALS.registryRequests && r.get === 0 && r.seconds <= GOALS.registrySeconds)}` : '';
+        rows.push({
+          workload: `registry no-op, ${r.scenario} (${r.targets} targets)`,
+          head: `${fmt(r.seconds)} ${perTarget(r).toFixed(2)} req/t (${r.get} GET)`,
+          cpu: Number.isFinite(r.cpu) ? `${r.cpu.toFixed(2)} u+s` : '',
+          baseline: base ? `${fmt(base.seconds)} ${perTarget(base).toFixed(2)} req/t (${base.get} GET)` : '',
+          ratio: base ? (r.seconds / base.seconds).toFixed(2) : '',
+          goal,
+        });
+      }
+      notes.push(`registry: ${measured.map(formatRow).join('; ')}`);
+    }
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -543,6 +543,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
   const IMAGE = 'application/vnd.oci.image.manifest.v1+json';
   const IMAGE_BODY = JSON.stringify({ schemaVersion: 2, mediaType: IMAGE, config: {}, layers: [] });
   const digestOf = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const configOf = (arch: string) => JSON.stringify({ architecture: arch, os: 'linux' });
 
   interface Registry {
     host: string;
@@ -567,6 +568,10 @@ describe('kolla-gen build against a registry (fake docker)', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        // an image's config blob: kolla-gen reads the arch of a one-image tag from it
+        const blob = /\/blobs\/(sha256:[0-9a-f]+)$/.exec(req.url ?? '')?.[1];
+        const config = blob === undefined ? undefined : ['amd64', 'arm64'].map(configOf).find((c) => digestOf(c) === blob);
+        if (config !== undefined) return send(res, 200, config, { 'Content-Type': 'application/octet-stream' });
         const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(req.url ?? '');
         if (match === null) return send(res, 404, JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: 'not found' }] }));
         const key = `${match[1]}:${match[2]}`;
@@ -701,7 +706,7 @@ describe('kolla-gen build against a registry (fake docker)', () => {
   });
 
   /** An image manifest as a registry holds one, for one arch. */
-  const image = (arch: string) => JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: digestOf(arch) }, layers: [] });
+  const image = (arch: string) => JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: digestOf(configOf(arch)) }, layers: [] });
 
   it('after a multi-arch push with content tags, tags each arch image kg-<its arch hash>, the tag a one-arch run pushes', async () => {
     const registry = await startRegistry();

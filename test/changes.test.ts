@@ -473,22 +473,23 @@ const MANIFEST_UNKNOWN = JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', m
 /** A v2 registry in memory: 200 with a digest for the manifests it holds (each a list of amd64 and arm64), 404 MANIFEST_UNKNOWN for the others. */
 async function startRegistry(): Promise<Registry> {
   const manifests = new Map<string, string>();
+  /** digest → the list (of amd64 and arm64) it names: its bytes hash to it, as kolla-gen checks. */
+  const lists = new Map<string, string>();
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(req.url ?? '');
     // by digest: a list this registry holds, or an image such a list names (kolla-gen checks that a list holds every arch it needs)
     const reference = match?.[2] ?? '';
-    const byDigest = reference.startsWith('sha256:') && ![...manifests.values()].includes(reference);
+    const byDigest = reference.startsWith('sha256:') && !lists.has(reference);
     const digest = reference.startsWith('sha256:') ? reference : match ? manifests.get(`${match[1]}:${reference}`) : undefined;
     if (digest === undefined) {
       res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(MANIFEST_UNKNOWN) });
       res.end(MANIFEST_UNKNOWN);
       return;
     }
-    const entry = (arch: string) => ({ mediaType: IMAGE, digest: `sha256:${createHash('sha256').update(`${digest} ${arch}`).digest('hex')}`, size: 500, platform: { os: 'linux', architecture: arch } });
     const type = byDigest ? IMAGE : INDEX;
-    const body = JSON.stringify(byDigest ? { schemaVersion: 2, mediaType: IMAGE, config: {}, layers: [] } : { schemaVersion: 2, mediaType: INDEX, manifests: [entry('amd64'), entry('arm64')] });
+    const body = byDigest ? JSON.stringify({ schemaVersion: 2, mediaType: IMAGE, config: {}, layers: [] }) : (lists.get(digest) ?? '');
     res.writeHead(200, { 'Content-Type': type, 'Docker-Content-Digest': digest, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   });
@@ -502,7 +503,11 @@ async function startRegistry(): Promise<Registry> {
     requests,
     add(ref) {
       expect(ref.startsWith(`${host}/`)).toBe(true);
-      manifests.set(ref.slice(host.length + 1), `sha256:${createHash('sha256').update(ref).digest('hex')}`);
+      const entry = (arch: string) => ({ mediaType: IMAGE, digest: `sha256:${createHash('sha256').update(`${ref} ${arch}`).digest('hex')}`, size: 500, platform: { os: 'linux', architecture: arch } });
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [entry('amd64'), entry('arm64')] });
+      const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      lists.set(digest, body);
+      manifests.set(ref.slice(host.length + 1), digest);
     },
   };
 }

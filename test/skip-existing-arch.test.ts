@@ -36,9 +36,10 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
-/** A v2 registry in memory: HEAD and GET of manifests by tag or digest; 404 MANIFEST_UNKNOWN for the others. */
+/** A v2 registry in memory: HEAD and GET of manifests by tag or digest, and of blobs; 404 MANIFEST_UNKNOWN for the others. */
 async function startRegistry(): Promise<Registry> {
   const manifests = new Map<string, { body: string; type: string }>();
+  const blobs = new Map<string, string>();
   const requests: string[] = [];
   const send = (res: http.ServerResponse, status: number, body: string, headers: Record<string, string>, head: boolean) => {
     res.writeHead(status, { 'Content-Length': Buffer.byteLength(body), ...headers });
@@ -49,6 +50,9 @@ async function startRegistry(): Promise<Registry> {
     const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(req.url ?? '');
     const found = match ? manifests.get(`${match[1]}@${match[2]}`) : undefined;
     const head = req.method === 'HEAD';
+    const blob = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(req.url ?? '');
+    const config = blob ? blobs.get(`${blob[1]}@${blob[2]}`) : undefined;
+    if (config !== undefined) return send(res, 200, config, { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digestOf(config) }, head);
     if (found === undefined) {
       const body = JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: null }] });
       return send(res, 404, body, { 'Content-Type': 'application/json' }, head);
@@ -69,18 +73,21 @@ async function startRegistry(): Promise<Registry> {
     if (tag !== undefined) manifests.set(`${repository}@${tag}`, { body, type });
     return digest;
   };
-  const image = (repository: string, arch: Arch, salt: string, tag?: string) =>
-    store(
+  const image = (repository: string, arch: Arch, salt: string, tag?: string) => {
+    const config = JSON.stringify({ architecture: arch, os: 'linux', config: { Labels: { salt } }, rootfs: { type: 'layers', diff_ids: [] } });
+    blobs.set(`${repository}@${digestOf(config)}`, config);
+    return store(
       repository,
       JSON.stringify({
         schemaVersion: 2,
         mediaType: IMAGE,
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(`${salt} ${arch} config`), size: 100 },
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: Buffer.byteLength(config) },
         layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf(`${salt} ${arch} layer`), size: 1000 }],
       }),
       IMAGE,
       tag,
     );
+  };
   return {
     host,
     requests,

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { parseRef } from '../core/ref.js';
+import { digestOf, openDigestStore, type DigestStore } from './digest-store.js';
 
 // zod's English messages (a config file's problem is quoted to the user).
 z.config(en());
@@ -22,14 +23,19 @@ export interface RegistryOptions {
   env: Record<string, string | undefined>;
   /** Hosts ("host:port") to talk to over plain HTTP. localhost, 127.0.0.0/8 and [::1] fall back to HTTP by themselves when HTTPS fails, as docker does. */
   insecure?: string[];
-  /** Per request; default 15000. */
+  /** Per request, its whole body read; default 15000. */
   timeoutMs?: number;
-  /** How many requests at once; default 8. */
+  /** How many requests at once to one host; default 48. */
   concurrency?: number;
   /** For the whole run of requests (one probeTags or copyTag call); default 120000. */
   deadlineMs?: number;
   /** The largest body read from the registry; default 4 MiB (registries refuse larger manifests). */
   maxBodyBytes?: number;
+  /**
+   * Where what was read by digest is kept for the next run (digest-store.ts); default: the one of `env` (the
+   * kolla-gen cache), false for none.
+   */
+  store?: DigestStore | false;
 }
 
 /** What one ref asks of which registry. */
@@ -49,7 +55,7 @@ const HUB_API_HOST = 'registry-1.docker.io';
 const HUB_NAME = 'docker.io';
 const HUB_SERVER_ADDRESS = 'https://index.docker.io/v1/';
 const DEFAULT_TIMEOUT_MS = 15_000;
-const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_CONCURRENCY = 48;
 const DEFAULT_DEADLINE_MS = 120_000;
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/;
@@ -78,7 +84,9 @@ export function resolveTarget(raw: string): ProbeTarget | undefined {
 /**
  * Each ref → what the registry says about that tag. Refs are deduplicated; one token per (host, repository) is fetched and
  * reused. A ref `platforms` names ("linux/arm64", …) is present only when it holds an image of each: an index must have
- * an entry for each whose manifest is still there; an image manifest stands for one platform (its own is not asked).
+ * an entry for each whose manifest is still there; an image manifest stands for one platform, that of its config.
+ * The tag is asked with HEAD; its manifest (and an image's config) is read, by digest, only when the digest store
+ * does not know it yet (see checkPlatforms).
  */
 export async function probeTags(refs: string[], options: RegistryOptions, platforms?: Map<string, string[]>): Promise<Map<string, TagProbe>> {
   const targets = new Map<string, ProbeTarget>();
@@ -97,9 +105,9 @@ export async function probeTags(refs: string[], options: RegistryOptions, platfo
   const probes = new Map(
     await Promise.all(
       [...targets].map(async ([key, target]) => {
-        const found = await probe(session, target);
+        const { probe: found, mediaType } = await probeManifest(session, target);
         const need = wanted.get(key);
-        return [key, found.status === 'present' && need ? await probePlatforms(session, target, found, [...need].sort()) : found] as const;
+        return [key, found.status === 'present' && need ? await checkPlatforms(session, target, found, mediaType, [...need].sort()) : found] as const;
       }),
     ),
   );
@@ -128,6 +136,8 @@ async function fetchManifest(
   if ('probe' in got) return { message: got.probe.status === 'error' ? got.probe.message : `${ref} is not in the registry` };
   if (got.value.status === 404 && notFound !== undefined) return { message: notFound };
   if (got.value.status !== 200) return { message: `registry ${target.host} answered ${statusLine(got.value)} for ${describeRef(target)}${registryMessage(got.value, ': ')}` };
+  const mismatch = digestMismatch(target, got.value.body);
+  if (mismatch !== undefined) return { message: mismatch };
   return { body: got.value.body, mediaType: (got.value.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '' };
 }
 
@@ -275,7 +285,12 @@ interface Session {
   deadline: AbortSignal;
   deadlineMs: number;
   maxBodyBytes: number;
-  limit: <T>(task: () => Promise<T>) => Promise<T>;
+  concurrency: number;
+  /** host → its bound on requests in flight. */
+  limits: Map<string, <T>(task: () => Promise<T>) => Promise<T>>;
+  /** Manifests this run read whole, by digest (checked against it). */
+  bodies: Map<string, Buffer>;
+  store: DigestStore | undefined;
   /** Local host → the scheme it was found to speak (undefined while neither worked). */
   schemes: Map<string, Promise<'https' | 'http' | undefined>>;
   /** "host/repository" → the Authorization that works there. */
@@ -292,7 +307,10 @@ function openSession(options: RegistryOptions): Session {
     deadline: AbortSignal.timeout(options.deadlineMs ?? DEFAULT_DEADLINE_MS),
     deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    limit: limiter(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)),
+    concurrency: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY),
+    limits: new Map(),
+    bodies: new Map(),
+    store: options.store === false ? undefined : (options.store ?? openDigestStore(options.env)),
     schemes: new Map(),
     authorizations: new Map(),
     credentials: new Map(),
@@ -324,10 +342,16 @@ function failure(kind: 'unreachable' | 'auth' | 'http', message: string): TagPro
   return { status: 'error', kind, message: printable(message) };
 }
 
-/** What a registry said, fit for a terminal: whitespace runs as one space, no control characters (escape sequences). */
+/**
+ * What a registry said, fit for a terminal: runs of whitespace as one space, and each control or format character
+ * (escape sequences; zero-width and bidi characters, U+200B–U+200F, U+202A–U+202E, U+2066–U+2069; a line or paragraph
+ * separator) written as `\u{…}`, so that it is seen rather than obeyed or hidden.
+ */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  return text
+    .replace(/[\t\n\v\f\r ]+/g, ' ')
+    .trim()
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
 }
 
 /** A manifest media type of the four a registry may answer with (parameters such as charset left out). */
@@ -347,24 +371,44 @@ function notAManifest(target: ProbeTarget, reply: Reply): TagProbe {
 
 const describeRef = (t: ProbeTarget) => `${t.repository}${t.reference.includes(':') ? '@' : ':'}${t.reference}`;
 
-async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
+/**
+ * Whether target is there: HEAD, whose Docker-Content-Digest and Content-Type answer it; a GET only when the HEAD has
+ * no digest or an error it cannot explain (it has no body). The manifest's media type comes with the answer.
+ */
+async function probeManifest(session: Session, target: ProbeTarget): Promise<{ probe: TagProbe; mediaType?: string }> {
   const head = await requestManifest(session, target, 'HEAD');
-  if ('probe' in head) return head.probe;
-  if (head.value.status === 404) return absent;
+  if ('probe' in head) return head;
+  if (head.value.status === 404) return { probe: absent };
   const headDigest = head.value.headers.get('docker-content-digest') ?? '';
-  if (head.value.status === 200 && manifestType(head.value) && DIGEST_RE.test(headDigest)) return { status: 'present', digest: headDigest };
-  // No digest on HEAD, or an error HEAD cannot explain (it has no body): GET says more.
+  const headType = manifestType(head.value);
+  if (head.value.status === 200 && headType && DIGEST_RE.test(headDigest)) return { probe: { status: 'present', digest: headDigest }, mediaType: headType };
   const get = await requestManifest(session, target, 'GET');
-  if ('probe' in get) return get.probe;
+  if ('probe' in get) return get;
   const reply = get.value;
-  if (reply.status === 404) return absent;
+  if (reply.status === 404) return { probe: absent };
   if (reply.status === 200) {
-    if (!manifestType(reply) || !isManifestBody(reply.body)) return notAManifest(target, reply);
+    const type = manifestType(reply);
+    if (!type || !isManifestBody(reply.body)) return { probe: notAManifest(target, reply) };
+    const mismatch = digestMismatch(target, reply.body);
+    if (mismatch !== undefined) return { probe: failure('http', mismatch) };
     const sent = reply.headers.get('docker-content-digest') ?? '';
     const digest = DIGEST_RE.test(sent) ? sent : manifestDigest(reply.body);
-    return { status: 'present', digest };
+    if (digestOf(reply.body, digest) === digest) session.bodies.set(digest, reply.body);
+    return { probe: { status: 'present', digest }, mediaType: type };
   }
-  return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(target)}${registryMessage(reply, ': ')}`);
+  return { probe: failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(target)}${registryMessage(reply, ': ')}`) };
+}
+
+async function probe(session: Session, target: ProbeTarget): Promise<TagProbe> {
+  return (await probeManifest(session, target)).probe;
+}
+
+/** For a GET by digest: why the body is not what that digest names, or undefined when it is (or the ref is a tag). */
+function digestMismatch(target: ProbeTarget, body: Buffer): string | undefined {
+  if (!DIGEST_RE.test(target.reference)) return undefined;
+  const actual = digestOf(body, target.reference);
+  if (actual === target.reference) return undefined;
+  return `registry ${target.host} answered for ${describeRef(target)} with content whose digest is ${actual ?? 'unknown'}: not the manifest asked for (a proxy or a registry that alters what it serves?)`;
 }
 
 const IMAGE_INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
@@ -372,56 +416,121 @@ const IMAGE_INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'applicati
 const indexSchema = z.object({
   mediaType: z.optional(z.string()),
   manifests: z.optional(z.array(z.looseObject({ digest: z.string(), platform: z.optional(z.looseObject({ os: z.string(), architecture: z.string() })) }))),
+  config: z.optional(z.looseObject({ digest: z.string() })),
 });
 
-/**
- * A present tag that must hold images of `platforms`: its manifest (by the digest found, so that a tag moved meanwhile
- * is not mixed in) is an index with an entry per platform whose manifest the registry still holds, or else it lacks them.
- */
-async function probePlatforms(session: Session, target: ProbeTarget, found: { status: 'present'; digest: string }, platforms: string[]): Promise<TagProbe> {
-  const get = await requestManifest(session, { ...target, reference: found.digest }, 'GET');
-  if ('probe' in get) return get.probe;
-  const reply = get.value;
-  if (reply.status === 404) return absent;
-  if (reply.status !== 200 || !isManifestBody(reply.body)) {
-    return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef({ ...target, reference: found.digest })}${registryMessage(reply, ': ')}`);
-  }
-  let parsed: z.infer<typeof indexSchema> | undefined;
+const configSchema = z.looseObject({ os: z.string(), architecture: z.string() });
+
+function parseJson<T>(schema: z.ZodMiniType<T>, body: Buffer): T | undefined {
   try {
-    const result = indexSchema.safeParse(JSON.parse(reply.body.toString('utf8')));
-    parsed = result.success ? result.data : undefined;
+    const result = schema.safeParse(JSON.parse(body.toString('utf8')));
+    return result.success ? result.data : undefined;
   } catch {
-    parsed = undefined;
+    return undefined;
   }
-  const type = manifestType(reply) ?? parsed?.mediaType ?? '';
+}
+
+/**
+ * A present tag that must hold images of `platforms`, digest and media type from its HEAD. A one-image manifest under
+ * a tag that must hold several lacks them all (no read needed). Else its manifest is read by that digest (so that a
+ * tag moved meanwhile is not mixed in) and checked against it: a list must have an entry per platform whose manifest
+ * the registry still holds (each asked with HEAD); an image's config (a blob, read by digest and checked too) must
+ * name the one platform. What is read is kept in the digest store, a list only once all its entries were found:
+ * the next run answers the same digest from the store, with no GET and no HEAD of its entries.
+ */
+async function checkPlatforms(
+  session: Session,
+  target: ProbeTarget,
+  found: { status: 'present'; digest: string },
+  headType: string | undefined,
+  platforms: string[],
+): Promise<TagProbe> {
+  const isImage = (type: string | undefined) => type !== undefined && !IMAGE_INDEX_TYPES.includes(type);
+  if (isImage(headType) && platforms.length > 1) return { status: 'absent', lacks: platforms };
+  const atDigest = { ...target, reference: found.digest };
+  let body = session.bodies.get(found.digest) ?? session.store?.get(found.digest);
+  const known = body !== undefined && session.bodies.get(found.digest) === undefined;
+  if (body === undefined) {
+    const get = await requestManifest(session, atDigest, 'GET');
+    if ('probe' in get) return get.probe;
+    const reply = get.value;
+    if (reply.status === 404) return absent;
+    if (reply.status !== 200 || !isManifestBody(reply.body)) {
+      return failure('http', `registry ${target.host} answered ${statusLine(reply)} for ${describeRef(atDigest)}${registryMessage(reply, ': ')}`);
+    }
+    const mismatch = digestMismatch(atDigest, reply.body);
+    if (mismatch !== undefined) return failure('http', mismatch);
+    body = reply.body;
+    headType = manifestType(reply) ?? headType;
+  }
+  const parsed = parseJson(indexSchema, body);
+  const type = parsed?.mediaType ?? headType ?? '';
   if (!IMAGE_INDEX_TYPES.includes(type) || parsed?.manifests === undefined) {
-    // one image: it stands for one platform, not for several
-    return platforms.length > 1 ? { status: 'absent', lacks: platforms } : found;
+    // one image: it stands for the one platform of its config
+    if (platforms.length > 1) return { status: 'absent', lacks: platforms };
+    const config = parsed?.config?.digest;
+    if (config === undefined || !DIGEST_RE.test(config)) return failure('http', `registry ${target.host} answered for ${describeRef(atDigest)} with an image manifest that names no config`);
+    const platform = await imagePlatform(session, target, config);
+    if (typeof platform !== 'string') return platform;
+    if (!known) session.store?.put(found.digest, body);
+    return platform === platforms[0] ? found : { status: 'absent', lacks: platforms };
   }
   const entries = parsed.manifests;
   const lacks: string[] = [];
-  for (const platform of platforms) {
-    const entry = entries.find((m) => m.platform !== undefined && `${m.platform.os}/${m.platform.architecture}` === platform);
-    if (entry === undefined || !DIGEST_RE.test(entry.digest)) {
-      lacks.push(platform);
-      continue;
-    }
-    const there = await probe(session, { ...target, reference: entry.digest });
+  const asked = await Promise.all(
+    platforms.map(async (platform) => {
+      const entry = entries.find((m) => m.platform !== undefined && `${m.platform.os}/${m.platform.architecture}` === platform);
+      if (entry === undefined || !DIGEST_RE.test(entry.digest)) return { platform, there: absent };
+      // a list from the store had every entry there when it was kept
+      return { platform, there: known ? found : await probe(session, { ...target, reference: entry.digest }) };
+    }),
+  );
+  for (const { platform, there } of asked) {
     if (there.status === 'error') return there;
     if (there.status === 'absent') lacks.push(platform);
   }
-  return lacks.length > 0 ? { status: 'absent', lacks } : found;
+  if (lacks.length > 0) return { status: 'absent', lacks };
+  // kept only when every image it lists was found (attestations, platform unknown, are not asked for)
+  const images = entries.filter((m) => m.platform !== undefined && m.platform.os !== 'unknown');
+  if (!known && images.every((m) => m.platform !== undefined && platforms.includes(`${m.platform.os}/${m.platform.architecture}`))) session.store?.put(found.digest, body);
+  return found;
+}
+
+/** "os/architecture" of an image config blob read by digest (from the store, else the registry), or why it cannot be read. */
+async function imagePlatform(session: Session, target: ProbeTarget, digest: string): Promise<string | TagProbe> {
+  let body = session.store?.get(digest);
+  if (body === undefined) {
+    const ref = `${target.repository}@${digest}`;
+    const got = await requestRegistry(session, target, `/v2/${target.repository}/blobs/${digest}`, 'GET');
+    if ('probe' in got) return got.probe;
+    if (got.value.status === 404) return absent;
+    if (got.value.status !== 200) return failure('http', `registry ${target.host} answered ${statusLine(got.value)} for the config ${ref}${registryMessage(got.value, ': ')}`);
+    const actual = digestOf(got.value.body, digest);
+    if (actual !== digest) return failure('http', `registry ${target.host} answered for the config ${ref} with content whose digest is ${actual ?? 'unknown'}: not the blob asked for`);
+    body = got.value.body;
+    const config = parseJson(configSchema, body);
+    if (config === undefined) return failure('http', `registry ${target.host} answered for the config ${ref} with no os and architecture`);
+    session.store?.put(digest, body);
+    return `${config.os}/${config.architecture}`;
+  }
+  const config = parseJson(configSchema, body);
+  return config === undefined ? failure('http', `the config ${target.repository}@${digest} names no os and architecture`) : `${config.os}/${config.architecture}`;
 }
 
 /** A manifest request, authenticated when the registry asks: a 401 gets credentials or a token, then one retry. */
-async function requestManifest(
+function requestManifest(session: Session, target: ProbeTarget, method: 'HEAD' | 'GET' | 'PUT', upload?: { body: Buffer; mediaType: string }): Promise<Found<Reply>> {
+  return requestRegistry(session, target, `/v2/${target.repository}/manifests/${target.reference}`, method, upload);
+}
+
+/** A request of target's repository (its manifests or blobs), authenticated when the registry asks. */
+async function requestRegistry(
   session: Session,
   target: ProbeTarget,
+  urlPath: string,
   method: 'HEAD' | 'GET' | 'PUT',
   upload?: { body: Buffer; mediaType: string },
 ): Promise<Found<Reply>> {
   const key = `${target.host}/${target.repository}`;
-  const urlPath = `/v2/${target.repository}/manifests/${target.reference}`;
   const known = session.authorizations.get(key);
   let authorization: Authorization | undefined;
   if (known !== undefined) {
@@ -600,24 +709,38 @@ async function sendWithFallback(
   return 'failure' in plain ? { reply: plain } : { reply: plain, scheme: 'http' };
 }
 
+/** One request, bounded by the host's limit on requests in flight; its time limit covers the whole body. */
 async function send(session: Session, url: string, init: RequestInit): Promise<Reply | TransportFailure> {
-  return session.limit(async () => {
+  const host = new URL(url).host.toLowerCase();
+  let limit = session.limits.get(host);
+  if (limit === undefined) {
+    limit = limiter(session.concurrency);
+    session.limits.set(host, limit);
+  }
+  return limit(async () => {
     if (session.deadline.aborted) return { failure: `no answer to every request within ${session.deadlineMs} ms (the deadline of the whole run)`, timedOut: true };
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException(`no whole answer within ${session.timeoutMs} ms`, 'TimeoutError')), session.timeoutMs);
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(session.timeoutMs), session.deadline]);
+      const signal = AbortSignal.any([timeout.signal, session.deadline]);
       const response = await fetch(url, { ...init, redirect: 'follow', signal });
-      const body = await readCapped(response, session.maxBodyBytes);
+      const body = await readCapped(response, session.maxBodyBytes, signal);
       if (body === undefined) return { failure: `the answer is larger than ${session.maxBodyBytes} bytes (no manifest is)`, timedOut: false };
       return { status: response.status, statusText: response.statusText, headers: response.headers, body };
     } catch (error) {
       if (session.deadline.aborted) return { failure: `no answer to every request within ${session.deadlineMs} ms (the deadline of the whole run)`, timedOut: true };
       return describeFailure(error, session.timeoutMs);
+    } finally {
+      clearTimeout(timer);
     }
   });
 }
 
-/** The body, or undefined once it passes `max` bytes (the rest is not read: the stream is cancelled). */
-async function readCapped(response: Response, max: number): Promise<Buffer | undefined> {
+/**
+ * The body, or undefined once it passes `max` bytes (the rest is not read: the stream is cancelled). When signal
+ * aborts, however slowly the body comes, the read stops and its reason is thrown.
+ */
+async function readCapped(response: Response, max: number, signal: AbortSignal): Promise<Buffer | undefined> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > max) {
     await response.body?.cancel().catch(() => undefined);
@@ -627,18 +750,26 @@ async function readCapped(response: Response, max: number): Promise<Buffer | und
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
+  const stop = () => void reader.cancel(signal.reason).catch(() => undefined);
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (signal.aborted) throw signal.reason;
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
   return Buffer.concat(chunks);
 }
+
 
 /** A JSON object with schemaVersion 2: what every manifest and index is. */
 function isManifestBody(body: Buffer): boolean {
@@ -665,7 +796,7 @@ function causeMessage(cause: unknown): string {
   return String(cause);
 }
 
-const statusLine = (reply: Reply) => `${reply.status}${reply.statusText ? ` ${reply.statusText}` : ''}`;
+const statusLine = (reply: Reply) => `${reply.status}${reply.statusText ? ` ${printable(reply.statusText).slice(0, 80)}` : ''}`;
 
 const errorsSchema = z.object({ errors: z.array(z.object({ message: z.optional(z.string()), code: z.optional(z.string()) })).check(z.minLength(1)) });
 
@@ -676,7 +807,7 @@ function registryMessage(reply: Reply, prefix: string): string {
     const parsed = errorsSchema.safeParse(JSON.parse(reply.body.toString('utf8')));
     const first = parsed.success ? parsed.data.errors[0] : undefined;
     const message = first?.message || first?.code;
-    return message ? `${prefix}${message}` : '';
+    return message ? `${prefix}${printable(message)}` : '';
   } catch {
     return '';
   }
