@@ -134,14 +134,17 @@ function fatalDiagnostic(run: DockerRun): Diagnostic | undefined {
 }
 
 export async function build(cli: CliOptions, load: LoadOptions, options: BuildOptions): Promise<CommandResult> {
+  if (options.list) {
+    const { compiled, diagnostics } = await compileProject(cli, load);
+    return compiled ? { ...listing(compiled, options.list), diagnostics } : failed(diagnostics);
+  }
   // The setup checks start docker's CLI five times (about half a second each): they run while the tree compiles.
-  const probing = options.list ? undefined : probeDocker({ cwd: load.cwd, env: options.env }, { builder: options.builder, cliOnly: options.print });
+  const probing = probeDocker({ cwd: load.cwd, env: options.env }, { builder: options.builder, cliOnly: options.print });
   const { compiled, diagnostics } = await compileProject(cli, load);
   if (!compiled) {
     await probing;
     return failed(diagnostics);
   }
-  if (options.list || probing === undefined) return { ...listing(compiled, options.list ?? 'targets'), diagnostics };
   const generation = await generationToBake(cli, load, compiled);
   diagnostics.push(...generation.diagnostics);
   if (generation.file === undefined) {
