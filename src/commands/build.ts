@@ -134,14 +134,25 @@ function fatalDiagnostic(run: DockerRun): Diagnostic | undefined {
 }
 
 export async function build(cli: CliOptions, load: LoadOptions, options: BuildOptions): Promise<CommandResult> {
+  if (options.list) {
+    const { compiled, diagnostics } = await compileProject(cli, load);
+    return compiled ? { ...listing(compiled, options.list), diagnostics } : failed(diagnostics);
+  }
+  // The setup checks start docker's CLI five times (about half a second each): they run while the tree compiles.
+  const probing = probeDocker({ cwd: load.cwd, env: options.env }, { builder: options.builder, cliOnly: options.print });
   const { compiled, diagnostics } = await compileProject(cli, load);
-  if (!compiled) return failed(diagnostics);
-  if (options.list) return { ...listing(compiled, options.list), diagnostics };
+  if (!compiled) {
+    await probing;
+    return failed(diagnostics);
+  }
   const generation = await generationToBake(cli, load, compiled);
   diagnostics.push(...generation.diagnostics);
-  if (generation.file === undefined) return failed(diagnostics);
+  if (generation.file === undefined) {
+    await probing;
+    return failed(diagnostics);
+  }
   try {
-    return await bakeGeneration(compiled, load, options, { file: generation.file, note: generation.note, diagnostics });
+    return await bakeGeneration(compiled, load, options, { file: generation.file, note: generation.note, diagnostics }, probing);
   } finally {
     generation.cleanUp();
   }
@@ -152,6 +163,7 @@ async function bakeGeneration(
   load: LoadOptions,
   options: BuildOptions,
   generation: { file: string; note: string; diagnostics: Diagnostic[] },
+  probing: ReturnType<typeof probeDocker>,
 ): Promise<CommandResult> {
   const { file, diagnostics } = generation;
   const where: DockerEnv = { cwd: load.cwd, env: options.env };
@@ -170,7 +182,7 @@ async function bakeGeneration(
     pull: options.pull,
   };
 
-  const probe = await probeDocker(where, { builder: options.builder, cliOnly: options.print });
+  const probe = await probing;
   diagnostics.push(...probe.diagnostics);
   if (probe.diagnostics.length > 0) return failed(diagnostics);
   // Exactly what these targets read outside the working dir: their docker dirs, and a private generation's temp dir.
