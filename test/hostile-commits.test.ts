@@ -162,6 +162,8 @@ describe('a docker dir that is a committed link (issue 25, item 2)', () => {
         expectError(r.stderr, 'KG216', `kolla-gen.yaml:${line}:5`, 'docker_dirs entry "overlay" lies in the repo, but overlay is a link to');
         expect(r.stderr).not.toContain('c2VjcmV0');
       }
+      const json = JSON.parse((await runCli(s.repo, ['check', '--json'])).stdout) as { diagnostics: { code: string; location?: { file: string; line: number } }[] };
+      expect(json.diagnostics).toContainEqual(expect.objectContaining({ code: 'KG216', location: expect.objectContaining({ file: 'kolla-gen.yaml', line }) }));
       expectUntouched(before, sceneSnapshot(s));
     });
   }
@@ -242,6 +244,7 @@ describe('init writes only files of the repo, with the values as given (issue 25
     const r = await runCli(s.repo, ['init', '-D', 'docker\nnamespace: evil']);
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toContain('error[KG747]: init would write "docker\\nnamespace: evil"');
+    expect(r.stderr.match(/error\[(KG\d+)\]/)?.[1]).toBe('KG747');
     expectUntouched(before, sceneSnapshot(s));
 
     const odd = 'my docker: #1 [x]';

@@ -469,7 +469,7 @@ function rollBack(abs: string, undo: string): void {
   const saved = path.join(undo, UNDO_FILES);
   for (const rel of isDirectory(saved) ? listFiles(saved) : []) {
     const to = undoPath(abs, rel);
-    if (to === undefined || linkAbove(abs, to) !== undefined || !fs.lstatSync(path.join(saved, rel)).isFile()) continue;
+    if (to === undefined || linkAbove(abs, to) !== undefined || fs.lstatSync(path.join(saved, rel)).isDirectory()) continue;
     makeDirsBelow(abs, path.dirname(to));
     fs.renameSync(path.join(saved, rel), to);
   }
