@@ -74,7 +74,7 @@ function atRevision(p: string | undefined, cwd: string, top: string, tmp: string
 
 /** The revision's files, checked out into a temp dir; or why not. */
 export type Exported =
-  | { ok: true; revision: string; tmp: string; tree: string; top: string; prefix: string; shortSha: string; checkouts: RevisionCheckout[] }
+  | { ok: true; revision: string; tmp: string; tree: string; top: string; prefix: string; shortSha: string; checkouts: RevisionCheckout[]; links: string[] }
   | { ok: false; tmp?: string; diagnostics: Diagnostic[] };
 
 /** A git checkout in the export (the repo at `tree`, a submodule below it) and its short HEAD at the revision. */
@@ -105,9 +105,10 @@ export async function exportRevision(revision: string, options: LoadOptions, ski
   const tree = path.join(tmp, 'tree');
   try {
     const checkouts: RevisionCheckout[] = [];
-    const failed = await checkOut({ repo: fs.realpathSync(top.stdout), name: 'the revision', commit: commit.stdout, shortSha, tree, tmp, skip, inputs, checkouts, depth: 0, top: fs.realpathSync(top.stdout) });
+    const links: string[] = [];
+    const failed = await checkOut({ repo: fs.realpathSync(top.stdout), name: 'the revision', commit: commit.stdout, shortSha, tree, tmp, skip, inputs, checkouts, links, depth: 0, top: fs.realpathSync(top.stdout) });
     if (failed) return { ok: false, tmp, diagnostics: [error('KG900', `--affected-since ${revision}: ${failed}`)] };
-    return { ok: true, revision, tmp, tree, top: top.stdout, prefix, shortSha, checkouts };
+    return { ok: true, revision, tmp, tree, top: top.stdout, prefix, shortSha, checkouts, links };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -128,6 +129,8 @@ interface CheckOut {
   skip?: string;
   inputs: readonly string[];
   checkouts: RevisionCheckout[];
+  /** The links to the work tree the export makes (its own, not the revision's). */
+  links: string[];
   depth: number;
   /** The top repo (its real path), which messages name paths from. */
   top: string;
@@ -170,6 +173,7 @@ async function checkOut(at: CheckOut): Promise<string | undefined> {
     const link = path.join(tree, path.relative(repo, dir));
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(dir, link, 'dir');
+    at.links.push(link);
   }
 
   for (const sub of entries.filter((e) => e.mode === '160000')) {
@@ -187,6 +191,7 @@ async function checkOut(at: CheckOut): Promise<string | undefined> {
     if (head.stdout === sub.sha && (await sameAsCommit(real, sub.sha, '.', within.map((d) => path.relative(dir, d).split(path.sep).join('/') || '.')))) {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.symlinkSync(real, target, 'dir');
+      at.links.push(target);
       at.checkouts.push({ dir: target, shortSha });
       continue;
     }
@@ -317,7 +322,7 @@ export async function hashesSince(
   now?: RenderReuse<RenderOutcome>,
 ): Promise<{ since?: SinceHashes; diagnostics: Diagnostic[] }> {
   if (!exported.ok) return { diagnostics: exported.diagnostics };
-  const { revision, tree, top, prefix, shortSha, checkouts } = exported;
+  const { revision, tree, top, prefix, shortSha, checkouts, links } = exported;
   // git names the top by its real path: so must cwd, for the paths under it to map.
   const cwd = fs.realpathSync(options.cwd);
   const map = (p: string | undefined) => atRevision(p, cwd, fs.realpathSync(top), tree);
@@ -335,7 +340,7 @@ export async function hashesSince(
     cwd: path.join(tree, prefix),
     configFile: map(options.configFile),
     kollaConfigFile: map(options.kollaConfigFile),
-    exported: { tree, cwd, checkouts },
+    exported: { tree, cwd, checkouts, links },
   };
   const loaded = loadProject(then, load);
   if (now && loaded.project && !hasErrors(loaded.diagnostics) && sameProject(loaded.project, now.project)) return { since: { revision, hashes: 'current' }, diagnostics: [] };

@@ -43,7 +43,8 @@ export interface LoadOptions {
    * of `tree` (`../kolla/kolla/docker`, beside an ops repo) means what it means from `cwd`. A kolla checkout outside
    * `tree` is read as always.
    */
-  exported?: { tree: string; cwd: string; checkouts: readonly { dir: string; shortSha: string }[] };
+  /** links: those the export made to the work tree's own docker dirs (checked when the work tree loaded). */
+  exported?: { tree: string; cwd: string; checkouts: readonly { dir: string; shortSha: string }[]; links?: readonly string[] };
 }
 
 /** A path as the output names it: relative to cwd, "/"-separated. */
@@ -257,9 +258,9 @@ function readKollaCheckout(
  * link to `../.docker` or `/home/runner`): its templates could include any file there. One the config names outside
  * the repo (`../kolla/docker`) is taken as named.
  */
-function linkedDockerDir(cwd: string, dir: string, at: ConfigKey | undefined): Diagnostic[] {
+function linkedDockerDir(cwd: string, dir: string, at: ConfigKey | undefined, made: readonly string[] = []): Diagnostic[] {
   const out = linkOutOfRoot(cwd, path.resolve(cwd, dir));
-  if (!out) return [];
+  if (!out || made.includes(path.join(cwd, out.link))) return [];
   const named = at ? `docker_dirs entry ${JSON.stringify(dir)}` : `docker dir ${JSON.stringify(dir)}`;
   return [
     error('KG216', `${named} lies in the repo, but ${out.link} is a link to ${JSON.stringify(out.target)}, out of it: kolla-gen reads no docker dir through it`, {
@@ -327,7 +328,7 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   outOfExport(resolved.config);
   // Before anything around a docker dir is read (the kolla checkout's tables, the tree).
   const fromConfig = !cli.dockerDirs?.length;
-  diagnostics.push(...(resolved.config?.dockerDirs ?? []).flatMap((dir, i) => linkedDockerDir(cwd, dir, fromConfig ? key('docker_dirs', written.docker_dirs, i) : undefined)));
+  diagnostics.push(...(resolved.config?.dockerDirs ?? []).flatMap((dir, i) => linkedDockerDir(cwd, dir, fromConfig ? key('docker_dirs', written.docker_dirs, i) : undefined, options.exported?.links)));
   if (hasErrors(diagnostics)) return { diagnostics };
   if (resolved.config?.preset === 'kolla') {
     // The preset's defaults are the checkout's own tables: resolve once to find the docker dirs, then with them.
