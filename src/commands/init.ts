@@ -53,7 +53,7 @@ export function init(options: InitOptions): CommandResult {
   }
   // Each is written into kolla-gen.yaml or the workflow: a newline would start a key of its own.
   const values = [dockerDir, checkout?.root, checkout?.branch, checkout?.configPy, checkout?.upstream?.url, checkout?.upstream?.branch, ...(checkout?.profiles ?? [])];
-  const odd = values.find((v) => v !== undefined && CONTROL.test(v));
+  const odd = values.find((v) => v !== undefined && hasControl(v));
   if (odd !== undefined) {
     return {
       exitCode: 1,
@@ -108,7 +108,12 @@ export function init(options: InitOptions): CommandResult {
 const CONFIG = 'kolla-gen.yaml';
 
 /** C0 and C1 controls, DEL and the Unicode line and paragraph separators: none is written into a YAML file. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+function hasControl(value: string): boolean {
+  return [...value].some((c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+  });
+}
 
 /** The first part of `rel` under `cwd` ("/"-path) that is a link, the file itself included; undefined when none is. */
 function linkOnPath(cwd: string, rel: string): string | undefined {

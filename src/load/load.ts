@@ -8,10 +8,10 @@ import { readConfig, resolveConfig, type CliOptions, type ResolvedConfig, type S
 import { error, hasErrors, warning, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
 import { parseKollaConfig, withKollaConfig, type KollaConfigValues } from './kolla/config.js';
 import type { KollaCheckout } from './kolla/preset.js';
-import { CONFIG_NAME, isWithin, linkOutOfRoot } from './root.js';
+import { CONFIG_NAME, isWithin } from './root.js';
 import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
-import { digestBounded, firstInvalidUtf8, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
+import { digestBounded, firstInvalidUtf8, linkOutOfRoot, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
 import { contextIgnoreText } from './context-ignore.js';
 import type { Project } from './project.js';
 import type { TemplateSourceFile } from '../jinja/index.js';

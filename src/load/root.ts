@@ -2,7 +2,6 @@
 // kolla-gen runs in upward (as git and eslint search), no higher than the git top-level; else the directory kolla-gen
 // runs in. Every path kolla-gen writes (bake contexts, dockerfiles, the manifest) is relative to it, so the output is
 // the same from any working directory.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** The default config file's name. */
@@ -25,38 +24,4 @@ export function fromRoot(cwd: string, root: string, p: string): string {
   if (root === cwd && !path.isAbsolute(p)) return p;
   const rel = path.relative(root, path.resolve(cwd, p)).split(path.sep).join('/');
   return rel === '' ? '.' : rel;
-}
-
-/**
- * For a path inside the repo root (lexically): the first link on the way to it that resolves out of the root (a
- * commit can add one), as a "/"-path from the root with its target; undefined when every part it reaches is inside. A
- * dangling link counts as leaving (where it would lead cannot be known). Parts that do not exist end the walk.
- */
-export function linkOutOfRoot(root: string, p: string): { link: string; target: string } | undefined {
-  if (!isWithin(root, p)) return undefined;
-  let realRoot: string;
-  try {
-    realRoot = fs.realpathSync(root);
-  } catch {
-    return undefined;
-  }
-  const parts = path.relative(root, p).split(path.sep).filter((part) => part !== '');
-  for (let i = 1; i <= parts.length; i++) {
-    const at = path.join(root, ...parts.slice(0, i));
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(at);
-    } catch {
-      return undefined;
-    }
-    if (!stat.isSymbolicLink()) continue;
-    let real: string | undefined;
-    try {
-      real = fs.realpathSync(at);
-    } catch {
-      real = undefined;
-    }
-    if (real === undefined || !isWithin(realRoot, real)) return { link: parts.slice(0, i).join('/'), target: fs.readlinkSync(at) };
-  }
-  return undefined;
 }

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
-import { readBounded } from '../load/files.js';
-import { isWithin, linkOutOfRoot } from '../load/root.js';
+import { linkOutOfRoot, readBounded } from '../load/files.js';
+import { isWithin } from '../load/root.js';
 import { KNOWN_MANIFEST_VERSIONS } from '../emit/manifest.js';
 import type { OutputFile } from './output.js';
 
