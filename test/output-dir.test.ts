@@ -231,7 +231,7 @@ describe('a generation that changes few files', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
-  it('killed part way: the next check says so, the next generate puts the files back first, and an undo dir names nothing outside the output dir', { timeout: 60_000 }, async () => {
+  it('killed part way: the next check says so, the next generate puts the files back first, and touches nothing outside the output dir', { timeout: 60_000 }, async () => {
     const dir = tree();
     expect((await run(dir, ['generate'])).exitCode).toBe(0);
     const before = snapshot(out(dir));
@@ -244,7 +244,8 @@ describe('a generation that changes few files', () => {
     fs.rmSync(out(dir, 'ubuntu/app19/Dockerfile'));
     write(dir, 'generated/ubuntu/app20/Dockerfile', 'added\n');
     write(dir, 'victim.txt', 'not the output\n');
-    fs.writeFileSync(path.join(undo, 'added.json'), JSON.stringify({ files: ['ubuntu/app20/Dockerfile', '../victim.txt', '/etc/hostname'], dirs: ['ubuntu/app20', '..'] }));
+    // (one naming a path out of the output dir is not recovered at all: KG725, test/hostile-commits.test.ts)
+    fs.writeFileSync(path.join(undo, 'added.json'), JSON.stringify({ files: ['ubuntu/app20/Dockerfile'], dirs: ['ubuntu/app20'] }));
     const check = await json(dir, ['check']);
     expect(check.exitCode).toBe(1);
     expect(check.diagnostics.find((d) => d.code === 'KG722')?.message).toBe(`a run was killed while updating generated: generated.kolla-gen-${pid}.undo holds the files it had replaced`);
@@ -300,7 +301,8 @@ describe('a run killed while replacing the output dir', () => {
 
 it('tests every code of KG720-KG739 here', () => {
   const mine = Object.keys(CODES).filter((code) => code >= 'KG720' && code <= 'KG739');
-  const source = fs.readFileSync(import.meta.filename, 'utf8');
+  // Those a pull request's commit reaches are tested with the other hostile commits.
+  const source = fs.readFileSync(import.meta.filename, 'utf8') + fs.readFileSync(path.join(import.meta.dirname, 'hostile-commits.test.ts'), 'utf8');
   expect(mine.filter((code) => !source.includes(`'${code}'`))).toEqual([]);
 });
 

@@ -13,6 +13,7 @@ export async function generate(cli: CliOptions, options: LoadOptions, interrupt?
   const { files, output: out } = compiled;
   // Before anything under the output dir is listed: -o / must not walk the file system.
   diagnostics.push(...recoverOutput(out, options.cwd));
+  if (hasErrors(diagnostics)) return failed(diagnostics);
   const owned = outputDirProblem(out, options.cwd);
   if (owned) return failed([...diagnostics, owned]);
   const before = drift(out, files, options.cwd);

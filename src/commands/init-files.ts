@@ -1,6 +1,6 @@
 // kolla-gen init: the files that start an ops repo. Pure: the texts, from the docker dir, the preset, the registry
 // and what init read of the checkout (init-checkout.ts).
-import { isScalar, parseDocument } from 'yaml';
+import { isScalar, parse, parseDocument } from 'yaml';
 
 /** What init read of the checkout -D names. */
 export interface InitCheckout {
@@ -29,6 +29,11 @@ export interface InitInput {
 
 const NAMESPACE = 'kolla';
 
+/** A value as a YAML scalar: plain where it reads back as itself, else double-quoted (JSON's escapes are YAML's). */
+export function yamlScalar(value: string): string {
+  return /^[A-Za-z0-9_./~+@][A-Za-z0-9_./~+@-]*$/.test(value) && parse(value) === value ? value : JSON.stringify(value);
+}
+
 function upstreamBlock(upstream: NonNullable<InitCheckout['upstream']>, root: string): string {
   const lines = [
     '',
@@ -36,9 +41,9 @@ function upstreamBlock(upstream: NonNullable<InitCheckout['upstream']>, root: st
     "# base's kolla_version label). Bump it in a pull request that moves this commit and generated/ together",
     '# (docs/ops-repo.md, "Bumping upstream").',
     'upstream:',
-    upstream.url ? `  url: ${upstream.url}` : '  # url: the checkout has no remote origin: write the URL CI fetches it from, and uncomment',
+    upstream.url ? `  url: ${yamlScalar(upstream.url)}` : '  # url: the checkout has no remote origin: write the URL CI fetches it from, and uncomment',
     `  commit: ${upstream.commit}`,
-    ...(upstream.branch ? [`  branch: ${upstream.branch}`] : []),
+    ...(upstream.branch ? [`  branch: ${yamlScalar(upstream.branch)}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -65,7 +70,7 @@ preset: kolla
 ` : ''}
 # The template trees: a later dir overlays an earlier one, file by file (your own files over upstream's).
 docker_dirs:
-  - ${input.dockerDir}
+  - ${yamlScalar(input.dockerDir)}
 #  - overlays/docker
 ${checkout?.upstream ? upstreamBlock(checkout.upstream, checkout.root) : ''}
 # Where the images go: <registry>/<namespace>/<image>:<tag>. CI logs in to this registry (.github/workflows/images.yml).
@@ -112,7 +117,7 @@ function upstreamStep(root: string): string {
       # full clone of kolla, 7 after a --depth 1 fetch), and generated/ holds the one a full clone gives.
       - name: ${UPSTREAM_STEP}
         env:
-          UPSTREAM_DIR: ${root}
+          UPSTREAM_DIR: ${yamlScalar(root)}
         run: |
           url=$(yq -r '.upstream.url // ""' kolla-gen.yaml)
           commit=$(yq -r '.upstream.commit // ""' kolla-gen.yaml)

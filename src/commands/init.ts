@@ -51,9 +51,21 @@ export function init(options: InitOptions): CommandResult {
       }),
     );
   }
+  // Each is written into kolla-gen.yaml or the workflow: a newline would start a key of its own.
+  const values = [dockerDir, checkout?.root, checkout?.branch, checkout?.configPy, checkout?.upstream?.url, checkout?.upstream?.branch, ...(checkout?.profiles ?? [])];
+  const odd = values.find((v) => v !== undefined && hasControl(v));
+  if (odd !== undefined) {
+    return {
+      exitCode: 1,
+      diagnostics: [...diagnostics, error('KG747', `init would write ${JSON.stringify(odd)} into kolla-gen.yaml, and it holds a control character (a newline, tab, escape...)`)],
+    };
+  }
   const written: string[] = [];
   const kept: string[] = [];
   const files = initFiles({ dockerDir, ...(preset ? { preset } : {}), ...(options.registry ? { registry: options.registry } : {}), ...(checkout ? { checkout } : {}) });
+  // Before any file is written: a commit can make .github (or a file init writes) a link to anywhere.
+  const linked = files.flatMap(([rel]) => linkOnPath(options.cwd, rel) ?? []);
+  if (linked.length > 0) return { exitCode: 1, diagnostics: [...diagnostics, ...[...new Set(linked)].map(throughLink)] };
   for (const [rel, text] of files) {
     const file = path.join(options.cwd, rel);
     if (fs.existsSync(file)) {
@@ -94,6 +106,31 @@ export function init(options: InitOptions): CommandResult {
 }
 
 const CONFIG = 'kolla-gen.yaml';
+
+/** C0 and C1 controls, DEL and the Unicode line and paragraph separators: none is written into a YAML file. */
+function hasControl(value: string): boolean {
+  return [...value].some((c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+  });
+}
+
+/** The first part of `rel` under `cwd` ("/"-path) that is a link, the file itself included; undefined when none is. */
+function linkOnPath(cwd: string, rel: string): string | undefined {
+  const parts = rel.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    try {
+      if (fs.lstatSync(path.join(cwd, ...parts.slice(0, i))).isSymbolicLink()) return parts.slice(0, i).join('/');
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function throughLink(link: string): Diagnostic {
+  return error('KG748', `${link} is a link: init writes files of the repo only, never through a link`, { location: { file: link, line: 1, column: 1 } });
+}
 
 /**
  * init --bump: upstream.commit (and branch) of kolla-gen.yaml := the HEAD of the checkout its first docker dir lies in.
@@ -136,6 +173,8 @@ function bump(cwd: string): CommandResult {
   if (bumped.from.commit === head.commit) {
     return { exitCode: 0, diagnostics: [], text: `upstream.commit: ${head.commit}${on}, the HEAD of ${head.root} already`, json: { from: bumped.from, to: head, changed: false } };
   }
+  const link = linkOnPath(cwd, CONFIG);
+  if (link !== undefined) return { exitCode: 1, diagnostics: [throughLink(link)] };
   fs.writeFileSync(file, bumped.text);
   const lines = [
     `upstream.commit: ${bumped.from.commit} -> ${head.commit}${on}, the HEAD of ${head.root}`,

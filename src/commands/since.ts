@@ -12,6 +12,7 @@ import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.
 import { loadProject, type LoadOptions } from '../load/load.js';
 import { compileHashes } from '../pipeline.js';
 import { isWithin } from '../load/root.js';
+import { readBounded } from '../load/files.js';
 import { renderParallel } from '../render/parallel.js';
 import type { RenderOutcome } from '../render/images.js';
 import type { RenderReuse } from '../render/reuse.js';
@@ -73,7 +74,7 @@ function atRevision(p: string | undefined, cwd: string, top: string, tmp: string
 
 /** The revision's files, checked out into a temp dir; or why not. */
 export type Exported =
-  | { ok: true; revision: string; tmp: string; tree: string; top: string; prefix: string; shortSha: string; checkouts: RevisionCheckout[] }
+  | { ok: true; revision: string; tmp: string; tree: string; top: string; prefix: string; shortSha: string; checkouts: RevisionCheckout[]; links: string[] }
   | { ok: false; tmp?: string; diagnostics: Diagnostic[] };
 
 /** A git checkout in the export (the repo at `tree`, a submodule below it) and its short HEAD at the revision. */
@@ -93,8 +94,12 @@ export interface RevisionCheckout {
 export async function exportRevision(revision: string, options: LoadOptions, skip?: string, inputs: readonly string[] = []): Promise<Exported> {
   const top = await git(['rev-parse', '--show-toplevel'], options.cwd);
   if (!top.ok) return { ok: false, diagnostics: [error('KG900', `--affected-since ${revision}: ${options.cwd} is not in a git checkout (${top.stderr.split('\n')[0]})`)] };
-  const commit = await git(['rev-parse', '--verify', '--quiet', `${revision}^{commit}`], options.cwd);
-  if (!commit.ok) return { ok: false, diagnostics: [error('KG900', `--affected-since ${revision}: git knows no such revision`)] };
+  // Any revision git's rev-parse names a commit by (`origin/main`, `HEAD~3`, `:/fix typo`), never one read as an option;
+  // `^{commit}` is added to what it resolved to, not to the text (where `:/text` would take it into its regex).
+  if (revision.startsWith('-')) return { ok: false, diagnostics: [error('KG900', `--affected-since ${revision}: a revision does not start with "-"`)] };
+  const named = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', revision], options.cwd);
+  const commit = named.ok && /^[0-9a-f]{40,64}$/.test(named.stdout) ? await git(['rev-parse', '--verify', '--quiet', `${named.stdout}^{commit}`], options.cwd) : named;
+  if (!commit.ok || !/^[0-9a-f]{40,64}$/.test(commit.stdout)) return { ok: false, diagnostics: [error('KG900', `--affected-since ${revision}: git knows no such revision`)] };
   const prefix = (await git(['rev-parse', '--show-prefix'], options.cwd)).stdout;
   const shortSha = (await git(['log', '-n1', '--pretty=format:%h', commit.stdout], options.cwd)).stdout;
 
@@ -102,9 +107,10 @@ export async function exportRevision(revision: string, options: LoadOptions, ski
   const tree = path.join(tmp, 'tree');
   try {
     const checkouts: RevisionCheckout[] = [];
-    const failed = await checkOut({ repo: fs.realpathSync(top.stdout), name: 'the revision', commit: commit.stdout, shortSha, tree, tmp, skip, inputs, checkouts, depth: 0, top: fs.realpathSync(top.stdout) });
+    const links: string[] = [];
+    const failed = await checkOut({ repo: fs.realpathSync(top.stdout), name: 'the revision', commit: commit.stdout, shortSha, tree, tmp, skip, inputs, checkouts, links, depth: 0, top: fs.realpathSync(top.stdout) });
     if (failed) return { ok: false, tmp, diagnostics: [error('KG900', `--affected-since ${revision}: ${failed}`)] };
-    return { ok: true, revision, tmp, tree, top: top.stdout, prefix, shortSha, checkouts };
+    return { ok: true, revision, tmp, tree, top: top.stdout, prefix, shortSha, checkouts, links };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -125,6 +131,8 @@ interface CheckOut {
   skip?: string;
   inputs: readonly string[];
   checkouts: RevisionCheckout[];
+  /** The links to the work tree the export makes (its own, not the revision's). */
+  links: string[];
   depth: number;
   /** The top repo (its real path), which messages name paths from. */
   top: string;
@@ -161,12 +169,13 @@ async function checkOut(at: CheckOut): Promise<string | undefined> {
   }
   const skipped = inside(at.skip) ? rel(at.skip as string) : undefined;
   const files = entries.filter((e) => e.mode !== '160000' && !(skipped !== undefined && under(skipped, e.file)) && !linked.some((l) => under(rel(l), e.file)));
-  const checkout = await run(['checkout-index', '--force', '-z', '--stdin', `--prefix=${tree}${path.sep}`], repo, env, files.map((e) => `${e.file}\0`).join(''));
-  if (!checkout.ok) return `cannot check ${at.name} out (${checkout.stderr.split('\n')[0]})`;
+  const checkout = await writeBlobs(repo, tree, files);
+  if (checkout !== undefined) return `cannot check ${at.name} out (${checkout})`;
   for (const dir of linked) {
     const link = path.join(tree, path.relative(repo, dir));
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(dir, link, 'dir');
+    at.links.push(link);
   }
 
   for (const sub of entries.filter((e) => e.mode === '160000')) {
@@ -184,6 +193,7 @@ async function checkOut(at: CheckOut): Promise<string | undefined> {
     if (head.stdout === sub.sha && (await sameAsCommit(real, sub.sha, '.', within.map((d) => path.relative(dir, d).split(path.sep).join('/') || '.')))) {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.symlinkSync(real, target, 'dir');
+      at.links.push(target);
       at.checkouts.push({ dir: target, shortSha, commit: sub.sha });
       continue;
     }
@@ -195,16 +205,110 @@ async function checkOut(at: CheckOut): Promise<string | undefined> {
 }
 
 /**
+ * Writes the blobs of a commit's files under `tree`, as git stores them: read with `git cat-file --batch`, which runs no
+ * filter. A checkout (checkout-index, git show) would run the smudge filters, textconv and eol conversions that the
+ * tree's own `.gitattributes` picks among the drivers the runner has configured (git-lfs's, any other): a pull request
+ * would choose what runs. Links are made last, so no file is written through one. Returns why it could not, or undefined.
+ */
+function writeBlobs(repo: string, tree: string, files: { mode: string; sha: string; file: string }[]): Promise<string | undefined> {
+  const made = new Set<string>();
+  const links: { file: string; target: string }[] = [];
+  const place = (entry: { mode: string; file: string }, bytes: Buffer) => {
+    if (entry.mode === '120000') {
+      links.push({ file: entry.file, target: bytes.toString('utf8') });
+      return;
+    }
+    const dest = path.join(tree, entry.file);
+    const dir = path.dirname(dest);
+    if (!made.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    fs.writeFileSync(dest, bytes, { flag: 'wx', mode: entry.mode === '100755' ? 0o777 : 0o666 });
+  };
+  return new Promise((resolve) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
+    let chunks: Buffer[] = [];
+    let have = 0;
+    let next = 0;
+    let body: number | undefined;
+    let failed: string | undefined;
+    const err: Buffer[] = [];
+    const take = (n: number): Buffer => {
+      const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, have);
+      chunks = n < all.length ? [all.subarray(n)] : [];
+      have = all.length - n;
+      return all.subarray(0, n);
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      have += chunk.length;
+      try {
+        while (failed === undefined) {
+          if (body === undefined) {
+            const joined = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, have);
+            chunks = [joined];
+            const eol = joined.indexOf(10);
+            if (eol < 0) break;
+            const header = take(eol + 1).toString('utf8').trim();
+            const m = /^[0-9a-f]+ blob (\d+)$/.exec(header);
+            if (!m) failed = `git cat-file: ${header}`;
+            else body = Number(m[1]);
+          } else {
+            if (have < body + 1) break;
+            const bytes = Buffer.from(take(body + 1).subarray(0, body));
+            body = undefined;
+            place(files[next++] as (typeof files)[number], bytes);
+          }
+        }
+      } catch (e) {
+        failed = (e as Error).message;
+      }
+      if (failed !== undefined) child.kill();
+    });
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.once('error', (e) => resolve(e.message));
+    child.once('close', (code) => {
+      if (failed === undefined && (code !== 0 || next !== files.length)) failed = Buffer.concat(err).toString('utf8').split('\n')[0] || 'git cat-file ended early';
+      if (failed === undefined) {
+        try {
+          for (const link of links) {
+            if (links.some((other) => link.file.startsWith(`${other.file}/`))) throw new Error(`${link.file} lies below the link ${links.find((o) => link.file.startsWith(`${o.file}/`))?.file}`);
+            fs.mkdirSync(path.dirname(path.join(tree, link.file)), { recursive: true });
+            fs.symlinkSync(link.target, path.join(tree, link.file));
+          }
+        } catch (e) {
+          failed = (e as Error).message;
+        }
+      }
+      resolve(failed);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(files.map((e) => `${e.sha}\n`).join(''));
+  });
+}
+
+/**
  * Whether `dir` of the work tree holds what `commit` holds there (tracked files, their modes and submodules, whatever
  * git's config says to ignore), with no untracked file in it and no ignored file in the `clean` dirs.
  */
 async function sameAsCommit(repo: string, commit: string, dir: string, clean: string[]): Promise<boolean> {
-  const diff = await run(['diff', '--quiet', '--ignore-submodules=none', '--no-ext-diff', commit, '--', dir], repo);
+  // git diff would run on the work tree's files the clean filters its .gitattributes pick: where any picks a filter,
+  // the dir is written out instead (writeBlobs runs none).
+  const attributes = await run(['ls-files', '-z', '--', ':(glob)**/.gitattributes', '.gitattributes'], repo);
+  if (!attributes.ok || attributes.raw.split('\0').some((f) => f !== '' && /\b(filter|diff|working-tree-encoding)\b/.test(readSmall(path.join(repo, f))))) return false;
+  const diff = await run(['diff', '--quiet', '--ignore-submodules=none', '--no-ext-diff', '--no-textconv', commit, '--', dir], repo);
   if (!diff.ok) return false;
   const untracked = await run(['ls-files', '-z', '--others', '--exclude-standard', '--directory', '--', dir], repo);
   if (!untracked.ok || untracked.raw !== '') return false;
   const ignored = await run(['ls-files', '-z', '--others', '--directory', '--', ...clean], repo);
   return ignored.ok && ignored.raw === '';
+}
+
+/** A small file's text, never through a link; a larger or unreadable one reads as a word that stops the shortcut. */
+function readSmall(abs: string): string {
+  const read = readBounded(abs, 1024 * 1024);
+  return 'bytes' in read ? read.bytes.toString('utf8') : 'filter';
 }
 
 /** Removes the export's temp dir (in the background of what the caller does next: await it before exiting). */
@@ -220,7 +324,7 @@ export async function hashesSince(
   now?: RenderReuse<RenderOutcome>,
 ): Promise<{ since?: SinceHashes; diagnostics: Diagnostic[] }> {
   if (!exported.ok) return { diagnostics: exported.diagnostics };
-  const { revision, tree, top, prefix, shortSha, checkouts } = exported;
+  const { revision, tree, top, prefix, shortSha, checkouts, links } = exported;
   // git names the top by its real path: so must cwd, for the paths under it to map.
   const cwd = fs.realpathSync(options.cwd);
   const map = (p: string | undefined) => atRevision(p, cwd, fs.realpathSync(top), tree);
@@ -238,7 +342,7 @@ export async function hashesSince(
     cwd: path.join(tree, prefix),
     configFile: map(options.configFile),
     kollaConfigFile: map(options.kollaConfigFile),
-    exported: { tree, cwd, checkouts },
+    exported: { tree, cwd, checkouts, links },
   };
   const loaded = loadProject(then, load);
   if (now && loaded.project && !hasErrors(loaded.diagnostics) && sameProject(loaded.project, now.project)) return { since: { revision, hashes: 'current' }, diagnostics: [] };

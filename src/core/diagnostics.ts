@@ -41,6 +41,7 @@ export const CODES = {
   KG213: { title: 'not a regular file, folder or link', hint: 'a docker dir may hold only files, folders and links: remove the FIFO, socket or device' },
   KG214: { title: 'template is not UTF-8', hint: 'templates are read as UTF-8, as Jinja2 reads them: convert the file (iconv -f LATIN1 -t UTF-8) or fix the marked byte' },
   KG215: { title: 'file too large', hint: 'templates may have up to 64 MiB and context files up to 2 GiB: fetch large files in the build (ADD <url>) instead of keeping them in the tree' },
+  KG216: { title: 'docker dir linked out of the repo', hint: 'a docker dir named by a path inside the repo must be there: commit the files instead of a link, or name the dir outside the repo by its own path in docker_dirs (../kolla/docker)' },
   // ignore files and names of a context, read as BuildKit reads them (docs/templates.md "What the build sees")
   KG220: { title: 'ignore pattern BuildKit rejects', hint: 'BuildKit stops the build on this pattern ("syntax error in pattern" or "illegal exclusion pattern"): close the [...] class, escape a lone "\\" as "\\\\", drop a "\\" before a letter or digit, or remove the line' },
   KG221: { title: 'ignore pattern kolla-gen cannot match as BuildKit does', hint: 'BuildKit turns patterns into Go regular expressions, so "\\d", "\\s", "\\b", "\\pL", "[[:alpha:]]", a "*" or "?" inside [...] and a "^" in a wildcard pattern mean regular-expression syntax there: write the pattern with plain characters, *, ?, ** and [a-z] classes' },
@@ -114,12 +115,17 @@ export const CODES = {
   KG744: { title: 'no registry for the images', hint: 'run init with --registry HOST, or set registry: in kolla-gen.yaml and REGISTRY in the workflow: without one, a push goes to Docker Hub under the namespace' },
   KG745: { title: 'the kolla checkout is not at the pinned commit', hint: 'CI checks out upstream.commit of kolla-gen.yaml: check that commit out, or bump upstream.commit with generated/ in one pull request (docs/ops-repo.md)' },
   KG746: { title: 'no upstream to bump', hint: 'init --bump moves upstream.commit of kolla-gen.yaml (the beside layout); a submodule is bumped with git add' },
+  KG747: { title: 'a value init writes holds a control character', hint: 'init writes it into kolla-gen.yaml and the workflow: rename the dir (or pass another -D) without newlines, tabs or other control characters' },
+  KG748: { title: 'init would write through a link', hint: 'init writes kolla-gen.yaml, .github/workflows/images.yml and .gitattributes as files of the repo: remove the link (git rm if a commit added it), then run init again' },
   // the output dir (docs/security.md "The output directory")
   KG720: { title: 'output dir is a link', hint: 'point -o (or output: in kolla-gen.yaml) at the real folder; kolla-gen replaces its output dir whole and never writes through a link' },
   KG721: { title: 'files kept in the output dir', hint: 'kolla-gen removes only the files its previous manifest.json lists as its own; these stay where they are' },
   KG722: { title: 'recovered from a killed run', hint: 'a run was killed while replacing or updating the output dir; nothing to do, but check the result with kolla-gen check' },
   KG723: { title: 'a file kolla-gen did not write is in the way', hint: 'move the file out of the output dir (kolla-gen never deletes a file it did not write), then run generate again' },
   KG724: { title: 'interrupted while writing the output dir', hint: 'nothing to undo: run generate again for the new output' },
+  KG725: { title: 'not a leftover of kolla-gen', hint: 'a dir beside the output dir is named like a killed run\'s leftover but is a link, is tracked by git, or names paths out of the output dir: remove it (git rm -r if a commit added it), then run generate again' },
+  KG726: { title: 'a link in the output dir where kolla-gen writes', hint: 'kolla-gen never writes through a link: remove the link (git rm if a commit added it), then run generate again' },
+  KG727: { title: 'output dir linked out of the repo', hint: 'an output dir named by a path inside the repo must be there: remove the link in its path, or name a dir outside the repo by its own path' },
   // building (kolla-gen build)
   KG800: { title: 'docker CLI not found', hint: 'install the docker CLI (https://docs.docker.com/engine/install/) and put `docker` on PATH' },
   KG801: { title: 'docker buildx plugin not found', hint: 'install buildx: the docker-buildx-plugin package (Docker\'s apt and yum repos), docker-buildx (Debian, Ubuntu), or a release from https://github.com/docker/buildx/releases saved as ~/.docker/cli-plugins/docker-buildx (chmod +x)' },

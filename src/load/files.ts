@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { error, type Diagnostic } from '../core/diagnostics.js';
+import { isWithin } from './root.js';
 
 /** The largest template (any .j2 file, .dockerignore) kolla-gen reads: far above any real template. */
 export const MAX_TEMPLATE_BYTES = 64 * 1024 * 1024;
@@ -229,4 +230,38 @@ export function findConfigDir(cwd: string, name: string): string | undefined {
     if (fs.existsSync(path.join(dir, name))) return dir;
     if (fs.existsSync(path.join(dir, '.git')) || path.dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * For a path inside the repo root (lexically): the first link on the way to it that resolves out of the root (a
+ * commit can add one), as a "/"-path from the root with its target; undefined when every part it reaches is inside. A
+ * dangling link counts as leaving (where it would lead cannot be known). Parts that do not exist end the walk.
+ */
+export function linkOutOfRoot(root: string, p: string): { link: string; target: string } | undefined {
+  if (!isWithin(root, p)) return undefined;
+  let realRoot: string;
+  try {
+    realRoot = fs.realpathSync(root);
+  } catch {
+    return undefined;
+  }
+  const parts = path.relative(root, p).split(path.sep).filter((part) => part !== '');
+  for (let i = 1; i <= parts.length; i++) {
+    const at = path.join(root, ...parts.slice(0, i));
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(at);
+    } catch {
+      return undefined;
+    }
+    if (!stat.isSymbolicLink()) continue;
+    let real: string | undefined;
+    try {
+      real = fs.realpathSync(at);
+    } catch {
+      real = undefined;
+    }
+    if (real === undefined || !isWithin(realRoot, real)) return { link: parts.slice(0, i).join('/'), target: fs.readlinkSync(at) };
+  }
+  return undefined;
 }

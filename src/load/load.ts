@@ -10,7 +10,7 @@ import type { KollaCheckout } from './kolla/preset.js';
 import { CONFIG_NAME, isWithin } from './root.js';
 import { readKollaRelease } from './kolla/kolla-release.js';
 import { discover, type DockerDirListing } from './discover.js';
-import { digestBounded, firstInvalidUtf8, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
+import { digestBounded, firstInvalidUtf8, linkOutOfRoot, MAX_CONTEXT_FILE_BYTES, MAX_TEMPLATE_BYTES, readBounded, scanDockerDir } from './files.js';
 import { contextIgnoreText, TEMPLATE_PATTERNS } from './context-ignore.js';
 import { CONTROL_CHARACTER, readIgnoreFile, sentFiles, type IgnorePattern } from './ignore-file.js';
 import type { Project } from './project.js';
@@ -48,7 +48,8 @@ export interface LoadOptions {
    * of `tree` (`../kolla/kolla/docker`, beside an ops repo) means what it means from `cwd`. A kolla checkout outside
    * `tree` is read as always.
    */
-  exported?: { tree: string; cwd: string; checkouts: readonly { dir: string; shortSha: string; commit?: string }[] };
+  /** links: those the export made to the work tree's own docker dirs (checked when the work tree loaded). */
+  exported?: { tree: string; cwd: string; checkouts: readonly { dir: string; shortSha: string; commit?: string }[]; links?: readonly string[] };
 }
 
 /** A path as the output names it: relative to cwd, "/"-separated. */
@@ -282,6 +283,23 @@ function readKollaCheckout(
   return checkout;
 }
 
+/**
+ * KG216 for a docker dir named by a path inside the repo that a link takes out of it (a commit can make `overlay` a
+ * link to `../.docker` or `/home/runner`): its templates could include any file there. One the config names outside
+ * the repo (`../kolla/docker`) is taken as named.
+ */
+function linkedDockerDir(cwd: string, dir: string, at: ConfigKey | undefined, made: readonly string[] = []): Diagnostic[] {
+  const out = linkOutOfRoot(cwd, path.resolve(cwd, dir));
+  if (!out || made.includes(path.join(cwd, out.link))) return [];
+  const named = at ? `docker_dirs entry ${JSON.stringify(dir)}` : `docker dir ${JSON.stringify(dir)}`;
+  return [
+    error('KG216', `${named} lies in the repo, but ${out.link} is a link to ${JSON.stringify(out.target)}, out of it: kolla-gen reads no docker dir through it`, {
+      ...(at?.location ? { location: at.location, source: at.source } : { location: { file: out.link, line: 1, column: 1 } }),
+      related: [{ message: `${out.link} -> ${out.target}`, location: { file: out.link, line: 1, column: 1 } }],
+    }),
+  ];
+}
+
 /** A relative path of the exported revision's config that leads out of the export: the same path from the work tree. */
 function beyondExport(cwd: string, p: string, exported: LoadOptions['exported']): string {
   if (!exported || path.isAbsolute(p)) return p;
@@ -338,6 +356,10 @@ export function loadProject(cliFlags: CliOptions, options: LoadOptions): { proje
   };
   let resolved = resolveConfig(input);
   outOfExport(resolved.config);
+  // Before anything around a docker dir is read (the kolla checkout's tables, the tree).
+  const fromConfig = !cli.dockerDirs?.length;
+  diagnostics.push(...(resolved.config?.dockerDirs ?? []).flatMap((dir, i) => linkedDockerDir(cwd, dir, fromConfig ? key('docker_dirs', written.docker_dirs, i) : undefined, options.exported?.links)));
+  if (hasErrors(diagnostics)) return { diagnostics };
   if (resolved.config?.preset === 'kolla') {
     // The preset's defaults are the checkout's own tables: resolve once to find the docker dirs, then with them.
     const kollaCheckout = readKollaCheckout(cwd, resolved.config.dockerDirs, kollaConfig?.reposYaml, diagnostics, options.exported, resolved.config.upstream?.commit);

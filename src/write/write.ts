@@ -1,8 +1,9 @@
 // The output dir on disk: the drift check, and the atomic replace that leaves it untouched when anything fails.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { error, warning, type Diagnostic } from '../core/diagnostics.js';
-import { readBounded } from '../load/files.js';
+import { error, hasErrors, warning, type Diagnostic } from '../core/diagnostics.js';
+import { linkOutOfRoot, readBounded } from '../load/files.js';
 import { isWithin } from '../load/root.js';
 import { KNOWN_MANIFEST_VERSIONS } from '../emit/manifest.js';
 import type { OutputFile } from './output.js';
@@ -92,6 +93,13 @@ function sameFile(abs: string, expected: Buffer): boolean {
 /** Why kolla-gen will not touch the output dir, read before anything under it is listed; undefined when it may. */
 export function outputDirProblem(outDir: string, cwd: string): Diagnostic | undefined {
   const abs = path.resolve(cwd, outDir);
+  // Its parents only: the output dir itself a link is KG720.
+  const out = linkOutOfRoot(path.resolve(cwd), path.dirname(abs));
+  if (out) {
+    return error('KG727', `${outDir} is reached through ${out.link}, a link to ${JSON.stringify(out.target)} out of the repo: kolla-gen writes its output dir only inside the repo it is named in`, {
+      location: { file: out.link, line: 1, column: 1 },
+    });
+  }
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(abs);
@@ -226,14 +234,84 @@ function isDead(pid: number): boolean {
   }
 }
 
+/** A leftover kolla-gen may act on, or why it is not provably one of its own (a pull request can commit any name). */
+type Leftover = ReturnType<typeof leftovers>[number];
+
+/** Whether git tracks anything at `abs` (a dir a commit added is never a run's leftover); false outside a git checkout. */
+function isTracked(abs: string): boolean {
+  try {
+    const out = execFileSync('git', ['ls-files', '-z', '--', path.basename(abs)], { cwd: path.dirname(abs), stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1024 * 1024 });
+    return out.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A relative "/"-path that names a place inside a dir: no empty, `.` or `..` part, not absolute. */
+function isInnerPath(rel: unknown): rel is string {
+  return typeof rel === 'string' && rel !== '' && !rel.includes('\0') && rel.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** The largest added.json kolla-gen reads back. */
+const MAX_UNDO_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** Why a leftover is not provably kolla-gen's own; undefined when it is (a real folder git does not track, whose entries stay inside). */
+function notOwnLeftover(l: Leftover): string | undefined {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(l.path);
+  } catch {
+    return 'it is gone';
+  }
+  if (stat.isSymbolicLink()) return 'it is a link';
+  if (!stat.isDirectory()) return 'it is not a folder';
+  if (process.getuid && stat.uid !== process.getuid()) return 'another user owns it';
+  if (isTracked(l.path)) return 'git tracks it (a commit added it)';
+  if (l.kind !== 'undo') return undefined;
+  const record = path.join(l.path, UNDO_ADDED);
+  if (fs.existsSync(record) || isFileOrLink(record)) {
+    const read = readBounded(record, MAX_UNDO_RECORD_BYTES);
+    if (!('bytes' in read)) return `its ${UNDO_ADDED} ${read.problem}`;
+    let added: { files?: unknown; dirs?: unknown };
+    try {
+      added = JSON.parse(read.bytes.toString('utf8')) as typeof added;
+    } catch {
+      return `its ${UNDO_ADDED} is not JSON`;
+    }
+    const listed = [added?.files ?? [], added?.dirs ?? []];
+    if (!listed.every((v) => Array.isArray(v) && v.every(isInnerPath))) return `its ${UNDO_ADDED} names a path that leaves the output dir`;
+  }
+  const saved = path.join(l.path, UNDO_FILES);
+  if (!isDirectory(saved)) return isFileOrLink(saved) ? `its ${UNDO_FILES} is not a folder` : undefined;
+  const odd = fs.readdirSync(saved, { recursive: true, withFileTypes: true }).find((e) => !e.isDirectory() && !e.isFile());
+  return odd ? `${path.relative(l.path, path.join(odd.parentPath, odd.name)).split(path.sep).join('/')} in it is a link or not a regular file` : undefined;
+}
+
+/** KG725: a dir beside the output dir that looks like a run's leftover but is not provably one; nothing is done with it. */
+function notOwnError(outDir: string, l: Leftover, why: string, cwd: string): Diagnostic {
+  const rel = path.relative(cwd, l.path).split(path.sep).join('/');
+  return error('KG725', `${rel} is named like a leftover of a killed kolla-gen run beside ${outDir}, but ${why}: kolla-gen neither recovers from it nor removes it`, {
+    location: { file: rel, line: 1, column: 1 },
+  });
+}
+
 /**
  * Finishes what killed runs left: with no output dir, the newest `.old` of a dead run is the output dir again (it was
  * renamed away just before the kill); every other `.tmp`/`.old` of a dead run is removed. Warnings say what was done.
+ * Only leftovers that are provably kolla-gen's are touched: any other (a link, a dir git tracks, a record naming a path
+ * out of the output dir) is an error (KG725), and then nothing at all is recovered or removed.
  */
 export function recoverOutput(outDir: string, cwd: string): Diagnostic[] {
   const abs = path.resolve(cwd, outDir);
+  // Beside an output dir reached through a link out of the repo, nothing is touched (outputDirProblem says why).
+  if (linkOutOfRoot(path.resolve(cwd), path.dirname(abs))) return [];
   const dead = leftovers(abs).filter((l) => isDead(l.pid));
   if (dead.length === 0) return [];
+  const refused = dead.flatMap((l) => {
+    const why = notOwnLeftover(l);
+    return why === undefined ? [] : [notOwnError(outDir, l, why, cwd)];
+  });
+  if (refused.length > 0) return refused;
   const out: Diagnostic[] = [];
   let exists = true;
   try {
@@ -264,7 +342,8 @@ export function recoverOutput(outDir: string, cwd: string): Diagnostic[] {
 /** For check, which writes nothing: what recoverOutput would restore. */
 export function recoverableOutput(outDir: string, cwd: string): Diagnostic[] {
   const abs = path.resolve(cwd, outDir);
-  const undo = fs.existsSync(abs) ? leftovers(abs).find((l) => l.kind === 'undo' && isDead(l.pid)) : undefined;
+  const own = leftovers(abs).filter((l) => isDead(l.pid) && notOwnLeftover(l) === undefined);
+  const undo = fs.existsSync(abs) ? own.find((l) => l.kind === 'undo') : undefined;
   if (undo) {
     return [
       warning('KG722', `a run was killed while updating ${outDir}: ${path.basename(undo.path)} holds the files it had replaced`, {
@@ -273,7 +352,7 @@ export function recoverableOutput(outDir: string, cwd: string): Diagnostic[] {
     ];
   }
   if (fs.existsSync(abs)) return [];
-  const old = leftovers(abs).find((l) => l.kind === 'old' && isDead(l.pid));
+  const old = own.find((l) => l.kind === 'old');
   if (!old) return [];
   return [
     warning('KG722', `${outDir} is missing, but ${path.basename(old.path)} holds it: a run was killed while replacing it`, {
@@ -383,18 +462,48 @@ function rollBack(abs: string, undo: string): void {
   } catch {
     // killed before its record was written: nothing was moved
   }
-  const listed = (v: unknown) => (Array.isArray(v) ? v.flatMap((rel) => undoPath(abs, rel) ?? []) : []);
+  // A path reached through a link in the output dir is left alone: nothing is ever removed or moved through one.
+  const listed = (v: unknown) => (Array.isArray(v) ? v.flatMap((rel) => undoPath(abs, rel) ?? []).filter((p) => linkAbove(abs, p) === undefined) : []);
   // Only a file the update placed: never a dir (a user's, where the update failed to place its file).
   for (const p of listed(added.files)) if (isFileOrLink(p)) fs.unlinkSync(p);
   const saved = path.join(undo, UNDO_FILES);
   for (const rel of isDirectory(saved) ? listFiles(saved) : []) {
     const to = undoPath(abs, rel);
-    if (to === undefined || fs.lstatSync(path.join(saved, rel)).isDirectory()) continue;
-    fs.mkdirSync(path.dirname(to), { recursive: true });
+    if (to === undefined || linkAbove(abs, to) !== undefined || fs.lstatSync(path.join(saved, rel)).isDirectory()) continue;
+    makeDirsBelow(abs, path.dirname(to));
     fs.renameSync(path.join(saved, rel), to);
   }
   for (const dir of listed(added.dirs).reverse()) removeIfEmpty(dir);
   fs.rmSync(undo, { recursive: true, force: true });
+}
+
+/** The first folder between `abs` and `p` (both excluded) that is a link or no folder, "/"-path from abs; undefined when none is. */
+export function linkAbove(abs: string, p: string): string | undefined {
+  const parts = path.relative(abs, p).split(path.sep).slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    try {
+      if (!fs.lstatSync(path.join(abs, ...parts.slice(0, i))).isDirectory()) return parts.slice(0, i).join('/');
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** mkdir -p of a dir inside `abs`, a level at a time, never through a link (mkdirSync's recursive mode follows them). */
+function makeDirsBelow(abs: string, dir: string): void {
+  const parts = path.relative(abs, dir).split(path.sep).filter((part) => part !== '');
+  for (let i = 1; i <= parts.length; i++) {
+    const at = path.join(abs, ...parts.slice(0, i));
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.lstatSync(at);
+    } catch {
+      fs.mkdirSync(at);
+      continue;
+    }
+    if (!stat.isDirectory()) throw new Error(`${parts.slice(0, i).join('/')} is a link or a file, not a folder`);
+  }
 }
 
 function isFileOrLink(p: string): boolean {
@@ -457,6 +566,21 @@ function* updateInPlace(abs: string, files: Map<string, OutputFile>, d: Drift, c
   fs.renameSync(undo, old);
   fs.rmSync(old, { recursive: true, force: true });
   fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * KG726 for each link in the output dir where kolla-gen writes a folder (an image's folder, `contexts/<image>`): a
+ * commit can put one there, and writing, updating or rolling back below it would reach wherever it points.
+ */
+function linksInTheWay(outDir: string, abs: string, present: string[], files: Map<string, OutputFile>): Diagnostic[] {
+  const dirs = new Set(dirLevels(files.keys()).flat());
+  return present
+    .filter((rel) => dirs.has(rel) && fs.lstatSync(path.join(abs, rel)).isSymbolicLink())
+    .map((rel) =>
+      error('KG726', `${outDir}/${rel} is a link, where kolla-gen writes a folder: kolla-gen never writes through a link`, {
+        location: { file: `${outDir}/${rel}`, line: 1, column: 1 },
+      }),
+    );
 }
 
 /** The dirs of a tree, itself first (links are not followed). */
@@ -547,10 +671,13 @@ export async function writeOutputInterruptible(outDir: string, files: Map<string
 
 function* writing(outDir: string, files: Map<string, OutputFile>, cwd: string, before?: Drift): Generator<void, Diagnostic[], void> {
   const abs = path.resolve(cwd, outDir);
-  recoverOutput(outDir, cwd);
+  const recovered = recoverOutput(outDir, cwd);
+  if (hasErrors(recovered)) return recovered;
   const owned = outputDirProblem(outDir, cwd);
   if (owned) return [owned];
   const present = isDirectory(abs) ? listFiles(abs) : [];
+  const linked = linksInTheWay(outDir, abs, present, files);
+  if (linked.length > 0) return linked;
   const clobbered = clobberedOf(abs, present, files);
   if (clobbered.length > 0) {
     return [
@@ -562,6 +689,12 @@ function* writing(outDir: string, files: Map<string, OutputFile>, cwd: string, b
   const foreign = foreignOf(abs, present, files);
   const tmp = `${abs}.kolla-gen-${process.pid}.tmp`;
   const old = `${abs}.kolla-gen-${process.pid}.old`;
+  // This run's own names, still there after recovery: not provably a leftover, so neither removed nor written into.
+  const taken = (['tmp', 'old', 'undo'] as const).find((kind) => isFileOrLink(`${abs}.kolla-gen-${process.pid}.${kind}`) || isDirectory(`${abs}.kolla-gen-${process.pid}.${kind}`));
+  if (taken) {
+    const l = { path: `${abs}.kolla-gen-${process.pid}.${taken}`, pid: process.pid, kind: taken };
+    return [notOwnError(outDir, l, notOwnLeftover(l) ?? 'this run would write there', cwd)];
+  }
   const cleanUp = () => {
     try {
       fs.rmSync(tmp, { recursive: true, force: true });
