@@ -11,7 +11,7 @@
 //   --images N       the synthetic tree's size (default 2,000; also measured at 2N)
 //   --kolla DIR      an upstream Kolla checkout (default: $KOLLA_SRC, else ../kolla-rel/master or ../kolla beside
 //                    or above this checkout); the kolla workload is skipped when none is found
-//   --only LIST      some of: help,kolla,synthetic,affected,check,registry (comma-separated)
+//   --only LIST      some of: help,kolla,synthetic,affected,check,registry,build (comma-separated; build only when named)
 //   --skip-oracle    do not run kolla-build --template-only ($KOLLA_ORACLE, else shared/tools/kolla-oracle.sh one or
 //                    two levels above this checkout)
 //
@@ -30,6 +30,8 @@
 //              kolla package)
 //   registry   bench/registry-noop.mjs: `list --skip-existing` of the Kolla checkout x 8 against a registry stand-in
 //              that answers after 50 ms, with nothing there and everything there (once per CLI, not R runs)
+//   build      bench/build-speed.mjs: kolla-build against `kolla-gen build --push` on fresh e2e engines (root; this
+//              checkout only, 3 runs each): its own table
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -38,11 +40,13 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const WORKLOADS = ['help', 'kolla', 'synthetic', 'affected', 'check', 'registry'];
+const WORKLOADS = ['help', 'kolla', 'synthetic', 'affected', 'check', 'registry', 'build'];
+// build needs root and an e2e engine and takes minutes: only when asked for (--only build)
+const DEFAULT_WORKLOADS = WORKLOADS.filter((w) => w !== 'build');
 const GOALS = { registryRequests: 1.2, registrySeconds: 3, help: 0.1, kolla: 0.6, kollaSpeedup: 60, synthetic: 3, rssMiB: 1024, scale: 2.2, affected: 1.3, check: 1 };
 
 function parseArgs(argv) {
-  const o = { runs: 5, images: 2000, only: WORKLOADS, baseline: undefined, kolla: undefined, oracle: true };
+  const o = { runs: 5, images: 2000, only: DEFAULT_WORKLOADS, baseline: undefined, kolla: undefined, oracle: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -350,6 +354,14 @@ try {
         });
       }
       notes.push(`registry: ${measured.map(formatRow).join('; ')}`);
+    }
+  }
+  if (options.only.includes('build')) {
+    const found = kollaCheckout();
+    if (!found) notes.push('build: no Kolla checkout found (--kolla DIR or KOLLA_SRC): skipped');
+    else {
+      const speed = spawnSync(process.execPath, [join(here, 'build-speed.mjs'), '--kolla', found.checkout, '--runs', String(Math.min(options.runs, 3))], { stdio: ['ignore', 'inherit', 'inherit'] });
+      if (speed.status !== 0) process.exitCode = 1;
     }
   }
 } finally {
