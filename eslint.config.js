@@ -1,8 +1,8 @@
-// The core is pure: only the edges (cli, commands, load, write, buildx, registry and its digest store) touch the file system, processes or the console.
+// The core is pure: only the edges (cli, commands, load, write, buildx, registry, its digest store and the cache dir) touch the file system, processes or the console.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load/load.ts', 'src/load/files.ts', 'src/write/write.ts', 'src/engine/buildx.ts', 'src/engine/registry.ts', 'src/engine/digest-store.ts'];
+const EDGES = ['src/cli.ts', 'src/commands/**', 'src/load/load.ts', 'src/load/files.ts', 'src/write/write.ts', 'src/engine/buildx.ts', 'src/engine/registry.ts', 'src/engine/digest-store.ts', 'src/engine/cache-dir.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'generated/**', 'coverage/**', 'test/fixtures/**/expected/**'] },

@@ -9,12 +9,12 @@
 // file of this user's that no one else can write, bounded in size, and an entry only where its digest (kept in the
 // index, apart from it, over its key and its bytes) matches; anything else is a miss.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
+import { cacheDir, readCacheFile as readBoundedCacheFile } from '../engine/cache-dir.js';
 import { keepTrees, treesToKeep } from '../jinja/parsed.js';
 import { PARSER_MODULE } from '../jinja/syntax.js';
 import { keepRenderings, renderingsToKeep } from '../render/kept.js';
@@ -25,15 +25,15 @@ const FORMAT = 2;
 /** The largest cache file read or written (Kolla's 8 variants keep about 35 MB); a larger one is a miss. */
 export const MAX_CACHE_FILE = 256 * 1024 * 1024;
 
+/** A cache file's bytes (see readCacheFile in engine/cache-dir.ts), up to MAX_CACHE_FILE. */
+export const readCacheFile = (file: string): Buffer | undefined => readBoundedCacheFile(file, MAX_CACHE_FILE);
+
 /**
  * The cache file of a kind for a repo root; undefined with KOLLA_GEN_CACHE=off, or with no absolute dir to keep it in.
- * A relative XDG_CACHE_HOME is ignored, as the XDG spec says (it would put the cache in whatever dir a run starts in).
+ * (see cacheDir: a relative XDG_CACHE_HOME is ignored).
  */
 export function templateCacheFile(root: string, env: Record<string, string | undefined>, kind: 'templates' | 'renders' | 'outputs' = 'templates'): string | undefined {
-  if (/^(off|0|false|no)$/i.test(env.KOLLA_GEN_CACHE ?? '')) return undefined;
-  const xdg = env.XDG_CACHE_HOME;
-  const home = homedir();
-  const dir = env.KOLLA_GEN_CACHE_DIR || (xdg && isAbsolute(xdg) ? join(xdg, 'kolla-gen') : isAbsolute(home) ? join(home, '.cache', 'kolla-gen') : undefined);
+  const dir = cacheDir(env);
   return dir === undefined ? undefined : join(dir, `${kind}-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.bin`);
 }
 
@@ -103,37 +103,6 @@ function readEntries(file: string, stamp: string): Map<string, Uint8Array> {
     // Damaged: parse and render again.
   }
   return new Map();
-}
-
-/**
- * The bytes of a cache file, or undefined where it is not one kolla-gen can have written: missing, a link (never
- * followed), not a regular file (a FIFO is opened without blocking and never read), another user's or writable by
- * others, or larger than MAX_CACHE_FILE. Reads at most the size it had when opened.
- */
-export function readCacheFile(file: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    const uid = process.getuid?.();
-    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0 || stat.size > MAX_CACHE_FILE) return undefined;
-    const bytes = Buffer.allocUnsafe(stat.size);
-    for (let at = 0; at < bytes.length; ) {
-      const n = readSync(fd, bytes, at, bytes.length - at, at);
-      // Shorter than it said: a file being cut; a miss.
-      if (n === 0) return undefined;
-      at += n;
-    }
-    return bytes;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** An entry's digest: of its key and its bytes, so that an entry is whole and filed under the key it was made for. */

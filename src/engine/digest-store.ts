@@ -5,8 +5,9 @@
 // file also stands for, that its entries were there when it was written, cannot be checked so: see
 // docs/changes.md ("What --skip-existing asks") for that trade-off. Nothing here can fail a run.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, readCacheFile } from './cache-dir.js';
 
 /** The largest file read back: no manifest or image config comes near it. */
 const MAX_BYTES = 4 * 1024 * 1024;
@@ -26,15 +27,10 @@ export function digestOf(body: Buffer, digest: string): string | undefined {
 }
 
 /**
- * `<cache>/registry`, the cache being $KOLLA_GEN_CACHE_DIR, else $XDG_CACHE_HOME/kolla-gen, else ~/.cache/kolla-gen
- * (a relative path in either variable is ignored, as the XDG spec says); none with KOLLA_GEN_CACHE=off.
+ * `<cache>/registry` (cache-dir.ts: the same dir as the template cache); none with KOLLA_GEN_CACHE=off.
  */
 export function openDigestStore(env: Record<string, string | undefined>): DigestStore | undefined {
-  if (/^(off|0|false|no)$/i.test(env.KOLLA_GEN_CACHE ?? '')) return undefined;
-  const absolute = (p: string | undefined) => (p && isAbsolute(p) ? p : undefined);
-  const xdg = absolute(env.XDG_CACHE_HOME);
-  const home = absolute(env.HOME);
-  const root = absolute(env.KOLLA_GEN_CACHE_DIR) ?? (xdg ? join(xdg, 'kolla-gen') : home ? join(home, '.cache', 'kolla-gen') : undefined);
+  const root = cacheDir(env);
   if (root === undefined) return undefined;
   const dir = join(root, 'registry');
   const file = (digest: string) => {
@@ -45,7 +41,7 @@ export function openDigestStore(env: Record<string, string | undefined>): Digest
     get(digest) {
       const at = file(digest);
       if (at === undefined) return undefined;
-      const body = readBounded(at);
+      const body = readCacheFile(at, MAX_BYTES);
       return body !== undefined && digestOf(body, digest) === digest ? body : undefined;
     },
     put(digest, body) {
@@ -63,28 +59,3 @@ export function openDigestStore(env: Record<string, string | undefined>): Digest
   };
 }
 
-/** A regular file's bytes (a link, a FIFO, a device or a file over MAX_BYTES: undefined). */
-function readBounded(file: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > MAX_BYTES) return undefined;
-    const body = Buffer.alloc(stat.size);
-    let read = 0;
-    while (read < body.length) {
-      const n = readSync(fd, body, read, body.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return read === body.length ? body : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
