@@ -318,6 +318,7 @@ describe('diagnostics', () => {
     ['KG310', 'KG329', 'test/render-limits.test.ts'],
     ['KG410', 'KG429', 'test/validate.test.ts'],
     ['KG450', 'KG469', 'test/buildkit-policy.test.ts'],
+    ['KG470', 'KG479', 'test/attest.test.ts'],
     ['KG480', 'KG499', 'test/lock.test.ts'],
     ['KG610', 'KG629', 'test/validate.test.ts'],
     ['KG710', 'KG712', 'test/ops-cli.test.ts'],
