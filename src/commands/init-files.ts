@@ -31,7 +31,7 @@ const NAMESPACE = 'kolla';
 
 /** A value as a YAML scalar: plain where it reads back as itself, else double-quoted (JSON's escapes are YAML's). */
 export function yamlScalar(value: string): string {
-  return /^[A-Za-z0-9_./~+@][A-Za-z0-9_./~+@-]*$/.test(value) && parse(value) === value ? value : JSON.stringify(value);
+  return /^[A-Za-z0-9_./~+@][A-Za-z0-9_./~+@:-]*$/.test(value) && parse(value) === value ? value : JSON.stringify(value);
 }
 
 function upstreamBlock(upstream: NonNullable<InitCheckout['upstream']>, root: string): string {
