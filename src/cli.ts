@@ -318,9 +318,11 @@ const program = new Command()
     'after',
     `
 Environment:
-  KOLLA_GEN_CACHE_DIR=DIR  where runs keep the parsed templates, the renderings
-                           and the last output for the next (default:
-                           $XDG_CACHE_HOME/kolla-gen or ~/.cache/kolla-gen)
+  KOLLA_GEN_CACHE_DIR=DIR  where runs keep the parsed templates, the renderings,
+                           the last output and what the registry answered, for
+                           the next (an absolute path; default:
+                           $XDG_CACHE_HOME/kolla-gen, if absolute, else
+                           ~/.cache/kolla-gen)
   KOLLA_GEN_CACHE=off      neither read nor write that cache`,
   );
 
