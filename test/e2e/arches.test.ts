@@ -3,13 +3,13 @@
 // runs it. Named by its target in an arm64-only run, worker's platform list is empty, and bake would build it for the
 // machine's own arch (amd64 here) and push that under worker's tags; the bake file makes that target fail instead,
 // naming it and the arches asked for, and pushes nothing of it. The default group leaves it out; all arches build it.
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type Engine } from './engine/index.js';
+import { seedTree, startEngine, type Engine } from './engine/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -50,9 +50,7 @@ describe('KG_ARCHES and an image built on one arch only, on a real engine', () =
     engine = await startEngine();
     registry = engine.registry;
     work = mkdtempSync(join(tmpdir(), 'kolla-gen-e2e-arches-'));
-    cpSync(TREE, work, { recursive: true });
-    copyFileSync(engine.rootfs.amd64, join(work, 'docker', 'base', 'rootfs-amd64.tar'));
-    copyFileSync(engine.rootfs.arm64, join(work, 'docker', 'base', 'rootfs-arm64.tar'));
+    seedTree(engine, TREE, work);
     writeFileSync(join(work, 'kolla-gen.yaml'), `${readFileSync(join(TREE, 'kolla-gen.yaml'), 'utf8')}unbuildable:\n  arm64: [worker]\n`);
     const gen = await execa(process.execPath, [CLI, 'generate', '--registry', registry], { cwd: work, reject: false });
     expect(gen.exitCode, gen.stderr).toBe(0);

@@ -4,13 +4,13 @@
 // provenance; with `provenance: false`, none. The engine's builder is the docker driver with the containerd image
 // store (dockerd 26 and 28.5), which stores attestations; the SBOM needs its scanner image, which no registry here
 // holds (docs/building.md, "Attestations").
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type Engine } from './engine/index.js';
+import { seedTree, startEngine, type Engine } from './engine/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -30,10 +30,7 @@ describe('attestations from kolla-gen.yaml, pushed to a real registry', () => {
   beforeAll(async () => {
     engine = await startEngine();
     work = mkdtempSync(join(tmpdir(), 'kolla-gen-e2e-attest-'));
-    cpSync(TREE, work, { recursive: true });
-    mkdirSync(join(work, 'docker', 'base'), { recursive: true });
-    copyFileSync(engine.rootfs.amd64, join(work, 'docker', 'base', 'rootfs-amd64.tar'));
-    copyFileSync(engine.rootfs.arm64, join(work, 'docker', 'base', 'rootfs-arm64.tar'));
+    seedTree(engine, TREE, work);
   });
 
   afterAll(async () => {

@@ -2,14 +2,14 @@
 // levels, one of them rendered differently per arch, hence joined) generated, built for linux/amd64 and linux/arm64 and pushed to
 // the engine's registry; then what the registry holds, what the images hold, the bake files as buildx reads them,
 // the cache, a failing image, setups that cannot work, and a teardown that leaves nothing behind.
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../support/net.js';
-import { startEngine, type Engine } from './engine/index.js';
+import { seedTree, startEngine, type Engine } from './engine/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -71,11 +71,8 @@ describe('kolla-gen build on a real engine', () => {
     engine = await startEngine();
     registry = engine.registry;
     work = mkdtempSync(join(tmpdir(), 'kolla-gen-e2e-build-'));
-    cpSync(TREE, work, { recursive: true });
     // the offline bases: busybox rootfs tars, into the base image's build context
-    mkdirSync(join(work, 'docker', 'base'), { recursive: true });
-    copyFileSync(engine.rootfs.amd64, join(work, 'docker', 'base', 'rootfs-amd64.tar'));
-    copyFileSync(engine.rootfs.arm64, join(work, 'docker', 'base', 'rootfs-arm64.tar'));
+    seedTree(engine, TREE, work);
   });
 
   afterAll(async () => {

@@ -2,7 +2,7 @@
 // repo, built and pushed once with content tags; then --skip-existing (nothing to build, one deleted image rebuilt),
 // --affected-since (one changed leaf, a changed root), explain, the registry cache (--cache-ref), and a registry that
 // cannot be asked.
-import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { closedPort } from '../support/net.js';
-import { startEngine, type Engine } from './engine/index.js';
+import { seedTree, startEngine, type Engine } from './engine/index.js';
 import { targetHash } from '../../src/changes/content-hash.js';
 import type { Arch } from '../../src/core/types.js';
 
@@ -169,11 +169,8 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     engine = await startEngine();
     registry = engine.registry;
     work = mkdtempSync(join(tmpdir(), 'kolla-gen-e2e-changes-'));
-    cpSync(TREE, work, { recursive: true });
     // the offline bases: busybox rootfs tars, committed with the tree since they are part of base's content
-    mkdirSync(join(work, 'docker', 'base'), { recursive: true });
-    copyFileSync(engine.rootfs.amd64, join(work, 'docker', 'base', 'rootfs-amd64.tar'));
-    copyFileSync(engine.rootfs.arm64, join(work, 'docker', 'base', 'rootfs-arm64.tar'));
+    seedTree(engine, TREE, work);
     writeFileSync(join(work, '.gitignore'), 'generated*/\n');
     await git(['init', '-q']);
     await git(['add', '-A']);

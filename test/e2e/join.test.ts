@@ -4,13 +4,13 @@
 // - `KG_ARCHES=arm64 docker buildx bake --push` builds and pushes only arm64 (the registry and buildx's log say so);
 // - `docker buildx bake --push` pushes a manifest list of both arches under every plain ref, each arch's image from
 //   its own rendering (the ENV in the registry's image config, the files seen running the arm64 image emulated).
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type Engine } from './engine/index.js';
+import { seedTree, startEngine, type Engine } from './engine/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -74,9 +74,7 @@ describe('joins from plain docker buildx bake on a real engine', () => {
     engine = await startEngine();
     registry = engine.registry;
     work = mkdtempSync(join(tmpdir(), 'kolla-gen-e2e-join-'));
-    cpSync(TREE, work, { recursive: true });
-    copyFileSync(engine.rootfs.amd64, join(work, 'docker', 'base', 'rootfs-amd64.tar'));
-    copyFileSync(engine.rootfs.arm64, join(work, 'docker', 'base', 'rootfs-arm64.tar'));
+    seedTree(engine, TREE, work);
     // kolla-gen runs once, here, as a repo commits its output; every build below is plain bake
     const gen = await execa(process.execPath, [CLI, 'generate', '--registry', registry], { cwd: work, reject: false });
     expect(gen.exitCode, gen.stderr).toBe(0);

@@ -3,13 +3,13 @@
 // labels and history times, all the epoch's. The layers are not compared for equality: on the docker driver (this
 // engine's) a RUN layer keeps its files' build-time mtimes, which only a BuildKit builder's rewrite-timestamp clamps
 // (docs/building.md); the test prints whether they matched.
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { startEngine } from './engine/index.js';
+import { seedTree, startEngine } from './engine/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -29,10 +29,7 @@ async function buildOnFreshEngine(): Promise<ImageConfig> {
   const engine = await startEngine();
   const work = mkdtempSync(join(tmpdir(), 'kolla-gen-e2e-timestamps-'));
   try {
-    cpSync(TREE, work, { recursive: true });
-    mkdirSync(join(work, 'docker', 'base'), { recursive: true });
-    copyFileSync(engine.rootfs.amd64, join(work, 'docker', 'base', 'rootfs-amd64.tar'));
-    copyFileSync(engine.rootfs.arm64, join(work, 'docker', 'base', 'rootfs-arm64.tar'));
+    seedTree(engine, TREE, work);
     const build = await execa(process.execPath, [CLI, 'build', '--registry', engine.registry, '-a', 'amd64', '--push', '^runtime$'], {
       cwd: work,
       reject: false,

@@ -10,7 +10,7 @@
 //   await engine.stop();
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -635,4 +635,14 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
     const undo = problems.length ? `\n(and teardown failed: ${problems.join('; ')})` : '';
     throw new EngineError(step, message + undo, logTail);
   }
+}
+
+/**
+ * Copies an e2e fixture tree into dir, with the engine's busybox rootfs tars in its base image's folder
+ * (`docker/base/rootfs-<arch>.tar`): the offline bases its base image adds (`FROM scratch` + `ADD`).
+ */
+export function seedTree(engine: Pick<Engine, 'rootfs'>, fixture: string, dir: string): void {
+  cpSync(fixture, dir, { recursive: true });
+  mkdirSync(join(dir, 'docker', 'base'), { recursive: true });
+  for (const arch of ['amd64', 'arm64'] as const) copyFileSync(engine.rootfs[arch], join(dir, 'docker', 'base', `rootfs-${arch}.tar`));
 }
