@@ -323,7 +323,9 @@ Environment:
                            the next (an absolute path; default:
                            $XDG_CACHE_HOME/kolla-gen, if absolute, else
                            ~/.cache/kolla-gen)
-  KOLLA_GEN_CACHE=off      neither read nor write that cache`,
+  KOLLA_GEN_CACHE=off      neither read nor write that cache
+  BUILDX_GIT_INFO=true     build: let buildx ask git for each target's
+                           provenance (kolla-gen bakes with false, unless set)`,
   );
 
 // `kolla-gen help KG402` explains a diagnostic code (as rustc --explain does); `kolla-gen help generate` is --help.

@@ -19,7 +19,7 @@ import {
   type BakeAttempt,
   type PlanTarget,
 } from '../src/engine/plan.js';
-import { parseInspect } from '../src/engine/buildx.js';
+import { buildxVersion, parseInspect } from '../src/engine/buildx.js';
 import { compileProject } from '../src/commands/run.js';
 import { CODES } from '../src/core/diagnostics.js';
 import type { Compiled } from '../src/pipeline.js';
@@ -218,6 +218,20 @@ describe('classifyBakeFailure', () => {
   });
 });
 
+describe('buildxVersion', () => {
+  it.each([
+    ['github.com/docker/buildx v0.29.1 a1b2c3d4e5', [0, 29]],
+    ['github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3', [0, 13]],
+    ['github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4', [0, 29]],
+    ['github.com/docker/buildx v1.2.3 x', [1, 2]],
+    ['github.com/docker/buildx v0.0.0+unknown', undefined],
+    ['github.com/docker/buildx dev', undefined],
+    ['', undefined],
+  ])('%s', (text, version) => {
+    expect(buildxVersion(text)).toEqual(version);
+  });
+});
+
 describe('parseInspect', () => {
   it('reads the driver and the platforms of every node', () => {
     const text = [
@@ -268,14 +282,15 @@ describe('summary', () => {
 
 // Plays the docker CLI as buildx 0.13 answers (FAKE_BUILDX=0.29: as 0.29, whose bake knows --allow). FAKE_LOG gets one
 // line per call; FAKE_FAIL names targets whose build fails; FAKE_PUSH_REFUSED makes every push fail; FAKE_NO_BUILDX,
-// FAKE_DRIVER, FAKE_STORE, FAKE_NO_BUILDER shape the setup.
+// FAKE_DRIVER, FAKE_STORE, FAKE_NO_BUILDER shape the setup; FAKE_BUILDX_NAME replaces the version line (a dev build's).
+// Each bake (not its help) also logs BUILDX_GIT_INFO as it gets it.
 const FAKE_DOCKER = `#!/bin/sh
 echo "$*" >> "$FAKE_LOG"
 case "$1 $2" in
   "--version "*) echo "Docker version 26.1.5 (fake)" ;;
   "buildx version")
     if [ -n "$FAKE_NO_BUILDX" ]; then echo "docker: 'buildx' is not a docker command." >&2; echo "See 'docker --help'" >&2; exit 1; fi
-    echo "github.com/docker/buildx \${FAKE_BUILDX:-0.13}.1 fake" ;;
+    echo "\${FAKE_BUILDX_NAME:-github.com/docker/buildx \${FAKE_BUILDX:-0.13}.1+ds1 \${FAKE_BUILDX:-0.13}.1+ds1-3}" ;;
   "buildx inspect")
     if [ -n "$FAKE_NO_BUILDER" ]; then echo "ERROR: no builder \\"$3\\" found" >&2; exit 1; fi
     printf 'Name:   default\\nDriver: %s\\n\\nNodes:\\nName:      default\\nStatus:    running\\nPlatforms: linux/amd64, linux/arm64\\n' "\${FAKE_DRIVER:-docker}" ;;
@@ -290,6 +305,7 @@ case "$1 $2" in
     for arg in "$@"; do
       case "$arg" in --print) echo '{"group":{},"target":{}}'; exit 0 ;; esac
     done
+    echo "BUILDX_GIT_INFO=\${BUILDX_GIT_INFO-unset}" >> "$FAKE_LOG"
     echo "#1 [internal] load local bake definitions" >&2
     if [ -n "$FAKE_PUSH_REFUSED" ]; then
       echo "#9 ERROR: failed to push localhost:5000/e2e/base:1: unexpected status from HEAD request: 401 Unauthorized" >&2
@@ -465,8 +481,34 @@ describe('kolla-gen build (fake docker)', () => {
       const r = await build(['--push'], { FAKE_BUILDX: buildx });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.calls.filter((c) => c.startsWith('buildx bake -f')).every((c) => !c.includes('--allow')), buildx).toBe(true);
-      // asked once, before the build
+      // known from `buildx version`: bake's help is not asked
+      expect(r.calls.filter((c) => c === 'buildx bake --help')).toEqual([]);
+    }
+  });
+
+  it('asks bake --help whether it knows --allow when buildx names its version otherwise (a dev build)', async () => {
+    for (const buildx of ['0.13', '0.29']) {
+      const r = await build(['--push'], { FAKE_BUILDX: buildx, FAKE_BUILDX_NAME: 'github.com/docker/buildx v0.0.0+unknown' });
+      expect(r.exitCode, r.stderr).toBe(0);
       expect(r.calls.filter((c) => c === 'buildx bake --help')).toHaveLength(1);
+    }
+  });
+
+  it('starts docker three times before the bake, all at once: buildx version, buildx inspect, info', async () => {
+    const r = await build(['--push']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const before = r.calls.slice(0, r.calls.findIndex((c) => c.startsWith('buildx bake -f')));
+    expect([...before].sort()).toEqual(['buildx inspect', 'buildx version', 'info --format {{json .DriverStatus}}']);
+  });
+
+  it('bakes with BUILDX_GIT_INFO=false unless the environment sets it', async () => {
+    const off = await build(['--push']);
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(off.calls.filter((c) => c.startsWith('BUILDX_GIT_INFO='))).toEqual(['BUILDX_GIT_INFO=false']);
+    for (const value of ['true', '1', '']) {
+      const own = await build(['--push'], { BUILDX_GIT_INFO: value });
+      expect(own.exitCode, own.stderr).toBe(0);
+      expect(own.calls.filter((c) => c.startsWith('BUILDX_GIT_INFO=')), value).toEqual([`BUILDX_GIT_INFO=${value}`]);
     }
   });
 

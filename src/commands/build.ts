@@ -231,8 +231,12 @@ async function bakeGeneration(
   const inherit = options.progress === 'tty';
   const log = options.log;
   let metadataParts: string[] = [];
+  // buildx asks git about each target's context (seven git commands, one target after another, before anything
+  // builds: thousands at Kolla's scale) for the provenance's vcs fields; kolla-gen's labels name the checkout already.
+  // BUILDX_GIT_INFO in the environment decides instead (docs/building.md).
+  const bakeWhere: DockerEnv = options.env.BUILDX_GIT_INFO === undefined ? { ...where, env: { ...where.env, BUILDX_GIT_INFO: 'false' } } : where;
   const bake = async (targets: string[], metadataFile?: string): Promise<DockerRun> =>
-    runDocker(bakeArgs({ ...base, targets, metadataFile }), where, { inherit, onOutput: log });
+    runDocker(bakeArgs({ ...base, targets, metadataFile }), bakeWhere, { inherit, onOutput: log });
 
   const outcomes = new Map<string, TargetOutcome>();
   const first: DockerRun = names.length > 0 ? await bake(names, options.metadataFile) : { exitCode: 0, stdout: '', lines: [] };

@@ -92,29 +92,44 @@ export interface ProbeOptions {
 
 const firstLine = (run: DockerRun) => run.lines.map((l) => l.trim()).filter(Boolean).join(' ').slice(0, 500);
 
+/**
+ * The buildx version's numbers ("0.29.1" of `github.com/docker/buildx v0.29.1 …` or Debian's `0.29.1+ds1 …`), or
+ * undefined when it names its version otherwise (dev builds: `v0.0.0+unknown`).
+ */
+export function buildxVersion(text: string): [number, number] | undefined {
+  const match = /\bbuildx\s+v?(\d+)\.(\d+)\.\d+/.exec(text);
+  if (match === null) return undefined;
+  const version: [number, number] = [Number(match[1]), Number(match[2])];
+  return version[0] === 0 && version[1] === 0 ? undefined : version;
+}
+
 /** The docker CLI, the buildx plugin and the builder, checked before a build, each with its own diagnostic. */
 export async function probeDocker(
   where: DockerEnv,
   options: ProbeOptions = {},
 ): Promise<{ builder?: BuilderInfo; bakeAllow?: boolean; diagnostics: Diagnostic[] }> {
-  // Five CLI starts of about half a second each: asked all at once, and read in order, each failure with its own code.
-  const [cli, buildx, help, inspect, info] = await Promise.all([
-    runDocker(['--version'], where),
+  // Each docker CLI start costs about a tenth of a second of CPU (more with its plugin scan): three at once, read in
+  // order, each failure with its own code. `buildx version` also tells whether docker is there at all.
+  const [buildx, inspect, info] = await Promise.all([
     runDocker(['buildx', 'version'], where),
-    runDocker(['buildx', 'bake', '--help'], where, { captureStdout: true }),
     options.cliOnly ? undefined : runDocker(['buildx', 'inspect', ...(options.builder !== undefined ? [options.builder] : [])], where),
     options.cliOnly ? undefined : runDocker(['info', '--format', '{{json .DriverStatus}}'], where, { captureStdout: true }),
   ]);
-  if (cli.spawnError !== undefined) {
+  if (buildx.spawnError !== undefined) {
     return {
       diagnostics: [
-        error('KG800', cli.spawnError === 'ENOENT' ? 'the docker CLI is not on PATH' : `cannot run docker: ${cli.spawnError} ${firstLine(cli)}`),
+        error('KG800', buildx.spawnError === 'ENOENT' ? 'the docker CLI is not on PATH' : `cannot run docker: ${buildx.spawnError} ${firstLine(buildx)}`),
       ],
     };
   }
   if (buildx.exitCode !== 0) return { diagnostics: [error('KG801', `docker has no buildx plugin (docker buildx version: ${firstLine(buildx)})`)] };
-  // buildx 0.20 and later refuse reads outside the working dir without `bake --allow fs.read=…`, which 0.13 does not know
-  const bakeAllow = bakeKnowsAllow(help.stdout);
+  // buildx 0.20 and later refuse reads outside the working dir without `bake --allow fs.read=…`, which 0.18 brought and
+  // 0.13 fails on. Known from the version; a version named otherwise is asked of bake's help.
+  const version = buildxVersion(buildx.lines.join('\n'));
+  const bakeAllow =
+    version !== undefined
+      ? version[0] > 0 || version[1] >= 18
+      : bakeKnowsAllow((await runDocker(['buildx', 'bake', '--help'], where, { captureStdout: true })).stdout);
   if (inspect === undefined || info === undefined) return { bakeAllow, diagnostics: [] };
 
   if (inspect.exitCode !== 0) {
