@@ -9,10 +9,12 @@ export interface BakeOptions {
   targets: string[];
   push?: boolean;
   /**
-   * With push: the image exporter's `rewrite-timestamp=true` (layers' file times clamped to SOURCE_DATE_EPOCH, for
-   * bit-identical layers). Only a BuildKit builder has it: the docker driver refuses it ("conflicts with unpack").
+   * With push, how the images leave the builder: `push` (bake's `--push`); `rewrite` (BuildKit's own exporter:
+   * `type=registry,rewrite-timestamp=true`, layers' file times clamped to SOURCE_DATE_EPOCH for bit-identical
+   * layers); `rewrite-unstored` (the docker driver on a containerd image store of engine 28 or later: pushed without
+   * the unpack into the engine's store, which refuses rewrite-timestamp, so the same clamping applies).
    */
-  rewriteTimestamp?: boolean;
+  pushOutput?: PushOutput;
   builder?: string;
   /** `--set` overrides, in order. */
   set?: string[];
@@ -27,10 +29,25 @@ export interface BakeOptions {
   allow?: string[];
 }
 
-/** Whether a builder's driver runs BuildKit's own exporter (docker-container, remote, kubernetes), not the docker engine's. */
-export function rewritesTimestamps(driver: string | undefined): boolean {
-  return driver !== undefined && driver !== 'docker' && driver !== 'unknown';
+export type PushOutput = 'push' | 'rewrite' | 'rewrite-unstored';
+
+/**
+ * How a push leaves a builder (see BakeOptions.pushOutput). BuildKit's own exporter (docker-container, remote,
+ * kubernetes drivers) rewrites timestamps. The docker driver does only when its image is not also unpacked into the
+ * engine's store (`store=false`): seen working on dockerd 28.5; dockerd 26 fails such a push after it ("tag does not
+ * exist"), and the classic image store has no such exporter. Anything unknown: a plain `--push`.
+ */
+export function pushOutputFor(builder: { driver: string; containerdStore?: boolean; engineVersion?: [number, number] } | undefined): PushOutput {
+  if (builder === undefined || builder.driver === 'unknown') return 'push';
+  if (builder.driver !== 'docker') return 'rewrite';
+  return builder.containerdStore === true && builder.engineVersion !== undefined && builder.engineVersion[0] >= 28 ? 'rewrite-unstored' : 'push';
 }
+
+const PUSH_ARGS: Record<PushOutput, string[]> = {
+  push: ['--push'],
+  rewrite: ['--set', '*.output=type=registry,rewrite-timestamp=true'],
+  'rewrite-unstored': ['--set', '*.output=type=image,push=true,store=false,rewrite-timestamp=true'],
+};
 
 export function bakeArgs(o: BakeOptions): string[] {
   return [
@@ -40,7 +57,7 @@ export function bakeArgs(o: BakeOptions): string[] {
     o.file,
     ...(o.builder !== undefined ? ['--builder', o.builder] : []),
     ...allowArgs(o.allow ?? []),
-    ...(o.push ? (o.rewriteTimestamp ? ['--set', '*.output=type=registry,rewrite-timestamp=true'] : ['--push']) : []),
+    ...(o.push ? PUSH_ARGS[o.pushOutput ?? 'push'] : []),
     ...(o.provenance !== undefined ? [`--provenance=${o.provenance}`] : []),
     ...(o.noCache ? ['--no-cache'] : []),
     ...(o.pull ? ['--pull'] : []),

@@ -442,7 +442,8 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     for (const line of stderr.split('\n')) {
       const step = /^#(\d+) \[[^\]]*\] (RUN|ADD|COPY) /.exec(line);
       if (step) steps.add(step[1]!);
-      const hit = /^#(\d+) CACHED$/.exec(line);
+      // a hit: CACHED, or (a push without the engine's store) the step's layers fetched from the registry cache
+      const hit = /^#(\d+) (?:CACHED$|sha256:[0-9a-f]{64} \S+ \/ \S+ [\d.]+s done$)/.exec(line);
       if (hit) cached.add(hit[1]!);
     }
     // ADD rootfs, RUN mkdir, RUN uname: on each arch
