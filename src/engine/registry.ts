@@ -38,7 +38,7 @@ export interface RegistryOptions {
    */
   store?: DigestStore | false;
   /**
-   * Check the platforms of content tags as of any other tag (verify_existing): read each one's manifest (GET, once per
+   * Check the platforms of content tags as for any other tag (verify_existing): read each one's manifest (GET, once per
    * digest) and ask for each entry. Default: a content tag is answered by its HEAD (see headHolds).
    */
   verify?: boolean;
