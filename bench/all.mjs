@@ -343,7 +343,8 @@ try {
       for (const r of measured.filter((m) => m.cli === 'head')) {
         const base = measured.find((m) => m.cli === 'baseline' && m.scenario === r.scenario);
         const perTarget = (m) => (m.head + m.get + m.other) / m.targets;
-        const goal = r.scenario === 'everything, again' ? `<= ${GOALS.registryRequests} requests/target, no GET, <= ${GOALS.registrySeconds} s: ${mark(perTarget(r) <= GOALS.registryRequests && r.get === 0 && r.seconds <= GOALS.registrySeconds)}` : '';
+        // the goal holds on a fresh runner too (issue 27 item 7); --verify-existing is the opt-in that pays for more
+        const goal = r.scenario.startsWith('everything') ? `<= ${GOALS.registryRequests} requests/target, no GET, <= ${GOALS.registrySeconds} s: ${mark(perTarget(r) <= GOALS.registryRequests && r.get === 0 && r.seconds <= GOALS.registrySeconds)}` : '';
         rows.push({
           workload: `registry no-op, ${r.scenario} (${r.targets} targets)`,
           head: `${fmt(r.seconds)} ${perTarget(r).toFixed(2)} req/t (${r.get} GET)`,

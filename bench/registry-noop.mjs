@@ -3,7 +3,10 @@
 // registry stand-in (bench/registry-standin.mjs) on loopback that answers after a fixed delay, when nothing is there
 // and when everything is (a list per multi-arch target, an image per one-arch target, as `build --push` leaves them).
 // "everything, first" runs with an empty digest store (a fresh runner), "everything, again" with the one the first
-// left (a runner that keeps ~/.cache/kolla-gen). Prints requests per target by method, the most in flight, the time.
+// left (a runner that keeps ~/.cache/kolla-gen); "verify, first" and "verify, again" are the same with
+// --verify-existing (each list read, each arch's image asked for), measured only for a CLI that has the flag (a
+// baseline without it checked every list so by default: its "everything" rows are that). Prints requests per target
+// by method, the most in flight, the time.
 //
 // usage: npm run -s build && node bench/registry-noop.mjs [--kolla CHECKOUT] [--delay MS] [--baseline DIR]
 //   KOLLA_GEN_CLI: the CLI to measure instead of this checkout's dist/cli.js (a copy, while tests rebuild dist/)
@@ -75,15 +78,16 @@ export async function measureRegistryNoop({ clis, kolla, delay = 50, log = () =>
     log(`${targets.length} targets (${targets.filter((t) => t.arches.length > 1).length} multi-arch) on ${registry.host}, ${delay} ms a request`);
     const list = ['list', ...common, '--insecure-registry', registry.host, '--skip-existing', '--json'];
     for (const { name, cli } of clis) {
+      const verifies = String(spawnSync(process.execPath, [cli, 'list', '--help'], { encoding: 'utf8' }).stdout).includes('--verify-existing');
       const cache = path.join(work, `cache-${name}`);
       // templates cached before the runs measured, as on a runner that keeps ~/.cache/kolla-gen
       await cliRun(cli, ['list', ...common], cache);
-      const scenario = async (label, fill, keepStore) => {
+      const scenario = async (label, fill, keepStore, extra = []) => {
         registry.clear();
         if (fill) for (const t of targets) registry.push(t.tag, t.arches);
         if (!keepStore) fs.rmSync(path.join(cache, 'registry'), { recursive: true, force: true });
         registry.reset();
-        const { seconds, cpu, stdout } = await cliRun(cli, list, cache);
+        const { seconds, cpu, stdout } = await cliRun(cli, [...list, ...extra], cache);
         const json = JSON.parse(stdout);
         const existing = (json.result ?? json).variants.reduce((n, v) => n + (v.existing?.length ?? 0), 0);
         const row = { cli: name, scenario: label, targets: targets.length, head: registry.counts.HEAD, get: registry.counts.GET, other: registry.counts.other, maxInFlight: registry.maxInFlight, seconds, cpu, existing };
@@ -93,6 +97,10 @@ export async function measureRegistryNoop({ clis, kolla, delay = 50, log = () =>
       await scenario('nothing there', false, false);
       await scenario('everything, first', true, false);
       await scenario('everything, again', true, true);
+      if (verifies) {
+        await scenario('verify, first', true, false, ['--verify-existing']);
+        await scenario('verify, again', true, true, ['--verify-existing']);
+      } else log(`${name}: no --verify-existing (it checks every list so by default): no verify rows`);
     }
   } finally {
     await registry.close();

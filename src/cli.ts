@@ -55,6 +55,7 @@ interface Flags {
   affectedSince?: string;
   skipExisting?: boolean;
   skipExistingMode?: 'error' | 'warn';
+  verifyExisting?: boolean;
   cacheRef?: string;
   cacheExport?: boolean;
   insecureRegistry?: string[];
@@ -131,6 +132,10 @@ function groupOptions(group: OptionGroup): Option[] {
       return [
         new Option('--skip-existing', "leave out images whose content tag the registry already holds; --skip-existing=warn: build everything when it cannot be asked"),
         new Option('--skip-existing-mode <mode>').choices(['error', 'warn']).hideHelp(),
+        new Option(
+          '--verify-existing',
+          "--skip-existing (and build --affected-since) read each content tag's list and ask for each arch's image in it (a GET and a HEAD per arch), not only the tag's HEAD: for registries whose retention may delete an arch's image (verify_existing: in kolla-gen.yaml)",
+        ),
         new Option('--insecure-registry <hosts>', 'registry hosts to ask over plain HTTP for --skip-existing (localhost falls back by itself)').argParser(commaList),
       ];
     case 'bake':
@@ -191,6 +196,7 @@ function toCliOptions(regexes: string[], flags: Flags): CliOptions {
     contentTags: flags.contentTagsMode ?? flags.contentTags,
     affectedSince: flags.affectedSince,
     skipExisting: flags.skipExistingMode ?? (flags.skipExisting ? 'error' : undefined),
+    verifyExisting: flags.verifyExisting,
     cacheRef: flags.cacheRef,
     cacheExport: flags.cacheExport === false ? false : undefined,
     insecureRegistries: flags.insecureRegistry,

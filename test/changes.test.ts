@@ -536,6 +536,8 @@ describe('--skip-existing', () => {
     for (const q of asked) expect(heads.filter((h) => h === q), q).toHaveLength(1);
     expect(heads).toHaveLength(asked.length + 6 * 2);
     expect(new Set(heads).size).toBe(heads.length);
+    // a content tag's HEAD is the answer: no list is read, no entry asked for (--verify-existing would)
+    expect(registry.requests.filter((q) => !heads.includes(q))).toEqual([]);
     const hcl = await readBakeHcl(dir);
     const bake = readBakeJson(dir);
     for (const b of [bake, hcl]) {

@@ -101,4 +101,14 @@ describe('the options of kolla-gen.yaml and the flags', () => {
     expect(optionsDiff('not a record', expected)).toBeUndefined();
     expect(optionsDiff(expected, expected)).toBeUndefined();
   });
+
+  it('records verify_existing, from the config or the flag, only beside skip_existing (it changes how the registry is asked)', () => {
+    const at = { config: 'kolla-gen.yaml' };
+    expect(recordOptions({ verify_existing: true }, { skipExisting: 'error' }, at)).toEqual(recordOptions({}, { skipExisting: 'error', verifyExisting: true }, at));
+    expect(recordOptions({}, { skipExisting: 'error', verifyExisting: true }, at)).toMatchObject({ skip_existing: 'error', verify_existing: true });
+    expect(recordOptions({ verify_existing: true }, {}, at)).not.toHaveProperty('verify_existing');
+    expect(recordOptions({ verify_existing: true }, { skipExisting: 'error', verifyExisting: false }, at)).not.toHaveProperty('verify_existing');
+    const diff = optionsDiff({ config: 'kolla-gen.yaml', skip_existing: 'error', verify_existing: true }, recordOptions({}, {}, at));
+    expect(diff?.runOnly).toEqual(['--skip-existing "error"', '--verify-existing']);
+  });
 });

@@ -18,7 +18,7 @@ const SAMPLE: Record<Group, string[]> = {
   input: ['--config', '--docker-dir', '--vars'],
   selection: ['--base', '--profile', '--affected-since'],
   naming: ['--namespace', '--tag', '--content-tags'],
-  registry: ['--skip-existing', '--insecure-registry'],
+  registry: ['--skip-existing', '--verify-existing', '--insecure-registry'],
   bake: ['--output', '--build-arg', '--cache-ref'],
   output: ['--json', '--quiet'],
   build: ['--push', '--builder', '--retries'],

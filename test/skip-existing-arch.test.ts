@@ -1,5 +1,6 @@
 // --skip-existing with content tags when a parent's image is in the registry for one arch only: a one-arch run whose
-// per-arch content tag the registry lacks while the other arch's is there, and a multi-arch list that lost an arch.
+// per-arch content tag the registry lacks while the other arch's is there, and a multi-arch list that lost an arch
+// (seen with --verify-existing or verify_existing; by default a content tag's HEAD answers, which cannot see it).
 // With the built CLI on a git copy of test/fixtures/basic (ubuntu only), against a v2 registry served here that holds
 // real image manifests and indexes, by tag and by digest.
 import { createHash } from 'node:crypto';
@@ -209,9 +210,11 @@ describe('--skip-existing --affected-since, a one-arch run whose parent is in th
 
 describe('a multi-arch list of a parent that lost its arm64 image', () => {
   const args = (host: string) => ['--registry', host, '-b', 'ubuntu'];
+  const listOfAmd64 = (r: Registry, list: string) => r.pushList(list, ['amd64']);
 
-  it.each<[string, (r: Registry, list: string) => void, string]>([
-    ['a list of amd64 alone (a merge job that made a list of what built)', (r, list) => r.pushList(list, ['amd64']), 'linux/arm64'],
+  // the last column: whether the content tag's HEAD alone (the default) finds base there
+  it.each<[string, (r: Registry, list: string) => void, string, boolean]>([
+    ['a list of amd64 alone (a merge job that made a list of what built)', listOfAmd64, 'linux/arm64', true],
     [
       'a list whose arm64 manifest the registry deleted',
       (r, list) => {
@@ -219,14 +222,20 @@ describe('a multi-arch list of a parent that lost its arm64 image', () => {
         r.deleteDigest('acme/base', entries.arm64 as string);
       },
       'linux/arm64',
+      true,
     ],
-    ['one amd64 image under the list tag', (r, list) => r.pushImage(list, 'amd64'), 'linux/amd64 and linux/arm64'],
-  ])('--affected-since: base is built (both arches, one target) when its content tag is %s', async (_what, push, lacks) => {
+    ['one amd64 image under the list tag', (r, list) => r.pushImage(list, 'amd64'), 'linux/amd64 and linux/arm64', false],
+  ])('--affected-since --verify-existing: base is built (both arches, one target) when its content tag is %s', async (_what, push, lacks, byHead) => {
     const registry = await startRegistry();
     const dir = await repo();
     const tags = await baseTags(dir, registry.host);
     push(registry, tags.list);
-    const since = ['--affected-since', 'HEAD', '--skip-existing', ...args(registry.host)];
+    // by default the content tag's HEAD answers: a list is there, whatever its entries; one image lacks both arches
+    const plainSince = ['--affected-since', 'HEAD', '--skip-existing', ...args(registry.host)];
+    registry.requests.length = 0;
+    expect(selected(await list(dir, plainSince))).toEqual(byHead ? ['amd64: db', 'arm64: db'] : ['amd64: base,db', 'arm64: base,db']);
+    expect(registry.requests.filter((q) => !q.startsWith('HEAD ') || q.includes('/manifests/sha256:'))).toEqual([]);
+    const since = ['--affected-since', 'HEAD', '--skip-existing', '--verify-existing', ...args(registry.host)];
     expect(selected(await list(dir, since))).toEqual(['amd64: base,db', 'arm64: base,db']);
     expect((await run(dir, ['generate', ...since])).exitCode).toBe(0);
     const bake = readBake(dir);
@@ -239,11 +248,29 @@ describe('a multi-arch list of a parent that lost its arm64 image', () => {
     expect(explained).toContain('base on ubuntu amd64, arm64: selected (target ubuntu-base: linux/amd64, linux/arm64)\n');
     expect(explained).toContain(`  - ${why}\n`);
     // and without --affected-since, base is not left out as already there, and explain says why
-    const skip = ['--skip-existing', ...args(registry.host)];
+    const skip = ['--skip-existing', '--verify-existing', ...args(registry.host)];
     expect(selected(await list(dir, skip))).toEqual(['amd64: base,db,tools-base,tools-api', 'arm64: base,db,tools-base,tools-api']);
     const plain = (await run(dir, ['explain', 'base', ...skip])).stdout;
     expect(plain).toContain(`  - the registry's ${tags.list} lacks ${lacks}: built (--skip-existing)\n`);
     expect(plain).not.toContain('unaffected');
+  });
+
+  it('verify_existing: true in kolla-gen.yaml reads the list as --verify-existing does', async () => {
+    const registry = await startRegistry();
+    const dir = await repo();
+    const tags = await baseTags(dir, registry.host);
+    listOfAmd64(registry, tags.list);
+    const skip = ['--skip-existing', ...args(registry.host)];
+    const existing = (out: Listed) => out.result.variants.map((v) => `${v.arch}: ${v.existing?.join(',')}`);
+    expect(existing(await list(dir, skip))).toEqual(['amd64: base', 'arm64: base']);
+    fs.appendFileSync(path.join(dir, 'kolla-gen.yaml'), '\nverify_existing: true\n');
+    registry.requests.length = 0;
+    const verified = await list(dir, skip);
+    expect(existing(verified)).toEqual(['amd64: ', 'arm64: ']);
+    expect(selected(verified)).toEqual(['amd64: base,db,tools-base,tools-api', 'arm64: base,db,tools-base,tools-api']);
+    // the list read by its digest, and its one entry asked for
+    expect(registry.requests.filter((q) => q.startsWith('GET ') && q.includes('/acme/base/manifests/sha256:'))).toHaveLength(1);
+    expect((await run(dir, ['explain', 'base', ...skip])).stdout).toContain(`  - the registry's ${tags.list} lacks linux/arm64: built (--skip-existing)\n`);
   });
 
   it('a whole list is there: base is unaffected (--affected-since) or existing (--skip-existing alone), and db builds on it', async () => {
@@ -259,7 +286,7 @@ describe('a multi-arch list of a parent that lost its arm64 image', () => {
     expect(existing.result.variants.map((v) => `${v.arch}: ${v.existing?.join(',')}`)).toEqual(['amd64: base', 'arm64: base']);
   });
 
-  it('KG905 without --skip-existing names the parent and the arch its list lacks; nothing is baked', async () => {
+  it('KG905 without --skip-existing (with --verify-existing) names the parent and the arch its list lacks; nothing is baked', async () => {
     const registry = await startRegistry();
     const dir = await repo();
     const tags = await baseTags(dir, registry.host);
@@ -276,7 +303,7 @@ describe('a multi-arch list of a parent that lost its arm64 image', () => {
         extendEnv: false,
         env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, FAKE_LOG: log, HOME: dir },
       });
-    const r = await build([]);
+    const r = await build(['--verify-existing']);
     expect(r.exitCode).toBe(1);
     const out = JSON.parse(r.stdout) as Listed;
     const kg905 = out.diagnostics.filter((d) => d.code === 'KG905');

@@ -126,6 +126,13 @@ export function contentRef(ref: string, hash: string): string {
   return `${repository}:${CONTENT_TAG_PREFIX}${hash.replace(/^sha256:/, '').slice(0, CONTENT_TAG_DIGITS)}`;
 }
 
+const CONTENT_TAG = new RegExp(`^${CONTENT_TAG_PREFIX}[0-9a-f]{${CONTENT_TAG_DIGITS}}$`);
+
+/** Whether a tag is a content tag (`kg-<32 hex>`, as contentRef names it): its name covers the arches it holds. */
+export function isContentTag(tag: string): boolean {
+  return CONTENT_TAG.test(tag);
+}
+
 /** How two hashes' inputs differ, one line per input, in words a user reads (kolla-gen explain). */
 // Names come from users (file names, build args): "toString" must not find Object.prototype's.
 const own = (record: Record<string, string>, key: string): string | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);

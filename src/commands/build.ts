@@ -302,7 +302,8 @@ async function checkUnaffectedParents(compiled: Compiled, options: BuildOptions)
   const parents = unaffectedParents(compiled);
   if (parents.length === 0) return [];
   const platforms = new Map(parents.map((p) => [p.ref, p.arches.map((a) => `linux/${a}`)]));
-  const probes = await probeTags([...platforms.keys()], { env: options.env, insecure: compiled.config.insecureRegistries }, platforms);
+  const registry = { env: options.env, insecure: compiled.config.insecureRegistries, verify: compiled.config.verifyExisting };
+  const probes = await probeTags([...platforms.keys()], registry, platforms);
   const missing = parents.filter((p) => probes.get(p.ref)?.status === 'absent');
   const unanswered = [...probes.values()].flatMap((p) => (p.status === 'error' ? [p.message] : []));
   const out: Diagnostic[] = [];

@@ -173,7 +173,8 @@ async function skipExisting(first: Compiled, env: Record<string, string | undefi
     const fresh = refs.filter(({ ref }) => !probes.has(ref));
     if (fresh.length === 0) return;
     const platforms = new Map(fresh.map(({ ref, arches }) => [ref, arches.map((a) => `linux/${a}`)]));
-    for (const [ref, probe] of await probeTags([...platforms.keys()], { env, insecure: first.config.insecureRegistries }, platforms)) probes.set(ref, probe);
+    const registry = { env, insecure: first.config.insecureRegistries, verify: first.config.verifyExisting };
+    for (const [ref, probe] of await probeTags([...platforms.keys()], registry, platforms)) probes.set(ref, probe);
   };
   let compiled = first;
   for (;;) {

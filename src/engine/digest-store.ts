@@ -1,4 +1,5 @@
-// What --skip-existing learned of registry content by digest, kept on disk for the next run: a manifest list's
+// What --skip-existing learned of registry content by digest, where it reads manifests (a tag that is not a content tag,
+// or every tag with verify_existing: registry.ts), kept on disk for the next run: a manifest list's
 // bytes once its entries were all found in the registry, an image manifest's and its config's bytes once read. Each
 // file is named by the digest of its bytes and is used only when its bytes still hash to that name, so a file put
 // there by anything else is not believed (it is ignored); only regular files up to a size are read. What a list's

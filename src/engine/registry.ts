@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { parseRef } from '../core/ref.js';
+import { isContentTag } from '../changes/content-hash.js';
 import { digestOf, openDigestStore, type DigestStore } from './digest-store.js';
 
 // zod's English messages (a config file's problem is quoted to the user).
@@ -36,6 +37,11 @@ export interface RegistryOptions {
    * kolla-gen cache), false for none.
    */
   store?: DigestStore | false;
+  /**
+   * Check the platforms of content tags as for any other tag (verify_existing): read each one's manifest (GET, once per
+   * digest) and ask for each entry. Default: a content tag is answered by its HEAD (see headHolds).
+   */
+  verify?: boolean;
 }
 
 /** What one ref asks of which registry. */
@@ -85,8 +91,9 @@ export function resolveTarget(raw: string): ProbeTarget | undefined {
  * Each ref → what the registry says about that tag. Refs are deduplicated; one token per (host, repository) is fetched and
  * reused. A ref `platforms` names ("linux/arm64", …) is present only when it holds an image of each: an index must have
  * an entry for each whose manifest is still there; an image manifest stands for one platform, that of its config.
- * The tag is asked with HEAD; its manifest (and an image's config) is read, by digest, only when the digest store
- * does not know it yet (see checkPlatforms).
+ * The tag is asked with HEAD. A content tag's HEAD is the whole answer, unless `verify` (see headHolds); another
+ * tag's manifest (and an image's config) is read, by digest, only when the digest store does not know it yet (see
+ * checkPlatforms).
  */
 export async function probeTags(refs: string[], options: RegistryOptions, platforms?: Map<string, string[]>): Promise<Map<string, TagProbe>> {
   const targets = new Map<string, ProbeTarget>();
@@ -107,7 +114,10 @@ export async function probeTags(refs: string[], options: RegistryOptions, platfo
       [...targets].map(async ([key, target]) => {
         const { probe: found, mediaType } = await probeManifest(session, target);
         const need = wanted.get(key);
-        return [key, found.status === 'present' && need ? await checkPlatforms(session, target, found, mediaType, [...need].sort()) : found] as const;
+        if (found.status !== 'present' || need === undefined) return [key, found] as const;
+        const platforms = [...need].sort();
+        if (!options.verify && isContentTag(target.reference)) return [key, headHolds(found, mediaType, platforms)] as const;
+        return [key, await checkPlatforms(session, target, found, mediaType, platforms)] as const;
       }),
     ),
   );
@@ -428,6 +438,19 @@ function parseJson<T>(schema: z.ZodMiniType<T>, body: Buffer): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A present content tag that must hold images of `platforms`, from its HEAD's media type alone: a list holds them all,
+ * and one image the one platform a one-arch tag needs. The tag's name is the hash of the target, over each arch's hash
+ * (whose inputs name its platform), and kolla-gen pushes under it a list of every arch (bake's multi-platform push, or
+ * `build --push`'s list of per-arch images, made once each was found); so a list there needs no GET, and its entries
+ * no HEAD. What this cannot see: an arch's image deleted by digest after the list was pushed, or a list someone else
+ * pushed under the tag (verify_existing reads them: checkPlatforms).
+ */
+function headHolds(found: { status: 'present'; digest: string }, mediaType: string | undefined, platforms: string[]): TagProbe {
+  const isList = mediaType !== undefined && IMAGE_INDEX_TYPES.includes(mediaType);
+  return isList || platforms.length <= 1 ? found : { status: 'absent', lacks: platforms };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Building only what changed, on a real engine (test/e2e/engine): the fixture tree of test/e2e/fixtures/tree in a git
-// repo, built and pushed once with content tags; then --skip-existing (nothing to build, one deleted image rebuilt),
+// repo, built and pushed once with content tags; then --skip-existing (nothing to build; an arch's image deleted,
+// seen with --verify-existing only; one deleted image rebuilt),
 // --affected-since (one changed leaf, a changed root), explain, the registry cache (--cache-ref), and a registry that
 // cannot be asked.
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -327,7 +328,20 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const lost = contentTags.get('debian-service')!;
     const found = await manifest(lost);
     expect(found).toBeDefined();
-    await deleteImages(lost, found!);
+    // first its arm64 image alone, by digest, as a retention rule on untagged manifests would: the list stays under
+    // the tag, whose HEAD cannot tell (the default finds service there); --verify-existing reads the list and asks
+    const arm64 = found!.body.manifests?.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'arm64');
+    expect(arm64, `${lost} holds linux/arm64`).toBeDefined();
+    expect((await fetch(`${api(lost).base}/${arm64!.digest}`, { method: 'DELETE' })).status).toBe(202);
+    expect(await exists(lost), 'the list is still under its tag').toBe(true);
+    const existing = async (extra: string[]) =>
+      (await kgJson<{ variants: { existing?: string[] }[] }>(['list', '--registry', registry, '--skip-existing', ...extra])).out.result.variants.flatMap((v) => v.existing ?? []);
+    expect(await existing([])).toContain('service');
+    expect(await existing(['--verify-existing'])).not.toContain('service');
+    const verified = await kgJson<{ explanations: Explanation[] }>(['explain', 'service', '--registry', registry, '--skip-existing', '--verify-existing']);
+    expect(verified.out.result.explanations[0]?.reasons).toContain(`the registry's ${lost} lacks linux/arm64: built (--skip-existing)`);
+    // then the rest of it: the tag is gone
+    await deleteImages(lost, { body: { ...found!.body, manifests: found!.body.manifests?.filter((m) => m !== arm64) } });
     const del = await fetch(`${api(lost).base}/${found!.digest}`, { method: 'DELETE' });
     expect(del.status).toBe(202);
     expect(await exists(lost)).toBe(false);

@@ -36,6 +36,7 @@ const FLAGS: [keyof CliOptions, string][] = [
   ['contentTags', 'content-tags'],
   ['affectedSince', 'affected-since'],
   ['skipExisting', 'skip-existing'],
+  ['verifyExisting', 'verify-existing'],
   ['cacheRef', 'cache-ref'],
   ['cacheExport', 'no-cache-export'],
   ['insecureRegistries', 'insecure-registry'],
@@ -89,7 +90,7 @@ export const RECORDED_KEYS = [
   'regex', 'profile', 'skip_parents', 'enable_unbuildable', 'namespace', 'registry', 'image_name_prefix', 'tag',
   'build_args', 'content_tags', 'cache',
 ] as const;
-export const RUN_ONLY_KEYS = ['affected_since', 'skip_existing'] as const;
+export const RUN_ONLY_KEYS = ['affected_since', 'skip_existing', 'verify_existing'] as const;
 type RecordedKey = (typeof RECORDED_KEYS)[number] | (typeof RUN_ONLY_KEYS)[number];
 
 /** manifest.json's `options`: the config file (false: --no-config), then each option as kolla-gen.yaml would write it. */
@@ -136,6 +137,8 @@ export function recordOptions(written: WrittenConfig, cli: CliOptions, at: { con
       : undefined,
     affected_since: cli.affectedSince,
     skip_existing: cli.skipExisting,
+    // how --skip-existing asked (which images it found there), so only with it
+    verify_existing: cli.skipExisting !== undefined && (cli.verifyExisting ?? written.verify_existing) === true ? true : undefined,
   };
   const record: RecordedOptions = { config: at.config };
   for (const key of [...RECORDED_KEYS, ...RUN_ONLY_KEYS]) if (values[key] !== undefined) record[key] = values[key];
@@ -174,7 +177,7 @@ export function optionsDiff(recorded: unknown, expected: RecordedOptions): Optio
     else diff.set.push(`${key}: ${shown(theirs[key])}`);
   }
   for (const key of RUN_ONLY_KEYS) {
-    if (theirs[key] !== undefined) diff.runOnly.push(`--${key.replace('_', '-')} ${shown(theirs[key])}`);
+    if (theirs[key] !== undefined) diff.runOnly.push(`--${key.replace('_', '-')}${theirs[key] === true ? '' : ` ${shown(theirs[key])}`}`);
   }
   if (theirs.config !== expected.config) diff.config = shown(theirs.config);
   return diff.set.length + diff.remove.length + diff.runOnly.length > 0 || diff.config !== undefined ? diff : undefined;

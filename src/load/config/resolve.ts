@@ -390,6 +390,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     contentTags: cli.skipExisting !== undefined ? ((cli.contentTags ?? written.content_tags) === 'only' ? 'only' : true) : (cli.contentTags ?? written.content_tags ?? false),
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
+    verifyExisting: cli.verifyExisting ?? written.verify_existing ?? false,
     ...(written.bake_formats ? { bakeFormats: [...new Set(written.bake_formats)] } : {}),
     ...(written.upstream ? { upstream: { ...written.upstream } } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],

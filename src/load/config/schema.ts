@@ -46,6 +46,8 @@ export const writtenConfigSchema = z.strictObject({
   bake_formats: z.optional(nonEmpty(z.enum(['hcl', 'json']))),
   content_tags: z.optional(z.union([z.boolean(), z.literal('only')])),
   insecure_registries: z.optional(z.array(name)),
+  /** --skip-existing reads each content tag's manifest and asks for each arch's image, not its HEAD alone. */
+  verify_existing: z.optional(z.boolean()),
   strict_undefined: z.optional(z.boolean()),
   render_limits: z.optional(
     z.strictObject({

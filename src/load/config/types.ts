@@ -40,6 +40,8 @@ export interface CliOptions {
   affectedSince?: string;
   /** --skip-existing: 'error' when the registry cannot be asked, 'warn' to build everything then. */
   skipExisting?: 'error' | 'warn';
+  /** --verify-existing: read each content tag's manifest and ask for each arch's image, not its HEAD alone. */
+  verifyExisting?: boolean;
   /** --cache-ref: the repository of the registry cache (overrides cache.ref of the config). */
   cacheRef?: string;
   /** --no-cache-export (false): read the registry cache, write none. */
@@ -152,6 +154,11 @@ export interface ResolvedConfig {
   contentTags: boolean | 'only';
   affectedSince?: string;
   skipExisting?: 'error' | 'warn';
+  /**
+   * verify_existing (or --verify-existing): a content tag the registry holds counts only once its manifest was read and
+   * each arch's image in it found (GET + HEAD per arch, the digest store reused); else its HEAD says it (docs/changes.md).
+   */
+  verifyExisting: boolean;
   cache?: CacheConfig;
   attest?: AttestConfig;
   /** Registry hosts kolla-gen asks over plain HTTP (localhost falls back to it by itself). */
