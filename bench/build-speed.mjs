@@ -12,6 +12,7 @@
 //   --runs R       runs per tool (default 3); the median is printed
 //   --engine       the e2e engine (default today: dockerd 28.5 + buildx 0.29)
 //   --threads N    kolla-build's --threads (default 8, its default)
+//   KOLLA_GEN_CLI  the CLI to measure instead of this checkout's dist/cli.js (another version's, for a before/after)
 //
 // Needs root (the engine), Debian's python3 with kolla-build's dependencies (see shared/tools/kolla-oracle.sh) and
 // kolla-gen built (npm run build). The tree is written to a temp dir; nothing is written into the repo except the
@@ -48,7 +49,7 @@ if (!fs.existsSync(path.join(kolla, 'kolla/cmd/build.py'))) {
   process.exit(2);
 }
 const kollaDocker = fs.existsSync(path.join(kolla, 'kolla/docker')) ? path.join(kolla, 'kolla/docker') : path.join(kolla, 'docker');
-const cli = path.join(repo, 'dist/cli.js');
+const cli = process.env.KOLLA_GEN_CLI ? path.resolve(process.env.KOLLA_GEN_CLI) : path.join(repo, 'dist/cli.js');
 if (!fs.existsSync(cli)) {
   console.error('bench/build-speed: build kolla-gen first (npm run build)');
   process.exit(2);
