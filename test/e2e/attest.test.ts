@@ -2,8 +2,8 @@
 // renderings, both arches) with `attest: { provenance: max }`, then the registry's index of it: one provenance
 // attestation manifest per platform image, naming that image's digest, whose in-toto statement is max-mode
 // provenance; with `provenance: false`, none. The engine's builder is the docker driver with the containerd image
-// store (dockerd 26 and 28.5), which stores attestations; the SBOM needs its scanner image, which no registry here
-// holds (docs/building.md, "Attestations").
+// store (dockerd 26 and 28.5), which stores attestations. The SBOM, made by a scanner image of the test's own, is
+// sbom.test.ts's.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
