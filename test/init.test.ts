@@ -427,8 +427,8 @@ describe('the refresh of the base-image lock (.github/workflows/refresh-bases.ym
     ]) {
       expect(lines, line).toContain(line);
     }
-    // ${{ }} only in env: and with: values, never inside a script
-    for (const step of steps) expect(step.run ?? '', label(step)).not.toContain('${{');
+    // ${{ }} only in env: and with: values, never inside a script (of either workflow)
+    for (const step of [...steps, ...Object.values(images.jobs).flatMap((job) => job.steps)]) expect(step.run ?? '', label(step)).not.toContain('${{');
   });
 
   it('a submodule: the checkout brings it (no upstream step); the job has no other difference', async () => {
@@ -450,6 +450,16 @@ describe('the refresh of the base-image lock (.github/workflows/refresh-bases.ym
       'a pull request when a base moved',
     ]);
     expect(steps[0]?.with).toEqual({ 'fetch-depth': 0, submodules: true, token: TOKEN });
+  });
+
+  it('docs/lock.md shows the workflow as init writes it (its comments at the top left out)', async () => {
+    const top = tempTop('kolla-gen-init-refresh-docs-');
+    expect((await run(top, ['init', '--registry', 'registry.example'])).exitCode).toBe(0);
+    const written = fs.readFileSync(path.join(top, '.github', 'workflows', 'refresh-bases.yml'), 'utf8');
+    const page = fs.readFileSync(path.join(ROOT, 'docs', 'lock.md'), 'utf8');
+    const section = page.slice(page.indexOf('\n## Keeping it fresh\n'));
+    const shown = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(shown).toBe(written.slice(written.indexOf('name: refresh base images\n')));
   });
 
   it('an ops repo init started before the refresh existed: init again writes refresh-bases.yml alone, and keeps every other file', async () => {
