@@ -425,7 +425,7 @@ withOptions(
 
 program
   .command('init')
-  .description('start an ops repo: a commented kolla-gen.yaml, .github/workflows/images.yml, .gitattributes (never overwrites a file; --bump moves the pinned upstream)')
+  .description("start an ops repo: a commented kolla-gen.yaml, .github/workflows/images.yml (build and push), .github/workflows/refresh-bases.yml (the lock's weekly refresh), .gitattributes (never overwrites a file; --bump moves the pinned upstream)")
   .option('--preset <name>', 'kolla: an upstream Kolla checkout, read for its docker dir, branch, profiles and commit (default: the submodule kolla, else ../kolla)')
   .option('-D, --docker-dir <dir>', 'the docker dir, relative to this directory (default: docker); with --preset kolla, the checkout or its docker dir')
   .option('--registry <host>', 'the registry the images are pushed to: written to kolla-gen.yaml (the tags) and to the workflow (its login)')

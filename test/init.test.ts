@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CODES } from '../src/core/diagnostics.js';
 import { CLI, ROOT, run, temps, write } from './support/cli.js';
-import { hasYq, type Workflow } from './support/workflow.js';
+import { hasYq, type Step, type Workflow } from './support/workflow.js';
 
 const VALIDATOR = path.join(ROOT, 'node_modules', '.bin', 'action-validator');
 const GIT = ['-c', 'user.email=test@example.org', '-c', 'user.name=test', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=master', '-c', 'protocol.file.allow=always'];
@@ -349,6 +349,135 @@ describe('kolla-gen init reads the checkout it is given', () => {
     expect(bare.exitCode, bare.stderr).toBe(0);
     expect(bare.stderr).toContain('warning[KG744]: no --registry');
     expect((await run(ops, ['init', '--preset', 'kolla', '--registry', '-x'])).stderr).toContain('error[KG133]: --registry: "-x" is not a valid image registry');
+  });
+});
+
+describe('the refresh of the base-image lock (.github/workflows/refresh-bases.yml)', () => {
+  const TOKEN = '${{ secrets.KOLLA_GEN_PR_TOKEN || github.token }}';
+  const label = (s: Step) => s.name ?? s.uses ?? s.run;
+
+  /** The two workflows init wrote in `ops`, each passed by the linter. */
+  async function workflows(ops: string): Promise<{ images: Workflow; refresh: Workflow }> {
+    const read = async (name: string) => {
+      const file = path.join(ops, '.github', 'workflows', name);
+      const linted = await lint(file);
+      expect(linted.exitCode, `${name}: ${linted.output}`).toBe(0);
+      return parseYaml(fs.readFileSync(file, 'utf8')) as Workflow;
+    };
+    return { images: await read('images.yml'), refresh: await read('refresh-bases.yml') };
+  }
+
+  it('beside the repo: weekly and by hand, may write contents and pull requests; checks out, installs and logs in as images.yml does; then lock, generate and a pull request', async () => {
+    const top = tempTop('kolla-gen-init-refresh-');
+    await kollaCheckout(top, 'stable/2025.2');
+    const ops = path.join(top, 'ops');
+    fs.mkdirSync(ops);
+    await git(ops, ['init', '-q']);
+    const r = await run(ops, ['init', '--preset', 'kolla', '-D', '../kolla', '--registry', 'registry.example:5000']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('wrote .github/workflows/refresh-bases.yml');
+    expect(r.stdout).toContain('kolla-gen lock                     # optional: pin the base images by digest (refresh-bases.yml keeps the lock fresh)');
+    const { images, refresh } = await workflows(ops);
+    expect(refresh.on).toEqual({ schedule: [{ cron: '17 5 * * 1' }], workflow_dispatch: null });
+    expect(refresh.permissions).toEqual({ contents: 'write', 'pull-requests': 'write' });
+    expect(Object.keys(refresh.jobs)).toEqual(['refresh']);
+    const steps = refresh.jobs.refresh!.steps;
+    expect(steps.map(label)).toEqual([
+      'actions/checkout@v4',
+      'upstream at the commit kolla-gen.yaml pins',
+      'actions/setup-node@v4',
+      'npm install -g "$KOLLA_GEN_PACKAGE"',
+      'docker/login-action@v3',
+      'kolla-gen lock, then kolla-gen generate',
+      'a pull request when a base moved',
+    ]);
+    // images.yml's steps: the checkout (with the token that pushes the branch), the pinned upstream, node, the install,
+    // the login, and the env they read
+    const check = images.jobs.check!.steps;
+    expect(steps[0]?.with).toEqual({ ...check[0]?.with, token: TOKEN });
+    expect(steps[1]).toEqual(check.find((s) => s.name === 'upstream at the commit kolla-gen.yaml pins'));
+    expect(steps[1]?.env).toEqual({ UPSTREAM_DIR: '../kolla' });
+    expect(steps[2]).toEqual(check.find((s) => s.uses?.startsWith('actions/setup-node')));
+    expect(steps[3]).toEqual(check.find((s) => s.run?.startsWith('npm install')));
+    expect(steps[4]).toEqual(images.jobs.build!.steps.find((s) => s.uses?.startsWith('docker/login-action')));
+    for (const key of ['KOLLA_GEN_PACKAGE', 'REGISTRY', 'HAS_CREDENTIALS']) expect(refresh.env[key], key).toBe(images.env[key]);
+    expect(refresh.env.REGISTRY).toBe('registry.example:5000');
+    // the lock is opt-in: no lock file, no refresh (and none written)
+    expect(steps[5]?.run).toBe(
+      [
+        'if [ ! -f kolla-gen.lock.json ]; then',
+        '  echo "no kolla-gen.lock.json: the lock is off, nothing to refresh (kolla-gen lock, kolla-gen generate and a commit of both turn it on)"',
+        '  exit 0',
+        'fi',
+        'kolla-gen lock',
+        'kolla-gen generate',
+        '',
+      ].join('\n'),
+    );
+    // a commit on the refresh branch, force-pushed; a pull request when none is open (lock.test.ts runs it)
+    expect(steps[6]?.env).toEqual({ GH_TOKEN: TOKEN });
+    const lines = steps[6]!.run!.split('\n').map((l) => l.trim());
+    for (const line of [
+      'if [ -z "$(git status --porcelain)" ]; then echo "every base is where kolla-gen.lock.json pins it: nothing to do"; exit 0; fi',
+      'branch="kolla-gen/refresh-bases-$GITHUB_REF_NAME"',
+      'kolla-gen summary --affected-since HEAD',
+      'git switch -c "$branch"',
+      'git push -f origin "$branch"',
+      'gh pr create --base "$GITHUB_REF_NAME" --head "$branch" --title "Refresh the base images (kolla-gen lock)" --body-file "$RUNNER_TEMP/pull-request.md"',
+    ]) {
+      expect(lines, line).toContain(line);
+    }
+    // ${{ }} only in env: and with: values, never inside a script (of either workflow)
+    for (const step of [...steps, ...Object.values(images.jobs).flatMap((job) => job.steps)]) expect(step.run ?? '', label(step)).not.toContain('${{');
+  });
+
+  it('a submodule: the checkout brings it (no upstream step); the job has no other difference', async () => {
+    const top = tempTop('kolla-gen-init-refresh-submodule-');
+    await kollaCheckout(top, 'master');
+    const ops = path.join(top, 'ops');
+    fs.mkdirSync(ops);
+    await git(ops, ['init', '-q']);
+    await git(ops, ['submodule', 'add', '-q', '../kolla', 'kolla']);
+    expect((await run(ops, ['init', '--preset', 'kolla', '--registry', 'registry.example'])).exitCode).toBe(0);
+    const { refresh } = await workflows(ops);
+    const steps = refresh.jobs.refresh!.steps;
+    expect(steps.map(label)).toEqual([
+      'actions/checkout@v4',
+      'actions/setup-node@v4',
+      'npm install -g "$KOLLA_GEN_PACKAGE"',
+      'docker/login-action@v3',
+      'kolla-gen lock, then kolla-gen generate',
+      'a pull request when a base moved',
+    ]);
+    expect(steps[0]?.with).toEqual({ 'fetch-depth': 0, submodules: true, token: TOKEN });
+  });
+
+  it('docs/lock.md shows the workflow as init writes it (its comments at the top left out)', async () => {
+    const top = tempTop('kolla-gen-init-refresh-docs-');
+    expect((await run(top, ['init', '--registry', 'registry.example'])).exitCode).toBe(0);
+    const written = fs.readFileSync(path.join(top, '.github', 'workflows', 'refresh-bases.yml'), 'utf8');
+    const page = fs.readFileSync(path.join(ROOT, 'docs', 'lock.md'), 'utf8');
+    const section = page.slice(page.indexOf('\n## Keeping it fresh\n'));
+    const shown = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(shown).toBe(written.slice(written.indexOf('name: refresh base images\n')));
+  });
+
+  it('an ops repo init started before the refresh existed: init again writes refresh-bases.yml alone, and keeps every other file', async () => {
+    const top = tempTop('kolla-gen-init-refresh-again-');
+    write(top, 'docker/base/Dockerfile.j2', 'FROM debian:trixie\n');
+    await git(top, ['init', '-q']);
+    expect((await run(top, ['init'])).exitCode).toBe(0);
+    // the repo as an older init left it, the operator's edits in its workflow
+    fs.rmSync(path.join(top, '.github', 'workflows', 'refresh-bases.yml'));
+    const images = path.join(top, '.github', 'workflows', 'images.yml');
+    fs.appendFileSync(images, '# mine\n');
+    const edited = fs.readFileSync(images, 'utf8');
+    const again = await run(top, ['init', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    const result = (JSON.parse(again.stdout) as { result: { written: string[]; kept: string[] } }).result;
+    expect(result).toMatchObject({ written: ['.github/workflows/refresh-bases.yml'], kept: ['kolla-gen.yaml', '.github/workflows/images.yml', '.gitattributes'] });
+    expect(fs.readFileSync(images, 'utf8')).toBe(edited);
+    expect((await workflows(top)).refresh.jobs.refresh!.steps.map(label)).not.toContain('upstream at the commit kolla-gen.yaml pins');
   });
 });
 

@@ -7,9 +7,11 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, run, snapshot, temps, write } from './support/cli.js';
+import { parse as parseYaml } from 'yaml';
+import { CLI, FIXTURES, run, snapshot, temps, write } from './support/cli.js';
 import { closedPort, listenLocal } from './support/net.js';
 import * as os from 'node:os';
+import type { Workflow } from './support/workflow.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
@@ -222,5 +224,130 @@ describe('kolla-gen lock', () => {
     expect(r.stderr).toContain('error[KG481]: external base quay.io/rockylinux/rockylinux:10 has no entry in kolla-gen.lock.json');
     expect(r.stderr).toContain('--> kolla/docker/base/Dockerfile.j2:1:1');
     expect((await run(dir, ['check', '-b', 'ubuntu'])).stderr).not.toContain('KG481');
+  });
+});
+
+// The refresh `kolla-gen init` writes (.github/workflows/refresh-bases.yml): its lock and pull-request steps run as a
+// runner runs them (bash -eo pipefail in a fresh clone), against the stand-in registry, with a stand-in `gh` that logs
+// its calls. test/e2e/init-workflow.test.ts runs the whole job on a real engine and its registry.
+describe('the refresh of the lock init writes', () => {
+  it('does nothing without a lock, nothing while no base moved; a moved base: a branch with exactly the lock and generated/ changed, and a pull request; moved again: the open pull request gets the new commit', async () => {
+    push('lib/alpha', '1');
+    const beta = push('lib/beta', '1');
+    const dir = await project();
+    const gitIn = (cwd: string, args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd });
+    // an ops repo started before the refresh existed: init keeps its config and writes the workflows
+    const init = await run(dir, ['init']);
+    expect(init.exitCode, init.stderr).toBe(0);
+    expect(init.stdout).toContain('kept kolla-gen.yaml');
+    expect(init.stdout).toContain('wrote .github/workflows/refresh-bases.yml');
+    expect((await run(dir, ['generate', '-q'])).exitCode).toBe(0);
+    await gitIn(dir, ['add', '-A']);
+    await gitIn(dir, ['commit', '-qm', 'kolla-gen init, generate']);
+    const main = (await gitIn(dir, ['branch', '--show-current'])).stdout.trim();
+    const refreshBranch = `kolla-gen/refresh-bases-${main}`;
+    const workflow = parseYaml(fs.readFileSync(path.join(dir, '.github/workflows/refresh-bases.yml'), 'utf8')) as Workflow;
+    const steps = workflow.jobs.refresh!.steps;
+    const lockStep = steps.find((s) => s.name === 'kolla-gen lock, then kolla-gen generate')!;
+    const prStep = steps.find((s) => s.name === 'a pull request when a base moved')!;
+    expect(prStep.env).toEqual({ GH_TOKEN: '${{ secrets.KOLLA_GEN_PR_TOKEN || github.token }}' });
+
+    // the runner: kolla-gen on PATH (what npm install -g puts there), and gh, which logs its calls
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kolla-gen-refresh-'));
+    temps.push(top);
+    const bin = path.join(top, 'bin');
+    const log = path.join(top, 'gh.log');
+    write(bin, 'kolla-gen', `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`);
+    write(
+      bin,
+      'gh',
+      `#!${process.execPath}\nconst fs = require('node:fs');\nfs.appendFileSync(process.env.GH_LOG, JSON.stringify({ args: process.argv.slice(2), token: process.env.GH_TOKEN }) + '\\n');\nif (process.argv[2] === 'pr' && process.argv[3] === 'list' && process.env.GH_OPEN) console.log(process.env.GH_OPEN);\n`,
+    );
+    for (const name of ['kolla-gen', 'gh']) fs.chmodSync(path.join(bin, name), 0o755);
+    const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { args: string[]; token: string }) : []);
+    let round = 0;
+    const runSteps = async (open = '') => {
+      round++;
+      const workspace = path.join(top, `round${round}`, 'ops');
+      const temp = path.join(top, `round${round}`, 'tmp');
+      fs.mkdirSync(temp, { recursive: true });
+      // actions/checkout: the branch the workflow runs on, its origin the repo
+      await execa('git', ['clone', '-q', '--branch', main, dir, workspace]);
+      const outputs: string[] = [];
+      for (const step of [lockStep, prStep]) {
+        const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
+          cwd: workspace,
+          env: {
+            PATH: `${bin}:${process.env.PATH}`,
+            HOME: path.join(top, 'home'),
+            DOCKER_CONFIG: path.join(top, 'docker-config'),
+            KOLLA_GEN_CACHE_DIR: path.join(top, 'cache'),
+            RUNNER_TEMP: temp,
+            GITHUB_REF_NAME: main,
+            GH_TOKEN: 'the-token',
+            GH_LOG: log,
+            GH_OPEN: open,
+          },
+          extendEnv: false,
+          reject: false,
+          all: true,
+        });
+        expect(r.exitCode, `${step.name}:\n${r.all}`).toBe(0);
+        outputs.push(String(r.all));
+      }
+      return { output: outputs.join('\n'), body: path.join(temp, 'pull-request.md') };
+    };
+    const branches = async () => (await gitIn(dir, ['branch', '--list', 'kolla-gen/*', '--format=%(refname:short)'])).stdout.split('\n').filter(Boolean);
+    const changed = async () => (await gitIn(dir, ['diff', '--name-only', main, refreshBranch])).stdout.split('\n').filter(Boolean);
+    const lockOn = async (rev: string) => (JSON.parse((await gitIn(dir, ['show', `${rev}:kolla-gen.lock.json`])).stdout) as { bases: Record<string, { digest: string }> }).bases;
+
+    // no lock: the lock is off, and the refresh does not turn it on
+    const off = await runSteps();
+    expect(off.output).toContain('no kolla-gen.lock.json: the lock is off, nothing to refresh');
+    expect(off.output).toContain('every base is where kolla-gen.lock.json pins it: nothing to do');
+    expect(fs.existsSync(path.join(top, 'round1', 'ops', 'kolla-gen.lock.json'))).toBe(false);
+    expect(calls()).toEqual([]);
+    expect(await branches()).toEqual([]);
+
+    // the lock turned on (committed with generated/): no base moved, nothing changes
+    expect((await run(dir, ['lock'])).exitCode).toBe(0);
+    expect((await run(dir, ['generate', '-q'])).exitCode).toBe(0);
+    await gitIn(dir, ['add', '-A']);
+    await gitIn(dir, ['commit', '-qm', 'kolla-gen lock']);
+    const still = await runSteps();
+    expect(still.output).toContain('kolla-gen.lock.json is up to date (2 bases)');
+    expect(still.output).toContain('every base is where kolla-gen.lock.json pins it: nothing to do');
+    expect(calls()).toEqual([]);
+    expect(await branches()).toEqual([]);
+
+    // alpha moved: one commit on the refresh branch, pushed, holding the lock and the generated files that pin it (no
+    // rendered Dockerfile: they keep their tags), and a pull request described by kolla-gen summary
+    const alpha2 = push('lib/alpha', '1');
+    const moved = await runSteps();
+    expect(moved.output).toContain(`updated  ${host}/lib/alpha:1`);
+    expect(await branches()).toEqual([refreshBranch]);
+    expect(await changed()).toEqual(['generated/docker-bake.hcl', 'generated/docker-bake.json', 'generated/manifest.json', 'kolla-gen.lock.json']);
+    expect((await gitIn(dir, ['log', '--format=%an <%ae>: %s', `${main}..${refreshBranch}`])).stdout).toBe(
+      'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>: Refresh the base images (kolla-gen lock)',
+    );
+    expect(await lockOn(refreshBranch)).toEqual({ [`${host}/lib/alpha:1`]: { digest: alpha2 }, [`${host}/lib/beta:1`]: { digest: beta } });
+    expect(calls()).toEqual([
+      { args: ['pr', 'list', '--head', refreshBranch, '--state', 'open', '--json', 'number', '--jq', '.[].number'], token: 'the-token' },
+      { args: ['pr', 'create', '--base', main, '--head', refreshBranch, '--title', 'Refresh the base images (kolla-gen lock)', '--body-file', moved.body], token: 'the-token' },
+    ]);
+    const body = fs.readFileSync(moved.body, 'utf8');
+    expect(body).toContain('## Images affected since HEAD');
+    expect(body).toContain('- changed: `a-base`\n- through `a-base`: `a-child`');
+    expect(body).toContain(`**a-base** on ubuntu: the external bases changed (${host}/lib/alpha:1@`);
+    expect(body).not.toContain('`b-base`');
+
+    // alpha moved again while that pull request is open: the branch, force-pushed, holds one commit with the newest
+    // digest; no second pull request
+    const alpha3 = push('lib/alpha', '1');
+    const again = await runSteps('7');
+    expect(again.output).toContain(`the open pull request from ${refreshBranch} has the new commit`);
+    expect(calls().slice(2)).toEqual([{ args: ['pr', 'list', '--head', refreshBranch, '--state', 'open', '--json', 'number', '--jq', '.[].number'], token: 'the-token' }]);
+    expect((await gitIn(dir, ['rev-list', '--count', `${main}..${refreshBranch}`])).stdout).toBe('1');
+    expect((await lockOn(refreshBranch))[`${host}/lib/alpha:1`]).toEqual({ digest: alpha3 });
   });
 });

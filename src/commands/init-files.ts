@@ -109,6 +109,8 @@ attest:
 /** The upstream checkout of the beside layout, at the commit kolla-gen.yaml pins, where docker_dirs expects it. */
 export const UPSTREAM_STEP = 'upstream at the commit kolla-gen.yaml pins';
 export const REGISTRY_STEP = 'the registry of kolla-gen.yaml is the one CI logs in to';
+export const REFRESH_STEP = 'kolla-gen lock, then kolla-gen generate';
+export const PULL_REQUEST_STEP = 'a pull request when a base moved';
 
 function upstreamStep(root: string): string {
   return `
@@ -175,19 +177,36 @@ function pullRequestSummary(beside: boolean): string {
           fi`;
 }
 
-export function workflowText(input: InitInput): string {
-  const beside = input.checkout?.layout === 'beside';
-  const upstream = beside && input.checkout ? upstreamStep(input.checkout.root) : '';
-  const registry = input.registry ?? '';
-  const cacheRef = `${registry ? `${registry}/` : ''}${NAMESPACE}/cache`;
-  const checkout = `
+/**
+ * The first steps of every job of both workflows: the repo (whole histories, its submodules), the upstream checkout
+ * beside it where docker_dirs expects it, node. `extra` goes under actions/checkout's `with:`.
+ */
+function checkoutSteps(input: InitInput, extra = ''): string {
+  const upstream = input.checkout?.layout === 'beside' ? upstreamStep(input.checkout.root) : '';
+  return `
       - uses: actions/checkout@v4
         with:
           fetch-depth: 0      # the base branch, for --affected-since; whole histories, for kolla_version
-          submodules: true${upstream}
+          submodules: true${extra}${upstream}
       - uses: actions/setup-node@v4
         with:
           node-version: 20`;
+}
+
+/** The docker login of a job: to the registry of kolla-gen.yaml (REGISTRY), with the repository's secrets. */
+const LOGIN = `
+      - uses: docker/login-action@v3
+        if: env.HAS_CREDENTIALS == 'true'
+        with:
+          registry: \${{ env.REGISTRY }}
+          username: \${{ secrets.REGISTRY_USERNAME }}
+          password: \${{ secrets.REGISTRY_PASSWORD }}`;
+
+export function workflowText(input: InitInput): string {
+  const beside = input.checkout?.layout === 'beside';
+  const registry = input.registry ?? '';
+  const cacheRef = `${registry ? `${registry}/` : ''}${NAMESPACE}/cache`;
+  const checkout = checkoutSteps(input);
   return `# Builds the images and pushes multi-arch images, each arch on its own native runner, building only what the
 # registry lacks (written by kolla-gen init; see docs/ops-repo.md of kolla-gen).
 #   check   fails when generated/ is stale (kolla-gen check --diff shows what generate would change); on a pull
@@ -267,13 +286,7 @@ jobs:
       ARCH: \${{ matrix.arch }}
     steps:${checkout}
       - run: npm install -g "$KOLLA_GEN_PACKAGE"
-      - uses: docker/setup-buildx-action@v3
-      - uses: docker/login-action@v3
-        if: env.HAS_CREDENTIALS == 'true'
-        with:
-          registry: \${{ env.REGISTRY }}
-          username: \${{ secrets.REGISTRY_USERNAME }}
-          password: \${{ secrets.REGISTRY_PASSWORD }}
+      - uses: docker/setup-buildx-action@v3${LOGIN}
       - name: build what the registry lacks (\${{ matrix.arch }})
         if: github.event_name != 'pull_request'
         run: kolla-gen build -a "$ARCH" --content-tags=only --skip-existing --push --cache-ref "$CACHE_REF"
@@ -301,6 +314,91 @@ jobs:
 `;
 }
 
+/** The pull request's branch: one per branch the workflow runs on, force-pushed by each refresh. */
+export const REFRESH_BRANCH = 'kolla-gen/refresh-bases-$GITHUB_REF_NAME';
+export const REFRESH_TITLE = 'Refresh the base images (kolla-gen lock)';
+
+/**
+ * The scheduled refresh of the lock (docs/lock.md): kolla-gen lock, kolla-gen generate, and a pull request with both
+ * when a base moved. A workflow of its own: other triggers than images.yml's, and the only one that may write.
+ */
+export function refreshWorkflowText(input: InitInput): string {
+  const beside = input.checkout?.layout === 'beside';
+  const registry = input.registry ?? '';
+  const token = `
+          # Pushes the pull request's branch: with KOLLA_GEN_PR_TOKEN, GitHub runs images.yml on the pull request.
+          token: \${{ secrets.KOLLA_GEN_PR_TOKEN || github.token }}`;
+  return `# Keeps the base-image lock fresh (written by kolla-gen init; see docs/lock.md of kolla-gen). Every Monday, and when
+# run by hand: kolla-gen lock resolves every external base again (kolla-gen.lock.json) and kolla-gen generate pins the
+# new digests in generated/. When a base moved, a pull request holds both, described by kolla-gen summary (the images
+# the new bases reach, which images.yml builds once it is merged); when none moved, nothing happens.
+# The lock is opt-in: until kolla-gen.lock.json is committed (kolla-gen lock, kolla-gen generate, commit both), this
+# workflow does nothing, and it never turns the lock on.
+# ${beside ? `The docker dir lies beside the repo (${input.checkout?.root}): the job checks out the commit kolla-gen.yaml pins.` : 'Upstream is a submodule (or part of this repo): git pins its commit, and the job checks it out.'}
+# Set the repository variable KOLLA_GEN_PACKAGE, as for images.yml (and the secrets REGISTRY_USERNAME and
+# REGISTRY_PASSWORD when a base lies in the registry CI logs in to). GitHub Actions opens pull requests only where the
+# repository's settings allow it (Actions, General, Workflow permissions), and GitHub starts no workflow on a pull
+# request the default token opens: set the secret KOLLA_GEN_PR_TOKEN (a token that may write contents and pull
+# requests) for images.yml to check and build it, or close and reopen the pull request.
+name: refresh base images
+
+on:
+  schedule:
+    - cron: '17 5 * * 1'    # Mondays, 05:17 UTC
+  workflow_dispatch:
+
+permissions:
+  contents: write
+  pull-requests: write
+
+concurrency:
+  group: refresh-bases-\${{ github.ref }}
+
+env:
+  KOLLA_GEN_PACKAGE: \${{ vars.KOLLA_GEN_PACKAGE }}
+  # The registry of kolla-gen.yaml (registry:), as in images.yml: CI logs in to it, for a base that lies there.${registry ? '' : ' None: Docker Hub.'}
+  REGISTRY: "${registry}"
+  HAS_CREDENTIALS: \${{ secrets.REGISTRY_USERNAME != '' }}
+
+jobs:
+  refresh:
+    name: refresh kolla-gen.lock.json
+    runs-on: ubuntu-24.04
+    steps:${checkoutSteps(input, token)}
+      - run: npm install -g "$KOLLA_GEN_PACKAGE"${LOGIN}
+      - name: ${REFRESH_STEP}
+        run: |
+          if [ ! -f kolla-gen.lock.json ]; then
+            echo "no kolla-gen.lock.json: the lock is off, nothing to refresh (kolla-gen lock, kolla-gen generate and a commit of both turn it on)"
+            exit 0
+          fi
+          kolla-gen lock
+          kolla-gen generate
+      # Nothing changed: done. Else a commit on the branch, force-pushed (an open pull request from it gets the new
+      # commit), and a pull request when none is open.
+      - name: ${PULL_REQUEST_STEP}
+        env:
+          GH_TOKEN: \${{ secrets.KOLLA_GEN_PR_TOKEN || github.token }}
+        run: |
+          if [ -z "$(git status --porcelain)" ]; then echo "every base is where kolla-gen.lock.json pins it: nothing to do"; exit 0; fi
+          branch="${REFRESH_BRANCH}"
+          {
+            echo "kolla-gen lock: base images moved under their tags. This pins the new digests (kolla-gen.lock.json, and generated/ by kolla-gen generate); once merged, images.yml builds the images below."
+            echo
+            kolla-gen summary --affected-since HEAD
+          } > "$RUNNER_TEMP/pull-request.md"
+          git switch -c "$branch"
+          git add -A
+          git -c user.name='github-actions[bot]' -c user.email='41898282+github-actions[bot]@users.noreply.github.com' commit -q -m "${REFRESH_TITLE}"
+          git push -f origin "$branch"
+          if [ -n "$(gh pr list --head "$branch" --state open --json number --jq '.[].number')" ]; then
+            echo "the open pull request from $branch has the new commit"
+          else
+            gh pr create --base "$GITHUB_REF_NAME" --head "$branch" --title "${REFRESH_TITLE}" --body-file "$RUNNER_TEMP/pull-request.md"
+          fi
+`;
+}
+
 export const GITATTRIBUTES = `# Written by kolla-gen: generated/ is kolla-gen's output (kolla-gen generate); code review collapses it.
 generated/** linguist-generated=true
 `;
@@ -309,6 +407,7 @@ export function initFiles(input: InitInput): [string, string][] {
   return [
     ['kolla-gen.yaml', configText(input)],
     ['.github/workflows/images.yml', workflowText(input)],
+    ['.github/workflows/refresh-bases.yml', refreshWorkflowText(input)],
     ['.gitattributes', GITATTRIBUTES],
   ];
 }

@@ -1,4 +1,4 @@
-// kolla-gen init: start an ops repo (kolla-gen.yaml, a CI workflow, .gitattributes). Never overwrites a file.
+// kolla-gen init: start an ops repo (kolla-gen.yaml, two CI workflows, .gitattributes). Never overwrites a file.
 // Under --preset kolla it reads the checkout -D names (init-checkout.ts): the docker dir of its release, its branch,
 // its profiles and, beside the repo, the commit CI must check out.
 import * as fs from 'node:fs';
@@ -47,7 +47,7 @@ export function init(options: InitOptions): CommandResult {
   if (preset && options.registry === undefined) {
     diagnostics.push(
       warning('KG744', 'no --registry: the images are named kolla/<image>, which a push sends to Docker Hub\'s "kolla" namespace (upstream\'s)', {
-        hint: 'set registry: in kolla-gen.yaml (and REGISTRY in .github/workflows/images.yml) to the registry you push to, or run init with --registry HOST in a new dir',
+        hint: 'set registry: in kolla-gen.yaml (and REGISTRY in .github/workflows/images.yml and refresh-bases.yml) to the registry you push to, or run init with --registry HOST in a new dir',
       }),
     );
   }
@@ -95,6 +95,7 @@ export function init(options: InitOptions): CommandResult {
     '',
     'next:',
     ...(fs.existsSync(path.resolve(options.cwd, dockerDir)) ? [] : [`  put the docker dir at ${dockerDir} (or edit docker_dirs in kolla-gen.yaml)`]),
+    '  kolla-gen lock                     # optional: pin the base images by digest (refresh-bases.yml keeps the lock fresh)',
     '  kolla-gen generate                 # render into generated/',
     '  kolla-gen list                     # the images it selected',
     '  git add -A && git commit -m "kolla-gen: generated/"',

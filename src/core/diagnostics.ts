@@ -112,7 +112,7 @@ export const CODES = {
   KG741: { title: 'not the docker dir of that kolla release', hint: 'master keeps its templates in kolla/docker, stable and unmaintained branches in docker: pass that dir, or the checkout itself, to -D' },
   KG742: { title: 'the checkout beside the repo cannot be pinned', hint: 'CI checks out the commit kolla-gen.yaml records (upstream:): make the docker dir part of a git checkout with a remote origin, or a submodule of the repo' },
   KG743: { title: 'checkout inside the repo is not a submodule', hint: 'CI sees only what the repo commits: add upstream with git submodule add URL DIR, which pins its commit' },
-  KG744: { title: 'no registry for the images', hint: 'run init with --registry HOST, or set registry: in kolla-gen.yaml and REGISTRY in the workflow: without one, a push goes to Docker Hub under the namespace' },
+  KG744: { title: 'no registry for the images', hint: 'run init with --registry HOST, or set registry: in kolla-gen.yaml and REGISTRY in the workflows: without one, a push goes to Docker Hub under the namespace' },
   KG745: { title: 'the kolla checkout is not at the pinned commit', hint: 'CI checks out upstream.commit of kolla-gen.yaml: check that commit out, or bump upstream.commit with generated/ in one pull request (docs/ops-repo.md)' },
   KG746: { title: 'no upstream to bump', hint: 'init --bump moves upstream.commit of kolla-gen.yaml (the beside layout); a submodule is bumped with git add' },
   KG747: { title: 'a value init writes holds a control character', hint: 'init writes it into kolla-gen.yaml and the workflow: rename the dir (or pass another -D) without newlines, tabs or other control characters' },

@@ -147,7 +147,8 @@ does not have it unless its files are committed. A submodule pins upstream's com
 git submodule add https://opendev.org/openstack/kolla kolla.`,
   KG744: `Without a registry, image refs are kolla/<image>:<tag>: a push goes to Docker Hub under the namespace kolla,
 which is upstream's, not yours. init writes --registry to kolla-gen.yaml (registry:), so that generated/ names it,
-and to the workflow, which logs in to it. Without --registry, set both by hand before the first push.`,
+and to the workflows (REGISTRY in images.yml and refresh-bases.yml), which log in to it. Without --registry, set them
+by hand before the first push.`,
   KG745: `kolla-gen.yaml pins the upstream checkout beside the repo (upstream: { url, commit }), and the workflow kolla-gen
 init wrote checks out exactly that commit. The checkout here is at another commit, so what generate writes now
 (base's kolla_version label, and whatever else changed upstream) is not what CI renders, and its check fails. Either

@@ -9,6 +9,8 @@
 // Then a pull request (an overlay of the ops repo replaces keystone's template): its check job lists what it affects,
 // each arch builds that alone on the base main pushed, and nothing is pushed. Last, the exact plain bake command
 // `generate` says (with --push; without its --allow on buildx 0.13, as building.md says) pushes the lists again.
+// Then the other workflow init writes, refresh-bases.yml, on the schedule, for a checkout whose base lies in the
+// registry: the lock refreshed when the base moved, and a pull request of exactly what that changes.
 // The checkouts are tiny stand-ins written here (not upstream's templates): base picks a busybox rootfs per arch (no
 // registry, no network), cron and keystone are built on it.
 import { createHash } from 'node:crypto';
@@ -357,6 +359,144 @@ describe('kolla-gen init from an empty dir, and the workflow it writes run as a 
       });
     });
   }
+
+  // Issue 27, item 4: the refresh of the base-image lock init writes (.github/workflows/refresh-bases.yml), run on the
+  // schedule as a runner runs it, against the engine's registry: a kolla checkout beside the ops repo (upstream moved on
+  // after the pin) whose base image lies in that registry. A base that did not move changes nothing; a new base under
+  // the same tag gives one commit, on the refresh branch pushed to the ops repo, of exactly kolla-gen.lock.json and the
+  // generated files that pin it, and a pull request (`gh`, a stand-in that logs its calls: it needs GitHub).
+  describe('the refresh of the lock (refresh-bases.yml): a kolla checkout beside the ops repo, its base in the registry', () => {
+    let dir = '';
+    let ops = '';
+    let refreshBin = '';
+    let baseRef = '';
+    let pinned = '';
+    let workflow: Workflow | undefined;
+    let round = 0;
+    const ghLog = () => join(dir, 'gh.log');
+    const calls = () => (existsSync(ghLog()) ? readFileSync(ghLog(), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { args: string[]; token: string }) : []);
+    const refreshBranch = 'kolla-gen/refresh-bases-main';
+
+    /** Builds and pushes the upstream base `<registry>/upstream/ubuntu:24.04` (amd64), its /etc/version `version`; its digest. */
+    const pushBase = async (version: string): Promise<string> => {
+      const context = join(dir, 'upstream-base');
+      write(context, 'version', `${version}\n`);
+      // --no-cache: on dockerd 26 a second push under the name, its ADD step cached, failed to unpack the image ("parent
+      // snapshot ... does not exist")
+      const r = await engine!.docker(['buildx', 'build', '--push', '--no-cache', '--provenance=false', '--platform', 'linux/amd64', '-t', baseRef, context], { reject: false });
+      expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(0);
+      return (await digestOf(baseRef))!;
+    };
+
+    /** The refresh job on a fresh runner, on the schedule on main. */
+    const runRefresh = async () => {
+      round++;
+      const workspace = join(dir, `refresh${round}`);
+      const out = await runJobOn({ engine: engine!, bin: refreshBin, run: { event: 'schedule', repo: ops, branch: 'main' }, workflow: workflow!, jobName: 'refresh', workspace });
+      // the job rendered the commit the ops repo pins, not upstream's HEAD
+      expect((await git(join(workspace, 'kolla'), ['rev-parse', 'HEAD'])).stdout.trim()).toBe(pinned);
+      return { output: out.output, body: join(workspace, 'runner-temp', 'pull-request.md') };
+    };
+    const branches = async () => (await git(ops, ['branch', '--list', 'kolla-gen/*', '--format=%(refname:short)'])).stdout.split('\n').filter(Boolean);
+
+    beforeAll(async () => {
+      dir = join(top, 'refresh');
+      mkdirSync(dir);
+      baseRef = `${engine!.registry}/upstream/ubuntu:24.04`;
+      write(dir, 'upstream-base/Dockerfile', 'FROM scratch\nADD rootfs-amd64.tar /\nCOPY version /etc/version\n');
+      copyFileSync(engine!.rootfs.amd64, join(dir, 'upstream-base', 'rootfs-amd64.tar'));
+      // kolla-gen on PATH, and gh, which logs each call with the token it was given
+      refreshBin = join(dir, 'bin');
+      write(refreshBin, 'kolla-gen', `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`);
+      write(
+        refreshBin,
+        'gh',
+        `#!${process.execPath}\nrequire('node:fs').appendFileSync(${JSON.stringify(ghLog())}, JSON.stringify({ args: process.argv.slice(2), token: process.env.GH_TOKEN }) + '\\n');\n`,
+      );
+      for (const name of ['kolla-gen', 'gh']) chmodSync(join(refreshBin, name), 0o755);
+    });
+
+    it('init, then kolla-gen lock and generate, committed: the base is pinned by its digest', async () => {
+      const base1 = await pushBase('v1');
+      // upstream's base template, as kolla's: FROM the base image kolla-gen.yaml names
+      const upstream = join(dir, 'kolla-upstream');
+      await kollaUpstream(upstream, 'stable/2025.2');
+      write(upstream, 'docker/base/Dockerfile.j2', 'FROM {{ base_image }}:{{ base_distro_tag }}\nLABEL kolla_version="{{ kolla_version }}"\nRUN mkdir -p /etc/kolla-e2e\n');
+      await git(upstream, ['commit', '-q', '-am', 'base: FROM the base image']);
+      await git(dir, ['clone', '-q', upstream, 'kolla']);
+      ops = join(dir, 'ops');
+      mkdirSync(ops);
+      await git(ops, ['init', '-q', '-b', 'main']);
+      const init = await kg(ops, ['init', '--preset', 'kolla', '-D', '../kolla', '--registry', engine!.registry]);
+      expect(init.exitCode, init.stderr).toBe(0);
+      expect(init.stdout).toContain('wrote .github/workflows/refresh-bases.yml');
+      const configFile = join(ops, 'kolla-gen.yaml');
+      const config = readFileSync(configFile, 'utf8');
+      expect(config).toContain('\n# base_images:\n#   ubuntu: { image: ubuntu, tag: "24.04" }\n');
+      writeFileSync(configFile, config.replace('\n# base_images:\n#   ubuntu: { image: ubuntu, tag: "24.04" }\n', `\nbase_images:\n  ubuntu: { image: ${engine!.registry}/upstream/ubuntu, tag: "24.04" }\n`));
+      const locked = await kg(ops, ['lock']);
+      expect(locked.exitCode, locked.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(ops, 'kolla-gen.lock.json'), 'utf8'))).toEqual({ version: 1, bases: { [baseRef]: { digest: base1 } } });
+      const generated = await kg(ops, ['generate', '--quiet']);
+      expect(generated.exitCode, generated.stderr).toBe(0);
+      await git(ops, ['add', '-A']);
+      await git(ops, ['commit', '-q', '-m', 'kolla-gen init, lock, generate']);
+      pinned = (await git(join(dir, 'kolla'), ['rev-parse', 'HEAD'])).stdout.trim();
+      expect(await moveOn(upstream)).not.toBe(pinned);
+      workflow = parseYaml(readFileSync(join(ops, '.github', 'workflows', 'refresh-bases.yml'), 'utf8')) as Workflow;
+      expect(Object.keys(workflow.jobs)).toEqual(['refresh']);
+    });
+
+    it.skipIf(!hasYq)(`the refresh job, no base moved: nothing changes, no branch, no pull request${NEEDS_YQ}`, async () => {
+      const { output } = await runRefresh();
+      expect(output).toContain('kolla-gen.lock.json is up to date (1 base)');
+      expect(output).toContain('every base is where kolla-gen.lock.json pins it: nothing to do');
+      expect(await branches()).toEqual([]);
+      expect(calls()).toEqual([]);
+    });
+
+    it.skipIf(!hasYq)(`a new base under the same tag: the refresh job pushes one commit of exactly the lock and the generated files that pin it, and opens a pull request${NEEDS_YQ}`, async () => {
+      const main = (await git(ops, ['rev-parse', 'main'])).stdout.trim();
+      const base1 = (JSON.parse(readFileSync(join(ops, 'kolla-gen.lock.json'), 'utf8')) as { bases: Record<string, { digest: string }> }).bases[baseRef]!.digest;
+      const base2 = await pushBase('v2');
+      expect(base2).not.toBe(base1);
+      const { output, body } = await runRefresh();
+      expect(output).toContain(`updated  ${baseRef} ${base1.slice(0, 19)}… → ${base2}`);
+      expect(await branches()).toEqual([refreshBranch]);
+      expect((await git(ops, ['rev-parse', 'main'])).stdout.trim(), 'main is left as it was').toBe(main);
+      expect((await git(ops, ['log', '--format=%an: %s', `main..${refreshBranch}`])).stdout).toBe('github-actions[bot]: Refresh the base images (kolla-gen lock)');
+      // the lock, and the bake files and manifest that pin its digest; no rendered Dockerfile (they keep the tag)
+      expect((await git(ops, ['diff', '--name-only', 'main', refreshBranch])).stdout.split('\n')).toEqual([
+        'generated/docker-bake.hcl',
+        'generated/docker-bake.json',
+        'generated/manifest.json',
+        'kolla-gen.lock.json',
+      ]);
+      const show = async (file: string) => (await git(ops, ['show', `${refreshBranch}:${file}`])).stdout;
+      expect(JSON.parse(await show('kolla-gen.lock.json'))).toEqual({ version: 1, bases: { [baseRef]: { digest: base2 } } });
+      const bake = JSON.parse(await show('generated/docker-bake.json')) as { target: Record<string, { contexts?: Record<string, string> }> };
+      const pins = Object.entries(bake.target).flatMap(([name, t]) => Object.values(t.contexts ?? {}).filter((v) => v.startsWith('docker-image://')).map((v) => `${name} ${v}`));
+      expect(pins.length).toBeGreaterThan(0);
+      for (const pin of pins) expect(pin).toMatch(new RegExp(`^ubuntu-base(-amd64|-arm64)? docker-image://${baseRef.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@${base2}$`));
+      // the branch passes kolla-gen check as images.yml's check job runs it on the pull request
+      await git(ops, ['switch', '-q', refreshBranch]);
+      try {
+        const checked = await kg(ops, ['check']);
+        expect(checked.exitCode, checked.stderr).toBe(0);
+      } finally {
+        await git(ops, ['switch', '-q', 'main']);
+      }
+      // the pull request, described by kolla-gen summary: every image, since each is built on base
+      expect(calls()).toEqual([
+        { args: ['pr', 'list', '--head', refreshBranch, '--state', 'open', '--json', 'number', '--jq', '.[].number'], token: '(the job token: gh is a stand-in)' },
+        { args: ['pr', 'create', '--base', 'main', '--head', refreshBranch, '--title', 'Refresh the base images (kolla-gen lock)', '--body-file', body], token: '(the job token: gh is a stand-in)' },
+      ]);
+      const text = readFileSync(body, 'utf8');
+      expect(text).toContain('## Images affected since HEAD');
+      expect(text).toContain(`the external bases changed (${baseRef}@${base1} → ${baseRef}@${base2})`);
+      for (const image of IMAGES) expect(text, image).toContain(`\`${image}\``);
+    });
+  });
 
   it('stops, leaving nothing running', async () => {
     const e = engine!;

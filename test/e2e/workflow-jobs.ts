@@ -1,6 +1,6 @@
-// The jobs of the workflow `kolla-gen init` writes (.github/workflows/images.yml), run as a runner runs them, on an e2e
-// engine (test/e2e/engine): what init-workflow.test.ts and separate-engines.test.ts share, so that both follow the
-// workflow as it changes.
+// The jobs of the workflows `kolla-gen init` writes (.github/workflows/images.yml, refresh-bases.yml), run as a runner
+// runs them, on an e2e engine (test/e2e/engine): what init-workflow.test.ts and separate-engines.test.ts share, so that
+// both follow the workflows as they change.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -11,9 +11,12 @@ import type { Workflow } from '../support/workflow.js';
 // A runner's git: a submodule (or upstream) at a local path needs the file protocol, which git refuses to submodules by default.
 export const RUNNER_GIT_ENV = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'always' };
 
-/** What a run of the workflow is on: a push to main, or a pull request from a branch of the ops repo into main. */
+/**
+ * What a run of the workflow is on: a push to main, a pull request from a branch of the ops repo into main, or (the
+ * refresh) the schedule on main.
+ */
 export interface RunOn {
-  event: 'push' | 'pull_request';
+  event: 'push' | 'pull_request' | 'schedule';
   /** The ops repo the runner clones. */
   repo: string;
   branch: string;
@@ -22,7 +25,10 @@ export interface RunOn {
 export interface JobRun {
   /** The runner's engine: its docker, buildx and builder. */
   engine: Engine;
-  /** A dir holding `kolla-gen` (node dist/cli.js): what `npm install -g "$KOLLA_GEN_PACKAGE"` puts on a runner's PATH. */
+  /**
+   * A dir holding `kolla-gen` (node dist/cli.js): what `npm install -g "$KOLLA_GEN_PACKAGE"` puts on a runner's PATH;
+   * and `gh`, a stand-in, for a job that calls it (GitHub's runners have it).
+   */
   bin: string;
   run: RunOn;
   workflow: Workflow;
@@ -35,7 +41,8 @@ export interface JobRun {
 /**
  * One job of the workflow, on a fresh runner: its workspace a fresh clone of the ops repo. Steps that use actions are
  * replaced by what they do here, or skipped:
- *   actions/checkout          git clone (whole history, as fetch-depth: 0) and the submodules (submodules: true)
+ *   actions/checkout          git clone (whole history, as fetch-depth: 0) and the submodules (submodules: true); its
+ *                             origin is the ops repo, which a `git push` of the job reaches (its token: no matter)
  *   actions/setup-node        nothing: node 20 runs this test
  *   actions/cache             nothing: a fresh KOLLA_GEN_CACHE_DIR per job, as a cache miss
  *   docker/setup-buildx-action, docker/setup-qemu-action
@@ -44,9 +51,9 @@ export interface JobRun {
  *   docker/login-action       nothing: the local registry takes pushes without credentials
  * and the one `run:` step that installs kolla-gen (`npm install -g "$KOLLA_GEN_PACKAGE"`) by the wrapper on PATH.
  * Every other `run:` runs as written, with bash -eo pipefail (GitHub's `shell: bash`), in the workspace, with the env of
- * the workflow, the job and the step; `${{ … }}` and `if:` are evaluated from the tables below (a push to main or a
- * pull request into main). A step, expression or condition the tables do not know fails the test: a change of the
- * workflow must be looked at here.
+ * the workflow, the job and the step; `${{ … }}` and `if:` are evaluated from the tables below (a push to main, the
+ * schedule on main, or a pull request into main). A step, expression or condition the tables do not know fails the
+ * test: a change of the workflow must be looked at here.
  */
 export async function runJob(job: JobRun): Promise<{ output: string; summary: string }> {
   const { engine, bin, run, workflow, jobName, workspace } = job;
@@ -56,6 +63,7 @@ export async function runJob(job: JobRun): Promise<{ output: string; summary: st
   const expressions: Record<string, string> = {
     'vars.KOLLA_GEN_PACKAGE': '(replaced: kolla-gen is on PATH)',
     "secrets.REGISTRY_USERNAME != ''": 'false',
+    'secrets.KOLLA_GEN_PR_TOKEN || github.token': '(the job token: gh is a stand-in)',
     'github.base_ref': pr ? 'main' : '',
     ...Object.fromEntries(Object.entries(matrix).map(([k, v]) => [`matrix.${k}`, v])),
   };
@@ -80,6 +88,8 @@ export async function runJob(job: JobRun): Promise<{ output: string; summary: st
   const home = join(workspace, 'home');
   mkdirSync(home, { recursive: true });
   const summary = join(home, 'step-summary.md');
+  const runnerTemp = join(workspace, 'runner-temp');
+  mkdirSync(runnerTemp, { recursive: true });
   const ops = join(workspace, 'ops');
   const outputs: string[] = [];
   for (const [i, step] of steps.steps.entries()) {
@@ -115,9 +125,11 @@ export async function runJob(job: JobRun): Promise<{ output: string; summary: st
         GITHUB_ACTIONS: 'true',
         GITHUB_EVENT_NAME: run.event,
         GITHUB_REF: pr ? 'refs/pull/1/merge' : 'refs/heads/main',
+        GITHUB_REF_NAME: pr ? '1/merge' : 'main',
         GITHUB_BASE_REF: pr ? 'main' : '',
         GITHUB_WORKSPACE: ops,
         GITHUB_STEP_SUMMARY: summary,
+        RUNNER_TEMP: runnerTemp,
         ...RUNNER_GIT_ENV,
         ...env,
         ...expandAll(step.env),

@@ -19,6 +19,8 @@ export interface Job {
 }
 
 export interface Workflow {
+  on?: Record<string, unknown>;
+  permissions?: Record<string, string>;
   env: Record<string, string>;
   jobs: Record<string, Job>;
 }
