@@ -59,7 +59,7 @@ export interface Paths {
 }
 
 export interface Engine {
-  /** DOCKER_HOST, DOCKER_CONFIG (holding cli-plugins/docker-buildx), PATH (the engine's docker CLI first), BUILDKIT_PROGRESS=plain: pass to execa. */
+  /** DOCKER_HOST, DOCKER_CONFIG (holding cli-plugins/docker-buildx), PATH (the engine's docker CLI first), BUILDKIT_PROGRESS=plain, KOLLA_GEN_CACHE_DIR (a cache of its own): pass to execa. */
   env: Record<string, string>;
   /** host:port of the local registry, e.g. "localhost:5000": plain HTTP, no TLS needed to push. */
   registry: string;
@@ -560,6 +560,9 @@ export async function startEngine(options: StartOptions = {}): Promise<Engine> {
       DOCKER_CONFIG: join(tmp, 'docker-config'),
       PATH,
       BUILDKIT_PROGRESS: 'plain',
+      // kolla-gen's cache (templates, the registry's digest store) of this engine's own, as on a runner of its own:
+      // never the machine's ~/.cache/kolla-gen, which earlier runs (reproducible images: the same digests) filled
+      KOLLA_GEN_CACHE_DIR: join(tmp, 'kolla-gen-cache'),
     };
     const registry = options.registry ?? `localhost:${port}`;
 
