@@ -483,7 +483,7 @@ withOptions(
   ALL,
 )
   .optionsGroup('Build options (docker buildx bake):')
-    .option('--push', 'push every selected image (a multi-arch one as one manifest list), its layers\' file times clamped to SOURCE_DATE_EPOCH where the builder can (then the docker driver keeps no local copy: docs/building.md); with content tags, each arch\'s image also under its per-arch content tag, and --skip-existing makes lists of per-arch images the registry holds')
+    .option('--push', 'push every selected image (a multi-arch one as one manifest list; on a BuildKit of its own, its layers\' file times clamped to SOURCE_DATE_EPOCH: docs/building.md); with content tags, each arch\'s image also under its per-arch content tag, and --skip-existing makes lists of per-arch images the registry holds')
     .option('--builder <name>', 'the buildx builder to use (docker buildx ls)')
     .option('--set <target.key=value>', 'override a bake target value, as bake --set; repeatable', repeat)
     .option('--progress <type>', 'buildx progress output: auto, plain, tty')

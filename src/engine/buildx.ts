@@ -82,8 +82,6 @@ export interface BuilderInfo {
   platforms: string[];
   /** The docker driver's image store is containerd's: it can build several platforms and push manifest lists. */
   containerdStore?: boolean;
-  /** The docker driver's engine version, [major, minor] (`docker info`'s ServerVersion), when it names one so. */
-  engineVersion?: [number, number];
 }
 
 export interface ProbeOptions {
@@ -115,7 +113,7 @@ export async function probeDocker(
   const [buildx, inspect, info] = await Promise.all([
     runDocker(['buildx', 'version'], where),
     options.cliOnly ? undefined : runDocker(['buildx', 'inspect', ...(options.builder !== undefined ? [options.builder] : [])], where),
-    options.cliOnly ? undefined : runDocker(['info', '--format', '{{.ServerVersion}} {{json .DriverStatus}}'], where, { captureStdout: true }),
+    options.cliOnly ? undefined : runDocker(['info', '--format', '{{json .DriverStatus}}'], where, { captureStdout: true }),
   ]);
   if (buildx.spawnError !== undefined) {
     return {
@@ -141,8 +139,6 @@ export async function probeDocker(
   if (builder.driver === 'docker') {
     if (info.exitCode !== 0) return { diagnostics: [error('KG805', `the docker daemon is not reachable: ${firstLine(info)}`)] };
     builder.containerdStore = info.stdout.includes('io.containerd.snapshotter');
-    const version = /^v?(\d+)\.(\d+)\.\d+/.exec(info.stdout.trim());
-    if (version !== null) builder.engineVersion = [Number(version[1]), Number(version[2])];
   }
   return { builder, bakeAllow, diagnostics: [] };
 }

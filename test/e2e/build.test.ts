@@ -157,7 +157,8 @@ describe('kolla-gen build on a real engine', () => {
       if (hit) cached.add(hit[1]!);
     }
     expect(steps.size).toBeGreaterThan(10);
-    expect([...steps].filter((s) => !cached.has(s)), 'steps that ran again').toEqual([]);
+    const ran = [...steps].filter((s) => !cached.has(s));
+    expect(ran, `steps that ran again:\n${again.stderr.split('\n').filter((l) => ran.some((s) => l.startsWith(`#${s} `))).join('\n')}`).toEqual([]);
   });
 
   it('names a failed image and the images below it, and still builds and pushes the independent ones', async () => {

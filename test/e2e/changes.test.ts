@@ -426,7 +426,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     }
   });
 
-  it('reads and writes a registry cache per image, variant and arch', { retry: 1 }, async () => {
+  it('reads and writes a registry cache per image, variant and arch', async () => {
     const cache = `${registry}/cache`;
     const args = ['build', '^base$', '--registry', registry, '--tag', 'cache', '--cache-ref', cache, '--push', '--provenance=false', '-o', 'generated-cache'];
     const t0 = Date.now();
@@ -458,8 +458,7 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     for (const line of stderr.split('\n')) {
       const step = /^#(\d+) \[[^\]]*\] (RUN|ADD|COPY) /.exec(line);
       if (step) steps.add(step[1]!);
-      // a hit: CACHED, or (a push without the engine's store) the step's layers fetched from the registry cache
-      const hit = /^#(\d+) (?:CACHED$|sha256:[0-9a-f]{64} \S+ \/ \S+ [\d.]+s done$)/.exec(line);
+      const hit = /^#(\d+) CACHED$/.exec(line);
       if (hit) cached.add(hit[1]!);
     }
     // ADD rootfs, RUN mkdir, RUN uname: on each arch
@@ -467,8 +466,6 @@ describe('kolla-gen builds only what changed, on a real engine', () => {
     const ran = [...steps].filter((s) => !cached.has(s));
     expect(ran, `steps that ran again:\n${stderr.split('\n').filter((l) => ran.some((s) => l.startsWith(`#${s} `))).join('\n')}`).toEqual([]);
     expect(stderr).not.toContain('exporting cache to registry');
-    // Once in seven runs of this file on today's engine (never alone), this test failed, in a way the run did not keep;
-    // the message above now names the steps. It runs once more on failure (retry: 1) until that is understood.
   });
 
   it('per-arch CI: two one-arch runs, then a multi-arch --skip-existing run that only makes the lists, give the tags of one multi-arch run', async () => {
