@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   bakeArgs,
-  pushOutputFor,
+  rewritesTimestamps,
   classifyBakeFailure,
   isolateFailures,
   needsMultiPlatform,
@@ -211,7 +211,7 @@ async function bakeGeneration(
   if (diagnostics.some((d) => d.severity === 'error')) return failed(diagnostics);
 
   const builder = probe.builder;
-  base.pushOutput = pushOutputFor(builder);
+  base.rewriteTimestamp = rewritesTimestamps(builder?.driver);
   if (builder?.driver === 'docker' && builder.containerdStore === false && needsMultiPlatform(compiled.targets, options.set)) {
     diagnostics.push(
       error('KG802', `builder ${builder.name} (the docker driver without the containerd image store) cannot build several platforms in one image`),

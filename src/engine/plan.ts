@@ -9,11 +9,10 @@ export interface BakeOptions {
   targets: string[];
   push?: boolean;
   /**
-   * With push, how the images leave the builder: `push` (bake's `--push`); `rewrite` (BuildKit's own exporter:
-   * `type=registry,rewrite-timestamp=true`, layers' file times clamped to SOURCE_DATE_EPOCH for bit-identical
-   * layers).
+   * With push: the image exporter's `rewrite-timestamp=true` (layers' file times clamped to SOURCE_DATE_EPOCH, for
+   * bit-identical layers). Only a BuildKit builder of its own gets it (see rewritesTimestamps).
    */
-  pushOutput?: PushOutput;
+  rewriteTimestamp?: boolean;
   builder?: string;
   /** `--set` overrides, in order. */
   set?: string[];
@@ -28,24 +27,16 @@ export interface BakeOptions {
   allow?: string[];
 }
 
-export type PushOutput = 'push' | 'rewrite';
-
 /**
- * How a push leaves a builder (see BakeOptions.pushOutput). BuildKit's own exporter (docker-container, remote,
- * kubernetes drivers) rewrites timestamps. The docker driver refuses to while it unpacks the image into the engine's
- * store; without that unpack (`store=false`) dockerd 28.5 does, but a fully cached build then showed, now and then, a
- * step that was not CACHED (e2e, today's engine): not the default until that is understood. `--set
- * '*.output=type=image,push=true,store=false,rewrite-timestamp=true'` asks for it (docs/building.md). Anything else:
- * a plain `--push`.
+ * Whether a push rewrites timestamps: on BuildKit's own exporter (docker-container, remote, kubernetes drivers). The
+ * docker driver refuses to while it unpacks the image into the engine's store; without that unpack (`store=false`)
+ * dockerd 28.5 does, but a fully cached build then showed, now and then, a step that was not CACHED (e2e, today's
+ * engine): not the default until that is understood. `--set '*.output=type=image,push=true,store=false,rewrite-timestamp=true'`
+ * asks for it (docs/building.md).
  */
-export function pushOutputFor(builder: { driver: string } | undefined): PushOutput {
-  return builder === undefined || builder.driver === 'unknown' || builder.driver === 'docker' ? 'push' : 'rewrite';
+export function rewritesTimestamps(driver: string | undefined): boolean {
+  return driver !== undefined && driver !== 'docker' && driver !== 'unknown';
 }
-
-const PUSH_ARGS: Record<PushOutput, string[]> = {
-  push: ['--push'],
-  rewrite: ['--set', '*.output=type=registry,rewrite-timestamp=true'],
-};
 
 export function bakeArgs(o: BakeOptions): string[] {
   return [
@@ -55,7 +46,7 @@ export function bakeArgs(o: BakeOptions): string[] {
     o.file,
     ...(o.builder !== undefined ? ['--builder', o.builder] : []),
     ...allowArgs(o.allow ?? []),
-    ...(o.push ? PUSH_ARGS[o.pushOutput ?? 'push'] : []),
+    ...(o.push ? (o.rewriteTimestamp ? ['--set', '*.output=type=registry,rewrite-timestamp=true'] : ['--push']) : []),
     ...(o.provenance !== undefined ? [`--provenance=${o.provenance}`] : []),
     ...(o.noCache ? ['--no-cache'] : []),
     ...(o.pull ? ['--pull'] : []),
