@@ -3,9 +3,13 @@
 // critical path), built and pushed on a fresh e2e engine (test/e2e/engine: a real dockerd, buildx and registry) by
 // the real kolla-build of an upstream checkout (buildx per image, --threads) and by `kolla-gen build --push`, in
 // alternation, each run on an engine of its own. kolla-gen's figure is `build --push` of a committed generated/ (as
-// users run it); `generate`'s time is printed beside it. Figures only: the exit code is 1 only when a build fails.
+// users run it); `generate`'s time is printed beside it. Each tool runs in both networks, and is compared network for
+// network: the host's (kolla-build's default network_mode; kolla-gen's `network_mode: host`) and one per RUN
+// (BuildKit's default; kolla-build's `--network_mode ''`, kolla-gen's default), the `-isolated` rows. Figures only:
+// the exit code is 1 only when a build fails.
 //
-//   node bench/build-speed.mjs [--kolla DIR] [--runs R] [--engine oldest|today] [--threads N] [--only kolla-gen|kolla-build]
+//   node bench/build-speed.mjs [--kolla DIR] [--runs R] [--engine oldest|today] [--threads N]
+//                              [--only kolla-gen,kolla-build,kolla-gen-isolated,kolla-build-isolated]
 //                              [--keep DIR] [-- extra kolla-gen build args]
 //
 //   --kolla DIR    an upstream Kolla checkout (default: $KOLLA_SRC, else ../kolla-rel/master or ../kolla)
@@ -103,8 +107,9 @@ async function pushBase(engine, work) {
   await engine.docker(['buildx', 'build', '--provenance=false', '--push', '-t', `${engine.registry}/bench/busybox:1`, ctx]);
 }
 
-const tools = {
-  async 'kolla-build'(engine, work) {
+/** kolla-build master with its --network_mode: host (its default) or '' (none passed: BuildKit's default network). */
+function kollaBuild(networkMode) {
+  return async (engine, work) => {
     const conf = path.join(work, 'empty.conf');
     fs.writeFileSync(conf, '');
     const env = {
@@ -117,11 +122,16 @@ const tools = {
     return run(
       '/usr/bin/python3',
       ['-m', 'kolla.cmd.build', '--config-file', conf, '-b', 'ubuntu', '--docker-dir', path.join(work, 'tree'), '--base-image', `${engine.registry}/bench/busybox`,
-        '--base-tag', '1', '--registry', engine.registry, '--tag', 'bench', '--push', '--threads', threads, '--work-dir', path.join(work, 'kolla-work'), '^bench-'],
+        '--base-tag', '1', '--registry', engine.registry, '--tag', 'bench', '--push', '--threads', threads, '--work-dir', path.join(work, 'kolla-work'),
+        '--network_mode', networkMode, '^bench-'],
       { env, cwd: work },
     );
-  },
-  async 'kolla-gen'(engine, work) {
+  };
+}
+
+/** `kolla-gen build --push` of a committed generated/, with network_mode: host (as kolla-build) or not written (its default). */
+function kollaGen(networkMode) {
+  return async (engine, work) => {
     fs.writeFileSync(
       path.join(work, 'kolla-gen.yaml'),
       [
@@ -133,6 +143,7 @@ const tools = {
         'tag: bench',
         `base_images: { ubuntu: { image: ${JSON.stringify(`${engine.registry}/bench/busybox`)}, tag: "1" } }`,
         'regex: ["^bench-"]',
+        ...(networkMode ? [`network_mode: ${networkMode}`] : []),
         '',
       ].join('\n'),
     );
@@ -143,7 +154,16 @@ const tools = {
     if (generated.code !== 0) return generated;
     const built = await run(process.execPath, [cli, 'build', '--push', ...extra], { env, cwd: work });
     return { ...built, note: `generate ${generated.seconds.toFixed(1)} s before it` };
-  },
+  };
+}
+
+// Each tool in both networks: every RUN in the build host's network (kolla-build's default, kolla-gen's network_mode:
+// host), and in a network namespace of its own per RUN (BuildKit's default, kolla-gen's). Compared network for network.
+const tools = {
+  'kolla-build': kollaBuild('host'),
+  'kolla-gen': kollaGen('host'),
+  'kolla-build-isolated': kollaBuild(''),
+  'kolla-gen-isolated': kollaGen(undefined),
 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -170,7 +190,7 @@ async function main() {
           const tags = await engine.skopeo(['list-tags', '--tls-verify=false', `docker://${engine.registry}/kolla/bench-l3-1`], { reject: false });
           const pushed = tags.exitCode === 0 ? 'pushed' : 'NOT pushed';
           times[name].push(result.seconds);
-          console.log(`  run ${r + 1} ${name.padEnd(11)} ${result.seconds.toFixed(1)} s (${pushed}${result.note ? `; ${result.note}` : ''})`);
+          console.log(`  run ${r + 1} ${name.padEnd(20)} ${result.seconds.toFixed(1)} s (${pushed}${result.note ? `; ${result.note}` : ''})`);
         }
       } finally {
         await engine.stop();
@@ -180,8 +200,11 @@ async function main() {
   }
   console.log('\n| tool | median | runs |\n| --- | --- | --- |');
   for (const name of names) console.log(`| ${name} | ${times[name].length ? median(times[name]).toFixed(1) + ' s' : 'failed'} | ${times[name].map((t) => t.toFixed(1)).join(', ')} |`);
-  if (times['kolla-build']?.length && times['kolla-gen']?.length) {
-    console.log(`\nkolla-gen is ${(median(times['kolla-build']) / median(times['kolla-gen'])).toFixed(2)}x kolla-build (goal: 2x)`);
+  for (const [kb, kg, what] of [
+    ['kolla-build', 'kolla-gen', 'the host network (kolla-build\'s default)'],
+    ['kolla-build-isolated', 'kolla-gen-isolated', 'a network per RUN (kolla-gen\'s default)'],
+  ]) {
+    if (times[kb]?.length && times[kg]?.length) console.log(`\nin ${what}: kolla-gen is ${(median(times[kb]) / median(times[kg])).toFixed(2)}x kolla-build (goal: 2x)`);
   }
 }
 

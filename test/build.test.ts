@@ -523,7 +523,7 @@ describe('kolla-gen build (fake docker)', () => {
   });
 
   it('covers every build code (KG800 and up)', () => {
-    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808', 'KG820'];
+    const tested = ['KG800', 'KG801', 'KG802', 'KG803', 'KG804', 'KG805', 'KG808', 'KG820', 'KG821'];
     expect(Object.keys(CODES).filter((c) => c >= 'KG800' && c < 'KG900')).toEqual(tested);
   });
 });
@@ -580,6 +580,23 @@ describe('kolla-gen build grants buildx the reads it needs (fake docker)', () =>
   it('--print: the same grants', async () => {
     const calls = await bakes(['--print'], '0.29');
     expect(calls).toEqual([expect.stringMatching(/--allow fs\.read=\.\.\/upstream\/docker .*--print /)]);
+  });
+
+  it('network_mode: host: buildx 0.29 is also granted network.host; 0.13, which would ignore the files\' network, is refused (KG821)', async () => {
+    fs.writeFileSync(path.join(ops, 'host.yaml'), `${fs.readFileSync(path.join(ops, 'kolla-gen.yaml'), 'utf8')}network_mode: host\n`);
+    const calls = await bakes(['-c', 'host.yaml', '--push'], '0.29');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/ --allow fs\.read=\.\.\/upstream\/docker --allow network\.host --push /);
+    const log = path.join(tempDir('kolla-gen-fake-log-'), 'calls');
+    fs.writeFileSync(log, '');
+    const old = await execa(process.execPath, [CLI, 'build', '--json', '-c', 'host.yaml', '--push'], { cwd: ops, reject: false, extendEnv: false, env: { PATH: bin, FAKE_LOG: log, FAKE_BUILDX: '0.13' } });
+    expect(old.exitCode, old.stderr).toBe(1);
+    // KG710 beside it: host.yaml's generation is not the committed one
+    const diagnostics = (JSON.parse(old.stdout) as { diagnostics: { code: string; severity: string; message: string; hint: string }[] }).diagnostics.filter((d) => d.severity === 'error');
+    expect(diagnostics.map((d) => d.code)).toEqual(['KG821']);
+    expect(diagnostics[0]?.message).toContain('network_mode: host of host.yaml');
+    expect(diagnostics[0]?.hint).toContain('0.18');
+    expect(fs.readFileSync(log, 'utf8')).not.toContain('buildx bake -f');
   });
 });
 

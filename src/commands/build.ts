@@ -16,7 +16,7 @@ import {
   type TargetOutcome,
 } from '../engine/plan.js';
 import { probeDocker, runDocker, type DockerEnv, type DockerRun } from '../engine/buildx.js';
-import { generationReads } from '../emit/bake/allow.js';
+import { generationReads, networkEntitlements } from '../emit/bake/allow.js';
 import type { CliOptions } from '../load/config/resolve.js';
 import { error, warning, type Diagnostic } from '../core/diagnostics.js';
 import type { LoadOptions } from '../load/load.js';
@@ -193,6 +193,16 @@ async function bakeGeneration(
       dockerDirs: compiled.config.dockerDirs,
       linkedOut: linkedOutside(load.cwd, compiled.config.dockerDirs),
     });
+  }
+  // network_mode: before buildx 0.18 (bake's --allow) a bake ignores the files' `network` without a word (0.13 knows no
+  // such key; 0.17 reads it but grants nothing): every RUN would run in the default network instead.
+  const network = compiled.config.networkMode;
+  if (network !== 'default') {
+    if (!probe.bakeAllow) {
+      const where = compiled.config.configPath ?? 'the config';
+      return failed([...diagnostics, error('KG821', `network_mode: ${network} of ${where}: this buildx predates 0.18 and would build every RUN in BuildKit's default network`)]);
+    }
+    base.entitlements = networkEntitlements(network);
   }
 
   if (options.print) {

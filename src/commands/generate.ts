@@ -25,9 +25,9 @@ export async function generate(cli: CliOptions, options: LoadOptions, interrupt?
     const problems = await writeOutputInterruptible(out, files, options.cwd, before, interrupt);
     if (hasErrors(problems)) return failed([...diagnostics, ...problems]);
   }
-  const { images, reads: allow, ...s } = compiled.summary;
+  const { images, reads: allow, entitlements, ...s } = compiled.summary;
   const bakeFile = `${out}/${files.has('docker-bake.hcl') ? 'docker-bake.hcl' : 'docker-bake.json'}`;
-  const command = bakeCommand(bakeFile, allow);
+  const command = bakeCommand(bakeFile, allow, entitlements);
   const changes = isClean(before)
     ? 'up to date'
     : `${before.stale.length} changed, ${before.missing.length} added, ${before.extra.length} removed`;
@@ -35,7 +35,7 @@ export async function generate(cli: CliOptions, options: LoadOptions, interrupt?
     exitCode: 0,
     diagnostics,
     text: `${out}: ${s.targets} image targets (${s.joins} of them joins of ${s.perArch} per-arch targets) from ${images} images x ${s.variants} variants; ${files.size} files, ${changes}`,
-    json: { output: out, ...s, files: files.size, changed: before.stale, added: before.missing, removed: before.extra, bake: { file: bakeFile, allow, command } },
+    json: { output: out, ...s, files: files.size, changed: before.stale, added: before.missing, removed: before.extra, bake: { file: bakeFile, allow, ...(entitlements.length > 0 ? { entitlements } : {}), command } },
     notes: [`bake it with: ${command}`],
   };
 }

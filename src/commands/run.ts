@@ -15,7 +15,7 @@ import type { Project } from '../load/project.js';
 import type { SinceHashes } from './since.js';
 import { madeWith, type MadeWith, type RecordedOptions } from '../load/config/made-with.js';
 import { outputFiles, type OutputFile } from '../write/output.js';
-import { generationReads, isOutside } from '../emit/bake/allow.js';
+import { generationReads, isOutside, networkEntitlements } from '../emit/bake/allow.js';
 import { keepOutput, outputKey, takeOutput, type OutputSummary } from '../write/kept-output.js';
 import { isWithin } from '../load/root.js';
 
@@ -252,5 +252,6 @@ function summarize(compiled: Compiled, cwd: string): OutputSummary {
       dockerDirs: compiled.config.dockerDirs,
       linkedOut: linkedOutside(cwd, compiled.config.dockerDirs),
     }),
+    entitlements: networkEntitlements(compiled.config.networkMode),
   };
 }

@@ -135,6 +135,7 @@ export const CODES = {
   KG805: { title: 'builder not found or not reachable', hint: 'check the builder name (docker buildx ls, --builder) and that the docker daemon runs (docker version)' },
   KG808: { title: 'cannot write a build result file', hint: 'check the path and permissions of --summary-json-file and --metadata-file' },
   KG820: { title: 'builder cannot store attestations', hint: 'the docker driver attaches provenance and SBOM attestations only with the containerd image store: turn it on ({"features":{"containerd-snapshotter":true}} in daemon.json), use a docker-container, remote or kubernetes builder (--builder), or set attest.provenance: false and attest.sbom: false in kolla-gen.yaml (docs/building.md, "Attestations")' },
+  KG821: { title: 'buildx too old for network_mode', hint: 'buildx before 0.18 ignores the bake files\' network and would run every RUN in BuildKit\'s default network: install buildx 0.18 or later, or remove network_mode from kolla-gen.yaml (docs/building.md, "The network of a RUN")' },
   // changes and the registry (--affected-since, --skip-existing, explain)
   KG900: { title: 'cannot read the revision', hint: 'run kolla-gen inside a git checkout and name a revision git knows (git rev-parse REF), e.g. origin/main; in CI fetch it first (actions/checkout with fetch-depth: 0)' },
   KG901: { title: 'the tree at the revision does not compile', hint: 'every image counts as affected; build once from a revision whose tree compiles' },

@@ -25,6 +25,8 @@ export interface BakeOptions {
   print?: boolean;
   /** Dirs outside the working dir the bake may read (`--allow fs.read=`): only for a buildx that knows the flag. */
   allow?: string[];
+  /** Entitlements granted as `--allow <name>` (`network.host` for network_mode: host): only for a buildx that knows the flag. */
+  entitlements?: string[];
 }
 
 /**
@@ -45,7 +47,7 @@ export function bakeArgs(o: BakeOptions): string[] {
     '-f',
     o.file,
     ...(o.builder !== undefined ? ['--builder', o.builder] : []),
-    ...allowArgs(o.allow ?? []),
+    ...allowArgs(o.allow ?? [], o.entitlements),
     ...(o.push ? (o.rewriteTimestamp ? ['--set', '*.output=type=registry,rewrite-timestamp=true'] : ['--push']) : []),
     ...(o.provenance !== undefined ? [`--provenance=${o.provenance}`] : []),
     ...(o.noCache ? ['--no-cache'] : []),

@@ -22,6 +22,8 @@ export interface OutputSummary {
   images: number;
   /** The dirs outside the repo that a bake of the whole generation reads: its `--allow fs.read=` grants (emit/bake/allow.ts). */
   reads: string[];
+  /** The entitlements it needs beyond those reads (`network.host` under network_mode: host): more `--allow`. */
+  entitlements: string[];
 }
 
 export interface KeptOutput {
@@ -109,6 +111,7 @@ function isStored(v: unknown): v is Stored {
     files.every(isFile) &&
     isRecord(summary) &&
     ['targets', 'joins', 'perArch', 'variants', 'images'].every((k) => isCount(summary[k])) &&
+    [summary.reads, summary.entitlements].every((l) => Array.isArray(l) && l.every(isString)) &&
     diagnostics.every(isKeptDiagnostic)
   );
 }

@@ -82,15 +82,20 @@ export function dockerDirReads(dockerDirs: readonly string[]): string[] {
   return readGrants({ used: dockerDirs, roots: dockerDirs });
 }
 
-/** `--allow fs.read=<dir>` for each grant, as arguments. */
-export function allowArgs(grants: readonly string[]): string[] {
-  return grants.flatMap((dir) => ['--allow', `fs.read=${dir}`]);
+/** `--allow fs.read=<dir>` for each grant, then `--allow <entitlement>` for each entitlement, as arguments. */
+export function allowArgs(grants: readonly string[], entitlements: readonly string[] = []): string[] {
+  return [...grants.flatMap((dir) => ['--allow', `fs.read=${dir}`]), ...entitlements.flatMap((e) => ['--allow', e])];
 }
 
-/** The plain bake command for a bake file and its grants, as one shell line (paths quoted only when they need it). */
-export function bakeCommand(file: string, grants: readonly string[]): string {
+/** The entitlements a generation's bake needs beyond reads: `network.host` when every RUN runs in the host's network. */
+export function networkEntitlements(networkMode: string): string[] {
+  return networkMode === 'host' ? ['network.host'] : [];
+}
+
+/** The plain bake command for a bake file, its grants and entitlements, as one shell line (paths quoted only when they need it). */
+export function bakeCommand(file: string, grants: readonly string[], entitlements: readonly string[] = []): string {
   const quote = (s: string) => (/^[A-Za-z0-9_./=:@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return ['docker', 'buildx', 'bake', '-f', file, ...allowArgs(grants)].map(quote).join(' ');
+  return ['docker', 'buildx', 'bake', '-f', file, ...allowArgs(grants, entitlements)].map(quote).join(' ');
 }
 
 /**

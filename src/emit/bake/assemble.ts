@@ -134,6 +134,8 @@ export function assembleBake(input: AssembleInput): BakeFile {
       // No content hash label: it would differ between a one-arch and a multi-arch run and so change the per-arch
       // image's digest; the content tags carry the hash.
       labels: { ...targetLabels(config, t.image, t.family), 'kolla-gen.image': t.image, 'kolla-gen.variant': family },
+      // Every target, per-arch ones too: each is a build request of its own, with its own network.
+      ...(config.networkMode !== 'default' ? { network: config.networkMode } : {}),
       // Only what is pushed is attested: a per-arch target is a context of its join, whose image carries them.
       ...(attest && attest.length > 0 && t.arch === undefined ? { attest } : {}),
       ...(cache ? { cacheFrom: cache.from, ...(cache.to.length > 0 ? { cacheTo: cache.to } : {}) } : {}),

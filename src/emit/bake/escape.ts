@@ -94,6 +94,7 @@ export function targetAttributes(t: BakeTarget, v?: ArchVariable): BakeAttribute
       : []),
     ...map('args', t.args),
     ...map('labels', t.labels),
+    ...str('network', t.network),
     ...list('attest', t.attest),
     ...list('cache-from', t.cacheFrom),
     ...list('cache-to', t.cacheTo),

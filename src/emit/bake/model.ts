@@ -22,6 +22,8 @@ export interface BakeTarget {
   followsArches?: boolean;
   args: Record<string, string>;
   labels: Record<string, string>;
+  /** The network every RUN runs in (`host`, `none`); absent: BuildKit's default, a namespace of its own per RUN. */
+  network?: string;
   /** BuildKit's attestations of the pushed image: `type=provenance,mode=max`, `type=sbom`, … */
   attest?: string[];
   cacheFrom?: string[];

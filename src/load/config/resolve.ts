@@ -391,6 +391,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     ...(cli.affectedSince !== undefined ? { affectedSince: cli.affectedSince } : {}),
     ...(cli.skipExisting !== undefined ? { skipExisting: cli.skipExisting } : {}),
     verifyExisting: cli.verifyExisting ?? written.verify_existing ?? false,
+    networkMode: cli.networkMode ?? written.network_mode ?? 'default',
     ...(written.bake_formats ? { bakeFormats: [...new Set(written.bake_formats)] } : {}),
     ...(written.upstream ? { upstream: { ...written.upstream } } : {}),
     insecureRegistries: [...new Set([...(written.insecure_registries ?? []), ...(cli.insecureRegistries ?? [])])],

@@ -3,7 +3,7 @@
 // to load on every run (issue 14).
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { PRESETS } from './types.js';
+import { NETWORK_MODES, PRESETS } from './types.js';
 
 z.config(en());
 
@@ -48,6 +48,8 @@ export const writtenConfigSchema = z.strictObject({
   insecure_registries: z.optional(z.array(name)),
   /** --skip-existing reads each content tag's manifest and asks for each arch's image, not its HEAD alone. */
   verify_existing: z.optional(z.boolean()),
+  /** kolla-build's network_mode: the network every RUN runs in (BuildKit knows these three). */
+  network_mode: z.optional(z.enum(NETWORK_MODES)),
   strict_undefined: z.optional(z.boolean()),
   render_limits: z.optional(
     z.strictObject({

@@ -42,6 +42,8 @@ export interface CliOptions {
   skipExisting?: 'error' | 'warn';
   /** --verify-existing: read each content tag's manifest and ask for each arch's image, not its HEAD alone. */
   verifyExisting?: boolean;
+  /** network_mode of a --kolla-config file (no flag sets it): the network every RUN runs in. */
+  networkMode?: NetworkMode;
   /** --cache-ref: the repository of the registry cache (overrides cache.ref of the config). */
   cacheRef?: string;
   /** --no-cache-export (false): read the registry cache, write none. */
@@ -159,6 +161,11 @@ export interface ResolvedConfig {
    * each arch's image in it found (GET + HEAD per arch, the digest store reused); else its HEAD says it (docs/changes.md).
    */
   verifyExisting: boolean;
+  /**
+   * network_mode: the network every RUN of every target runs in (the bake files' `network`): BuildKit's own namespace
+   * per RUN (default), the build host's (host, kolla-build's default; `--allow network.host`), or none.
+   */
+  networkMode: NetworkMode;
   cache?: CacheConfig;
   attest?: AttestConfig;
   /** Registry hosts kolla-gen asks over plain HTTP (localhost falls back to it by itself). */
@@ -174,8 +181,13 @@ export interface ResolvedConfig {
 }
 
 /** What kolla-gen takes from a kolla-build.conf. Lists keep the file's order. */
+/** The networks BuildKit runs a RUN in: a namespace of its own per RUN, the build host's, or none. */
+export const NETWORK_MODES = ['default', 'host', 'none'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
 export interface KollaConfigValues {
   path: string;
+  networkMode?: NetworkMode;
   base?: string;
   baseArch?: string;
   baseTag?: string;

@@ -16,7 +16,7 @@ interface Entry {
 
 /** kolla-build options that only steer its own builds (engine, threads, logs): kolla-gen reads and ignores them. */
 const BUILDER_ONLY = new Set([
-  'debug', 'keep', 'list_dependencies', 'list_images', 'locals_base', 'network_mode', 'buildkit', 'buildkit_builder', 'cache',
+  'debug', 'keep', 'list_dependencies', 'list_images', 'locals_base', 'buildkit', 'buildkit_builder', 'cache',
   'platform', 'push', 'push_threads', 'retries', 'save_dependency', 'format', 'summary_json_file', 'tarballs_base', 'threads',
   'template_only', 'timeout', 'logs_dir', 'pull', 'work_dir', 'squash', 'squash_cleanup', 'squash_tmp_dir', 'quiet', 'summary',
   'engine', 'podman_base_url', 'skip_existing', 'allowed_to_fail', 'apt_sources_list', 'apt_preferences', 'debian_arch',
@@ -69,6 +69,14 @@ const DEFAULT_KEYS: Record<string, Setter> = {
   template_override: multi('templateOverride'),
   docker_dir: multi('dockerDir'),
   skip_parents: flag('skipParents'),
+  // kolla-build passes it to each build as --network; BuildKit knows three (an empty value is its default too).
+  network_mode: (values, entries, fail) => {
+    const e = last(entries);
+    const v = e.value.trim();
+    if (v === '' || v === 'default') values.networkMode = 'default';
+    else if (v === 'host' || v === 'none') values.networkMode = v;
+    else fail(e, `network_mode = ${v}: BuildKit runs a RUN in the network host, none or default, not a named network`);
+  },
   enable_unbuildable: flag('enableUnbuildable'),
   openstack_release: str('openstackRelease'),
   openstack_release_codename: str('openstackReleaseCodename'),
@@ -210,6 +218,7 @@ export function withKollaConfig(cli: CliOptions, values: KollaConfigValues): Cli
     regexes: or(cli.regexes, values.regex),
     templateOverrides: [...values.templateOverride, ...(cli.templateOverrides ?? [])],
     skipParents: cli.skipParents ?? values.skipParents,
+    networkMode: cli.networkMode ?? values.networkMode,
     enableUnbuildable: cli.enableUnbuildable ?? values.enableUnbuildable,
     buildArgs: [...buildArgs, ...(cli.buildArgs ?? [])],
   };
