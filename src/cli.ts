@@ -331,7 +331,11 @@ Environment:
                            ~/.cache/kolla-gen)
   KOLLA_GEN_CACHE=off      neither read nor write that cache
   BUILDX_GIT_INFO=true     build: let buildx ask git for each target's
-                           provenance (kolla-gen bakes with false, unless set)`,
+                           provenance (kolla-gen bakes with false, unless set)
+  OTEL_*                   build: any OTEL_ variable (OTEL_TRACES_SAMPLER, a
+                           collector's OTEL_EXPORTER_OTLP_ENDPOINT) leaves
+                           bake's tracing as set; else kolla-gen bakes with
+                           OTEL_TRACES_SAMPLER=always_off`,
   );
 
 // `kolla-gen help KG402` explains a diagnostic code (as rustc --explain does); `kolla-gen help generate` is --help.

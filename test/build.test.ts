@@ -283,7 +283,7 @@ describe('summary', () => {
 // Plays the docker CLI as buildx 0.13 answers (FAKE_BUILDX=0.29: as 0.29, whose bake knows --allow). FAKE_LOG gets one
 // line per call; FAKE_FAIL names targets whose build fails; FAKE_PUSH_REFUSED makes every push fail; FAKE_NO_BUILDX,
 // FAKE_DRIVER, FAKE_STORE, FAKE_NO_BUILDER shape the setup; FAKE_BUILDX_NAME replaces the version line (a dev build's).
-// Each bake (not its help) also logs BUILDX_GIT_INFO as it gets it.
+// Each bake (not its help) also logs BUILDX_GIT_INFO and OTEL_TRACES_SAMPLER as it gets them.
 const FAKE_DOCKER = `#!/bin/sh
 echo "$*" >> "$FAKE_LOG"
 case "$1 $2" in
@@ -306,6 +306,7 @@ case "$1 $2" in
       case "$arg" in --print) echo '{"group":{},"target":{}}'; exit 0 ;; esac
     done
     echo "BUILDX_GIT_INFO=\${BUILDX_GIT_INFO-unset}" >> "$FAKE_LOG"
+    echo "OTEL_TRACES_SAMPLER=\${OTEL_TRACES_SAMPLER-unset}" >> "$FAKE_LOG"
     echo "#1 [internal] load local bake definitions" >&2
     if [ -n "$FAKE_PUSH_REFUSED" ]; then
       echo "#9 ERROR: failed to push localhost:5000/e2e/base:1: unexpected status from HEAD request: 401 Unauthorized" >&2
@@ -520,6 +521,18 @@ describe('kolla-gen build (fake docker)', () => {
       expect(own.exitCode, own.stderr).toBe(0);
       expect(own.calls.filter((c) => c.startsWith('BUILDX_GIT_INFO=')), value).toEqual([`BUILDX_GIT_INFO=${value}`]);
     }
+  });
+
+  it('bakes with OTEL_TRACES_SAMPLER=always_off unless the environment sets any OTEL_ variable', async () => {
+    const off = await build(['--push']);
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(off.calls.filter((c) => c.startsWith('OTEL_TRACES_SAMPLER='))).toEqual(['OTEL_TRACES_SAMPLER=always_off']);
+    const sampled = await build(['--push'], { OTEL_TRACES_SAMPLER: 'parentbased_always_on' });
+    expect(sampled.calls.filter((c) => c.startsWith('OTEL_TRACES_SAMPLER='))).toEqual(['OTEL_TRACES_SAMPLER=parentbased_always_on']);
+    // a collector of the user's: the traces it is to receive stay sampled as buildx samples them
+    const collected = await build(['--push'], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' });
+    expect(collected.exitCode, collected.stderr).toBe(0);
+    expect(collected.calls.filter((c) => c.startsWith('OTEL_TRACES_SAMPLER='))).toEqual(['OTEL_TRACES_SAMPLER=unset']);
   });
 
   it('covers every build code (KG800 and up)', () => {
