@@ -97,6 +97,11 @@ ${profiles}
 # The bake files generated/ holds: [hcl, json] (default), or one of them.
 # bake_formats: [hcl, json]
 
+# The network every RUN runs in (docs/building.md, "The network of a RUN"): default, a network of its own per RUN;
+# host, the runner's, as kolla-build runs them (a proxy on the runner's 127.0.0.1; faster builds), which a pull
+# request's template then reaches too; none.
+# network_mode: default
+
 # Attestations BuildKit attaches to every pushed image, each arch's runner's kept in the multi-arch list
 # (docs/building.md, "Attestations"): SLSA provenance (min, max, or false for none) and an SBOM (sbom: true; BuildKit
 # pulls its scanner image from Docker Hub: a runner that reaches no public registry sets sbom_generator to a mirror).
