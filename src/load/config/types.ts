@@ -180,11 +180,11 @@ export interface ResolvedConfig {
   upstream?: { url: string; commit: string; branch?: string };
 }
 
-/** What kolla-gen takes from a kolla-build.conf. Lists keep the file's order. */
 /** The networks BuildKit runs a RUN in: a namespace of its own per RUN, the build host's, or none. */
 export const NETWORK_MODES = ['default', 'host', 'none'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
 
+/** What kolla-gen takes from a kolla-build.conf. Lists keep the file's order. */
 export interface KollaConfigValues {
   path: string;
   networkMode?: NetworkMode;
