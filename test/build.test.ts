@@ -210,6 +210,13 @@ describe('classifyBakeFailure', () => {
       refs: [],
     },
     { lines: ['ERROR: no builder "k8s" found'], kind: 'unreachable', line: /no builder "k8s" found/, refs: [] },
+    // BuildKit's message, from a buildkitd started without --allow-insecure-entitlement network.host
+    {
+      lines: ['#0 building with "kolla" instance using docker-container driver', 'ERROR: failed to solve: granting entitlement network.host is not allowed by build daemon configuration'],
+      kind: 'entitlement',
+      line: /^failed to solve: granting entitlement network\.host is not allowed/,
+      refs: [],
+    },
   ])('$kind: $line', ({ lines, kind, line, refs }) => {
     const failure = classifyBakeFailure(lines);
     expect(failure.kind).toBe(kind);
@@ -281,7 +288,8 @@ describe('summary', () => {
 // --- the command, against a fake docker ---------------------------------------------------------------------
 
 // Plays the docker CLI as buildx 0.13 answers (FAKE_BUILDX=0.29: as 0.29, whose bake knows --allow). FAKE_LOG gets one
-// line per call; FAKE_FAIL names targets whose build fails; FAKE_PUSH_REFUSED makes every push fail; FAKE_NO_BUILDX,
+// line per call; FAKE_FAIL names targets whose build fails; FAKE_PUSH_REFUSED makes every push fail, FAKE_REFUSE_HOST a
+// bake granted network.host (a buildkitd that does not allow it); FAKE_NO_BUILDX,
 // FAKE_DRIVER, FAKE_STORE, FAKE_NO_BUILDER shape the setup; FAKE_BUILDX_NAME replaces the version line (a dev build's).
 // Each bake (not its help) also logs BUILDX_GIT_INFO and OTEL_TRACES_SAMPLER as it gets them.
 const FAKE_DOCKER = `#!/bin/sh
@@ -308,6 +316,11 @@ case "$1 $2" in
     echo "BUILDX_GIT_INFO=\${BUILDX_GIT_INFO-unset}" >> "$FAKE_LOG"
     echo "OTEL_TRACES_SAMPLER=\${OTEL_TRACES_SAMPLER-unset}" >> "$FAKE_LOG"
     echo "#1 [internal] load local bake definitions" >&2
+    case "$FAKE_REFUSE_HOST $*" in
+      1*network.host*)
+        echo "ERROR: failed to solve: granting entitlement network.host is not allowed by build daemon configuration" >&2
+        exit 1 ;;
+    esac
     if [ -n "$FAKE_PUSH_REFUSED" ]; then
       echo "#9 ERROR: failed to push localhost:5000/e2e/base:1: unexpected status from HEAD request: 401 Unauthorized" >&2
       echo "ERROR: failed to solve: failed to push localhost:5000/e2e/base:1: unexpected status from HEAD request: 401 Unauthorized" >&2
@@ -610,6 +623,14 @@ describe('kolla-gen build grants buildx the reads it needs (fake docker)', () =>
     expect(diagnostics[0]?.message).toContain('network_mode: host of host.yaml');
     expect(diagnostics[0]?.hint).toContain('0.18');
     expect(fs.readFileSync(log, 'utf8')).not.toContain('buildx bake -f');
+    // a builder whose buildkitd does not grant network.host: KG821 after one bake, not a hunt for a failing image
+    fs.writeFileSync(log, '');
+    const refused = await execa(process.execPath, [CLI, 'build', '--json', '-c', 'host.yaml', '--push'], { cwd: ops, reject: false, extendEnv: false, env: { PATH: bin, FAKE_LOG: log, FAKE_BUILDX: '0.29', FAKE_REFUSE_HOST: '1' } });
+    expect(refused.exitCode, refused.stderr).toBe(1);
+    const errors = (JSON.parse(refused.stdout) as { diagnostics: { code: string; severity: string; message: string }[] }).diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => d.code)).toEqual(['KG821']);
+    expect(errors[0]?.message).toContain('granting entitlement network.host is not allowed');
+    expect(fs.readFileSync(log, 'utf8').split('\n').filter((c) => c.startsWith('buildx bake -f'))).toHaveLength(1);
   });
 });
 

@@ -130,6 +130,7 @@ function fatalDiagnostic(run: DockerRun): Diagnostic | undefined {
   }
   if (failure.kind === 'builder') return error('KG802', `the builder cannot build this: ${failure.line}`);
   if (failure.kind === 'unreachable') return error('KG805', failure.line);
+  if (failure.kind === 'entitlement') return error('KG821', `the builder does not grant what network_mode asks for: ${failure.line}`);
   return undefined;
 }
 

@@ -194,7 +194,7 @@ export async function isolateFailures(
   return { outcomes, calls, ...(fatal ? { fatal } : {}) };
 }
 
-export type FailureKind = 'build' | 'push' | 'builder' | 'unreachable';
+export type FailureKind = 'build' | 'push' | 'builder' | 'unreachable' | 'entitlement';
 
 export interface BakeFailure {
   kind: FailureKind;
@@ -211,6 +211,8 @@ const BUILDER = [
   /multiple platforms feature is currently not supported/i,
   /push is not supported for the docker driver/i,
 ];
+// BuildKit's own daemon (docker-container, remote, kubernetes drivers) refuses network.host unless buildkitd allows it.
+const ENTITLEMENT = [/granting entitlement \S+ is not allowed/i];
 const UNREACHABLE = [/no builder ".*" found/i, /cannot connect to the docker daemon/i, /error during connect/i];
 
 // Progress lines start "#12 "; the tail repeats the error without it.
@@ -223,6 +225,8 @@ export function classifyBakeFailure(lines: string[]): BakeFailure {
   const last = errors[errors.length - 1] ?? lines.map(stripStep).filter(Boolean).pop() ?? 'docker buildx bake failed';
   const builder = any(BUILDER);
   if (builder) return { kind: 'builder', line: builder, refs: [] };
+  const entitlement = any(ENTITLEMENT);
+  if (entitlement) return { kind: 'entitlement', line: entitlement.replace(/^ERROR:\s*/, ''), refs: [] };
   const unreachable = any(UNREACHABLE);
   if (unreachable) return { kind: 'unreachable', line: unreachable, refs: [] };
   const push = any(PUSH);
