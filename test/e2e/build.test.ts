@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../support/net.js';
 import { seedTree, startEngine, type Engine } from './engine/index.js';
+import { stepsRunAgain } from './build-output.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -148,17 +149,9 @@ describe('kolla-gen build on a real engine', () => {
     const again = await kg(['build', '--registry', registry, '--push', '--progress', 'plain']);
     console.info(`[e2e build] second build --push: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect(again.exitCode, again.stderr.slice(-3000)).toBe(0);
-    const steps = new Set<string>();
-    const cached = new Set<string>();
-    for (const line of again.stderr.split('\n')) {
-      const step = /^#(\d+) \[[^\]]*\] (RUN|ADD|COPY) /.exec(line);
-      if (step) steps.add(step[1]!);
-      const hit = /^#(\d+) CACHED$/.exec(line);
-      if (hit) cached.add(hit[1]!);
-    }
-    expect(steps.size).toBeGreaterThan(10);
-    const ran = [...steps].filter((s) => !cached.has(s));
-    expect(ran, `steps that ran again:\n${again.stderr.split('\n').filter((l) => ran.some((s) => l.startsWith(`#${s} `))).join('\n')}`).toEqual([]);
+    const { steps, ran, lines } = stepsRunAgain(again.stderr);
+    expect(steps).toBeGreaterThan(10);
+    expect(ran, lines).toEqual([]);
   });
 
   it('names a failed image and the images below it, and still builds and pushes the independent ones', async () => {

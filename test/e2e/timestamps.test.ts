@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { seedTree, startEngine } from './engine/index.js';
+import { clampedPush } from './build-output.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -31,8 +32,7 @@ async function buildOnFreshEngine(): Promise<{ engine: string; config: ImageConf
   const work = mkdtempSync(join(tmpdir(), 'kolla-gen-e2e-timestamps-'));
   try {
     seedTree(engine, TREE, work);
-    const clamp = engine.name === 'today' ? ['--set', '*.output=type=image,push=true,store=false,rewrite-timestamp=true'] : [];
-    const build = await execa(process.execPath, [CLI, 'build', '--registry', engine.registry, '-a', 'amd64', '--push', ...clamp, '^runtime$'], {
+    const build = await execa(process.execPath, [CLI, 'build', '--registry', engine.registry, '-a', 'amd64', '--push', ...clampedPush(engine.name), '^runtime$'], {
       cwd: work,
       reject: false,
       extendEnv: false,
