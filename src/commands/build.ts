@@ -139,7 +139,7 @@ export async function build(cli: CliOptions, load: LoadOptions, options: BuildOp
     const { compiled, diagnostics } = await compileProject(cli, load);
     return compiled ? { ...listing(compiled, options.list), diagnostics } : failed(diagnostics);
   }
-  // The setup checks start docker's CLI five times (about half a second each): they run while the tree compiles.
+  // The setup checks start docker's CLI three times at once (probeDocker): they run while the tree compiles.
   const probing = probeDocker({ cwd: load.cwd, env: options.env }, { builder: options.builder, cliOnly: options.print });
   const { compiled, diagnostics } = await compileProject(cli, load);
   if (!compiled) {
